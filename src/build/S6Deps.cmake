@@ -1,0 +1,43 @@
+# Finds every library S6 links, each with an error that names the Debian
+# package to install (.ci/install-deps installs them all).
+find_package(PkgConfig REQUIRED)
+
+function(s6_require_pkg var module package)
+  pkg_check_modules(${var} IMPORTED_TARGET ${module})
+  if(NOT ${var}_FOUND)
+    message(FATAL_ERROR "S6 needs ${module} (Debian package ${package}); "
+                        "run .ci/install-deps")
+  endif()
+endfunction()
+
+function(s6_require_lib var name header package)
+  find_library(${var}_LIB NAMES ${name})
+  find_path(${var}_INC NAMES ${header})
+  if(NOT ${var}_LIB OR NOT ${var}_INC)
+    message(FATAL_ERROR "S6 needs lib${name} (Debian package ${package}); "
+                        "run .ci/install-deps")
+  endif()
+  add_library(s6dep_${name} UNKNOWN IMPORTED)
+  set_target_properties(s6dep_${name} PROPERTIES
+    IMPORTED_LOCATION ${${var}_LIB}
+    INTERFACE_INCLUDE_DIRECTORIES ${${var}_INC})
+endfunction()
+
+s6_require_pkg(LUAJIT luajit libluajit-5.1-dev)
+s6_require_pkg(LIBUV libuv libuv1-dev)
+s6_require_pkg(HIREDIS hiredis libhiredis-dev)
+s6_require_pkg(CURL libcurl libcurl4-openssl-dev)
+s6_require_pkg(SQLITE sqlite3 libsqlite3-dev)
+s6_require_pkg(JANSSON jansson libjansson-dev)
+s6_require_pkg(CMOCKA cmocka libcmocka-dev)
+# http-parser ships no usable .pc file.
+s6_require_lib(HTTP_PARSER http_parser http_parser.h libhttp-parser-dev)
+
+find_library(M_LIB m)
+
+find_program(LUAJIT_EXE luajit)
+find_program(BUSTED_EXE busted)
+if(NOT LUAJIT_EXE OR NOT BUSTED_EXE)
+  message(FATAL_ERROR "S6 needs luajit and busted (Debian packages luajit "
+                      "lua-busted); run .ci/install-deps")
+endif()
