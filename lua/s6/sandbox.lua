@@ -1,0 +1,162 @@
+-- s6.sandbox — loads rule scripts into allow-listed environments.
+--
+-- Trusted host code.  A rule script sees only what `new_env` puts in its
+-- environment: a handful of safe base functions, read-only copies of
+-- math/string/table, the primitives as plain-Lua functions (`s6`), the
+-- action constructors (`act`) and nothing that reaches the host: no io, os,
+-- ffi, debug, jit, load*, dofile, require, setfenv/getfenv, collectgarbage,
+-- rawset, string.dump.  docs/rules.md lists the environment; the sandbox
+-- specs in tests/lua try each escape.
+
+local core = require("s6.core")
+
+local M = {}
+
+local function ro_error(_, key)
+  error("attempt to modify read-only table (field '" .. tostring(key) .. "')", 2)
+end
+
+-- A read-only view of t: reads go through, writes raise, and the metatable
+-- is hidden so neither getmetatable nor setmetatable can reach it.
+local function readonly(t)
+  return setmetatable({}, { __index = t, __newindex = ro_error, __metatable = false })
+end
+M.readonly = readonly
+
+local function copy_of(t, drop)
+  local c = {}
+  for k, v in pairs(t) do
+    if not (drop and drop[k]) then c[k] = v end
+  end
+  return c
+end
+
+-- string.dump would turn any function into bytecode a later load could
+-- abuse; strings reach the real string table through their metatable, so
+-- it goes from the real table, and the metatable itself is hidden.
+local function harden_strings()
+  string.dump = nil
+  local mt = getmetatable("")
+  mt.__metatable = false
+end
+
+local SAFE_BASE = {
+  "assert", "error", "ipairs", "next", "pairs", "pcall", "select",
+  "tonumber", "tostring", "type", "unpack", "xpcall", "rawequal", "rawget",
+  "getmetatable", "setmetatable",
+}
+
+-- The primitives a rule may call, by the name rules use.
+local PRIMITIVES = {
+  "upnl", "roe", "price_for_roe", "price_for_roe_net", "margin_ratio",
+  "liq_price", "liq_distance", "atr_stop", "atr_trail", "addon_qty",
+  "avg_entry_after_add", "wac_after_buy", "spot_realized", "spot_unrealized",
+  "hedge_fut_qty", "treasury_need", "treasury_feasible", "is_stagnant",
+  "round_to_step", "round_stop", "round_qty", "step_decimals",
+}
+
+local function primitives()
+  local t = {}
+  for _, name in ipairs(PRIMITIVES) do t[name] = core[name] end
+  return readonly(t)
+end
+
+-- Action constructors: the only shapes the host accepts (docs/rules.md).
+local act = {
+  stop = function(price, reason)
+    return { type = "stop", price = price, reason = reason }
+  end,
+  reduce = function(qty, reason)
+    return { type = "reduce", qty = qty, reason = reason }
+  end,
+  reduce_fraction = function(fraction, reason)
+    return { type = "reduce", fraction = fraction, reason = reason }
+  end,
+  close = function(reason)
+    return { type = "close", reason = reason }
+  end,
+  add = function(qty, reason)
+    return { type = "add", qty = qty, reason = reason }
+  end,
+  event = function(name, reason)
+    return { type = "event", name = name, reason = reason }
+  end,
+}
+
+local shared -- built once per Lua state: every env shares these read-only tables
+
+local function shared_tables()
+  if shared then return shared end
+  harden_strings()
+  shared = {
+    math = readonly(copy_of(math)),
+    string = readonly(copy_of(string, { dump = true })),
+    table = readonly(copy_of(table)),
+    s6 = primitives(),
+    act = readonly(act),
+  }
+  return shared
+end
+
+-- A fresh environment for one rule.  Globals a rule defines stay in its
+-- own environment; shared tables are read-only.
+function M.new_env()
+  local env = {}
+  for _, name in ipairs(SAFE_BASE) do env[name] = _G[name] end
+  for name, t in pairs(shared_tables()) do env[name] = t end
+  env._G = env
+  return env
+end
+
+-- Compiles source as text only (bytecode refused) into a new environment
+-- and runs its top level.  Returns the module table and the environment,
+-- or nil and a message carrying chunkname:line.
+function M.load(source, chunkname)
+  if type(source) ~= "string" then
+    return nil, chunkname .. ": source is not a string"
+  end
+  if source:byte(1) == 27 then
+    return nil, chunkname .. ": precompiled bytecode is refused"
+  end
+  local env = M.new_env()
+  local fn, err = load(source, "@" .. chunkname, "t", env)
+  if not fn then return nil, err end
+  local ok, mod = pcall(fn)
+  if not ok then return nil, tostring(mod) end
+  return mod, env
+end
+
+M.TRIGGERS = { tick = true, price = true, fill = true, signal = true }
+
+-- Checks a loaded module against the rule contract.  expected_name is the
+-- file's base name; a rule must say the same.
+function M.check_contract(mod, chunkname, expected_name)
+  local function fail(msg) return nil, chunkname .. ": " .. msg end
+  if type(mod) ~= "table" then return fail("a rule must return a table") end
+  if type(mod.name) ~= "string" or mod.name == "" then
+    return fail("field 'name' must be a non-empty string")
+  end
+  if expected_name and mod.name ~= expected_name then
+    return fail("name '" .. mod.name .. "' differs from the file name '" .. expected_name .. "'")
+  end
+  if type(mod.evaluate) ~= "function" then
+    return fail("field 'evaluate' must be a function")
+  end
+  if type(mod.triggers) ~= "table" or #mod.triggers == 0 then
+    return fail("field 'triggers' must list at least one of tick, price, fill, signal")
+  end
+  for i, t in ipairs(mod.triggers) do
+    if not M.TRIGGERS[t] then
+      return fail("triggers[" .. i .. "] '" .. tostring(t) .. "' is not one of tick, price, fill, signal")
+    end
+  end
+  if mod.params ~= nil and type(mod.params) ~= "table" then
+    return fail("field 'params' must be a table")
+  end
+  if mod.checks ~= nil and type(mod.checks) ~= "table" then
+    return fail("field 'checks' must be a list of self-checks")
+  end
+  return true
+end
+
+return M
