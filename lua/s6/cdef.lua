@@ -1,6 +1,7 @@
--- Generated from src/core/s6_core.h by src/build/gen_cdef.cmake.
--- Do not edit: change the header, then run `cmake --build build --target cdef`.
+-- Generated from s6_core.h s6_rule_abi.h by src/build/gen_cdef.cmake.
+-- Do not edit: change the headers, then run `cmake --build build --target cdef`.
 return [[
+/* ---- s6_core.h ---- */
 enum {
     S6_OK = 0,
     S6_EINVAL = -1,   /* an argument is NaN, infinite, out of range */
@@ -83,4 +84,95 @@ double s6_round_stop(int side, double price, double tick);
 double s6_round_qty(double qty, double step);
 int s6_step_decimals(double step);
 int s6_format_decimal(double value, double step, char *buf, size_t len);
+/* ---- s6_rule_abi.h ---- */
+enum {
+    S6_MAX_ENTRIES = 8,       /* entry fills remembered per position */
+    S6_MARKET_FUT = 0,
+    S6_MARKET_SPOT = 1
+};
+
+/* What made the host evaluate; a rule lists the triggers it answers. */
+enum {
+    S6_TRIG_TICK = 1,
+    S6_TRIG_PRICE = 2,
+    S6_TRIG_FILL = 4,
+    S6_TRIG_SIGNAL = 8
+};
+
+/* What a rule may propose (docs/rules.md, "Actions"). */
+enum {
+    S6_ACT_STOP = 1,    /* move the protective stop to price */
+    S6_ACT_REDUCE = 2,  /* close qty (or fraction of the remaining qty) */
+    S6_ACT_CLOSE = 3,   /* close the whole position */
+    S6_ACT_ADD = 4,     /* add qty in the position's direction */
+    S6_ACT_EVENT = 5    /* emit a named event (e.g. STAGNATED) */
+};
+
+/* One position as the rules see it.  slot is the host's stable index. */
+typedef struct s6_pos_view {
+    int slot;
+    int market;            /* S6_MARKET_* */
+    int side;              /* +1 long, -1 short */
+    int add_on_count;      /* adds filled so far */
+    int n_entries;         /* valid entries in entry_qty */
+    int stop_step;         /* lock-in step of the current stop, 0 = none */
+    int tp_step;           /* take-profit ladder steps done */
+    int regime;            /* index into the host's regime names */
+    double qty;            /* remaining absolute base quantity */
+    double entry;          /* average entry price */
+    double margin;         /* isolated margin (FUT) or cost basis (SPOT) */
+    double fees_paid;      /* quote fees charged so far */
+    double exit_fee_rate;  /* taker fee rate of a closing order */
+    double leverage;
+    double opened_at;      /* seconds, host clock */
+    double last_add_at;    /* seconds, 0 = never */
+    double stop;           /* current protective stop, 0 = none */
+    double best_price;     /* highest mark since entry (long), lowest (short) */
+    double roe;            /* computed by the host for this evaluation */
+    double upnl;
+    double liq_price;      /* 0 = none */
+    double liq_distance;   /* +inf when no liquidation price */
+    double entry_qty[8];   /* S6_MAX_ENTRIES; [0] is the first entry */
+} s6_pos_view;
+
+/* The market of one symbol at evaluation time. */
+typedef struct s6_mkt_view {
+    double now;            /* seconds, host clock */
+    double mark;
+    double last;
+    double mid;
+    double atr;            /* NaN when unknown */
+    double health;         /* 0..1 feed health, 1 = good */
+    int signal_side;       /* +1/-1 for a fresh strategy signal, 0 = none */
+    int trigger;           /* S6_TRIG_* that caused this evaluation */
+    double signal_strength;
+} s6_mkt_view;
+
+/* Proposals flow from the trusted Lua loop into a host-owned sink. */
+typedef struct s6_sink s6_sink;
+
+int s6_sink_action(s6_sink *sink, int pos_index, int rule_id, int kind,
+                   double price, double qty, double fraction,
+                   const char *name, const char *reason);
+
+/*
+ * Per-position rule state, as JSON, keyed by (slot, rule id).  gen changes
+ * whenever a state is set, so the Lua side can cache decoded tables and
+ * notice when the host replaced one (restore, slot reuse).
+ */
+typedef struct s6_state_store s6_state_store;
+
+unsigned s6_state_gen(const s6_state_store *st, int slot, int rule_id);
+const char *s6_state_get(const s6_state_store *st, int slot, int rule_id,
+                         size_t *len);
+unsigned s6_state_set(s6_state_store *st, int slot, int rule_id,
+                      const char *json, size_t len);
+
+/* Where a batch starts and, while it runs, where it is; skip[i] != 0
+ * suspends the rule at Lua index i+1 for the rest of the batch. */
+typedef struct s6_eval_progress {
+    int pos;
+    int rule;
+    unsigned char skip[64];
+} s6_eval_progress;
 ]]

@@ -83,13 +83,30 @@ typedef struct s6_mkt_view {
 /* Proposals flow from the trusted Lua loop into a host-owned sink. */
 typedef struct s6_sink s6_sink;
 
-int s6_sink_action(s6_sink *sink, int pos_index, int rule_index, int kind,
+int s6_sink_action(s6_sink *sink, int pos_index, int rule_id, int kind,
                    double price, double qty, double fraction,
                    const char *name, const char *reason);
-int s6_sink_state(s6_sink *sink, int pos_index, int rule_index,
-                  const char *json, size_t len);
-const char *s6_sink_state_get(s6_sink *sink, int slot, int rule_index,
-                              size_t *len);
+
+/*
+ * Per-position rule state, as JSON, keyed by (slot, rule id).  gen changes
+ * whenever a state is set, so the Lua side can cache decoded tables and
+ * notice when the host replaced one (restore, slot reuse).
+ */
+typedef struct s6_state_store s6_state_store;
+
+unsigned s6_state_gen(const s6_state_store *st, int slot, int rule_id);
+const char *s6_state_get(const s6_state_store *st, int slot, int rule_id,
+                         size_t *len);
+unsigned s6_state_set(s6_state_store *st, int slot, int rule_id,
+                      const char *json, size_t len);
+
+/* Where a batch starts and, while it runs, where it is; skip[i] != 0
+ * suspends the rule at Lua index i+1 for the rest of the batch. */
+typedef struct s6_eval_progress {
+    int pos;
+    int rule;
+    unsigned char skip[64];
+} s6_eval_progress;
 /* S6_FFI_END */
 
 #ifdef __cplusplus
