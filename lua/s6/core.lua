@@ -2,7 +2,10 @@
 --
 -- This module (and the rest of lua/) is the only code that touches `ffi`;
 -- rule scripts get the plain-Lua functions below, which take and return
--- numbers, booleans, strings and tables, never cdata.
+-- numbers, booleans, strings and tables, never cdata.  Invalid numbers
+-- (NaN, infinities, out of range, a fractional side or period) give NaN or
+-- nil and a message, as each wrapper says; an argument of the wrong Lua
+-- type (nil, a string) raises a Lua error or is refused the same way.
 --
 -- The declarations come from lua/s6/cdef.lua, generated from
 -- src/core/s6_core.h.  Inside the s6-position binary the primitives are
@@ -26,42 +29,56 @@ end
 
 local C = load_core()
 local M = { lib = C }
+local NAN = 0 / 0
+local floor = math.floor
+
+-- The FFI truncates a Lua number passed as a C int (side 1.5 would become
+-- 1, a long).  An int argument that is not an exact int32 is replaced by
+-- `bad`, a value the primitive rejects, so it reports invalid input.
+local function int_arg(x, bad)
+  if x == floor(x) and x >= -2147483648 and x <= 2147483647 then return x end
+  return bad
+end
+local BAD_SIDE, BAD_PERIOD, BAD_J, BAD_DIR = 0, 0, -1, 2
 
 local function errmsg(code)
-  return ffi.string(C.s6_strerror(code))
+  return ffi.string(C.s6_strerror(int_arg(code, 1)))
 end
 M.strerror = errmsg
 
 -- Scalar primitives: numbers in, a number out (NaN for invalid input).
 M.upnl = function(side, qty, entry, mark)
-  return C.s6_upnl(side, qty, entry, mark)
+  return C.s6_upnl(int_arg(side, BAD_SIDE), qty, entry, mark)
 end
 M.roe = function(side, qty, entry, mark, margin)
-  return C.s6_roe(side, qty, entry, mark, margin)
+  return C.s6_roe(int_arg(side, BAD_SIDE), qty, entry, mark, margin)
 end
 M.price_for_roe = function(side, qty, entry, margin, roe)
-  return C.s6_price_for_roe(side, qty, entry, margin, roe)
+  return C.s6_price_for_roe(int_arg(side, BAD_SIDE), qty, entry, margin, roe)
 end
 M.price_for_roe_net = function(side, qty, entry, margin, fees_paid, fee_rate, roe)
-  return C.s6_price_for_roe_net(side, qty, entry, margin, fees_paid, fee_rate, roe)
+  return C.s6_price_for_roe_net(int_arg(side, BAD_SIDE), qty, entry, margin,
+                                fees_paid, fee_rate, roe)
 end
 M.margin_ratio = function(side, qty, entry, mark, wallet, mmr, cum)
-  return C.s6_margin_ratio(side, qty, entry, mark, wallet, mmr, cum)
+  return C.s6_margin_ratio(int_arg(side, BAD_SIDE), qty, entry, mark, wallet,
+                           mmr, cum)
 end
 M.liq_price = function(side, qty, entry, wallet, mmr, cum)
-  return C.s6_liq_price_isolated(side, qty, entry, wallet, mmr, cum)
+  return C.s6_liq_price_isolated(int_arg(side, BAD_SIDE), qty, entry, wallet,
+                                 mmr, cum)
 end
 M.liq_distance = function(side, mark, liq)
-  return C.s6_liq_distance(side, mark, liq)
+  return C.s6_liq_distance(int_arg(side, BAD_SIDE), mark, liq)
 end
 M.atr_stop = function(side, entry, atr, k)
-  return C.s6_atr_stop(side, entry, atr, k)
+  return C.s6_atr_stop(int_arg(side, BAD_SIDE), entry, atr, k)
 end
 M.atr_trail = function(side, prev_stop, extreme, atr, k)
-  return C.s6_atr_trail(side, prev_stop, extreme, atr, k)
+  return C.s6_atr_trail(int_arg(side, BAD_SIDE), prev_stop, extreme, atr, k)
 end
 M.addon_qty = function(q0, gamma, j)
-  return C.s6_addon_qty(q0, gamma, j)
+  return C.s6_addon_qty(q0, gamma, int_arg(j, BAD_J))
 end
 M.avg_entry_after_add = function(qty, entry, add_qty, add_price)
   return C.s6_avg_entry_after_add(qty, entry, add_qty, add_price)
@@ -82,10 +99,10 @@ M.treasury_need = function(min_free_fut, free_fut)
   return C.s6_treasury_need(min_free_fut, free_fut)
 end
 M.round_to_step = function(value, step, dir)
-  return C.s6_round_to_step(value, step, dir or 0)
+  return C.s6_round_to_step(value, step, int_arg(dir or 0, BAD_DIR))
 end
 M.round_stop = function(side, price, tick)
-  return C.s6_round_stop(side, price, tick)
+  return C.s6_round_stop(int_arg(side, BAD_SIDE), price, tick)
 end
 M.round_qty = function(qty, step)
   return C.s6_round_qty(qty, step)
@@ -117,24 +134,41 @@ M.format_decimal = function(value, step)
 end
 
 -- Brackets: an array of {notional_floor=, notional_cap=, mmr=, cum=}.
+-- A malformed table (not an array of tables of four numbers) is invalid
+-- input like any other: NaN, not a Lua error.
+local BRACKET_FIELDS = { "notional_floor", "notional_cap", "mmr", "cum" }
 M.liq_price_brackets = function(side, qty, entry, wallet, brackets)
+  if type(brackets) ~= "table" then return NAN end
   local n = #brackets
   local b = ffi.new("s6_mm_bracket[?]", n > 0 and n or 1)
   for i = 1, n do
     local src, dst = brackets[i], b[i - 1]
-    dst.notional_floor = src.notional_floor
-    dst.notional_cap = src.notional_cap
-    dst.mmr = src.mmr
-    dst.cum = src.cum
+    if type(src) ~= "table" then return NAN end
+    for _, f in ipairs(BRACKET_FIELDS) do
+      if type(src[f]) ~= "number" then return NAN end
+      dst[f] = src[f]
+    end
   end
-  return C.s6_liq_price_brackets(side, qty, entry, wallet, b, n)
+  return C.s6_liq_price_brackets(int_arg(side, BAD_SIDE), qty, entry, wallet,
+                                 b, n)
 end
 
--- Batch ATR over three Lua arrays; returns an array of the same length
--- (NaN for the warm-up bars) or nil and a message.
+-- An array of exactly n numbers?
+local function numbers(t, n)
+  if type(t) ~= "table" or #t ~= n then return false end
+  for i = 1, n do
+    if type(t[i]) ~= "number" then return false end
+  end
+  return true
+end
+
+-- Batch ATR over three Lua arrays of numbers; returns an array of the same
+-- length (NaN for the warm-up bars) or nil and a message.
 M.atr = function(high, low, close, period)
-  local n = #close
-  if #high ~= n or #low ~= n then return nil, errmsg(C.S6_EINVAL) end
+  local n = type(close) == "table" and #close or -1
+  if not (numbers(high, n) and numbers(low, n) and numbers(close, n)) then
+    return nil, errmsg(C.S6_EINVAL)
+  end
   local h = ffi.new("double[?]", n + 1)
   local l = ffi.new("double[?]", n + 1)
   local c = ffi.new("double[?]", n + 1)
@@ -142,7 +176,7 @@ M.atr = function(high, low, close, period)
   for i = 1, n do
     h[i - 1], l[i - 1], c[i - 1] = high[i], low[i], close[i]
   end
-  local rc = C.s6_atr(h, l, c, n, period, out)
+  local rc = C.s6_atr(h, l, c, n, int_arg(period, BAD_PERIOD), out)
   if rc < 0 then return nil, errmsg(rc) end
   local res = {}
   for i = 1, n do res[i] = out[i - 1] end
@@ -150,18 +184,20 @@ M.atr = function(high, low, close, period)
 end
 
 -- Incremental ATR: local a = core.atr_new(14); a:push(h, l, c) -> atr|nil
-local Atr = {}
-Atr.__index = Atr
-function Atr:push(high, low, close)
-  local rc = C.s6_atr_push(self.st, high, low, close, self.out)
-  if rc == C.S6_OK then return self.out[0] end
-  return nil, errmsg(rc) -- "not warmed up" until period+1 bars
-end
+-- The state and the output cell stay in the closure: whoever holds the
+-- object can feed bars but never reach cdata (an unchecked index into the
+-- output cell would be a raw memory write).
 M.atr_new = function(period)
   local st = ffi.new("s6_atr_state")
-  local rc = C.s6_atr_init(st, period)
+  local rc = C.s6_atr_init(st, int_arg(period, BAD_PERIOD))
   if rc < 0 then return nil, errmsg(rc) end
-  return setmetatable({ st = st, out = ffi.new("double[1]") }, Atr)
+  local out = ffi.new("double[1]")
+  local function push(_, high, low, close)
+    local prc = C.s6_atr_push(st, high, low, close, out)
+    if prc == C.S6_OK then return out[0] end
+    return nil, errmsg(prc) -- "not warmed up" until period+1 bars
+  end
+  return { push = push }
 end
 
 return M
