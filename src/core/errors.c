@@ -11,8 +11,8 @@ static const char *const messages[] = {
 
 const char *s6_strerror(int code)
 {
-    size_t i = (size_t)(code <= 0 ? -code : 0);
-    if (code > 0 || i >= sizeof messages / sizeof messages[0])
+    /* Range check before negating: -INT_MIN overflows. */
+    if (code > 0 || code <= -(int)(sizeof messages / sizeof messages[0]))
         return "unknown error";
-    return messages[i];
+    return messages[-code];
 }
