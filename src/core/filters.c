@@ -12,6 +12,10 @@
  * far above double rounding noise, far below any real tick. */
 #define S6_GRID_EPS 1e-9
 #define S6_MAX_DECIMALS 12
+/* A decimal step is one rounding away from its double, and step*10^d adds
+ * one more (10^d is exact): x lies within ~2^-52 of an integer relative to
+ * x.  S6_GRID_EPS here would accept 1/3 as 9 decimals (x = 333333333.33). */
+#define S6_DECIMAL_EPS 1e-15
 
 int s6_step_decimals(double step)
 {
@@ -20,7 +24,7 @@ int s6_step_decimals(double step)
     double scale = 1.0;
     for (int d = 0; d <= S6_MAX_DECIMALS; d++, scale *= 10.0) {
         double x = step * scale;
-        if (fabs(x - nearbyint(x)) <= S6_GRID_EPS * x)
+        if (fabs(x - nearbyint(x)) <= S6_DECIMAL_EPS * x)
             return d;
     }
     return S6_ERANGE;
