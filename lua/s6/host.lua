@@ -197,9 +197,15 @@ local function emit(sink, i, r, actions)
   end
 end
 
--- pos, mkt: s6_pos_view*/s6_mkt_view* arrays of n; prog: s6_eval_progress*
+-- pos, mkt: s6_pos_view/s6_mkt_view arrays of n; prog: s6_eval_progress;
+-- all three arrive as light userdata from C.
 -- holding where to start and, while running, where the loop is.
+local POS_PTR = ffi.typeof("const s6_pos_view *")
+local MKT_PTR = ffi.typeof("const s6_mkt_view *")
+local PROG_PTR = ffi.typeof("s6_eval_progress *")
+
 function M.evaluate_batch(pos, mkt, n, sink, store, prog)
+  pos, mkt, prog = ffi.cast(POS_PTR, pos), ffi.cast(MKT_PTR, mkt), ffi.cast(PROG_PTR, prog)
   local nrules = #rules
   local start_i, start_r = prog.pos, prog.rule
   for i = start_i, n - 1 do

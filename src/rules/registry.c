@@ -1,0 +1,308 @@
+/* Rule files, their good versions, validate-then-swap and rollback. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+#include "s6_core.h"
+
+/* A rule is a small script; anything bigger is a mistake, not a rule. */
+#define S6_RULE_MAX_BYTES (1u << 20)
+
+void s6_rule_hash(const char *text, size_t len, char out[17])
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)text[i];
+        h *= 1099511628211ull;
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+static int read_file(const char *path, char **out, size_t *len, char *err,
+                     size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        snprintf(err, errlen, "%s: cannot open", path);
+        return S6_EINVAL;
+    }
+    char *buf = malloc(S6_RULE_MAX_BYTES + 1);
+    size_t n = buf != NULL ? fread(buf, 1, S6_RULE_MAX_BYTES + 1, f) : 0;
+    int bad = ferror(f);
+    fclose(f);
+    if (buf == NULL || bad || n > S6_RULE_MAX_BYTES) {
+        snprintf(err, errlen, "%s: %s", path,
+                 n > S6_RULE_MAX_BYTES ? "larger than 1 MiB" : "read error");
+        free(buf);
+        return S6_EINVAL;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return S6_OK;
+}
+
+static int is_rule_file(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return d->d_name[0] != '.' && n > 4 && n - 4 < S6_RULE_NAME_MAX &&
+           strcmp(d->d_name + n - 4, ".lua") == 0;
+}
+
+static s6_rule_entry *entry_for(s6_rule_registry *reg, const char *file)
+{
+    char name[S6_RULE_NAME_MAX];
+    snprintf(name, sizeof name, "%.*s", (int)(strlen(file) - 4), file);
+    for (int i = 0; i < reg->n; i++)
+        if (strcmp(reg->rules[i].name, name) == 0)
+            return &reg->rules[i];
+    if (reg->n >= S6_REG_MAX_RULES)
+        return NULL;
+    s6_rule_entry *e = &reg->rules[reg->n];
+    memset(e, 0, sizeof *e);
+    e->id = reg->n++;
+    snprintf(e->name, sizeof e->name, "%s", name);
+    snprintf(e->chunkname, sizeof e->chunkname, "%s/%s", reg->dir, file);
+    return e;
+}
+
+const s6_rule_entry *s6_registry_find(const s6_rule_registry *reg,
+                                      const char *name)
+{
+    for (int i = 0; reg != NULL && i < reg->n; i++)
+        if (strcmp(reg->rules[i].name, name) == 0)
+            return &reg->rules[i];
+    return NULL;
+}
+
+/* The sources of every live rule, with `cand` standing in for its entry. */
+static size_t collect(const s6_rule_registry *reg, const s6_rule_entry *cand,
+                      const char *src, size_t len, s6_rule_src *out)
+{
+    size_t n = 0;
+    for (int i = 0; i < reg->n; i++) {
+        const s6_rule_entry *e = &reg->rules[i];
+        int is_cand = e == cand;
+        if (!e->present || (!is_cand && e->good == NULL))
+            continue;
+        out[n++] = (s6_rule_src){
+            .id = e->id, .name = e->name, .chunkname = e->chunkname,
+            .source = is_cand ? src : e->good,
+            .len = is_cand ? len : e->good_len,
+            .params_json = e->params_json};
+    }
+    return n;
+}
+
+/* Builds and self-checks a ruleset; the caller owns it on success. */
+static int build_checked(s6_rule_registry *reg, const s6_rule_entry *cand,
+                         const char *src, size_t len, s6_ruleset **out,
+                         char *err, size_t errlen)
+{
+    s6_rule_src srcs[S6_REG_MAX_RULES];
+    size_t n = collect(reg, cand, src, len, srcs);
+    int rc = s6_ruleset_new(&reg->opts, srcs, n, out, err, errlen);
+    if (rc == 0 && (rc = s6_ruleset_self_check(*out, err, errlen)) != 0) {
+        s6_ruleset_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static void registry_fault(void *ud, const s6_rule_fault *f)
+{
+    s6_rule_registry *reg = ud;
+    if (f->rule_id >= 0 && f->rule_id < reg->n) {
+        s6_rule_entry *e = &reg->rules[f->rule_id];
+        e->faults++;
+        snprintf(e->last_error, sizeof e->last_error, "%s", f->message);
+        if (e->prev != NULL && e->faults >= reg->rollback_faults)
+            reg->rollback_pending = 1;
+    }
+    if (reg->user_fault != NULL)
+        reg->user_fault(reg->user_ud, f);
+}
+
+int s6_registry_init(s6_rule_registry *reg, const char *dir,
+                     const s6_ruleset_opts *opts)
+{
+    if (reg == NULL || dir == NULL || opts == NULL)
+        return S6_EINVAL;
+    memset(reg, 0, sizeof *reg);
+    snprintf(reg->dir, sizeof reg->dir, "%s", dir);
+    reg->opts = *opts;
+    reg->user_fault = opts->on_fault;
+    reg->user_ud = opts->fault_ud;
+    reg->opts.on_fault = registry_fault;
+    reg->opts.fault_ud = reg;
+    reg->rollback_faults = 5;
+    return S6_OK;
+}
+
+static void set_good(s6_rule_entry *e, char *src, size_t len)
+{
+    free(e->prev);
+    e->prev = e->good;
+    e->prev_len = e->good_len;
+    memcpy(e->prev_hash, e->hash, sizeof e->hash);
+    e->good = src;
+    e->good_len = len;
+    s6_rule_hash(src, len, e->hash);
+    e->faults = 0;
+    e->last_error[0] = '\0';
+}
+
+static int swap_live(s6_rule_registry *reg, char *err, size_t errlen)
+{
+    s6_ruleset *next = NULL;
+    int rc = build_checked(reg, NULL, NULL, 0, &next, err, errlen);
+    if (rc != 0)
+        return rc;
+    s6_ruleset_free(reg->live);
+    reg->live = next;
+    reg->version++;
+    return S6_OK;
+}
+
+/*
+ * Visits every rule file: a new or changed one is a candidate, tried
+ * together with the other good versions.  strict: the first failure stops
+ * everything (start-up); otherwise a failing candidate is only recorded.
+ */
+static int scan(s6_rule_registry *reg, int strict, char *err, size_t errlen)
+{
+    struct dirent **names = NULL;
+    int count = scandir(reg->dir, &names, is_rule_file, alphasort);
+    if (count < 0) {
+        snprintf(err, errlen, "%s: cannot read the rules folder", reg->dir);
+        return S6_EINVAL;
+    }
+    for (int i = 0; i < reg->n; i++)
+        reg->rules[i].present = 0;
+    int changed = 0, rc = 0;
+    for (int i = 0; i < count && !(strict && rc != 0); i++) {
+        s6_rule_entry *e = entry_for(reg, names[i]->d_name);
+        char *src = NULL;
+        size_t len = 0;
+        char hash[17];
+        if (e == NULL) {
+            rc = S6_ERANGE;
+            snprintf(err, errlen, "%s: more than %d rules", names[i]->d_name,
+                     S6_REG_MAX_RULES);
+            continue;
+        }
+        e->present = 1;
+        if ((rc = read_file(e->chunkname, &src, &len, err, errlen)) != 0)
+            continue;
+        s6_rule_hash(src, len, hash);
+        if (e->good != NULL && strcmp(hash, e->hash) == 0) {
+            free(src);
+            continue;
+        }
+        s6_ruleset *trial = NULL;
+        rc = build_checked(reg, e, src, len, &trial, err, errlen);
+        s6_ruleset_free(trial);
+        if (rc != 0) {
+            snprintf(e->last_error, sizeof e->last_error, "%s", err);
+            free(src);
+            continue;
+        }
+        set_good(e, src, len);
+        changed++;
+    }
+    for (int i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    if (strict && rc != 0)
+        return rc;
+    return changed;
+}
+
+int s6_registry_load(s6_rule_registry *reg, char *err, size_t errlen)
+{
+    if (reg == NULL)
+        return S6_EINVAL;
+    int rc = scan(reg, 1, err, errlen);
+    if (rc < 0)
+        return rc;
+    return swap_live(reg, err, errlen);
+}
+
+static int removed_any(s6_rule_registry *reg)
+{
+    int n = 0;
+    for (int i = 0; i < reg->n; i++)
+        if (!reg->rules[i].present && reg->rules[i].good != NULL) {
+            free(reg->rules[i].good);
+            reg->rules[i].good = NULL;
+            n++;
+        }
+    return n;
+}
+
+int s6_registry_reload(s6_rule_registry *reg)
+{
+    if (reg == NULL)
+        return S6_EINVAL;
+    char err[512] = "";
+    reg->reloads++;
+    int changed = scan(reg, 0, err, sizeof err);
+    if (changed < 0 || err[0] != '\0') {
+        reg->reload_failures++;
+        snprintf(reg->last_error, sizeof reg->last_error, "%s", err);
+    }
+    if (changed < 0)
+        return changed;
+    changed += removed_any(reg);
+    if (changed > 0 && swap_live(reg, err, sizeof err) != 0) {
+        reg->reload_failures++;
+        snprintf(reg->last_error, sizeof reg->last_error, "%s", err);
+        return S6_EINVAL;
+    }
+    return changed;
+}
+
+int s6_registry_maintain(s6_rule_registry *reg)
+{
+    if (reg == NULL || !reg->rollback_pending)
+        return 0;
+    reg->rollback_pending = 0;
+    int rolled = 0;
+    for (int i = 0; i < reg->n; i++) {
+        s6_rule_entry *e = &reg->rules[i];
+        if (e->prev == NULL || e->faults < reg->rollback_faults)
+            continue;
+        snprintf(reg->last_error, sizeof reg->last_error,
+                 "%s: version %s rolled back to %s after %u faults: %s",
+                 e->chunkname, e->hash, e->prev_hash, e->faults,
+                 e->last_error);
+        free(e->good);
+        e->good = e->prev;
+        e->good_len = e->prev_len;
+        memcpy(e->hash, e->prev_hash, sizeof e->hash);
+        e->prev = NULL;
+        e->faults = 0;
+        rolled++;
+    }
+    char err[512];
+    if (rolled > 0 && swap_live(reg, err, sizeof err) == 0) {
+        reg->rollbacks += (unsigned)rolled;
+        return 1;
+    }
+    return 0;
+}
+
+void s6_registry_free(s6_rule_registry *reg)
+{
+    if (reg == NULL)
+        return;
+    s6_ruleset_free(reg->live);
+    for (int i = 0; i < reg->n; i++) {
+        free(reg->rules[i].good);
+        free(reg->rules[i].prev);
+        free(reg->rules[i].params_json);
+    }
+    memset(reg, 0, sizeof *reg);
+}

@@ -1,0 +1,66 @@
+/*
+ * s6_rule_registry: the rule files of a folder, the last good version of
+ * each, and the live ruleset built from them.
+ *
+ * Validate-then-swap: a changed file is compiled into a fresh ruleset
+ * together with the other good versions and self-checked; only if that
+ * passes does it become the good version, and only then is a new live
+ * ruleset built and swapped in (between evaluations: the registry is used
+ * from one thread).  A version that keeps failing on live positions is
+ * rolled back to the one before it (s6_registry_maintain).
+ */
+#pragma once
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "ruleset.h"
+
+enum { S6_REG_MAX_RULES = 64, S6_RULE_NAME_MAX = 64 };
+
+typedef struct s6_rule_entry {
+    int id;
+    int present;              /* 0 once its file is gone */
+    char name[S6_RULE_NAME_MAX];
+    char chunkname[PATH_MAX];
+    char *good;               /* source of the live version */
+    size_t good_len;
+    char hash[17];            /* content hash of the live version */
+    char *prev;               /* the version before, for rollback */
+    size_t prev_len;
+    char prev_hash[17];
+    char *params_json;        /* config overrides, owned */
+    char last_error[512];     /* last rejected candidate or runtime fault */
+    unsigned faults;          /* runtime faults of the live version */
+} s6_rule_entry;
+
+typedef struct s6_rule_registry {
+    char dir[PATH_MAX];
+    s6_ruleset_opts opts;     /* on_fault is the registry's own */
+    s6_rule_entry rules[S6_REG_MAX_RULES];
+    int n;
+    s6_ruleset *live;
+    unsigned version;         /* bumps on every swap */
+    unsigned reloads, reload_failures, rollbacks;
+    unsigned rollback_faults; /* faults of a new version before rollback */
+    int rollback_pending;
+    char last_error[512];
+    s6_fault_cb user_fault;   /* called after the registry counted it */
+    void *user_ud;
+} s6_rule_registry;
+
+/* opts->on_fault/fault_ud are the caller's; the registry wraps them. */
+int s6_registry_init(s6_rule_registry *reg, const char *dir,
+                     const s6_ruleset_opts *opts);
+/* Loads every *.lua of the folder; fails (file:line in err) if any fails. */
+int s6_registry_load(s6_rule_registry *reg, char *err, size_t errlen);
+/* Re-reads the folder; returns the number of rules whose version changed
+ * (0 when nothing did or every candidate was refused: see last_error). */
+int s6_registry_reload(s6_rule_registry *reg);
+/* Between evaluations: applies a pending rollback.  Returns 1 if it did. */
+int s6_registry_maintain(s6_rule_registry *reg);
+const s6_rule_entry *s6_registry_find(const s6_rule_registry *reg,
+                                      const char *name);
+void s6_registry_free(s6_rule_registry *reg);
+/* FNV-1a 64 of the text, as 16 hex digits: names a rule version. */
+void s6_rule_hash(const char *text, size_t len, char out[17]);

@@ -1,0 +1,78 @@
+/*
+ * s6_ruleset: one compiled version of the rule set, in its own Lua state.
+ *
+ * A ruleset is built from rule sources (text), checked, and then used for
+ * batch evaluations until a reload builds its successor.  It never changes
+ * once built: a reload makes a new one and swaps it in between evaluations,
+ * so a failing version can never half-replace a working one.
+ *
+ * Protection (docs/sandbox-deadline.md, docs/rules.md):
+ *   - every script runs in an allow-listed environment (lua/s6/sandbox.lua);
+ *   - the Lua state's allocator is capped at mem_limit bytes;
+ *   - every call into Lua is under the watchdog's deadline;
+ *   - an error or overrun is charged to the (position, rule) that was
+ *     running, reported through on_fault, and the batch resumes after it.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "s6_rule_abi.h"
+
+typedef struct s6_watchdog s6_watchdog;
+typedef struct s6_sink s6_sink;
+typedef struct s6_ruleset s6_ruleset;
+
+typedef struct s6_rule_src {
+    int id;                  /* stable rule id, indexes the state store */
+    const char *name;        /* must equal the rule's `name` */
+    const char *chunkname;   /* shown in errors: "rules/trailing_stop.lua" */
+    const char *source;
+    size_t len;
+    const char *params_json; /* {"base":{...},"regimes":{...}} or NULL */
+} s6_rule_src;
+
+typedef struct s6_rule_fault {
+    int pos_index;           /* -1 when not inside a position's evaluation */
+    int rule_id;
+    int overrun;             /* 1 deadline, 0 error */
+    char message[512];       /* with chunkname:line when the rule raised */
+} s6_rule_fault;
+
+typedef void (*s6_fault_cb)(void *ud, const s6_rule_fault *fault);
+
+typedef struct s6_ruleset_opts {
+    const char *lua_dir;          /* the trusted modules, e.g. "lua" */
+    size_t mem_limit;             /* bytes per Lua state */
+    uint32_t deadline_ms;         /* per batch, plus per_eval below */
+    double deadline_us_per_eval;  /* added per position in the batch */
+    uint32_t load_deadline_ms;    /* compiling and self-checking */
+    unsigned max_faults_per_rule; /* per batch, then the rule sits it out */
+    const char *const *regimes;   /* regime names; index 0 is the default */
+    size_t n_regimes;
+    s6_watchdog *watchdog;        /* NULL: no deadline (stock LuaJIT) */
+    s6_fault_cb on_fault;
+    void *fault_ud;
+} s6_ruleset_opts;
+
+typedef struct s6_eval_report {
+    size_t positions;        /* positions whose evaluation finished */
+    unsigned errors;
+    unsigned overruns;
+    unsigned oom;            /* errors that were the memory cap */
+} s6_eval_report;
+
+/* Builds a ruleset; on failure *out is NULL and err says why (file:line). */
+int s6_ruleset_new(const s6_ruleset_opts *opts, const s6_rule_src *rules,
+                   size_t n, s6_ruleset **out, char *err, size_t errlen);
+/* Runs every rule's probe on canned positions and its own self-checks. */
+int s6_ruleset_self_check(s6_ruleset *rs, char *err, size_t errlen);
+int s6_ruleset_eval(s6_ruleset *rs, const s6_pos_view *pos,
+                    const s6_mkt_view *mkt, size_t n, s6_sink *sink,
+                    s6_state_store *store, s6_eval_report *report);
+/* Names a slot's position (id, symbol) and drops the slot's cached state. */
+int s6_ruleset_set_slot(s6_ruleset *rs, int slot, const char *id,
+                        const char *symbol);
+size_t s6_ruleset_mem_used(const s6_ruleset *rs);
+void s6_ruleset_free(s6_ruleset *rs);
