@@ -37,7 +37,9 @@ end
 local function harden_strings()
   string.dump = nil
   local mt = getmetatable("")
-  mt.__metatable = false
+  -- false once hidden: this module may be loaded again in the same state
+  -- (busted reloads modules for every spec file).
+  if type(mt) == "table" then mt.__metatable = false end
 end
 
 local SAFE_BASE = {
