@@ -1,0 +1,119 @@
+-- Every escape a rule script might try, and what it meets instead.
+-- These run the real sandbox (lua/s6/sandbox.lua) that the host uses.
+local sandbox = require("s6.sandbox")
+
+-- Runs `body` as a rule's top level; returns what it returned or the error.
+local function run(body)
+  local mod, err = sandbox.load(body, "rules/escape.lua")
+  return mod, err
+end
+
+local function value_of(expr)
+  local mod, err = run("return " .. expr)
+  assert(err == nil or type(err) == "table", err)
+  return mod
+end
+
+describe("the rule sandbox", function()
+  it("hides every dangerous global", function()
+    for _, name in ipairs { "io", "os", "ffi", "debug", "jit", "load",
+                            "loadstring", "dofile", "loadfile", "require",
+                            "setfenv", "getfenv", "collectgarbage", "rawset",
+                            "module", "package", "newproxy", "coroutine" } do
+      assert.is_nil(value_of(name), name .. " must not be reachable")
+    end
+  end)
+
+  it("removes string.dump from the environment and from the real string table", function()
+    assert.is_nil(value_of("string.dump"))
+    assert.is_nil(value_of('("").dump'))
+  end)
+
+  it("does not hand out the string metatable", function()
+    assert.is_false(value_of('getmetatable("")'))
+  end)
+
+  it("keeps shared tables read-only", function()
+    for _, target in ipairs { "math.pi", "string.rep", "table.insert", "s6.roe", "act.stop" } do
+      local mod, err = run(target .. " = nil")
+      assert.is_nil(mod)
+      assert.matches("read%-only", err)
+    end
+  end)
+
+  it("refuses to swap a shared table's metatable", function()
+    local _, err = run("setmetatable(math, {})")
+    assert.matches("protected metatable", err)
+    assert.is_false(value_of("getmetatable(s6)"))
+  end)
+
+  it("gives each rule its own globals", function()
+    local a = assert(run("leak = 42; return { }"))
+    assert.is_table(a)
+    assert.is_nil(value_of("leak"))
+  end)
+
+  it("cannot reach the host's globals through _G", function()
+    assert.is_nil(value_of("_G.io"))
+    assert.is_nil(value_of("_G.require"))
+  end)
+
+  it("refuses precompiled bytecode", function()
+    local _, err = run(string.char(27) .. "LJ\2")
+    assert.matches("bytecode is refused", err)
+  end)
+
+  it("reports a syntax error with file:line", function()
+    local _, err = run("local x =\n= 2")
+    assert.matches("^rules/escape.lua:2:", err)
+  end)
+
+  it("reports a runtime error at load with file:line", function()
+    local _, err = run("\n\nerror('nope')")
+    assert.matches("^rules/escape.lua:3: nope", err)
+  end)
+
+  it("does not leak the host through primitive wrappers", function()
+    -- a wrapper is a plain Lua function: no upvalues reachable without debug,
+    -- and its environment cannot be read without getfenv
+    assert.equals("function", value_of("type(s6.roe)"))
+    assert.is_nil(value_of("getfenv"))
+  end)
+
+  it("keeps the views read-only", function()
+    local views = require("s6.views")
+    local pos = views.position { side = 1 }
+    assert.has_error(function() pos.qty = 0 end)
+    assert.has_error(function() pos.entry_quantities[1] = 5 end)
+    assert.is_false(getmetatable(pos))
+  end)
+end)
+
+describe("the rule contract check", function()
+  local function check(src)
+    local mod, err = sandbox.load(src, "rules/x.lua")
+    if not mod then return nil, err end
+    return sandbox.check_contract(mod, "rules/x.lua", "x")
+  end
+
+  it("accepts a minimal rule", function()
+    assert.is_true(check("return { name = 'x', triggers = { 'tick' }, evaluate = function() end }"))
+  end)
+
+  it("names what is wrong", function()
+    local cases = {
+      { "return 1", "must return a table" },
+      { "return { triggers = {'tick'}, evaluate = function() end }", "'name'" },
+      { "return { name = 'y', triggers = {'tick'}, evaluate = function() end }", "differs from the file name" },
+      { "return { name = 'x', triggers = {'tick'} }", "'evaluate'" },
+      { "return { name = 'x', triggers = {}, evaluate = function() end }", "'triggers'" },
+      { "return { name = 'x', triggers = {'never'}, evaluate = function() end }", "triggers%[1%]" },
+      { "return { name = 'x', triggers = {'tick'}, params = 3, evaluate = function() end }", "'params'" },
+    }
+    for _, c in ipairs(cases) do
+      local ok, err = check(c[1])
+      assert.is_nil(ok)
+      assert.matches(c[2], err)
+    end
+  end)
+end)
