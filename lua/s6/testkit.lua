@@ -114,6 +114,14 @@ local function is_view(t)
   return type(t) == "table" and getmetatable(t) == false
 end
 
+-- A copy of the plain table base with the fields of over set on it: one
+-- base position per spec, varied case by case.
+function M.with(base, over)
+  local t = deep_copy(base)
+  for k, v in pairs(over or {}) do t[k] = deep_copy(v) end
+  return t
+end
+
 -- ---- parameters and state --------------------------------------------------
 
 -- The rule's defaults overlaid with overrides, as the host overlays config.
@@ -207,6 +215,19 @@ function M.find(actions, type_, name)
     if a.type == type_ and (name == nil or a.name == name) then return a end
   end
   return nil
+end
+
+-- The only action, which must be of type_ (and name, for an event);
+-- raises otherwise.  kit.one(actions, "stop").price
+function M.one(actions, type_, name)
+  local a = actions[1]
+  if #actions ~= 1 or a.type ~= type_ or (name ~= nil and a.name ~= name) then
+    local got = {}
+    for i, x in ipairs(actions) do got[i] = tostring(x.type) .. (x.name and " " .. x.name or "") end
+    error(string.format("expected one %s action, got {%s}", type_ .. (name and " " .. name or ""),
+                        table.concat(got, ", ")), 2)
+  end
+  return a
 end
 
 -- Every action of a type, in order.
@@ -307,6 +328,18 @@ function M.bad_inputs(pos, mkt)
     cases[#cases + 1] = variant(pos, mkt, "pos", "entry_quantities", entries)
   end
   return cases
+end
+
+-- The bad input cases around (pos, mkt) on which eval() fails — errors,
+-- malformed returns, invalid proposals — as "case: message" strings;
+-- assert.same({}, kit.bad_input_failures(rule, pos, mkt)) in a spec.
+function M.bad_input_failures(rule, pos, mkt, params, state)
+  local failures = {}
+  for _, c in ipairs(M.bad_inputs(pos, mkt)) do
+    local ok, err = pcall(M.eval, rule, c.pos, c.mkt, params, state)
+    if not ok then failures[#failures + 1] = c.name .. ": " .. tostring(err) end
+  end
+  return failures
 end
 
 -- ---- self-checks -------------------------------------------------------------

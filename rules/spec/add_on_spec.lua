@@ -10,24 +10,16 @@ local kit = require("s6.testkit")
 local rule = kit.load("rules/add_on.lua")
 
 local function first(side, mark, extra)
-  local p = { side = side, qty = 2, entry = 100, margin = 20, mark = mark,
-              entry_quantities = { 2 } }
-  for k, v in pairs(extra or {}) do p[k] = v end
-  return p
+  return kit.with({ side = side, qty = 2, entry = 100, margin = 20, mark = mark,
+                    entry_quantities = { 2 } }, extra)
 end
 
 local function second(side, mark, extra)
-  local p = { side = side, qty = 3, entry = 100, margin = 30, mark = mark,
-              entry_quantities = { 2, 1 }, add_on_count = 1, last_add_at = 1000 }
-  for k, v in pairs(extra or {}) do p[k] = v end
-  return p
+  return kit.with({ side = side, qty = 3, entry = 100, margin = 30, mark = mark,
+                    entry_quantities = { 2, 1 }, add_on_count = 1, last_add_at = 1000 }, extra)
 end
 
-local function added(actions)
-  assert.equal(1, #actions)
-  assert.equal("add", actions[1].type)
-  return actions[1].qty
-end
+local function added(actions) return kit.one(actions, "add").qty end
 
 describe("add_on", function()
   it("passes its own self-checks", function()
@@ -125,10 +117,7 @@ describe("add_on", function()
 
   describe("bad input", function()
     it("survives every bad view field: no error, nothing invalid", function()
-      for _, c in ipairs(kit.bad_inputs(first(1, 102), { signal_side = 1, now = 5000 })) do
-        local ok, err = pcall(kit.eval, rule, c.pos, c.mkt)
-        assert(ok, c.name .. ": " .. tostring(err))
-      end
+      assert.same({}, kit.bad_input_failures(rule, first(1, 102), { signal_side = 1, now = 5000 }))
     end)
 
     for _, entries in ipairs({ {}, { 0 / 0 }, { 0 }, { -1 } }) do
@@ -146,8 +135,7 @@ describe("add_on", function()
     }
     for _, case in ipairs(BAD_VIEWS) do
       it("adds nothing with " .. case[1], function()
-        local mkt = { signal_side = 1, now = 5000 }
-        for k, v in pairs(case[3]) do mkt[k] = v end
+        local mkt = kit.with({ signal_side = 1, now = 5000 }, case[3])
         assert.same({}, kit.eval(rule, first(1, 102, case[2]), mkt))
       end)
     end

@@ -141,6 +141,30 @@ describe("testkit", function()
     it("lists every action of a type", function()
       assert.equal(2, #kit.find_all(actions, "event"))
     end)
+
+    it("takes the one action of a type, and raises unless it is alone", function()
+      assert.equal(1, kit.one({ actions[1] }, "stop").price)
+      assert.equal("B", kit.one({ actions[3] }, "event", "B").name)
+      raises("expected one stop action, got {stop, event A, event B}", kit.one, actions, "stop")
+      raises("expected one event A action, got {event B}", kit.one, { actions[3] }, "event", "A")
+      raises("got {}", kit.one, {}, "add")
+    end)
+  end)
+
+  it("varies a base table without touching it", function()
+    local base = { side = 1, entries = { 1 } }
+    local t = kit.with(base, { side = -1, mark = 90 })
+    assert.same({ side = -1, entries = { 1 }, mark = 90 }, t)
+    t.entries[1] = 5
+    assert.same({ side = 1, entries = { 1 } }, base)
+  end)
+
+  it("lists the bad inputs a rule does not survive", function()
+    local fragile = rule("if pos.qty ~= pos.qty then error('NaN qty') end")
+    local failures = kit.bad_input_failures(fragile, { side = 1 }, {})
+    assert.equal(1, #failures)
+    assert.matches("^pos%.qty = %-?nan: .*NaN qty", failures[1])
+    assert.same({}, kit.bad_input_failures(rule("return nil"), { side = 1 }, {}))
   end)
 
   it("persists state through JSON, as the host stores it", function()

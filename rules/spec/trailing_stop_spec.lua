@@ -17,17 +17,9 @@ local function lock(side, theta, entry, qty, margin)
   return (qty * entry - theta * margin - FEES) / (qty * (1 + F))
 end
 
-local function position(t)
-  local p = { qty = 1, entry = 100, margin = 10, fees_paid = FEES, exit_fee_rate = F }
-  for k, v in pairs(t) do p[k] = v end
-  return p
-end
-
-local function stop_of(actions)
-  assert.equal(1, #actions)
-  assert.equal("stop", actions[1].type)
-  return actions[1].price
-end
+local BASE = { qty = 1, entry = 100, margin = 10, fees_paid = FEES, exit_fee_rate = F }
+local function position(t) return kit.with(BASE, t) end
+local function stop_of(actions) return kit.one(actions, "stop").price end
 
 describe("trailing_stop", function()
   it("passes its own self-checks", function()
@@ -203,10 +195,7 @@ describe("trailing_stop", function()
 
   describe("bad input", function()
     it("survives every bad view field: no error, nothing invalid", function()
-      for _, c in ipairs(kit.bad_inputs(position { side = 1, mark = 103 }, {})) do
-        local ok, err = pcall(kit.eval, rule, c.pos, c.mkt)
-        assert(ok, c.name .. ": " .. tostring(err))
-      end
+      assert.same({}, kit.bad_input_failures(rule, position { side = 1, mark = 103 }, {}))
     end)
 
     local NOTHING = {
@@ -219,8 +208,7 @@ describe("trailing_stop", function()
     }
     for _, case in ipairs(NOTHING) do
       it("proposes nothing with " .. case[1], function()
-        local pos = position { side = 1, mark = 103 }
-        for k, v in pairs(case[2]) do pos[k] = v end
+        local pos = kit.with(position { side = 1, mark = 103 }, case[2])
         assert.same({}, kit.eval(rule, pos))
       end)
     end
