@@ -19,6 +19,12 @@ local testkit = require("s6.testkit")
 local C = core.lib
 local M = {}
 
+-- S6_JIT_LOG=PREFIX writes LuaJIT's trace log of each rule-set state to
+-- PREFIX.<id>: how to see whether the hot loop compiles (docs/performance.md).
+if os.getenv("S6_JIT_LOG") then
+  require("jit.v").start(os.getenv("S6_JIT_LOG") .. "." .. tostring({}):match("0x%x+"))
+end
+
 local rules = {}          -- i -> { name, mod, mask, params = {regime -> table}, id }
 local regimes = { [0] = "normal" }
 local state_cache = {}    -- rule i -> slot -> { gen, table }
@@ -203,9 +209,14 @@ end
 local POS_PTR = ffi.typeof("const s6_pos_view *")
 local MKT_PTR = ffi.typeof("const s6_mkt_view *")
 local PROG_PTR = ffi.typeof("s6_eval_progress *")
+local SINK_PTR = ffi.typeof("s6_sink *")
+local STORE_PTR = ffi.typeof("s6_state_store *")
 
 function M.evaluate_batch(pos, mkt, n, sink, store, prog)
+  -- light userdata in, typed pointers for the loop: the JIT cannot pass
+  -- light userdata to a C function
   pos, mkt, prog = ffi.cast(POS_PTR, pos), ffi.cast(MKT_PTR, mkt), ffi.cast(PROG_PTR, prog)
+  sink, store = ffi.cast(SINK_PTR, sink), ffi.cast(STORE_PTR, store)
   local nrules = #rules
   local start_i, start_r = prog.pos, prog.rule
   for i = start_i, n - 1 do

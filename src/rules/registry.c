@@ -58,13 +58,15 @@ static s6_rule_entry *entry_for(s6_rule_registry *reg, const char *file)
     for (int i = 0; i < reg->n; i++)
         if (strcmp(reg->rules[i].name, name) == 0)
             return &reg->rules[i];
-    if (reg->n >= S6_REG_MAX_RULES)
+    char path[PATH_MAX];
+    int len = snprintf(path, sizeof path, "%s/%s", reg->dir, file);
+    if (reg->n >= S6_REG_MAX_RULES || len < 0 || (size_t)len >= sizeof path)
         return NULL;
     s6_rule_entry *e = &reg->rules[reg->n];
     memset(e, 0, sizeof *e);
     e->id = reg->n++;
     snprintf(e->name, sizeof e->name, "%s", name);
-    snprintf(e->chunkname, sizeof e->chunkname, "%s/%s", reg->dir, file);
+    memcpy(e->chunkname, path, (size_t)len + 1);
     return e;
 }
 
@@ -154,10 +156,15 @@ static void set_good(s6_rule_entry *e, char *src, size_t len)
     e->last_error[0] = '\0';
 }
 
-static int swap_live(s6_rule_registry *reg, char *err, size_t errlen)
+/* reuse: the last accepted trial is exactly the set to go live. */
+static int swap_live(s6_rule_registry *reg, int reuse, char *err,
+                     size_t errlen)
 {
-    s6_ruleset *next = NULL;
-    int rc = build_checked(reg, NULL, NULL, 0, &next, err, errlen);
+    s6_ruleset *next = reuse ? reg->next : NULL;
+    reg->next = NULL;
+    s6_ruleset_free(reuse ? NULL : next);
+    int rc = next != NULL ? 0 : build_checked(reg, NULL, NULL, 0, &next, err,
+                                              errlen);
     if (rc != 0)
         return rc;
     s6_ruleset_free(reg->live);
@@ -189,8 +196,8 @@ static int scan(s6_rule_registry *reg, int strict, char *err, size_t errlen)
         char hash[17];
         if (e == NULL) {
             rc = S6_ERANGE;
-            snprintf(err, errlen, "%s: more than %d rules", names[i]->d_name,
-                     S6_REG_MAX_RULES);
+            snprintf(err, errlen, "%s: more than %d rules or path too long",
+                     names[i]->d_name, S6_REG_MAX_RULES);
             continue;
         }
         e->present = 1;
@@ -203,12 +210,15 @@ static int scan(s6_rule_registry *reg, int strict, char *err, size_t errlen)
         }
         s6_ruleset *trial = NULL;
         rc = build_checked(reg, e, src, len, &trial, err, errlen);
-        s6_ruleset_free(trial);
         if (rc != 0) {
             snprintf(e->last_error, sizeof e->last_error, "%s", err);
             free(src);
             continue;
         }
+        /* The trial holds every good version plus this one: if nothing
+         * else changes, it is the next live set as it stands. */
+        s6_ruleset_free(reg->next);
+        reg->next = trial;
         set_good(e, src, len);
         changed++;
     }
@@ -227,7 +237,7 @@ int s6_registry_load(s6_rule_registry *reg, char *err, size_t errlen)
     int rc = scan(reg, 1, err, errlen);
     if (rc < 0)
         return rc;
-    return swap_live(reg, err, errlen);
+    return swap_live(reg, 1, err, errlen);
 }
 
 static int removed_any(s6_rule_registry *reg)
@@ -255,13 +265,14 @@ int s6_registry_reload(s6_rule_registry *reg)
     }
     if (changed < 0)
         return changed;
-    changed += removed_any(reg);
-    if (changed > 0 && swap_live(reg, err, sizeof err) != 0) {
+    int removed = removed_any(reg);
+    if (changed + removed > 0 &&
+        swap_live(reg, removed == 0, err, sizeof err) != 0) {
         reg->reload_failures++;
         snprintf(reg->last_error, sizeof reg->last_error, "%s", err);
         return S6_EINVAL;
     }
-    return changed;
+    return changed + removed;
 }
 
 int s6_registry_maintain(s6_rule_registry *reg)
@@ -287,7 +298,7 @@ int s6_registry_maintain(s6_rule_registry *reg)
         rolled++;
     }
     char err[512];
-    if (rolled > 0 && swap_live(reg, err, sizeof err) == 0) {
+    if (rolled > 0 && swap_live(reg, 0, err, sizeof err) == 0) {
         reg->rollbacks += (unsigned)rolled;
         return 1;
     }
@@ -299,6 +310,7 @@ void s6_registry_free(s6_rule_registry *reg)
     if (reg == NULL)
         return;
     s6_ruleset_free(reg->live);
+    s6_ruleset_free(reg->next);
     for (int i = 0; i < reg->n; i++) {
         free(reg->rules[i].good);
         free(reg->rules[i].prev);

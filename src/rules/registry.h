@@ -40,6 +40,7 @@ typedef struct s6_rule_registry {
     s6_rule_entry rules[S6_REG_MAX_RULES];
     int n;
     s6_ruleset *live;
+    s6_ruleset *next;         /* last accepted trial, while reloading */
     unsigned version;         /* bumps on every swap */
     unsigned reloads, reload_failures, rollbacks;
     unsigned rollback_faults; /* faults of a new version before rollback */

@@ -92,11 +92,14 @@ static int load(fixture *f, char *err, size_t errlen)
     snprintf(lua_dir, sizeof lua_dir, "%s/lua", src ? src : ".");
     s6_ruleset_opts o = {.lua_dir = lua_dir, .mem_limit = 32u << 20,
                          .deadline_ms = 100, .deadline_us_per_eval = 50,
-                         .load_deadline_ms = 500, .max_faults_per_rule = 3,
+                         .load_deadline_ms = 3000, .max_faults_per_rule = 3,
                          .watchdog = f->wd, .on_fault = on_fault,
                          .fault_ud = f};
     assert_int_equal(s6_registry_init(&f->reg, f->dir, &o), 0);
-    return s6_registry_load(&f->reg, err, errlen);
+    int rc = s6_registry_load(&f->reg, err, errlen);
+    if (rc != 0)
+        print_message("load refused: %s\n", err);
+    return rc;
 }
 
 static void eval(fixture *f, size_t n, s6_eval_report *rep)
@@ -149,10 +152,12 @@ static void error_names_file_and_line(void **state)
     write_rule(f, "zbad",
                "local r = { name = 'zbad', triggers = { 'tick' } }\n"
                "function r.evaluate(pos)\n"
-               "  if pos.side == 1 then error('boom') end\n"
+               "  if pos.qty == 7 and pos.side == 1 then error('boom') end\n"
                "end\n"
                "return r\n");
     assert_int_equal(load(f, err, sizeof err), 0);
+    for (int i = 0; i < 4; i++)
+        f->pos[i].qty = 7; /* the canned probe positions hold 1 */
     f->pos[0].roe = f->pos[2].roe = 0.2;
     s6_eval_report rep;
     eval(f, 4, &rep);
@@ -160,6 +165,22 @@ static void error_names_file_and_line(void **state)
     assert_non_null(strstr(f->last_fault, "zbad.lua:3: boom"));
     /* the healthy rule still served every position */
     assert_int_equal(f->sink.n, 2);
+}
+
+/* The probe runs each rule on canned positions before it can go live. */
+static void probe_refuses_a_rule_that_raises(void **state)
+{
+    fixture *f = *state;
+    char err[512] = "";
+    write_rule(f, "zbad",
+               "local r = { name = 'zbad', triggers = { 'tick' } }\n"
+               "function r.evaluate(pos)\n"
+               "  if pos.side == -1 then return pos.nothing.here end\n"
+               "end\n"
+               "return r\n");
+    assert_int_not_equal(load(f, err, sizeof err), 0);
+    assert_non_null(strstr(err, "zbad.lua:3:"));
+    assert_null(f->reg.live);
 }
 
 static void runaway_is_stopped(void **state, const char *body)
@@ -309,6 +330,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(proposals_and_state, setup, teardown),
         cmocka_unit_test_setup_teardown(error_names_file_and_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(probe_refuses_a_rule_that_raises, setup, teardown),
         cmocka_unit_test_setup_teardown(runaway_plain_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(runaway_inside_pcall, setup, teardown),
         cmocka_unit_test_setup_teardown(runaway_at_load, setup, teardown),
