@@ -32,19 +32,6 @@ local state_cache = {}    -- rule i -> slot -> { gen, table }
 local TRIGGER_BITS = { tick = 1, price = 2, fill = 4, signal = 8 }
 local KIND = { stop = 1, reduce = 2, close = 3, add = 4, event = 5 }
 
-local function deep_merge(base, over)
-  local out = {}
-  for k, v in pairs(base or {}) do out[k] = v end
-  for k, v in pairs(over or {}) do
-    if type(v) == "table" and type(out[k]) == "table" and #v == 0 then
-      out[k] = deep_merge(out[k], v)
-    else
-      out[k] = v  -- arrays (ladders, step lists) replace, never blend
-    end
-  end
-  return out
-end
-
 -- Regime names, index 0 first, as the host's config lists them.
 function M.set_regimes(names)
   regimes = {}
@@ -53,11 +40,11 @@ end
 
 -- Parameters of rule r for every regime: defaults < config base < regime.
 local function params_by_regime(mod, overrides)
-  local base = deep_merge(mod.params, overrides and overrides.base)
+  local base = testkit.merge(mod.params, overrides and overrides.base)
   local by = {}
   for i, name in pairs(regimes) do
     local over = overrides and overrides.regimes and overrides.regimes[name]
-    by[i] = over and deep_merge(base, over) or base
+    by[i] = over and testkit.merge(base, over) or base
   end
   return by
 end
@@ -86,9 +73,10 @@ end
 
 function M.rule_count() return #rules end
 
--- Runs every rule's self-checks and a contract probe on canned positions
--- (both sides, in profit and in loss): a version that raises or returns a
--- malformed action never goes live.
+-- Before a version goes live: every rule on canned positions (both sides,
+-- in profit and in loss, every trigger) through the test kit's evaluation,
+-- which refuses a malformed return, a proposal the host would refuse and
+-- state changed in place; then the rule's own self-checks.
 local CANNED = {
   { side = 1, entry = 100, mark = 125, qty = 1, margin = 10 },
   { side = -1, entry = 100, mark = 75, qty = 1, margin = 10 },
@@ -99,21 +87,10 @@ local CANNED = {
 local function probe(r)
   for _, c in ipairs(CANNED) do
     for trigger in pairs(TRIGGER_BITS) do
-      local pos = views.position(c)
-      local mkt = views.market { mark = c.mark, last = c.mark, mid = c.mark,
-                                 atr = 2, now = 86400, trigger = trigger }
-      local actions, st = r.mod.evaluate(pos, mkt, r.params[0], {})
-      if actions ~= nil and type(actions) ~= "table" then
-        error(r.name .. ": evaluate must return a list of actions or nil", 0)
-      end
-      for i, a in ipairs(actions or {}) do
-        if type(a) ~= "table" or not KIND[a.type] then
-          error(r.name .. ": action " .. i .. " is not made by an act constructor", 0)
-        end
-      end
-      if st ~= nil and (type(st) ~= "table" or not cjson.encode(st)) then
-        error(r.name .. ": new state must be a plain-data table", 0)
-      end
+      testkit.eval(r.mod, views.position(c),
+                   views.market { mark = c.mark, last = c.mark, mid = c.mark,
+                                  atr = 2, now = 86400, trigger = trigger },
+                   r.params[0], {})
     end
   end
 end
@@ -174,15 +151,20 @@ local function state_for(store, r, slot)
   local js = C.s6_state_get(store, slot, rules[r].id, len)
   local st = js ~= nil and cjson.decode(ffi.string(js, len[0])) or {}
   if type(st) ~= "table" then st = {} end
-  cache[slot] = { gen, st }
-  return st
+  -- read-only: a rule changes its state by returning a new one, so what
+  -- runs is always what is stored
+  local view = sandbox.readonly(st)
+  cache[slot] = { gen, view, st }
+  return view
 end
 
 local function put_state(store, r, slot, st)
-  local js = cjson.encode(st)
+  local c = state_cache[r][slot]
+  if c and st == c[2] then return end -- the same state handed back
+  local js = type(st) == "table" and cjson.encode(st)
   if not js then error(rules[r].name .. ": new state must be a plain-data table", 0) end
   local gen = C.s6_state_set(store, slot, rules[r].id, js, #js)
-  state_cache[r][slot] = { gen, st }
+  state_cache[r][slot] = { gen, sandbox.readonly(st), st }
 end
 
 local function num(x)

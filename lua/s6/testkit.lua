@@ -54,6 +54,8 @@ local function merge(base, over)
   return out
 end
 
+M.merge = merge
+
 -- ---- loading ---------------------------------------------------------------
 
 -- Loads a rule from source text exactly as the host does: text only, in
