@@ -160,9 +160,12 @@ static void set_good(s6_rule_entry *e, char *src, size_t len)
 static int swap_live(s6_rule_registry *reg, int reuse, char *err,
                      size_t errlen)
 {
-    s6_ruleset *next = reuse ? reg->next : NULL;
+    s6_ruleset *next = reg->next;
     reg->next = NULL;
-    s6_ruleset_free(reuse ? NULL : next);
+    if (!reuse) {
+        s6_ruleset_free(next);
+        next = NULL;
+    }
     int rc = next != NULL ? 0 : build_checked(reg, NULL, NULL, 0, &next, err,
                                               errlen);
     if (rc != 0)
@@ -186,11 +189,25 @@ static int scan(s6_rule_registry *reg, int strict, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot read the rules folder", reg->dir);
         return S6_EINVAL;
     }
+    /* Presence first: a candidate is tried with every rule still on disk,
+     * whichever comes first in the folder. */
+    s6_rule_entry **entries = calloc((size_t)count + 1, sizeof *entries);
+    if (entries == NULL) {
+        for (int i = 0; i < count; i++)
+            free(names[i]);
+        free(names);
+        return S6_ERANGE;
+    }
     for (int i = 0; i < reg->n; i++)
         reg->rules[i].present = 0;
     int changed = 0, rc = 0;
+    for (int i = 0; i < count; i++) {
+        entries[i] = entry_for(reg, names[i]->d_name);
+        if (entries[i] != NULL)
+            entries[i]->present = 1;
+    }
     for (int i = 0; i < count && !(strict && rc != 0); i++) {
-        s6_rule_entry *e = entry_for(reg, names[i]->d_name);
+        s6_rule_entry *e = entries[i];
         char *src = NULL;
         size_t len = 0;
         char hash[17];
@@ -200,7 +217,6 @@ static int scan(s6_rule_registry *reg, int strict, char *err, size_t errlen)
                      names[i]->d_name, S6_REG_MAX_RULES);
             continue;
         }
-        e->present = 1;
         if ((rc = read_file(e->chunkname, &src, &len, err, errlen)) != 0)
             continue;
         s6_rule_hash(src, len, hash);
@@ -225,6 +241,7 @@ static int scan(s6_rule_registry *reg, int strict, char *err, size_t errlen)
     for (int i = 0; i < count; i++)
         free(names[i]);
     free(names);
+    free(entries);
     if (strict && rc != 0)
         return rc;
     return changed;

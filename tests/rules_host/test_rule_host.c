@@ -183,9 +183,21 @@ static void probe_refuses_a_rule_that_raises(void **state)
     assert_null(f->reg.live);
 }
 
+/* Stock LuaJIT never runs a hook inside a compiled trace: without the
+ * project's hooked build a runaway cannot be stopped, and says so. */
+static void require_hooked_luajit(void)
+{
+#ifndef S6_HOOKED_LUAJIT
+    print_message("SKIPPED: built with -DS6_HOOKED_LUAJIT=OFF, runaway rules "
+                  "cannot be stopped (docs/sandbox-deadline.md)\n");
+    skip();
+#endif
+}
+
 static void runaway_is_stopped(void **state, const char *body)
 {
     fixture *f = *state;
+    require_hooked_luajit();
     char err[512] = "", src[512];
     write_rule(f, "lock", LOCK_RULE);
     snprintf(src, sizeof src,
@@ -211,6 +223,7 @@ static void runaway_inside_pcall(void **state)
 static void runaway_at_load(void **state)
 {
     fixture *f = *state;
+    require_hooked_luajit();
     char err[512] = "";
     write_rule(f, "top", "while true do end\nreturn {}\n");
     assert_int_not_equal(load(f, err, sizeof err), 0);
@@ -222,6 +235,7 @@ static void runaway_at_load(void **state)
 static void runaway_live_then_rollback(void **state)
 {
     fixture *f = *state;
+    require_hooked_luajit();
     char err[512] = "";
     write_rule(f, "lock", LOCK_RULE);
     assert_int_equal(load(f, err, sizeof err), 0);
@@ -312,8 +326,12 @@ static void reload_keeps_rule_state(void **state)
     snprintf(changed, sizeof changed, "-- v2\n%s", LOCK_RULE);
     write_rule(f, "lock", changed);
     assert_int_equal(s6_registry_reload(&f->reg), 1);
-    eval(f, 1, &rep); /* step 1 persisted outside Lua: no second stop */
-    assert_int_equal(f->sink.n, 0);
+    f->pos[1].roe = 0.5;
+    eval(f, 2, &rep);
+    /* step 1 of slot 0 persisted outside Lua: no second stop there, while
+     * the new version does serve slot 1 */
+    assert_int_equal(f->sink.n, 1);
+    assert_int_equal(f->sink.v[0].pos_index, 1);
 }
 
 static void bytecode_is_refused(void **state)
