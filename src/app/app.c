@@ -1,0 +1,160 @@
+#include "app/app.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef S6_VERSION
+#define S6_VERSION "0.0.0"
+#endif
+
+void s6_app_config_default(s6_app_config *cfg)
+{
+    *cfg = (s6_app_config){
+        .host = "0.0.0.0",
+        .port = S6_APP_DEFAULT_PORT,
+        .http = s6_http_limits_default(),
+    };
+}
+
+int s6_app_parse_port(const char *text, int *port)
+{
+    size_t n = text ? strspn(text, "0123456789") : 0;
+    if (n == 0 || n > 5 || text[n] != '\0')
+        return -EINVAL;
+    long v = strtol(text, NULL, 10);
+    if (v < 1 || v > 65535)
+        return -EINVAL;
+    *port = (int)v;
+    return 0;
+}
+
+/* ---- routes ---- */
+
+/* Each subsystem adds its entry as it arrives (Redis, rules, ...). */
+static json_t *health_checks(const s6_app *app)
+{
+    (void)app;
+    return json_object();
+}
+
+static void on_health(s6_http_res *res, const s6_http_req *req, void *ud)
+{
+    (void)req;
+    s6_app *app = ud;
+    json_int_t uptime = (json_int_t)((uv_now(app->loop) - app->started_ms) / 1000);
+    s6_http_res_send_json(res, 200,
+                          json_pack("{s:s,s:s,s:s,s:I,s:o}", "status", "ok",
+                                    "service", S6_APP_SERVICE, "version",
+                                    S6_VERSION, "uptime_s", uptime, "checks",
+                                    health_checks(app)));
+}
+
+static const struct {
+    const char *method, *path;
+    s6_http_handler fn;
+} routes[] = {
+    { "GET", "/health", on_health },
+};
+
+static int add_routes(s6_app *app)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++) {
+        int rc = s6_http_route(app->http, routes[i].method, routes[i].path,
+                               routes[i].fn, app);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- life cycle ---- */
+
+int s6_app_start(s6_app *app, uv_loop_t *loop, s6_log *log,
+                 const s6_app_config *cfg)
+{
+    *app = (s6_app){ .loop = loop, .log = log, .started_ms = uv_now(loop) };
+    int rc = s6_http_server_new(&app->http, loop, &cfg->http, log);
+    if (rc == 0)
+        rc = add_routes(app);
+    if (rc == 0)
+        rc = s6_http_listen(app->http, cfg->host, cfg->port);
+    if (rc < 0) {
+        s6_log_error(log, "app", "cannot start the HTTP server",
+                     S6_LOG_STR("host", cfg->host), S6_LOG_INT("port", cfg->port),
+                     S6_LOG_STR("error", uv_strerror(rc)));
+        return rc;
+    }
+    s6_log_info(log, "app", "listening", S6_LOG_STR("host", cfg->host),
+                S6_LOG_INT("port", s6_http_port(app->http)),
+                S6_LOG_STR("version", S6_VERSION));
+    return 0;
+}
+
+static const struct {
+    int signum;
+    const char *name;
+} stop_signals[] = { { SIGINT, "SIGINT" }, { SIGTERM, "SIGTERM" } };
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    s6_app *app = h->data;
+    const char *name = "?";
+    for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++)
+        if (stop_signals[i].signum == signum)
+            name = stop_signals[i].name;
+    s6_log_info(app->log, "app", app->stopping ? "stopping now" : "stopping",
+                S6_LOG_STR("signal", name));
+    s6_app_stop(app, app->stopped_cb, app->stopped_ud);
+}
+
+int s6_app_handle_signals(s6_app *app)
+{
+    for (size_t i = 0; i < sizeof stop_signals / sizeof *stop_signals; i++) {
+        uv_signal_t *h = &app->signals[app->n_signals];
+        int rc = uv_signal_init(app->loop, h);
+        if (rc < 0)
+            return rc;
+        h->data = app;
+        app->n_signals++;
+        rc = uv_signal_start(h, on_signal, stop_signals[i].signum);
+        if (rc < 0)
+            return rc;
+        /* A signal alone must not keep the loop alive once all else ends. */
+        uv_unref((uv_handle_t *)h);
+    }
+    return 0;
+}
+
+static void on_http_closed(s6_http_server *srv, void *ud)
+{
+    (void)srv;
+    s6_app *app = ud;
+    /* Signal handles stay until here, so a second signal can still cut the
+     * drain short instead of killing the process mid-write. */
+    for (unsigned i = 0; i < app->n_signals; i++)
+        uv_close((uv_handle_t *)&app->signals[i], NULL);
+    app->n_signals = 0;
+    s6_log_info(app->log, "app", "stopped");
+    if (app->stopped_cb != NULL)
+        app->stopped_cb(app, app->stopped_ud);
+}
+
+void s6_app_stop(s6_app *app, s6_app_stopped_cb cb, void *ud)
+{
+    app->stopping = true;
+    app->stopped_cb = cb;
+    app->stopped_ud = ud;
+    if (app->http != NULL) {
+        s6_http_shutdown(app->http, on_http_closed, app);
+        return;
+    }
+    on_http_closed(NULL, app);
+}
+
+void s6_app_free(s6_app *app)
+{
+    s6_http_server_free(app->http);
+    app->http = NULL;
+}

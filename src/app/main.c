@@ -1,0 +1,123 @@
+/*
+ * s6-position — the S6 position manager.
+ *
+ *   s6-position [serve]     run the service (PORT, S6_LOG_LEVEL)
+ *   s6-position --help
+ *
+ * Subcommands are rows of a table so `rules check`, `replay` and the
+ * like slot in without touching the dispatch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "app/app.h"
+
+enum { EXIT_USAGE = 2 };
+
+typedef int (*s6_cmd_fn)(int argc, char **argv);
+
+static int cmd_serve(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const struct s6_cmd {
+    const char *name;
+    s6_cmd_fn fn;
+    const char *summary;
+} commands[] = {
+    { "serve", cmd_serve, "run the service (the default command)" },
+    { "help", cmd_help, "show this help" },
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: s6-position [COMMAND]\n\nCommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out,
+            "\nEnvironment:\n"
+            "  PORT          HTTP port, 1..65535 (default %d)\n"
+            "  S6_LOG_LEVEL  debug, info, warn, error or off (default info)\n"
+            "\nLogs are JSON lines on stderr.  SIGINT or SIGTERM stops the "
+            "service\ngracefully; a second signal stops it at once.\n",
+            S6_APP_DEFAULT_PORT);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    usage(stdout);
+    return 0;
+}
+
+/* Environment problems are usage errors: say which variable and why. */
+static int read_env(s6_log *log, s6_app_config *cfg)
+{
+    const char *level = getenv("S6_LOG_LEVEL");
+    if (level != NULL && s6_log_level_parse(level, &log->level) < 0) {
+        s6_log_error(log, "app",
+                     "invalid S6_LOG_LEVEL: expected debug, info, warn, "
+                     "error or off", S6_LOG_STR("value", level));
+        return -1;
+    }
+    const char *port = getenv("PORT");
+    if (port != NULL && s6_app_parse_port(port, &cfg->port) < 0) {
+        s6_log_error(log, "app",
+                     "invalid PORT: expected an integer from 1 to 65535",
+                     S6_LOG_STR("value", port));
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    s6_log log;
+    s6_log_init(&log, S6_LOG_INFO);
+    if (argc > 1) {
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+            return cmd_help(argc, argv);
+        fprintf(stderr, "s6-position serve: unexpected argument '%s'\n",
+                argv[1]);
+        return EXIT_USAGE;
+    }
+    s6_app_config cfg;
+    s6_app_config_default(&cfg);
+    if (read_env(&log, &cfg) < 0)
+        return EXIT_USAGE;
+
+    uv_loop_t loop;
+    int rc = uv_loop_init(&loop);
+    if (rc < 0) {
+        s6_log_error(&log, "app", "cannot create the event loop",
+                     S6_LOG_STR("error", uv_strerror(rc)));
+        return EXIT_FAILURE;
+    }
+    s6_app app;
+    rc = s6_app_start(&app, &loop, &log, &cfg);
+    if (rc == 0)
+        rc = s6_app_handle_signals(&app);
+    if (rc < 0)
+        s6_app_stop(&app, NULL, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    s6_app_free(&app);
+    if (uv_loop_close(&loop) != 0)
+        s6_log_warn(&log, "app", "event loop closed with handles still open");
+    return rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return cmd_serve(argc, argv);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+        return cmd_help(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "s6-position: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}
