@@ -23,6 +23,7 @@ dest=$2
 stamp=$3
 here=$(cd "$(dirname "$0")" && pwd)
 
+mkdir -p "$(dirname "$dest")"   # .deps/ does not exist in a fresh clone
 exec 9>"$dest.lock"
 flock 9
 
