@@ -24,6 +24,11 @@
  *   takes, so after disarm the thread never touches L again. Treat fired = 1
  *   as an overrun even when rc is 0 (the hook can land after the last Lua
  *   instruction, inside a C function that then returns normally).
+ * - LuaJIT runs an xpcall message handler inside the erroring hook, where
+ *   hooks are off: a handler that loops would never be stopped. Scripts get
+ *   an xpcall built on pcall that calls the handler after pcall returns,
+ *   never the raw one; likewise no newproxy (__gc runs with hooks off). The
+ *   host's own message handler (lua_pcall's msgh) must be trusted code.
  * - The watchdog owns the state's hook: do not set other hooks on L while it
  *   is armed.
  * - The deadline cannot interrupt C code (a long string.rep, a pattern
