@@ -16,6 +16,7 @@ void s6_app_config_default(s6_app_config *cfg)
         .port = S6_APP_DEFAULT_PORT,
         .http = s6_http_limits_default(),
     };
+    s6_rules_svc_config_default(&cfg->rules);
 }
 
 int s6_app_parse_port(const char *text, int *port)
@@ -35,8 +36,10 @@ int s6_app_parse_port(const char *text, int *port)
 /* Each subsystem adds its entry as it arrives (Redis, rules, ...). */
 static json_t *health_checks(const s6_app *app)
 {
-    (void)app;
-    return json_object();
+    json_t *checks = json_object();
+    if (app->rules_on)
+        json_object_set_new(checks, "rules", s6_rules_svc_health(&app->rules));
+    return checks;
 }
 
 static void on_health(s6_http_res *res, const s6_http_req *req, void *ud)
@@ -71,11 +74,33 @@ static int add_routes(s6_app *app)
 
 /* ---- life cycle ---- */
 
+/* A service without its policy would manage positions by defaults nobody
+ * chose: a rule that fails at start-up stops the start. */
+static int start_rules(s6_app *app, const s6_app_config *cfg)
+{
+    if (!cfg->with_rules)
+        return 0;
+    char err[1024] = "";
+    int rc = s6_rules_svc_start(&app->rules, app->loop, app->log, &cfg->rules,
+                                err, sizeof err);
+    app->rules_on = true; /* even half-started, so stop and free clean up */
+    if (rc != 0) {
+        s6_log_error(app->log, "rules", "cannot load the rules",
+                     S6_LOG_STR("rules_dir", cfg->rules.rules_dir),
+                     S6_LOG_STR("error", err));
+        return rc < 0 ? rc : -EINVAL;
+    }
+    return 0;
+}
+
 int s6_app_start(s6_app *app, uv_loop_t *loop, s6_log *log,
                  const s6_app_config *cfg)
 {
     *app = (s6_app){ .loop = loop, .log = log, .started_ms = uv_now(loop) };
-    int rc = s6_http_server_new(&app->http, loop, &cfg->http, log);
+    int rc = start_rules(app, cfg);
+    if (rc < 0)
+        return rc;
+    rc = s6_http_server_new(&app->http, loop, &cfg->http, log);
     if (rc == 0)
         rc = add_routes(app);
     if (rc == 0)
@@ -144,6 +169,8 @@ static void on_http_closed(s6_http_server *srv, void *ud)
 void s6_app_stop(s6_app *app, s6_app_stopped_cb cb, void *ud)
 {
     app->stopping = true;
+    if (app->rules_on)
+        s6_rules_svc_stop(&app->rules);
     app->stopped_cb = cb;
     app->stopped_ud = ud;
     if (app->http != NULL) {
@@ -155,6 +182,9 @@ void s6_app_stop(s6_app *app, s6_app_stopped_cb cb, void *ud)
 
 void s6_app_free(s6_app *app)
 {
+    if (app->rules_on)
+        s6_rules_svc_free(&app->rules);
+    app->rules_on = false;
     s6_http_server_free(app->http);
     app->http = NULL;
 }

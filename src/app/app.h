@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "app/rules_svc.h"
 #include "http/http.h"
 #include "util/log.h"
 
@@ -23,12 +24,16 @@ typedef struct s6_app_config {
     const char *host;
     int port; /* 0 picks a free port (tests) */
     s6_http_limits http;
+    bool with_rules;            /* run the rule host (off in HTTP-only tests) */
+    s6_rules_svc_config rules;
 } s6_app_config;
 
 struct s6_app {
     uv_loop_t *loop;
     s6_log *log;
     s6_http_server *http;
+    bool rules_on;
+    s6_rules_svc rules;
     uv_signal_t signals[2];
     unsigned n_signals;
     uint64_t started_ms; /* uv_now() at start, for uptime */

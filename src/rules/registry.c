@@ -25,7 +25,7 @@ static int read_file(const char *path, char **out, size_t *len, char *err,
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        snprintf(err, errlen, "%s: cannot open", path);
+        snprintf(err, errlen, "%.400s: cannot open", path);
         return S6_EINVAL;
     }
     char *buf = malloc(S6_RULE_MAX_BYTES + 1);
@@ -33,7 +33,7 @@ static int read_file(const char *path, char **out, size_t *len, char *err,
     int bad = ferror(f);
     fclose(f);
     if (buf == NULL || bad || n > S6_RULE_MAX_BYTES) {
-        snprintf(err, errlen, "%s: %s", path,
+        snprintf(err, errlen, "%.400s: %s", path,
                  n > S6_RULE_MAX_BYTES ? "larger than 1 MiB" : "read error");
         free(buf);
         return S6_EINVAL;
@@ -178,10 +178,10 @@ static int swap_live(s6_rule_registry *reg, int reuse, char *err,
 
 /*
  * Visits every rule file: a new or changed one is a candidate, tried
- * together with the other good versions.  strict: the first failure stops
- * everything (start-up); otherwise a failing candidate is only recorded.
+ * together with the other good versions; a failing candidate is recorded
+ * in its entry's last_error and never replaces its good version.
  */
-static int scan(s6_rule_registry *reg, int strict, char *err, size_t errlen)
+static int scan(s6_rule_registry *reg, char *err, size_t errlen)
 {
     struct dirent **names = NULL;
     int count = scandir(reg->dir, &names, is_rule_file, alphasort);
@@ -200,33 +200,35 @@ static int scan(s6_rule_registry *reg, int strict, char *err, size_t errlen)
     }
     for (int i = 0; i < reg->n; i++)
         reg->rules[i].present = 0;
-    int changed = 0, rc = 0;
+    int changed = 0, overflow = 0;
     for (int i = 0; i < count; i++) {
         entries[i] = entry_for(reg, names[i]->d_name);
         if (entries[i] != NULL)
             entries[i]->present = 1;
+        else if (!overflow++)
+            snprintf(err, errlen, "%s: more than %d rules or path too long",
+                     names[i]->d_name, S6_REG_MAX_RULES);
     }
-    for (int i = 0; i < count && !(strict && rc != 0); i++) {
+    for (int i = 0; i < count; i++) {
         s6_rule_entry *e = entries[i];
         char *src = NULL;
         size_t len = 0;
         char hash[17];
-        if (e == NULL) {
-            rc = S6_ERANGE;
-            snprintf(err, errlen, "%s: more than %d rules or path too long",
-                     names[i]->d_name, S6_REG_MAX_RULES);
+        if (e == NULL)
+            continue;
+        if (read_file(e->chunkname, &src, &len, e->last_error,
+                      sizeof e->last_error) != 0) {
+            snprintf(err, errlen, "%s", e->last_error);
             continue;
         }
-        if ((rc = read_file(e->chunkname, &src, &len, err, errlen)) != 0)
-            continue;
         s6_rule_hash(src, len, hash);
         if (e->good != NULL && strcmp(hash, e->hash) == 0) {
+            e->last_error[0] = '\0'; /* back to the live text */
             free(src);
             continue;
         }
         s6_ruleset *trial = NULL;
-        rc = build_checked(reg, e, src, len, &trial, err, errlen);
-        if (rc != 0) {
+        if (build_checked(reg, e, src, len, &trial, err, errlen) != 0) {
             snprintf(e->last_error, sizeof e->last_error, "%s", err);
             free(src);
             continue;
@@ -242,18 +244,23 @@ static int scan(s6_rule_registry *reg, int strict, char *err, size_t errlen)
         free(names[i]);
     free(names);
     free(entries);
-    if (strict && rc != 0)
-        return rc;
-    return changed;
+    return overflow ? S6_ERANGE : changed;
 }
 
 int s6_registry_load(s6_rule_registry *reg, char *err, size_t errlen)
 {
     if (reg == NULL)
         return S6_EINVAL;
-    int rc = scan(reg, 1, err, errlen);
+    int rc = scan(reg, err, errlen);
     if (rc < 0)
         return rc;
+    /* Every file is tried, so a check can name each one that fails; but
+     * start-up needs them all. */
+    for (int i = 0; i < reg->n; i++)
+        if (reg->rules[i].present && reg->rules[i].good == NULL) {
+            snprintf(err, errlen, "%s", reg->rules[i].last_error);
+            return S6_EINVAL;
+        }
     return swap_live(reg, 1, err, errlen);
 }
 
@@ -269,17 +276,28 @@ static int removed_any(s6_rule_registry *reg)
     return n;
 }
 
+/* The registry's error is the first rule whose file on disk is refused. */
+static void settle_error(s6_rule_registry *reg, const char *scan_err)
+{
+    reg->last_error[0] = '\0';
+    for (int i = 0; i < reg->n && reg->last_error[0] == '\0'; i++)
+        if (reg->rules[i].present && reg->rules[i].last_error[0] != '\0')
+            snprintf(reg->last_error, sizeof reg->last_error, "%s",
+                     reg->rules[i].last_error);
+    if (reg->last_error[0] == '\0' && scan_err != NULL)
+        snprintf(reg->last_error, sizeof reg->last_error, "%s", scan_err);
+}
+
 int s6_registry_reload(s6_rule_registry *reg)
 {
     if (reg == NULL)
         return S6_EINVAL;
     char err[512] = "";
     reg->reloads++;
-    int changed = scan(reg, 0, err, sizeof err);
-    if (changed < 0 || err[0] != '\0') {
+    int changed = scan(reg, err, sizeof err);
+    settle_error(reg, changed < 0 ? err : NULL);
+    if (reg->last_error[0] != '\0')
         reg->reload_failures++;
-        snprintf(reg->last_error, sizeof reg->last_error, "%s", err);
-    }
     if (changed < 0)
         return changed;
     int removed = removed_any(reg);

@@ -1,0 +1,55 @@
+/*
+ * rules_svc.h — the rule host as the service runs it: the registry of
+ * the rule scripts under the deadline watchdog and the memory cap, hot-reloaded
+ * by the debounced watcher (validate-then-swap), reported in logs and in
+ * GET /health.  `s6-position rules check` uses the same loading path.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "registry.h"
+#include "util/log.h"
+#include "watch.h"
+
+typedef struct s6_rules_svc_config {
+    const char *rules_dir;        /* "rules" */
+    const char *lua_dir;          /* the trusted modules */
+    size_t mem_limit;             /* bytes per Lua state */
+    uint32_t deadline_ms;         /* per batch ... */
+    double deadline_us_per_eval;  /* ... plus per position */
+    uint32_t load_deadline_ms;    /* compile + self-checks */
+    uint64_t quiet_ms;            /* watcher debounce */
+} s6_rules_svc_config;
+
+typedef struct s6_rules_svc {
+    s6_log *log;
+    s6_watchdog *wd;
+    s6_rule_registry reg;
+    s6_watch watch;
+    int watching;
+    unsigned faults;              /* runtime errors and overruns seen */
+} s6_rules_svc;
+
+/* Defaults, with S6_RULES_DIR and S6_LUA_DIR from the environment. */
+void s6_rules_svc_config_default(s6_rules_svc_config *cfg);
+/* Loads every rule (all must pass: err says file:line) and, when loop is
+ * not NULL, starts watching the folder for changes. */
+int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
+                       const s6_rules_svc_config *cfg, char *err,
+                       size_t errlen);
+/* Re-reads the folder now; logs what changed or why nothing did. */
+int s6_rules_svc_reload(s6_rules_svc *rs);
+/* For the engine, between evaluations: applies a pending rollback. */
+void s6_rules_svc_maintain(s6_rules_svc *rs);
+/* {"version":N,"rules":[{"name","hash","previous","last_error"}],...} */
+json_t *s6_rules_svc_health(const s6_rules_svc *rs);
+void s6_rules_svc_stop(s6_rules_svc *rs);
+void s6_rules_svc_free(s6_rules_svc *rs);
+
+/* `s6-position rules check [DIR]`: 0 when every rule loads and passes its
+ * checks, 1 otherwise; one line per rule on out, errors with file:line. */
+int s6_rules_check(const s6_rules_svc_config *cfg, FILE *out);

@@ -1,0 +1,44 @@
+/*
+ * proc.h — the built s6-position binary as a child process for end-to-end
+ * tests: spawn it with an environment and arguments, read its stdout and
+ * stderr, wait for a log line (never a sleep), reap it.  The binary is
+ * found through S6_BUILD_DIR, which ctest sets.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "util/buf.h"
+
+/* Generous: a sanitizer build starts slowly.  Only ever a failure guard. */
+enum { GUARD_MS = 20000 };
+
+typedef struct proc {
+    pid_t pid;
+    int out_fd, err_fd;
+    s6_buf out, err;
+    size_t err_scanned; /* bytes of err already split into lines */
+} proc;
+
+long now_ms(void);
+/* env: "NAME=value" to set, "NAME" alone to unset; NULL-terminated.
+ * args: the command line after the program name, NULL-terminated (or NULL). */
+void spawn_args(proc *p, const char *const *env, const char *const *args);
+/* One optional argument (NULL: none). */
+void spawn(proc *p, const char *const *env, const char *arg);
+/* Reads whatever either pipe has within ms; false once both are at EOF. */
+bool pump(proc *p, int ms);
+/* Waits for a stderr line whose msg is `msg`; returns it parsed. */
+json_t *await_log(proc *p, const char *msg);
+/* Reads both pipes to EOF, then reaps; returns the wait status. */
+int await_exit(proc *p);
+void proc_free(proc *p);
+/* Every stderr line is a JSON log line; returns how many there are. */
+int every_line_json(const s6_buf *b);
+int free_port(void);
+/* GET http://127.0.0.1:port/path; the body parsed into *doc (or NULL). */
+long http_get_json(int port, const char *path, json_t **doc);

@@ -1,0 +1,189 @@
+/*
+ * The rule host as an operator and a quant meet it, through the built
+ * binary: `rules check` names each failing file with its line, the service
+ * refuses to start on a broken rule, and a save into the live folder is
+ * picked up (or refused, with file:line in the log and in /health) while
+ * the service keeps serving.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "proc.h"
+
+typedef struct dir {
+    char path[64];
+} dir;
+
+/* A private copy of the shipped rules, so the test may break them. */
+static void copy_rules(dir *d)
+{
+    snprintf(d->path, sizeof d->path, "/tmp/s6-live-rules-XXXXXX");
+    assert_non_null(mkdtemp(d->path));
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp %s/rules/*.lua %s/", getenv("S6_SOURCE_DIR"),
+             d->path);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void remove_dir(dir *d)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", d->path);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Saves like an editor: a temp file renamed over the rule. */
+static void save(const dir *d, const char *name, const char *text)
+{
+    char path[128], tmp[160];
+    snprintf(path, sizeof path, "%s/%s", d->path, name);
+    snprintf(tmp, sizeof tmp, "%s/.%s.swp", d->path, name);
+    FILE *f = fopen(tmp, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    assert_int_equal(rename(tmp, path), 0);
+}
+
+static int run_check(const char *folder, proc *p)
+{
+    const char *args[] = { "rules", "check", folder, NULL };
+    spawn_args(p, NULL, args);
+    int status = await_exit(p);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void check_passes_shipped_rules(void **state)
+{
+    (void)state;
+    dir d;
+    copy_rules(&d);
+    proc p;
+    assert_int_equal(run_check(d.path, &p), 0);
+    for (const char *r = "trailing_stop\0atr_stop\0tp_ladder\0add_on\0stagnation\0";
+         *r; r += strlen(r) + 1)
+        assert_non_null(strstr(p.out.data, r));
+    assert_non_null(strstr(p.out.data, "5 rule(s) pass"));
+    proc_free(&p);
+    remove_dir(&d);
+}
+
+static void check_names_every_broken_file(void **state)
+{
+    (void)state;
+    dir d;
+    copy_rules(&d);
+    save(&d, "tp_ladder.lua", "local r = {\nreturn r\n");
+    save(&d, "zz_bad.lua", "return { name = 'zz_bad', triggers = { 'sometimes' },\n"
+                           "  evaluate = function() end }\n");
+    proc p;
+    assert_int_equal(run_check(d.path, &p), 1);
+    assert_non_null(strstr(p.out.data, "tp_ladder.lua:2:"));
+    assert_non_null(strstr(p.out.data, "zz_bad.lua: triggers[1] 'sometimes'"));
+    assert_non_null(strstr(p.out.data, "ok    trailing_stop"));
+    proc_free(&p);
+    remove_dir(&d);
+}
+
+static void start_refused_on_a_broken_rule(void **state)
+{
+    (void)state;
+    dir d;
+    copy_rules(&d);
+    save(&d, "stagnation.lua", "error('not today')\n");
+    char env_dir[128], env_port[32];
+    snprintf(env_dir, sizeof env_dir, "S6_RULES_DIR=%s", d.path);
+    snprintf(env_port, sizeof env_port, "PORT=%d", free_port());
+    const char *env[] = { env_dir, env_port, NULL };
+    proc p;
+    spawn(&p, env, NULL);
+    json_t *line = await_log(&p, "cannot load the rules");
+    assert_non_null(strstr(json_string_value(json_object_get(line, "error")),
+                           "stagnation.lua:1: not today"));
+    json_decref(line);
+    int status = await_exit(&p);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    proc_free(&p);
+    remove_dir(&d);
+}
+
+static const char *rules_status(int port, json_t **doc)
+{
+    assert_int_equal(http_get_json(port, "/health", doc), 200);
+    json_t *rules = json_object_get(json_object_get(*doc, "checks"), "rules");
+    assert_non_null(rules);
+    return json_string_value(json_object_get(rules, "status"));
+}
+
+static void hot_reload_refuses_then_accepts(void **state)
+{
+    (void)state;
+    dir d;
+    copy_rules(&d);
+    char env_dir[128], env_port[32];
+    int port = free_port();
+    snprintf(env_dir, sizeof env_dir, "S6_RULES_DIR=%s", d.path);
+    snprintf(env_port, sizeof env_port, "PORT=%d", port);
+    const char *env[] = { env_dir, env_port, NULL };
+    proc p;
+    spawn(&p, env, NULL);
+    json_decref(await_log(&p, "listening"));
+    json_t *doc;
+    assert_string_equal(rules_status(port, &doc), "ok");
+    json_decref(doc);
+
+    /* a broken save: refused, the service serves on with the old version */
+    save(&d, "stagnation.lua", "local r = {}\nr.name = \n");
+    json_t *line = await_log(&p, "rule reload refused; the previous version keeps running");
+    assert_non_null(strstr(json_string_value(json_object_get(line, "error")),
+                           "stagnation.lua:3:"));
+    json_decref(line);
+    assert_string_equal(rules_status(port, &doc), "degraded");
+    json_t *rules = json_object_get(json_object_get(doc, "checks"), "rules");
+    assert_non_null(strstr(json_string_value(json_object_get(rules, "last_error")),
+                           "stagnation.lua:3:"));
+    json_decref(doc);
+
+    /* a good save goes live, and the service is healthy again */
+    char good[4096], path[512];
+    snprintf(path, sizeof path, "%s/rules/stagnation.lua", getenv("S6_SOURCE_DIR"));
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(good, 1, sizeof good - 40, f);
+    fclose(f);
+    snprintf(good + n, sizeof good - n, "\n-- tuned\n");
+    save(&d, "stagnation.lua", good);
+    line = await_log(&p, "rule version live");
+    json_decref(line);
+    assert_string_equal(rules_status(port, &doc), "ok");
+    json_decref(doc);
+
+    assert_int_equal(kill(p.pid, SIGTERM), 0);
+    int status = await_exit(&p);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(every_line_json(&p.err) > 5);
+    proc_free(&p);
+    remove_dir(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(check_passes_shipped_rules),
+        cmocka_unit_test(check_names_every_broken_file),
+        cmocka_unit_test(start_refused_on_a_broken_rule),
+        cmocka_unit_test(hot_reload_refuses_then_accepts),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
