@@ -44,9 +44,19 @@ end
 
 local SAFE_BASE = {
   "assert", "error", "ipairs", "next", "pairs", "pcall", "select",
-  "tonumber", "tostring", "type", "unpack", "xpcall", "rawequal", "rawget",
+  "tonumber", "tostring", "type", "unpack", "rawequal", "rawget",
   "getmetatable", "setmetatable",
 }
+
+-- LuaJIT runs an xpcall error handler with hooks off, so a handler that
+-- loops could never be stopped by the deadline.  This xpcall calls the
+-- handler after pcall returns, as ordinary code the deadline reaches.
+local function pack(...) return select("#", ...), { ... } end
+local function sandbox_xpcall(f, handler, ...)
+  local n, res = pack(pcall(f, ...))
+  if res[1] then return unpack(res, 1, n) end
+  return false, handler(res[2])
+end
 
 -- The primitives a rule may call, by the name rules use.
 local PRIMITIVES = {
@@ -105,6 +115,7 @@ end
 function M.new_env()
   local env = {}
   for _, name in ipairs(SAFE_BASE) do env[name] = _G[name] end
+  env.xpcall = sandbox_xpcall
   for name, t in pairs(shared_tables()) do env[name] = t end
   env._G = env
   return env

@@ -58,6 +58,19 @@ describe("the rule sandbox", function()
     assert.is_nil(value_of("_G.require"))
   end)
 
+  it("offers an xpcall whose handler runs as ordinary code", function()
+    -- (a handler run inside LuaJIT's error handling would escape the deadline)
+    local mod = assert(run([[
+      local ok, msg = xpcall(function() error("inner", 0) end,
+                             function(e) return "handled " .. e end)
+      local ok2, a, b = xpcall(function(x, y) return x + y, "two" end,
+                               function() return "unused" end, 1, 2)
+      return { ok, msg, ok2, a, b }
+    ]]))
+    assert.same({ false, "handled inner", true, 3, "two" }, mod)
+    assert.is_nil(value_of("newproxy"))
+  end)
+
   it("refuses precompiled bytecode", function()
     local _, err = run(string.char(27) .. "LJ\2")
     assert.matches("bytecode is refused", err)

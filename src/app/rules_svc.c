@@ -18,7 +18,7 @@ static const char *env_or(const char *name, const char *fallback)
 /*
  * Defaults measured in docs/sandbox-deadline.md: a batch of 10,000
  * positions through the shipped rules takes a few milliseconds, so 50 ms
- * plus 20 us per position is far above a healthy batch and far below a
+ * plus 10 us per position is far above a healthy batch and far below a
  * stall anyone would notice.  64 MiB is hundreds of times what the shipped
  * rules use.
  */
@@ -29,7 +29,7 @@ void s6_rules_svc_config_default(s6_rules_svc_config *cfg)
         .lua_dir = env_or("S6_LUA_DIR", S6_LUA_DIR_DEFAULT),
         .mem_limit = 64u << 20,
         .deadline_ms = 50,
-        .deadline_us_per_eval = 20,
+        .deadline_us_per_eval = 10,
         .load_deadline_ms = 1000,
         .quiet_ms = 50,
     };

@@ -220,6 +220,15 @@ static void runaway_inside_pcall(void **state)
                        "  while true do pcall(function() while true do end end) end");
 }
 
+/* LuaJIT runs a real xpcall handler with hooks off: the sandbox's own
+ * xpcall must leave the handler within the deadline's reach. */
+static void runaway_in_xpcall_handler(void **state)
+{
+    runaway_is_stopped(state,
+                       "  xpcall(function() error('x') end,\n"
+                       "         function() while true do end end)");
+}
+
 static void runaway_at_load(void **state)
 {
     fixture *f = *state;
@@ -351,6 +360,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(probe_refuses_a_rule_that_raises, setup, teardown),
         cmocka_unit_test_setup_teardown(runaway_plain_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(runaway_inside_pcall, setup, teardown),
+        cmocka_unit_test_setup_teardown(runaway_in_xpcall_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(runaway_at_load, setup, teardown),
         cmocka_unit_test_setup_teardown(runaway_live_then_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(memory_bomb_is_capped, setup, teardown),
