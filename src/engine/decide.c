@@ -33,7 +33,13 @@ static void decide_one(const s6_pos_view *pos, const s6_mkt_view *mkt,
         return;
     }
     count(plan, nrun, st);
-    hooks->plan(hooks->ud, pi, plan, run, nrun);
+    s6_plan_versions v;
+    v.n = s6_plan_rules(plan, v.ids);
+    for (size_t i = 0; i < v.n; i++)
+        v.hashes[i] = v.ids[i] >= 0 && (size_t)v.ids[i] < hooks->n_rule_hashes &&
+                              hooks->rule_hashes[v.ids[i]] != NULL
+                          ? hooks->rule_hashes[v.ids[i]] : "?";
+    hooks->plan(hooks->ud, pi, plan, run, nrun, &v);
 }
 
 int s6_decide_batch(const s6_pos_view *pos, const s6_mkt_view *mkt, size_t n,

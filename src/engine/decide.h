@@ -13,14 +13,26 @@
 /* Up to this many rules contribute to one plan (stop, reduce, add, events). */
 enum { S6_PLAN_MAX_RULES = 3 + S6_PLAN_MAX_EVENTS };
 
+/* The rule versions a plan was made from: ids and their content hashes. */
+typedef struct s6_plan_versions {
+    size_t n;
+    int ids[S6_PLAN_MAX_RULES];
+    const char *hashes[S6_PLAN_MAX_RULES]; /* "?" when the id is unknown */
+} s6_plan_versions;
+
 typedef struct s6_decide_hooks {
     /* The symbol filters and risk limits of position pos_index; non-zero
      * refuses every proposal of that position (counted as unplanned). */
     int (*limits)(void *ud, size_t pos_index, s6_symbol_filters *f,
                   s6_limits *lim);
-    /* One plan, valid during the call; props is the position's run. */
+    /* One plan, valid during the call; props is the position's run and
+     * versions the rules the plan holds, with their content hashes. */
     void (*plan)(void *ud, size_t pos_index, const s6_plan *plan,
-                 const s6_proposal *props, size_t n);
+                 const s6_proposal *props, size_t n,
+                 const s6_plan_versions *versions);
+    /* Content hash of each rule by id (the registry's), for the plan. */
+    const char *const *rule_hashes;
+    size_t n_rule_hashes;
     void *ud;
 } s6_decide_hooks;
 

@@ -340,6 +340,17 @@ int s6_registry_maintain(s6_rule_registry *reg)
     return 0;
 }
 
+int s6_registry_hashes(const s6_rule_registry *reg, const char **out,
+                       size_t n)
+{
+    if (reg == NULL || (out == NULL && n > 0))
+        return S6_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (int)i < reg->n && reg->rules[i].good != NULL
+                     ? reg->rules[i].hash : NULL;
+    return reg->n;
+}
+
 void s6_registry_free(s6_rule_registry *reg)
 {
     if (reg == NULL)

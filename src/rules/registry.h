@@ -62,6 +62,10 @@ int s6_registry_reload(s6_rule_registry *reg);
 int s6_registry_maintain(s6_rule_registry *reg);
 const s6_rule_entry *s6_registry_find(const s6_rule_registry *reg,
                                       const char *name);
+/* out[id] = the live version's hash of rule id (NULL if none), for ids
+ * below n; returns how many ids the registry has. */
+int s6_registry_hashes(const s6_rule_registry *reg, const char **out,
+                       size_t n);
 void s6_registry_free(s6_rule_registry *reg);
 /* FNV-1a 64 of the text, as 16 hex digits: names a rule version. */
 void s6_rule_hash(const char *text, size_t len, char out[17]);

@@ -16,6 +16,7 @@ typedef struct batch {
     size_t plans[3];          /* plans seen per position */
     size_t last_rejects[3];
     double stop_price[3];
+    char versions[3][64];
 } batch;
 
 static void batch_init(batch *b)
@@ -51,9 +52,15 @@ static int limits(void *ud, size_t pi, s6_symbol_filters *f, s6_limits *l)
 }
 
 static void on_plan(void *ud, size_t pi, const s6_plan *plan,
-                    const s6_proposal *props, size_t n)
+                    const s6_proposal *props, size_t n,
+                    const s6_plan_versions *v)
 {
     batch *b = ud;
+    b->versions[pi][0] = '\0';
+    for (size_t i = 0; i < v->n; i++)
+        snprintf(b->versions[pi] + strlen(b->versions[pi]),
+                 sizeof b->versions[pi] - strlen(b->versions[pi]), "%s%d=%s",
+                 i ? "," : "", v->ids[i], v->hashes[i]);
     assert_true(n > 0);
     assert_int_equal(props[0].pos_index, (int)pi);
     b->plans[pi]++;
@@ -61,9 +68,13 @@ static void on_plan(void *ud, size_t pi, const s6_plan *plan,
     b->stop_price[pi] = plan->stop.active ? plan->stop.price : 0;
 }
 
+static const char *const HASHES[] = {"aaaa", "bbbb"};
+
 static s6_decide_hooks hooks_of(batch *b)
 {
-    return (s6_decide_hooks){.limits = limits, .plan = on_plan, .ud = b};
+    return (s6_decide_hooks){.limits = limits, .plan = on_plan,
+                             .rule_hashes = HASHES, .n_rule_hashes = 2,
+                             .ud = b};
 }
 
 FX_TEST(one_plan_per_position_with_counts)
@@ -83,6 +94,9 @@ FX_TEST(one_plan_per_position_with_counts)
     assert_int_equal(b.plans[1], 0);
     assert_int_equal(b.plans[2], 1);
     assert_true(fabs(b.stop_price[0] - 104.1) < 1e-9);
+    /* the plan names the version of the rule whose stop won */
+    assert_string_equal(b.versions[0], "1=bbbb");
+    assert_string_equal(b.versions[2], ""); /* nothing accepted there */
     assert_int_equal(st.accepted, 1);
     assert_int_equal(st.rejected, 2);
     assert_int_equal(st.by_code[S6_REJ_OUTRANKED], 1);
@@ -94,7 +108,7 @@ FX_TEST(untrusted_runs_are_not_planned)
 {
     batch b;
     batch_init(&b);
-    push(&b, 1, 0, S6_ACT_STOP, 104.0, NAN);
+    push(&b, 1, 5, S6_ACT_STOP, 104.0, NAN); /* rule 5: no known version */
     push(&b, 0, 0, S6_ACT_STOP, 104.0, NAN); /* out of order */
     push(&b, 7, 0, S6_ACT_STOP, 104.0, NAN); /* no such position */
     s6_decide_hooks h = hooks_of(&b);
@@ -103,6 +117,7 @@ FX_TEST(untrusted_runs_are_not_planned)
     assert_int_equal(st.plans, 1);
     assert_int_equal(st.unplanned, 2);
     assert_int_equal(b.plans[0], 0);
+    assert_string_equal(b.versions[1], "5=?");
 
     batch_init(&b);
     push(&b, 0, 0, S6_ACT_STOP, 104.0, NAN);
