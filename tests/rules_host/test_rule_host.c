@@ -92,7 +92,7 @@ static int load(fixture *f, char *err, size_t errlen)
     snprintf(lua_dir, sizeof lua_dir, "%s/lua", src ? src : ".");
     s6_ruleset_opts o = {.lua_dir = lua_dir, .mem_limit = 32u << 20,
                          .deadline_ms = 100, .deadline_us_per_eval = 50,
-                         .load_deadline_ms = 3000, .max_faults_per_rule = 3,
+                         .load_deadline_ms = 500, .max_faults_per_rule = 3,
                          .watchdog = f->wd, .on_fault = on_fault,
                          .fault_ud = f};
     assert_int_equal(s6_registry_init(&f->reg, f->dir, &o), 0);
