@@ -26,11 +26,22 @@ if os.getenv("S6_JIT_LOG") then
 end
 
 local rules = {}          -- i -> { name, mod, mask, params = {regime -> table}, id }
+local nrules, rule_ids = 0, {} -- #rules and each rules[i].id, read by the hot loop
 local regimes = { [0] = "normal" }
-local state_cache = {}    -- rule i -> slot -> { gen, table }
 
 local TRIGGER_BITS = { tick = 1, price = 2, fill = 4, signal = 8 }
 local KIND = { stop = 1, reduce = 2, close = 3, add = 4, event = 5 }
+
+-- Decoded rule states, flat and keyed by slot * nrules + i for rule i:
+-- the generation of the store each was decoded from, and the read-only
+-- view the rule gets.  Flat arrays keep the loop's memory traffic and the
+-- GC's work small (one small table per slot and rule would not).
+local state_gen, state_view
+
+local function reset_state_cache()
+  state_gen, state_view = {}, {}
+end
+reset_state_cache()
 
 -- Regime names, index 0 first, as the host's config lists them.
 function M.set_regimes(names)
@@ -67,7 +78,8 @@ function M.add_rule(id, name, chunkname, source, overrides_json)
     id = id, name = name, mod = mod, mask = mask, env = env,
     params = params_by_regime(mod, overrides),
   }
-  state_cache[#rules] = {}
+  nrules, rule_ids[#rules] = #rules, id
+  reset_state_cache() -- its keys depend on the number of rules
   return #rules
 end
 
@@ -110,22 +122,33 @@ local mkt_view, mkt_data = views.new_pair()
 local entries = {}
 pos_data.entry_quantities = sandbox.readonly(entries)
 
-local POS_KEYS, MKT_KEYS = {}, {}
-for k in pairs(views.POS_FIELDS) do POS_KEYS[#POS_KEYS + 1] = k end
-for k in pairs(views.MKT_FIELDS) do MKT_KEYS[#MKT_KEYS + 1] = k end
+-- copy(d, c) sets d[k] = c[k] for every name in fields, as straight-line
+-- code generated once.  A loop over the names would index the cdata with a
+-- key that changes every iteration, which the JIT can only follow with a
+-- side trace per field.
+local function copier(fields)
+  local names = {}
+  for k in pairs(fields) do names[#names + 1] = k end
+  table.sort(names)
+  local body = {}
+  for i, k in ipairs(names) do body[i] = ("d.%s = c.%s"):format(k, k) end
+  local src = "return function(d, c) " .. table.concat(body, "; ") .. " end"
+  return assert(load(src, "=s6.host.copy", "t", {}))()
+end
+local copy_pos, copy_mkt = copier(views.POS_FIELDS), copier(views.MKT_FIELDS)
 
 local ids = {}     -- slot -> id string, set by the host when a slot is taken
 local symbols = {} -- slot -> symbol
 function M.set_slot(slot, id, symbol)
   ids[slot], symbols[slot] = id, symbol
-  for r = 1, #rules do state_cache[r][slot] = nil end
+  for r = 1, nrules do
+    local key = slot * nrules + r
+    state_gen[key], state_view[key] = nil, nil
+  end
 end
 
 local function fill_views(p, m)
-  for i = 1, #POS_KEYS do
-    local k = POS_KEYS[i]
-    pos_data[k] = p[k]
-  end
+  copy_pos(pos_data, p)
   local n = p.n_entries
   for i = 1, n do entries[i] = p.entry_qty[i - 1] end
   for i = n + 1, #entries do entries[i] = nil end
@@ -133,38 +156,40 @@ local function fill_views(p, m)
   pos_data.id = ids[p.slot]
   pos_data.symbol = symbols[p.slot]
   pos_data.market = views.MARKETS[p.market]
-  for i = 1, #MKT_KEYS do
-    local k = MKT_KEYS[i]
-    mkt_data[k] = m[k]
-  end
+  copy_mkt(mkt_data, m)
   if mkt_data.atr ~= mkt_data.atr then mkt_data.atr = 0 end
   mkt_data.regime = regimes[p.regime] or "normal"
   mkt_data.trigger = views.TRIGGER_NAMES[m.trigger]
 end
 
+local EMPTY = sandbox.readonly({}) -- every absent or non-table state
+local len_buf = ffi.new("size_t[1]")
+
+-- The state rule r runs with for a slot: the stored one, decoded once per
+-- store generation (the host may replace it: restore, slot reuse).
+-- Read-only: a rule changes its state by returning a new one, so what runs
+-- is always what is stored.
 local function state_for(store, r, slot)
-  local cache = state_cache[r]
-  local c = cache[slot]
-  local gen = C.s6_state_gen(store, slot, rules[r].id)
-  if c and c[1] == gen then return c[2] end
-  local len = ffi.new("size_t[1]")
-  local js = C.s6_state_get(store, slot, rules[r].id, len)
-  local st = js ~= nil and cjson.decode(ffi.string(js, len[0])) or {}
-  if type(st) ~= "table" then st = {} end
-  -- read-only: a rule changes its state by returning a new one, so what
-  -- runs is always what is stored
-  local view = sandbox.readonly(st)
-  cache[slot] = { gen, view, st }
+  local id = rule_ids[r]
+  local gen = C.s6_state_gen(store, slot, id)
+  local key = slot * nrules + r
+  if state_gen[key] == gen then return state_view[key] end
+  local js = C.s6_state_get(store, slot, id, len_buf)
+  -- no next() to spot an empty state: compiled, it crashed the stock
+  -- LuaJIT 2.1.0-beta3 here now and then (SIGSEGV in the trace)
+  local st = js ~= nil and cjson.decode(ffi.string(js, len_buf[0]))
+  local view = type(st) == "table" and sandbox.readonly(st) or EMPTY
+  state_gen[key], state_view[key] = gen, view
   return view
 end
 
 local function put_state(store, r, slot, st)
-  local c = state_cache[r][slot]
-  if c and st == c[2] then return end -- the same state handed back
+  local key = slot * nrules + r
+  if st == state_view[key] then return end -- the same state handed back
   local js = type(st) == "table" and cjson.encode(st)
   if not js then error(rules[r].name .. ": new state must be a plain-data table", 0) end
-  local gen = C.s6_state_set(store, slot, rules[r].id, js, #js)
-  state_cache[r][slot] = { gen, sandbox.readonly(st), st }
+  local gen = C.s6_state_set(store, slot, rule_ids[r], js, #js)
+  state_gen[key], state_view[key] = gen, sandbox.readonly(st)
 end
 
 local function num(x)
@@ -199,7 +224,6 @@ function M.evaluate_batch(pos, mkt, n, sink, store, prog)
   -- light userdata to a C function
   pos, mkt, prog = ffi.cast(POS_PTR, pos), ffi.cast(MKT_PTR, mkt), ffi.cast(PROG_PTR, prog)
   sink, store = ffi.cast(SINK_PTR, sink), ffi.cast(STORE_PTR, store)
-  local nrules = #rules
   local start_i, start_r = prog.pos, prog.rule
   for i = start_i, n - 1 do
     local p, m = pos[i], mkt[i]
