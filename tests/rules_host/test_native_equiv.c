@@ -431,14 +431,10 @@ static void load_shipped_rules(world *w)
     assert_int_equal(s6_registry_init(&w->reg, rules_dir, &o), 0);
     if (s6_registry_load(&w->reg, err, sizeof err) != 0)
         fail_msg("loading %s: %s", rules_dir, err);
-    /* the reference must cover every shipped rule, under the registry's ids */
-    assert_int_equal(w->reg.n, S6_NATIVE_NRULES);
-    for (int r = 0; r < S6_NATIVE_NRULES; r++) {
-        const s6_rule_entry *e = s6_registry_find(&w->reg, s6_native_rule_name(r));
-        if (e == NULL)
-            fail_msg("rules/%s.lua is not loaded", s6_native_rule_name(r));
-        w->nr.rule_id[r] = e->id;
-    }
+    /* the reference covers every shipped rule, under the registry's ids */
+    if (s6_native_rules_bind(&w->nr, &w->reg) != 0)
+        fail_msg("%s holds %d rules, not the %d of the native reference",
+                 rules_dir, w->reg.n, S6_NATIVE_NRULES);
 }
 
 static uint64_t seed(void)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "native_rules.h"
+#include "registry.h"
 #include "s6_core.h"
 
 /* Where one rule's proposals for one position go. */
@@ -257,6 +258,19 @@ void s6_native_rules_init(s6_native_rules *nr)
     };
     for (int r = 0; r < S6_NATIVE_NRULES; r++)
         nr->rule_id[r] = r;
+}
+
+int s6_native_rules_bind(s6_native_rules *nr, const s6_rule_registry *reg)
+{
+    if (nr == NULL || reg == NULL || reg->n != S6_NATIVE_NRULES)
+        return S6_EINVAL;
+    for (int r = 0; r < S6_NATIVE_NRULES; r++) {
+        const s6_rule_entry *e = s6_registry_find(reg, RULES[r].name);
+        if (e == NULL)
+            return S6_EINVAL;
+        nr->rule_id[r] = e->id;
+    }
+    return S6_OK;
 }
 
 const char *s6_native_rule_name(int rule)

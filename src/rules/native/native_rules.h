@@ -121,6 +121,15 @@ typedef struct s6_native_state {
 /* Fills nr with the defaults of the rules/ files and ids 0..4. */
 void s6_native_rules_init(s6_native_rules *nr);
 
+/*
+ * Takes each rule's id from a registry that loaded the shipped folder, so
+ * both paths tag proposals alike.  Returns 0, or S6_EINVAL when a rule is
+ * missing or the registry holds other rules too (the Lua path would then
+ * do work the reference does not).
+ */
+typedef struct s6_rule_registry s6_rule_registry;
+int s6_native_rules_bind(s6_native_rules *nr, const s6_rule_registry *reg);
+
 /* The rule's name ("trailing_stop"), NULL outside the enum. */
 const char *s6_native_rule_name(int rule);
 
