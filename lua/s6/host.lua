@@ -219,11 +219,18 @@ local PROG_PTR = ffi.typeof("s6_eval_progress *")
 local SINK_PTR = ffi.typeof("s6_sink *")
 local STORE_PTR = ffi.typeof("s6_state_store *")
 
+-- The last light userdata seen for sink, store and prog and their typed
+-- pointers: they rarely change between calls, and each cast allocates.
+local last_sink, last_store, last_prog, sink_ptr, store_ptr, prog_ptr
+
 function M.evaluate_batch(pos, mkt, n, sink, store, prog)
   -- light userdata in, typed pointers for the loop: the JIT cannot pass
   -- light userdata to a C function
-  pos, mkt, prog = ffi.cast(POS_PTR, pos), ffi.cast(MKT_PTR, mkt), ffi.cast(PROG_PTR, prog)
-  sink, store = ffi.cast(SINK_PTR, sink), ffi.cast(STORE_PTR, store)
+  pos, mkt = ffi.cast(POS_PTR, pos), ffi.cast(MKT_PTR, mkt)
+  if sink ~= last_sink then last_sink, sink_ptr = sink, ffi.cast(SINK_PTR, sink) end
+  if store ~= last_store then last_store, store_ptr = store, ffi.cast(STORE_PTR, store) end
+  if prog ~= last_prog then last_prog, prog_ptr = prog, ffi.cast(PROG_PTR, prog) end
+  sink, store, prog = sink_ptr, store_ptr, prog_ptr
   local start_i, start_r = prog.pos, prog.rule
   for i = start_i, n - 1 do
     local p, m = pos[i], mkt[i]
