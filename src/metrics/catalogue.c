@@ -9,8 +9,6 @@
  * collected are filled by collectors at scrape time from the engine's
  * positions, so they never drift from the state they describe.
  */
-#include <errno.h>
-
 #include "metrics/metrics.h"
 
 /* Per-symbol families: a few hundred symbols at most; the cap only stops

@@ -5,8 +5,6 @@
  */
 #pragma once
 
-#include <stdarg.h>
-
 #include "metrics/metrics.h"
 
 typedef struct series {

@@ -13,9 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include <cmocka.h>
-
-#include "metrics/metrics.h"
+#include "fixture.h"
 
 #define SELF                                                                      \
     "# HELP s6_metrics_series_dropped_total Label-value tuples refused: reason "  \
@@ -30,28 +28,6 @@
     "# TYPE s6_metrics_collector_errors_total counter\n"                          \
     "s6_metrics_collector_errors_total 0\n"
 
-typedef struct fx {
-    s6_metrics *m;
-    s6_buf out;
-} fx;
-
-static int setup(void **state)
-{
-    fx *x = test_calloc(1, sizeof *x);
-    assert_int_equal(s6_metrics_new(&x->m), 0);
-    *state = x;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *x = *state;
-    s6_metrics_free(x->m);
-    s6_buf_free(&x->out);
-    test_free(x);
-    return 0;
-}
-
 static void reg(fx *x, s6_metric_desc d)
 {
     int rc = s6_metrics_register(x->m, &d);
@@ -62,12 +38,10 @@ static void reg(fx *x, s6_metric_desc d)
 /* Renders and compares the text after the registry's own families. */
 static void expect(fx *x, const char *want)
 {
-    s6_buf_reset(&x->out);
-    assert_int_equal(s6_metrics_render(x->m, &x->out), 0);
-    assert_non_null(x->out.data);
+    const char *text = fx_text(x);
     size_t self = strlen(SELF);
-    assert_memory_equal(x->out.data, SELF, self);
-    assert_string_equal(x->out.data + self, want);
+    assert_memory_equal(text, SELF, self);
+    assert_string_equal(text + self, want);
 }
 
 static void empty_registry_prints_its_own_families(void **state)
@@ -276,7 +250,7 @@ static void collected_family_shows_only_this_renders_series(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T FX_TEST
         T(empty_registry_prints_its_own_families),
         T(counter_without_labels_shows_zero_then_counts),
         T(labelled_series_appear_on_first_use_in_creation_order),

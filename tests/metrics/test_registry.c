@@ -14,22 +14,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "fixture.h"
 
-#include "metrics/metrics.h"
-
-static s6_metrics *fresh(void)
+/* s6_moves_total{symbol}, the family most tests look series up in. */
+static s6_metrics *with_moves(void **state, size_t max_series)
 {
-    s6_metrics *m;
-    assert_int_equal(s6_metrics_new(&m), 0);
-    return m;
-}
-
-static char *render(s6_metrics *m, s6_buf *out)
-{
-    s6_buf_reset(out);
-    assert_int_equal(s6_metrics_render(m, out), 0);
-    return out->data;
+    s6_metric_desc d = {.name = "s6_moves_total", .type = S6_METRIC_COUNTER,
+                        .labels = {"symbol"}, .help = "h", .max_series = max_series};
+    assert_int_equal(s6_metrics_register(fx_m(state), &d), 0);
+    return fx_m(state);
 }
 
 static const double good_buckets[] = {0.1, 1};
@@ -86,10 +79,8 @@ static const struct {
 
 static void bad_descriptions_are_refused_and_change_nothing(void **state)
 {
-    (void)state;
-    s6_metrics *m = fresh();
-    s6_buf out = {0};
-    char *before = strdup(render(m, &out));
+    s6_metrics *m = fx_m(state);
+    char *before = strdup(fx_render(state));
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         int rc = s6_metrics_register(m, &refused[i].d);
         if (rc != -EINVAL || strstr(s6_metrics_last_error(m), refused[i].why) == NULL)
@@ -98,16 +89,13 @@ static void bad_descriptions_are_refused_and_change_nothing(void **state)
                      s6_metrics_last_error(m), refused[i].why);
     }
     assert_int_equal(s6_metrics_register(m, NULL), -EINVAL);
-    assert_string_equal(render(m, &out), before);
+    assert_string_equal(fx_render(state), before);
     free(before);
-    s6_buf_free(&out);
-    s6_metrics_free(m);
 }
 
 static void names_taken_by_a_family_or_its_samples_are_refused(void **state)
 {
-    (void)state;
-    s6_metrics *m = fresh();
+    s6_metrics *m = fx_m(state);
     s6_metric_desc h = {.name = "s6_lat_seconds", .type = S6_METRIC_HISTOGRAM,
                         .help = "h", .buckets = good_buckets, .n_buckets = 2};
     s6_metric_desc g = {.name = "s6_level", .type = S6_METRIC_GAUGE, .help = "h"};
@@ -137,7 +125,6 @@ static void names_taken_by_a_family_or_its_samples_are_refused(void **state)
     assert_int_equal(s6_metrics_register(m, &h2), -EEXIST);
     assert_non_null(strstr(s6_metrics_last_error(m),
                            "s6_depth_sum is already exposed by s6_depth_sum"));
-    s6_metrics_free(m);
 }
 
 static void good_names_pass(void **state)
@@ -156,11 +143,7 @@ static void good_names_pass(void **state)
 
 static void failed_lookups_hand_out_a_harmless_handle(void **state)
 {
-    (void)state;
-    s6_metrics *m = fresh();
-    s6_metric_desc d = {.name = "s6_moves_total", .type = S6_METRIC_COUNTER,
-                        .labels = {"symbol"}, .help = "h"};
-    assert_int_equal(s6_metrics_register(m, &d), 0);
+    s6_metrics *m = with_moves(state, 0);
     s6_counter *c = NULL;
     s6_gauge *g = NULL;
     s6_hist *h = NULL;
@@ -181,21 +164,14 @@ static void failed_lookups_hand_out_a_harmless_handle(void **state)
     assert_int_equal(s6_counter_get(m, NULL, 0, NULL, &c), -ENOENT);
     s6_counter_add(c, -1);
     /* Nothing of this reached the scrape: no series, no invalid counts. */
-    s6_buf out = {0};
-    const char *text = render(m, &out);
+    const char *text = fx_render(state);
     assert_null(strstr(text, "s6_moves_total{"));
     assert_null(strstr(text, "s6_metrics_invalid_values_total{"));
-    s6_buf_free(&out);
-    s6_metrics_free(m);
 }
 
 static void bad_label_values_are_refused_and_counted(void **state)
 {
-    (void)state;
-    s6_metrics *m = fresh();
-    s6_metric_desc d = {.name = "s6_moves_total", .type = S6_METRIC_COUNTER,
-                        .labels = {"symbol"}, .help = "h"};
-    assert_int_equal(s6_metrics_register(m, &d), 0);
+    s6_metrics *m = with_moves(state, 0);
     char longest[S6_METRICS_LABEL_VALUE_MAX + 2];
     memset(longest, 'A', sizeof longest - 1);
     longest[sizeof longest - 1] = '\0';
@@ -212,20 +188,13 @@ static void bad_label_values_are_refused_and_counted(void **state)
     longest[S6_METRICS_LABEL_VALUE_MAX] = '\0'; /* exactly the maximum is fine */
     assert_int_equal(s6_counter_get(m, "s6_moves_total", 1, S6_LABELS(longest), &c), 0);
     assert_int_equal(s6_counter_get(m, "s6_moves_total", 1, S6_LABELS("€𝄞"), &c), 0);
-    s6_buf out = {0};
-    assert_non_null(strstr(render(m, &out),
+    assert_non_null(strstr(fx_render(state),
         "s6_metrics_series_dropped_total{metric=\"s6_moves_total\",reason=\"bad_value\"} 6\n"));
-    s6_buf_free(&out);
-    s6_metrics_free(m);
 }
 
 static void series_cap_refuses_new_tuples_and_counts_them(void **state)
 {
-    (void)state;
-    s6_metrics *m = fresh();
-    s6_metric_desc d = {.name = "s6_moves_total", .type = S6_METRIC_COUNTER,
-                        .labels = {"symbol"}, .help = "h", .max_series = 3};
-    assert_int_equal(s6_metrics_register(m, &d), 0);
+    s6_metrics *m = with_moves(state, 3);
     s6_counter *c[3], *extra;
     char sym[16];
     for (int i = 0; i < 3; i++) {
@@ -243,20 +212,16 @@ static void series_cap_refuses_new_tuples_and_counts_them(void **state)
     assert_int_equal(s6_counter_get(m, "s6_moves_total", 1, S6_LABELS("S1"), &extra), 0);
     assert_ptr_equal(extra, c[1]);
     s6_counter_inc(c[1]);
-    s6_buf out = {0};
-    const char *text = render(m, &out);
+    const char *text = fx_render(state);
     assert_non_null(strstr(text,
         "s6_metrics_series_dropped_total{metric=\"s6_moves_total\",reason=\"cap\"} 5\n"));
     assert_non_null(strstr(text, "s6_moves_total{symbol=\"S1\"} 1\n"));
     assert_null(strstr(text, "X0"));
-    s6_buf_free(&out);
-    s6_metrics_free(m);
 }
 
 static void invalid_updates_are_dropped_and_counted(void **state)
 {
-    (void)state;
-    s6_metrics *m = fresh();
+    s6_metrics *m = fx_m(state);
     static const double b[] = {1};
     s6_metric_desc cd = {.name = "s6_c_total", .type = S6_METRIC_COUNTER, .help = "h"};
     s6_metric_desc hd = {.name = "s6_h_seconds", .type = S6_METRIC_HISTOGRAM, .help = "h",
@@ -276,13 +241,10 @@ static void invalid_updates_are_dropped_and_counted(void **state)
     assert_true(s6_counter_value(c) == 2);
     assert_int_equal(s6_hist_count(h), 1);
     assert_true(isinf(s6_hist_sum(h)) && s6_hist_sum(h) < 0);
-    s6_buf out = {0};
-    const char *text = render(m, &out);
+    const char *text = fx_render(state);
     assert_non_null(strstr(text, "s6_metrics_invalid_values_total{metric=\"s6_c_total\"} 2\n"));
     assert_non_null(strstr(text, "s6_metrics_invalid_values_total{metric=\"s6_h_seconds\"} 1\n"));
     assert_non_null(strstr(text, "s6_h_seconds_bucket{le=\"1\"} 1\n"));
-    s6_buf_free(&out);
-    s6_metrics_free(m);
 }
 
 /* ---- collectors ---- */
@@ -317,8 +279,7 @@ static int coll_b(s6_metrics *m, void *ud)
 
 static void collectors_run_in_order_at_each_render(void **state)
 {
-    (void)state;
-    s6_metrics *m = fresh();
+    s6_metrics *m = fx_m(state);
     static const double b[] = {1};
     s6_metric_desc hd = {.name = "s6_dist_ratio", .type = S6_METRIC_HISTOGRAM, .help = "h",
                          .buckets = b, .n_buckets = 1, .collected = true};
@@ -330,21 +291,18 @@ static void collectors_run_in_order_at_each_render(void **state)
     assert_int_equal(s6_metrics_add_collector(m, coll_a, &k), 0);
     assert_int_equal(s6_metrics_add_collector(m, coll_b, &k), 0);
     assert_int_equal(s6_metrics_add_collector(m, NULL, NULL), -EINVAL);
-    s6_buf out = {0};
-    const char *text = render(m, &out);
+    const char *text = fx_render(state);
     assert_string_equal(k.trace, "ab");
     assert_non_null(strstr(text, "s6_dist_ratio_count 1\n"));
     assert_non_null(strstr(text, "s6_min_ratio +Inf\n"));
     assert_non_null(strstr(text, "s6_metrics_collector_errors_total 0\n"));
     /* A collected histogram starts from zero each render: 2 not 1+2; the
      * failing collector's values still show, and its failure is counted. */
-    text = render(m, &out);
+    text = fx_render(state);
     assert_string_equal(k.trace, "abab");
     assert_non_null(strstr(text, "s6_dist_ratio_count 2\n"));
     assert_non_null(strstr(text, "s6_dist_ratio_sum 1\n"));
     assert_non_null(strstr(text, "s6_metrics_collector_errors_total 1\n"));
-    s6_buf_free(&out);
-    s6_metrics_free(m);
 }
 
 static int coll_symbols(s6_metrics *m, void *ud)
@@ -364,8 +322,7 @@ static int coll_symbols(s6_metrics *m, void *ud)
  * has not reported, so symbols coming and going never exhaust it. */
 static void collected_family_reuses_stale_series_at_its_cap(void **state)
 {
-    (void)state;
-    s6_metrics *m = fresh();
+    s6_metrics *m = fx_m(state);
     s6_metric_desc d = {.name = "s6_pos", .type = S6_METRIC_GAUGE, .help = "h",
                         .labels = {"symbol"}, .max_series = 2, .collected = true};
     assert_int_equal(s6_metrics_register(m, &d), 0);
@@ -374,37 +331,30 @@ static void collected_family_reuses_stale_series_at_its_cap(void **state)
     static const char *const r3[] = {"C", "D", "E", NULL};
     const char *const *cur = r1;
     assert_int_equal(s6_metrics_add_collector(m, coll_symbols, &cur), 0);
-    s6_buf out = {0};
-    const char *text = render(m, &out);
+    const char *text = fx_render(state);
     assert_non_null(strstr(text, "s6_pos{symbol=\"A\"} 1\ns6_pos{symbol=\"B\"} 1\n"));
     cur = r2;
-    text = render(m, &out);
+    text = fx_render(state);
     assert_null(strstr(text, "symbol=\"A\""));
     assert_non_null(strstr(text, "s6_pos{symbol=\"B\"} 1\ns6_pos{symbol=\"C\"} 1\n"));
     assert_null(strstr(text, "s6_metrics_series_dropped_total{"));
     /* Three live symbols in a family of two: the third is refused. */
     cur = r3;
-    text = render(m, &out);
+    text = fx_render(state);
     assert_non_null(strstr(text, "s6_pos{symbol=\"C\"} 1\ns6_pos{symbol=\"D\"} 1\n"));
     assert_null(strstr(text, "symbol=\"E\""));
     assert_non_null(strstr(text,
         "s6_metrics_series_dropped_total{metric=\"s6_pos\",reason=\"cap\"} 1\n"));
     assert_non_null(strstr(text, "s6_metrics_collector_errors_total 1\n"));
-    s6_buf_free(&out);
-    s6_metrics_free(m);
 }
 
 static void render_appends_and_keeps_what_was_there(void **state)
 {
-    (void)state;
-    s6_metrics *m = fresh();
-    s6_buf out = {0};
-    assert_int_equal(s6_buf_puts(&out, "head\n"), 0);
-    assert_int_equal(s6_metrics_render(m, &out), 0);
-    assert_memory_equal(out.data, "head\n# HELP ", 12);
-    assert_int_equal(out.data[out.len - 1], '\n');
-    s6_buf_free(&out);
-    s6_metrics_free(m);
+    fx *x = *state;
+    assert_int_equal(s6_buf_puts(&x->out, "head\n"), 0);
+    assert_int_equal(s6_metrics_render(x->m, &x->out), 0);
+    assert_memory_equal(x->out.data, "head\n# HELP ", 12);
+    assert_int_equal(x->out.data[x->out.len - 1], '\n');
 }
 
 /* ---- the catalogue ---- */
@@ -486,18 +436,20 @@ static void docs_list_every_metric(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(bad_descriptions_are_refused_and_change_nothing),
-        cmocka_unit_test(names_taken_by_a_family_or_its_samples_are_refused),
+#define T FX_TEST
+        T(bad_descriptions_are_refused_and_change_nothing),
+        T(names_taken_by_a_family_or_its_samples_are_refused),
         cmocka_unit_test(good_names_pass),
-        cmocka_unit_test(failed_lookups_hand_out_a_harmless_handle),
-        cmocka_unit_test(bad_label_values_are_refused_and_counted),
-        cmocka_unit_test(series_cap_refuses_new_tuples_and_counts_them),
-        cmocka_unit_test(invalid_updates_are_dropped_and_counted),
-        cmocka_unit_test(collectors_run_in_order_at_each_render),
-        cmocka_unit_test(collected_family_reuses_stale_series_at_its_cap),
-        cmocka_unit_test(render_appends_and_keeps_what_was_there),
+        T(failed_lookups_hand_out_a_harmless_handle),
+        T(bad_label_values_are_refused_and_counted),
+        T(series_cap_refuses_new_tuples_and_counts_them),
+        T(invalid_updates_are_dropped_and_counted),
+        T(collectors_run_in_order_at_each_render),
+        T(collected_family_reuses_stale_series_at_its_cap),
+        T(render_appends_and_keeps_what_was_there),
         cmocka_unit_test(catalogue_registers_and_every_handle_is_found),
         cmocka_unit_test(docs_list_every_metric),
+#undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
