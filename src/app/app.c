@@ -54,11 +54,26 @@ static void on_health(s6_http_res *res, const s6_http_req *req, void *ud)
                                     health_checks(app)));
 }
 
+static void on_metrics(s6_http_res *res, const s6_http_req *req, void *ud)
+{
+    (void)req;
+    s6_app *app = ud;
+    s6_buf out = {0};
+    if (s6_metrics_render(app->metrics, &out) != 0) {
+        s6_http_res_error(res, 500, "metrics_failed",
+                          s6_metrics_last_error(app->metrics), NULL);
+    } else {
+        s6_http_res_send(res, 200, S6_METRICS_CONTENT_TYPE, out.data, out.len);
+    }
+    s6_buf_free(&out);
+}
+
 static const struct {
     const char *method, *path;
     s6_http_handler fn;
 } routes[] = {
     { "GET", "/health", on_health },
+    { "GET", "/metrics", on_metrics },
 };
 
 static int add_routes(s6_app *app)
@@ -81,8 +96,8 @@ static int start_rules(s6_app *app, const s6_app_config *cfg)
     if (!cfg->with_rules)
         return 0;
     char err[1024] = "";
-    int rc = s6_rules_svc_start(&app->rules, app->loop, app->log, &cfg->rules,
-                                err, sizeof err);
+    int rc = s6_rules_svc_start(&app->rules, app->loop, app->log, app->metrics,
+                                &cfg->rules, err, sizeof err);
     app->rules_on = true; /* even half-started, so stop and free clean up */
     if (rc != 0) {
         s6_log_error(app->log, "rules", "cannot load the rules",
@@ -97,7 +112,12 @@ int s6_app_start(s6_app *app, uv_loop_t *loop, s6_log *log,
                  const s6_app_config *cfg)
 {
     *app = (s6_app){ .loop = loop, .log = log, .started_ms = uv_now(loop) };
-    int rc = start_rules(app, cfg);
+    int rc = s6_metrics_new_service(&app->metrics);
+    if (rc < 0) {
+        s6_log_error(log, "app", "cannot create the metrics registry");
+        return rc;
+    }
+    rc = start_rules(app, cfg);
     if (rc < 0)
         return rc;
     rc = s6_http_server_new(&app->http, loop, &cfg->http, log);
@@ -182,6 +202,8 @@ void s6_app_stop(s6_app *app, s6_app_stopped_cb cb, void *ud)
 
 void s6_app_free(s6_app *app)
 {
+    s6_metrics_free(app->metrics);
+    app->metrics = NULL;
     if (app->rules_on)
         s6_rules_svc_free(&app->rules);
     app->rules_on = false;

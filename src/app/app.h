@@ -12,6 +12,7 @@
 
 #include "app/rules_svc.h"
 #include "http/http.h"
+#include "metrics/metrics.h"
 #include "util/log.h"
 
 #define S6_APP_SERVICE "s6-position"
@@ -32,6 +33,7 @@ struct s6_app {
     uv_loop_t *loop;
     s6_log *log;
     s6_http_server *http;
+    s6_metrics *metrics;
     bool rules_on;
     s6_rules_svc rules;
     uv_signal_t signals[2];

@@ -35,12 +35,27 @@ void s6_rules_svc_config_default(s6_rules_svc_config *cfg)
     };
 }
 
+/* Counters are looked up per event: faults and reloads are rare, and a
+ * rule's name is only known when it faults. */
+static void count(s6_rules_svc *rs, const char *name, size_t n,
+                  const char *const *labels)
+{
+    if (rs->metrics == NULL)
+        return;
+    s6_counter *c = NULL;
+    /* a failed look-up still hands out a handle that does nothing */
+    (void)s6_counter_get(rs->metrics, name, n, labels, &c);
+    s6_counter_inc(c);
+}
+
 static void on_fault(void *ud, const s6_rule_fault *f)
 {
     s6_rules_svc *rs = ud;
     rs->faults++;
     const s6_rule_entry *e = f->rule_id >= 0 && f->rule_id < rs->reg.n
                                  ? &rs->reg.rules[f->rule_id] : NULL;
+    count(rs, "s6_rule_errors_total", 2,
+          S6_LABELS(e ? e->name : "?", f->overrun ? "overrun" : "error"));
     s6_log_warn(rs->log, "rules", f->overrun ? "rule overran its deadline"
                                              : "rule raised an error",
                 S6_LOG_STR("rule", e ? e->name : "?"),
@@ -86,12 +101,16 @@ int s6_rules_svc_reload(s6_rules_svc *rs)
 {
     unsigned failures = rs->reg.reload_failures;
     int changed = s6_registry_reload(&rs->reg);
-    if (rs->reg.reload_failures != failures)
+    if (rs->reg.reload_failures != failures) {
         s6_log_error(rs->log, "rules",
                      "rule reload refused; the previous version keeps running",
                      S6_LOG_STR("error", rs->reg.last_error));
-    if (changed > 0)
+        count(rs, "s6_rule_reloads_total", 1, S6_LABELS("rejected"));
+    }
+    if (changed > 0) {
         log_versions(rs, "rule version live");
+        count(rs, "s6_rule_reloads_total", 1, S6_LABELS("ok"));
+    }
     return changed;
 }
 
@@ -102,11 +121,12 @@ static void on_change(s6_watch *w, void *ud)
 }
 
 int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
-                       const s6_rules_svc_config *cfg, char *err,
-                       size_t errlen)
+                       s6_metrics *metrics, const s6_rules_svc_config *cfg,
+                       char *err, size_t errlen)
 {
     memset(rs, 0, sizeof *rs);
     rs->log = log;
+    rs->metrics = metrics;
     int rc = open_registry(rs, cfg, err, errlen);
     if (rc != 0)
         return rc;
@@ -126,9 +146,11 @@ int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
 
 void s6_rules_svc_maintain(s6_rules_svc *rs)
 {
-    if (s6_registry_maintain(&rs->reg))
+    if (s6_registry_maintain(&rs->reg)) {
         s6_log_error(rs->log, "rules", "rule version rolled back",
                      S6_LOG_STR("error", rs->reg.last_error));
+        count(rs, "s6_rule_reloads_total", 1, S6_LABELS("rolled_back"));
+    }
 }
 
 json_t *s6_rules_svc_health(const s6_rules_svc *rs)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <uv.h>
 
+#include "metrics/metrics.h"
 #include "registry.h"
 #include "util/log.h"
 #include "watch.h"
@@ -27,6 +28,7 @@ typedef struct s6_rules_svc_config {
 
 typedef struct s6_rules_svc {
     s6_log *log;
+    s6_metrics *metrics;          /* NULL: not counted (rules check) */
     s6_watchdog *wd;
     s6_rule_registry reg;
     s6_watch watch;
@@ -39,8 +41,8 @@ void s6_rules_svc_config_default(s6_rules_svc_config *cfg);
 /* Loads every rule (all must pass: err says file:line) and, when loop is
  * not NULL, starts watching the folder for changes. */
 int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
-                       const s6_rules_svc_config *cfg, char *err,
-                       size_t errlen);
+                       s6_metrics *metrics, const s6_rules_svc_config *cfg,
+                       char *err, size_t errlen);
 /* Re-reads the folder now; logs what changed or why nothing did. */
 int s6_rules_svc_reload(s6_rules_svc *rs);
 /* For the engine, between evaluations: applies a pending rollback. */

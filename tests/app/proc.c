@@ -168,21 +168,29 @@ static size_t collect(char *d, size_t size, size_t n, void *ud)
     return size * n;
 }
 
-long http_get_json(int port, const char *path, json_t **doc)
+long http_get(int port, const char *path, s6_buf *body)
 {
     char url[256];
-    s6_buf body = { 0 };
     long code = 0;
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
     CURL *h = curl_easy_init();
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)GUARD_MS);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
     if (curl_easy_perform(h) == CURLE_OK)
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(h);
-    *doc = body.data ? json_loads(body.data, 0, NULL) : NULL;
+    s6_buf_append(body, "", 1); /* NUL-terminate for the caller */
+    body->len--;
+    return code;
+}
+
+long http_get_json(int port, const char *path, json_t **doc)
+{
+    s6_buf body = { 0 };
+    long code = http_get(port, path, &body);
+    *doc = body.len ? json_loads(body.data, 0, NULL) : NULL;
     s6_buf_free(&body);
     return code;
 }

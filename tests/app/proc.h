@@ -40,5 +40,8 @@ void proc_free(proc *p);
 /* Every stderr line is a JSON log line; returns how many there are. */
 int every_line_json(const s6_buf *b);
 int free_port(void);
+/* GET http://127.0.0.1:port/path; the body appended to *body (kept
+ * NUL-terminated); returns the status, 0 when no answer came. */
+long http_get(int port, const char *path, s6_buf *body);
 /* GET http://127.0.0.1:port/path; the body parsed into *doc (or NULL). */
 long http_get_json(int port, const char *path, json_t **doc);

@@ -125,6 +125,19 @@ static const char *rules_status(int port, json_t **doc)
     return json_string_value(json_object_get(rules, "status"));
 }
 
+/* The value of one series in a /metrics scrape, -1 when absent. */
+static double scrape(int port, const char *series)
+{
+    s6_buf body = { 0 };
+    assert_int_equal(http_get(port, "/metrics", &body), 200);
+    const char *at = body.data ? strstr(body.data, series) : NULL;
+    double v = -1;
+    if (at != NULL && at[strlen(series)] == ' ')
+        v = strtod(at + strlen(series) + 1, NULL);
+    s6_buf_free(&body);
+    return v;
+}
+
 static void hot_reload_refuses_then_accepts(void **state)
 {
     (void)state;
@@ -153,6 +166,8 @@ static void hot_reload_refuses_then_accepts(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(rules, "last_error")),
                            "stagnation.lua:3:"));
     json_decref(doc);
+    assert_true(scrape(port, "s6_rule_reloads_total{result=\"rejected\"}") == 1);
+    assert_true(scrape(port, "s6_rule_reloads_total{result=\"ok\"}") == -1);
 
     /* a good save goes live, and the service is healthy again */
     char good[4096], path[512];
@@ -167,6 +182,7 @@ static void hot_reload_refuses_then_accepts(void **state)
     json_decref(line);
     assert_string_equal(rules_status(port, &doc), "ok");
     json_decref(doc);
+    assert_true(scrape(port, "s6_rule_reloads_total{result=\"ok\"}") == 1);
 
     assert_int_equal(kill(p.pid, SIGTERM), 0);
     int status = await_exit(&p);
