@@ -1,0 +1,269 @@
+/*
+ * config.h — the one configuration of s6-position: a JSON file
+ * (config/s6.json), validated key by key, defaults for every omitted key,
+ * environment overrides for the deploy basics, and a validate-then-swap
+ * holder that hot-reloads it.
+ *
+ * Every key lives in ONE table (config.c, s6_config_keys): its path, type,
+ * range, unit, default and meaning.  That table fills the defaults, drives
+ * the validation, refuses unknown keys, and is what docs/configuration.md
+ * lists (a test checks the two agree).  A typo therefore fails loudly
+ * instead of silently falling back to a default.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "s6_core.h" /* s6_mm_bracket */
+#include "util/log.h"
+#include "watch.h"
+
+typedef enum s6_s4_mode { S6_S4_PAPER = 0, S6_S4_HTTP } s6_s4_mode;
+typedef enum s6_market { S6_MARKET_FUT = 0, S6_MARKET_SPOT } s6_market;
+typedef enum s6_history_backend {
+    S6_HISTORY_SQLITE = 0,
+    S6_HISTORY_ARANGODB
+} s6_history_backend;
+
+/* A number that may be absent (JSON null). */
+typedef struct s6_opt_num {
+    bool set;
+    double v;
+} s6_opt_num;
+
+typedef struct s6_str_list {
+    char **v;
+    size_t n;
+} s6_str_list;
+
+typedef struct s6_bracket_list {
+    s6_mm_bracket *v; /* sorted, contiguous, first floor 0 */
+    size_t n;
+} s6_bracket_list;
+
+/* rules.params.<rule>, as the rule host's add_rule takes it. */
+typedef struct s6_rule_params_cfg {
+    char *rule;
+    char *params_json; /* {"base":{...},"regimes":{"<regime>":{...}}} */
+} s6_rule_params_cfg;
+
+typedef struct s6_rule_params_list {
+    s6_rule_params_cfg *v;
+    size_t n;
+} s6_rule_params_list;
+
+typedef struct s6_symbol_cfg {
+    char *name; /* "BTCUSDT" (the key without a :FUT/:SPOT suffix) */
+    int market; /* s6_market */
+    double tick, step, min_qty, min_notional;
+    double taker_fee, maker_fee, leverage;
+    s6_bracket_list brackets; /* FUT only */
+    s6_opt_num target_exposure; /* hedge target E*, quote currency */
+} s6_symbol_cfg;
+
+typedef struct s6_trigger_cfg {
+    bool enabled;
+    uint32_t min_interval_s;
+    double threshold;
+} s6_trigger_cfg;
+
+typedef struct s6_config {
+    struct {
+        char *host;
+        uint32_t port;
+        uint32_t max_body_bytes, header_timeout_ms, idle_timeout_ms;
+    } http;
+    struct {
+        char *url;
+    } redis;
+    struct {
+        char *s4_url, *s1_url, *s12_url;
+        uint32_t connect_timeout_ms, request_timeout_ms;
+    } services;
+    struct {
+        int mode; /* s6_s4_mode */
+    } s4;
+    struct {
+        uint32_t manage_interval_s, reconcile_interval_s, treasury_interval_s;
+    } ticks;
+    struct {
+        double max_age_s, jump_hold_frac;
+    } market_data;
+    struct {
+        char *dir;
+        uint32_t deadline_ms;
+        double deadline_us_per_eval;
+        uint32_t mem_limit_mb, load_deadline_ms, rollback_faults;
+        s6_str_list regimes; /* index 0 is the default regime */
+        s6_rule_params_list params;
+    } rules;
+    struct {
+        double max_position_qty, max_position_notional, max_leverage;
+        double daily_loss_limit, budget;
+        uint32_t max_concurrent_positions;
+        uint32_t add_on_cap, add_on_min_interval_s;
+        double first_stop_max_loss_roe, liq_distance_alert_frac;
+        double stop_min_move_frac;
+    } risk;
+    struct {
+        double rate_per_symbol_per_s, rate_total_per_s;
+        uint32_t retry_initial_ms, retry_max_ms, retry_max_attempts;
+    } orders;
+    struct {
+        int backend; /* s6_history_backend */
+        char *path;
+        char *arangodb_url, *database, *user, *password_env;
+    } history;
+    struct {
+        bool enabled, full_auto;
+        double min_free_fut, spot_buffer, max_per_transfer, max_per_day;
+        double min_spot_retained, profit_ceiling;
+        uint32_t approval_poll_s;
+        s6_trigger_cfg scheduled, margin_call, risk_limit, profit_taking,
+            insufficient_balance;
+    } treasury;
+    struct {
+        char *token;     /* resolved: token_env's value when that is set */
+        char *token_env;
+    } auth;
+    struct {
+        int level; /* s6_log_level */
+    } log;
+    s6_symbol_cfg *symbols;
+    size_t n_symbols;
+    json_t *doc; /* the effective document: file + defaults + env */
+} s6_config;
+
+typedef struct s6_config_error {
+    char path[160];    /* key path, e.g. "symbols.BTCUSDT.tick"; "" if none */
+    char reason[320];
+    char file[PATH_MAX];
+    int line, column;  /* > 0 for JSON syntax errors */
+    char message[1024]; /* the whole story in one line, for logs/health */
+} s6_config_error;
+
+/* ---- the key table, for docs, tests and tools ---- */
+typedef enum s6_cfg_type {
+    S6_CT_BOOL = 0,
+    S6_CT_U32,
+    S6_CT_NUM,
+    S6_CT_OPTNUM,
+    S6_CT_STR,
+    S6_CT_URL,
+    S6_CT_ENVNAME,
+    S6_CT_ENUM,
+    S6_CT_STRLIST,
+    S6_CT_PARAMS,
+    S6_CT_BRACKETS,
+    S6_CT_COUNT
+} s6_cfg_type;
+
+enum {
+    S6_CK_RESTART = 1u << 0, /* read once at start; reload reports it */
+    S6_CK_SECRET = 1u << 1,  /* never shown in /health or logs */
+    S6_CK_GT_MIN = 1u << 2,  /* strictly greater than min */
+};
+
+typedef struct s6_cfg_key {
+    const char *path;   /* "symbols.*.tick": '*' is any symbol name */
+    s6_cfg_type type;
+    size_t off;         /* in s6_config, or in s6_symbol_cfg under "symbols.*" */
+    const char *def;    /* JSON text of the default; NULL: required */
+    double min, max;    /* numbers: value range; strings: length range */
+    const char *arg;    /* ENUM: "a|b"; URL: allowed schemes "http|https" */
+    unsigned flags;
+    const char *unit;
+    const char *doc;
+} s6_cfg_key;
+
+typedef struct s6_cfg_env {
+    const char *var;
+    const char *path;
+} s6_cfg_env;
+
+extern const s6_cfg_key s6_config_keys[];
+extern const size_t s6_config_nkeys;
+extern const s6_cfg_env s6_config_envs[];
+extern const size_t s6_config_nenvs;
+const char *s6_cfg_type_name(s6_cfg_type t);
+
+/* ---- loading ---- */
+
+/* Parses, fills defaults, validates.  On failure *out is untouched and err
+ * names the key and the reason (file:line:column for syntax errors). */
+int s6_config_load_file(const char *path, s6_config *out,
+                        s6_config_error *err);
+/* The same from JSON text; `name` stands for the file in messages. */
+int s6_config_load_text(const char *text, const char *name, s6_config *out,
+                        s6_config_error *err);
+/* Environment overrides of the deploy basics (s6_config_envs), validated
+ * as the file's keys are.  An empty variable counts as unset.  On failure
+ * cfg is unchanged and err names the variable and the key. */
+int s6_config_apply_env(s6_config *cfg, s6_config_error *err);
+void s6_config_free(s6_config *cfg);
+
+/* market: s6_market.  NULL when the symbol is not configured there. */
+const s6_symbol_cfg *s6_config_symbol(const s6_config *cfg, int market,
+                                      const char *name);
+/* params_json for rule `name`, or NULL when the config has no overrides. */
+const char *s6_config_rule_params(const s6_config *cfg, const char *name);
+/* The effective document with secrets replaced by "***" (caller decrefs). */
+json_t *s6_config_public_json(const s6_config *cfg);
+
+/* ---- validate-then-swap holder, hot-reloaded on the loop thread ---- */
+typedef struct s6_config_live s6_config_live;
+/* Called on the loop thread after a swap; `old` is freed after the last
+ * subscriber returns, so keep nothing that points into it. */
+typedef void (*s6_config_sub_cb)(s6_config_live *live, const s6_config *old,
+                                 const s6_config *cur, void *ud);
+
+enum { S6_CONFIG_MAX_SUBS = 16, S6_CONFIG_MAX_PENDING = 32 };
+
+struct s6_config_live {
+    char path[PATH_MAX];
+    char dir[PATH_MAX];
+    bool use_env;
+    s6_log *log;
+    s6_config *cur;
+    unsigned version;         /* 1 after the first load; bumps on each swap */
+    unsigned reloads, failures, unchanged;
+    bool has_error;           /* the last attempt was refused */
+    s6_config_error last_error;
+    /* keys (paths from s6_config_keys) whose file value differs from the
+     * running one: they keep the running value until a restart */
+    const char *restart_pending[S6_CONFIG_MAX_PENDING];
+    unsigned n_restart_pending;
+    struct {
+        s6_config_sub_cb cb;
+        void *ud;
+    } subs[S6_CONFIG_MAX_SUBS];
+    unsigned n_subs;
+    s6_watch watch;
+    bool watching;
+};
+
+/* Loads `path` (plus the environment when use_env) as the first version. */
+int s6_config_live_init(s6_config_live *live, const char *path, bool use_env,
+                        s6_log *log, s6_config_error *err);
+int s6_config_live_subscribe(s6_config_live *live, s6_config_sub_cb cb,
+                             void *ud);
+/* Watches the file's folder for *.json changes (debounced by quiet_ms). */
+int s6_config_live_watch(s6_config_live *live, uv_loop_t *loop,
+                         uint64_t quiet_ms);
+/* Re-reads the file now.  1: swapped; 0: no change; < 0: refused (the
+ * good config stays, last_error says why). */
+int s6_config_live_reload(s6_config_live *live);
+static inline const s6_config *s6_config_live_get(const s6_config_live *l)
+{
+    return l->cur;
+}
+/* {"version","reloads","failures","last_error","restart_pending"} */
+json_t *s6_config_live_health(const s6_config_live *live);
+void s6_config_live_stop(s6_config_live *live);
+/* After the loop has closed the watcher. */
+void s6_config_live_free(s6_config_live *live);

@@ -1,0 +1,224 @@
+/*
+ * keys.c — every configuration key, once: path, type, range, default,
+ * unit and meaning.  The loader, the environment overrides, the docs test
+ * and docs/configuration.md all read this table; add a key here and in the
+ * s6_config struct, nowhere else.
+ */
+#include <stddef.h>
+
+#include "config.h"
+
+#define G(f) offsetof(s6_config, f)
+#define S(f) offsetof(s6_symbol_cfg, f)
+#define R S6_CK_RESTART
+#define GT S6_CK_GT_MIN
+#define BIG 1e15
+
+/* A trigger's three keys; its threshold's meaning differs per trigger. */
+#define TRIGGER(name, en, iv, th, thmax, thunit, thdoc)                      \
+    { "treasury.triggers." #name ".enabled", S6_CT_BOOL,                     \
+      G(treasury.name.enabled), en, 0, 0, NULL, 0, "",                       \
+      "whether this trigger may start a transfer" },                         \
+    { "treasury.triggers." #name ".min_interval_s", S6_CT_U32,               \
+      G(treasury.name.min_interval_s), iv, 0, 86400, NULL, 0, "s",           \
+      "least time between two transfers started by this trigger" },          \
+    { "treasury.triggers." #name ".threshold", S6_CT_NUM,                    \
+      G(treasury.name.threshold), th, 0, thmax, NULL, 0, thunit, thdoc }
+
+const s6_cfg_key s6_config_keys[] = {
+    /* http: the server (read at start) */
+    { "http.host", S6_CT_STR, G(http.host), "\"0.0.0.0\"", 1, 255, NULL, R, "",
+      "address to listen on" },
+    { "http.port", S6_CT_U32, G(http.port), "8086", 1, 65535, NULL, R, "",
+      "TCP port to listen on" },
+    { "http.max_body_bytes", S6_CT_U32, G(http.max_body_bytes), "1048576",
+      1024, 67108864, NULL, R, "bytes", "larger request bodies get 413" },
+    { "http.header_timeout_ms", S6_CT_U32, G(http.header_timeout_ms), "10000",
+      100, 600000, NULL, R, "ms", "connect or first byte to end of headers" },
+    { "http.idle_timeout_ms", S6_CT_U32, G(http.idle_timeout_ms), "60000",
+      100, 3600000, NULL, R, "ms", "keep-alive wait and body inactivity" },
+    /* peers */
+    { "redis.url", S6_CT_URL, G(redis.url), "\"redis://127.0.0.1:6379/0\"",
+      1, 1024, "redis|unix", R, "", "Redis server (state, streams, lease)" },
+    { "services.s4_url", S6_CT_URL, G(services.s4_url),
+      "\"http://127.0.0.1:8084\"", 1, 1024, "http|https", 0, "",
+      "S4, the order router (POST /orders, /cancel)" },
+    { "services.s1_url", S6_CT_URL, G(services.s1_url),
+      "\"http://127.0.0.1:8081\"", 1, 1024, "http|https", 0, "",
+      "S1, the exchange gateway (treasury transfers)" },
+    { "services.s12_url", S6_CT_URL, G(services.s12_url),
+      "\"http://127.0.0.1:8092\"", 1, 1024, "http|https", 0, "",
+      "S12, approvals of treasury transfers" },
+    { "services.connect_timeout_ms", S6_CT_U32, G(services.connect_timeout_ms),
+      "2000", 1, 60000, NULL, 0, "ms", "outbound HTTP connect timeout" },
+    { "services.request_timeout_ms", S6_CT_U32, G(services.request_timeout_ms),
+      "5000", 1, 300000, NULL, 0, "ms", "outbound HTTP whole-request timeout" },
+    { "s4.mode", S6_CT_ENUM, G(s4.mode), "\"paper\"", 0, 0, "paper|http", R, "",
+      "paper: fills simulated in-process; http: real orders through S4" },
+    /* ticks */
+    { "ticks.manage_interval_s", S6_CT_U32, G(ticks.manage_interval_s), "10",
+      5, 30, NULL, 0, "s", "periodic manage tick over every position" },
+    { "ticks.reconcile_interval_s", S6_CT_U32, G(ticks.reconcile_interval_s),
+      "60", 5, 3600, NULL, 0, "s", "reconciliation with S4's positions and orders" },
+    { "ticks.treasury_interval_s", S6_CT_U32, G(ticks.treasury_interval_s),
+      "300", 10, 86400, NULL, 0, "s", "scheduled treasury run" },
+    /* market data hygiene */
+    { "market_data.max_age_s", S6_CT_NUM, G(market_data.max_age_s), "5",
+      0, 3600, NULL, GT, "s", "no action on market data older than this" },
+    { "market_data.jump_hold_frac", S6_CT_NUM, G(market_data.jump_hold_frac),
+      "0.05", 0, 1, NULL, GT, "fraction",
+      "a mark moving more than this against the last is held for confirmation" },
+    /* the rule host */
+    { "rules.dir", S6_CT_STR, G(rules.dir), "\"rules\"", 1, 4095, NULL, R, "",
+      "folder of the rule scripts (hot-reloaded)" },
+    { "rules.deadline_ms", S6_CT_U32, G(rules.deadline_ms), "50", 1, 10000,
+      NULL, R, "ms", "deadline of one evaluation batch ..." },
+    { "rules.deadline_us_per_eval", S6_CT_NUM, G(rules.deadline_us_per_eval),
+      "10", 0, 10000, NULL, R, "us", "... plus this per position in the batch" },
+    { "rules.mem_limit_mb", S6_CT_U32, G(rules.mem_limit_mb), "64", 1, 4096,
+      NULL, R, "MiB", "memory cap of the rules' Lua state" },
+    { "rules.load_deadline_ms", S6_CT_U32, G(rules.load_deadline_ms), "1000",
+      1, 60000, NULL, R, "ms", "compiling and self-checking a rule version" },
+    { "rules.rollback_faults", S6_CT_U32, G(rules.rollback_faults), "5", 1,
+      1000, NULL, R, "count",
+      "runtime faults of a new rule version before it is rolled back" },
+    { "rules.regimes", S6_CT_STRLIST, G(rules.regimes),
+      "[\"normal\", \"trending\", \"ranging\", \"volatile\"]", 1, 32, NULL, R,
+      "", "market regime names; the first is the default" },
+    { "rules.params", S6_CT_PARAMS, G(rules.params), "{}", 0, 0, NULL, 0, "",
+      "per-rule overrides: {\"<rule>\": {\"base\": {...}, \"regimes\": "
+      "{\"<regime>\": {...}}}}; omitted parameters keep the rule's defaults" },
+    /* symbols: one object per symbol name */
+    { "symbols.*.market", S6_CT_ENUM, S(market), "\"FUT\"", 0, 0, "FUT|SPOT",
+      0, "", "FUT: USD-M perpetual, isolated, one-way; SPOT: spot" },
+    { "symbols.*.tick", S6_CT_NUM, S(tick), NULL, 0, BIG, NULL, GT, "quote",
+      "price tick size" },
+    { "symbols.*.step", S6_CT_NUM, S(step), NULL, 0, BIG, NULL, GT, "base",
+      "quantity step size" },
+    { "symbols.*.min_qty", S6_CT_NUM, S(min_qty), NULL, 0, BIG, NULL, GT,
+      "base", "smallest order quantity" },
+    { "symbols.*.min_notional", S6_CT_NUM, S(min_notional), "0", 0, BIG, NULL,
+      0, "quote", "smallest order notional (0: none)" },
+    { "symbols.*.taker_fee", S6_CT_NUM, S(taker_fee), "0.0005", 0, 0.01, NULL,
+      0, "fraction", "taker fee rate (exits, stops, market orders)" },
+    { "symbols.*.maker_fee", S6_CT_NUM, S(maker_fee), "0.0002", -0.01, 0.01,
+      NULL, 0, "fraction", "maker fee rate (negative: rebate)" },
+    { "symbols.*.leverage", S6_CT_NUM, S(leverage), "1", 1, 125, NULL, 0, "x",
+      "leverage; must be 1 for SPOT and at most risk.max_leverage" },
+    { "symbols.*.brackets", S6_CT_BRACKETS, S(brackets), "[]", 0, 64, NULL, 0,
+      "", "maintenance brackets [{notional_floor, notional_cap, mmr, cum}], "
+      "FUT only and required there: sorted, contiguous, first floor 0" },
+    { "symbols.*.target_exposure", S6_CT_OPTNUM, S(target_exposure), "null",
+      -BIG, BIG, NULL, 0, "quote",
+      "hedge: net spot + futures exposure to hold (null: no hedging)" },
+    /* risk */
+    { "risk.max_position_qty", S6_CT_NUM, G(risk.max_position_qty), "1000000",
+      0, BIG, NULL, GT, "base", "largest position quantity" },
+    { "risk.max_position_notional", S6_CT_NUM, G(risk.max_position_notional),
+      "100000", 0, BIG, NULL, GT, "quote", "largest position notional" },
+    { "risk.max_leverage", S6_CT_NUM, G(risk.max_leverage), "20", 1, 125, NULL,
+      0, "x", "no symbol may use more" },
+    { "risk.daily_loss_limit", S6_CT_NUM, G(risk.daily_loss_limit), "1000", 0,
+      BIG, NULL, GT, "quote", "realized loss in a UTC day that stops new risk" },
+    { "risk.budget", S6_CT_NUM, G(risk.budget), "10000", 0, BIG, NULL, GT,
+      "quote", "total risk (loss to the stops) across open positions" },
+    { "risk.max_concurrent_positions", S6_CT_U32,
+      G(risk.max_concurrent_positions), "20", 1, 100000, NULL, 0, "count",
+      "open positions at most" },
+    { "risk.add_on_cap", S6_CT_U32, G(risk.add_on_cap), "2", 0, 20, NULL, 0,
+      "count", "adds per position at most (host limit over any rule)" },
+    { "risk.add_on_min_interval_s", S6_CT_U32, G(risk.add_on_min_interval_s),
+      "300", 0, 86400, NULL, 0, "s", "least time between two adds" },
+    { "risk.first_stop_max_loss_roe", S6_CT_NUM,
+      G(risk.first_stop_max_loss_roe), "0.25", 0, 1, NULL, GT, "fraction",
+      "first stop when no ATR is known: the price of this loss of margin" },
+    { "risk.liq_distance_alert_frac", S6_CT_NUM,
+      G(risk.liq_distance_alert_frac), "0.05", 0, 1, NULL, GT, "fraction",
+      "alert when the mark is this close to the liquidation price" },
+    { "risk.stop_min_move_frac", S6_CT_NUM, G(risk.stop_min_move_frac),
+      "0.0005", 0, 0.1, NULL, 0, "fraction",
+      "smallest stop improvement worth a replace, fraction of the mark" },
+    /* orders */
+    { "orders.rate_per_symbol_per_s", S6_CT_NUM,
+      G(orders.rate_per_symbol_per_s), "5", 0, 1000, NULL, GT, "1/s",
+      "outbound orders per symbol" },
+    { "orders.rate_total_per_s", S6_CT_NUM, G(orders.rate_total_per_s), "20",
+      0, 10000, NULL, GT, "1/s", "outbound orders overall" },
+    { "orders.retry_initial_ms", S6_CT_U32, G(orders.retry_initial_ms), "200",
+      1, 60000, NULL, 0, "ms", "first retry backoff, doubled each attempt" },
+    { "orders.retry_max_ms", S6_CT_U32, G(orders.retry_max_ms), "10000", 1,
+      600000, NULL, 0, "ms", "backoff cap" },
+    { "orders.retry_max_attempts", S6_CT_U32, G(orders.retry_max_attempts),
+      "5", 0, 100, NULL, 0, "count", "retries before an intent fails" },
+    /* history store */
+    { "history.backend", S6_CT_ENUM, G(history.backend), "\"sqlite\"", 0, 0,
+      "sqlite|arangodb", R, "", "where snapshots and transfers are kept" },
+    { "history.path", S6_CT_STR, G(history.path), "\"var/s6-history.sqlite\"",
+      1, 4095, NULL, R, "", "sqlite: the database file" },
+    { "history.arangodb_url", S6_CT_URL, G(history.arangodb_url),
+      "\"http://127.0.0.1:8529\"", 1, 1024, "http|https", R, "",
+      "arangodb: server URL" },
+    { "history.database", S6_CT_STR, G(history.database), "\"s6\"", 1, 64,
+      NULL, R, "", "arangodb: database name" },
+    { "history.user", S6_CT_STR, G(history.user), "\"s6\"", 1, 64, NULL, R,
+      "", "arangodb: user" },
+    { "history.password_env", S6_CT_ENVNAME, G(history.password_env),
+      "\"S6_ARANGODB_PASSWORD\"", 0, 128, NULL, R, "",
+      "arangodb: environment variable holding the password" },
+    /* treasury */
+    { "treasury.enabled", S6_CT_BOOL, G(treasury.enabled), "true", 0, 0, NULL,
+      0, "", "run the treasury at all" },
+    { "treasury.full_auto", S6_CT_BOOL, G(treasury.full_auto), "false", 0, 0,
+      NULL, 0, "", "true: call S1 directly; false: S12 approves each transfer" },
+    { "treasury.min_free_fut", S6_CT_NUM, G(treasury.min_free_fut), "500", 0,
+      BIG, NULL, 0, "quote", "keep the futures free balance above this" },
+    { "treasury.spot_buffer", S6_CT_NUM, G(treasury.spot_buffer), "100", 0,
+      BIG, NULL, 0, "quote", "transfer only when free spot >= need + this" },
+    { "treasury.max_per_transfer", S6_CT_NUM, G(treasury.max_per_transfer),
+      "1000", 0, BIG, NULL, GT, "quote", "cap of one transfer" },
+    { "treasury.max_per_day", S6_CT_NUM, G(treasury.max_per_day), "5000", 0,
+      BIG, NULL, GT, "quote", "cap of all transfers in a UTC day" },
+    { "treasury.min_spot_retained", S6_CT_NUM, G(treasury.min_spot_retained),
+      "1000", 0, BIG, NULL, 0, "quote", "spot balance never moved" },
+    { "treasury.profit_ceiling", S6_CT_NUM, G(treasury.profit_ceiling),
+      "10000", 0, BIG, NULL, GT, "quote",
+      "PROFIT_TAKING sweeps futures free balance above this back to spot" },
+    { "treasury.approval_poll_s", S6_CT_U32, G(treasury.approval_poll_s), "30",
+      1, 3600, NULL, 0, "s", "polling S12 when its callback does not come" },
+    TRIGGER(scheduled, "true", "300", "0", 0, "", "unused (0)"),
+    TRIGGER(margin_call, "true", "60", "0.8", 1, "fraction",
+            "margin ratio at which a position counts as a margin call"),
+    TRIGGER(risk_limit, "true", "60", "0.9", 1, "fraction",
+            "risk-budget usage that asks for more margin"),
+    TRIGGER(profit_taking, "false", "3600", "100", BIG, "quote",
+            "smallest sweep worth a transfer"),
+    TRIGGER(insufficient_balance, "true", "30", "0", 0, "",
+            "unused (0): S4's insufficient_balance result starts a run"),
+    /* auth, log */
+    { "auth.token", S6_CT_STR, G(auth.token), "\"\"", 0, 4096, NULL,
+      S6_CK_SECRET, "", "bearer token of mutating endpoints (16+ characters; "
+      "empty: mutating endpoints refuse everyone)" },
+    { "auth.token_env", S6_CT_ENVNAME, G(auth.token_env), "\"\"", 0, 128, NULL,
+      0, "", "take the token from this environment variable instead" },
+    { "log.level", S6_CT_ENUM, G(log.level), "\"info\"", 0, 0,
+      "debug|info|warn|error", 0, "", "least level written" },
+};
+const size_t s6_config_nkeys = sizeof s6_config_keys / sizeof s6_config_keys[0];
+
+/* The deploy basics a container or unit file sets. */
+const s6_cfg_env s6_config_envs[] = {
+    { "PORT", "http.port" },
+    { "S6_HOST", "http.host" },
+    { "S6_REDIS_URL", "redis.url" },
+    { "S6_S4_URL", "services.s4_url" },
+    { "S6_S1_URL", "services.s1_url" },
+    { "S6_S12_URL", "services.s12_url" },
+    { "S6_S4_MODE", "s4.mode" },
+    { "S6_LOG_LEVEL", "log.level" },
+    { "S6_AUTH_TOKEN", "auth.token" },
+    { "S6_HISTORY_BACKEND", "history.backend" },
+    { "S6_HISTORY_PATH", "history.path" },
+    { "S6_ARANGODB_URL", "history.arangodb_url" },
+    { "S6_RULES_DIR", "rules.dir" },
+};
+const size_t s6_config_nenvs = sizeof s6_config_envs / sizeof s6_config_envs[0];

@@ -1,0 +1,249 @@
+/*
+ * test_config_live: hot reload on a real libuv loop.  Each edit is saved
+ * the way editors save (write a temp file, rename it over the config), and
+ * the test waits for the watcher's work to show (a subscriber call, a
+ * refusal, a no-change), never for a fixed time.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+typedef struct fixture {
+    char dir[256];
+    char path[300];
+    uv_loop_t loop;
+    uv_timer_t guard;
+    int timed_out;
+    s6_config_live live;
+    unsigned calls;
+    uint32_t seen_old, seen_new; /* manage_interval_s of the last swap */
+} fixture;
+
+static void editor_save(fixture *f, const char *text)
+{
+    char tmp[320];
+    snprintf(tmp, sizeof tmp, "%s/.s6.json.swp", f->dir);
+    FILE *fp = fopen(tmp, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(rename(tmp, f->path), 0);
+}
+
+static void on_guard(uv_timer_t *t)
+{
+    fixture *f = t->data;
+    f->timed_out = 1;
+}
+
+/* Runs the loop until *counter reaches `want`; 5 s is a failure. */
+static void await(fixture *f, const unsigned *counter, unsigned want,
+                  const char *what)
+{
+    f->timed_out = 0;
+    uv_timer_start(&f->guard, on_guard, 5000, 0);
+    while (*counter < want && !f->timed_out)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    uv_timer_stop(&f->guard);
+    if (*counter < want)
+        fail_msg("timed out waiting for %s", what);
+}
+
+static void on_swap(s6_config_live *live, const s6_config *old,
+                    const s6_config *cur, void *ud)
+{
+    fixture *f = ud;
+    assert_ptr_equal(s6_config_live_get(live), cur); /* already swapped */
+    f->calls++;
+    f->seen_old = old->ticks.manage_interval_s;
+    f->seen_new = cur->ticks.manage_interval_s;
+}
+
+static char *good(unsigned interval, unsigned port)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf,
+             "{\"http\": {\"port\": %u}, \"ticks\": {\"manage_interval_s\": "
+             "%u}}\n", port, interval);
+    return buf;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    const char *base = getenv("S6_BUILD_DIR");
+    snprintf(f->dir, sizeof f->dir, "%s/cfg-live-XXXXXX", base ? base : "/tmp");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/s6.json", f->dir);
+    editor_save(f, good(10, 8086));
+    assert_int_equal(uv_loop_init(&f->loop), 0);
+    uv_timer_init(&f->loop, &f->guard);
+    f->guard.data = f;
+    s6_config_error e;
+    if (s6_config_live_init(&f->live, f->path, false, NULL, &e) != 0)
+        fail_msg("%s", e.message);
+    assert_int_equal(s6_config_live_subscribe(&f->live, on_swap, f), 0);
+    assert_int_equal(s6_config_live_watch(&f->live, &f->loop, 20), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    s6_config_live_stop(&f->live);
+    uv_close((uv_handle_t *)&f->guard, NULL);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&f->loop), 0);
+    s6_config_live_free(&f->live);
+    unlink(f->path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void good_bad_fix(void **state)
+{
+    fixture *f = *state;
+    s6_config_live *live = &f->live;
+    assert_int_equal(live->version, 1);
+
+    /* a good edit swaps once; subscribers see old and new */
+    editor_save(f, good(20, 8086));
+    await(f, &f->calls, 1, "the first swap");
+    assert_int_equal(f->seen_old, 10);
+    assert_int_equal(f->seen_new, 20);
+    assert_int_equal(live->version, 2);
+    assert_false(live->has_error);
+
+    /* a bad value is refused; the good config stays */
+    editor_save(f, good(99, 8086));
+    await(f, &live->failures, 1, "the refusal");
+    assert_true(live->has_error);
+    assert_string_equal(live->last_error.path, "ticks.manage_interval_s");
+    assert_non_null(strstr(live->last_error.reason, "between 5 and 30"));
+    assert_int_equal(s6_config_live_get(live)->ticks.manage_interval_s, 20);
+
+    /* a broken save (half-written JSON) is refused with line:column */
+    unsigned failures = live->failures;
+    editor_save(f, "{\n  \"ticks\": {\"manage_interval_s\": 15\n");
+    await(f, &live->failures, failures + 1, "the syntax refusal");
+    assert_true(live->last_error.line > 0);
+    assert_int_equal(s6_config_live_get(live)->ticks.manage_interval_s, 20);
+    json_t *h = s6_config_live_health(live);
+    assert_true(json_is_string(json_object_get(h, "last_error")));
+    json_decref(h);
+
+    /* the fix goes live and clears the error */
+    editor_save(f, good(30, 8086));
+    await(f, &f->calls, 2, "the fix");
+    assert_int_equal(f->seen_old, 20);
+    assert_int_equal(f->seen_new, 30);
+    assert_false(live->has_error);
+    assert_int_equal(live->version, 3);
+    h = s6_config_live_health(live);
+    assert_true(json_is_null(json_object_get(h, "last_error")));
+    json_decref(h);
+    assert_int_equal(f->calls, 2); /* each good edit swapped exactly once */
+}
+
+static void restart_keys_wait_for_a_restart(void **state)
+{
+    fixture *f = *state;
+    s6_config_live *live = &f->live;
+    /* only http.port changes: nothing to swap, the change is reported */
+    editor_save(f, good(10, 9999));
+    await(f, &live->unchanged, 1, "the no-change reload");
+    assert_int_equal(f->calls, 0);
+    assert_int_equal(live->n_restart_pending, 1);
+    assert_string_equal(live->restart_pending[0], "http.port");
+    assert_int_equal(s6_config_live_get(live)->http.port, 8086);
+
+    /* with a hot key changing too, the swap keeps the running port */
+    editor_save(f, good(25, 9999));
+    await(f, &f->calls, 1, "the swap");
+    assert_int_equal(s6_config_live_get(live)->http.port, 8086);
+    assert_int_equal(s6_config_live_get(live)->ticks.manage_interval_s, 25);
+    json_t *h = s6_config_live_health(live);
+    json_t *p = json_object_get(h, "restart_pending");
+    assert_int_equal(json_array_size(p), 1);
+    assert_string_equal(json_string_value(json_array_get(p, 0)), "http.port");
+    json_decref(h);
+
+    /* back to the running port: nothing pending any more */
+    editor_save(f, good(25, 8086));
+    unsigned unchanged = live->unchanged;
+    await(f, &live->unchanged, unchanged + 1, "the no-change reload");
+    assert_int_equal(live->n_restart_pending, 0);
+    assert_int_equal(f->calls, 1);
+}
+
+static void direct_reload_and_env(void **state)
+{
+    fixture *f = *state;
+    s6_config_live *live = &f->live;
+    /* a reload with nothing changed is not a swap */
+    assert_int_equal(s6_config_live_reload(live), 0);
+    assert_int_equal(f->calls, 0);
+    /* a file that vanished is refused; the config stays */
+    char moved[320];
+    snprintf(moved, sizeof moved, "%s/moved", f->dir);
+    assert_int_equal(rename(f->path, moved), 0);
+    assert_true(s6_config_live_reload(live) < 0);
+    assert_true(live->has_error);
+    assert_non_null(s6_config_live_get(live));
+    assert_int_equal(rename(moved, f->path), 0);
+    assert_int_equal(s6_config_live_reload(live), 0);
+    assert_false(live->has_error);
+}
+
+static void env_applies_at_init_and_on_reload(void **state)
+{
+    (void)state;
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/cfg-env-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/s6.json", f->dir);
+    editor_save(f, good(10, 8086));
+    setenv("PORT", "7070", 1);
+    s6_config_error e;
+    assert_int_equal(s6_config_live_init(&f->live, f->path, true, NULL, &e), 0);
+    assert_int_equal(s6_config_live_get(&f->live)->http.port, 7070);
+    editor_save(f, good(12, 8086));
+    assert_int_equal(s6_config_live_reload(&f->live), 1);
+    assert_int_equal(s6_config_live_get(&f->live)->http.port, 7070);
+    assert_int_equal(f->live.n_restart_pending, 0);
+    /* a bad environment refuses start-up with the variable named */
+    setenv("PORT", "nope", 1);
+    s6_config_live other;
+    assert_int_equal(s6_config_live_init(&other, f->path, true, NULL, &e),
+                     -EINVAL);
+    assert_non_null(strstr(e.message, "PORT"));
+    unsetenv("PORT");
+    s6_config_live_free(&f->live);
+    unlink(f->path);
+    rmdir(f->dir);
+    free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(good_bad_fix, setup, teardown),
+        cmocka_unit_test_setup_teardown(restart_keys_wait_for_a_restart, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(direct_reload_and_env, setup,
+                                        teardown),
+        cmocka_unit_test(env_applies_at_init_and_on_reload),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
