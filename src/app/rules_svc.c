@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s6_core.h"
 #include "watchdog.h"
 
 #ifndef S6_LUA_DIR_DEFAULT
@@ -150,7 +151,77 @@ void s6_rules_svc_maintain(s6_rules_svc *rs)
         s6_log_error(rs->log, "rules", "rule version rolled back",
                      S6_LOG_STR("error", rs->reg.last_error));
         count(rs, "s6_rule_reloads_total", 1, S6_LABELS("rolled_back"));
+        count(rs, "s6_risk_alerts_total", 1, S6_LABELS("rule_rollback"));
     }
+}
+
+/* Wraps the caller's plan hook: every dropped proposal is logged with its
+ * reason and counted, then the caller sees the plan. */
+typedef struct run_ctx {
+    s6_rules_svc *rs;
+    const s6_decide_hooks *user;
+} run_ctx;
+
+static int run_limits(void *ud, size_t pi, s6_symbol_filters *f,
+                      s6_limits *lim)
+{
+    run_ctx *c = ud;
+    return c->user->limits(c->user->ud, pi, f, lim);
+}
+
+static void run_plan(void *ud, size_t pi, const s6_plan *plan,
+                     const s6_proposal *props, size_t n,
+                     const s6_plan_versions *v)
+{
+    run_ctx *c = ud;
+    for (size_t i = 0; i < plan->n_rejects; i++) {
+        const s6_plan_reject *r = &plan->rejects[i];
+        int id = r->rule_index;
+        const char *rule = id >= 0 && id < c->rs->reg.n
+                               ? c->rs->reg.rules[id].name : "manual";
+        const char *code = s6_reject_name(r->code);
+        s6_log_info(c->rs->log, "rules", "proposal dropped",
+                    S6_LOG_INT("slot", plan->slot), S6_LOG_STR("rule", rule),
+                    S6_LOG_STR("rule_version", id >= 0 && id < c->rs->reg.n
+                                                   ? c->rs->reg.rules[id].hash
+                                                   : NULL),
+                    S6_LOG_STR("code", code), S6_LOG_STR("reason", r->reason));
+        count(c->rs, "s6_proposals_rejected_total", 1, S6_LABELS(code));
+    }
+    c->user->plan(c->user->ud, pi, plan, props, n, v);
+}
+
+static void observe_eval(s6_rules_svc *rs, uint64_t t0)
+{
+    if (rs->metrics == NULL)
+        return;
+    s6_hist *h = NULL;
+    (void)s6_hist_get(rs->metrics, "s6_rule_eval_seconds", 0, NULL, &h);
+    s6_hist_observe(h, (double)(uv_hrtime() - t0) / 1e9);
+}
+
+int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
+                     const s6_mkt_view *mkt, size_t n, s6_sink *sink,
+                     s6_state_store *store, const s6_decide_hooks *hooks,
+                     s6_decide_stats *stats)
+{
+    if (rs == NULL || rs->reg.live == NULL || hooks == NULL)
+        return S6_EINVAL;
+    uint64_t t0 = uv_hrtime();
+    s6_sink_reset(sink);
+    int rc = s6_ruleset_eval(rs->reg.live, pos, mkt, n, sink, store, NULL);
+    observe_eval(rs, t0);
+    if (rc != 0)
+        return rc;
+    const char *hashes[S6_REG_MAX_RULES];
+    int nrules = s6_registry_hashes(&rs->reg, hashes, S6_REG_MAX_RULES);
+    run_ctx c = {.rs = rs, .user = hooks};
+    s6_decide_hooks wrapped = {.limits = run_limits, .plan = run_plan,
+                               .rule_hashes = hashes,
+                               .n_rule_hashes = (size_t)nrules, .ud = &c};
+    rc = s6_decide_batch(pos, mkt, n, sink->v, sink->n, &wrapped, stats);
+    s6_rules_svc_maintain(rs);
+    return rc;
 }
 
 json_t *s6_rules_svc_health(const s6_rules_svc *rs)

@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <uv.h>
 
+#include "decide.h"
 #include "metrics/metrics.h"
 #include "registry.h"
+#include "sink.h"
+#include "state_store.h"
 #include "util/log.h"
 #include "watch.h"
 
@@ -47,6 +50,19 @@ int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
 int s6_rules_svc_reload(s6_rules_svc *rs);
 /* For the engine, between evaluations: applies a pending rollback. */
 void s6_rules_svc_maintain(s6_rules_svc *rs);
+
+/*
+ * The one call the engine makes per batch: evaluate the live rules over
+ * the positions, guard every proposal into one plan per position (hooks
+ * give each position's limits and take each plan with the rule versions
+ * it came from), log every dropped proposal with its reason and count it
+ * by code, time the evaluation, then apply any pending rollback.  sink and
+ * store belong to the caller.
+ */
+int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
+                     const s6_mkt_view *mkt, size_t n, s6_sink *sink,
+                     s6_state_store *store, const s6_decide_hooks *hooks,
+                     s6_decide_stats *stats);
 /* {"version":N,"rules":[{"name","hash","previous","last_error"}],...} */
 json_t *s6_rules_svc_health(const s6_rules_svc *rs);
 void s6_rules_svc_stop(s6_rules_svc *rs);
