@@ -282,6 +282,20 @@ static const char *url_problem(const char *s, const char *schemes)
     return NULL;
 }
 
+/* A name or an address to listen on: DNS names, IPv4, IPv6 (no brackets). */
+static int dec_host(const s6_cfg_key *k, json_t *v, void *dst,
+                    const char *path, s6_config_error *err)
+{
+    const char *s;
+    int rc = plain_string(k, v, &s, path, err);
+    if (rc != 0)
+        return rc;
+    if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789.-:") != strlen(s))
+        return fail(err, path, "not a host name or IP address: \"%s\"", s);
+    return store_string(s, dst);
+}
+
 static int dec_url(const s6_cfg_key *k, json_t *v, void *dst,
                    const char *path, s6_config_error *err)
 {
@@ -558,6 +572,7 @@ static const struct {
     [S6_CT_NUM] = { "number", dec_num, NULL },
     [S6_CT_OPTNUM] = { "number or null", dec_optnum, NULL },
     [S6_CT_STR] = { "string", dec_str, free_str },
+    [S6_CT_HOST] = { "host", dec_host, free_str },
     [S6_CT_URL] = { "URL", dec_url, free_str },
     [S6_CT_ENVNAME] = { "env name", dec_envname, free_str },
     [S6_CT_ENUM] = { "enum", dec_enum, NULL },

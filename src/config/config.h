@@ -154,6 +154,7 @@ typedef enum s6_cfg_type {
     S6_CT_NUM,
     S6_CT_OPTNUM,
     S6_CT_STR,
+    S6_CT_HOST,
     S6_CT_URL,
     S6_CT_ENVNAME,
     S6_CT_ENUM,

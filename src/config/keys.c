@@ -8,182 +8,197 @@
 
 #include "config.h"
 
-#define G(f) offsetof(s6_config, f)
-#define S(f) offsetof(s6_symbol_cfg, f)
+/* GK(U32, http.port): the type tag and the field's offset, and a compile
+ * error unless the field has the C type the tag stores (CT_U32 below). */
+#define OFF(S, f, T) (offsetof(S, f) + 0 * sizeof(_Generic(((S *)0)->f, T: 1)))
+#define GK(t, f) S6_CT_##t, OFF(s6_config, f, CT_##t)
+#define SK(t, f) S6_CT_##t, OFF(s6_symbol_cfg, f, CT_##t)
+#define CT_BOOL bool
+#define CT_U32 uint32_t
+#define CT_NUM double
+#define CT_OPTNUM s6_opt_num
+#define CT_STR char *
+#define CT_HOST char *
+#define CT_URL char *
+#define CT_ENVNAME char *
+#define CT_ENUM int
+#define CT_STRLIST s6_str_list
+#define CT_PARAMS s6_rule_params_list
+#define CT_BRACKETS s6_bracket_list
 #define R S6_CK_RESTART
 #define GT S6_CK_GT_MIN
 #define BIG 1e15
 
 /* A trigger's three keys; its threshold's meaning differs per trigger. */
 #define TRIGGER(name, en, iv, th, thmax, thunit, thdoc)                      \
-    { "treasury.triggers." #name ".enabled", S6_CT_BOOL,                     \
-      G(treasury.name.enabled), en, 0, 0, NULL, 0, "",                       \
+    { "treasury.triggers." #name ".enabled",                                 \
+      GK(BOOL, treasury.name.enabled), en, 0, 0, NULL, 0, "",                \
       "whether this trigger may start a transfer" },                         \
-    { "treasury.triggers." #name ".min_interval_s", S6_CT_U32,               \
-      G(treasury.name.min_interval_s), iv, 0, 86400, NULL, 0, "s",           \
+    { "treasury.triggers." #name ".min_interval_s",                          \
+      GK(U32, treasury.name.min_interval_s), iv, 0, 86400, NULL, 0, "s",     \
       "least time between two transfers started by this trigger" },          \
-    { "treasury.triggers." #name ".threshold", S6_CT_NUM,                    \
-      G(treasury.name.threshold), th, 0, thmax, NULL, 0, thunit, thdoc }
+    { "treasury.triggers." #name ".threshold",                               \
+      GK(NUM, treasury.name.threshold), th, 0, thmax, NULL, 0, thunit, thdoc }
 
 const s6_cfg_key s6_config_keys[] = {
     /* http: the server (read at start) */
-    { "http.host", S6_CT_STR, G(http.host), "\"0.0.0.0\"", 1, 255, NULL, R, "",
+    { "http.host", GK(HOST, http.host), "\"0.0.0.0\"", 1, 255, NULL, R, "",
       "address to listen on" },
-    { "http.port", S6_CT_U32, G(http.port), "8086", 1, 65535, NULL, R, "",
+    { "http.port", GK(U32, http.port), "8086", 1, 65535, NULL, R, "",
       "TCP port to listen on" },
-    { "http.max_body_bytes", S6_CT_U32, G(http.max_body_bytes), "1048576",
+    { "http.max_body_bytes", GK(U32, http.max_body_bytes), "1048576",
       1024, 67108864, NULL, R, "bytes", "larger request bodies get 413" },
-    { "http.header_timeout_ms", S6_CT_U32, G(http.header_timeout_ms), "10000",
+    { "http.header_timeout_ms", GK(U32, http.header_timeout_ms), "10000",
       100, 600000, NULL, R, "ms", "connect or first byte to end of headers" },
-    { "http.idle_timeout_ms", S6_CT_U32, G(http.idle_timeout_ms), "60000",
+    { "http.idle_timeout_ms", GK(U32, http.idle_timeout_ms), "60000",
       100, 3600000, NULL, R, "ms", "keep-alive wait and body inactivity" },
     /* peers */
-    { "redis.url", S6_CT_URL, G(redis.url), "\"redis://127.0.0.1:6379/0\"",
+    { "redis.url", GK(URL, redis.url), "\"redis://127.0.0.1:6379/0\"",
       1, 1024, "redis|unix", R, "", "Redis server (state, streams, lease)" },
-    { "services.s4_url", S6_CT_URL, G(services.s4_url),
+    { "services.s4_url", GK(URL, services.s4_url),
       "\"http://127.0.0.1:8084\"", 1, 1024, "http|https", 0, "",
       "S4, the order router (POST /orders, /cancel)" },
-    { "services.s1_url", S6_CT_URL, G(services.s1_url),
+    { "services.s1_url", GK(URL, services.s1_url),
       "\"http://127.0.0.1:8081\"", 1, 1024, "http|https", 0, "",
       "S1, the exchange gateway (treasury transfers)" },
-    { "services.s12_url", S6_CT_URL, G(services.s12_url),
+    { "services.s12_url", GK(URL, services.s12_url),
       "\"http://127.0.0.1:8092\"", 1, 1024, "http|https", 0, "",
       "S12, approvals of treasury transfers" },
-    { "services.connect_timeout_ms", S6_CT_U32, G(services.connect_timeout_ms),
+    { "services.connect_timeout_ms", GK(U32, services.connect_timeout_ms),
       "2000", 1, 60000, NULL, 0, "ms", "outbound HTTP connect timeout" },
-    { "services.request_timeout_ms", S6_CT_U32, G(services.request_timeout_ms),
+    { "services.request_timeout_ms", GK(U32, services.request_timeout_ms),
       "5000", 1, 300000, NULL, 0, "ms", "outbound HTTP whole-request timeout" },
-    { "s4.mode", S6_CT_ENUM, G(s4.mode), "\"paper\"", 0, 0, "paper|http", R, "",
+    { "s4.mode", GK(ENUM, s4.mode), "\"paper\"", 0, 0, "paper|http", R, "",
       "paper: fills simulated in-process; http: real orders through S4" },
     /* ticks */
-    { "ticks.manage_interval_s", S6_CT_U32, G(ticks.manage_interval_s), "10",
+    { "ticks.manage_interval_s", GK(U32, ticks.manage_interval_s), "10",
       5, 30, NULL, 0, "s", "periodic manage tick over every position" },
-    { "ticks.reconcile_interval_s", S6_CT_U32, G(ticks.reconcile_interval_s),
+    { "ticks.reconcile_interval_s", GK(U32, ticks.reconcile_interval_s),
       "60", 5, 3600, NULL, 0, "s", "reconciliation with S4's positions and orders" },
-    { "ticks.treasury_interval_s", S6_CT_U32, G(ticks.treasury_interval_s),
+    { "ticks.treasury_interval_s", GK(U32, ticks.treasury_interval_s),
       "300", 10, 86400, NULL, 0, "s", "scheduled treasury run" },
     /* market data hygiene */
-    { "market_data.max_age_s", S6_CT_NUM, G(market_data.max_age_s), "5",
+    { "market_data.max_age_s", GK(NUM, market_data.max_age_s), "5",
       0, 3600, NULL, GT, "s", "no action on market data older than this" },
-    { "market_data.jump_hold_frac", S6_CT_NUM, G(market_data.jump_hold_frac),
+    { "market_data.jump_hold_frac", GK(NUM, market_data.jump_hold_frac),
       "0.05", 0, 1, NULL, GT, "fraction",
       "a mark moving more than this against the last is held for confirmation" },
     /* the rule host */
-    { "rules.dir", S6_CT_STR, G(rules.dir), "\"rules\"", 1, 4095, NULL, R, "",
+    { "rules.dir", GK(STR, rules.dir), "\"rules\"", 1, 4095, NULL, R, "",
       "folder of the rule scripts (hot-reloaded)" },
-    { "rules.deadline_ms", S6_CT_U32, G(rules.deadline_ms), "50", 1, 10000,
+    { "rules.deadline_ms", GK(U32, rules.deadline_ms), "50", 1, 10000,
       NULL, R, "ms", "deadline of one evaluation batch ..." },
-    { "rules.deadline_us_per_eval", S6_CT_NUM, G(rules.deadline_us_per_eval),
+    { "rules.deadline_us_per_eval", GK(NUM, rules.deadline_us_per_eval),
       "10", 0, 10000, NULL, R, "us", "... plus this per position in the batch" },
-    { "rules.mem_limit_mb", S6_CT_U32, G(rules.mem_limit_mb), "64", 1, 4096,
+    { "rules.mem_limit_mb", GK(U32, rules.mem_limit_mb), "64", 1, 4096,
       NULL, R, "MiB", "memory cap of the rules' Lua state" },
-    { "rules.load_deadline_ms", S6_CT_U32, G(rules.load_deadline_ms), "1000",
+    { "rules.load_deadline_ms", GK(U32, rules.load_deadline_ms), "1000",
       1, 60000, NULL, R, "ms", "compiling and self-checking a rule version" },
-    { "rules.rollback_faults", S6_CT_U32, G(rules.rollback_faults), "5", 1,
+    { "rules.rollback_faults", GK(U32, rules.rollback_faults), "5", 1,
       1000, NULL, R, "count",
       "runtime faults of a new rule version before it is rolled back" },
-    { "rules.regimes", S6_CT_STRLIST, G(rules.regimes),
+    { "rules.regimes", GK(STRLIST, rules.regimes),
       "[\"normal\", \"trending\", \"ranging\", \"volatile\"]", 1, 32, NULL, R,
       "", "market regime names; the first is the default" },
-    { "rules.params", S6_CT_PARAMS, G(rules.params), "{}", 0, 0, NULL, 0, "",
+    { "rules.params", GK(PARAMS, rules.params), "{}", 0, 0, NULL, 0, "",
       "per-rule overrides: {\"<rule>\": {\"base\": {...}, \"regimes\": "
       "{\"<regime>\": {...}}}}; omitted parameters keep the rule's defaults" },
     /* symbols: one object per symbol name */
-    { "symbols.*.market", S6_CT_ENUM, S(market), "\"FUT\"", 0, 0, "FUT|SPOT",
+    { "symbols.*.market", SK(ENUM, market), "\"FUT\"", 0, 0, "FUT|SPOT",
       0, "", "FUT: USD-M perpetual, isolated, one-way; SPOT: spot" },
-    { "symbols.*.tick", S6_CT_NUM, S(tick), NULL, 0, BIG, NULL, GT, "quote",
+    { "symbols.*.tick", SK(NUM, tick), NULL, 0, BIG, NULL, GT, "quote",
       "price tick size" },
-    { "symbols.*.step", S6_CT_NUM, S(step), NULL, 0, BIG, NULL, GT, "base",
+    { "symbols.*.step", SK(NUM, step), NULL, 0, BIG, NULL, GT, "base",
       "quantity step size" },
-    { "symbols.*.min_qty", S6_CT_NUM, S(min_qty), NULL, 0, BIG, NULL, GT,
+    { "symbols.*.min_qty", SK(NUM, min_qty), NULL, 0, BIG, NULL, GT,
       "base", "smallest order quantity" },
-    { "symbols.*.min_notional", S6_CT_NUM, S(min_notional), "0", 0, BIG, NULL,
+    { "symbols.*.min_notional", SK(NUM, min_notional), "0", 0, BIG, NULL,
       0, "quote", "smallest order notional (0: none)" },
-    { "symbols.*.taker_fee", S6_CT_NUM, S(taker_fee), "0.0005", 0, 0.01, NULL,
+    { "symbols.*.taker_fee", SK(NUM, taker_fee), "0.0005", 0, 0.01, NULL,
       0, "fraction", "taker fee rate (exits, stops, market orders)" },
-    { "symbols.*.maker_fee", S6_CT_NUM, S(maker_fee), "0.0002", -0.01, 0.01,
+    { "symbols.*.maker_fee", SK(NUM, maker_fee), "0.0002", -0.01, 0.01,
       NULL, 0, "fraction", "maker fee rate (negative: rebate)" },
-    { "symbols.*.leverage", S6_CT_NUM, S(leverage), "1", 1, 125, NULL, 0, "x",
+    { "symbols.*.leverage", SK(NUM, leverage), "1", 1, 125, NULL, 0, "x",
       "leverage; must be 1 for SPOT and at most risk.max_leverage" },
-    { "symbols.*.brackets", S6_CT_BRACKETS, S(brackets), "[]", 0, 64, NULL, 0,
+    { "symbols.*.brackets", SK(BRACKETS, brackets), "[]", 0, 64, NULL, 0,
       "", "maintenance brackets [{notional_floor, notional_cap, mmr, cum}], "
       "FUT only and required there: sorted, contiguous, first floor 0" },
-    { "symbols.*.target_exposure", S6_CT_OPTNUM, S(target_exposure), "null",
+    { "symbols.*.target_exposure", SK(OPTNUM, target_exposure), "null",
       -BIG, BIG, NULL, 0, "quote",
       "hedge: net spot + futures exposure to hold (null: no hedging)" },
     /* risk */
-    { "risk.max_position_qty", S6_CT_NUM, G(risk.max_position_qty), "1000000",
+    { "risk.max_position_qty", GK(NUM, risk.max_position_qty), "1000000",
       0, BIG, NULL, GT, "base", "largest position quantity" },
-    { "risk.max_position_notional", S6_CT_NUM, G(risk.max_position_notional),
+    { "risk.max_position_notional", GK(NUM, risk.max_position_notional),
       "100000", 0, BIG, NULL, GT, "quote", "largest position notional" },
-    { "risk.max_leverage", S6_CT_NUM, G(risk.max_leverage), "20", 1, 125, NULL,
+    { "risk.max_leverage", GK(NUM, risk.max_leverage), "20", 1, 125, NULL,
       0, "x", "no symbol may use more" },
-    { "risk.daily_loss_limit", S6_CT_NUM, G(risk.daily_loss_limit), "1000", 0,
+    { "risk.daily_loss_limit", GK(NUM, risk.daily_loss_limit), "1000", 0,
       BIG, NULL, GT, "quote", "realized loss in a UTC day that stops new risk" },
-    { "risk.budget", S6_CT_NUM, G(risk.budget), "10000", 0, BIG, NULL, GT,
+    { "risk.budget", GK(NUM, risk.budget), "10000", 0, BIG, NULL, GT,
       "quote", "total risk (loss to the stops) across open positions" },
-    { "risk.max_concurrent_positions", S6_CT_U32,
-      G(risk.max_concurrent_positions), "20", 1, 100000, NULL, 0, "count",
+    { "risk.max_concurrent_positions", GK(U32,
+      risk.max_concurrent_positions), "20", 1, 100000, NULL, 0, "count",
       "open positions at most" },
-    { "risk.add_on_cap", S6_CT_U32, G(risk.add_on_cap), "2", 0, 20, NULL, 0,
+    { "risk.add_on_cap", GK(U32, risk.add_on_cap), "2", 0, 20, NULL, 0,
       "count", "adds per position at most (host limit over any rule)" },
-    { "risk.add_on_min_interval_s", S6_CT_U32, G(risk.add_on_min_interval_s),
+    { "risk.add_on_min_interval_s", GK(U32, risk.add_on_min_interval_s),
       "300", 0, 86400, NULL, 0, "s", "least time between two adds" },
-    { "risk.first_stop_max_loss_roe", S6_CT_NUM,
-      G(risk.first_stop_max_loss_roe), "0.25", 0, 1, NULL, GT, "fraction",
+    { "risk.first_stop_max_loss_roe", GK(NUM,
+      risk.first_stop_max_loss_roe), "0.25", 0, 1, NULL, GT, "fraction",
       "first stop when no ATR is known: the price of this loss of margin" },
-    { "risk.liq_distance_alert_frac", S6_CT_NUM,
-      G(risk.liq_distance_alert_frac), "0.05", 0, 1, NULL, GT, "fraction",
+    { "risk.liq_distance_alert_frac", GK(NUM,
+      risk.liq_distance_alert_frac), "0.05", 0, 1, NULL, GT, "fraction",
       "alert when the mark is this close to the liquidation price" },
-    { "risk.stop_min_move_frac", S6_CT_NUM, G(risk.stop_min_move_frac),
+    { "risk.stop_min_move_frac", GK(NUM, risk.stop_min_move_frac),
       "0.0005", 0, 0.1, NULL, 0, "fraction",
       "smallest stop improvement worth a replace, fraction of the mark" },
     /* orders */
-    { "orders.rate_per_symbol_per_s", S6_CT_NUM,
-      G(orders.rate_per_symbol_per_s), "5", 0, 1000, NULL, GT, "1/s",
+    { "orders.rate_per_symbol_per_s", GK(NUM,
+      orders.rate_per_symbol_per_s), "5", 0, 1000, NULL, GT, "1/s",
       "outbound orders per symbol" },
-    { "orders.rate_total_per_s", S6_CT_NUM, G(orders.rate_total_per_s), "20",
+    { "orders.rate_total_per_s", GK(NUM, orders.rate_total_per_s), "20",
       0, 10000, NULL, GT, "1/s", "outbound orders overall" },
-    { "orders.retry_initial_ms", S6_CT_U32, G(orders.retry_initial_ms), "200",
+    { "orders.retry_initial_ms", GK(U32, orders.retry_initial_ms), "200",
       1, 60000, NULL, 0, "ms", "first retry backoff, doubled each attempt" },
-    { "orders.retry_max_ms", S6_CT_U32, G(orders.retry_max_ms), "10000", 1,
+    { "orders.retry_max_ms", GK(U32, orders.retry_max_ms), "10000", 1,
       600000, NULL, 0, "ms", "backoff cap" },
-    { "orders.retry_max_attempts", S6_CT_U32, G(orders.retry_max_attempts),
+    { "orders.retry_max_attempts", GK(U32, orders.retry_max_attempts),
       "5", 0, 100, NULL, 0, "count", "retries before an intent fails" },
     /* history store */
-    { "history.backend", S6_CT_ENUM, G(history.backend), "\"sqlite\"", 0, 0,
+    { "history.backend", GK(ENUM, history.backend), "\"sqlite\"", 0, 0,
       "sqlite|arangodb", R, "", "where snapshots and transfers are kept" },
-    { "history.path", S6_CT_STR, G(history.path), "\"var/s6-history.sqlite\"",
+    { "history.path", GK(STR, history.path), "\"var/s6-history.sqlite\"",
       1, 4095, NULL, R, "", "sqlite: the database file" },
-    { "history.arangodb_url", S6_CT_URL, G(history.arangodb_url),
+    { "history.arangodb_url", GK(URL, history.arangodb_url),
       "\"http://127.0.0.1:8529\"", 1, 1024, "http|https", R, "",
       "arangodb: server URL" },
-    { "history.database", S6_CT_STR, G(history.database), "\"s6\"", 1, 64,
+    { "history.database", GK(STR, history.database), "\"s6\"", 1, 64,
       NULL, R, "", "arangodb: database name" },
-    { "history.user", S6_CT_STR, G(history.user), "\"s6\"", 1, 64, NULL, R,
+    { "history.user", GK(STR, history.user), "\"s6\"", 1, 64, NULL, R,
       "", "arangodb: user" },
-    { "history.password_env", S6_CT_ENVNAME, G(history.password_env),
+    { "history.password_env", GK(ENVNAME, history.password_env),
       "\"S6_ARANGODB_PASSWORD\"", 0, 128, NULL, R, "",
       "arangodb: environment variable holding the password" },
     /* treasury */
-    { "treasury.enabled", S6_CT_BOOL, G(treasury.enabled), "true", 0, 0, NULL,
+    { "treasury.enabled", GK(BOOL, treasury.enabled), "true", 0, 0, NULL,
       0, "", "run the treasury at all" },
-    { "treasury.full_auto", S6_CT_BOOL, G(treasury.full_auto), "false", 0, 0,
+    { "treasury.full_auto", GK(BOOL, treasury.full_auto), "false", 0, 0,
       NULL, 0, "", "true: call S1 directly; false: S12 approves each transfer" },
-    { "treasury.min_free_fut", S6_CT_NUM, G(treasury.min_free_fut), "500", 0,
+    { "treasury.min_free_fut", GK(NUM, treasury.min_free_fut), "500", 0,
       BIG, NULL, 0, "quote", "keep the futures free balance above this" },
-    { "treasury.spot_buffer", S6_CT_NUM, G(treasury.spot_buffer), "100", 0,
+    { "treasury.spot_buffer", GK(NUM, treasury.spot_buffer), "100", 0,
       BIG, NULL, 0, "quote", "transfer only when free spot >= need + this" },
-    { "treasury.max_per_transfer", S6_CT_NUM, G(treasury.max_per_transfer),
+    { "treasury.max_per_transfer", GK(NUM, treasury.max_per_transfer),
       "1000", 0, BIG, NULL, GT, "quote", "cap of one transfer" },
-    { "treasury.max_per_day", S6_CT_NUM, G(treasury.max_per_day), "5000", 0,
+    { "treasury.max_per_day", GK(NUM, treasury.max_per_day), "5000", 0,
       BIG, NULL, GT, "quote", "cap of all transfers in a UTC day" },
-    { "treasury.min_spot_retained", S6_CT_NUM, G(treasury.min_spot_retained),
+    { "treasury.min_spot_retained", GK(NUM, treasury.min_spot_retained),
       "1000", 0, BIG, NULL, 0, "quote", "spot balance never moved" },
-    { "treasury.profit_ceiling", S6_CT_NUM, G(treasury.profit_ceiling),
+    { "treasury.profit_ceiling", GK(NUM, treasury.profit_ceiling),
       "10000", 0, BIG, NULL, GT, "quote",
       "PROFIT_TAKING sweeps futures free balance above this back to spot" },
-    { "treasury.approval_poll_s", S6_CT_U32, G(treasury.approval_poll_s), "30",
+    { "treasury.approval_poll_s", GK(U32, treasury.approval_poll_s), "30",
       1, 3600, NULL, 0, "s", "polling S12 when its callback does not come" },
     TRIGGER(scheduled, "true", "300", "0", 0, "", "unused (0)"),
     TRIGGER(margin_call, "true", "60", "0.8", 1, "fraction",
@@ -195,12 +210,12 @@ const s6_cfg_key s6_config_keys[] = {
     TRIGGER(insufficient_balance, "true", "30", "0", 0, "",
             "unused (0): S4's insufficient_balance result starts a run"),
     /* auth, log */
-    { "auth.token", S6_CT_STR, G(auth.token), "\"\"", 0, 4096, NULL,
+    { "auth.token", GK(STR, auth.token), "\"\"", 0, 4096, NULL,
       S6_CK_SECRET, "", "bearer token of mutating endpoints (16+ characters; "
       "empty: mutating endpoints refuse everyone)" },
-    { "auth.token_env", S6_CT_ENVNAME, G(auth.token_env), "\"\"", 0, 128, NULL,
+    { "auth.token_env", GK(ENVNAME, auth.token_env), "\"\"", 0, 128, NULL,
       0, "", "take the token from this environment variable instead" },
-    { "log.level", S6_CT_ENUM, G(log.level), "\"info\"", 0, 0,
+    { "log.level", GK(ENUM, log.level), "\"info\"", 0, 0,
       "debug|info|warn|error", 0, "", "least level written" },
 };
 const size_t s6_config_nkeys = sizeof s6_config_keys / sizeof s6_config_keys[0];

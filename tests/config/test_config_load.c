@@ -81,6 +81,38 @@ static void shipped_config_loads_and_is_the_defaults(void **state)
     s6_config_free(&c);
 }
 
+/* ---- the key table ---- */
+
+/* Two keys writing one field would make one of them a silent no-op. */
+static void every_key_has_its_own_field(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < s6_config_nkeys; i++) {
+        const s6_cfg_key *a = &s6_config_keys[i];
+        bool sym_a = strncmp(a->path, "symbols.*.", 10) == 0;
+        assert_true(a->off < (sym_a ? sizeof(s6_symbol_cfg)
+                                    : sizeof(s6_config)));
+        assert_true(a->min <= a->max);
+        for (size_t j = i + 1; j < s6_config_nkeys; j++) {
+            const s6_cfg_key *b = &s6_config_keys[j];
+            bool sym_b = strncmp(b->path, "symbols.*.", 10) == 0;
+            if (strcmp(a->path, b->path) == 0 ||
+                (sym_a == sym_b && a->off == b->off))
+                fail_msg("%s and %s share a path or a field", a->path,
+                         b->path);
+        }
+    }
+    for (size_t i = 0; i < s6_config_nenvs; i++) {
+        size_t j = 0;
+        while (j < s6_config_nkeys &&
+               strcmp(s6_config_keys[j].path, s6_config_envs[i].path))
+            j++;
+        if (j == s6_config_nkeys)
+            fail_msg("%s overrides %s, no key", s6_config_envs[i].var,
+                     s6_config_envs[i].path);
+    }
+}
+
 /* ---- defaults ---- */
 
 static void omitted_keys_take_their_defaults(void **state)
@@ -178,6 +210,7 @@ static const bad_case BAD[] = {
     { "{\"treasury\":{\"enabled\":1}}", "treasury.enabled", "true or false", 0 },
     { "{\"http\":5}", "http", "must be an object", 0 },
     { "{\"http\":{\"host\":\"\"}}", "http.host", "length", 0 },
+    { "{\"http\":{\"host\":\"0.0.0.0 \"}}", "http.host", "not a host", 0 },
     { "{\"http\":{\"host\":\"a\\u0000b\"}}", "", "\\u0000 is not allowed", 1 },
     { "{\"s4\":{\"mode\":\"live\"}}", "s4.mode", "paper|http", 0 },
     { "{\"log\":{\"level\":\"loud\"}}", "log.level", "one of", 0 },
@@ -431,6 +464,7 @@ static void bad_env_values_change_nothing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_key_has_its_own_field),
         cmocka_unit_test(shipped_config_loads_and_is_the_defaults),
         cmocka_unit_test(omitted_keys_take_their_defaults),
         cmocka_unit_test(symbol_defaults_and_suffixes),
