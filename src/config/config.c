@@ -1037,6 +1037,24 @@ const char *s6_config_rule_params(const s6_config *cfg, const char *name)
     return NULL;
 }
 
+int s6_config_check_rule_names(const s6_config *cfg, const char *const *names,
+                               size_t n, s6_config_error *err)
+{
+    err_begin(err, "config");
+    const s6_rule_params_list *l = &cfg->rules.params;
+    for (size_t i = 0; i < l->n; i++) {
+        size_t j = 0;
+        while (j < n && strcmp(names[j], l->v[i].rule) != 0)
+            j++;
+        if (j == n) {
+            char p[PATH_MAX_LEN];
+            textf(p, sizeof p, "rules.params.%s", l->v[i].rule);
+            return fail(err, p, "no rule of that name is loaded");
+        }
+    }
+    return 0;
+}
+
 json_t *s6_config_public_json(const s6_config *cfg)
 {
     json_t *doc = json_deep_copy(cfg->doc);

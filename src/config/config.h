@@ -213,6 +213,11 @@ const s6_symbol_cfg *s6_config_symbol(const s6_config *cfg, int market,
                                       const char *name);
 /* params_json for rule `name`, or NULL when the config has no overrides. */
 const char *s6_config_rule_params(const s6_config *cfg, const char *name);
+/* Every rule named under rules.params must be one of `names` (the rule
+ * host's rules): an override for "atr_stp" would otherwise do nothing.
+ * Returns 0, or -EINVAL with err naming rules.params.<rule>. */
+int s6_config_check_rule_names(const s6_config *cfg, const char *const *names,
+                               size_t n, s6_config_error *err);
 /* The effective document with secrets replaced by "***" (caller decrefs). */
 json_t *s6_config_public_json(const s6_config *cfg);
 

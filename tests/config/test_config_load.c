@@ -184,6 +184,13 @@ static void params_become_rule_host_json(void **state)
                         "{\"base\":{\"k\":2.5},\"regimes\":{\"volatile\":"
                         "{\"k\":3}}}");
     assert_null(s6_config_rule_params(&c, "tp_ladder"));
+    /* a misspelt rule name is caught against the loaded rules */
+    static const char *const loaded[] = { "tp_ladder", "atr_stop" };
+    s6_config_error e;
+    assert_int_equal(s6_config_check_rule_names(&c, loaded, 2, &e), 0);
+    assert_int_equal(s6_config_check_rule_names(&c, loaded, 1, &e), -EINVAL);
+    assert_string_equal(e.path, "rules.params.atr_stop");
+    assert_non_null(strstr(e.reason, "no rule of that name"));
     s6_config_free(&c);
 }
 
