@@ -180,6 +180,22 @@ int s6_config_live_watch(s6_config_live *live, uv_loop_t *loop,
     return rc;
 }
 
+/* Error text may quote the file's bytes; JSON strings must be UTF-8. */
+static json_t *text_or_null(bool set, const char *s)
+{
+    if (!set)
+        return json_null();
+    json_t *j = json_string(s);
+    if (j != NULL)
+        return j;
+    char buf[sizeof ((s6_config_error *)0)->message];
+    size_t i = 0;
+    for (; s[i] && i + 1 < sizeof buf; i++)
+        buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+    buf[i] = '\0';
+    return json_string(buf);
+}
+
 json_t *s6_config_live_health(const s6_config_live *live)
 {
     json_t *pend = json_array();
@@ -190,10 +206,10 @@ json_t *s6_config_live_health(const s6_config_live *live)
                      "version", (json_int_t)live->version,
                      "reloads", (json_int_t)live->reloads,
                      "failures", (json_int_t)live->failures,
-                     "last_error", live->has_error
-                         ? json_string(live->last_error.message) : json_null(),
-                     "last_error_key", live->has_error
-                         ? json_string(live->last_error.path) : json_null(),
+                     "last_error",
+                     text_or_null(live->has_error, live->last_error.message),
+                     "last_error_key",
+                     text_or_null(live->has_error, live->last_error.path),
                      "restart_pending", pend);
 }
 

@@ -204,6 +204,13 @@ static void direct_reload_and_env(void **state)
     assert_int_equal(rename(moved, f->path), 0);
     assert_int_equal(s6_config_live_reload(live), 0);
     assert_false(live->has_error);
+    /* an error quoting bytes that are not UTF-8 still makes valid JSON */
+    editor_save(f, "{\"http\": \xff\xfe}");
+    assert_true(s6_config_live_reload(live) < 0);
+    json_t *h = s6_config_live_health(live);
+    assert_non_null(h);
+    assert_true(json_is_string(json_object_get(h, "last_error")));
+    json_decref(h);
 }
 
 static void env_applies_at_init_and_on_reload(void **state)
