@@ -19,6 +19,24 @@ void s6_app_config_default(s6_app_config *cfg)
     s6_rules_svc_config_default(&cfg->rules);
 }
 
+void s6_app_config_from(s6_app_config *cfg, const s6_config *c)
+{
+    cfg->host = c->http.host;
+    cfg->port = (int)c->http.port;
+    cfg->http.max_body = c->http.max_body_bytes;
+    cfg->http.header_timeout_ms = c->http.header_timeout_ms;
+    cfg->http.idle_timeout_ms = c->http.idle_timeout_ms;
+    s6_rules_svc_config *r = &cfg->rules;
+    r->rules_dir = c->rules.dir;
+    r->mem_limit = (size_t)c->rules.mem_limit_mb << 20;
+    r->deadline_ms = c->rules.deadline_ms;
+    r->deadline_us_per_eval = c->rules.deadline_us_per_eval;
+    r->load_deadline_ms = c->rules.load_deadline_ms;
+    r->rollback_faults = c->rules.rollback_faults;
+    r->regimes = (const char *const *)c->rules.regimes.v;
+    r->n_regimes = c->rules.regimes.n;
+}
+
 int s6_app_parse_port(const char *text, int *port)
 {
     size_t n = text ? strspn(text, "0123456789") : 0;
@@ -37,6 +55,8 @@ int s6_app_parse_port(const char *text, int *port)
 static json_t *health_checks(const s6_app *app)
 {
     json_t *checks = json_object();
+    if (app->config != NULL)
+        json_object_set_new(checks, "config", s6_config_live_health(app->config));
     if (app->rules_on)
         json_object_set_new(checks, "rules", s6_rules_svc_health(&app->rules));
     return checks;
@@ -89,6 +109,34 @@ static int add_routes(s6_app *app)
 
 /* ---- life cycle ---- */
 
+/* Rule parameters come from the configuration running at the time a rule
+ * set is built, so a reload of either picks up the other. */
+static const char *rule_params(void *ud, const char *rule)
+{
+    const s6_app *app = ud;
+    return s6_config_rule_params(s6_config_live_get(app->config), rule);
+}
+
+/* Hot keys: the rule settings rebuild the rule set (validate-then-swap);
+ * the log level applies at once.  Keys that need a restart are reported by
+ * the config's own health. */
+static void on_config(s6_config_live *live, const s6_config *old,
+                      const s6_config *cur, void *ud)
+{
+    (void)live;
+    (void)old;
+    s6_app *app = ud;
+    app->log->level = (s6_log_level)cur->log.level;
+    if (!app->rules_on)
+        return;
+    s6_app_config fresh = {.rules = app->rules_cfg};
+    s6_app_config_from(&fresh, cur);
+    fresh.rules.params_of = rule_params;
+    fresh.rules.params_ud = app;
+    app->rules_cfg = fresh.rules;
+    s6_rules_svc_reconfigure(&app->rules, &app->rules_cfg);
+}
+
 /* A service without its policy would manage positions by defaults nobody
  * chose: a rule that fails at start-up stops the start. */
 static int start_rules(s6_app *app, const s6_app_config *cfg)
@@ -96,8 +144,13 @@ static int start_rules(s6_app *app, const s6_app_config *cfg)
     if (!cfg->with_rules)
         return 0;
     char err[1024] = "";
+    app->rules_cfg = cfg->rules;
+    if (app->config != NULL) {
+        app->rules_cfg.params_of = rule_params;
+        app->rules_cfg.params_ud = app;
+    }
     int rc = s6_rules_svc_start(&app->rules, app->loop, app->log, app->metrics,
-                                &cfg->rules, err, sizeof err);
+                                &app->rules_cfg, err, sizeof err);
     app->rules_on = true; /* even half-started, so stop and free clean up */
     if (rc != 0) {
         s6_log_error(app->log, "rules", "cannot load the rules",
@@ -111,7 +164,8 @@ static int start_rules(s6_app *app, const s6_app_config *cfg)
 int s6_app_start(s6_app *app, uv_loop_t *loop, s6_log *log,
                  const s6_app_config *cfg)
 {
-    *app = (s6_app){ .loop = loop, .log = log, .started_ms = uv_now(loop) };
+    *app = (s6_app){ .loop = loop, .log = log, .started_ms = uv_now(loop),
+                     .config = cfg->config };
     int rc = s6_metrics_new_service(&app->metrics);
     if (rc < 0) {
         s6_log_error(log, "app", "cannot create the metrics registry");
@@ -130,6 +184,13 @@ int s6_app_start(s6_app *app, uv_loop_t *loop, s6_log *log,
                      S6_LOG_STR("host", cfg->host), S6_LOG_INT("port", cfg->port),
                      S6_LOG_STR("error", uv_strerror(rc)));
         return rc;
+    }
+    if (app->config != NULL) {
+        s6_config_live_subscribe(app->config, on_config, app);
+        rc = s6_config_live_watch(app->config, loop, 50);
+        if (rc < 0)
+            s6_log_warn(log, "config", "cannot watch the configuration; "
+                        "changes need a restart", S6_LOG_STR("error", uv_strerror(rc)));
     }
     s6_log_info(log, "app", "listening", S6_LOG_STR("host", cfg->host),
                 S6_LOG_INT("port", s6_http_port(app->http)),
@@ -189,6 +250,8 @@ static void on_http_closed(s6_http_server *srv, void *ud)
 void s6_app_stop(s6_app *app, s6_app_stopped_cb cb, void *ud)
 {
     app->stopping = true;
+    if (app->config != NULL)
+        s6_config_live_stop(app->config);
     if (app->rules_on)
         s6_rules_svc_stop(&app->rules);
     app->stopped_cb = cb;

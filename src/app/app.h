@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "app/rules_svc.h"
+#include "config/config.h"
 #include "http/http.h"
 #include "metrics/metrics.h"
 #include "util/log.h"
@@ -27,6 +28,7 @@ typedef struct s6_app_config {
     s6_http_limits http;
     bool with_rules;            /* run the rule host (off in HTTP-only tests) */
     s6_rules_svc_config rules;
+    s6_config_live *config;     /* the live configuration, or NULL (tests) */
 } s6_app_config;
 
 struct s6_app {
@@ -34,6 +36,8 @@ struct s6_app {
     s6_log *log;
     s6_http_server *http;
     s6_metrics *metrics;
+    s6_config_live *config;     /* owned by the caller; NULL in tests */
+    s6_rules_svc_config rules_cfg;
     bool rules_on;
     s6_rules_svc rules;
     uv_signal_t signals[2];
@@ -45,6 +49,9 @@ struct s6_app {
 };
 
 void s6_app_config_default(s6_app_config *cfg);
+/* The service's settings from a loaded configuration (docs/configuration.md);
+ * strings point into c, which must outlive the start. */
+void s6_app_config_from(s6_app_config *cfg, const s6_config *c);
 /* "1".."65535", digits only.  Returns 0, or -EINVAL. */
 int s6_app_parse_port(const char *text, int *port);
 

@@ -43,6 +43,7 @@ static void usage(FILE *out)
             "\nEnvironment:\n"
             "  PORT          HTTP port, 1..65535 (default %d)\n"
             "  S6_LOG_LEVEL  debug, info, warn, error or off (default info)\n"
+            "  S6_CONFIG     the configuration file (default config/s6.json)\n"
             "  S6_RULES_DIR  the rule scripts (default rules)\n"
             "  S6_LUA_DIR    the trusted Lua modules (default: the source tree's lua/)\n"
             "\nLogs are JSON lines on stderr.  SIGINT or SIGTERM stops the "
@@ -109,6 +110,21 @@ static int cmd_serve(int argc, char **argv)
     cfg.with_rules = true;
     if (read_env(&log, &cfg) < 0)
         return EXIT_USAGE;
+    /* The one configuration file, its environment overrides on top; a bad
+     * one stops the start with the key and the reason. */
+    const char *path = getenv("S6_CONFIG");
+    s6_config_live config;
+    s6_config_error cerr;
+    if (s6_config_live_init(&config, path && path[0] ? path : "config/s6.json",
+                            true, &log, &cerr) != 0) {
+        s6_log_error(&log, "config", "invalid configuration",
+                     S6_LOG_STR("error", cerr.message));
+        return EXIT_USAGE;
+    }
+    const s6_config *c = s6_config_live_get(&config);
+    log.level = (s6_log_level)c->log.level;
+    s6_app_config_from(&cfg, c);
+    cfg.config = &config;
 
     uv_loop_t loop;
     int rc = uv_loop_init(&loop);
@@ -125,6 +141,7 @@ static int cmd_serve(int argc, char **argv)
         s6_app_stop(&app, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     s6_app_free(&app);
+    s6_config_live_free(&config);
     if (uv_loop_close(&loop) != 0)
         s6_log_warn(&log, "app", "event loop closed with handles still open");
     return rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

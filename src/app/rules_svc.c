@@ -33,6 +33,7 @@ void s6_rules_svc_config_default(s6_rules_svc_config *cfg)
         .deadline_us_per_eval = 10,
         .load_deadline_ms = 1000,
         .quiet_ms = 50,
+        .rollback_faults = 5,
     };
 }
 
@@ -65,6 +66,27 @@ static void on_fault(void *ud, const s6_rule_fault *f)
                 S6_LOG_STR("error", f->message));
 }
 
+/* The settings a rule set is built with; the registry keeps its own fault
+ * hook in front of ours. */
+static void configure(s6_rules_svc *rs, const s6_rules_svc_config *cfg)
+{
+    s6_ruleset_opts *o = &rs->reg.opts;
+    o->lua_dir = cfg->lua_dir;
+    o->mem_limit = cfg->mem_limit;
+    o->deadline_ms = cfg->deadline_ms;
+    o->deadline_us_per_eval = cfg->deadline_us_per_eval;
+    o->load_deadline_ms = cfg->load_deadline_ms;
+    o->max_faults_per_rule = 3;
+    o->watchdog = rs->wd;
+    o->regimes = cfg->regimes;
+    o->n_regimes = cfg->regimes != NULL ? cfg->n_regimes : 0;
+    rs->reg.user_fault = on_fault;
+    rs->reg.user_ud = rs;
+    rs->reg.rollback_faults = cfg->rollback_faults > 0 ? cfg->rollback_faults : 5;
+    rs->reg.params_of = cfg->params_of;
+    rs->reg.params_ud = cfg->params_ud;
+}
+
 static int open_registry(s6_rules_svc *rs, const s6_rules_svc_config *cfg,
                          char *err, size_t errlen)
 {
@@ -73,16 +95,11 @@ static int open_registry(s6_rules_svc *rs, const s6_rules_svc_config *cfg,
         snprintf(err, errlen, "cannot start the rule watchdog");
         return rc;
     }
-    s6_ruleset_opts o = {
-        .lua_dir = cfg->lua_dir, .mem_limit = cfg->mem_limit,
-        .deadline_ms = cfg->deadline_ms,
-        .deadline_us_per_eval = cfg->deadline_us_per_eval,
-        .load_deadline_ms = cfg->load_deadline_ms,
-        .max_faults_per_rule = 3, .watchdog = rs->wd,
-        .on_fault = on_fault, .fault_ud = rs};
-    rc = s6_registry_init(&rs->reg, cfg->rules_dir, &o);
-    if (rc == 0)
+    rc = s6_registry_init(&rs->reg, cfg->rules_dir, &(s6_ruleset_opts){0});
+    if (rc == 0) {
+        configure(rs, cfg);
         rc = s6_registry_load(&rs->reg, err, errlen);
+    }
     return rc;
 }
 
@@ -96,6 +113,19 @@ static void log_versions(s6_rules_svc *rs, const char *msg)
                     S6_LOG_STR("rule_version", e->hash),
                     S6_LOG_INT("set_version", rs->reg.version));
     }
+}
+
+int s6_rules_svc_reconfigure(s6_rules_svc *rs, const s6_rules_svc_config *cfg)
+{
+    configure(rs, cfg);
+    int rc = s6_registry_rebuild(&rs->reg);
+    if (rc != 0)
+        s6_log_error(rs->log, "rules",
+                     "new rule settings refused; the running rule set stays",
+                     S6_LOG_STR("error", rs->reg.last_error));
+    else
+        log_versions(rs, "rule version live");
+    return rc;
 }
 
 int s6_rules_svc_reload(s6_rules_svc *rs)

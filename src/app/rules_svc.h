@@ -27,6 +27,12 @@ typedef struct s6_rules_svc_config {
     double deadline_us_per_eval;  /* ... plus per position */
     uint32_t load_deadline_ms;    /* compile + self-checks */
     uint64_t quiet_ms;            /* watcher debounce */
+    unsigned rollback_faults;     /* faults of a new version before rollback */
+    const char *const *regimes;   /* index 0 the default; NULL: "normal" */
+    size_t n_regimes;
+    /* the config's overrides of a rule's parameters (NULL: defaults) */
+    const char *(*params_of)(void *ud, const char *rule);
+    void *params_ud;
 } s6_rules_svc_config;
 
 typedef struct s6_rules_svc {
@@ -46,6 +52,9 @@ void s6_rules_svc_config_default(s6_rules_svc_config *cfg);
 int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
                        s6_metrics *metrics, const s6_rules_svc_config *cfg,
                        char *err, size_t errlen);
+/* The configuration changed (parameters, regimes, limits): rebuild the
+ * live set with it — validate-then-swap, logged either way. */
+int s6_rules_svc_reconfigure(s6_rules_svc *rs, const s6_rules_svc_config *cfg);
 /* Re-reads the folder now; logs what changed or why nothing did. */
 int s6_rules_svc_reload(s6_rules_svc *rs);
 /* For the engine, between evaluations: applies a pending rollback. */

@@ -19,12 +19,12 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "s6_core.h" /* s6_mm_bracket */
+#include "s6_core.h"     /* s6_mm_bracket */
+#include "s6_rule_abi.h" /* S6_MARKET_FUT, S6_MARKET_SPOT */
 #include "util/log.h"
 #include "watch.h"
 
 typedef enum s6_s4_mode { S6_S4_PAPER = 0, S6_S4_HTTP } s6_s4_mode;
-typedef enum s6_market { S6_MARKET_FUT = 0, S6_MARKET_SPOT } s6_market;
 typedef enum s6_history_backend {
     S6_HISTORY_SQLITE = 0,
     S6_HISTORY_ARANGODB
@@ -59,7 +59,7 @@ typedef struct s6_rule_params_list {
 
 typedef struct s6_symbol_cfg {
     char *name; /* "BTCUSDT" (the key without a :FUT/:SPOT suffix) */
-    int market; /* s6_market */
+    int market; /* S6_MARKET_FUT or S6_MARKET_SPOT */
     double tick, step, min_qty, min_notional;
     double taker_fee, maker_fee, leverage;
     s6_bracket_list brackets; /* FUT only */
@@ -208,7 +208,7 @@ int s6_config_load_text(const char *text, const char *name, s6_config *out,
 int s6_config_apply_env(s6_config *cfg, s6_config_error *err);
 void s6_config_free(s6_config *cfg);
 
-/* market: s6_market.  NULL when the symbol is not configured there. */
+/* market: S6_MARKET_FUT or S6_MARKET_SPOT.  NULL when the symbol is not configured there. */
 const s6_symbol_cfg *s6_config_symbol(const s6_config *cfg, int market,
                                       const char *name);
 /* params_json for rule `name`, or NULL when the config has no overrides. */

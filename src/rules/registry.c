@@ -93,7 +93,9 @@ static size_t collect(const s6_rule_registry *reg, const s6_rule_entry *cand,
             .id = e->id, .name = e->name, .chunkname = e->chunkname,
             .source = is_cand ? src : e->good,
             .len = is_cand ? len : e->good_len,
-            .params_json = e->params_json};
+            .params_json = reg->params_of != NULL
+                               ? reg->params_of(reg->params_ud, e->name)
+                               : NULL};
     }
     return n;
 }
@@ -310,6 +312,17 @@ int s6_registry_reload(s6_rule_registry *reg)
     return changed + removed;
 }
 
+int s6_registry_rebuild(s6_rule_registry *reg)
+{
+    if (reg == NULL)
+        return S6_EINVAL;
+    char err[512];
+    int rc = swap_live(reg, 0, err, sizeof err);
+    if (rc != 0)
+        snprintf(reg->last_error, sizeof reg->last_error, "%s", err);
+    return rc;
+}
+
 int s6_registry_maintain(s6_rule_registry *reg)
 {
     if (reg == NULL || !reg->rollback_pending)
@@ -360,7 +373,6 @@ void s6_registry_free(s6_rule_registry *reg)
     for (int i = 0; i < reg->n; i++) {
         free(reg->rules[i].good);
         free(reg->rules[i].prev);
-        free(reg->rules[i].params_json);
     }
     memset(reg, 0, sizeof *reg);
 }

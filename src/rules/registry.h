@@ -29,7 +29,6 @@ typedef struct s6_rule_entry {
     char *prev;               /* the version before, for rollback */
     size_t prev_len;
     char prev_hash[17];
-    char *params_json;        /* config overrides, owned */
     char last_error[512];     /* last rejected candidate or runtime fault */
     unsigned faults;          /* runtime faults of the live version */
 } s6_rule_entry;
@@ -48,6 +47,10 @@ typedef struct s6_rule_registry {
     char last_error[512];
     s6_fault_cb user_fault;   /* called after the registry counted it */
     void *user_ud;
+    /* The config's parameter overrides of a rule, as add_rule takes them
+     * ({"base":{},"regimes":{}}), or NULL; read whenever a set is built. */
+    const char *(*params_of)(void *ud, const char *rule);
+    void *params_ud;
 } s6_rule_registry;
 
 /* opts->on_fault/fault_ud are the caller's; the registry wraps them. */
@@ -58,6 +61,10 @@ int s6_registry_load(s6_rule_registry *reg, char *err, size_t errlen);
 /* Re-reads the folder; returns the number of rules whose version changed
  * (0 when nothing did or every candidate was refused: see last_error). */
 int s6_registry_reload(s6_rule_registry *reg);
+/* Rebuilds the live set from the good versions (after the parameters or
+ * the regimes changed): validate-then-swap, the old set stays on failure
+ * (last_error says why).  0 or a negative code. */
+int s6_registry_rebuild(s6_rule_registry *reg);
 /* Between evaluations: applies a pending rollback.  Returns 1 if it did. */
 int s6_registry_maintain(s6_rule_registry *reg);
 const s6_rule_entry *s6_registry_find(const s6_rule_registry *reg,

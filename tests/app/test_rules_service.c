@@ -193,6 +193,52 @@ static void hot_reload_refuses_then_accepts(void **state)
     remove_dir(&d);
 }
 
+/* The configuration drives the rule set: a parameter change rebuilds it,
+ * a bad edit is refused with the key named and the old config runs on. */
+static void config_reload_rebuilds_rules(void **state)
+{
+    (void)state;
+    dir d;
+    copy_rules(&d);
+    save(&d, "s6.json", "{}\n"); /* every key at its default */
+    char env_cfg[128], env_dir[128], env_port[32];
+    int port = free_port();
+    snprintf(env_cfg, sizeof env_cfg, "S6_CONFIG=%s/s6.json", d.path);
+    snprintf(env_dir, sizeof env_dir, "S6_RULES_DIR=%s", d.path);
+    snprintf(env_port, sizeof env_port, "PORT=%d", port);
+    const char *env[] = { env_cfg, env_dir, env_port, NULL };
+    proc p;
+    spawn(&p, env, NULL);
+    json_decref(await_log(&p, "listening"));
+
+    save(&d, "s6.json", "{\"rules\": {\"params\": {\"trailing_stop\": "
+                        "{\"base\": {\"min_move\": 0.001}}}}}\n");
+    json_decref(await_log(&p, "config reloaded"));
+    json_decref(await_log(&p, "rule version live")); /* rebuilt with it */
+    json_t *doc;
+    assert_int_equal(http_get_json(port, "/health", &doc), 200);
+    json_t *cfg = json_object_get(json_object_get(doc, "checks"), "config");
+    assert_int_equal(json_integer_value(json_object_get(cfg, "version")), 2);
+    json_decref(doc);
+
+    save(&d, "s6.json", "{\"rules\": {\"nonsense\": 1}}\n");
+    json_t *line = await_log(&p, "config refused, the running one stays");
+    json_decref(line);
+    assert_int_equal(http_get_json(port, "/health", &doc), 200);
+    cfg = json_object_get(json_object_get(doc, "checks"), "config");
+    assert_int_equal(json_integer_value(json_object_get(cfg, "version")), 2);
+    assert_non_null(strstr(json_string_value(json_object_get(cfg, "last_error")),
+                           "rules.nonsense"));
+    json_decref(doc);
+
+    assert_int_equal(kill(p.pid, SIGTERM), 0);
+    int status = await_exit(&p);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    proc_free(&p);
+    remove_dir(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +246,7 @@ int main(void)
         cmocka_unit_test(check_names_every_broken_file),
         cmocka_unit_test(start_refused_on_a_broken_rule),
         cmocka_unit_test(hot_reload_refuses_then_accepts),
+        cmocka_unit_test(config_reload_rebuilds_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
