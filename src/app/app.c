@@ -1,4 +1,5 @@
 #include "app/app.h"
+#include "app/routes.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -59,6 +60,7 @@ static json_t *health_checks(const s6_app *app)
         json_object_set_new(checks, "config", s6_config_live_health(app->config));
     if (app->rules_on)
         json_object_set_new(checks, "rules", s6_rules_svc_health(&app->rules));
+    json_object_set_new(checks, "paused", s6_pause_json(&app->pause));
     return checks;
 }
 
@@ -94,6 +96,10 @@ static const struct {
 } routes[] = {
     { "GET", "/health", on_health },
     { "GET", "/metrics", on_metrics },
+    { "GET", "/rules", s6_route_rules },
+    { "POST", "/rules/reload", s6_route_rules_reload },
+    { "POST", "/control/pause", s6_route_pause },
+    { "POST", "/control/resume", s6_route_resume },
 };
 
 static int add_routes(s6_app *app)
@@ -171,6 +177,7 @@ int s6_app_start(s6_app *app, uv_loop_t *loop, s6_log *log,
         s6_log_error(log, "app", "cannot create the metrics registry");
         return rc;
     }
+    s6_metrics_add_collector(app->metrics, s6_collect_paused, app);
     rc = start_rules(app, cfg);
     if (rc < 0)
         return rc;

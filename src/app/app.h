@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "app/control.h"
 #include "app/rules_svc.h"
 #include "config/config.h"
 #include "http/http.h"
@@ -38,6 +39,7 @@ struct s6_app {
     s6_metrics *metrics;
     s6_config_live *config;     /* owned by the caller; NULL in tests */
     s6_rules_svc_config rules_cfg;
+    s6_pause pause;             /* the kill switch */
     bool rules_on;
     s6_rules_svc rules;
     uv_signal_t signals[2];

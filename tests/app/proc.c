@@ -186,6 +186,34 @@ long http_get(int port, const char *path, s6_buf *body)
     return code;
 }
 
+long http_call(int port, const char *method, const char *path,
+               const char *token, const char *body, s6_buf *out)
+{
+    char url[256], auth[512];
+    long code = 0;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    if (token != NULL) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+        hdrs = curl_slist_append(hdrs, auth);
+    }
+    CURL *h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)GUARD_MS);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+    s6_buf_append(out, "", 1);
+    out->len--;
+    return code;
+}
+
 long http_get_json(int port, const char *path, json_t **doc)
 {
     s6_buf body = { 0 };

@@ -43,5 +43,9 @@ int free_port(void);
 /* GET http://127.0.0.1:port/path; the body appended to *body (kept
  * NUL-terminated); returns the status, 0 when no answer came. */
 long http_get(int port, const char *path, s6_buf *body);
+/* method path with an optional bearer token and JSON body; the answer's
+ * body appended to *out (NUL-terminated); returns the status. */
+long http_call(int port, const char *method, const char *path,
+               const char *token, const char *body, s6_buf *out);
 /* GET http://127.0.0.1:port/path; the body parsed into *doc (or NULL). */
 long http_get_json(int port, const char *path, json_t **doc);
