@@ -577,6 +577,28 @@ static void test_bad_arguments(void **state)
     assert_int_equal(c.calls, 0);
 }
 
+/* The handshake selects the URL's database; a database Redis does not have
+ * is a failed connection, not an UP state with commands going elsewhere. */
+static void test_database_select(void **state)
+{
+    fx *f = *state;
+    char url[64];
+    rec c;
+
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d/3", f->srv.port);
+    s6_redis *r = open_client(f, url, (s6_redis_opts){ 0 });
+    await_state(f, S6_REDIS_UP, 5000);
+    c = call(f, r, 2, (const char *[]){ "CLIENT", "INFO" });
+    assert_non_null(strstr(c.str, " db=3 "));
+    close_client(f, r);
+
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d/99", f->srv.port);
+    r = open_client(f, url, (s6_redis_opts){ .reconnect_min_ms = 10000 });
+    await_state(f, S6_REDIS_DOWN, 5000);
+    assert_int_equal(f->down_code, S6_REDIS_ECONNECT);
+    close_client(f, r);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -593,6 +615,7 @@ int main(void)
         T(test_close_from_a_callback),
         T(test_helpers),
         T(test_bad_arguments),
+        T(test_database_select),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
