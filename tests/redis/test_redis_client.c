@@ -27,8 +27,9 @@ typedef struct fx {
 
 static void on_guard(uv_timer_t *t) { *(bool *)t->data = true; }
 
-/* Runs the loop until *flag or the guard; returns *flag. */
-static bool run_until(uv_loop_t *loop, const bool *flag, uint64_t guard_ms)
+/* Runs the loop until done(arg) or the guard timer; returns done(arg). */
+static bool run_until_fn(uv_loop_t *loop, bool (*done)(const void *),
+                         const void *arg, uint64_t guard_ms)
 {
     uv_timer_t guard;
     bool expired = false;
@@ -36,11 +37,18 @@ static bool run_until(uv_loop_t *loop, const bool *flag, uint64_t guard_ms)
     uv_timer_init(loop, &guard);
     guard.data = &expired;
     uv_timer_start(&guard, on_guard, guard_ms, 0);
-    while (!*flag && !expired)
+    while (!done(arg) && !expired)
         uv_run(loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&guard, NULL);
     uv_run(loop, UV_RUN_NOWAIT);
-    return *flag;
+    return done(arg);
+}
+
+static bool flag_set(const void *flag) { return *(const bool *)flag; }
+
+static bool run_until(uv_loop_t *loop, const bool *flag, uint64_t guard_ms)
+{
+    return run_until_fn(loop, flag_set, flag, guard_ms);
 }
 
 static void on_state(s6_redis *r, s6_redis_state st, int code, void *ud)
@@ -73,20 +81,23 @@ static s6_redis *open_client(fx *f, const char *url, s6_redis_opts o)
     return r;
 }
 
+typedef struct want_state {
+    const fx *f;
+    s6_redis_state st;
+} want_state;
+
+static bool state_reached(const void *arg)
+{
+    const want_state *w = arg;
+
+    return w->f->last_state == w->st;
+}
+
 static void await_state(fx *f, s6_redis_state st, uint64_t guard_ms)
 {
-    bool hit = false;
-    uv_timer_t guard;
-    bool expired = false;
+    want_state w = { f, st };
 
-    uv_timer_init(&f->loop, &guard);
-    guard.data = &expired;
-    uv_timer_start(&guard, on_guard, guard_ms, 0);
-    while (!(hit = f->last_state == st) && !expired)
-        uv_run(&f->loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(&f->loop, UV_RUN_NOWAIT);
-    if (!hit)
+    if (!run_until_fn(&f->loop, state_reached, &w, guard_ms))
         fail_msg("state %d not reached in %llu ms (now %d)", st,
                  (unsigned long long)guard_ms, f->last_state);
 }
@@ -344,6 +355,8 @@ static void test_refused_connection(void **state)
     close_client(f, r);
 }
 
+static bool three_downs(const void *arg) { return ((const fx *)arg)->downs >= 3; }
+
 static void test_reconnect_after_restart(void **state)
 {
     fx *f = *state;
@@ -361,9 +374,8 @@ static void test_reconnect_after_restart(void **state)
     assert_int_equal(blpop.calls, 1);
     assert_int_equal(blpop.code, S6_REDIS_EDISCONNECTED);
     /* Stays down through failed attempts with capped backoff. */
-    int downs = f->downs;
-    while (f->downs < downs + 3)
-        uv_run(&f->loop, UV_RUN_ONCE);
+    f->downs = 0;
+    assert_true(run_until_fn(&f->loop, three_downs, f, 5000));
     assert_int_equal(s6test_redis_restart(&f->srv), 0);
     await_state(f, S6_REDIS_UP, 5000);
     assert_int_equal(f->ups, 2);
