@@ -415,6 +415,34 @@ static void test_command_timeout(void **state)
     close_client(f, r);
 }
 
+/* TCP connects but Redis does not answer the handshake (stalled by DEBUG
+ * SLEEP from another client): the connect timeout reports it. */
+static void test_connect_timeout(void **state)
+{
+    fx *f = *state;
+    s6_redis *staller = up_client(f, (s6_redis_opts){ .command_timeout_ms = 5000 });
+    rec sleep = { .loop = &f->loop };
+    const char *argv[] = { "DEBUG", "SLEEP", "1" };
+    const size_t lens[] = { 5, 5, 1 };
+
+    assert_int_equal(s6_redis_cmd(staller, on_rec, &sleep, 3, argv, lens), 0);
+    uv_run(&f->loop, UV_RUN_NOWAIT); /* written before the second client connects */
+    uv_update_time(&f->loop);
+    uint64_t t0 = uv_now(&f->loop);
+    s6_redis *r = open_client(f, f->srv.url, (s6_redis_opts){
+        .connect_timeout_ms = 200, .reconnect_min_ms = 10000 });
+    await_state(f, S6_REDIS_DOWN, 5000);
+    uint64_t took = uv_now(&f->loop) - t0;
+    print_message("unanswered handshake reported after %llu ms\n",
+                  (unsigned long long)took);
+    assert_int_equal(f->down_code, S6_REDIS_ECONNECT);
+    assert_true(took >= 200 && took < 900);
+    close_client(f, r);
+    assert_true(run_until(&f->loop, &sleep.done, 5000));
+    assert_int_equal(sleep.code, 0); /* the staller itself was patient */
+    close_client(f, staller);
+}
+
 typedef struct pinger {
     s6_redis *r;
     int done;
@@ -622,6 +650,7 @@ int main(void)
         T(test_refused_connection),
         T(test_reconnect_after_restart),
         T(test_command_timeout),
+        T(test_connect_timeout),
         T(test_blocking_read_does_not_stall),
         T(test_close_with_commands_in_flight),
         T(test_close_from_a_callback),
