@@ -115,6 +115,25 @@ static int add_routes(s6_app *app)
 
 /* ---- life cycle ---- */
 
+/* Overrides for a rule that does not exist ("atr_stp") would do nothing:
+ * refuse them where the config meets the rules. */
+static int check_rule_names(const s6_app *app, char *err, size_t errlen)
+{
+    if (app->config == NULL)
+        return 0;
+    const char *names[S6_REG_MAX_RULES];
+    size_t n = 0;
+    for (int i = 0; i < app->rules.reg.n; i++)
+        if (app->rules.reg.rules[i].present)
+            names[n++] = app->rules.reg.rules[i].name;
+    s6_config_error e;
+    if (s6_config_check_rule_names(s6_config_live_get(app->config), names, n,
+                                   &e) == 0)
+        return 0;
+    snprintf(err, errlen, "%s", e.message);
+    return -EINVAL;
+}
+
 /* Rule parameters come from the configuration running at the time a rule
  * set is built, so a reload of either picks up the other. */
 static const char *rule_params(void *ud, const char *rule)
@@ -140,6 +159,10 @@ static void on_config(s6_config_live *live, const s6_config *old,
     fresh.rules.params_of = rule_params;
     fresh.rules.params_ud = app;
     app->rules_cfg = fresh.rules;
+    char err[512];
+    if (check_rule_names(app, err, sizeof err) != 0)
+        s6_log_error(app->log, "config", "rule parameters for an unknown rule "
+                     "do nothing", S6_LOG_STR("error", err));
     s6_rules_svc_reconfigure(&app->rules, &app->rules_cfg);
 }
 
@@ -157,6 +180,8 @@ static int start_rules(s6_app *app, const s6_app_config *cfg)
     }
     int rc = s6_rules_svc_start(&app->rules, app->loop, app->log, app->metrics,
                                 &app->rules_cfg, err, sizeof err);
+    if (rc == 0)
+        rc = check_rule_names(app, err, sizeof err);
     app->rules_on = true; /* even half-started, so stop and free clean up */
     if (rc != 0) {
         s6_log_error(app->log, "rules", "cannot load the rules",

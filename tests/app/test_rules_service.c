@@ -117,6 +117,31 @@ static void start_refused_on_a_broken_rule(void **state)
     remove_dir(&d);
 }
 
+static void start_refused_on_params_for_unknown_rule(void **state)
+{
+    (void)state;
+    dir d;
+    copy_rules(&d);
+    save(&d, "s6.json", "{\"rules\": {\"params\": {\"atr_stp\": "
+                        "{\"base\": {\"k\": 3}}}}}\n");
+    char env_cfg[128], env_dir[128], env_port[32];
+    snprintf(env_cfg, sizeof env_cfg, "S6_CONFIG=%s/s6.json", d.path);
+    snprintf(env_dir, sizeof env_dir, "S6_RULES_DIR=%s", d.path);
+    snprintf(env_port, sizeof env_port, "PORT=%d", free_port());
+    const char *env[] = { env_cfg, env_dir, env_port, NULL };
+    proc p;
+    spawn(&p, env, NULL);
+    json_t *line = await_log(&p, "cannot load the rules");
+    assert_non_null(strstr(json_string_value(json_object_get(line, "error")),
+                           "rules.params.atr_stp"));
+    json_decref(line);
+    int status = await_exit(&p);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    proc_free(&p);
+    remove_dir(&d);
+}
+
 static const char *rules_status(int port, json_t **doc)
 {
     assert_int_equal(http_get_json(port, "/health", doc), 200);
@@ -245,6 +270,7 @@ int main(void)
         cmocka_unit_test(check_passes_shipped_rules),
         cmocka_unit_test(check_names_every_broken_file),
         cmocka_unit_test(start_refused_on_a_broken_rule),
+        cmocka_unit_test(start_refused_on_params_for_unknown_rule),
         cmocka_unit_test(hot_reload_refuses_then_accepts),
         cmocka_unit_test(config_reload_rebuilds_rules),
     };
