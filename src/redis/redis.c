@@ -302,7 +302,6 @@ static void on_hiredis_connect(const redisAsyncContext *ac, int status)
     /* hiredis frees the context after this returns. */
     r->ac = NULL;
     ((redisAsyncContext *)ac)->data = NULL;
-    uv_timer_stop(&r->conn_timer);
     go_down(r, S6_REDIS_ECONNECT);
 }
 
