@@ -13,5 +13,9 @@
 /* The bearer token the fuzzing service is configured with. */
 #define FUZZ_TOKEN "fuzz-token-0123456789"
 
-/* Starts the service on first use; aborts with a message if it cannot. */
+/* Starts the service (once); aborts with a message if it cannot.  Called
+ * from LLVMFuzzerInitialize, so start-up is not counted as coverage of
+ * any input. */
+void fuzz_server_start(void);
+/* One connection carrying `data`; starts the service if needed. */
 void fuzz_server_exchange(const uint8_t *data, size_t len);

@@ -1,6 +1,6 @@
 # cmake -DFUZZER= -DSEEDS= -DWORK= -DDICT= -DSECONDS= [-DMISSING=] -P run_fuzz.cmake
 # Runs one libFuzzer target for SECONDS; fails on any finding.
-if(NOT MISSING STREQUAL "")
+if(NOT "${MISSING}" STREQUAL "")
   message(FATAL_ERROR "fuzz: cannot run ${FUZZER}: ${MISSING}")
 endif()
 if(NOT EXISTS ${FUZZER})
