@@ -10,15 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fuzz_server_start();
-    return 0;
-}
 
 static const char *const paths[] = { "/control/pause", "/control/resume" };
 static const char *const auths[] = {

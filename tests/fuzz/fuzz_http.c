@@ -5,15 +5,7 @@
  */
 #include "fuzz_server.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fuzz_server_start();
-    return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {

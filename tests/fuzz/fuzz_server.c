@@ -119,9 +119,13 @@ static void on_connect(uv_connect_t *req, int status)
         finish(cl);
 }
 
-void fuzz_server_start(void)
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    (void)argc, (void)argv;
     (void)service();
+    return 0;
 }
 
 void fuzz_server_exchange(const uint8_t *data, size_t len)

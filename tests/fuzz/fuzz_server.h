@@ -13,9 +13,9 @@
 /* The bearer token the fuzzing service is configured with. */
 #define FUZZ_TOKEN "fuzz-token-0123456789"
 
-/* Starts the service (once); aborts with a message if it cannot.  Called
- * from LLVMFuzzerInitialize, so start-up is not counted as coverage of
- * any input. */
-void fuzz_server_start(void);
-/* One connection carrying `data`; starts the service if needed. */
+/* The service starts in LLVMFuzzerInitialize (fuzz_server.c), so start-up
+ * is not counted as coverage of any input; it aborts with a message if it
+ * cannot start. */
+
+/* One connection carrying `data`. */
 void fuzz_server_exchange(const uint8_t *data, size_t len);
