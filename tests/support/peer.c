@@ -16,6 +16,7 @@
 
 typedef struct route {
     struct route *next;
+    s6_peer *p;
     char *method, *path;
     s6_peer_step *steps; /* strings owned, see step_copy */
     size_t n, used;
@@ -197,7 +198,7 @@ static int defer(s6_peer *p, s6_http_res *res, const s6_peer_step *s)
 static void on_request(s6_http_res *res, const s6_http_req *req, void *ud)
 {
     route *r = ud;
-    s6_peer *p = *(s6_peer **)(r + 1);
+    s6_peer *p = r->p;
     if (record(p, req) < 0) {
         s6_http_res_error(res, 500, "peer", "out of memory", NULL);
         return;
@@ -245,13 +246,12 @@ static route *route_find(s6_peer *p, const char *method, const char *path)
     return NULL;
 }
 
-/* A route is followed in memory by its peer pointer: the handler's ud. */
 static route *route_add(s6_peer *p, const char *method, const char *path)
 {
-    route *r = calloc(1, sizeof *r + sizeof p);
+    route *r = calloc(1, sizeof *r);
     if (r == NULL)
         return NULL;
-    *(s6_peer **)(r + 1) = p;
+    r->p = p;
     r->method = strdup(method);
     r->path = strdup(path);
     if (r->method == NULL || r->path == NULL ||
