@@ -519,7 +519,10 @@ static int on_curl_timer(CURLM *m, long ms, void *ud)
 int s6_httpc_new(s6_httpc **out, uv_loop_t *loop,
                  const s6_httpc_limits *limits, s6_log *log)
 {
-    if (out == NULL || loop == NULL)
+    s6_httpc_limits lim = limits ? *limits : s6_httpc_limits_default();
+    /* A zero here would fail every request; refuse it where it is made. */
+    if (out == NULL || loop == NULL || lim.timeout_ms == 0 ||
+        lim.connect_timeout_ms == 0 || lim.max_body == 0)
         return -EINVAL;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return -ENOMEM;
@@ -531,7 +534,7 @@ int s6_httpc_new(s6_httpc **out, uv_loop_t *loop,
     }
     c->loop = loop;
     c->log = log;
-    c->lim = limits ? *limits : s6_httpc_limits_default();
+    c->lim = lim;
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
     curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
     curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);

@@ -104,7 +104,8 @@ typedef struct s6_httpc_limits {
 
 s6_httpc_limits s6_httpc_limits_default(void);
 
-/* limits NULL: the defaults; log may be NULL. */
+/* limits NULL: the defaults; log may be NULL.  -EINVAL when a timeout or
+ * max_body in limits is 0. */
 int s6_httpc_new(s6_httpc **out, uv_loop_t *loop,
                  const s6_httpc_limits *limits, s6_log *log);
 

@@ -588,6 +588,13 @@ static void bad_options_refused(void **state)
     assert_int_equal(s6_httpc_pending(f->c), 0);
     uv_run(&f->loop, UV_RUN_NOWAIT);
     assert_int_equal(f->g[0].calls, 0);
+    assert_int_equal(s6_peer_count(f->peer), 0);
+
+    s6_httpc *c2 = NULL;
+    s6_httpc_limits lim = s6_httpc_limits_default();
+    lim.max_body = 0;
+    assert_int_equal(s6_httpc_new(&c2, &f->loop, &lim, NULL), -EINVAL);
+    assert_null(c2);
 }
 
 int main(void)
