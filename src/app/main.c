@@ -8,6 +8,7 @@
  * Subcommands are rows of a table so `rules check`, `replay` and the
  * like slot in without touching the dispatch.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,6 +127,10 @@ static int cmd_serve(int argc, char **argv)
     s6_app_config_from(&cfg, c);
     cfg.config = &config;
 
+    /* A peer that resets while an answer is being written makes the next
+     * write fail; libuv reports EPIPE on that connection only if the
+     * signal does not end the process first. */
+    signal(SIGPIPE, SIG_IGN);
     uv_loop_t loop;
     int rc = uv_loop_init(&loop);
     if (rc < 0) {

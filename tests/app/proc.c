@@ -53,6 +53,9 @@ void spawn_args(proc *p, const char *const *env, const char *const *args)
     if (p->pid == 0) {
         dup2(out[1], 1);
         dup2(err[1], 2);
+        /* An ignored SIGPIPE survives exec: the test's own SIG_IGN would
+         * hide a service that dies of it where a shell starts it. */
+        signal(SIGPIPE, SIG_DFL);
         unsetenv("PORT");
         unsetenv("S6_LOG_LEVEL");
         for (; env && *env; env++) {

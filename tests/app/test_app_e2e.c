@@ -147,6 +147,56 @@ static void help_and_unknown_command(void **state)
     }
 }
 
+/* A client that pipelines requests and resets the connection while the
+ * answers are still being written must cost the server that connection
+ * only: the write after the reset fails with EPIPE, which must not end the
+ * process with SIGPIPE. */
+static void reset_while_answers_pending(int port)
+{
+    static const char req[] = "GET /health HTTP/1.1\r\nHost: s6\r\n\r\n";
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    int small = 1024; /* answers pile up on the server's side */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    /* Never reading: once the server's writes are blocked it stops
+     * reading, and our send buffer fills.  Then answers are pending. */
+    long deadline = now_ms() + GUARD_MS;
+    while (send(fd, req, sizeof req - 1, MSG_DONTWAIT) > 0)
+        assert_true(now_ms() < deadline);
+    assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+    struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof rst);
+    close(fd);
+}
+
+static void survives_clients_that_reset(void **state)
+{
+    (void)state;
+    int port = free_port();
+    char env_port[32];
+    snprintf(env_port, sizeof env_port, "PORT=%d", port);
+    const char *env[] = { env_port, NULL };
+    proc p;
+    spawn(&p, env, NULL);
+    json_decref(await_log(&p, "listening"));
+
+    for (int round = 0; round < 3; round++)
+        reset_while_answers_pending(port);
+    s6_buf body = { 0 };
+    assert_int_equal(http_get(port, "/health", &body), 200);
+    s6_buf_free(&body);
+
+    assert_int_equal(kill(p.pid, SIGTERM), 0);
+    int status = await_exit(&p);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    proc_free(&p);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -156,6 +206,7 @@ int main(void)
         cmocka_unit_test(bad_settings_exit_2),
         cmocka_unit_test(port_in_use_exits_1),
         cmocka_unit_test(help_and_unknown_command),
+        cmocka_unit_test(survives_clients_that_reset),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
