@@ -32,17 +32,23 @@
 #include "proc.h"
 #include "util/buf.h"
 
+/* The binary with PORT=port and nothing else set. */
+static void spawn_on(proc *p, int port)
+{
+    char env_port[32];
+    snprintf(env_port, sizeof env_port, "PORT=%d", port);
+    const char *env[] = { env_port, NULL };
+    spawn(p, env, NULL);
+}
+
 static void serves_then_stops_on_signal(void **state)
 {
     (void)state;
     static const int signals[] = { SIGTERM, SIGINT };
     for (size_t i = 0; i < sizeof signals / sizeof *signals; i++) {
         int port = free_port();
-        char env_port[32];
-        snprintf(env_port, sizeof env_port, "PORT=%d", port);
-        const char *env[] = { env_port, NULL };
         proc p;
-        spawn(&p, env, NULL);
+        spawn_on(&p, port);
         json_t *ready = await_log(&p, "listening");
         assert_int_equal(json_integer_value(json_object_get(ready, "port")), port);
         assert_string_equal(json_string_value(json_object_get(ready, "level")),
@@ -108,11 +114,8 @@ static void port_in_use_exits_1(void **state)
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     assert_int_equal(listen(fd, 1), 0);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    char env_port[32];
-    snprintf(env_port, sizeof env_port, "PORT=%d", ntohs(sa.sin_port));
-    const char *env[] = { env_port, NULL };
     proc p;
-    spawn(&p, env, NULL);
+    spawn_on(&p, ntohs(sa.sin_port));
     json_decref(await_log(&p, "cannot start the HTTP server"));
     int status = await_exit(&p);
     assert_true(WIFEXITED(status));
@@ -177,11 +180,8 @@ static void survives_clients_that_reset(void **state)
 {
     (void)state;
     int port = free_port();
-    char env_port[32];
-    snprintf(env_port, sizeof env_port, "PORT=%d", port);
-    const char *env[] = { env_port, NULL };
     proc p;
-    spawn(&p, env, NULL);
+    spawn_on(&p, port);
     json_decref(await_log(&p, "listening"));
 
     for (int round = 0; round < 3; round++)
