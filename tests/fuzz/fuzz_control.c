@@ -1,7 +1,8 @@
 /*
  * fuzz_control — the JSON bodies of POST /control/pause and /resume.  The
- * first byte picks the route and the credentials (the right token, a wrong
- * one, none); the rest is the body, framed by a well-formed request so
+ * first byte picks the route, the credentials (the right token, a wrong
+ * one, none) and whether the client resets instead of reading the answer;
+ * the rest is the body, framed by a well-formed request so
  * every input reaches the handler instead of the HTTP parser's errors.
  */
 #include "fuzz_server.h"
@@ -37,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         return 0;
     memcpy(req, head, (size_t)n);
     memcpy(req + n, data, len);
-    fuzz_server_exchange(req, (size_t)n + len);
+    fuzz_server_exchange(req, (size_t)n + len, (pick >> 3) & 1);
     free(req);
     return 0;
 }

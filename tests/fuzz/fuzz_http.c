@@ -9,6 +9,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-    fuzz_server_exchange(data, len);
+    fuzz_server_exchange(data, len, false);
     return 0;
 }

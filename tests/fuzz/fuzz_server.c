@@ -24,6 +24,7 @@ typedef struct fuzz_client {
     uv_buf_t out;
     bool closed;
     bool echo;
+    bool reset;
     char rbuf[16 * 1024];
 } fuzz_client;
 
@@ -106,6 +107,9 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 static void on_write(uv_write_t *req, int status)
 {
     fuzz_client *cl = req->handle->data;
+    if (cl->reset && status == 0 &&
+        uv_tcp_close_reset(&cl->tcp, on_close) == 0)
+        return;
     if (status < 0 ||
         uv_shutdown(&cl->sreq, (uv_stream_t *)&cl->tcp, on_shutdown) != 0)
         finish(cl);
@@ -128,13 +132,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-void fuzz_server_exchange(const uint8_t *data, size_t len)
+void fuzz_server_exchange(const uint8_t *data, size_t len, bool reset)
 {
     fuzz_service *svc = service();
     fuzz_client *cl = calloc(1, sizeof *cl);
     if (cl == NULL)
         die("out of memory", 0);
     cl->echo = getenv("FUZZ_ECHO") != NULL;
+    cl->reset = reset;
     cl->out = uv_buf_init((char *)data, (unsigned)len);
     uv_tcp_init(&svc->loop, &cl->tcp);
     cl->tcp.data = cl;

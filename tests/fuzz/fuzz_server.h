@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,5 +18,7 @@
  * is not counted as coverage of any input; it aborts with a message if it
  * cannot start. */
 
-/* One connection carrying `data`. */
-void fuzz_server_exchange(const uint8_t *data, size_t len);
+/* One connection carrying `data`, then half-closed and read to EOF; with
+ * `reset`, closed with a TCP reset as soon as the bytes are written, so
+ * the server meets a peer that vanishes while it answers. */
+void fuzz_server_exchange(const uint8_t *data, size_t len, bool reset);
