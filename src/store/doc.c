@@ -1,7 +1,8 @@
 /*
- * doc.c — a snapshot as a JSON document and back.  Both backends store this
- * document, so one field table decides its shape; a field added here is kept
- * by every backend without a schema migration.
+ * doc.c — records as JSON documents and back, one field table per record.
+ * SQLite stores the snapshot's document; ArangoDB stores all three, so one
+ * table decides each shape, and a snapshot field added here is kept by
+ * every backend without a schema migration.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 
 #include "store/internal.h"
 
-typedef enum { F_STR, F_NUM, F_I32, F_I64 } ftype;
+typedef enum { F_STR, F_NUM, F_I32, F_I64, F_STATUS } ftype;
 
 typedef struct field {
     const char *key;
@@ -18,41 +19,66 @@ typedef struct field {
     size_t size; /* F_STR: the array's size */
 } field;
 
-#define STR(k) { #k, F_STR, offsetof(s6_store_snapshot, k), \
-                 sizeof(((s6_store_snapshot *)0)->k) }
-#define NUM(k) { #k, F_NUM, offsetof(s6_store_snapshot, k), 0 }
-#define I32(k) { #k, F_I32, offsetof(s6_store_snapshot, k), 0 }
-#define I64(k) { #k, F_I64, offsetof(s6_store_snapshot, k), 0 }
+#define STR(T, k) { #k, F_STR, offsetof(T, k), sizeof(((T *)0)->k) }
+#define NUM(T, k) { #k, F_NUM, offsetof(T, k), 0 }
+#define I32(T, k) { #k, F_I32, offsetof(T, k), 0 }
+#define I64(T, k) { #k, F_I64, offsetof(T, k), 0 }
+#define STATUS(T, k) { #k, F_STATUS, offsetof(T, k), 0 }
+#define END { NULL, F_STR, 0, 0 }
 
-static const field FIELDS[] = {
-    STR(pos_id), STR(symbol), STR(market), STR(state), STR(side),
-    NUM(qty), NUM(entry_px), NUM(mark_px), NUM(roe), NUM(liq_px),
-    NUM(stop_px), I32(stop_step), I32(tp_step), I32(adds),
-    NUM(realized_pnl), NUM(unrealized_pnl), STR(plan_id), I64(ts_ms),
+#define S s6_store_snapshot
+static const field SNAPSHOT_FIELDS[] = {
+    STR(S, pos_id), STR(S, symbol), STR(S, market), STR(S, state),
+    STR(S, side), NUM(S, qty), NUM(S, entry_px), NUM(S, mark_px),
+    NUM(S, roe), NUM(S, liq_px), NUM(S, stop_px), I32(S, stop_step),
+    I32(S, tp_step), I32(S, adds), NUM(S, realized_pnl),
+    NUM(S, unrealized_pnl), STR(S, plan_id), I64(S, ts_ms), END,
 };
-#define N_FIELDS (sizeof FIELDS / sizeof FIELDS[0])
+#undef S
+#define O s6_store_order
+static const field ORDER_FIELDS[] = {
+    STR(O, intent_id), STR(O, pos_id), STR(O, kind), STR(O, status),
+    STR(O, s4_order_id), NUM(O, price), NUM(O, qty), I64(O, created_ms),
+    I64(O, updated_ms), END,
+};
+#undef O
+#define T s6_store_transfer
+static const field TRANSFER_FIELDS[] = {
+    STR(T, transfer_id), STR(T, trigger_id), STR(T, trigger_type),
+    STR(T, from), STR(T, to), NUM(T, amount), STATUS(T, status),
+    STR(T, reason), I32(T, attempts), I64(T, created_ms),
+    I64(T, updated_ms), END,
+};
+#undef T
 
-static json_t *field_to_json(const field *f, const char *base)
+static json_t *field_to_json(const field *f, const void *rec)
 {
-    const void *p = base + f->off;
+    const void *p = (const char *)rec + f->off;
     switch (f->type) {
     case F_STR: return json_string(p);
     case F_NUM: return json_real(*(const double *)p);
     case F_I32: return json_integer(*(const int32_t *)p);
     case F_I64: return json_integer(*(const int64_t *)p);
+    case F_STATUS:
+        return json_string(s6_transfer_status_name(*(const s6_transfer_status *)p));
     }
     return NULL;
 }
 
-json_t *s6_store_snapshot_to_json(const s6_store_snapshot *s)
+static json_t *record_to_json(const field *fields, const void *rec)
 {
     json_t *o = json_object();
-    for (size_t i = 0; o && i < N_FIELDS; i++)
-        if (json_object_set_new(o, FIELDS[i].key,
-                                field_to_json(&FIELDS[i], (const char *)s))) {
+    for (const field *f = fields; o && f->key; f++)
+        if (json_object_set_new(o, f->key, field_to_json(f, rec))) {
             json_decref(o);
             return NULL;
         }
+    return o;
+}
+
+json_t *s6_store_snapshot_to_json(const s6_store_snapshot *s)
+{
+    json_t *o = record_to_json(SNAPSHOT_FIELDS, s);
     json_t *rv = s->rule_versions && *s->rule_versions
                      ? json_loads(s->rule_versions, 0, NULL) : json_object();
     if (!o || json_object_set_new(o, "rule_versions", rv)) {
@@ -62,9 +88,9 @@ json_t *s6_store_snapshot_to_json(const s6_store_snapshot *s)
     return o;
 }
 
-static int field_from_json(const field *f, const json_t *v, char *base)
+static int field_from_json(const field *f, const json_t *v, void *rec)
 {
-    void *p = base + f->off;
+    void *p = (char *)rec + f->off;
     switch (f->type) {
     case F_STR:
         return json_is_string(v) && s6_store_copy(p, f->size,
@@ -85,8 +111,48 @@ static int field_from_json(const field *f, const json_t *v, char *base)
             return -1;
         *(int64_t *)p = json_integer_value(v);
         return 0;
+    case F_STATUS:
+        return s6_transfer_status_parse(json_string_value(v), p) ? -1 : 0;
     }
     return -1;
+}
+
+static int record_from_json(const field *fields, const json_t *doc, void *rec,
+                            const char *what, s6_store_err *err)
+{
+    if (!json_is_object(doc))
+        return s6_store_errf(err, S6_STORE_ECORRUPT,
+                             "stored %s: not a JSON object", what);
+    for (const field *f = fields; f->key; f++)
+        if (field_from_json(f, json_object_get(doc, f->key), rec))
+            return s6_store_errf(err, S6_STORE_ECORRUPT,
+                                 "stored %s: field %s missing or of the "
+                                 "wrong type", what, f->key);
+    return 0;
+}
+
+json_t *s6_store_order_to_json(const s6_store_order *o)
+{
+    return record_to_json(ORDER_FIELDS, o);
+}
+
+json_t *s6_store_transfer_to_json(const s6_store_transfer *t)
+{
+    return record_to_json(TRANSFER_FIELDS, t);
+}
+
+int s6_store_order_from_json(const json_t *doc, s6_store_order *o,
+                             s6_store_err *err)
+{
+    memset(o, 0, sizeof *o);
+    return record_from_json(ORDER_FIELDS, doc, o, "order", err);
+}
+
+int s6_store_transfer_from_json(const json_t *doc, s6_store_transfer *t,
+                                s6_store_err *err)
+{
+    memset(t, 0, sizeof *t);
+    return record_from_json(TRANSFER_FIELDS, doc, t, "transfer", err);
 }
 
 int s6_store_snapshot_from_json(const json_t *doc, s6_store_snapshot *s,
@@ -94,15 +160,9 @@ int s6_store_snapshot_from_json(const json_t *doc, s6_store_snapshot *s,
 {
     memset(s, 0, sizeof *s);
     *rv_out = NULL;
-    if (!json_is_object(doc))
-        return s6_store_errf(err, S6_STORE_ECORRUPT,
-                             "stored snapshot: not a JSON object");
-    for (size_t i = 0; i < N_FIELDS; i++)
-        if (field_from_json(&FIELDS[i], json_object_get(doc, FIELDS[i].key),
-                            (char *)s))
-            return s6_store_errf(err, S6_STORE_ECORRUPT,
-                                 "stored snapshot: field %s missing or of the "
-                                 "wrong type", FIELDS[i].key);
+    int rc = record_from_json(SNAPSHOT_FIELDS, doc, s, "snapshot", err);
+    if (rc)
+        return rc;
     const json_t *rv = json_object_get(doc, "rule_versions");
     char *text = json_is_object(rv) ? json_dumps(rv, JSON_COMPACT | JSON_SORT_KEYS)
                                     : NULL;

@@ -33,3 +33,12 @@ bool s6_store_copy(char *dst, size_t n, const char *src);
 int s6_store_check_transition(const s6_store_transfer *cur,
                               const s6_store_transfer_update *u,
                               s6_store_err *err);
+
+/* Orders and transfers as JSON documents (the ArangoDB backend stores
+ * them as they are); from_json returns 0 or S6_STORE_ECORRUPT. */
+json_t *s6_store_order_to_json(const s6_store_order *o);
+json_t *s6_store_transfer_to_json(const s6_store_transfer *t);
+int s6_store_order_from_json(const json_t *doc, s6_store_order *o,
+                             s6_store_err *err);
+int s6_store_transfer_from_json(const json_t *doc, s6_store_transfer *t,
+                                s6_store_err *err);
