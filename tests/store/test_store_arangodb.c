@@ -1,10 +1,13 @@
 /*
- * test_store_arangodb: the ArangoDB backend against the scripted HTTP peer
- * (tests/support/peer.h) on one libuv loop.  No ArangoDB server exists on
- * the build machines, so these tests check that each operation makes the
- * HTTP calls ArangoDB's documentation describes (method, path, query,
- * headers, body) and reads ArangoDB's documented answers (201 with "new",
- * 409 errorNum 1210, 404, cursor batches with hasMore).  They do not prove
+ * test_store_arangodb: the ArangoDB backend, on one libuv loop, against
+ *   1. the store contract suite (test_store_contract.c) with an in-memory
+ *      stand-in for ArangoDB's HTTP API (arango_fake.c), and
+ *   2. the scripted HTTP peer (tests/support/peer.h): each operation makes
+ *      the HTTP calls ArangoDB's documentation describes (method, path,
+ *      query, headers, body) and reads its documented answers (201 with
+ *      "new", 409 errorNum 1210, 404, 412, cursor batches with hasMore),
+ *      and failures map to store errors.
+ * No ArangoDB server exists on the build machines: none of this proves
  * that a real server answers that way.
  */
 #include <setjmp.h>
@@ -18,6 +21,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "arango_fake.h"
 #include "contract.h"
 #include "peer.h"
 #include "store/arangodb.h"
@@ -34,20 +38,104 @@ typedef struct fx {
 static void on_guard(uv_timer_t *t) { *(bool *)t->data = true; }
 
 /* Runs the loop until *flag is set or 5 s pass. */
-static void wait_flag(fx *f, const int *flag)
+static void wait_loop(uv_loop_t *loop, const int *flag)
 {
     uv_timer_t guard;
     bool expired = false;
-    uv_timer_init(&f->loop, &guard);
+    uv_timer_init(loop, &guard);
     guard.data = &expired;
     uv_timer_start(&guard, on_guard, 5000, 0);
     while (*flag == 0 && !expired)
-        uv_run(&f->loop, UV_RUN_ONCE);
+        uv_run(loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&guard, NULL);
-    uv_run(&f->loop, UV_RUN_NOWAIT);
+    uv_run(loop, UV_RUN_NOWAIT);
     if (*flag == 0)
         fail_msg("no completion within 5 s");
 }
+
+static void wait_flag(fx *f, const int *flag) { wait_loop(&f->loop, flag); }
+
+static void on_closed(s6_httpc *c, void *ud)
+{
+    (void)c;
+    *(int *)ud = 1;
+}
+
+static void close_http(uv_loop_t *loop, s6_httpc *http)
+{
+    int closed = 0;
+    s6_httpc_shutdown(http, on_closed, &closed);
+    wait_loop(loop, &closed);
+    s6_httpc_free(http);
+}
+
+/* ---- the contract against the ArangoDB stand-in ---------------------- */
+
+#define AUTH "Basic czY6c2VjcmV0"
+
+typedef struct afx {
+    uv_loop_t loop;
+    arango_fake *fake;
+    s6_httpc *http;
+    char base[64];
+} afx;
+
+static s6_store *afx_store(afx *a)
+{
+    s6_store_arango_opts o = { .base_url = a->base, .database = "s6",
+                               .authorization = AUTH, .timeout_ms = 2000 };
+    s6_store *st = NULL;
+    s6_store_err e;
+    if (s6_store_open_arangodb(&o, a->http, &st, &e) != 0)
+        fail_msg("open: %s", e.msg);
+    return st;
+}
+
+static s6_store *afx_open(void **state)
+{
+    afx *a = calloc(1, sizeof *a);
+    assert_non_null(a);
+    assert_int_equal(uv_loop_init(&a->loop), 0);
+    /* Two documents per cursor batch, so the list pages. */
+    assert_int_equal(arango_fake_new(&a->fake, &a->loop, "s6", AUTH, 2), 0);
+    assert_int_equal(s6_httpc_new(&a->http, &a->loop, NULL, NULL), 0);
+    snprintf(a->base, sizeof a->base, "http://127.0.0.1:%d",
+             arango_fake_port(a->fake));
+    *state = a;
+    return afx_store(a);
+}
+
+static s6_store *afx_reopen(void **state, s6_store *st)
+{
+    s6_store_close(st);
+    return afx_store(*state);
+}
+
+static void afx_wait(void **state, const int *flag)
+{
+    wait_loop(&((afx *)*state)->loop, flag);
+}
+
+static void afx_teardown(void **state, s6_store *st)
+{
+    afx *a = *state;
+    s6_store_close(st);
+    close_http(&a->loop, a->http);
+    arango_fake_free(a->fake);
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&a->loop), 0);
+    free(a);
+}
+
+static const contract_backend ARANGO_BACKEND = {
+    .name = "store_contract_arangodb",
+    .open_fresh = afx_open,
+    .reopen = afx_reopen,
+    .wait = afx_wait,
+    .teardown = afx_teardown,
+};
+
+/* ---- exact calls against the scripted peer -------------------------- */
 
 static int setup(void **state)
 {
@@ -59,7 +147,7 @@ static int setup(void **state)
         return -1;
     s6_peer_url(f->peer, "", base, sizeof base);
     s6_store_arango_opts o = { .base_url = base, .database = "s6",
-                               .authorization = "Basic czY6c2VjcmV0",
+                               .authorization = AUTH,
                                .timeout_ms = 2000 };
     s6_store_err e;
     if (s6_store_open_arangodb(&o, f->http, &f->st, &e) != 0) {
@@ -70,20 +158,11 @@ static int setup(void **state)
     return 0;
 }
 
-static void on_closed(s6_httpc *c, void *ud)
-{
-    (void)c;
-    *(int *)ud = 1;
-}
-
 static int teardown(void **state)
 {
     fx *f = *state;
-    int closed = 0;
     s6_store_close(f->st);
-    s6_httpc_shutdown(f->http, on_closed, &closed);
-    wait_flag(f, &closed);
-    s6_httpc_free(f->http);
+    close_http(&f->loop, f->http);
     s6_peer_free(f->peer);
     uv_run(&f->loop, UV_RUN_DEFAULT);
     int rc = uv_loop_close(&f->loop);
@@ -109,7 +188,7 @@ static const s6_peer_rec *req(fx *f, size_t i, const char *method,
     assert_string_equal(r->path, path);
     assert_string_equal(r->query ? r->query : "", query);
     assert_string_equal(s6_peer_header(f->peer, i, "Authorization"),
-                        "Basic czY6c2VjcmV0");
+                        AUTH);
     return r;
 }
 
@@ -475,5 +554,7 @@ int main(void)
         T(close_completes_what_is_in_flight),
         T(bad_options_are_refused),
     };
-    return cmocka_run_group_tests_name("store_arangodb", tests, NULL, NULL);
+    int failed = contract_run(&ARANGO_BACKEND);
+    return failed + cmocka_run_group_tests_name("store_arangodb", tests, NULL,
+                                                NULL);
 }
