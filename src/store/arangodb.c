@@ -54,6 +54,9 @@ struct arq {
     uint64_t http_id;
     const char *op;                  /* for messages */
     arq_fn on_reply;
+    /* Reads the document an operation answers with (doc_got/doc_written). */
+    void (*answer)(arq *q, const json_t *doc);
+    bool existed;                    /* create_transfer: the key was there */
     char key[S6_STORE_ID_MAX + 1];
     s6_store_order ord;
     s6_store_transfer tr;
@@ -219,6 +222,29 @@ static void doc_path(char *out, size_t cap, const char *coll, const char *key)
     snprintf(out, cap, "/_api/document/%s/%s", coll, enc);
 }
 
+/* Reads one document by key; fn gets the answer (200 or 404 included). */
+static void get_doc(arq *q, const char *coll, const char *key, arq_fn fn)
+{
+    char path[512];
+    doc_path(path, sizeof path, coll, key);
+    send_req(q, "GET", path, NULL, NULL, fn);
+}
+
+static void doc_got(arq *q, int status, json_t *body);
+
+/* Starts an operation whose first step reads a document. */
+static int start_get(s6_store *base, s6_store_call call, const char *op,
+                     const char *coll, const char *key,
+                     void (*answer)(arq *, const json_t *), s6_store_err *err)
+{
+    arq *q = start(base, call, op, err);
+    if (!q)
+        return S6_STORE_ENOMEM;
+    q->answer = answer;
+    get_doc(q, coll, key, doc_got);
+    return 0;
+}
+
 static json_t *with_key(json_t *doc, const char *key)
 {
     if (doc)
@@ -288,8 +314,29 @@ static int ar_latest_snapshot(s6_store *base, const char *pos_id,
 
 /* ---- orders --------------------------------------------------------- */
 
-/* 200 GET, or 201/202 with returnNew: the stored order is the document
- * itself or its "new" member. */
+/* A document read by key: 404 is "not found" (rc 0) except where the
+ * document must exist (the existing transfer of an idempotent create). */
+static void doc_got(arq *q, int status, json_t *body)
+{
+    if (status == 404 && !q->existed) {
+        s6_store_result res = { 0 };
+        finish(q, 0, NULL, &res);
+    } else if (status != 200) {
+        fail_status(q, status, body);
+    } else {
+        q->answer(q, body);
+    }
+}
+
+/* An insert or patch sent with returnNew=true answers with "new". */
+static void doc_written(arq *q, int status, json_t *body)
+{
+    if (status < 200 || status > 202)
+        fail_status(q, status, body);
+    else
+        q->answer(q, json_object_get(body, "new"));
+}
+
 static void order_answer(arq *q, const json_t *doc)
 {
     s6_store_order o;
@@ -302,36 +349,11 @@ static void order_answer(arq *q, const json_t *doc)
     finish(q, 0, NULL, &res);
 }
 
-static void order_got(arq *q, int status, json_t *body)
-{
-    if (status == 404) {
-        s6_store_result res = { 0 };
-        finish(q, 0, NULL, &res);
-    } else if (status != 200) {
-        fail_status(q, status, body);
-    } else {
-        order_answer(q, body);
-    }
-}
-
 static int ar_get_order(s6_store *base, const char *intent_id,
                         s6_store_call call, s6_store_err *err)
 {
-    arq *q = start(base, call, "get order", err);
-    if (!q)
-        return S6_STORE_ENOMEM;
-    char path[512];
-    doc_path(path, sizeof path, "orders", intent_id);
-    send_req(q, "GET", path, NULL, NULL, order_got);
-    return 0;
-}
-
-static void order_written(arq *q, int status, json_t *body)
-{
-    if (status < 200 || status > 202)
-        fail_status(q, status, body);
-    else
-        order_answer(q, json_object_get(body, "new"));
+    return start_get(base, call, "get order", "orders", intent_id,
+                     order_answer, err);
 }
 
 /* The upsert's second step: insert when absent, else patch what may move
@@ -343,7 +365,7 @@ static void order_upsert_read(arq *q, int status, json_t *body)
     if (status == 404) {
         send_req(q, "POST", "/_api/document/orders?returnNew=true",
              with_key(s6_store_order_to_json(o), o->intent_id), NULL,
-             order_written);
+             doc_written);
         return;
     }
     if (status != 200) {
@@ -369,7 +391,7 @@ static void order_upsert_read(arq *q, int status, json_t *body)
     doc_path(path, sizeof path, "orders", o->intent_id);
     strcat(path, "?returnNew=true");
     send_req(q, "PATCH", path, patch,
-         json_string_value(json_object_get(body, "_rev")), order_written);
+         json_string_value(json_object_get(body, "_rev")), doc_written);
 }
 
 static int ar_upsert_order(s6_store *base, const s6_store_order *o,
@@ -379,15 +401,14 @@ static int ar_upsert_order(s6_store *base, const s6_store_order *o,
     if (!q)
         return S6_STORE_ENOMEM;
     q->ord = *o;
-    char path[512];
-    doc_path(path, sizeof path, "orders", o->intent_id);
-    send_req(q, "GET", path, NULL, NULL, order_upsert_read);
+    q->answer = order_answer;
+    get_doc(q, "orders", o->intent_id, order_upsert_read);
     return 0;
 }
 
 /* ---- treasury transfers --------------------------------------------- */
 
-static void transfer_answer(arq *q, const json_t *doc, bool existed)
+static void transfer_answer(arq *q, const json_t *doc)
 {
     s6_store_transfer t;
     s6_store_err e;
@@ -395,41 +416,21 @@ static void transfer_answer(arq *q, const json_t *doc, bool existed)
         fail_corrupt(q, &e);
         return;
     }
-    s6_store_result res = { .found = true, .existed = existed, .transfer = &t };
+    s6_store_result res = { .found = true, .existed = q->existed,
+                            .transfer = &t };
     finish(q, 0, NULL, &res);
-}
-
-static void transfer_got(arq *q, int status, json_t *body)
-{
-    if (status == 404) {
-        s6_store_result res = { 0 };
-        finish(q, 0, NULL, &res);
-    } else if (status != 200) {
-        fail_status(q, status, body);
-    } else {
-        transfer_answer(q, body, false);
-    }
-}
-
-static void transfer_existing(arq *q, int status, json_t *body)
-{
-    if (status != 200)
-        fail_status(q, status, body);
-    else
-        transfer_answer(q, body, true);
 }
 
 static void transfer_created(arq *q, int status, json_t *body)
 {
-    char path[512];
     long long num = json_integer_value(json_object_get(body, "errorNum"));
     if (status == 409 && num == 1210) { /* the key exists: hand it back */
-        doc_path(path, sizeof path, "treasury_transfers", q->tr.transfer_id);
-        send_req(q, "GET", path, NULL, NULL, transfer_existing);
+        q->existed = true;
+        get_doc(q, "treasury_transfers", q->tr.transfer_id, doc_got);
     } else if (status != 201 && status != 202) {
         fail_status(q, status, body);
     } else {
-        transfer_answer(q, json_object_get(body, "new"), false);
+        transfer_answer(q, json_object_get(body, "new"));
     }
 }
 
@@ -440,6 +441,7 @@ static int ar_create_transfer(s6_store *base, const s6_store_transfer *t,
     if (!q)
         return S6_STORE_ENOMEM;
     q->tr = *t;
+    q->answer = transfer_answer;
     send_req(q, "POST", "/_api/document/treasury_transfers?returnNew=true",
          with_key(s6_store_transfer_to_json(t), t->transfer_id), NULL,
          transfer_created);
@@ -449,21 +451,8 @@ static int ar_create_transfer(s6_store *base, const s6_store_transfer *t,
 static int ar_get_transfer(s6_store *base, const char *id, s6_store_call call,
                            s6_store_err *err)
 {
-    arq *q = start(base, call, "get transfer", err);
-    if (!q)
-        return S6_STORE_ENOMEM;
-    char path[512];
-    doc_path(path, sizeof path, "treasury_transfers", id);
-    send_req(q, "GET", path, NULL, NULL, transfer_got);
-    return 0;
-}
-
-static void transfer_patched(arq *q, int status, json_t *body)
-{
-    if (status < 200 || status > 202)
-        fail_status(q, status, body);
-    else
-        transfer_answer(q, json_object_get(body, "new"), false);
+    return start_get(base, call, "get transfer", "treasury_transfers", id,
+                     transfer_answer, err);
 }
 
 static void transfer_update_read(arq *q, int status, json_t *body)
@@ -497,7 +486,7 @@ static void transfer_update_read(arq *q, int status, json_t *body)
     doc_path(path, sizeof path, "treasury_transfers", q->key);
     strcat(path, "?returnNew=true");
     send_req(q, "PATCH", path, patch,
-         json_string_value(json_object_get(body, "_rev")), transfer_patched);
+         json_string_value(json_object_get(body, "_rev")), doc_written);
 }
 
 static int ar_update_transfer(s6_store *base, const char *id,
@@ -509,13 +498,12 @@ static int ar_update_transfer(s6_store *base, const char *id,
         return S6_STORE_ENOMEM;
     s6_store_copy(q->key, sizeof q->key, id);
     q->up = *u;
+    q->answer = transfer_answer;
     if (u->reason) { /* validated to fit */
         s6_store_copy(q->reason, sizeof q->reason, u->reason);
         q->up.reason = q->reason;
     }
-    char path[512];
-    doc_path(path, sizeof path, "treasury_transfers", id);
-    send_req(q, "GET", path, NULL, NULL, transfer_update_read);
+    get_doc(q, "treasury_transfers", id, transfer_update_read);
     return 0;
 }
 

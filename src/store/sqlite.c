@@ -261,8 +261,9 @@ static int sq_latest_snapshot(s6_store *base, const char *pos_id,
 
 /* ---- orders --------------------------------------------------------- */
 
-static int read_order(sqlite3_stmt *st, s6_store_order *o, s6_store_err *err)
+static int read_order(sqlite3_stmt *st, void *out, s6_store_err *err)
 {
+    s6_store_order *o = out;
     memset(o, 0, sizeof *o);
     int rc = COL_TEXT(st, 0, o->intent_id, "intent_id");
     rc = rc ? rc : COL_TEXT(st, 1, o->pos_id, "pos_id");
@@ -276,17 +277,27 @@ static int read_order(sqlite3_stmt *st, s6_store_order *o, s6_store_err *err)
     return rc;
 }
 
-/* 1 = found (into *o), 0 = no row, < 0 = error. */
-static int load_order(s6_sqlite *s, const char *intent_id, s6_store_order *o,
-                      s6_store_err *err)
+/* Reads the row of a one-key SELECT into *out: 1 = found, 0 = no row,
+ * < 0 = error. */
+typedef int (*row_reader)(sqlite3_stmt *st, void *out, s6_store_err *err);
+
+static int load_row(s6_sqlite *s, int query, const char *key, const char *op,
+                    row_reader read, void *out, s6_store_err *err)
 {
-    sqlite3_stmt *st = q(s, Q_ORDER_GET);
-    bind_text(st, 1, intent_id);
-    int rc = select_one(s, st, "get order", err);
-    if (rc == 1 && read_order(st, o, err) < 0)
+    sqlite3_stmt *st = q(s, query);
+    bind_text(st, 1, key);
+    int rc = select_one(s, st, op, err);
+    if (rc == 1 && read(st, out, err) < 0)
         rc = S6_STORE_ECORRUPT;
     sqlite3_reset(st);
     return rc;
+}
+
+static int load_order(s6_sqlite *s, const char *intent_id, s6_store_order *o,
+                      s6_store_err *err)
+{
+    return load_row(s, Q_ORDER_GET, intent_id, "get order", read_order, o,
+                    err);
 }
 
 static int upsert_order_tx(s6_sqlite *s, const s6_store_order *o,
@@ -345,9 +356,9 @@ static int sq_get_order(s6_store *base, const char *intent_id,
 
 /* ---- treasury transfers --------------------------------------------- */
 
-static int read_transfer(sqlite3_stmt *st, s6_store_transfer *t,
-                         s6_store_err *err)
+static int read_transfer(sqlite3_stmt *st, void *out, s6_store_err *err)
 {
+    s6_store_transfer *t = out;
     memset(t, 0, sizeof *t);
     int rc = COL_TEXT(st, 0, t->transfer_id, "transfer_id");
     rc = rc ? rc : COL_TEXT(st, 1, t->trigger_id, "trigger_id");
@@ -369,13 +380,8 @@ static int read_transfer(sqlite3_stmt *st, s6_store_transfer *t,
 static int load_transfer(s6_sqlite *s, const char *id, s6_store_transfer *t,
                          s6_store_err *err)
 {
-    sqlite3_stmt *st = q(s, Q_TR_GET);
-    bind_text(st, 1, id);
-    int rc = select_one(s, st, "get transfer", err);
-    if (rc == 1 && read_transfer(st, t, err) < 0)
-        rc = S6_STORE_ECORRUPT;
-    sqlite3_reset(st);
-    return rc;
+    return load_row(s, Q_TR_GET, id, "get transfer", read_transfer, t,
+                    err);
 }
 
 static int create_transfer_tx(s6_sqlite *s, const s6_store_transfer *t,
