@@ -20,6 +20,5 @@ typedef struct arango_fake arango_fake;
 int arango_fake_new(arango_fake **out, uv_loop_t *loop, const char *db,
                     const char *auth, unsigned batch_cap);
 int arango_fake_port(const arango_fake *f);
-unsigned arango_fake_requests(const arango_fake *f);
 /* Shuts the server down (runs the loop until closed) and frees. */
 void arango_fake_free(arango_fake *f);

@@ -178,6 +178,15 @@ static void script(fx *f, const char *method, const char *path, int status,
     assert_int_equal(s6_peer_script(f->peer, method, path, &s, 1), 0);
 }
 
+/* Header `name` of request i is `want` (a missing one fails, not crashes). */
+static void header_is(fx *f, size_t i, const char *name, const char *want)
+{
+    const char *v = s6_peer_header(f->peer, i, name);
+    if (!v || strcmp(v, want) != 0)
+        fail_msg("request %zu header %s: %s, wanted %s", i, name,
+                 v ? v : "(missing)", want);
+}
+
 /* Request i was `method path?query` with the store's auth header. */
 static const s6_peer_rec *req(fx *f, size_t i, const char *method,
                               const char *path, const char *query)
@@ -187,8 +196,7 @@ static const s6_peer_rec *req(fx *f, size_t i, const char *method,
     assert_string_equal(r->method, method);
     assert_string_equal(r->path, path);
     assert_string_equal(r->query ? r->query : "", query);
-    assert_string_equal(s6_peer_header(f->peer, i, "Authorization"),
-                        AUTH);
+    header_is(f, i, "Authorization", AUTH);
     return r;
 }
 
@@ -303,7 +311,7 @@ static void update_transfer_reads_then_patches_with_if_match(void **state)
     const s6_peer_rec *r = req(f, 1, "PATCH",
                                DB "/_api/document/treasury_transfers/tr-1",
                                "returnNew=true");
-    assert_string_equal(s6_peer_header(f->peer, 1, "If-Match"), "_h1");
+    header_is(f, 1, "If-Match", "_h1");
     body_is(r, "{\"status\":\"SUCCESS\",\"attempts\":1,\"updated_ms\":1300,"
                "\"reason\":\"S1 ok\"}");
 
@@ -460,7 +468,7 @@ static void order_upsert_inserts_or_patches(void **state)
     RUN(f, g, s6_store_upsert_order(f->st, &o, got_done, &g, &e_));
     assert_int_equal(g.rc, 0);
     assert_string_equal(g.order.s4_order_id, "s4-9");
-    assert_string_equal(s6_peer_header(f->peer, 1, "If-Match"), "_o1");
+    header_is(f, 1, "If-Match", "_o1");
     body_is(req(f, 1, "PATCH", DB "/_api/document/orders/p1-sl-1",
                 "returnNew=true"),
             "{\"status\":\"CANCELED\",\"price\":100.5,\"qty\":2.0,"

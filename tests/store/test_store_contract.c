@@ -605,6 +605,33 @@ static void calls_from_inside_a_completion(void **state)
     assert_int_equal(n.inner_list.n_list, 1);
 }
 
+/* Several operations in flight at once (an async backend has them on the
+ * wire together): two creates of the same id make one transfer. */
+static void several_calls_in_flight(void **state)
+{
+    ctx *c = *state;
+    got a = { 0 }, b = { 0 }, l = { 0 };
+    s6_store_err e;
+    s6_store_transfer t = transfer_of("tr-1", S6_TRANSFER_PENDING, 100);
+    s6_store_transfer u = transfer_of("tr-2", S6_TRANSFER_APPROVED, 200);
+    assert_int_equal(s6_store_create_transfer(c->st, &t, got_done, &a, &e), 0);
+    assert_int_equal(s6_store_create_transfer(c->st, &t, got_done, &b, &e), 0);
+    got g2 = { 0 };
+    assert_int_equal(s6_store_create_transfer(c->st, &u, got_done, &g2, &e), 0);
+    c->b->wait(&c->bstate, &a.calls);
+    c->b->wait(&c->bstate, &b.calls);
+    c->b->wait(&c->bstate, &g2.calls);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(b.rc, 0);
+    assert_int_equal(g2.rc, 0);
+    assert_true(a.existed != b.existed); /* exactly one made it */
+    assert_int_equal(s6_store_list_unfinished_transfers(c->st, got_done, &l,
+                                                        &e), 0);
+    c->b->wait(&c->bstate, &l.calls);
+    assert_int_equal(l.calls, 1);
+    assert_int_equal(l.n_list, 2);
+}
+
 /* ---- the suite ------------------------------------------------------ */
 
 static int setup(void **state)
@@ -639,6 +666,7 @@ int contract_run(const contract_backend *b)
         T(bad_keys_and_arguments_are_refused),
         T(reopen_keeps_the_data),
         T(calls_from_inside_a_completion),
+        T(several_calls_in_flight),
     };
     return _cmocka_run_group_tests(b->name, tests,
                                    sizeof tests / sizeof tests[0], NULL, NULL);
