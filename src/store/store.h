@@ -30,7 +30,8 @@
  *   the response arrives or the request fails; s6_store_close() completes
  *   every operation still in flight with S6_STORE_ECLOSED first.
  *   Results passed to `done` are valid only during the call: copy them.
- *   Calling the store again from inside `done` is allowed.
+ *   Calling the store again from inside `done` is allowed; closing it from
+ *   inside `done` is not (the backend is still unwinding that call).
  *
  * Validation is shared by every backend (store.c): ids 1..S6_STORE_ID_MAX
  * printable ASCII, numbers finite, enumerations from the tables below.
@@ -233,5 +234,6 @@ const char *s6_store_strerror(int rc);
 /* ---- backends -------------------------------------------------------- */
 
 /* SQLite: `path` is a file (created if missing) or ":memory:".  The schema
- * is created or migrated on open (table schema_version). */
+ * is created or migrated on open (table schema_version).  The ArangoDB
+ * backend's constructor is in store/arangodb.h (it needs the HTTP client). */
 int s6_store_open_sqlite(const char *path, s6_store **out, s6_store_err *err);
