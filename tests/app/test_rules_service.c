@@ -6,6 +6,7 @@
  * the service keeps serving.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -94,27 +95,41 @@ static void check_names_every_broken_file(void **state)
     remove_dir(&d);
 }
 
+/* Starts the binary on the private folder (its rules, and its s6.json
+ * when with_config) and the given port. */
+static void start_in(proc *p, const dir *d, bool with_config, int port)
+{
+    char env_cfg[128], env_dir[128], env_port[32];
+    snprintf(env_cfg, sizeof env_cfg, "S6_CONFIG=%s/s6.json", d->path);
+    snprintf(env_dir, sizeof env_dir, "S6_RULES_DIR=%s", d->path);
+    snprintf(env_port, sizeof env_port, "PORT=%d", port);
+    const char *env[] = { env_dir, env_port, with_config ? env_cfg : NULL, NULL };
+    spawn(p, env, NULL);
+}
+
+/* The start is refused: the error names `needle`, the exit status is 1. */
+static void expect_start_refused(dir *d, bool with_config, const char *needle)
+{
+    proc p;
+    start_in(&p, d, with_config, free_port());
+    json_t *line = await_log(&p, "cannot load the rules");
+    assert_non_null(strstr(json_string_value(json_object_get(line, "error")),
+                           needle));
+    json_decref(line);
+    int status = await_exit(&p);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    proc_free(&p);
+    remove_dir(d);
+}
+
 static void start_refused_on_a_broken_rule(void **state)
 {
     (void)state;
     dir d;
     copy_rules(&d);
     save(&d, "stagnation.lua", "error('not today')\n");
-    char env_dir[128], env_port[32];
-    snprintf(env_dir, sizeof env_dir, "S6_RULES_DIR=%s", d.path);
-    snprintf(env_port, sizeof env_port, "PORT=%d", free_port());
-    const char *env[] = { env_dir, env_port, NULL };
-    proc p;
-    spawn(&p, env, NULL);
-    json_t *line = await_log(&p, "cannot load the rules");
-    assert_non_null(strstr(json_string_value(json_object_get(line, "error")),
-                           "stagnation.lua:1: not today"));
-    json_decref(line);
-    int status = await_exit(&p);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 1);
-    proc_free(&p);
-    remove_dir(&d);
+    expect_start_refused(&d, false, "stagnation.lua:1: not today");
 }
 
 static void start_refused_on_params_for_unknown_rule(void **state)
@@ -124,22 +139,7 @@ static void start_refused_on_params_for_unknown_rule(void **state)
     copy_rules(&d);
     save(&d, "s6.json", "{\"rules\": {\"params\": {\"atr_stp\": "
                         "{\"base\": {\"k\": 3}}}}}\n");
-    char env_cfg[128], env_dir[128], env_port[32];
-    snprintf(env_cfg, sizeof env_cfg, "S6_CONFIG=%s/s6.json", d.path);
-    snprintf(env_dir, sizeof env_dir, "S6_RULES_DIR=%s", d.path);
-    snprintf(env_port, sizeof env_port, "PORT=%d", free_port());
-    const char *env[] = { env_cfg, env_dir, env_port, NULL };
-    proc p;
-    spawn(&p, env, NULL);
-    json_t *line = await_log(&p, "cannot load the rules");
-    assert_non_null(strstr(json_string_value(json_object_get(line, "error")),
-                           "rules.params.atr_stp"));
-    json_decref(line);
-    int status = await_exit(&p);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 1);
-    proc_free(&p);
-    remove_dir(&d);
+    expect_start_refused(&d, true, "rules.params.atr_stp");
 }
 
 static const char *rules_status(int port, json_t **doc)
@@ -168,13 +168,9 @@ static void hot_reload_refuses_then_accepts(void **state)
     (void)state;
     dir d;
     copy_rules(&d);
-    char env_dir[128], env_port[32];
     int port = free_port();
-    snprintf(env_dir, sizeof env_dir, "S6_RULES_DIR=%s", d.path);
-    snprintf(env_port, sizeof env_port, "PORT=%d", port);
-    const char *env[] = { env_dir, env_port, NULL };
     proc p;
-    spawn(&p, env, NULL);
+    start_in(&p, &d, false, port);
     json_decref(await_log(&p, "listening"));
     json_t *doc;
     assert_string_equal(rules_status(port, &doc), "ok");
@@ -226,14 +222,9 @@ static void config_reload_rebuilds_rules(void **state)
     dir d;
     copy_rules(&d);
     save(&d, "s6.json", "{}\n"); /* every key at its default */
-    char env_cfg[128], env_dir[128], env_port[32];
     int port = free_port();
-    snprintf(env_cfg, sizeof env_cfg, "S6_CONFIG=%s/s6.json", d.path);
-    snprintf(env_dir, sizeof env_dir, "S6_RULES_DIR=%s", d.path);
-    snprintf(env_port, sizeof env_port, "PORT=%d", port);
-    const char *env[] = { env_cfg, env_dir, env_port, NULL };
     proc p;
-    spawn(&p, env, NULL);
+    start_in(&p, &d, true, port);
     json_decref(await_log(&p, "listening"));
 
     save(&d, "s6.json", "{\"rules\": {\"params\": {\"trailing_stop\": "
