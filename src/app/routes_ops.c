@@ -15,15 +15,21 @@ static const char *token_of(const s6_app *app)
                                : NULL;
 }
 
+/* Answers 503 when the service runs without its rule host (tests). */
+static bool rules_running(s6_http_res *res, const s6_app *app)
+{
+    if (!app->rules_on)
+        s6_http_res_error(res, 503, "rules_off", "the rule host is not running",
+                          NULL);
+    return app->rules_on;
+}
+
 void s6_route_rules(s6_http_res *res, const s6_http_req *req, void *ud)
 {
     (void)req;
     s6_app *app = ud;
-    if (!app->rules_on) {
-        s6_http_res_error(res, 503, "rules_off", "the rule host is not running",
-                          NULL);
+    if (!rules_running(res, app))
         return;
-    }
     s6_http_res_send_json(res, 200, s6_rules_svc_health(&app->rules));
 }
 
@@ -32,11 +38,8 @@ void s6_route_rules_reload(s6_http_res *res, const s6_http_req *req, void *ud)
     s6_app *app = ud;
     if (!s6_auth_require(res, req, token_of(app)))
         return;
-    if (!app->rules_on) {
-        s6_http_res_error(res, 503, "rules_off", "the rule host is not running",
-                          NULL);
+    if (!rules_running(res, app))
         return;
-    }
     unsigned failures = app->rules.reg.reload_failures;
     int changed = s6_rules_svc_reload(&app->rules);
     if (changed < 0 || app->rules.reg.reload_failures != failures) {

@@ -53,7 +53,6 @@ static void count(s6_rules_svc *rs, const char *name, size_t n,
 static void on_fault(void *ud, const s6_rule_fault *f)
 {
     s6_rules_svc *rs = ud;
-    rs->faults++;
     const s6_rule_entry *e = f->rule_id >= 0 && f->rule_id < rs->reg.n
                                  ? &rs->reg.rules[f->rule_id] : NULL;
     count(rs, "s6_rule_errors_total", 2,

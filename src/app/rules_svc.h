@@ -42,7 +42,6 @@ typedef struct s6_rules_svc {
     s6_rule_registry reg;
     s6_watch watch;
     int watching;
-    unsigned faults;              /* runtime errors and overruns seen */
 } s6_rules_svc;
 
 /* Defaults, with S6_RULES_DIR and S6_LUA_DIR from the environment. */
