@@ -1,0 +1,341 @@
+/*
+ * engine.h — the position engine: positions from order results, rule
+ * evaluation on prices and on the manage tick, plans turned into orders,
+ * the protective stop kept at all times (docs/engine.md).
+ *
+ * One engine, swappable edges.  The engine never touches a socket, a file
+ * or the wall clock: it reaches the order router (S4 over HTTP, or the
+ * paper router), the state it persists (Redis, or memory), the history
+ * store and the clock through the small tables below, so the service and
+ * `s6-position replay` run the very same engine.
+ *
+ * Threading: one thread, the loop's.  Re-entrancy: an edge never calls back
+ * into the engine from inside an engine call; a router delivers its outcome
+ * later (from the loop, or from the replay driver's pump).
+ */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "decide.h"
+#include "metrics/metrics.h"
+#include "position.h"
+#include "s6_rule_abi.h"
+#include "stop.h"
+#include "util/log.h"
+
+typedef struct s6_engine s6_engine;
+
+/* ------------------------------------------------------------------ */
+/* Order results: what S4 (or the paper router) reports on ord:{results} */
+
+typedef enum s6_result_kind {
+    S6_RES_ACCEPTED = 1, /* the order rests on the exchange (a stop: armed) */
+    S6_RES_FILL,         /* a partial or full fill: fill is set */
+    S6_RES_REJECTED,     /* refused for good; reason says why */
+    S6_RES_CANCELED,     /* cancelled or expired; nothing more will fill */
+    S6_RES_KIND_COUNT
+} s6_result_kind;
+
+typedef struct s6_order_result {
+    int kind;                           /* s6_result_kind */
+    char result_id[S6_RESULT_ID_MAX];   /* unique per result (replays refused) */
+    char intent_id[S6_INTENT_ID_MAX + 1]; /* "" for orders S6 cannot name */
+    char pos_id[S6_POS_ID_MAX + 1];     /* "" unless the intent carried one */
+    char symbol[S6_SYMBOL_MAX + 1];
+    int market;                         /* S6_MARKET_* */
+    s6_fill fill;                       /* S6_RES_FILL only */
+    char reason[96];                    /* REJECTED/CANCELED: S4's words,
+                                           e.g. "insufficient_balance" */
+    /* An entry intent's extras (upstream put them on the entry order). */
+    double sl_px;                       /* first stop asked for, 0 = none */
+    double leverage;                    /* 0 = the symbol's default */
+    double risk_reserved;               /* quote reserved in risk:{budget} */
+    int concurrency_reserved;           /* slots reserved in risk:{concurrency} */
+    double ts;                          /* seconds */
+} s6_order_result;
+
+/* ------------------------------------------------------------------ */
+/* Market data and signals                                            */
+
+typedef struct s6_market_update {
+    double ts;       /* seconds, when the feed produced it */
+    double mark;     /* > 0 */
+    double last;     /* > 0, or 0 = unknown (mark used) */
+    double mid;      /* > 0, or 0 = unknown (mark used) */
+    double atr;      /* NaN or 0 = unknown */
+    int regime;      /* index into config rules.regimes, -1 = unchanged */
+    double health;   /* 0..1, NaN = unchanged */
+} s6_market_update;
+
+/* ------------------------------------------------------------------ */
+/* Edge: the order router (S4, paper)                                 */
+
+typedef enum s6_order_type { S6_ORDER_MARKET = 1, S6_ORDER_STOP_MARKET } s6_order_type;
+
+/* What an order is for; also the intent id's action letters. */
+typedef enum s6_order_purpose {
+    S6_PURPOSE_STOP = 1,  /* "sl" */
+    S6_PURPOSE_TP,        /* "tp" */
+    S6_PURPOSE_ADD,       /* "add" */
+    S6_PURPOSE_CLOSE,     /* "cl" */
+    S6_PURPOSE_HEDGE,     /* "hg" */
+    S6_PURPOSE_COUNT
+} s6_order_purpose;
+
+typedef struct s6_order {
+    char intent_id[S6_INTENT_ID_MAX + 1]; /* the idempotency key */
+    char pos_id[S6_POS_ID_MAX + 1];
+    char symbol[S6_SYMBOL_MAX + 1];
+    int market;              /* S6_MARKET_* */
+    int type;                /* s6_order_type */
+    int purpose;             /* s6_order_purpose */
+    int side;                /* +1 buy, -1 sell */
+    bool reduce_only;
+    double qty;              /* on the step */
+    double stop_price;       /* STOP_MARKET: on the tick; else 0 */
+    char qty_str[32];        /* exact decimal at the symbol's step */
+    char price_str[32];      /* exact decimal at the tick, "" for market */
+    char plan_id[40];        /* the plan it belongs to, "" for none */
+} s6_order;
+
+typedef enum s6_route_outcome {
+    S6_ROUTE_OK = 0,      /* S4 took it (an order) or it is gone (a cancel) */
+    S6_ROUTE_REJECTED,    /* S4 refused it for good (4xx, venue rejection) */
+    S6_ROUTE_FAILED,      /* no answer after the retries: state unknown,
+                             the engine may retry later with the same key */
+    S6_ROUTE_OUTCOME_COUNT
+} s6_route_outcome;
+
+/* detail: S4's words or the transport error, for the log. */
+typedef void (*s6_route_done)(void *cb_ud, const char *intent_id,
+                              int outcome, const char *detail);
+
+typedef struct s6_router {
+    /* 0: done runs exactly once, later, never from inside the call. */
+    int (*submit)(void *ud, const s6_order *o, s6_route_done done,
+                  void *cb_ud);
+    int (*cancel)(void *ud, const char *intent_id, const char *symbol,
+                  int market, s6_route_done done, void *cb_ud);
+    void *ud;
+} s6_router;
+
+/* ------------------------------------------------------------------ */
+/* Edge: persisted state and announcements (Redis, memory)            */
+
+/* What the engine persists per position: enough to rebuild it. */
+typedef struct s6_engine_record {
+    s6_position pos;
+    s6_stop stop;
+    int tp_step;
+    double best_price;
+    double risk_reserved;
+    int concurrency_reserved;
+    bool quota_released;
+    char last_plan_id[40];
+    char rule_versions[256];  /* JSON {"rule":"hash",...} of the last plan */
+    /* Rule state JSON per rule name: {"trailing_stop":{...},...}; owned by
+     * the caller of load, borrowed in save. */
+    const char *rule_state_json;
+} s6_engine_record;
+
+typedef struct s6_state_edge {
+    /* Persists the record (Redis: the pos:{sl}/{tp}/{adds} keys, the
+     * rule-state hash and the full record); ordered after earlier calls. */
+    int (*save)(void *ud, const s6_engine_record *rec);
+    /* Appends one event to pos:events:{symbol}: type (e.g. "STOP_MOVED",
+     * "TP_FILLED", "STAGNATED"), json: a flat JSON object of fields. */
+    int (*event)(void *ud, const char *symbol, const char *pos_id,
+                 const char *type, const char *json);
+    /* XADD to a named stream (risk:sl_arm, guard:spot:arm, strategy_events):
+     * n field/value pairs. */
+    int (*announce)(void *ud, const char *stream, const char *const *fields,
+                    size_t n);
+    /* Reserves quota for an add-on, atomically; done(ok) later. */
+    int (*quota_reserve)(void *ud, const char *pos_id, double budget,
+                         int concurrency,
+                         void (*done)(void *cb_ud, bool ok), void *cb_ud);
+    /* Releases exactly what the position reserved, once (a marker keyed
+     * by pos_id makes a second call a no-op). */
+    int (*quota_release)(void *ud, const char *pos_id, double budget,
+                         int concurrency);
+    /* Calls done(ok) once everything asked for so far is durable: the
+     * result consumer acknowledges a result only then. */
+    int (*barrier)(void *ud, void (*done)(void *cb_ud, bool ok),
+                   void *cb_ud);
+    void *ud;
+} s6_state_edge;
+
+/* ------------------------------------------------------------------ */
+/* Edge: rules (the Lua rule host, or the native reference)           */
+
+typedef struct s6_rules_edge {
+    /* Evaluates the batch and calls hooks->plan once per planned
+     * position (s6_rules_svc_run, or s6_native_eval + s6_decide_batch). */
+    int (*run)(void *ud, const s6_pos_view *pos, const s6_mkt_view *mkt,
+               size_t n, const s6_decide_hooks *hooks,
+               s6_decide_stats *stats);
+    /* The rule state of one position (slot) as one JSON object keyed by
+     * rule name, for save; and the restore.  NULL when stateless. */
+    char *(*state_get)(void *ud, int slot);
+    int (*state_put)(void *ud, int slot, const char *json);
+    void (*state_drop)(void *ud, int slot);
+    void *ud;
+} s6_rules_edge;
+
+typedef struct s6_clock {
+    double (*now)(void *ud); /* seconds */
+    void *ud;
+} s6_clock;
+
+typedef struct s6_engine_edges {
+    s6_router router;
+    s6_state_edge state;
+    s6_rules_edge rules;
+    s6_clock clock;
+    struct s6_store *store;    /* history; NULL: none (replay) */
+} s6_engine_edges;
+
+/* ------------------------------------------------------------------ */
+/* Observers: what happened, for the replay timeline and tests.       */
+
+typedef struct s6_engine_note {
+    double ts;
+    const char *pos_id;
+    const char *symbol;
+    const char *type;     /* the event type, as appended to pos:events */
+    double price;         /* mark at the time */
+    double roe;
+    double value;         /* the event's number: new stop, qty filled... */
+    const char *rule_version; /* "name@hash" of the rule behind it, or "" */
+    const char *json;     /* the event's fields */
+} s6_engine_note;
+
+typedef void (*s6_engine_observer)(void *ud, const s6_engine_note *n);
+
+/* ------------------------------------------------------------------ */
+/* Life cycle and inputs                                              */
+
+/* cfg must outlive the engine until s6_engine_reconfigure swaps it. */
+int s6_engine_new(const s6_config *cfg, const s6_engine_edges *edges,
+                  s6_log *log, s6_metrics *metrics, s6_engine **out,
+                  char *err, size_t errlen);
+void s6_engine_free(s6_engine *e);
+int s6_engine_reconfigure(s6_engine *e, const s6_config *cfg);
+void s6_engine_observe(s6_engine *e, s6_engine_observer fn, void *ud);
+
+/* Restart: positions as persisted (before any input).  Stops that are
+ * missing or unconfirmed are re-armed on the next s6_engine_resume. */
+int s6_engine_restore(s6_engine *e, const s6_engine_record *recs, size_t n,
+                      char *err, size_t errlen);
+/* Restore and reconciliation done: act (re-arm stops, finish plans). */
+int s6_engine_resume(s6_engine *e);
+
+/* One order result; 0 applied or a duplicate, < 0 refused (logged, nothing
+ * changed).  Call barrier on the state edge before acknowledging it. */
+int s6_engine_on_result(s6_engine *e, const s6_order_result *r, char *err,
+                        size_t errlen);
+/* A price update: hygiene (age, jump hold), then evaluation of the
+ * symbol's positions at once. */
+int s6_engine_on_market(s6_engine *e, const char *symbol, int market,
+                        const s6_market_update *m);
+/* A strategy signal for add-ons: side +1/-1. */
+int s6_engine_on_signal(s6_engine *e, const char *symbol, int side,
+                        double strength, double ts);
+/* The manage tick: every position evaluated; liquidation alerts; stuck
+ * in-flight orders retried. */
+int s6_engine_tick(s6_engine *e);
+
+/* ------------------------------------------------------------------ */
+/* Reconciliation with the venue's view (S4 GET /positions, /open-orders) */
+
+typedef struct s6_venue_position {
+    char symbol[S6_SYMBOL_MAX + 1];
+    int market;
+    int side;       /* +1/-1 */
+    double qty;     /* > 0 */
+    double entry;
+} s6_venue_position;
+
+typedef struct s6_venue_order {
+    char intent_id[S6_INTENT_ID_MAX + 1];
+    char symbol[S6_SYMBOL_MAX + 1];
+    int market;
+    int type;        /* s6_order_type */
+    int side;
+    double qty;
+    double stop_price;
+} s6_venue_order;
+
+typedef struct s6_venue_view {
+    const s6_venue_position *positions;
+    size_t n_positions;
+    const s6_venue_order *orders;
+    size_t n_orders;
+} s6_venue_view;
+
+/* Compares the book with the venue and repairs it: stops the venue holds
+ * become confirmed, stops it lacks are re-armed, a position the venue no
+ * longer has is closed, a quantity that differs is logged and adopted. */
+int s6_engine_reconcile(s6_engine *e, const s6_venue_view *v);
+
+/* ------------------------------------------------------------------ */
+/* Manual actions (POST /positions/manage) and queries                */
+
+typedef enum s6_manage_action {
+    S6_MANAGE_STOP_MOVE = 1,
+    S6_MANAGE_TAKE_PROFIT,
+    S6_MANAGE_ADD,
+    S6_MANAGE_CLOSE,
+    S6_MANAGE_EVALUATE
+} s6_manage_action;
+
+typedef struct s6_manage_req {
+    char position_id[S6_POS_ID_MAX + 1];
+    char symbol[S6_SYMBOL_MAX + 1];   /* "" = any; else must match */
+    int market;                       /* -1 = any */
+    int action;                       /* s6_manage_action */
+    double new_stop_price;            /* STOP_MOVE */
+    double qty;                       /* TAKE_PROFIT (or fraction), ADD */
+    double fraction;
+    bool loosen;                      /* STOP_MOVE may loosen (logged) */
+    bool dry_run;
+    char reason[96];
+    char request_id[40];
+} s6_manage_req;
+
+typedef struct s6_api_error {
+    int status;          /* 400, 404, 409, 423 (paused), 503 */
+    char code[32];       /* "unknown_position", "invalid_field", ... */
+    char field[48];
+    char message[200];
+} s6_api_error;
+
+/* The spec's response {plan:{plan_id, position_id, actions, reduce, adds},
+ * orders:[...]} (docs/contracts.md).  On error *out is NULL and err set. */
+int s6_engine_manage(s6_engine *e, const s6_manage_req *req, json_t **out,
+                     s6_api_error *err);
+
+/* GET /positions and /positions/{id}: NULL when the id is unknown. */
+json_t *s6_engine_positions_json(s6_engine *e);
+json_t *s6_engine_position_json(s6_engine *e, const char *pos_id);
+
+/* For /health and metrics. */
+typedef struct s6_engine_status {
+    size_t positions;         /* not CLOSED */
+    size_t unprotected;       /* no confirmed stop (guard active) */
+    double last_tick;         /* clock seconds, 0 = never */
+    double last_price;        /* clock seconds of the last market update */
+    bool resumed;
+} s6_engine_status;
+void s6_engine_get_status(const s6_engine *e, s6_engine_status *st);
+
+/* The kill switch (app/control.h decides; the engine asks). */
+void s6_engine_set_pause(s6_engine *e,
+                         bool (*blocks)(void *ud, const char *symbol,
+                                        int purpose),
+                         void *ud);
