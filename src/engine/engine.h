@@ -143,6 +143,14 @@ typedef struct s6_engine_record {
     const char *rule_state_json;
 } s6_engine_record;
 
+/* The record as one JSON object, persisted whole next to the spec's keys
+ * (docs/contracts/redis-state.md).  encode: malloc'd text, NULL on ENOMEM.
+ * decode: validates every field; *rule_state (malloc'd, may be NULL) gets
+ * the rule-state JSON the record's rule_state_json points to. */
+char *s6_engine_record_encode(const s6_engine_record *rec);
+int s6_engine_record_decode(const char *json, s6_engine_record *rec,
+                            char **rule_state, char *err, size_t errlen);
+
 typedef struct s6_state_edge {
     /* Persists the record (Redis: the pos:{sl}/{tp}/{adds} keys, the
      * rule-state hash and the full record); ordered after earlier calls. */
