@@ -8,12 +8,54 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build=build
 helpers=()   # pids of the processes start_helpers launched, stopped on exit
+scratch=""   # the private redis-server's data folder, removed on exit
 
-# Everything the service needs around it on one machine.  Later: a private
-# redis-server, the paper order router and the price replay; each one is
-# started here in the background with its pid appended to helpers.
+# A loopback port nobody listens on: connecting to it must fail.
+free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "run-local: no free loopback port found" >&2
+  return 1
+}
+
+# Everything the service needs around it on one machine: a private
+# redis-server (own port, own data folder) unless S6_REDIS_URL points at a
+# real one.  The paper order router and the price replay run inside the
+# service (config s4.mode = paper, paper.replay.*).
 start_helpers() {
-  :
+  if [[ -n "${S6_REDIS_URL:-}" ]]; then
+    echo "run-local: using Redis at $S6_REDIS_URL" >&2
+    return 0
+  fi
+  local port
+  port=$(free_port)
+  scratch=$(mktemp -d -t s6-run-local.XXXXXX)
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$scratch" \
+    --save "" --appendonly no --daemonize no \
+    >"$scratch/redis.log" 2>&1 &
+  helpers+=($!)
+  for _ in $(seq 1 100); do
+    if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then
+      export S6_REDIS_URL="redis://127.0.0.1:$port/0"
+      echo "run-local: private redis-server on port $port" \
+           "(data in $scratch)" >&2
+      return 0
+    fi
+    if ! kill -0 "${helpers[-1]}" 2>/dev/null; then
+      echo "run-local: redis-server did not start:" >&2
+      cat "$scratch/redis.log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "run-local: redis-server did not answer PING on port $port" >&2
+  return 1
 }
 
 stop_helpers() {
@@ -24,6 +66,9 @@ stop_helpers() {
   for pid in "${helpers[@]}"; do
     wait "$pid" 2>/dev/null || true
   done
+  if [[ -n "$scratch" ]]; then
+    rm -rf "$scratch"
+  fi
 }
 
 # The service runs as a child, not exec'd, so the EXIT trap can still stop
