@@ -134,6 +134,15 @@ typedef struct s6_config {
     struct {
         int level; /* s6_log_level */
     } log;
+    struct {
+        double slippage_bps, spot_balance, fut_balance;
+        uint32_t latency_ms, partial_fills;
+        char *positions; /* "" = none */
+    } paper;
+    struct {
+        char *dir;
+        double speed;
+    } replay;
     s6_symbol_cfg *symbols;
     size_t n_symbols;
     json_t *doc; /* the effective document: file + defaults + env */

@@ -217,6 +217,26 @@ const s6_cfg_key s6_config_keys[] = {
       0, "", "take the token from this environment variable instead" },
     { "log.level", GK(ENUM, log.level), "\"info\"", 0, 0,
       "debug|info|warn|error", 0, "", "least level written" },
+    /* the paper router (s4.mode = paper) and the price replay feeding it */
+    { "paper.slippage_bps", GK(NUM, paper.slippage_bps), "2", 0, 1000,
+      NULL, 0, "bp", "market and triggered stop fills move this far against "
+      "the order from the mark" },
+    { "paper.latency_ms", GK(U32, paper.latency_ms), "50", 0, 60000, NULL,
+      0, "ms", "from an order to its answer and its (first) fill" },
+    { "paper.partial_fills", GK(U32, paper.partial_fills), "1", 1, 100,
+      NULL, 0, "count", "a market order fills in this many parts, one "
+      "latency apart" },
+    { "paper.spot_balance", GK(NUM, paper.spot_balance), "10000", 0, BIG,
+      NULL, R, "quote", "starting free spot balance" },
+    { "paper.fut_balance", GK(NUM, paper.fut_balance), "10000", 0, BIG,
+      NULL, R, "quote", "starting free futures balance" },
+    { "paper.positions", GK(STR, paper.positions),
+      "\"examples/positions/demo.json\"", 0, 4095, NULL, R, "",
+      "positions opened at start by entry fills (\"\": none)" },
+    { "replay.dir", GK(STR, replay.dir), "\"examples/data\"", 1, 4095,
+      NULL, R, "", "every *.csv price file here is replayed to md:prices" },
+    { "replay.speed", GK(NUM, replay.speed), "60", 0, 1e6, NULL, GT | R,
+      "x", "recorded seconds per wall-clock second" },
 };
 const size_t s6_config_nkeys = sizeof s6_config_keys / sizeof s6_config_keys[0];
 
