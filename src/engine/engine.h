@@ -127,6 +127,34 @@ typedef struct s6_router {
 /* ------------------------------------------------------------------ */
 /* Edge: persisted state and announcements (Redis, memory)            */
 
+/* An order of the position that has not finished: sent and not yet
+ * answered, answered FAILED and waiting for its retry, or taken and waiting
+ * for its fill.  Persisted with the record so a restart re-sends it with the
+ * same key instead of inventing a new order.  (Stops live in s6_stop.) */
+typedef enum s6_inflight_status {
+    S6_INF_SENT = 1,     /* submitted, no outcome yet */
+    S6_INF_FAILED,       /* no answer after S4's retries: re-sent on a tick */
+    S6_INF_TAKEN,        /* S4 took it (S6_ROUTE_OK / ACCEPTED): fills due */
+    S6_INF_STATUS_COUNT
+} s6_inflight_status;
+
+enum { S6_ENGINE_MAX_INFLIGHT = 8 };
+
+typedef struct s6_inflight {
+    char intent_id[S6_INTENT_ID_MAX + 1];
+    int purpose;          /* s6_order_purpose (not STOP) */
+    int market;           /* S6_MARKET_*: a hedge goes to FUT */
+    int side;             /* +1 buy, -1 sell */
+    bool reduce_only;
+    double qty;           /* ordered, on the step */
+    double filled;        /* filled so far */
+    double budget;        /* ADD: quote reserved for it (released if it dies) */
+    int status;           /* s6_inflight_status */
+    unsigned attempts;    /* sends so far */
+    unsigned retry_tick;  /* FAILED: the tick count at which to re-send */
+    char plan_id[40];
+} s6_inflight;
+
 /* What the engine persists per position: enough to rebuild it. */
 typedef struct s6_engine_record {
     s6_position pos;
@@ -138,6 +166,17 @@ typedef struct s6_engine_record {
     bool quota_released;
     char last_plan_id[40];
     char rule_versions[256];  /* JSON {"rule":"hash",...} of the last plan */
+    /* Orders in flight (TP, add, close, hedge) and the stop's retry. */
+    size_t n_inflight;
+    s6_inflight inflight[S6_ENGINE_MAX_INFLIGHT];
+    bool stop_retry;          /* the pending stop failed: re-send, same key */
+    unsigned stop_retry_tick;
+    bool stop_needed;         /* no stop asked for yet (first stop, re-arm) */
+    bool stop_resize;         /* after a fill: the stop must cover qty */
+    bool liq_alerted;         /* inside the alert distance (once per crossing) */
+    bool guard_alerted;       /* the unconfirmed-stop alert was raised */
+    double mark;              /* last accepted mark (for views after restart) */
+    double atr;               /* last ATR from the feed, 0 = unknown */
     /* Rule state JSON per rule name: {"trailing_stop":{...},...}; owned by
      * the caller of load, borrowed in save. */
     const char *rule_state_json;
