@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <hiredis/hiredis.h>
 
 #include "bus.h"
 
@@ -238,4 +239,32 @@ int s6_bus_out_int(s6_bus_out *o, const char *k, long v)
         return S6_BUS_ERANGE;
     snprintf(o->num[o->n], S6_BUS_NUM_LEN, "%ld", v);
     return s6_bus_out_str(o, k, o->num[o->n], false);
+}
+
+int s6_bus_reply_kv(const struct redisReply *arr, s6_redis_kv *kv, size_t cap,
+                    size_t *n)
+{
+    *n = 0;
+    if (!arr || arr->type != REDIS_REPLY_ARRAY || arr->elements % 2 ||
+        arr->elements / 2 > cap)
+        return S6_BUS_EINVAL;
+    for (size_t i = 0; i < arr->elements; i += 2) {
+        const redisReply *k = arr->element[i], *v = arr->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+            return S6_BUS_EINVAL;
+        kv[i / 2] = (s6_redis_kv){ k->str, k->len, v->str, v->len };
+    }
+    *n = arr->elements / 2;
+    return 0;
+}
+
+int s6_bus_cmd(s6_redis *r, uint32_t extra_ms, s6_redis_reply_cb cb,
+               void *ud, int argc, const char *const *argv)
+{
+    size_t len[256];
+    if (argc <= 0 || argc > 256)
+        return S6_REDIS_EINVAL;
+    for (int i = 0; i < argc; i++)
+        len[i] = argv[i] ? strlen(argv[i]) : 0;
+    return s6_redis_cmd_ex(r, extra_ms, cb, ud, argc, argv, len);
 }

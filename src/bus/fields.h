@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "redis/redis.h"
 
@@ -67,3 +68,15 @@ int s6_bus_out_num(s6_bus_out *o, const char *k, double v);
 int s6_bus_out_int(s6_bus_out *o, const char *k, long v);
 /* Shortest round-trip text of v into buf (S6_BUS_NUM_LEN bytes). */
 void s6_bus_fmt_num(double v, char buf[S6_BUS_NUM_LEN]);
+
+struct redisReply;
+enum { S6_BUS_KV_MAX = 64 };
+/* A flat [k1, v1, k2, v2, ...] reply (a stream entry's fields, HGETALL)
+ * as pairs pointing into the reply: 0, or S6_BUS_EINVAL when it is not
+ * an even array of strings or has more than cap pairs. */
+int s6_bus_reply_kv(const struct redisReply *arr, s6_redis_kv *kv, size_t cap,
+                    size_t *n);
+
+/* s6_redis_cmd_ex for NUL-terminated arguments (at most 256). */
+int s6_bus_cmd(s6_redis *r, uint32_t extra_ms, s6_redis_reply_cb cb,
+               void *ud, int argc, const char *const *argv);

@@ -1,0 +1,80 @@
+/*
+ * results.h — the ord:{results} consumer (docs/contracts/order-results.md).
+ *
+ * One consumer of group `s6`, named by the instance id.  On start it
+ * creates the group (MKSTREAM, from the stream's start so nothing written
+ * before S6 first ran is missed), reclaims entries other consumers left
+ * pending for longer than min_idle_ms (XAUTOCLAIM: a crashed instance's
+ * unacknowledged results), then reads its own pending list (id 0) and only
+ * then new entries (`>`, XREADGROUP BLOCK on a connection of its own).
+ *
+ * One batch (COUNT n) at a time: every entry is parsed and handed to
+ * on_result; then the barrier is asked, and only when it answers "durable"
+ * are the batch's entries acknowledged (XACK) and the next batch read.  A
+ * barrier failure acknowledges nothing: the batch is read again from the
+ * pending list after retry_ms (the engine refuses duplicates by result
+ * id).  An entry that does not parse, or that on_result refuses, can never
+ * become valid: it is logged with its id and the reason, copied to
+ * `ord:{results}:dead` and acknowledged with the batch.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "bus.h"
+#include "engine.h"
+#include "redis/redis.h"
+#include "util/log.h"
+
+#define S6_RESULTS_GROUP "s6"
+#define S6_RESULTS_DEAD_STREAM "ord:{results}:dead"
+
+/* 0 applied (or a duplicate); < 0 refused for good, err says why. */
+typedef int (*s6_results_on_result)(void *ud, const s6_order_result *r,
+                                    char *err, size_t errlen);
+/* s6_state_edge.barrier's shape: done(cb_ud, ok) once, maybe at once. */
+typedef int (*s6_results_barrier)(void *ud,
+                                  void (*done)(void *cb_ud, bool ok),
+                                  void *cb_ud);
+
+typedef struct s6_results_opts {
+    const char *url;            /* for the consumer's blocking connection */
+    const char *consumer;       /* the instance id */
+    const char *stream;         /* NULL: ord:{results} */
+    const char *group;          /* NULL: s6 */
+    uint32_t count;             /* entries per batch, 0 → 64 */
+    uint32_t block_ms;          /* XREADGROUP BLOCK, 0 → 1000 */
+    uint32_t min_idle_ms;       /* reclaim others' entries idle this long,
+                                   0 → 30000 */
+    uint32_t retry_ms;          /* after a failed read/barrier/ack, 0 → 500 */
+    s6_results_on_result on_result;
+    void *result_ud;
+    s6_results_barrier barrier;
+    void *barrier_ud;
+    s6_log *log;
+} s6_results_opts;
+
+typedef struct s6_results_stats {
+    uint64_t delivered;   /* entries handed to on_result */
+    uint64_t acked;       /* entries acknowledged (incl. dead letters) */
+    uint64_t dead;        /* entries copied to the dead-letter stream */
+    uint64_t reclaimed;   /* entries taken over from other consumers */
+    uint64_t barrier_failures;
+    bool live;            /* reading new entries (`>`), start-up done */
+} s6_results_stats;
+
+typedef struct s6_results s6_results;
+
+/* cmd: the shared command connection (XGROUP, XAUTOCLAIM, XADD, XACK);
+ * the blocking reads get a connection of their own, opened from url.
+ * Starts at once; nothing is delivered from inside this call. */
+int s6_results_start(uv_loop_t *loop, s6_redis *cmd,
+                     const s6_results_opts *opts, s6_results **out,
+                     char *err, size_t errlen);
+/* No callback runs after this returns; nothing more is acknowledged (a
+ * batch waiting for its barrier stays pending, to be read again). */
+void s6_results_close(s6_results *c);
+void s6_results_get_stats(const s6_results *c, s6_results_stats *st);
