@@ -30,7 +30,7 @@ local nrules, rule_ids = 0, {} -- #rules and each rules[i].id, read by the hot l
 local regimes = { [0] = "normal" }
 
 local TRIGGER_BITS = { tick = 1, price = 2, fill = 4, signal = 8 }
-local KIND = { stop = 1, reduce = 2, close = 3, add = 4, event = 5 }
+local KIND = { stop = 1, reduce = 2, close = 3, add = 4, event = 5, hedge = 6 }
 
 -- Decoded rule states, flat and keyed by slot * nrules + i for rule i:
 -- the generation of the store each was decoded from, and the read-only
@@ -94,6 +94,8 @@ local CANNED = {
   { side = -1, entry = 100, mark = 75, qty = 1, margin = 10 },
   { side = 1, entry = 100, mark = 95, qty = 1, margin = 10 },
   { side = -1, entry = 100, mark = 105, qty = 1, margin = 10 },
+  { side = 1, entry = 100, mark = 110, qty = 2, margin = 200, market = "SPOT",
+    hedge_qty = -0.5, target_exposure = 100 },
 }
 
 local function probe(r)

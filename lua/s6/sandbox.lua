@@ -93,6 +93,9 @@ local act = {
   event = function(name, reason)
     return { type = "event", name = name, reason = reason }
   end,
+  hedge = function(qty, reason)
+    return { type = "hedge", qty = qty, reason = reason }
+  end,
 }
 
 local shared -- built once per Lua state: every env shares these read-only tables

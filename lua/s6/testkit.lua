@@ -141,7 +141,8 @@ end
 
 -- ---- evaluation ------------------------------------------------------------
 
-local KNOWN = { stop = true, reduce = true, close = true, add = true, event = true }
+local KNOWN = { stop = true, reduce = true, close = true, add = true, event = true,
+                hedge = true }
 
 local function answers(rule, trigger)
   for _, t in ipairs(rule.triggers) do
@@ -210,7 +211,7 @@ end
 
 -- ---- reading proposals -----------------------------------------------------
 
--- The first action of a type ("stop", "reduce", "close", "add", "event"),
+-- The first action of a type ("stop", "reduce", "close", "add", "event", "hedge"),
 -- for events optionally of a name; nil when there is none.
 function M.find(actions, type_, name)
   for _, a in ipairs(actions) do
@@ -245,6 +246,14 @@ local function positive(x)
   return type(x) == "number" and x > 0 and x < math.huge
 end
 
+local function finite(x)
+  return type(x) == "number" and x == x and math.abs(x) < math.huge
+end
+
+local function finite_nonzero(x)
+  return finite(x) and x ~= 0
+end
+
 -- Why a proposal would be refused by the host's invariants that a rule can
 -- know about (rounding and exchange filters aside); nil when it is fine.
 local CHECK = {
@@ -271,6 +280,12 @@ local CHECK = {
   end,
   event = function(a)
     if type(a.name) ~= "string" or a.name == "" then return "event without a name" end
+  end,
+  hedge = function(a, pos)
+    if not finite_nonzero(a.qty) then return "qty is not a finite number other than 0" end
+    if pos.market ~= "SPOT" or not finite(pos.target_exposure) then
+      return "a hedge is for a SPOT position with a target exposure"
+    end
   end,
 }
 

@@ -15,12 +15,14 @@ M.MARKETS = { [0] = "FUT", [1] = "SPOT" }
 M.TRIGGER_NAMES = { [1] = "tick", [2] = "price", [4] = "fill", [8] = "signal" }
 
 -- Numeric fields copied 1:1 from s6_pos_view, with their defaults for a
--- hand-built view (a 1 BTC long at 100 with 10 of margin, flat).
+-- hand-built view (a 1 BTC long at 100 with 10 of margin, flat, no futures
+-- hedge held and no target exposure: NaN, as the host copies it).
 M.POS_FIELDS = {
   side = 1, qty = 1, entry = 100, margin = 10, fees_paid = 0,
   exit_fee_rate = 0, leverage = 10, opened_at = 0, last_add_at = 0,
   add_on_count = 0, stop = 0, stop_step = 0, tp_step = 0, best_price = 0,
   roe = 0, upnl = 0, liq_price = 0, liq_distance = math.huge,
+  hedge_qty = 0, target_exposure = 0 / 0,
 }
 
 -- Numeric fields copied 1:1 from s6_mkt_view (atr 0 = unknown).

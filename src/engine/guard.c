@@ -65,8 +65,10 @@ static bool below_minimum(const s6__guard *g, double qty)
 
 static bool positive(double x) { return isfinite(x) && x > 0; }
 static bool in_unit(double x) { return isfinite(x) && x > 0 && x <= 1; }
+static bool signed_nonzero(double x) { return isfinite(x) && x != 0; }
 
-enum { F_NONE, F_REQUIRED, F_OPTIONAL };
+/* F_SIGNED: required, and its sign means something (a hedge's direction). */
+enum { F_NONE, F_REQUIRED, F_OPTIONAL, F_SIGNED };
 
 static const struct field {
     const char *name;
@@ -104,9 +106,10 @@ static int check_fields(s6__guard *g, const char *kind_name,
                           "of a %s", fl->name, v, kind_name);
         if (use[i] == F_NONE || (use[i] == F_OPTIONAL && s6_absent(v)))
             continue;
-        if (!fl->ok(v))
+        bool sig = use[i] == F_SIGNED;
+        if (!(sig ? signed_nonzero(v) : fl->ok(v)))
             return refuse(g, fl->code, "%s %.10g is not %s", fl->name, v,
-                          fl->want);
+                          sig ? "a finite number other than 0" : fl->want);
     }
     return S6_REJ_NONE;
 }
@@ -312,6 +315,42 @@ static int add_budget(s6__guard *g)
                   g->lim->risk_budget_free);
 }
 
+/* ---- hedge ---- */
+
+/* Only a SPOT position whose symbol has a target exposure is hedged; the
+ * order goes to the symbol's FUT market. */
+static int hedge_for_spot(s6__guard *g)
+{
+    if (g->pos->market == S6_MARKET_SPOT && isfinite(g->pos->target_exposure))
+        return S6_REJ_NONE;
+    return refuse(g, S6_REJ_HEDGE_MARKET, "a hedge is for a SPOT position "
+                  "with a target exposure (market %d, target %.10g)",
+                  g->pos->market, g->pos->target_exposure);
+}
+
+/* Toward zero on the step, so a hedge never overshoots the target; the
+ * filters are the ones the caller passes for the position (the engine
+ * passes the FUT symbol's, whose grid the order is placed on). */
+static int hedge_sized(s6__guard *g)
+{
+    double want = g->prop->qty;
+    double q = s6_round_qty(fabs(want), g->f->step);
+    g->cand->requested = want;
+    if (isnan(q))
+        return refuse(g, S6_REJ_QTY, "hedge %.10g does not round to the "
+                      "step %.10g", want, g->f->step);
+    if (below_minimum(g, q))
+        return refuse(g, S6_REJ_HEDGE_TOO_SMALL, "hedge %.10g is %.10g on "
+                      "the step %.10g: under min qty %.10g or min notional "
+                      "%.10g", want, q, g->f->step, g->f->min_qty,
+                      g->f->min_notional);
+    g->cand->side = want > 0 ? 1 : -1;
+    g->cand->qty = q;
+    g->cand->notional = q * g->mkt->mark;
+    g->cand->after_qty = g->pos->hedge_qty + g->cand->side * q;
+    return S6_REJ_NONE;
+}
+
 /* ---- event ---- */
 
 static bool name_char(char c)
@@ -356,6 +395,10 @@ static const struct gate {
     {offsetof(s6_limits, concurrency_ok), false, S6_REJ_CONCURRENCY,
      "the concurrency quota is used up"},
     {0, false, 0, NULL},
+}, hedge_gates[] = {
+    {offsetof(s6_limits, hedge_in_flight), true, S6_REJ_HEDGE_IN_FLIGHT,
+     "a hedge order is in flight; the next waits for its fill"},
+    {0, false, 0, NULL},
 }, no_gates[] = {{0, false, 0, NULL}};
 
 static int check_gates(s6__guard *g, const struct gate *gate)
@@ -380,6 +423,8 @@ static const s6__check_fn add_checks[] = {
     add_under_cap, add_spaced, add_leverage, add_sized, add_max_qty,
     add_max_notional, add_budget, NULL};
 static const s6__check_fn event_checks[] = {event_named, NULL};
+static const s6__check_fn hedge_checks[] = {hedge_for_spot, hedge_sized,
+                                            NULL};
 
 /* Fields, then gates, then checks: the first refusal names the rejection. */
 static const struct kind_spec {
@@ -398,6 +443,8 @@ static const struct kind_spec {
                     add_checks},
     [S6_ACT_EVENT] = {"event", {F_NONE, F_NONE, F_NONE}, no_gates,
                       event_checks},
+    [S6_ACT_HEDGE] = {"hedge", {F_NONE, F_SIGNED, F_NONE}, hedge_gates,
+                      hedge_checks},
 };
 enum { N_KINDS = sizeof kinds / sizeof kinds[0] };
 
@@ -466,6 +513,7 @@ static const struct dcheck pos_doubles[] = {
     {offsetof(s6_pos_view, stop), W_NONNEG},
     {offsetof(s6_pos_view, leverage), W_POS},
     {offsetof(s6_pos_view, last_add_at), W_NONNEG},
+    {offsetof(s6_pos_view, hedge_qty), W_FINITE},
 };
 static const struct dcheck mkt_doubles[] = {
     {offsetof(s6_mkt_view, mark), W_POS},

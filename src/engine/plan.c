@@ -43,6 +43,10 @@ static const char *const reject_names[S6_REJ_COUNT] = {
     [S6_REJ_OUTRANKED] = "outranked",
     [S6_REJ_CLOSE_DROPS_STOP] = "close_drops_stop",
     [S6_REJ_REDUCE_DROPS_ADD] = "reduce_drops_add",
+    [S6_REJ_HEDGE_MARKET] = "hedge_market",
+    [S6_REJ_HEDGE_IN_FLIGHT] = "hedge_in_flight",
+    [S6_REJ_HEDGE_TOO_SMALL] = "hedge_too_small",
+    [S6_REJ_SIZE_DROPS_HEDGE] = "size_drops_hedge",
 };
 
 const char *s6_reject_name(int code)
@@ -144,6 +148,9 @@ static const struct contest_rule {
     [S6_ACT_CLOSE] = {rank_reduce, "a close beats a reduce, the largest "
                                    "reduce wins"},
     [S6_ACT_ADD] = {rank_add, "the smallest add wins"},
+    /* rules that disagree on a hedge: the smaller trade can be wrong by
+     * less, and the next evaluation sees its fill */
+    [S6_ACT_HEDGE] = {rank_add, "the smallest hedge wins"},
 };
 
 static bool earlier(const s6_plan_action *a, const s6_plan_action *b)
@@ -160,6 +167,7 @@ static s6_plan_action *slot_for(s6_plan *plan, int kind)
     case S6_ACT_REDUCE:
     case S6_ACT_CLOSE: return &plan->reduce;
     case S6_ACT_ADD: return &plan->add;
+    case S6_ACT_HEDGE: return &plan->hedge;
     default: return NULL;
     }
 }
@@ -251,6 +259,17 @@ void s6_plan_finish(s6_plan *plan)
                       "the plan closes the position (rule %d): no stop move",
                       red->rule_index);
         plan->stop.active = false;
+    }
+    /* The hedge was computed from the spot quantity before this plan;
+     * once the reduce or add fills, the next evaluation sizes it right. */
+    const s6_plan_action *resizing = red->active ? red
+                                     : plan->add.active ? &plan->add : NULL;
+    if (resizing != NULL && plan->hedge.active) {
+        reject_action(plan, &plan->hedge, S6_REJ_SIZE_DROPS_HEDGE,
+                      "the plan %s the spot position (rule %d): the hedge "
+                      "waits for the fill", red->active ? "reduces" : "adds to",
+                      resizing->rule_index);
+        plan->hedge.active = false;
     }
     const s6_plan_action *resize =
         red->active ? (red->full_close ? NULL : red)

@@ -40,6 +40,7 @@ enum {
  *   CLOSE   nothing
  *   ADD     qty
  *   EVENT   name (a name is ignored for the other kinds)
+ *   HEDGE   qty, signed: + buy futures, - sell futures (never 0)
  */
 typedef struct s6_proposal {
     int pos_index;    /* the position it is for, as the rule host numbers
@@ -47,7 +48,7 @@ typedef struct s6_proposal {
     int rule_index;   /* the rule that proposed it, or S6_RULE_MANUAL */
     int kind;         /* S6_ACT_*; 0 or unknown = malformed */
     double price;     /* quote per base unit */
-    double qty;       /* base units */
+    double qty;       /* base units (HEDGE: signed) */
     double fraction;  /* of the remaining quantity, in (0, 1] */
     char name[S6_PROPOSAL_NAME_LEN];     /* event name, NUL-terminated */
     char reason[S6_PROPOSAL_REASON_LEN]; /* the rule's words, for the log */
@@ -82,6 +83,8 @@ typedef struct s6_limits {
     bool add_in_flight;            /* an add order has not filled or failed yet */
     bool manual_loosen_allowed;    /* an operator's stop (rule_index
                                       S6_RULE_MANUAL) may loosen; never a rule's */
+    bool hedge_in_flight;          /* a hedge order for the symbol has not
+                                      filled or failed yet */
 } s6_limits;
 
 /* Why a proposal was dropped.  Stable numbers: metrics count by them. */
@@ -115,6 +118,11 @@ typedef enum s6_reject_code {
     S6_REJ_OUTRANKED,         /* another proposal of the same kind wins */
     S6_REJ_CLOSE_DROPS_STOP,  /* the plan closes the position: no stop move */
     S6_REJ_REDUCE_DROPS_ADD,  /* the plan reduces or closes: no add */
+    S6_REJ_HEDGE_MARKET,      /* not a SPOT position with a target exposure */
+    S6_REJ_HEDGE_IN_FLIGHT,   /* a hedge order has not finished yet */
+    S6_REJ_HEDGE_TOO_SMALL,   /* rounds to 0 or under min qty / notional */
+    S6_REJ_SIZE_DROPS_HEDGE,  /* the plan changes the spot quantity: the
+                                 hedge is recomputed once that fills */
     S6_REJ_COUNT
 } s6_reject_code;
 
@@ -135,16 +143,19 @@ typedef struct s6_plan_action {
     int proposal;       /* index into the proposals array */
     int rule_index;     /* who proposed it */
     double requested;   /* STOP: price asked; REDUCE/ADD: qty asked (fraction
-                           already applied), before rounding */
+                           already applied), before rounding; HEDGE: the
+                           signed qty asked */
     double price;       /* STOP: the new stop, on the tick */
     double old_price;   /* STOP: the stop it replaces, 0 = none */
-    double qty;         /* REDUCE/ADD: on the step; a full close: the whole
-                           remaining quantity */
+    double qty;         /* REDUCE/ADD/HEDGE: on the step, > 0; a full close:
+                           the whole remaining quantity */
+    int side;           /* HEDGE: +1 buy futures, -1 sell futures */
     bool full_close;    /* REDUCE: closes the whole position */
-    double notional;    /* ADD: qty * mark */
+    double notional;    /* ADD/HEDGE: qty * mark */
     double margin;      /* ADD: notional / leverage, drawn from the budget */
     double after_qty;   /* REDUCE/ADD: the position's quantity once it fills,
-                           on the step (0 after a full close) */
+                           on the step (0 after a full close); HEDGE: the
+                           signed futures quantity once it fills */
 } s6_plan_action;
 
 typedef struct s6_plan_event {
@@ -167,6 +178,7 @@ typedef struct s6_plan {
     s6_plan_action stop;    /* at most one stop move */
     s6_plan_action reduce;  /* at most one reduce or full close */
     s6_plan_action add;     /* at most one add */
+    s6_plan_action hedge;   /* at most one futures hedge order (SPOT) */
     /* Set when the plan reduces (partially) or adds: once that fills, the
      * stop must cover stop_qty, not the size it was placed for.  A stop
      * left at the old size after a partial take-profit is refused by the
@@ -196,8 +208,9 @@ void s6_plan_offer(s6_plan *plan, const s6_proposal *props, int side,
                    const s6_plan_action *cand);
 
 /* Applies the cross-kind precedence once every proposal was offered:
- * a close drops the stop move, a reduce drops the add, and a partial
- * reduce asks for the stop to be resized. */
+ * a close drops the stop move, a reduce drops the add, a reduce or an
+ * add drops the hedge, and a partial reduce asks for the stop to be
+ * resized. */
 void s6_plan_finish(s6_plan *plan);
 
 /* The rejection record of proposal index, or NULL when it was accepted. */

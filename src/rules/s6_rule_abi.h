@@ -37,7 +37,9 @@ enum {
     S6_ACT_REDUCE = 2,  /* close qty (or fraction of the remaining qty) */
     S6_ACT_CLOSE = 3,   /* close the whole position */
     S6_ACT_ADD = 4,     /* add qty in the position's direction */
-    S6_ACT_EVENT = 5    /* emit a named event (e.g. STAGNATED) */
+    S6_ACT_EVENT = 5,   /* emit a named event (e.g. STAGNATED) */
+    S6_ACT_HEDGE = 6    /* trade signed qty on the symbol's FUT market
+                           (+ buy, - sell) toward target_exposure */
 };
 
 /* One position as the rules see it.  slot is the host's stable index. */
@@ -64,6 +66,10 @@ typedef struct s6_pos_view {
     double upnl;
     double liq_price;      /* 0 = none */
     double liq_distance;   /* +inf when no liquidation price */
+    double hedge_qty;      /* SPOT: signed futures quantity held on the
+                              symbol's FUT market (+ long, - short) */
+    double target_exposure; /* SPOT: net spot + futures exposure to hold,
+                               quote; NaN = no hedging for the symbol */
     double entry_qty[8];   /* S6_MAX_ENTRIES; [0] is the first entry */
 } s6_pos_view;
 

@@ -73,7 +73,7 @@ static void check_passes_shipped_rules(void **state)
     for (const char *r = "trailing_stop\0atr_stop\0tp_ladder\0add_on\0stagnation\0";
          *r; r += strlen(r) + 1)
         assert_non_null(strstr(p.out.data, r));
-    assert_non_null(strstr(p.out.data, "5 rule(s) pass"));
+    assert_non_null(strstr(p.out.data, "6 rule(s) pass"));
     proc_free(&p);
     remove_dir(&d);
 }

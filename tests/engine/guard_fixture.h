@@ -105,7 +105,7 @@ static inline int fx_event(fx *x, int rule, const char *name)
 static inline size_t fx_accepted(const s6_plan *p)
 {
     return (size_t)p->stop.active + (size_t)p->reduce.active +
-           (size_t)p->add.active + p->n_events;
+           (size_t)p->add.active + (size_t)p->hedge.active + p->n_events;
 }
 
 /* Runs the guard; every proposal must end in the plan or be rejected once. */

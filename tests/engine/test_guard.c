@@ -134,7 +134,7 @@ FX_TEST(limits_may_be_infinite)
 
 FX_TEST(unknown_kinds_are_rejected)
 {
-    static const int bad[] = {0, -1, 6, 99};
+    static const int bad[] = {0, -1, 7, 99};
     fx x;
     fx_init(&x, 1);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
@@ -142,7 +142,7 @@ FX_TEST(unknown_kinds_are_rejected)
     fx_run(&x);
     for (size_t i = 0; i < x.n; i++)
         assert_rejected(&x, (int)i, S6_REJ_KIND);
-    assert_reason_has(&x, 2, "6");
+    assert_reason_has(&x, 2, "7");
 }
 
 /*

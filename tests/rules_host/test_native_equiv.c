@@ -33,7 +33,7 @@
 #include "state_store.h"
 #include "watchdog.h"
 
-enum { NPOS = 3000, ROUNDS = 16, ROUND_S = 600, NKINDS = S6_ACT_EVENT + 1 };
+enum { NPOS = 3000, ROUNDS = 16, ROUND_S = 600, NKINDS = S6_ACT_HEDGE + 1 };
 
 typedef struct world {
     s6_watchdog *wd;
@@ -263,6 +263,7 @@ static const struct {
 } STATE_FIELD[S6_NATIVE_NRULES] = {
     [S6_NATIVE_ADD_ON] = {"proposed_at", add_on_field},
     [S6_NATIVE_ATR_STOP] = {NULL, NULL}, /* stateless */
+    [S6_NATIVE_HEDGE] = {NULL, NULL},    /* stateless */
     [S6_NATIVE_STAGNATION] = {"flagged", stagnation_field},
     [S6_NATIVE_TP_LADDER] = {"step", tp_field},
     [S6_NATIVE_TRAILING_STOP] = {"step", trailing_field},

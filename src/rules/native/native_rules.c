@@ -49,6 +49,8 @@ static bool side_ok(int side) { return side == 1 || side == -1; }
 static bool positive(double x) { return x > 0 && x < INFINITY; }
 /* Lua's count(): a non-negative count, anything else 0. */
 static int count(int x) { return x >= 0 ? x : 0; }
+/* Lua's nonneg(): a number in [0, inf); NaN is not. */
+static bool nonneg(double x) { return x >= 0 && x < INFINITY; }
 static int max_int(int a, int b) { return a > b ? a : b; }
 
 /* ---- add_on ------------------------------------------------------------ */
@@ -116,6 +118,31 @@ static void atr_stop(const s6_native_rules *nr, const s6_pos_view *p,
     emit(e, S6_ACT_STOP, price, NONE, NONE, NULL, "%s %g ATR (ATR %g) from %s",
          initial ? "initial stop" : "trailing stop", k, atr,
          initial ? "the entry" : "the best price");
+}
+
+/* ---- hedge ------------------------------------------------------------- */
+
+static void hedge(const s6_native_rules *nr, const s6_pos_view *p,
+                  const s6_mkt_view *m, s6_native_state *st,
+                  const s6__emit *e)
+{
+    (void)st; /* the rule keeps no state */
+    const s6_native_hedge_params *pr = &nr->hedge;
+    double target = p->target_exposure, held = p->hedge_qty, mark = m->mark;
+    if (p->market != S6_MARKET_SPOT || p->side != 1)
+        return;
+    if (!isfinite(target) || !nonneg(pr->deadband) || !nonneg(pr->min_quote))
+        return;
+    double delta = s6_hedge_fut_qty(p->qty, held, mark, target);
+    if (!isfinite(delta) || delta == 0)
+        return;
+    double gap = fabs(delta) * mark;
+    double band = fmax(pr->deadband * fabs(target), pr->min_quote);
+    if (!(gap >= band))
+        return;
+    emit(e, S6_ACT_HEDGE, NONE, delta, NONE, NULL,
+         "exposure %.2f, target %.2f: %s %.8g futures", (p->qty + held) * mark,
+         target, delta > 0 ? "buy" : "sell", fabs(delta));
 }
 
 /* ---- stagnation -------------------------------------------------------- */
@@ -236,6 +263,8 @@ static const struct {
 } RULES[S6_NATIVE_NRULES] = {
     [S6_NATIVE_ADD_ON] = {"add_on", S6_TRIG_SIGNAL | S6_TRIG_TICK, add_on},
     [S6_NATIVE_ATR_STOP] = {"atr_stop", S6_TRIG_TICK | S6_TRIG_PRICE, atr_stop},
+    [S6_NATIVE_HEDGE] = {"hedge", S6_TRIG_TICK | S6_TRIG_PRICE | S6_TRIG_FILL,
+                         hedge},
     [S6_NATIVE_STAGNATION] = {"stagnation", S6_TRIG_TICK, stagnation},
     [S6_NATIVE_TP_LADDER] = {"tp_ladder",
                              S6_TRIG_TICK | S6_TRIG_PRICE | S6_TRIG_FILL, tp_ladder},
@@ -250,6 +279,7 @@ void s6_native_rules_init(s6_native_rules *nr)
         .add_on = {.thresholds = {0.05, 0.10}, .n_thresholds = 2, .cap = 2,
                    .min_interval = 300, .gamma = 0.5},
         .atr_stop = {.k = 2, .min_move = 0.0005},
+        .hedge = {.deadband = 0.05, .min_quote = 10},
         .stagnation = {.t_stagnation = 14400, .roe_min = 0.02},
         .tp_ladder = {.steps = {{.roe = 0.12, .entry = 1}}, .n_steps = 1},
         .trailing_stop = {.steps = {{.roe = 0.10, .lock_roe = 0.00},

@@ -1,7 +1,7 @@
 /*
  * native_rules.h — the native-C reference of the shipped rules.
  *
- * The five rules of rules/ (add_on, atr_stop, stagnation, tp_ladder,
+ * The six rules of rules/ (add_on, atr_stop, hedge, stagnation, tp_ladder,
  * trailing_stop) written in C, with the same defaults, the same proposals
  * and the same state transitions.  It exists for two reasons:
  *
@@ -44,6 +44,7 @@ extern "C" {
 typedef enum s6_native_rule {
     S6_NATIVE_ADD_ON = 0,
     S6_NATIVE_ATR_STOP,
+    S6_NATIVE_HEDGE,
     S6_NATIVE_STAGNATION,
     S6_NATIVE_TP_LADDER,
     S6_NATIVE_TRAILING_STOP,
@@ -90,6 +91,11 @@ typedef struct s6_native_add_on_params {
     double gamma;     /* size decay, default 0.5 */
 } s6_native_add_on_params;
 
+typedef struct s6_native_hedge_params {
+    double deadband;  /* fraction of |E*| under which no hedge, default 0.05 */
+    double min_quote; /* quote gap under which no hedge, default 10 */
+} s6_native_hedge_params;
+
 typedef struct s6_native_stagnation_params {
     double t_stagnation; /* seconds, default 14400 */
     double roe_min;      /* band +-roe_min, default 0.02 */
@@ -98,11 +104,12 @@ typedef struct s6_native_stagnation_params {
 typedef struct s6_native_rules {
     s6_native_add_on_params add_on;
     s6_native_atr_params atr_stop;
+    s6_native_hedge_params hedge;
     s6_native_stagnation_params stagnation;
     s6_native_tp_params tp_ladder;
     s6_native_trailing_params trailing_stop;
     /* The id each rule's proposals carry (s6_proposal.rule_index); a
-     * negative id leaves the rule out.  Defaults 0..4 in enum order, which
+     * negative id leaves the rule out.  Defaults 0..5 in enum order, which
      * is what the registry assigns to the shipped folder. */
     int rule_id[S6_NATIVE_NRULES];
 } s6_native_rules;
@@ -118,7 +125,7 @@ typedef struct s6_native_state {
     struct { int step; } trailing_stop;     /* state.step, highest lock step */
 } s6_native_state;
 
-/* Fills nr with the defaults of the rules/ files and ids 0..4. */
+/* Fills nr with the defaults of the rules/ files and ids 0..5. */
 void s6_native_rules_init(s6_native_rules *nr);
 
 /*
