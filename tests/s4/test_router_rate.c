@@ -1,0 +1,214 @@
+/* test_router_rate.c — the router's rate limits and queue order, against
+ * the S4 peer.  What is checked is the order requests reach the peer and
+ * how many went out at once, plus a lower bound on the spacing (a limiter
+ * may be late, never early), so a slow machine cannot fail it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+
+#include "s4_fixture.h"
+
+#define RETRIES "\"retry_initial_ms\":10,\"retry_max_ms\":40," \
+                "\"retry_max_attempts\":3"
+
+static fx *start(const char *sym_rate, const char *total_rate)
+{
+    char orders[256];
+    snprintf(orders, sizeof orders,
+             "{\"rate_per_symbol_per_s\":%s,\"rate_total_per_s\":%s," RETRIES
+             "}", sym_rate, total_rate);
+    fx *f = calloc(1, sizeof *f);
+    fx_start(f, orders);
+    return f;
+}
+
+static void stop(fx *f)
+{
+    fx_stop(f);
+    free(f);
+}
+
+static void submit(fx *f, const char *intent, const char *symbol, int purpose)
+{
+    s6_order o;
+    fx_order(&o, intent, symbol, purpose, S6_ORDER_MARKET);
+    assert_int_equal(fx_submit(f, &o), 0);
+}
+
+static void stats(fx *f, size_t sent, size_t queued)
+{
+    s6_s4_router_stats st;
+    s6_s4_router_get_stats(f->router, &st);
+    assert_int_equal(st.sent, sent);
+    assert_int_equal(st.queued, queued);
+}
+
+/* The intent of the i-th request the peer received. */
+static const char *intent_at(fx *f, size_t i)
+{
+    static char buf[64];
+    const s6_s4_peer_rec *r = s6_s4_peer_get(f->peer, i);
+    assert_non_null(r);
+    json_t *b = json_loads(r->body, 0, NULL);
+    snprintf(buf, sizeof buf, "%s",
+             json_string_value(json_object_get(b, "intent_id")));
+    json_decref(b);
+    return buf;
+}
+
+/* 5/s per symbol: five go at once, the rest wait in order, ~200 ms apart;
+ * another symbol is not held up. */
+static void per_symbol_rate_is_fifo(void **state)
+{
+    (void)state;
+    fx *f = start("5", "1000");
+    char id[32];
+    for (int i = 0; i < 12; i++) {
+        snprintf(id, sizeof id, "b-tp-%d", i);
+        submit(f, id, "BTCUSDT", S6_PURPOSE_TP);
+    }
+    stats(f, 5, 7);
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof id, "e-tp-%d", i);
+        submit(f, id, "ETHUSDT", S6_PURPOSE_TP);
+    }
+    stats(f, 8, 7);
+    fx_wait_done(f, 15, 10000);
+    size_t k = 0;
+    uint64_t t0 = 0;
+    for (size_t i = 0; i < 15; i++) {
+        const char *intent = intent_at(f, i);
+        if (strncmp(intent, "b-", 2) != 0)
+            continue;
+        snprintf(id, sizeof id, "b-tp-%zu", k);
+        assert_string_equal(intent, id);
+        uint64_t at = s6_s4_peer_get(f->peer, i)->at_ms;
+        if (k == 0)
+            t0 = at;
+        if (k >= 5) /* token k-4 is earned (k-4)*200 ms after the start */
+            assert_true(at - t0 + 30 >= (k - 4) * 200);
+        k++;
+    }
+    assert_int_equal(k, 12);
+    for (size_t i = 0; i < f->n_done; i++)
+        assert_int_equal(f->done[i].outcome, S6_ROUTE_OK);
+    stop(f);
+}
+
+/* 3/s overall: three symbols go, three wait, in arrival order. */
+static void total_rate_holds_across_symbols(void **state)
+{
+    (void)state;
+    fx *f = start("3", "3");
+    const char *syms[] = { "AUSDT", "BUSDT", "CUSDT", "DUSDT", "EUSDT",
+                           "FUSDT" };
+    char id[32];
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof id, "x-cl-%d", i);
+        submit(f, id, syms[i], S6_PURPOSE_CLOSE);
+    }
+    stats(f, 3, 3);
+    fx_wait_done(f, 6, 10000);
+    for (int i = 0; i < 6; i++) {
+        snprintf(id, sizeof id, "x-cl-%d", i);
+        assert_string_equal(intent_at(f, (size_t)i), id);
+    }
+    uint64_t t0 = s6_s4_peer_get(f->peer, 0)->at_ms;
+    assert_true(s6_s4_peer_get(f->peer, 5)->at_ms - t0 + 30 >= 3 * 333);
+    stop(f);
+}
+
+/* Stops, closes and cancels overtake queued take-profits, add-ons and
+ * hedges; each class keeps its own order. */
+static void protective_orders_go_first(void **state)
+{
+    (void)state;
+    fx *f = start("5", "1000");
+    char id[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(id, sizeof id, "p-tp-%d", i);
+        submit(f, id, "BTCUSDT", S6_PURPOSE_TP);
+    }
+    submit(f, "p-tp-5", "BTCUSDT", S6_PURPOSE_TP);
+    submit(f, "p-add-6", "BTCUSDT", S6_PURPOSE_ADD);
+    s6_order o;
+    fx_order(&o, "p-sl-7", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
+    assert_int_equal(fx_submit(f, &o), 0);
+    submit(f, "p-hg-8", "BTCUSDT", S6_PURPOSE_HEDGE);
+    submit(f, "p-cl-9", "BTCUSDT", S6_PURPOSE_CLOSE);
+    assert_int_equal(fx_cancel(f, "p-sl-0", "BTCUSDT"), 0);
+    stats(f, 5, 6);
+    fx_wait_done(f, 11, 10000);
+    const char *want[] = { "p-sl-7", "p-cl-9", "p-sl-0", "p-tp-5", "p-add-6",
+                           "p-hg-8" };
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(intent_at(f, 5 + i), want[i]);
+    assert_string_equal(s6_s4_peer_get(f->peer, 7)->path, "/cancel");
+    stop(f);
+}
+
+/* Nothing is dropped however deep the queue. */
+static void deep_queue_drains_completely(void **state)
+{
+    (void)state;
+    fx *f = start("50", "50");
+    char id[32];
+    for (int i = 0; i < 60; i++) {
+        snprintf(id, sizeof id, "q-tp-%d", i);
+        submit(f, id, "BTCUSDT", S6_PURPOSE_TP);
+    }
+    stats(f, 50, 10);
+    fx_wait_done(f, 60, 10000);
+    assert_int_equal(s6_s4_peer_count(f->peer, S6_S4P_ORDERS), 60);
+    stop(f);
+}
+
+/* A hot reload that raises the rate speeds up what is already queued. */
+static void reconfigure_applies_to_the_queue(void **state)
+{
+    (void)state;
+    fx *f = start("1", "1000");
+    char id[32];
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof id, "r-tp-%d", i);
+        submit(f, id, "BTCUSDT", S6_PURPOSE_TP);
+    }
+    stats(f, 1, 9);
+    s6_config fast;
+    s6_config_error e;
+    char url[64], text[512];
+    s6_s4_peer_url(f->peer, url, sizeof url);
+    snprintf(text, sizeof text,
+             "{\"services\":{\"s4_url\":\"%s\"},\"orders\":"
+             "{\"rate_per_symbol_per_s\":1000,\"rate_total_per_s\":1000}}",
+             url);
+    assert_int_equal(s6_config_load_text(text, "t.json", &fast, &e), 0);
+    char err[200];
+    assert_int_equal(s6_s4_router_reconfigure(f->router, &fast, err,
+                                              sizeof err), 0);
+    /* At 1/s the rest would need 9 s. */
+    fx_wait_done(f, 10, 3000);
+    s6_s4_router_free(f->router); /* before its config goes */
+    f->router = NULL;
+    s6_config_free(&fast);
+    stop(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(per_symbol_rate_is_fifo),
+        cmocka_unit_test(total_rate_holds_across_symbols),
+        cmocka_unit_test(protective_orders_go_first),
+        cmocka_unit_test(deep_queue_drains_completely),
+        cmocka_unit_test(reconfigure_applies_to_the_queue),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
