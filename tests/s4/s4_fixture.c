@@ -23,10 +23,16 @@ static void on_log(void *ud, const char *line, size_t len)
 
 void fx_start(fx *f, const char *orders_json)
 {
+    fx_start_with(f, orders_json, NULL);
+}
+
+void fx_start_with(fx *f, const char *orders_json,
+                   const s6_s4_peer_opts *peer)
+{
     memset(f, 0, sizeof *f);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     assert_int_equal(s6_httpc_new(&f->httpc, &f->loop, NULL, NULL), 0);
-    assert_int_equal(s6_s4_peer_start(&f->peer, NULL), 0);
+    assert_int_equal(s6_s4_peer_start(&f->peer, peer), 0);
     char url[64], text[1024];
     s6_s4_peer_url(f->peer, url, sizeof url);
     snprintf(text, sizeof text,

@@ -43,6 +43,9 @@ typedef struct fx {
  * "{\"rate_per_symbol_per_s\":5}"; timeouts are short.  0 or fails the
  * test. */
 void fx_start(fx *f, const char *orders_json);
+/* The same with the peer's options (a Redis URL to publish results). */
+void fx_start_with(fx *f, const char *orders_json,
+                   const s6_s4_peer_opts *peer);
 void fx_stop(fx *f);
 
 /* A valid order: FUT, SELL, reduce-only. */
