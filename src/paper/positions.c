@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "positions.h"
+#include "text_file.h"
 
 typedef struct ctx {
     const char *name;
@@ -176,27 +177,12 @@ int s6_paper_entries_load(const char *path, const s6_config *cfg,
                           s6_paper_entry **out, size_t *n, char *err,
                           size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -errno;
-    }
-    char *text = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&text, &len);
-    char buf[4096];
-    size_t got;
-    while (mem != NULL && (got = fread(buf, 1, sizeof buf, f)) > 0)
-        fwrite(buf, 1, got, mem);
-    fclose(f);
-    if (mem == NULL || fclose(mem) != 0) {
-        free(text);
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -ENOMEM;
-    }
-    const char *base = strrchr(path, '/');
-    int rc = s6_paper_entries_parse(text, base ? base + 1 : path, cfg, out,
-                                    n, err, errlen);
+    char *text;
+    int rc = s6_read_text_file(path, &text, err, errlen);
+    if (rc != 0)
+        return rc;
+    rc = s6_paper_entries_parse(text, s6_base_name(path), cfg, out, n, err,
+                                errlen);
     free(text);
     return rc;
 }

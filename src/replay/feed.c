@@ -1,0 +1,125 @@
+/*
+ * feed.c — price series merged into one time-ordered stream of updates
+ * (prices.h).  Bars open -> nearer extreme -> farther extreme -> close is
+ * the usual assumption when only OHLC is known; what matters here is that
+ * it never looks ahead: the ATR an update carries is that of bars already
+ * closed.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "prices.h"
+#include "s6_core.h"
+
+enum { SUBS_PER_BAR = 4 };
+
+typedef struct head {
+    size_t bar;
+    int sub;
+    s6_atr_state atr;
+    double atr_now;
+} head;
+
+struct s6_price_feed {
+    const s6_price_series *s;
+    size_t n;
+    head *h;
+    size_t total;
+};
+
+static int subs(const s6_price_series *s)
+{
+    return s->has_mark ? 1 : SUBS_PER_BAR;
+}
+
+static double interval(const s6_price_series *s, size_t i)
+{
+    if (i + 1 < s->n)
+        return s->bars[i + 1].t - s->bars[i].t;
+    return i > 0 ? s->bars[i].t - s->bars[i - 1].t : 60;
+}
+
+static double head_time(const s6_price_feed *f, size_t k)
+{
+    const s6_price_series *s = &f->s[k];
+    const head *h = &f->h[k];
+    if (h->bar >= s->n)
+        return INFINITY;
+    return s->bars[h->bar].t + interval(s, h->bar) * h->sub / SUBS_PER_BAR;
+}
+
+static double head_mark(const s6_price_feed *f, size_t k)
+{
+    const s6_price_bar *b = &f->s[k].bars[f->h[k].bar];
+    if (f->s[k].has_mark)
+        return b->mark;
+    bool rising = b->close >= b->open;
+    const double path[SUBS_PER_BAR] = {
+        b->open, rising ? b->low : b->high, rising ? b->high : b->low,
+        b->close
+    };
+    return path[f->h[k].sub];
+}
+
+int s6_price_feed_new(const s6_price_series *series, size_t n, int atr_period,
+                      s6_price_feed **out)
+{
+    s6_price_feed *f = calloc(1, sizeof *f);
+    if (f == NULL || (f->h = calloc(n ? n : 1, sizeof *f->h)) == NULL) {
+        free(f);
+        return -ENOMEM;
+    }
+    f->s = series;
+    f->n = n;
+    for (size_t k = 0; k < n; k++) {
+        if (s6_atr_init(&f->h[k].atr, atr_period) != 0) {
+            s6_price_feed_free(f);
+            return -EINVAL;
+        }
+        f->h[k].atr_now = NAN;
+        f->total += series[k].n * (size_t)subs(&series[k]);
+    }
+    *out = f;
+    return 0;
+}
+
+void s6_price_feed_free(s6_price_feed *f)
+{
+    if (f == NULL)
+        return;
+    free(f->h);
+    free(f);
+}
+
+bool s6_price_feed_next(s6_price_feed *f, s6_price_update *u)
+{
+    size_t best = f->n;
+    double t = INFINITY;
+    for (size_t k = 0; k < f->n; k++) {
+        double hk = head_time(f, k);
+        if (hk < t) {
+            t = hk;
+            best = k;
+        }
+    }
+    if (best == f->n)
+        return false;
+    head *h = &f->h[best];
+    *u = (s6_price_update){ .series = best, .ts = t,
+                            .mark = head_mark(f, best), .atr = h->atr_now };
+    if (++h->sub == subs(&f->s[best])) {
+        const s6_price_bar *b = &f->s[best].bars[h->bar];
+        double atr = NAN;
+        s6_atr_push(&h->atr, b->high, b->low, b->close, &atr);
+        h->atr_now = atr;
+        h->sub = 0;
+        h->bar++;
+    }
+    return true;
+}
+
+size_t s6_price_feed_total(const s6_price_feed *f)
+{
+    return f->total;
+}

@@ -1,0 +1,179 @@
+/*
+ * test_prices: price files are read exactly or refused with the line and
+ * the reason; the feed merges series by time, walks each bar's range and
+ * never hands out an ATR from the future.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "prices.h"
+
+static void refused(const char *text, const char *want)
+{
+    s6_price_series s = { 0 };
+    char err[400] = "";
+    if (s6_prices_parse(text, "BTCUSDT.csv", &s, err, sizeof err) == 0)
+        fail_msg("accepted, want \"%s\"", want);
+    if (strcmp(err, want) != 0)
+        fail_msg("got  \"%s\"\nwant \"%s\"", err, want);
+    assert_null(s.bars);
+}
+
+static void bad_files_name_the_line_and_the_reason(void **state)
+{
+    (void)state;
+    refused("", "BTCUSDT.csv: no header line (time,open,high,low,close[,mark])");
+    refused("# only a comment\ntime,open,high,low,close\n",
+            "BTCUSDT.csv: no price lines");
+    refused("time,open,high,close\n1,1,1,1\n",
+            "BTCUSDT.csv:1: header: missing column 'low'");
+    refused("time,open,high,low,close,vol\n",
+            "BTCUSDT.csv:1: header: unknown column 'vol' (expected time, "
+            "open, high, low, close[, mark])");
+    refused("# x\n\ntime,open,high,low,close\n100,10,11,9,10\n101,10,11,9\n",
+            "BTCUSDT.csv:5: 4 columns, the header names 5: missing column "
+            "'close'");
+    refused("time,open,high,low,close\n100,10,11,9,10,3\n",
+            "BTCUSDT.csv:2: 6 columns, the header names 5");
+    refused("time,open,high,low,close\n100,10,11,9,10\n160,10,11,9,10\n"
+            "160,10,11,9,10\n",
+            "BTCUSDT.csv:4: time 160 is not after the previous line's 160 "
+            "(times must increase)");
+    refused("time,open,high,low,close\n100,10,11,9,10\n90,10,11,9,10\n",
+            "BTCUSDT.csv:3: time 90 is not after the previous line's 100 "
+            "(times must increase)");
+    refused("time,open,high,low,close\n100,10,11,9,NaN\n",
+            "BTCUSDT.csv:2: column 'close': not a finite number ('NaN')");
+    refused("time,open,high,low,close\n100,10,11,-9,10\n",
+            "BTCUSDT.csv:2: column 'low': price must be > 0 ('-9')");
+    refused("time,open,high,low,close\n100,0,11,9,10\n",
+            "BTCUSDT.csv:2: column 'open': price must be > 0 ('0')");
+    refused("time,open,high,low,close\n100,10,11,9,ten\n",
+            "BTCUSDT.csv:2: column 'close': not a number ('ten')");
+    refused("time,open,high,low,close\n100,10,,9,10\n",
+            "BTCUSDT.csv:2: column 'high' is empty");
+    refused("time,open,high,low,close\n100,10,9.5,9,10\n",
+            "BTCUSDT.csv:2: not a bar: low 9, high 9.5 must enclose open 10 "
+            "and close 10");
+    refused("time,open,high,low,close\nyesterday,10,11,9,10\n",
+            "BTCUSDT.csv:2: column 'time': not Unix seconds > 0 or "
+            "YYYY-MM-DDTHH:MM:SSZ ('yesterday')");
+    refused("time,open,high,low,close,mark\n100,10,11,9,10,inf\n",
+            "BTCUSDT.csv:2: column 'mark': not a finite number ('inf')");
+    refused("# market=PERP\ntime,open,high,low,close\n",
+            "BTCUSDT.csv:1: market= must be FUT or SPOT");
+}
+
+static void a_good_file_reads_exactly(void **state)
+{
+    (void)state;
+    const char *text =
+        "# generated: seed=7 model=test symbol=ETHUSDT market=SPOT\r\n"
+        "mark, close,low,high,open,time\r\n"
+        "10.5,10,9,11,10,2026-11-25T10:00:00Z\r\n"
+        "# a comment between lines\n"
+        "10.25,10.5,10,11,10,2026-11-25T10:01:00.5Z\n";
+    s6_price_series s;
+    char err[300];
+    if (s6_prices_parse(text, "anything.csv", &s, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(s.symbol, "ETHUSDT");
+    assert_int_equal(s.market, S6_MARKET_SPOT);
+    assert_true(s.has_mark);
+    assert_int_equal(s.n, 2);
+    assert_true(s.bars[0].t == 1795600800.0);
+    assert_true(s.bars[1].t == 1795600860.5);
+    assert_true(s.bars[1].mark == 10.25 && s.bars[1].close == 10.5);
+    s6_prices_free(&s);
+    /* Without a symbol= comment the file name names it. */
+    if (s6_prices_parse("time,open,high,low,close\n1,1,1,1,1\n",
+                        "BTCUSDT_1m.csv", &s, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(s.symbol, "BTCUSDT");
+    assert_int_equal(s.market, S6_MARKET_FUT);
+    s6_prices_free(&s);
+}
+
+static void the_feed_merges_by_time_and_walks_each_bar(void **state)
+{
+    (void)state;
+    s6_price_series s[2];
+    char err[300];
+    assert_int_equal(s6_prices_parse("time,open,high,low,close\n"
+                                     "100,10,12,9,11\n"   /* rising */
+                                     "200,11,11.5,8,9\n"  /* falling */
+                                     "300,9,10,8.5,9.5\n",
+                                     "AAA.csv", &s[0], err, sizeof err), 0);
+    assert_int_equal(s6_prices_parse("time,open,high,low,close,mark\n"
+                                     "150,5,5,5,5,5.5\n"
+                                     "200,5,5,5,5,5.25\n",
+                                     "BBB.csv", &s[1], err, sizeof err), 0);
+    s6_price_feed *f;
+    assert_int_equal(s6_price_feed_new(s, 2, 1, &f), 0);
+    assert_int_equal(s6_price_feed_total(f), 14);
+    static const struct {
+        size_t series;
+        double ts, mark;
+    } want[] = {
+        { 0, 100, 10 }, { 0, 125, 9 }, { 0, 150, 12 }, { 1, 150, 5.5 },
+        { 0, 175, 11 }, { 0, 200, 11 }, { 1, 200, 5.25 }, { 0, 225, 11.5 },
+        { 0, 250, 8 }, { 0, 275, 9 }, { 0, 300, 9 }, { 0, 325, 8.5 },
+        { 0, 350, 10 }, { 0, 375, 9.5 },
+    };
+    s6_price_update u;
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        assert_true(s6_price_feed_next(f, &u));
+        if (u.series != want[i].series || u.ts != want[i].ts ||
+            u.mark != want[i].mark)
+            fail_msg("update %zu: series %zu ts %g mark %g", i, u.series,
+                     u.ts, u.mark);
+        /* ATR(1) is the second bar's true range (11.5 - 8), known only
+         * once that bar closed. */
+        if (u.series == 0)
+            assert_true(u.ts < 300 ? isnan(u.atr) : u.atr == 3.5);
+    }
+    assert_false(s6_price_feed_next(f, &u));
+    s6_price_feed_free(f);
+    s6_prices_free(&s[0]);
+    s6_prices_free(&s[1]);
+}
+
+static void shipped_files_load(void **state)
+{
+    (void)state;
+    const char *root = getenv("S6_SOURCE_DIR");
+    static const char *const files[] = { "BTCUSDT.csv", "ETHUSDT.csv" };
+    for (size_t i = 0; i < 2; i++) {
+        char path[4096], err[300];
+        snprintf(path, sizeof path, "%s/examples/data/%s", root ? root : ".",
+                 files[i]);
+        s6_price_series s;
+        if (s6_prices_load(path, &s, err, sizeof err) != 0)
+            fail_msg("%s", err);
+        assert_true(s.n >= 1000);
+        s6_prices_free(&s);
+    }
+    char err[300];
+    s6_price_series s;
+    assert_int_not_equal(s6_prices_load("/nonexistent/X.csv", &s, err,
+                                        sizeof err), 0);
+    assert_string_equal(err, "/nonexistent/X.csv: No such file or directory");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(bad_files_name_the_line_and_the_reason),
+        cmocka_unit_test(a_good_file_reads_exactly),
+        cmocka_unit_test(the_feed_merges_by_time_and_walks_each_bar),
+        cmocka_unit_test(shipped_files_load),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
