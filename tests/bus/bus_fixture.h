@@ -39,7 +39,7 @@ typedef struct bus_reply {
     int code;
     int type;            /* REDIS_REPLY_* */
     long long integer;
-    char str[512];
+    char str[16384];
     size_t elements;
     /* flat arrays of strings (HGETALL, SMEMBERS, ...) */
     char items[64][128];

@@ -1,0 +1,443 @@
+/* The Redis state edge against a real redis-server: the spec's keys
+ * exactly, the restart load, events and announcements, the quota scripts
+ * (reserve within the limits, release once) and the barrier. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <hiredis/hiredis.h>
+
+#include "bus/state.h"
+#include "bus_fixture.h"
+
+typedef struct tfx {
+    bus_fx f;
+    s6_state *st;
+    s6_state_edge e;
+} tfx;
+
+static double fixed_now(void *ud)
+{
+    (void)ud;
+    return 1764110000.5;
+}
+
+static int setup(void **state)
+{
+    tfx *t = calloc(1, sizeof *t);
+    *state = t;
+    if (bus_fx_setup(&t->f) != 0)
+        return -1;
+    s6_state_opts o = { .events_maxlen = 1000,
+                        .clock = { .now = fixed_now } };
+    if (s6_state_new(t->f.cmd, &o, &t->st) != 0)
+        return -1;
+    t->e = s6_state_edge_of(t->st);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    tfx *t = *state;
+    s6_state_free(t->st);
+    int rc = bus_fx_teardown(&t->f);
+    free(t);
+    return rc;
+}
+
+typedef struct bwait {
+    bool done, ok;
+} bwait;
+
+static void on_done(void *ud, bool ok)
+{
+    bwait *w = ud;
+    w->done = true;
+    w->ok = ok;
+}
+
+/* The barrier's answer: everything asked for so far is in. */
+static bool barrier(tfx *t)
+{
+    bwait w = { 0 };
+    assert_int_equal(t->e.barrier(t->e.ud, on_done, &w), 0);
+    assert_true(bus_run_flag(&t->f, &w.done, 5000));
+    return w.ok;
+}
+
+static void make_record(s6_engine_record *rec, const char *id)
+{
+    memset(rec, 0, sizeof *rec);
+    char err[128];
+    assert_int_equal(s6_position_init(&rec->pos, id, "BTCUSDT",
+                                      S6_MARKET_FUT, 10, err, sizeof err), 0);
+    rec->pos.state = S6_POS_ACTIVE;
+    rec->pos.side = 1;
+    rec->pos.qty = 0.01;
+    rec->pos.entry = 64250.1;
+    rec->pos.add_on_count = 2;
+    rec->pos.last_add_at = 1764100000.25;
+    s6_stop_init(&rec->stop, 1);
+    rec->stop.confirmed = (s6_stop_order){ .live = true, .price = 63500.5,
+                                           .qty = 0.01 };
+    strcpy(rec->stop.confirmed.intent_id, "p1-sl-3");
+    rec->stop.step = 2;
+    rec->tp_step = 1;
+    rec->risk_reserved = 64.25;
+    rec->concurrency_reserved = 1;
+    rec->rule_state_json =
+        "{\"trailing_stop\":{\"step\":2,\"best\":64900.5},\"ladder\":{\"next\":1}}";
+}
+
+static void test_save_writes_the_spec_keys(void **state)
+{
+    tfx *t = *state;
+    s6_engine_record rec;
+    make_record(&rec, "p1");
+    assert_int_equal(t->e.save(t->e.ud, &rec), 0);
+    assert_true(barrier(t));
+
+    bus_reply r;
+    assert_int_equal(bus_cmdv(&t->f, &r, "KEYS", "*", NULL), 0);
+    const char *want[] = { "pos:{sl}:level:p1", "pos:{tp}:ladder:p1",
+                           "pos:{adds}:p1", "pos:{rules}:p1",
+                           "pos:{state}:p1", "pos:{state}:open" };
+    assert_int_equal(r.n_items, 6);
+    for (size_t i = 0; i < 6; i++) {
+        bool found = false;
+        for (size_t j = 0; j < r.n_items; j++)
+            found |= strcmp(r.items[j], want[i]) == 0;
+        if (!found)
+            fail_msg("key %s missing", want[i]);
+    }
+    assert_int_equal(bus_cmdv(&t->f, &r, "HGETALL", "pos:{sl}:level:p1",
+                              NULL), 0);
+    assert_int_equal(r.n_items, 8);
+    assert_string_equal(bus_field(&r, "price"), "63500.5");
+    assert_string_equal(bus_field(&r, "step"), "2");
+    assert_string_equal(bus_field(&r, "intent_id"), "p1-sl-3");
+    assert_string_equal(bus_field(&r, "confirmed"), "1");
+    assert_int_equal(bus_cmdv(&t->f, &r, "HGETALL", "pos:{tp}:ladder:p1",
+                              NULL), 0);
+    assert_int_equal(r.n_items, 2);
+    assert_string_equal(bus_field(&r, "step"), "1");
+    assert_int_equal(bus_cmdv(&t->f, &r, "HGETALL", "pos:{adds}:p1", NULL),
+                     0);
+    assert_string_equal(bus_field(&r, "count"), "2");
+    assert_string_equal(bus_field(&r, "last_add_at"), "1764100000.25");
+    assert_int_equal(bus_cmdv(&t->f, &r, "HGETALL", "pos:{rules}:p1", NULL),
+                     0);
+    assert_int_equal(r.n_items, 4);
+    assert_string_equal(bus_field(&r, "trailing_stop"),
+                        "{\"step\":2,\"best\":64900.5}");
+    assert_string_equal(bus_field(&r, "ladder"), "{\"next\":1}");
+    assert_int_equal(bus_cmdv(&t->f, &r, "HGET", "pos:{state}:p1", "record",
+                              NULL), 0);
+    char *json = s6_engine_record_encode(&rec);
+    assert_string_equal(r.str, json);
+    free(json);
+    assert_int_equal(bus_cmdv(&t->f, &r, "SISMEMBER", "pos:{state}:open",
+                              "p1", NULL), 0);
+    assert_int_equal(r.integer, 1);
+
+    /* A pending (unconfirmed) stop, a rule dropped, then closed. */
+    rec.stop.confirmed.live = false;
+    rec.stop.pending = (s6_stop_order){ .live = true, .price = 63800 };
+    strcpy(rec.stop.pending.intent_id, "p1-sl-4");
+    rec.stop.pending_step = 3;
+    rec.rule_state_json = "{\"ladder\":{\"next\":2}}";
+    assert_int_equal(t->e.save(t->e.ud, &rec), 0);
+    assert_true(barrier(t));
+    assert_int_equal(bus_cmdv(&t->f, &r, "HGETALL", "pos:{sl}:level:p1",
+                              NULL), 0);
+    assert_string_equal(bus_field(&r, "price"), "63800");
+    assert_string_equal(bus_field(&r, "step"), "3");
+    assert_string_equal(bus_field(&r, "intent_id"), "p1-sl-4");
+    assert_string_equal(bus_field(&r, "confirmed"), "0");
+    assert_int_equal(bus_cmdv(&t->f, &r, "HGETALL", "pos:{rules}:p1", NULL),
+                     0);
+    assert_int_equal(r.n_items, 2);
+    rec.pos.state = S6_POS_CLOSED;
+    assert_int_equal(t->e.save(t->e.ud, &rec), 0);
+    assert_true(barrier(t));
+    assert_int_equal(bus_cmdv(&t->f, &r, "SCARD", "pos:{state}:open", NULL),
+                     0);
+    assert_int_equal(r.integer, 0);
+}
+
+static void test_save_refuses_bad_input(void **state)
+{
+    tfx *t = *state;
+    s6_engine_record rec;
+    make_record(&rec, "p1");
+    strcpy(rec.pos.id, "p 1");
+    assert_int_equal(t->e.save(t->e.ud, &rec), S6_BUS_EINVAL);
+    make_record(&rec, "p1");
+    rec.rule_state_json = "[1,2]";
+    assert_int_equal(t->e.save(t->e.ud, &rec), S6_BUS_EINVAL);
+    assert_true(barrier(t));
+    bus_reply r;
+    assert_int_equal(bus_cmdv(&t->f, &r, "DBSIZE", NULL), 0);
+    assert_int_equal(r.integer, 0); /* nothing written */
+}
+
+typedef struct loaded {
+    bool done;
+    int rc;
+    s6_engine_record *recs;
+    size_t n;
+    char err[256];
+} loaded;
+
+static void on_loaded(void *ud, int rc, s6_engine_record *recs, size_t n,
+                      const char *err)
+{
+    loaded *l = ud;
+    l->done = true;
+    l->rc = rc;
+    l->recs = recs;
+    l->n = n;
+    snprintf(l->err, sizeof l->err, "%s", err ? err : "");
+}
+
+static loaded load(tfx *t)
+{
+    loaded l = { 0 };
+    assert_int_equal(s6_state_load(t->st, on_loaded, &l), 0);
+    assert_true(bus_run_flag(&t->f, &l.done, 5000));
+    return l;
+}
+
+static void test_load_restores_open_positions(void **state)
+{
+    tfx *t = *state;
+    loaded l = load(t);
+    assert_int_equal(l.rc, 0);
+    assert_int_equal(l.n, 0);
+    s6_state_free_records(l.recs, l.n);
+
+    s6_engine_record a, b, c;
+    make_record(&a, "p1");
+    make_record(&b, "p2");
+    b.pos.qty = 0.5;
+    b.rule_state_json = NULL;
+    make_record(&c, "p3");
+    c.pos.state = S6_POS_CLOSED;
+    assert_int_equal(t->e.save(t->e.ud, &a), 0);
+    assert_int_equal(t->e.save(t->e.ud, &b), 0);
+    assert_int_equal(t->e.save(t->e.ud, &c), 0);
+    assert_true(barrier(t));
+    /* The rule-state hash is the spec's key: it is what restores. */
+    assert_int_equal(bus_cmdv(&t->f, NULL, "HSET", "pos:{rules}:p1",
+                              "ladder", "{\"next\":5}", NULL), 0);
+
+    l = load(t);
+    assert_int_equal(l.rc, 0);
+    assert_int_equal(l.n, 2); /* p3 is closed */
+    for (size_t i = 0; i < l.n; i++) {
+        const s6_engine_record *r = &l.recs[i];
+        if (strcmp(r->pos.id, "p1") == 0) {
+            assert_true(r->pos.qty == 0.01 && r->pos.entry == 64250.1);
+            assert_true(r->stop.confirmed.price == 63500.5);
+            assert_int_equal(r->tp_step, 1);
+            assert_non_null(strstr(r->rule_state_json, "\"next\":5"));
+            assert_non_null(strstr(r->rule_state_json, "trailing_stop"));
+        } else {
+            assert_string_equal(r->pos.id, "p2");
+            assert_true(r->pos.qty == 0.5);
+            assert_null(r->rule_state_json);
+        }
+    }
+    s6_state_free_records(l.recs, l.n);
+}
+
+static void test_load_refuses_a_bad_record(void **state)
+{
+    tfx *t = *state;
+    s6_engine_record a;
+    make_record(&a, "p1");
+    assert_int_equal(t->e.save(t->e.ud, &a), 0);
+    assert_true(barrier(t));
+    assert_int_equal(bus_cmdv(&t->f, NULL, "HSET", "pos:{state}:p1",
+                              "record", "{\"pos\":7}", NULL), 0);
+    loaded l = load(t);
+    assert_int_equal(l.rc, S6_BUS_EINVAL);
+    assert_null(l.recs);
+    assert_non_null(strstr(l.err, "pos:{state}:p1 record"));
+
+    assert_int_equal(bus_cmdv(&t->f, NULL, "SADD", "pos:{state}:open", "p9",
+                              NULL), 0);
+    assert_int_equal(bus_cmdv(&t->f, NULL, "SREM", "pos:{state}:open", "p1",
+                              NULL), 0);
+    l = load(t);
+    assert_int_equal(l.rc, S6_BUS_EINVAL);
+    assert_non_null(strstr(l.err, "pos:{state}:p9: in pos:{state}:open but "
+                                  "has no record"));
+
+    assert_int_equal(bus_cmdv(&t->f, NULL, "SREM", "pos:{state}:open", "p9",
+                              NULL), 0);
+    assert_int_equal(bus_cmdv(&t->f, NULL, "SADD", "pos:{state}:open", "p1",
+                              NULL), 0);
+    assert_int_equal(t->e.save(t->e.ud, &a), 0);
+    assert_int_equal(bus_cmdv(&t->f, NULL, "HSET", "pos:{rules}:p1",
+                              "ladder", "{oops", NULL), 0);
+    l = load(t);
+    assert_int_equal(l.rc, S6_BUS_EINVAL);
+    assert_non_null(strstr(l.err, "pos:{rules}:p1: field 'ladder': not JSON"));
+}
+
+static void test_event_and_announce(void **state)
+{
+    tfx *t = *state;
+    assert_int_equal(t->e.event(t->e.ud, "BTCUSDT", "p1", "STOP_MOVED",
+                                "{\"from\":63000,\"to\":63500.5,\"step\":2,"
+                                "\"reason\":\"lock-in\",\"confirmed\":true,"
+                                "\"plan\":{\"id\":\"x\"}}"), 0);
+    assert_int_equal(t->e.event(t->e.ud, "BTCUSDT", "p1", "TP_FILLED",
+                                "{\"ts\":17.5}"), 0);
+    assert_int_equal(t->e.event(t->e.ud, "BTCUSDT", "p1", "BAD", "{oops"),
+                     S6_BUS_EINVAL);
+    assert_int_equal(t->e.event(t->e.ud, "BTC USDT", "p1", "X", "{}"),
+                     S6_BUS_EINVAL);
+    const char *f[] = { "symbol", "BTCUSDT", "sl_px", "63500.5" };
+    assert_int_equal(t->e.announce(t->e.ud, "risk:sl_arm", f, 4), 0);
+    assert_int_equal(t->e.announce(t->e.ud, "risk:sl_arm", f, 3),
+                     S6_BUS_EINVAL);
+    assert_true(barrier(t));
+
+    bus_reply r;
+    assert_int_equal(bus_cmdv(&t->f, &r, "XLEN", "pos:events:{BTCUSDT}",
+                              NULL), 0);
+    assert_int_equal(r.integer, 2);
+    assert_int_equal(bus_cmdv(&t->f, &r, "EVAL",
+                              "return redis.call('XRANGE', KEYS[1], '-', '+')[1][2]",
+                              "1", "pos:events:{BTCUSDT}", NULL), 0);
+    assert_string_equal(bus_field(&r, "type"), "STOP_MOVED");
+    assert_string_equal(bus_field(&r, "pos_id"), "p1");
+    assert_string_equal(bus_field(&r, "ts"), "1764110000.5");
+    assert_string_equal(bus_field(&r, "from"), "63000");
+    assert_string_equal(bus_field(&r, "to"), "63500.5");
+    assert_string_equal(bus_field(&r, "reason"), "lock-in");
+    assert_string_equal(bus_field(&r, "confirmed"), "true");
+    assert_string_equal(bus_field(&r, "plan"), "{\"id\":\"x\"}");
+    assert_int_equal(bus_cmdv(&t->f, &r, "EVAL",
+                              "return redis.call('XRANGE', KEYS[1], '-', '+')[2][2]",
+                              "1", "pos:events:{BTCUSDT}", NULL), 0);
+    assert_string_equal(bus_field(&r, "ts"), "17.5"); /* the event's own */
+    assert_int_equal(r.n_items, 6);
+    assert_int_equal(bus_cmdv(&t->f, &r, "EVAL",
+                              "return redis.call('XRANGE', KEYS[1], '-', '+')[1][2]",
+                              "1", "risk:sl_arm", NULL), 0);
+    assert_int_equal(r.n_items, 4);
+    assert_string_equal(bus_field(&r, "sl_px"), "63500.5");
+}
+
+
+static bool reserve(tfx *t, const char *pos_id, double budget, int slots)
+{
+    bwait w = { 0 };
+    assert_int_equal(t->e.quota_reserve(t->e.ud, pos_id, budget, slots,
+                                        on_done, &w), 0);
+    assert_true(bus_run_flag(&t->f, &w.done, 5000));
+    return w.ok;
+}
+
+static void expect_used(tfx *t, const char *budget, const char *slots)
+{
+    bus_reply r;
+    assert_int_equal(bus_cmdv(&t->f, &r, "HGET", "risk:{budget}", "used",
+                              NULL), 0);
+    assert_string_equal(r.str, budget);
+    assert_int_equal(bus_cmdv(&t->f, &r, "HGET", "risk:{concurrency}",
+                              "used", NULL), 0);
+    assert_string_equal(r.str, slots);
+}
+
+static void test_quota_reserve_and_release_once(void **state)
+{
+    tfx *t = *state;
+    assert_int_equal(bus_cmdv(&t->f, NULL, "HSET", "risk:{budget}", "limit",
+                              "100", "used", "0", NULL), 0);
+    assert_int_equal(bus_cmdv(&t->f, NULL, "HSET", "risk:{concurrency}",
+                              "limit", "2", "used", "0", NULL), 0);
+    assert_true(reserve(t, "p1", 60.5, 1));
+    expect_used(t, "60.5", "1");
+    assert_false(reserve(t, "p2", 40, 1));   /* 100.5 > 100 */
+    expect_used(t, "60.5", "1");             /* refused: nothing moved */
+    assert_true(reserve(t, "p2", 39.5, 1));  /* exactly the limit */
+    expect_used(t, "100", "2");
+    assert_false(reserve(t, "p3", 0, 1));    /* no slot left */
+    expect_used(t, "100", "2");
+
+    /* The same close, twice (and replayed): released once. */
+    assert_int_equal(t->e.quota_release(t->e.ud, "p1", 60.5, 1), 0);
+    assert_int_equal(t->e.quota_release(t->e.ud, "p1", 60.5, 1), 0);
+    assert_true(barrier(t));
+    expect_used(t, "39.5", "1");
+    assert_int_equal(t->e.quota_release(t->e.ud, "p1", 60.5, 1), 0);
+    assert_true(barrier(t));
+    expect_used(t, "39.5", "1");
+    s6_state_stats st;
+    s6_state_get_stats(t->st, &st);
+    assert_int_equal(st.releases_applied, 1);
+    assert_int_equal(st.releases_repeated, 2);
+    assert_int_equal(st.reserves_ok, 2);
+    assert_int_equal(st.reserves_refused, 2);
+    bus_reply r;
+    assert_int_equal(bus_cmdv(&t->f, &r, "EXISTS",
+                              "risk:{budget}:released:p1", NULL), 0);
+    assert_int_equal(r.integer, 1);
+
+    /* A release larger than what is used stops at 0. */
+    assert_int_equal(t->e.quota_release(t->e.ud, "p2", 50, 3), 0);
+    assert_true(barrier(t));
+    expect_used(t, "0", "0");
+    /* No limit configured: nothing can be reserved. */
+    assert_int_equal(bus_cmdv(&t->f, NULL, "DEL", "risk:{budget}", NULL), 0);
+    assert_false(reserve(t, "p4", 1, 0));
+    assert_int_equal(t->e.quota_release(t->e.ud, "p 5", 1, 0), S6_BUS_EINVAL);
+    assert_int_equal(t->e.quota_release(t->e.ud, "p5", -1, 0), S6_BUS_EINVAL);
+}
+
+static void test_barrier_reports_a_failed_write(void **state)
+{
+    tfx *t = *state;
+    assert_true(barrier(t));
+    /* risk:{budget} of the wrong type: the release script fails. */
+    assert_int_equal(bus_cmdv(&t->f, NULL, "SET", "risk:{budget}", "x",
+                              NULL), 0);
+    assert_int_equal(t->e.quota_release(t->e.ud, "p1", 5, 0), 0);
+    assert_false(barrier(t));
+    /* Reported once: the next window is clean. */
+    assert_true(barrier(t));
+    /* A write while Redis is gone: refused, and the barrier says so. */
+    s6test_redis_stop(&t->f.srv);
+    s6_engine_record rec;
+    make_record(&rec, "p1");
+    t->e.save(t->e.ud, &rec);
+    bwait w = { 0 };
+    if (t->e.barrier(t->e.ud, on_done, &w) == 0) {
+        assert_true(bus_run_flag(&t->f, &w.done, 5000));
+        assert_false(w.ok);
+    }
+    s6_state_stats st;
+    s6_state_get_stats(t->st, &st);
+    assert_true(st.failures >= 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_save_writes_the_spec_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_refuses_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_restores_open_positions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_load_refuses_a_bad_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_and_announce, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_reserve_and_release_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_barrier_reports_a_failed_write, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
