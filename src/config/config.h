@@ -123,7 +123,7 @@ typedef struct s6_config {
         bool enabled, full_auto;
         double min_free_fut, spot_buffer, max_per_transfer, max_per_day;
         double min_spot_retained, profit_ceiling;
-        uint32_t approval_poll_s;
+        uint32_t approval_poll_s, balances_max_age_s;
         s6_trigger_cfg scheduled, margin_call, risk_limit, profit_taking,
             insufficient_balance;
     } treasury;
