@@ -1,90 +1,500 @@
 /*
- * engine.c — the position engine (engine.h, docs/engine.md).
+ * engine.c — the engine's life cycle: creation, the position table,
+ * restore, reconciliation with the venue, resume, status (docs/engine.md).
  */
-#include "engine.h"
-
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct s6_engine {
-    const s6_config *cfg;
-    s6_engine_edges edges;
-    s6_log *log;
-    s6_metrics *metrics;
-};
+#include "engine_int.h"
+#include "s6_core.h"
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt,
+                const char *arg)
+{
+    if (err != NULL && errlen > 0)
+        snprintf(err, errlen, fmt, arg);
+    return rc;
+}
+
+double e_now(const s6_engine *e)
+{
+    return e->edges.clock.now(e->edges.clock.ud);
+}
+
+e_pos *e_find(s6_engine *e, const char *pos_id)
+{
+    for (size_t i = 0; pos_id != NULL && i < e->n_pos; i++)
+        if (e->pos[i].used && strcmp(e->pos[i].rec.pos.id, pos_id) == 0)
+            return &e->pos[i];
+    return NULL;
+}
+
+e_pos *e_find_open(s6_engine *e, int market, const char *symbol)
+{
+    for (size_t i = 0; i < e->n_pos; i++) {
+        s6_position *p = &e->pos[i].rec.pos;
+        if (e->pos[i].used && p->state != S6_POS_CLOSED &&
+            p->market == market && strcmp(p->symbol, symbol) == 0)
+            return &e->pos[i];
+    }
+    return NULL;
+}
+
+/* Keys are "<pos_id>-<action>-<seq>" and neither action nor seq holds a
+ * '-', so the position is what precedes the last two. */
+e_pos *e_by_intent(s6_engine *e, const char *intent_id)
+{
+    char id[S6_INTENT_ID_MAX + 1];
+    snprintf(id, sizeof id, "%s", intent_id != NULL ? intent_id : "");
+    for (int cut = 0; cut < 2; cut++) {
+        char *dash = strrchr(id, '-');
+        if (dash == NULL)
+            return NULL;
+        *dash = '\0';
+    }
+    return e_find(e, id);
+}
+
+size_t e_slot(const s6_engine *e, const e_pos *p)
+{
+    return (size_t)(p - e->pos);
+}
+
+int e_mkt_index(s6_engine *e, int market, const char *symbol)
+{
+    for (size_t i = 0; i < e->n_mkts; i++)
+        if (e->mkts[i].market == market &&
+            strcmp(e->mkts[i].symbol, symbol) == 0)
+            return (int)i;
+    const s6_symbol_cfg *sym = s6_config_symbol(e->cfg, market, symbol);
+    if (sym == NULL)
+        return -ENOENT;
+    if (e->n_mkts == e->cap_mkts) {
+        size_t nc = e->cap_mkts ? e->cap_mkts * 2 : 16;
+        e_mkt *nv = realloc(e->mkts, nc * sizeof *nv);
+        if (nv == NULL)
+            return -ENOMEM;
+        e->mkts = nv;
+        e->cap_mkts = nc;
+    }
+    e_mkt *m = &e->mkts[e->n_mkts];
+    memset(m, 0, sizeof *m);
+    snprintf(m->symbol, sizeof m->symbol, "%s", symbol);
+    m->market = market;
+    m->sym = sym;
+    m->health = 1;
+    return (int)e->n_mkts++;
+}
+
+const s6_symbol_cfg *e_sym(const s6_engine *e, const e_pos *p)
+{
+    return e->mkts[p->mkt].sym;
+}
+
+e_pos *e_new_pos(s6_engine *e, const char *id, const char *symbol,
+                 int market, double leverage, char *err, size_t errlen)
+{
+    int mi = e_mkt_index(e, market, symbol);
+    if (mi < 0)
+        return (void)fail(err, errlen, mi, "symbol: %s is not configured for "
+                          "that market", symbol), NULL;
+    size_t slot = 0;
+    while (slot < e->n_pos && e->pos[slot].used)
+        slot++;
+    int max = e->edges.rules.max_slots;
+    if (max > 0 && slot >= (size_t)max)
+        return (void)fail(err, errlen, -ENOSPC, "%s: no free slot for a new "
+                          "position", symbol), NULL;
+    if (slot == e->cap_pos) {
+        size_t nc = e->cap_pos ? e->cap_pos * 2 : 64;
+        e_pos *nv = realloc(e->pos, nc * sizeof *nv);
+        if (nv == NULL)
+            return NULL;
+        e->pos = nv;
+        e->cap_pos = nc;
+    }
+    e_pos *p = &e->pos[slot];
+    memset(p, 0, sizeof *p);
+    if (s6_position_init(&p->rec.pos, id, symbol, market, leverage, err,
+                         errlen) != 0)
+        return NULL;
+    p->used = true;
+    p->mkt = mi;
+    if (slot == e->n_pos)
+        e->n_pos++;
+    if (e->edges.rules.state_drop != NULL)
+        e->edges.rules.state_drop(e->edges.rules.ud, (int)slot);
+    return p;
+}
+
+void e_release_quota(s6_engine *e, e_pos *p)
+{
+    s6_engine_record *r = &p->rec;
+    if (r->quota_released)
+        return;
+    /* The record's flag keeps this engine from asking twice; the edge's
+     * marker keeps a restart between the two from releasing twice. */
+    int rc = e->edges.state.quota_release(e->edges.state.ud, r->pos.id,
+                                          r->risk_reserved,
+                                          r->concurrency_reserved);
+    if (rc != 0) {
+        s6_log_error(e->log, "engine", "quota release failed, retried on the "
+                     "next tick", S6_LOG_STR("pos_id", r->pos.id),
+                     S6_LOG_INT("rc", rc));
+        return;
+    }
+    r->quota_released = true;
+    e_event(e, p, "QUOTA_RELEASED", r->risk_reserved, "", "{s:f,s:i}",
+            "budget", r->risk_reserved, "concurrency",
+            r->concurrency_reserved);
+}
+
+/* The position is CLOSED: nothing of it may stay on the exchange or in
+ * the books. */
+void e_close_done(s6_engine *e, e_pos *p, const char *why)
+{
+    e_cancel_stops(e, p);
+    p->rec.n_inflight = 0;
+    p->rec.stop_needed = p->rec.stop_resize = p->rec.stop_retry = false;
+    p->closed_tick = e->ticks;
+    e_event(e, p, "POSITION_CLOSED", p->rec.pos.realized_pnl, "",
+            "{s:s,s:f}", "reason", why, "realized_pnl",
+            p->rec.pos.realized_pnl);
+    e_release_quota(e, p);
+    if (e->edges.rules.state_drop != NULL)
+        e->edges.rules.state_drop(e->edges.rules.ud, (int)e_slot(e, p));
+}
+
+bool e_paused(s6_engine *e, const char *symbol, int purpose)
+{
+    return e->blocks != NULL && e->blocks(e->blocks_ud, symbol, purpose);
+}
+
+static bool edges_ok(const s6_engine_edges *ed)
+{
+    const s6_state_edge *s = &ed->state;
+    return ed->router.submit != NULL && ed->router.cancel != NULL &&
+           s->save != NULL && s->event != NULL && s->announce != NULL &&
+           s->quota_reserve != NULL && s->quota_release != NULL &&
+           ed->rules.run != NULL && ed->clock.now != NULL;
+}
 
 int s6_engine_new(const s6_config *cfg, const s6_engine_edges *edges,
                   s6_log *log, s6_metrics *metrics, s6_engine **out,
                   char *err, size_t errlen)
 {
-    (void)cfg; (void)edges; (void)log; (void)metrics; (void)err; (void)errlen;
+    if (out == NULL)
+        return -EINVAL;
     *out = NULL;
-    return -ENOSYS;
+    if (cfg == NULL || edges == NULL || log == NULL)
+        return fail(err, errlen, -EINVAL, "%s", "cfg, edges and log are required");
+    if (!edges_ok(edges))
+        return fail(err, errlen, -EINVAL, "%s", "edges: router submit/cancel, "
+                    "every state call, rules run and the clock are required");
+    s6_engine *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return -ENOMEM;
+    e->cfg = cfg;
+    e->edges = *edges;
+    e->log = log;
+    e->metrics = metrics;
+    *out = e;
+    return 0;
 }
-void s6_engine_free(s6_engine *e) { free(e); }
+
+void s6_engine_free(s6_engine *e)
+{
+    if (e == NULL)
+        return;
+    free(e->pos);
+    free(e->mkts);
+    free(e);
+}
+
 int s6_engine_reconfigure(s6_engine *e, const s6_config *cfg)
 {
-    (void)e; (void)cfg;
-    return -ENOSYS;
+    if (e == NULL || cfg == NULL)
+        return -EINVAL;
+    /* Symbols a position trades must stay configured: a position without
+     * its tick and step could not be protected. */
+    for (size_t i = 0; i < e->n_mkts; i++)
+        if (s6_config_symbol(cfg, e->mkts[i].market, e->mkts[i].symbol) ==
+            NULL) {
+            for (size_t j = 0; j < e->n_pos; j++)
+                if (e->pos[j].used && e->pos[j].mkt == (int)i &&
+                    e->pos[j].rec.pos.state != S6_POS_CLOSED) {
+                    s6_log_error(e->log, "engine", "reconfigure refused: a "
+                                 "position trades a symbol the new config "
+                                 "drops", S6_LOG_STR("symbol",
+                                                     e->mkts[i].symbol));
+                    return -EBUSY;
+                }
+        }
+    e->cfg = cfg;
+    for (size_t i = 0; i < e->n_mkts; i++)
+        e->mkts[i].sym = s6_config_symbol(cfg, e->mkts[i].market,
+                                          e->mkts[i].symbol);
+    return 0;
 }
+
 void s6_engine_observe(s6_engine *e, s6_engine_observer fn, void *ud)
 {
-    (void)e; (void)fn; (void)ud;
+    e->observer = fn;
+    e->observer_ud = ud;
 }
-int s6_engine_restore(s6_engine *e, const s6_engine_record *recs, size_t n,
-                      char *err, size_t errlen)
-{
-    (void)e; (void)recs; (void)n; (void)err; (void)errlen;
-    return -ENOSYS;
-}
-int s6_engine_resume(s6_engine *e) { (void)e; return -ENOSYS; }
-int s6_engine_on_result(s6_engine *e, const s6_order_result *r, char *err,
-                        size_t errlen)
-{
-    (void)e; (void)r; (void)err; (void)errlen;
-    return -ENOSYS;
-}
-int s6_engine_on_market(s6_engine *e, const char *symbol, int market,
-                        const s6_market_update *m)
-{
-    (void)e; (void)symbol; (void)market; (void)m;
-    return -ENOSYS;
-}
-int s6_engine_on_signal(s6_engine *e, const char *symbol, int side,
-                        double strength, double ts)
-{
-    (void)e; (void)symbol; (void)side; (void)strength; (void)ts;
-    return -ENOSYS;
-}
-int s6_engine_tick(s6_engine *e) { (void)e; return -ENOSYS; }
-int s6_engine_reconcile(s6_engine *e, const s6_venue_view *v)
-{
-    (void)e; (void)v;
-    return -ENOSYS;
-}
-int s6_engine_manage(s6_engine *e, const s6_manage_req *req, json_t **out,
-                     s6_api_error *err)
-{
-    (void)e; (void)req; (void)err;
-    *out = NULL;
-    return -ENOSYS;
-}
-json_t *s6_engine_positions_json(s6_engine *e) { (void)e; return NULL; }
-json_t *s6_engine_position_json(s6_engine *e, const char *pos_id)
-{
-    (void)e; (void)pos_id;
-    return NULL;
-}
-void s6_engine_get_status(const s6_engine *e, s6_engine_status *st)
-{
-    (void)e;
-    memset(st, 0, sizeof *st);
-}
+
 void s6_engine_set_pause(s6_engine *e,
                          bool (*blocks)(void *ud, const char *symbol,
                                         int purpose),
                          void *ud)
 {
-    (void)e; (void)blocks; (void)ud;
+    e->blocks = blocks;
+    e->blocks_ud = ud;
+}
+
+/* ---- restart ---- */
+
+static int restore_one(s6_engine *e, const s6_engine_record *r, char *err,
+                       size_t errlen)
+{
+    if (e_find(e, r->pos.id) != NULL)
+        return fail(err, errlen, -EEXIST, "pos.id: %s restored twice",
+                    r->pos.id);
+    if (r->pos.state != S6_POS_CLOSED &&
+        e_find_open(e, r->pos.market, r->pos.symbol) != NULL)
+        return fail(err, errlen, -EEXIST, "pos.symbol: a second open "
+                    "position on %s", r->pos.symbol);
+    e_pos *p = e_new_pos(e, r->pos.id, r->pos.symbol, r->pos.market,
+                         r->pos.market == S6_MARKET_FUT ? r->pos.leverage : 1,
+                         err, errlen);
+    if (p == NULL)
+        return -EINVAL;
+    p->rec = *r;
+    p->rec.rule_state_json = NULL;
+    if (r->rule_state_json != NULL && e->edges.rules.state_put != NULL &&
+        e->edges.rules.state_put(e->edges.rules.ud, (int)e_slot(e, p),
+                                 r->rule_state_json) != 0) {
+        p->used = false;
+        return fail(err, errlen, -EINVAL, "rule_state: refused by the rules "
+                    "edge for %s", r->pos.id);
+    }
+    return 0;
+}
+
+int s6_engine_restore(s6_engine *e, const s6_engine_record *recs, size_t n,
+                      char *err, size_t errlen)
+{
+    if (e == NULL || (recs == NULL && n > 0))
+        return -EINVAL;
+    if (e->resumed || e->n_pos > 0)
+        return fail(err, errlen, -EBUSY, "%s", "restore comes before any "
+                    "input");
+    for (size_t i = 0; i < n; i++) {
+        int rc = restore_one(e, &recs[i], err, errlen);
+        if (rc != 0) {
+            for (size_t j = 0; j < e->n_pos; j++)
+                e->pos[j].used = false; /* all or nothing */
+            e->n_pos = 0;
+            return rc;
+        }
+    }
+    s6_log_info(e->log, "engine", "restored", S6_LOG_INT("positions",
+                                                         (int64_t)n));
+    return 0;
+}
+
+/* Half-done work of one position after a restart: everything that was
+ * out is sent again with its own key (S4 answers a known key with the
+ * order it has, never a second one), and what cannot be finished is
+ * rolled back. */
+static void resume_one(s6_engine *e, e_pos *p)
+{
+    s6_engine_record *r = &p->rec;
+    if (r->pos.state == S6_POS_CLOSED) {
+        e_release_quota(e, p);
+        return;
+    }
+    for (size_t i = 0; i < r->n_inflight;) {
+        s6_inflight *o = &r->inflight[i];
+        if (o->status == S6_INF_RESERVING) {
+            e_event(e, p, "ADD_ROLLED_BACK", o->qty, "", "{s:s}",
+                    "intent_id", o->intent_id);
+            e_inflight_drop(p, o);
+            continue;
+        }
+        if (o->status != S6_INF_TAKEN)
+            e_resend(e, p, o);
+        i++;
+    }
+    if (r->pos.state == S6_POS_PENDING_CLOSING &&
+        e_inflight_of(p, S6_PURPOSE_CLOSE) == NULL) {
+        r->pos.state = S6_POS_ACTIVE; /* the close never went out */
+        e_event(e, p, "STATE", 0, "", "{s:s,s:s,s:s}", "from",
+                "PENDING_CLOSING", "to", "ACTIVE", "why", "resume");
+    }
+    if (r->stop.pending.live)
+        e_resend_stop(e, p);
+    if (r->stop.cancelling.live)
+        e_send_cancel(e, p);
+    e_protect(e, p);
+    e_save(e, p);
+}
+
+int s6_engine_resume(s6_engine *e)
+{
+    if (e == NULL)
+        return -EINVAL;
+    e->resumed = true;
+    for (size_t i = 0; i < e->n_pos; i++)
+        if (e->pos[i].used)
+            resume_one(e, &e->pos[i]);
+    s6_log_info(e->log, "engine", "resumed", S6_LOG_INT("positions",
+                                                        (int64_t)e->n_pos));
+    return 0;
+}
+
+/* ---- reconciliation ---- */
+
+static const s6_venue_order *venue_order(const s6_venue_view *v,
+                                         const char *intent)
+{
+    for (size_t i = 0; intent[0] != '\0' && i < v->n_orders; i++)
+        if (strcmp(v->orders[i].intent_id, intent) == 0)
+            return &v->orders[i];
+    return NULL;
+}
+
+static const s6_venue_position *venue_pos(const s6_venue_view *v,
+                                          const e_pos *p)
+{
+    for (size_t i = 0; i < v->n_positions; i++)
+        if (v->positions[i].market == p->rec.pos.market &&
+            strcmp(v->positions[i].symbol, p->rec.pos.symbol) == 0)
+            return &v->positions[i];
+    return NULL;
+}
+
+static void reconcile_stop(s6_engine *e, e_pos *p, const s6_venue_view *v)
+{
+    s6_stop *st = &p->rec.stop;
+    if (st->pending.live && venue_order(v, st->pending.intent_id) != NULL)
+        e_stop_placed(e, p, st->pending.intent_id);
+    if (st->cancelling.live &&
+        venue_order(v, st->cancelling.intent_id) == NULL)
+        s6_stop_cancelled(st, st->cancelling.intent_id);
+    if (st->confirmed.live &&
+        venue_order(v, st->confirmed.intent_id) == NULL) {
+        /* the venue lost it (expired, cancelled by hand): guard, re-arm */
+        st->guard = st->confirmed.price;
+        st->confirmed.live = false;
+        p->rec.stop_needed = true;
+        e_event(e, p, "STOP_MISSING", st->guard, "", "{s:f}", "stop",
+                st->guard);
+    }
+}
+
+/* A quantity that differs is adopted: the venue's book is the truth. */
+static void adopt_qty(s6_engine *e, e_pos *p, const s6_venue_position *vp)
+{
+    s6_position *pos = &p->rec.pos;
+    double step = e_sym(e, p)->step;
+    if (fabs(vp->qty - pos->qty) < step * 0.5 && vp->side == pos->side)
+        return;
+    e_event(e, p, "RECONCILED_QTY", vp->qty, "", "{s:f,s:f,s:i}", "ours",
+            pos->qty, "venue", vp->qty, "venue_side", vp->side);
+    if (vp->side == pos->side) {
+        pos->margin *= vp->qty / pos->qty;
+        pos->qty = vp->qty;
+        p->rec.stop_resize = true;
+    }
+}
+
+static void adopt_unknown(s6_engine *e, const s6_venue_position *vp)
+{
+    char id[S6_POS_ID_MAX + 1], err[160];
+    snprintf(id, sizeof id, "v%x%x", (unsigned)e_now(e), e->id_seq++);
+    const s6_symbol_cfg *cfg = s6_config_symbol(e->cfg, vp->market,
+                                                vp->symbol);
+    double lev = cfg != NULL && cfg->leverage > 0 ? cfg->leverage : 1;
+    e_pos *p = e_new_pos(e, id, vp->symbol, vp->market, lev, err, sizeof err);
+    if (p == NULL) {
+        s6_log_error(e->log, "engine", "venue position not adopted",
+                     S6_LOG_STR("symbol", vp->symbol), S6_LOG_STR("error", err));
+        return;
+    }
+    const s6_symbol_cfg *sym = e_sym(e, p);
+    s6_position *pos = &p->rec.pos;
+    s6_fill f = {.kind = S6_FILL_MANUAL, .side = vp->side, .qty = vp->qty,
+                 .price = vp->entry, .ts = e_now(e)};
+    snprintf(f.result_id, sizeof f.result_id, "reconcile-%s", id);
+    s6_fill_effect eff;
+    if (s6_position_apply_fill(pos, &f, sym->step, &eff, err, sizeof err) != 0) {
+        p->used = false;
+        s6_log_error(e->log, "engine", "venue position not adopted",
+                     S6_LOG_STR("symbol", vp->symbol), S6_LOG_STR("error", err));
+        return;
+    }
+    s6_stop_init(&p->rec.stop, pos->side);
+    p->rec.stop_needed = true;
+    p->rec.quota_released = true; /* S6 reserved nothing for it */
+    e_event(e, p, "ADOPTED", vp->qty, "", "{s:f,s:f}", "qty", vp->qty,
+            "entry", vp->entry);
+    e_protect(e, p);
+    e_save(e, p);
+}
+
+int s6_engine_reconcile(s6_engine *e, const s6_venue_view *v)
+{
+    if (e == NULL || v == NULL)
+        return -EINVAL;
+    size_t n = e->n_pos;
+    for (size_t i = 0; i < n; i++) {
+        e_pos *p = &e->pos[i];
+        if (!p->used || p->rec.pos.state == S6_POS_CLOSED ||
+            p->rec.pos.state == S6_POS_PENDING_ENTRY)
+            continue;
+        const s6_venue_position *vp = venue_pos(v, p);
+        if (p->rec.pos.market == S6_MARKET_FUT && vp == NULL) {
+            p->rec.pos.state = S6_POS_CLOSED;
+            p->rec.pos.closed_at = e_now(e);
+            e_close_done(e, p, "venue_flat");
+            e_save(e, p);
+            continue;
+        }
+        if (vp != NULL)
+            adopt_qty(e, p, vp);
+        if (p->rec.pos.market == S6_MARKET_FUT)
+            reconcile_stop(e, p, v);
+        e_protect(e, p);
+        e_save(e, p);
+    }
+    for (size_t i = 0; i < v->n_positions; i++)
+        if (e_find_open(e, v->positions[i].market, v->positions[i].symbol) ==
+                NULL &&
+            v->positions[i].qty > 0 &&
+            (v->positions[i].side == 1 || v->positions[i].side == -1))
+            adopt_unknown(e, &v->positions[i]);
+    return 0;
+}
+
+void s6_engine_get_status(const s6_engine *e, s6_engine_status *st)
+{
+    memset(st, 0, sizeof *st);
+    if (e == NULL)
+        return;
+    for (size_t i = 0; i < e->n_pos; i++) {
+        const s6_engine_record *r = &e->pos[i].rec;
+        if (!e->pos[i].used || r->pos.state == S6_POS_CLOSED)
+            continue;
+        st->positions++;
+        st->unprotected += !r->stop.confirmed.live;
+    }
+    st->last_tick = e->last_tick;
+    st->last_price = e->last_price;
+    st->resumed = e->resumed;
+    st->stale_dropped = e->stale_dropped;
+    st->jumps_held = e->jumps_held;
 }

@@ -135,6 +135,8 @@ typedef enum s6_inflight_status {
     S6_INF_SENT = 1,     /* submitted, no outcome yet */
     S6_INF_FAILED,       /* no answer after S4's retries: re-sent on a tick */
     S6_INF_TAKEN,        /* S4 took it (S6_ROUTE_OK / ACCEPTED): fills due */
+    S6_INF_RESERVING,    /* ADD: quota asked for, not yet answered (not
+                            sent; a restart drops it: the plan is stale) */
     S6_INF_STATUS_COUNT
 } s6_inflight_status;
 
@@ -231,6 +233,13 @@ typedef struct s6_rules_edge {
     char *(*state_get)(void *ud, int slot);
     int (*state_put)(void *ud, int slot, const char *json);
     void (*state_drop)(void *ud, int slot);
+    /* Moves whenever the slot's state changes (NULL: never asked), so the
+     * engine persists a state a rule changed without proposing anything. */
+    unsigned (*state_gen)(void *ud, int slot);
+    /* The rule's name for the id a proposal carries ("trailing_stop"),
+     * NULL when unknown; for the record's rule versions. */
+    const char *(*rule_name)(void *ud, int rule_id);
+    int max_slots;            /* slots the state holds; 0 = no limit */
     void *ud;
 } s6_rules_edge;
 
@@ -378,6 +387,8 @@ typedef struct s6_engine_status {
     double last_tick;         /* clock seconds, 0 = never */
     double last_price;        /* clock seconds of the last market update */
     bool resumed;
+    size_t stale_dropped;     /* updates older than market_data.max_age_s */
+    size_t jumps_held;        /* marks held for confirmation */
 } s6_engine_status;
 void s6_engine_get_status(const s6_engine *e, s6_engine_status *st);
 
