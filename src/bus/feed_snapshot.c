@@ -1,0 +1,117 @@
+/* s6_bus_feed_snapshot: one HGETALL per instrument, all in one pipeline,
+ * one callback when the last reply is in. */
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "feed.h"
+#include "fields.h"
+
+typedef struct snap_ctx {
+    const s6_md_regimes *regimes;
+    s6_feed_snapshot_done done;
+    void *ud;
+    size_t n, owed;
+    s6_md_snap *snaps;
+} snap_ctx;
+
+typedef struct snap_slot {
+    snap_ctx *ctx;
+    size_t i;
+} snap_slot;
+
+static void one_in(snap_ctx *x)
+{
+    if (--x->owed > 0)
+        return;
+    x->done(x->ud, x->snaps, x->n);
+    free(x->snaps);
+    free(x);
+}
+
+static void parse_snap(snap_ctx *x, s6_md_snap *s, const redisReply *rep)
+{
+    s6_redis_kv kv[S6_BUS_KV_MAX];
+    size_t n;
+    char key[96];
+    if (s6_bus_reply_kv(rep, kv, S6_BUS_KV_MAX, &n) != 0) {
+        s->rc = S6_BUS_EINVAL;
+        snprintf(s->err, sizeof s->err, "not a hash of strings");
+        return;
+    }
+    if (n == 0) {
+        s->rc = 1;
+        return;
+    }
+    s6_md_last_key(s->m.market, s->m.symbol, key, sizeof key);
+    s6_md_update m;
+    s->rc = s6_md_update_parse(kv, n, x->regimes, key, &m, s->err,
+                               sizeof s->err);
+    if (s->rc == 0)
+        s->m = m;
+}
+
+static void on_hash(s6_redis *r, const redisReply *rep, int code, void *ud)
+{
+    snap_slot *slot = ud;
+    snap_ctx *x = slot->ctx;
+    s6_md_snap *s = &x->snaps[slot->i];
+    (void)r;
+    if (code != 0) {
+        s->rc = S6_BUS_EREDIS;
+        snprintf(s->err, sizeof s->err, "%s", s6_redis_strerror(code));
+    } else {
+        parse_snap(x, s, rep);
+    }
+    free(slot);
+    one_in(x);
+}
+
+/* One HGETALL; false when it could not be sent (the slot says why). */
+static bool ask(s6_redis *r, snap_ctx *x, size_t i)
+{
+    s6_md_snap *s = &x->snaps[i];
+    char key[96];
+    if (s6_md_last_key(s->m.market, s->m.symbol, key, sizeof key) != 0) {
+        s->rc = S6_BUS_EINVAL;
+        snprintf(s->err, sizeof s->err, "bad market or symbol");
+        return false;
+    }
+    snap_slot *slot = malloc(sizeof *slot);
+    if (!slot || s6_redis_hgetall(r, key, on_hash, slot) != 0) {
+        free(slot);
+        s->rc = S6_BUS_EREDIS;
+        snprintf(s->err, sizeof s->err, "not sent");
+        return false;
+    }
+    *slot = (snap_slot){ x, i };
+    return true;
+}
+
+int s6_bus_feed_snapshot(s6_redis *r, const s6_md_instrument *ins, size_t n,
+                         const s6_md_regimes *regimes,
+                         s6_feed_snapshot_done done, void *ud)
+{
+    if (!r || !done || n == 0 || !ins)
+        return S6_BUS_EINVAL;
+    snap_ctx *x = calloc(1, sizeof *x);
+    if (!x || !(x->snaps = calloc(n, sizeof *x->snaps))) {
+        free(x);
+        return S6_BUS_ENOMEM;
+    }
+    *x = (snap_ctx){ regimes, done, ud, n, 1, x->snaps };
+    for (size_t i = 0; i < n; i++) {
+        x->snaps[i].m.market = ins[i].market;
+        snprintf(x->snaps[i].m.symbol, sizeof x->snaps[i].m.symbol, "%s",
+                 ins[i].symbol ? ins[i].symbol : "");
+        x->owed += ask(r, x, i);
+    }
+    if (x->owed == 1) { /* nothing went out: no callback, an error */
+        free(x->snaps);
+        free(x);
+        return S6_BUS_EREDIS;
+    }
+    one_in(x);
+    return 0;
+}
