@@ -84,6 +84,7 @@ struct s6_s4_router {
     sym_rate *syms;
     size_t n_syms, cap_syms;
     job_list queue, deferred;
+    job_list sending;  /* sent, waiting for the answer */
     s6_s4_call calls; /* sentinel of the in-flight list */
     size_t in_flight;
     s6_httpc_retry retry;
@@ -91,6 +92,8 @@ struct s6_s4_router {
     s6_hist *latency[OP_COUNT];
     s6_s4_router_stats stats;
 };
+
+static void dispatch(s6_s4_router *r);
 
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                      */
@@ -406,11 +409,14 @@ static void on_answer(const s6_httpc_result *res, void *ud)
     job *j = ud;
     s6_s4_router *r = j->r;
     s6_s4_call_untrack(r, &j->call);
+    list_remove(&r->sending, j);
     const char *kind;
     char detail[sizeof j->detail];
     int outcome = classify(j, res, &kind, detail, sizeof detail);
     s6_s4_call_observe(r, &j->call, OPS[j->op].endpoint, kind);
     finish(r, j, res, outcome, detail);
+    if (!r->closing && r->queue.head)
+        dispatch(r); /* a cancel held behind this order may go now */
 }
 
 static void on_defer(uv_timer_t *t)
@@ -459,6 +465,23 @@ static void send_job(s6_s4_router *r, job *j)
         return;
     }
     s6_s4_call_track(r, &j->call, id);
+    list_push(&r->sending, j);
+}
+
+static job *find_intent(const job_list *l, int op, const char *intent)
+{
+    for (job *j = l->head; j; j = j->next)
+        if (j->op == op && strcmp(j->intent_id, intent) == 0)
+            return j;
+    return NULL;
+}
+
+/* A cancel must not overtake its own order: S4 would answer "unknown
+ * order" and the order would land afterwards, uncancelled. */
+static bool held(const s6_s4_router *r, const job *j)
+{
+    return j->op == OP_CANCEL && find_intent(&r->sending, OP_ORDER,
+                                             j->intent_id);
 }
 
 /* The first queued job whose symbol has a token: protective ones first. */
@@ -466,17 +489,20 @@ static job *next_ready(s6_s4_router *r, double now)
 {
     for (int pass = 0; pass < 2; pass++)
         for (job *j = r->queue.head; j; j = j->next)
-            if (j->priority == (pass == 0) &&
+            if (j->priority == (pass == 0) && !held(r, j) &&
                 s6_rate_ready(&r->syms[j->sym].bucket, now))
                 return j;
     return NULL;
 }
 
+/* Until a token for a job that is not held; INFINITY when all are held
+ * (the answer they wait for dispatches again). */
 static double min_wait(s6_s4_router *r, double now)
 {
     double w = INFINITY;
     for (job *j = r->queue.head; j; j = j->next)
-        w = fmin(w, s6_rate_wait(&r->syms[j->sym].bucket, now));
+        if (!held(r, j))
+            w = fmin(w, s6_rate_wait(&r->syms[j->sym].bucket, now));
     return fmax(w, s6_rate_wait(&r->total, now));
 }
 
@@ -494,11 +520,12 @@ static void dispatch(s6_s4_router *r)
         s6_rate_take(&r->syms[j->sym].bucket, now);
         send_job(r, j);
     }
-    if (!r->queue.head)
+    double wait = r->queue.head ? min_wait(r, now) : INFINITY;
+    if (isinf(wait))
         return;
     /* Round up to a whole millisecond past the token, never 0: the timer
      * must not spin on a bucket a hair short. */
-    uint64_t ms = (uint64_t)ceil(min_wait(r, now) * 1000.0) + 1;
+    uint64_t ms = (uint64_t)ceil(wait * 1000.0) + 1;
     uv_timer_start(&r->rate_timer, on_rate_timer, ms, 0);
 }
 
@@ -668,6 +695,13 @@ static int edge_cancel(void *ud, const char *intent_id, const char *symbol,
     if (!j)
         return -ENOMEM;
     pos_of_intent(intent_id, j->pos_id, sizeof j->pos_id);
+    job *queued = find_intent(&r->queue, OP_ORDER, intent_id);
+    if (queued) { /* never sent: neither request is needed */
+        list_remove(&r->queue, queued);
+        defer(r, queued, S6_ROUTE_REJECTED, "canceled before it was sent");
+        defer(r, j, S6_ROUTE_OK, "canceled before it was sent");
+        return 0;
+    }
     /* A cancel is the first or second half of a stop move: it must not
      * wait behind take-profits. */
     j->priority = true;

@@ -201,6 +201,59 @@ static void reconfigure_applies_to_the_queue(void **state)
     stop(f);
 }
 
+/* A cancel of an order still queued sends neither: the order ends
+ * REJECTED, the cancel OK, and S4 sees nothing of either. */
+static void cancel_of_a_queued_order_sends_nothing(void **state)
+{
+    (void)state;
+    fx *f = start("1", "1000");
+    submit(f, "c-tp-0", "BTCUSDT", S6_PURPOSE_TP);
+    submit(f, "c-tp-1", "BTCUSDT", S6_PURPOSE_TP);
+    stats(f, 1, 1);
+    assert_int_equal(fx_cancel(f, "c-tp-1", "BTCUSDT"), 0);
+    stats(f, 1, 0);
+    assert_int_equal(f->n_done, 0);
+    fx_wait_done(f, 3, 5000);
+    const fx_done *d = NULL;
+    for (size_t i = 0; i < f->n_done; i++)
+        if (strcmp(f->done[i].intent_id, "c-tp-1") == 0 &&
+            f->done[i].outcome == S6_ROUTE_REJECTED)
+            d = &f->done[i];
+    assert_non_null(d);
+    assert_string_equal(d->detail, "canceled before it was sent");
+    assert_int_equal(s6_s4_peer_count(f->peer, S6_S4P_REQUESTS), 1);
+    assert_int_equal(s6_s4_peer_count(f->peer, S6_S4P_CANCELS), 0);
+    stop(f);
+}
+
+/* A cancel of an order whose answer is still awaited waits for it: it
+ * reaches S4 after the order's last send and finds the order resting. */
+static void cancel_waits_for_its_order_in_flight(void **state)
+{
+    (void)state;
+    fx *f = start("1000", "1000");
+    s6_s4_peer_rule r = { .mode = S6_S4P_STALL, .times = 1 };
+    assert_int_equal(s6_s4_peer_rule_intent(f->peer, "w-sl-1", &r), 0);
+    s6_order o;
+    fx_order(&o, "w-sl-1", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
+    assert_int_equal(fx_submit(f, &o), 0);
+    assert_int_equal(s6_s4_peer_run_until(f->peer, &f->loop, S6_S4P_REQUESTS,
+                                          1, 5000), 0);
+    assert_int_equal(fx_cancel(f, "w-sl-1", "BTCUSDT"), 0);
+    fx_wait_done(f, 2, 5000);
+    assert_string_equal(f->done[0].intent_id, "w-sl-1");
+    assert_int_equal(f->done[0].outcome, S6_ROUTE_OK); /* the order */
+    assert_int_equal(f->done[1].outcome, S6_ROUTE_OK);
+    assert_string_equal(f->done[1].detail, "canceled");
+    /* The stalled send, its resend, then the cancel. */
+    assert_string_equal(s6_s4_peer_get(f->peer, 1)->path, "/orders");
+    assert_string_equal(s6_s4_peer_get(f->peer, 2)->path, "/cancel");
+    s6_s4_peer_order po;
+    assert_int_equal(s6_s4_peer_find_order(f->peer, "w-sl-1", &po), 0);
+    assert_string_equal(po.state, "CANCELED");
+    stop(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +262,8 @@ int main(void)
         cmocka_unit_test(protective_orders_go_first),
         cmocka_unit_test(deep_queue_drains_completely),
         cmocka_unit_test(reconfigure_applies_to_the_queue),
+        cmocka_unit_test(cancel_of_a_queued_order_sends_nothing),
+        cmocka_unit_test(cancel_waits_for_its_order_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
