@@ -1,0 +1,77 @@
+/*
+ * engine_fixture.h — the engine on in-memory edges for its suites: a fake
+ * router that records every order and cancel and lets the test answer
+ * them, the in-memory state edge, a clock the test moves, and the repo's
+ * Lua rules (rules/) through the rules_svc edge.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app/rules_svc.h"
+#include "engine.h"
+#include "mem_state.h"
+#include "util/buf.h"
+
+enum { FX_MAX_CALLS = 512 };
+
+typedef struct fx_call {
+    bool cancel;           /* a cancel, else a submit */
+    s6_order o;            /* submit: the order; cancel: intent and symbol */
+    s6_route_done done;
+    void *cb_ud;
+    bool answered;
+} fx_call;
+
+typedef struct fx_router {
+    fx_call calls[FX_MAX_CALLS];
+    size_t n;
+} fx_router;
+
+typedef struct fx {
+    s6_config cfg;
+    s6_log log;
+    s6_buf logs;
+    s6_metrics *metrics;
+    s6_mem_state *ms;
+    fx_router router;
+    double now;
+    s6_rules_svc rs;
+    s6_rules_edge rules;
+    s6_engine *e;
+    char pos_id[S6_POS_ID_MAX + 1]; /* the position the test follows */
+    unsigned rid;                    /* result ids */
+} fx;
+
+/* Engine on the rules of rules/ with params_json as the config's
+ * rules.params (NULL: the shipped defaults). */
+void fx_setup(fx *f, const char *params_json);
+void fx_teardown(fx *f);
+/* A new engine on the same state, clock and rules (the old one freed):
+ * restore from the saved records, then resume.  The router is emptied
+ * first so what the new engine sends is all that is in it. */
+void fx_restart(fx *f);
+
+/* Inputs. */
+int fx_fill(fx *f, const char *intent, int kind, int side, double qty,
+            double price, double fee, double sl_px);
+int fx_result(fx *f, int kind, const char *intent, const char *reason);
+int fx_price(fx *f, double mark);
+int fx_price_spot(fx *f, double mark, double mid);
+int fx_tick(fx *f);
+
+/* The router's calls. */
+size_t fx_count(const fx *f, int purpose, bool cancel);
+fx_call *fx_last(fx *f, int purpose, bool cancel);
+fx_call *fx_find(fx *f, const char *intent, bool cancel);
+/* Answers one call's outcome (once). */
+void fx_answer(fx *f, fx_call *c, int outcome);
+/* Answers every call not yet answered with outcome. */
+size_t fx_answer_all(fx *f, int outcome);
+
+/* The followed position as JSON (owned by the caller). */
+json_t *fx_pos(fx *f);
+double fx_num(fx *f, const char *path);
+size_t fx_events(const fx *f, const char *type);
+double fx_counter(fx *f, const char *name, const char *l1, const char *l2);
