@@ -1,0 +1,189 @@
+#include "lease.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fields.h"
+
+struct s6_lease {
+    uv_loop_t *loop;
+    s6_redis *r;
+    uv_timer_t tick;
+    s6_lease_opts o;
+    char key[128], id[64];
+    bool closed;
+    bool busy;              /* an attempt or renewal is in flight */
+    uint64_t ok_sent_at;    /* loop ms when the last good renewal was sent */
+    uint64_t sent_at;
+    unsigned refs;
+    s6_lease_stats st;
+};
+
+static const char *comp = "lease";
+
+/* Extends the key only while it still holds our id. */
+static const char renew_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "end\n"
+    "return 0\n";
+
+static const char release_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  return redis.call('DEL', KEYS[1])\n"
+    "end\n"
+    "return 0\n";
+
+static void unref(s6_lease *l)
+{
+    if (--l->refs == 0 && l->closed)
+        free(l);
+}
+
+static void lose(s6_lease *l, const char *why)
+{
+    if (!l->st.held)
+        return;
+    l->st.held = false;
+    l->st.lost++;
+    s6_log_error(l->o.log, comp, "lease lost", S6_LOG_STR("key", l->key),
+                 S6_LOG_STR("instance", l->id), S6_LOG_STR("why", why));
+    if (l->o.on_lost)
+        l->o.on_lost(l->o.ud, why);
+}
+
+static void on_set(s6_redis *r, const redisReply *rep, int code, void *ud)
+{
+    s6_lease *l = ud;
+    (void)r;
+    l->busy = false;
+    if (!l->closed && code == 0 && rep->type == REDIS_REPLY_STATUS) {
+        l->ok_sent_at = l->sent_at;
+        l->st.held = true;
+        l->st.acquired++;
+        s6_log_info(l->o.log, comp, "lease acquired",
+                    S6_LOG_STR("key", l->key), S6_LOG_STR("instance", l->id));
+        if (l->o.on_acquired)
+            l->o.on_acquired(l->o.ud);
+    }
+    unref(l);
+}
+
+static void on_renewed(s6_redis *r, const redisReply *rep, int code, void *ud)
+{
+    s6_lease *l = ud;
+    (void)r;
+    l->busy = false;
+    if (!l->closed && l->st.held) {
+        if (code == 0 && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
+            l->ok_sent_at = l->sent_at;
+            l->st.renewals++;
+        } else if (code == 0 && rep->type == REDIS_REPLY_INTEGER) {
+            lose(l, "the key holds another instance's id");
+        }
+        /* a failed renewal: the deadline in on_tick decides */
+    }
+    unref(l);
+}
+
+static void send_attempt(s6_lease *l)
+{
+    int rc;
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%u", l->o.ttl_ms);
+    l->sent_at = uv_now(l->loop);
+    if (l->st.held) {
+        const char *argv[] = { "EVAL", renew_lua, "1", l->key, l->id, ttl };
+        rc = s6_bus_cmd(l->r, 0, on_renewed, l, 6, argv);
+    } else {
+        l->st.attempts++;
+        rc = s6_redis_set_nx_px(l->r, l->key, l->id, l->o.ttl_ms, on_set, l);
+    }
+    if (rc == 0) {
+        l->busy = true;
+        l->refs++;
+    }
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    s6_lease *l = t->data;
+    uint64_t now = uv_now(l->loop);
+    /* Lost well before Redis could expire it: the key lives ttl from when
+     * the renewal was applied, which is after we sent it; half the ttl
+     * leaves a tick (ttl/3) of slack for timer jitter. */
+    if (l->st.held && now - l->ok_sent_at >= l->o.ttl_ms / 2)
+        lose(l, "not renewed in time");
+    if (!l->busy)
+        send_attempt(l);
+}
+
+int s6_lease_start(uv_loop_t *loop, s6_redis *r, const s6_lease_opts *opts,
+                   s6_lease **out, char *err, size_t errlen)
+{
+    const char *id = opts ? opts->instance_id : NULL;
+    const char *key = opts && opts->key ? opts->key : S6_LEASE_KEY;
+    uint32_t ttl = opts && opts->ttl_ms ? opts->ttl_ms : 10000;
+    if (!loop || !r || !id || !id[0] || strlen(id) >= 64 || !key[0] ||
+        strlen(key) >= 128 || ttl < 30) {
+        snprintf(err, errlen, "lease: loop, connection, instance_id "
+                 "(1..63 characters), key (1..127) and ttl_ms >= 30 are "
+                 "required");
+        return S6_BUS_EINVAL;
+    }
+    s6_lease *l = calloc(1, sizeof *l);
+    if (!l)
+        return S6_BUS_ENOMEM;
+    l->o = *opts;
+    l->o.ttl_ms = ttl;
+    l->loop = loop;
+    l->r = r;
+    strcpy(l->key, key);
+    strcpy(l->id, id);
+    uv_timer_init(loop, &l->tick);
+    l->tick.data = l;
+    l->refs = 1; /* the timer's */
+    uv_timer_start(&l->tick, on_tick, 0, ttl / 3);
+    *out = l;
+    return 0;
+}
+
+static void on_released(s6_redis *r, const redisReply *rep, int code,
+                        void *ud)
+{
+    (void)r;
+    (void)rep;
+    (void)code;
+    unref(ud);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    unref(h->data);
+}
+
+void s6_lease_close(s6_lease *l, bool release)
+{
+    if (!l || l->closed)
+        return;
+    l->closed = true;
+    if (release && l->st.held) {
+        const char *argv[] = { "EVAL", release_lua, "1", l->key, l->id };
+        if (s6_bus_cmd(l->r, 0, on_released, l, 5, argv) == 0)
+            l->refs++;
+    }
+    l->st.held = false;
+    uv_close((uv_handle_t *)&l->tick, on_timer_closed);
+}
+
+bool s6_lease_held(const s6_lease *l)
+{
+    return l && !l->closed && l->st.held;
+}
+
+void s6_lease_get_stats(const s6_lease *l, s6_lease_stats *st)
+{
+    *st = l->st;
+}

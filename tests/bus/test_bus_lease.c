@@ -1,0 +1,211 @@
+/* The single-writer lease: two instances on one real redis-server. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "bus/lease.h"
+#include "bus_fixture.h"
+
+typedef struct inst {
+    s6_lease *l;
+    int acquired, lost;
+    char why[128];
+    uint64_t acquired_at;   /* loop ms */
+    uv_loop_t *loop;
+} inst;
+
+static void on_acquired(void *ud)
+{
+    inst *i = ud;
+    i->acquired++;
+    i->acquired_at = uv_now(i->loop);
+}
+
+static void on_lost(void *ud, const char *why)
+{
+    inst *i = ud;
+    i->lost++;
+    snprintf(i->why, sizeof i->why, "%s", why);
+}
+
+static int setup(void **state)
+{
+    bus_fx *f = calloc(1, sizeof *f);
+    *state = f;
+    return bus_fx_setup(f);
+}
+
+static int teardown(void **state)
+{
+    bus_fx *f = *state;
+    int rc = bus_fx_teardown(f);
+    free(f);
+    return rc;
+}
+
+static void start(bus_fx *f, inst *i, const char *id, uint32_t ttl_ms)
+{
+    memset(i, 0, sizeof *i);
+    i->loop = &f->loop;
+    s6_lease_opts o = { .instance_id = id, .ttl_ms = ttl_ms,
+                        .on_acquired = on_acquired, .on_lost = on_lost,
+                        .ud = i };
+    char err[256] = "";
+    if (s6_lease_start(&f->loop, f->cmd, &o, &i->l, err, sizeof err) != 0)
+        fail_msg("lease start: %s", err);
+}
+
+static bool acquired(void *arg)
+{
+    return ((inst *)arg)->acquired > 0;
+}
+
+static bool lost(void *arg)
+{
+    return ((inst *)arg)->lost > 0;
+}
+
+typedef struct nstat {
+    inst *i;
+    uint64_t attempts, renewals;
+} nstat;
+
+static bool stats_reached(void *arg)
+{
+    nstat *n = arg;
+    s6_lease_stats st;
+    s6_lease_get_stats(n->i->l, &st);
+    return st.attempts >= n->attempts && st.renewals >= n->renewals;
+}
+
+static void holder_is(bus_fx *f, const char *id)
+{
+    bus_reply r;
+    assert_int_equal(bus_cmdv(f, &r, "GET", "s6:lease", NULL), 0);
+    assert_string_equal(r.str, id);
+}
+
+static void test_exclusive_and_renewed(void **state)
+{
+    bus_fx *f = *state;
+    inst a, b;
+    start(f, &a, "inst-a", 300);
+    assert_true(bus_run_until(f, acquired, &a, 5000));
+    start(f, &b, "inst-b", 300);
+    /* b tries several times (ttl/3 apart) while a renews: more than three
+     * ttls pass, so without renewals a's key would long have expired. */
+    nstat wait_b = { &b, 12, 0 };
+    assert_true(bus_run_until(f, stats_reached, &wait_b, 10000));
+    nstat wait_a = { &a, 0, 10 };
+    assert_true(bus_run_until(f, stats_reached, &wait_a, 10000));
+    assert_int_equal(b.acquired, 0);
+    assert_true(s6_lease_held(a.l));
+    assert_false(s6_lease_held(b.l));
+    assert_int_equal(a.lost, 0);
+    holder_is(f, "inst-a");
+    bus_reply r;
+    assert_int_equal(bus_cmdv(f, &r, "PTTL", "s6:lease", NULL), 0);
+    assert_true(r.integer > 0 && r.integer <= 300);
+    s6_lease_close(a.l, false);
+    s6_lease_close(b.l, false);
+}
+
+static void test_takeover_after_the_holder_stops(void **state)
+{
+    bus_fx *f = *state;
+    inst a, b;
+    start(f, &a, "inst-a", 300);
+    assert_true(bus_run_until(f, acquired, &a, 5000));
+    start(f, &b, "inst-b", 300);
+    nstat wait_b = { &b, 2, 0 };
+    assert_true(bus_run_until(f, stats_reached, &wait_b, 5000));
+    /* a crashes: no renewal, no release. */
+    uint64_t stopped = uv_now(&f->loop);
+    s6_lease_close(a.l, false);
+    assert_true(bus_run_until(f, acquired, &b, 5000));
+    holder_is(f, "inst-b");
+    /* Not before the key lapsed: at least most of a ttl later. */
+    assert_true(b.acquired_at - stopped >= 150);
+    s6_lease_close(b.l, false);
+}
+
+static void test_release_hands_over_at_once(void **state)
+{
+    bus_fx *f = *state;
+    inst a, b;
+    start(f, &a, "inst-a", 10000);
+    assert_true(bus_run_until(f, acquired, &a, 5000));
+    start(f, &b, "inst-b", 600);
+    nstat wait_b = { &b, 1, 0 };
+    assert_true(bus_run_until(f, stats_reached, &wait_b, 5000));
+    s6_lease_close(a.l, true);
+    /* Well before a's 10 s ttl. */
+    assert_true(bus_run_until(f, acquired, &b, 3000));
+    holder_is(f, "inst-b");
+    s6_lease_close(b.l, true);
+    bus_reply r;
+    assert_int_equal(bus_cmdv(f, &r, "EXISTS", "s6:lease", NULL), 0);
+    assert_int_equal(r.integer, 0);
+}
+
+static void test_lost_when_the_key_changes_hands(void **state)
+{
+    bus_fx *f = *state;
+    inst a;
+    start(f, &a, "inst-a", 300);
+    assert_true(bus_run_until(f, acquired, &a, 5000));
+    assert_int_equal(bus_cmdv(f, NULL, "SET", "s6:lease", "intruder", NULL),
+                     0);
+    assert_true(bus_run_until(f, lost, &a, 5000));
+    assert_false(s6_lease_held(a.l));
+    assert_non_null(strstr(a.why, "another instance"));
+    s6_lease_close(a.l, true);
+    holder_is(f, "intruder"); /* a release never deletes someone else's */
+}
+
+static void test_lost_when_redis_goes_away(void **state)
+{
+    bus_fx *f = *state;
+    inst a;
+    start(f, &a, "inst-a", 300);
+    assert_true(bus_run_until(f, acquired, &a, 5000));
+    uint64_t down = uv_now(&f->loop);
+    s6test_redis_stop(&f->srv);
+    assert_true(bus_run_until(f, lost, &a, 5000));
+    assert_non_null(strstr(a.why, "not renewed in time"));
+    /* Before the key (had Redis lived) could have expired. */
+    assert_true(uv_now(&f->loop) - down < 300);
+    s6_lease_close(a.l, false);
+}
+
+static void test_start_refuses_bad_options(void **state)
+{
+    bus_fx *f = *state;
+    s6_lease_opts o = { .instance_id = "", .ttl_ms = 300 };
+    s6_lease *l = NULL;
+    char err[256] = "";
+    assert_int_equal(s6_lease_start(&f->loop, f->cmd, &o, &l, err,
+                                    sizeof err), S6_BUS_EINVAL);
+    assert_non_null(strstr(err, "instance_id"));
+    o.instance_id = "a";
+    o.ttl_ms = 10;
+    assert_int_equal(s6_lease_start(&f->loop, f->cmd, &o, &l, err,
+                                    sizeof err), S6_BUS_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_exclusive_and_renewed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_takeover_after_the_holder_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_hands_over_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_when_the_key_changes_hands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lost_when_redis_goes_away, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_refuses_bad_options, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
