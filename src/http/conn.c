@@ -52,7 +52,7 @@ static void detach_exchanges(s6__conn *c)
         next = res->next;
         res->next = NULL;
         if (res->done)
-            s6__res_free(res);
+            s6__res_finish(res, S6_HTTP_CLIENT_GONE);
         else
             res->conn = NULL; /* its handler frees it on completion */
     }
@@ -191,8 +191,7 @@ static void on_written(uv_write_t *w, int status)
 {
     s6_http_res *res = w->data;
     s6__conn *c = res->conn;
-    s6__res_log(res, status);
-    s6__res_free(res);
+    s6__res_finish(res, status < 0 ? S6_HTTP_WRITE_FAILED : S6_HTTP_SENT);
     write_done(c, status);
 }
 
@@ -210,8 +209,7 @@ static void write_res(s6__conn *c, s6_http_res *res, bool close)
             return;
         }
     }
-    s6__res_log(res, -1);
-    s6__res_free(res);
+    s6__res_finish(res, S6_HTTP_WRITE_FAILED);
     s6__conn_close(c);
 }
 
@@ -498,11 +496,12 @@ static int on_headers(http_parser *p)
     s6_http_res *res = c->cur;
     if (end_piece(c, res, PIECE_NONE) < 0)
         return -1;
+    /* before any refusal, so its access line names the method */
+    res->req.method = http_method_str((enum http_method)p->method);
     if ((p->flags & F_CONTENTLENGTH) && p->content_length > c->srv->lim.max_body)
         return refuse(c, 413, "body_too_large", "request body exceeds the limit");
     res->keep_alive = http_should_keep_alive(p);
     res->http10 = p->http_major == 1 && p->http_minor == 0;
-    res->req.method = http_method_str((enum http_method)p->method);
     if (build_request(c, res) < 0)
         return -1;
     res->headers_done = true;

@@ -22,10 +22,12 @@ s6_http_res *s6__res_new(s6_http_server *srv, s6__conn *c)
     res->srv = srv;
     res->conn = c;
     res->started_ms = uv_now(srv->loop);
+    res->started_ns = uv_hrtime();
     snprintf(res->request_id, sizeof res->request_id, "%s-%llu",
              srv->id_prefix, (unsigned long long)++srv->next_id);
     res->req.request_id = res->request_id;
-    res->req.path = res->req.query = res->req.body = "";
+    /* A request refused before its method was parsed still logs one. */
+    res->req.method = res->req.path = res->req.query = res->req.body = "";
     res->wreq.data = res;
     return res;
 }
@@ -100,7 +102,7 @@ static int complete(s6_http_res *res)
     res->done = true;
     s6__conn *c = res->conn;
     if (c == NULL)
-        s6__res_free(res);
+        s6__res_finish(res, S6_HTTP_CLIENT_GONE);
     else if (c->state != S6__CONN_CLOSED)
         s6__conn_flush(c);
     return 0;
@@ -187,14 +189,78 @@ int s6__res_serialise(s6_http_res *res, bool close)
     return rc;
 }
 
-void s6__res_log(const s6_http_res *res, int status)
+int s6_http_res_note(s6_http_res *res, const char *key, const char *value)
+{
+    if (res == NULL || key == NULL || *key == '\0' || value == NULL ||
+        strlen(key) >= sizeof res->note_keys[0])
+        return -EINVAL;
+    if (res->done)
+        return -EALREADY;
+    unsigned i = 0;
+    while (i < res->n_notes && strcmp(res->note_keys[i], key) != 0)
+        i++;
+    if (i == S6_HTTP_MAX_NOTES)
+        return -ENOSPC;
+    snprintf(res->note_keys[i], sizeof res->note_keys[i], "%s", key);
+    snprintf(res->note_values[i], sizeof res->note_values[i], "%s", value);
+    if (i == res->n_notes)
+        res->n_notes++;
+    return 0;
+}
+
+void s6_http_on_done(s6_http_server *srv, s6_http_done_cb fn, void *ud)
+{
+    srv->done_cb = fn;
+    srv->done_ud = ud;
+}
+
+static const char *const outcome_names[] = {
+    [S6_HTTP_SENT] = "sent",
+    [S6_HTTP_WRITE_FAILED] = "write_failed",
+    [S6_HTTP_CLIENT_GONE] = "client_gone",
+};
+
+enum { ACCESS_FIXED_FIELDS = 7 };
+
+/* One line per request, at info: the ids a handler noted follow the
+ * fixed fields, so a request threads into the position's story. */
+static void access_log(const s6_http_res *res, const s6_http_done *d)
+{
+    s6_log *lg = res->srv->log;
+    if (!s6_log_enabled(lg, S6_LOG_INFO))
+        return;
+    s6_log_field f[ACCESS_FIXED_FIELDS + S6_HTTP_MAX_NOTES] = {
+        S6_LOG_STR("method", res->req.method),
+        S6_LOG_STR("path", res->req.path),
+        S6_LOG_STR("route", d->route),
+        S6_LOG_INT("status", d->status),
+        S6_LOG_NUM("ms", d->seconds * 1e3),
+        S6_LOG_STR("request_id", res->request_id),
+        S6_LOG_STR("outcome", outcome_names[d->outcome]),
+    };
+    for (unsigned i = 0; i < res->n_notes; i++)
+        f[ACCESS_FIXED_FIELDS + i] = S6_LOG_STR(d->notes[i].key, d->notes[i].value);
+    s6_log_write(lg, S6_LOG_INFO, "http", "request", f,
+                 ACCESS_FIXED_FIELDS + res->n_notes);
+}
+
+void s6__res_finish(s6_http_res *res, int outcome)
 {
     s6_http_server *srv = res->srv;
-    s6_log_debug(srv->log, "http", "request",
-                 S6_LOG_STR("method", res->req.method),
-                 S6_LOG_STR("path", res->req.path),
-                 S6_LOG_INT("status", res->status),
-                 S6_LOG_INT("ms", (long long)(uv_now(srv->loop) - res->started_ms)),
-                 S6_LOG_STR("request_id", res->request_id),
-                 S6_LOG_INT("write_status", status));
+    s6_http_note notes[S6_HTTP_MAX_NOTES];
+    for (unsigned i = 0; i < res->n_notes; i++)
+        notes[i] = (s6_http_note){ res->note_keys[i], res->note_values[i] };
+    s6_http_done d = {
+        .req = &res->req,
+        .route = res->route ? res->route->pattern : NULL,
+        .status = res->status,
+        .seconds = (double)(uv_hrtime() - res->started_ns) / 1e9,
+        .outcome = outcome,
+        .notes = notes,
+        .n_notes = res->n_notes,
+    };
+    access_log(res, &d);
+    if (srv->done_cb != NULL)
+        srv->done_cb(srv->done_ud, &d);
+    s6__res_free(res);
 }

@@ -93,6 +93,50 @@ void s6_http_shutdown(s6_http_server *srv, s6_http_closed_cb cb, void *ud);
 /* Only after the shutdown callback, or before s6_http_listen. */
 void s6_http_server_free(s6_http_server *srv);
 
+/* ---- completion: one call per finished exchange (logs, metrics) ---- */
+
+enum { S6_HTTP_MAX_NOTES = 4 };
+
+/* An id a handler attached to its exchange (s6_http_res_note). */
+typedef struct s6_http_note {
+    const char *key;   /* "pos_id", "plan_id", ... */
+    const char *value;
+} s6_http_note;
+
+typedef enum s6_http_outcome {
+    S6_HTTP_SENT = 0,     /* the response was written to the socket */
+    S6_HTTP_WRITE_FAILED, /* the write failed (the client reset, say) */
+    S6_HTTP_CLIENT_GONE   /* the connection closed before it could be sent */
+} s6_http_outcome;
+
+typedef struct s6_http_done {
+    const s6_http_req *req;   /* method, path, request_id, headers... */
+    const char *route;        /* the matched pattern ("/positions/{id}"), or
+                                 NULL: no route (404, 405) or refused
+                                 before routing (400, 413, 431) */
+    int status;               /* the status of the response */
+    double seconds;           /* first byte of the request -> end of the
+                                 write (or the moment it was given up) */
+    int outcome;              /* s6_http_outcome */
+    const s6_http_note *notes;
+    size_t n_notes;
+} s6_http_done;
+
+typedef void (*s6_http_done_cb)(void *ud, const s6_http_done *d);
+
+/* Called on the loop thread once for every response a handler (or the
+ * server itself, for a refusal) completed, after the server's access log
+ * line; never for a request cut off before it was complete.  One hook per
+ * server; NULL removes it. */
+void s6_http_on_done(s6_http_server *srv, s6_http_done_cb fn, void *ud);
+
+/* Attaches an id to the exchange: it goes into the access log line and
+ * the completion hook.  The value is copied (at most 63 bytes, longer is
+ * cut).  A key set twice keeps its last value.  -ENOSPC beyond
+ * S6_HTTP_MAX_NOTES keys, -EINVAL for NULL or an empty key, -EALREADY once
+ * the response is complete. */
+int s6_http_res_note(s6_http_res *res, const char *key, const char *value);
+
 /* Request accessors: header names compare case-insensitively. */
 const char *s6_http_req_header(const s6_http_req *req, const char *name);
 const char *s6_http_req_param(const s6_http_req *req, const char *name);

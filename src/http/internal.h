@@ -60,7 +60,13 @@ struct s6_http_res {
     bool http10;   /* HTTP/1.0 keep-alive must be confirmed in the reply */
     bool done;     /* the response is complete and may be written */
     uint64_t started_ms;
+    uint64_t started_ns;  /* uv_hrtime(), for the completion's duration */
     char request_id[65];
+    /* ids the handler attached (s6_http_res_note) */
+    char note_keys[S6_HTTP_MAX_NOTES][16];
+    char note_values[S6_HTTP_MAX_NOTES][64];
+    unsigned n_notes;
+    int outcome;   /* s6_http_outcome, once the write ended or was dropped */
     /* response */
     int status;
     s6_buf rhead;  /* header lines: the handler's extras, then Content-Type */
@@ -104,6 +110,8 @@ struct s6_http_server {
     bool shutting_down, notified;
     s6_http_closed_cb closed_cb;
     void *closed_ud;
+    s6_http_done_cb done_cb;
+    void *done_ud;
     int port;
     uint64_t next_id;
     char id_prefix[9];
@@ -129,7 +137,9 @@ s6_http_res *s6__res_new(s6_http_server *srv, s6__conn *c);
 void s6__res_free(s6_http_res *res);
 /* Serialises res into res->wire; the body goes out from res->rbody. */
 int s6__res_serialise(s6_http_res *res, bool close);
-void s6__res_log(const s6_http_res *res, int status);
+/* Access log line and completion hook (a completed response only),
+ * then the memory. */
+void s6__res_finish(s6_http_res *res, int outcome);
 
 /* server.c */
 void s6__server_conn_gone(s6_http_server *srv);

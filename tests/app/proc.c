@@ -101,6 +101,26 @@ bool pump(proc *p, int ms)
     return true;
 }
 
+static void *pump_loop(void *ud)
+{
+    proc *p = ud;
+    while (atomic_load(&p->pumping) && pump(p, 20))
+        ;
+    return NULL;
+}
+
+void pump_in_background(proc *p)
+{
+    atomic_store(&p->pumping, true);
+    assert_int_equal(pthread_create(&p->pumper, NULL, pump_loop, p), 0);
+}
+
+void pump_stop(proc *p)
+{
+    atomic_store(&p->pumping, false);
+    pthread_join(p->pumper, NULL);
+}
+
 json_t *await_log(proc *p, const char *msg)
 {
     long deadline = now_ms() + GUARD_MS;

@@ -6,6 +6,8 @@
  */
 #pragma once
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -22,6 +24,8 @@ typedef struct proc {
     int out_fd, err_fd;
     s6_buf out, err;
     size_t err_scanned; /* bytes of err already split into lines */
+    pthread_t pumper;
+    atomic_bool pumping;
 } proc;
 
 long now_ms(void);
@@ -32,6 +36,11 @@ void spawn_args(proc *p, const char *const *env, const char *const *args);
 void spawn(proc *p, const char *const *env, const char *arg);
 /* Reads whatever either pipe has within ms; false once both are at EOF. */
 bool pump(proc *p, int ms);
+/* While the test blocks on something else (a request), a thread keeps
+ * reading the child's pipes, so a chatty child (one log line per request)
+ * never stalls on a full pipe.  Stop it before touching p again. */
+void pump_in_background(proc *p);
+void pump_stop(proc *p);
 /* Waits for a stderr line whose msg is `msg`; returns it parsed. */
 json_t *await_log(proc *p, const char *msg);
 /* Reads both pipes to EOF, then reaps; returns the wait status. */

@@ -4,6 +4,7 @@
  * /control/resume), with the bearer token, every bad input answered 4xx
  * with {"error":{code,message,field}} and nothing changed.
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,6 +76,23 @@ static json_t *paused_state(svc *s)
     return p;
 }
 
+/* The shipped rules: every *.lua directly in S6_RULES_DIR. */
+static size_t shipped_rules(void)
+{
+    const char *dir = getenv("S6_RULES_DIR");
+    assert_non_null(dir);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        n += len > 4 && strcmp(e->d_name + len - 4, ".lua") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
 static void rules_routes(void **state)
 {
     (void)state;
@@ -82,7 +100,9 @@ static void rules_routes(void **state)
     start(&s);
     json_t *doc;
     assert_int_equal(call(&s, "GET", "/rules", NULL, NULL, &doc), 200);
-    assert_int_equal(json_array_size(json_object_get(doc, "rules")), 5);
+    assert_true(shipped_rules() >= 5);
+    assert_int_equal(json_array_size(json_object_get(doc, "rules")),
+                     shipped_rules());
     json_decref(doc);
     /* no token, a wrong one (also one that is a prefix), then the right one */
     assert_int_equal(call(&s, "POST", "/rules/reload", NULL, NULL, &doc), 401);
