@@ -1,5 +1,6 @@
 #include "app/app.h"
 #include "app/routes.h"
+#include "engine.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -52,50 +53,16 @@ int s6_app_parse_port(const char *text, int *port)
 
 /* ---- routes ---- */
 
-/* Each subsystem adds its entry as it arrives (Redis, rules, ...). */
-static json_t *health_checks(const s6_app *app)
-{
-    json_t *checks = json_object();
-    if (app->config != NULL)
-        json_object_set_new(checks, "config", s6_config_live_health(app->config));
-    if (app->rules_on)
-        json_object_set_new(checks, "rules", s6_rules_svc_health(&app->rules));
-    json_object_set_new(checks, "paused", s6_pause_json(&app->pause));
-    return checks;
-}
-
-static void on_health(s6_http_res *res, const s6_http_req *req, void *ud)
-{
-    (void)req;
-    s6_app *app = ud;
-    json_int_t uptime = (json_int_t)((uv_now(app->loop) - app->started_ms) / 1000);
-    s6_http_res_send_json(res, 200,
-                          json_pack("{s:s,s:s,s:s,s:I,s:o}", "status", "ok",
-                                    "service", S6_APP_SERVICE, "version",
-                                    S6_VERSION, "uptime_s", uptime, "checks",
-                                    health_checks(app)));
-}
-
-static void on_metrics(s6_http_res *res, const s6_http_req *req, void *ud)
-{
-    (void)req;
-    s6_app *app = ud;
-    s6_buf out = {0};
-    if (s6_metrics_render(app->metrics, &out) != 0) {
-        s6_http_res_error(res, 500, "metrics_failed",
-                          s6_metrics_last_error(app->metrics), NULL);
-    } else {
-        s6_http_res_send(res, 200, S6_METRICS_CONTENT_TYPE, out.data, out.len);
-    }
-    s6_buf_free(&out);
-}
-
 static const struct {
     const char *method, *path;
     s6_http_handler fn;
 } routes[] = {
-    { "GET", "/health", on_health },
-    { "GET", "/metrics", on_metrics },
+    { "GET", "/health", s6_route_health },
+    { "GET", "/ready", s6_route_ready },
+    { "GET", "/metrics", s6_route_metrics },
+    { "GET", "/positions", s6_route_positions },
+    { "GET", "/positions/{id}", s6_route_position },
+    { "POST", "/positions/manage", s6_route_manage },
     { "GET", "/rules", s6_route_rules },
     { "POST", "/rules/reload", s6_route_rules_reload },
     { "POST", "/control/pause", s6_route_pause },
@@ -110,7 +77,97 @@ static int add_routes(s6_app *app)
         if (rc < 0)
             return rc;
     }
+    /* POST /auto-transfer/trigger and the treasury's other routes:
+     * s6_treasury_routes_register(app->http, app) goes here once
+     * src/app/routes_treasury.h exists. */
     return 0;
+}
+
+/* s6_http_requests_total{route,method,code} and s6_http_request_seconds:
+ * a path no route matched counts as "unmatched", so a scan of random
+ * paths cannot grow the series. */
+static void on_request_done(void *ud, const s6_http_done *d)
+{
+    s6_app *app = ud;
+    const char *route = d->route ? d->route : "unmatched";
+    char code[8];
+    snprintf(code, sizeof code, "%d", d->status);
+    s6_counter *n;
+    s6_hist *t;
+    (void)s6_counter_get(app->metrics, "s6_http_requests_total", 3,
+                         S6_LABELS(route, d->req->method, code), &n);
+    (void)s6_hist_get(app->metrics, "s6_http_request_seconds", 1,
+                      S6_LABELS(route), &t);
+    s6_counter_inc(n);
+    s6_hist_observe(t, d->seconds);
+}
+
+/* ---- what the service plugs in ---- */
+
+static bool name_ok(const char *name)
+{
+    return name != NULL && *name != '\0' && strlen(name) <= S6_APP_NAME_MAX;
+}
+
+int s6_app_set_ready(s6_app *app, const char *component, bool ok)
+{
+    if (!name_ok(component))
+        return -EINVAL;
+    unsigned i = 0;
+    while (i < app->n_ready && strcmp(app->ready[i].name, component) != 0)
+        i++;
+    if (i == S6_APP_MAX_READY)
+        return -ENOSPC;
+    if (i == app->n_ready) {
+        strcpy(app->ready[i].name, component);
+        app->n_ready++;
+    }
+    if (app->ready[i].ok != ok)
+        s6_log_info(app->log, "app", ok ? "component ready"
+                                        : "component not ready",
+                    S6_LOG_STR("component", component));
+    app->ready[i].ok = ok;
+    return 0;
+}
+
+bool s6_app_is_ready(const s6_app *app)
+{
+    for (unsigned i = 0; i < app->n_ready; i++)
+        if (!app->ready[i].ok)
+            return false;
+    return !app->stopping;
+}
+
+int s6_app_add_check(s6_app *app, const char *name, s6_app_check_fn fn,
+                     void *ud)
+{
+    if (!name_ok(name) || fn == NULL)
+        return -EINVAL;
+    for (unsigned i = 0; i < app->n_checks; i++)
+        if (strcmp(app->checks[i].name, name) == 0)
+            return -EEXIST;
+    if (app->n_checks == S6_APP_MAX_CHECKS)
+        return -ENOSPC;
+    s6_app_check *c = &app->checks[app->n_checks++];
+    strcpy(c->name, name);
+    c->fn = fn;
+    c->ud = ud;
+    return 0;
+}
+
+/* The engine asks before any work that is not protective. */
+static bool pause_blocks(void *ud, const char *symbol, int purpose)
+{
+    (void)purpose;
+    const s6_app *app = ud;
+    return s6_pause_blocks(&app->pause, symbol);
+}
+
+void s6_app_set_engine(s6_app *app, s6_engine *engine)
+{
+    app->engine = engine;
+    if (engine != NULL)
+        s6_engine_set_pause(engine, pause_blocks, app);
 }
 
 /* ---- life cycle ---- */
@@ -207,8 +264,10 @@ int s6_app_start(s6_app *app, uv_loop_t *loop, s6_log *log,
     if (rc < 0)
         return rc;
     rc = s6_http_server_new(&app->http, loop, &cfg->http, log);
-    if (rc == 0)
+    if (rc == 0) {
+        s6_http_on_done(app->http, on_request_done, app);
         rc = add_routes(app);
+    }
     if (rc == 0)
         rc = s6_http_listen(app->http, cfg->host, cfg->port);
     if (rc < 0) {

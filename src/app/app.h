@@ -21,6 +21,30 @@
 #define S6_APP_DEFAULT_PORT 8086
 
 typedef struct s6_app s6_app;
+typedef struct s6_engine s6_engine;
+struct s6_treasury;
+
+enum {
+    S6_APP_MAX_READY = 8,   /* readiness components */
+    S6_APP_MAX_CHECKS = 8,  /* health hooks */
+    S6_APP_NAME_MAX = 23    /* bytes of a component or check name */
+};
+
+/* A health check the service adds (Redis, the history store, S4): a new
+ * JSON object with at least "ok": true|false and whatever else explains
+ * it; NULL counts as {"ok": false}. */
+typedef json_t *(*s6_app_check_fn)(void *ud);
+
+typedef struct s6_app_check {
+    char name[S6_APP_NAME_MAX + 1];
+    s6_app_check_fn fn;
+    void *ud;
+} s6_app_check;
+
+typedef struct s6_app_ready {
+    char name[S6_APP_NAME_MAX + 1];
+    bool ok;
+} s6_app_ready;
 typedef void (*s6_app_stopped_cb)(s6_app *app, void *ud);
 
 typedef struct s6_app_config {
@@ -42,6 +66,18 @@ struct s6_app {
     s6_pause pause;             /* the kill switch */
     bool rules_on;
     s6_rules_svc rules;
+    /* Set by the service once running; NULL: their routes answer 503
+     * unavailable.  s6_app_set_engine also wires the kill switch. */
+    s6_engine *engine;
+    struct s6_treasury *treasury;
+    /* Seconds on the engine's clock, for the ages in /health; NULL: the
+     * wall clock. */
+    double (*clock)(void *ud);
+    void *clock_ud;
+    s6_app_ready ready[S6_APP_MAX_READY];
+    unsigned n_ready;
+    s6_app_check checks[S6_APP_MAX_CHECKS];
+    unsigned n_checks;
     uv_signal_t signals[2];
     unsigned n_signals;
     uint64_t started_ms; /* uv_now() at start, for uptime */
@@ -62,6 +98,21 @@ int s6_app_parse_port(const char *text, int *port);
  * returned; the caller still calls s6_app_stop and runs the loop. */
 int s6_app_start(s6_app *app, uv_loop_t *loop, s6_log *log,
                  const s6_app_config *cfg);
+/* The engine the position routes drive (NULL detaches it); the kill
+ * switch (app->pause) becomes the engine's. */
+void s6_app_set_engine(s6_app *app, s6_engine *engine);
+/* Readiness: GET /ready answers 200 only while every component marked so
+ * far is ok (and the service is not stopping).  The first call names a
+ * component; mark each one false before the loop runs, true once it is
+ * (e.g. "redis", "reconciled", "lease").  -EINVAL for a bad name, -ENOSPC
+ * beyond S6_APP_MAX_READY components. */
+int s6_app_set_ready(s6_app *app, const char *component, bool ok);
+bool s6_app_is_ready(const s6_app *app);
+/* Adds a check to GET /health under checks.<name>; called at each request.
+ * -EINVAL, -EEXIST for a name taken, -ENOSPC beyond S6_APP_MAX_CHECKS. */
+int s6_app_add_check(s6_app *app, const char *name, s6_app_check_fn fn,
+                     void *ud);
+
 /* SIGINT and SIGTERM start a graceful stop; a second one cuts it short. */
 int s6_app_handle_signals(s6_app *app);
 /* Graceful: finish in-flight requests, close everything, then cb (may be

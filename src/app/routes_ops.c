@@ -9,7 +9,7 @@
 
 #include <string.h>
 
-static const char *token_of(const s6_app *app)
+const char *s6_route_token(const struct s6_app *app)
 {
     return app->config != NULL ? s6_config_live_get(app->config)->auth.token
                                : NULL;
@@ -36,7 +36,7 @@ void s6_route_rules(s6_http_res *res, const s6_http_req *req, void *ud)
 void s6_route_rules_reload(s6_http_res *res, const s6_http_req *req, void *ud)
 {
     s6_app *app = ud;
-    if (!s6_auth_require(res, req, token_of(app)))
+    if (!s6_auth_require(res, req, s6_route_token(app)))
         return;
     if (!rules_running(res, app))
         return;
@@ -100,7 +100,7 @@ static bool read_scope(s6_http_res *res, const s6_http_req *req,
 static void set_pause(s6_http_res *res, const s6_http_req *req, s6_app *app,
                       bool paused)
 {
-    if (!s6_auth_require(res, req, token_of(app)))
+    if (!s6_auth_require(res, req, s6_route_token(app)))
         return;
     json_t *doc;
     const char *symbol;

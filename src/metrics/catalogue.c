@@ -30,6 +30,12 @@ static const double rule_eval_buckets[] = {
 static const double s4_request_buckets[] = {
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
+/* One request on the loop: tens of microseconds when served from memory,
+ * longer when a handler waits on Redis or S4. */
+static const double http_request_buckets[] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+    0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
 #define BUCKETS(a) .buckets = (a), .n_buckets = sizeof(a) / sizeof((a)[0])
 
 const s6_metric_desc s6_metrics_catalogue[] = {
@@ -124,9 +130,14 @@ const s6_metric_desc s6_metrics_catalogue[] = {
 
     /* ---- the HTTP API ---- */
     {.name = "s6_http_requests_total", .type = S6_METRIC_COUNTER,
-     .labels = {"route", "status"},
-     .help = "HTTP requests served, by route pattern (/positions/{id}, "
-             "not the id) and status code"},
+     .labels = {"route", "method", "code"},
+     .help = "HTTP requests answered, by route pattern (/positions/{id}, "
+             "not the id; \"unmatched\" when no route matched), method and "
+             "status code"},
+    {.name = "s6_http_request_seconds", .type = S6_METRIC_HISTOGRAM,
+     .labels = {"route"}, BUCKETS(http_request_buckets),
+     .help = "Time from a request's first byte to the end of its answer's "
+             "write, by route pattern"},
 };
 
 const size_t s6_metrics_catalogue_len =

@@ -2,10 +2,11 @@
 #include "client.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { CMD_STOP = 1, CMD_RELEASE, CMD_PING };
+enum { CMD_STOP = 1, CMD_RELEASE, CMD_PING, CMD_CALL };
 
 s6_http_limits fx_limits(void)
 {
@@ -73,10 +74,26 @@ static void on_special(s6_http_res *res, const s6_http_req *req, void *ud)
                                               (json_int_t)req->n_params));
 }
 
+/* Notes ids for the access log: pos_id from the path, a plan id. */
+static void on_noted(s6_http_res *res, const s6_http_req *req, void *ud)
+{
+    (void)ud;
+    const char *id = s6_http_req_param(req, "id");
+    char plan[64];
+    snprintf(plan, sizeof plan, "plan-%s", id);
+    int rc = s6_http_res_note(res, "pos_id", "first");
+    if (rc == 0)
+        rc = s6_http_res_note(res, "pos_id", id); /* the last value wins */
+    if (rc == 0)
+        rc = s6_http_res_note(res, "plan_id", plan);
+    s6_http_res_send_json(res, rc == 0 ? 201 : 500, json_pack("{s:i}", "rc", rc));
+}
+
 static const struct {
     const char *method, *pattern;
     s6_http_handler fn;
 } routes[] = {
+    { "POST", "/noted/{id}", on_noted },
     { "GET", "/defer", on_defer },
     { "POST", "/echo", on_echo },
     { "PUT", "/echo", on_echo },
@@ -125,6 +142,10 @@ static void on_wake(uv_async_t *h)
             f->waiting_seen = f->ndeferred;
             sem_post(&f->ping_sem);
         }
+        if (cmds[i] == CMD_CALL) {
+            f->call_fn(f->call_ud);
+            sem_post(&f->call_sem);
+        }
         if (cmds[i] == CMD_STOP)
             s6_app_stop(&f->app, on_stopped, f);
     }
@@ -146,32 +167,68 @@ static void *run(void *ud)
     return NULL;
 }
 
+/* The shipped config with the token from the environment, as the
+ * service reads it. */
+static int load_config(fx *f, const char *token)
+{
+    const char *path = getenv("S6_CONFIG");
+    if (path == NULL)
+        return -1;
+    setenv("S6_AUTH_TOKEN", token, 1);
+    s6_config_error err;
+    int rc = s6_config_live_init(&f->config, path, true, &f->log, &err);
+    unsetenv("S6_AUTH_TOKEN");
+    f->has_config = rc == 0;
+    return rc;
+}
+
 int fx_start(fx **out, const s6_http_limits *limits)
+{
+    return fx_start_opts(out, &(fx_opts){ .limits = limits });
+}
+
+int fx_start_opts(fx **out, const fx_opts *o)
 {
     fx *f = calloc(1, sizeof *f);
     s6_app_config cfg;
     s6_app_config_default(&cfg);
     cfg.host = "127.0.0.1";
     cfg.port = 0;
-    cfg.http = limits ? *limits : fx_limits();
+    cfg.http = o->limits ? *o->limits : fx_limits();
     pthread_mutex_init(&f->mu, NULL);
     sem_init(&f->deferred_sem, 0, 0);
     sem_init(&f->ping_sem, 0, 0);
+    sem_init(&f->call_sem, 0, 0);
     s6_log_init(&f->log, S6_LOG_DEBUG);
     s6_log_set_sink(&f->log, capture, &f->log_lines);
     uv_loop_init(&f->loop);
     uv_async_init(&f->loop, &f->wake, on_wake);
     f->wake.data = f;
     *out = f;
-    int rc = s6_app_start(&f->app, &f->loop, &f->log, &cfg);
+    int rc = o->token ? load_config(f, o->token) : 0;
+    cfg.config = f->has_config ? &f->config : NULL;
+    if (rc == 0)
+        rc = s6_app_start(&f->app, &f->loop, &f->log, &cfg);
     for (size_t i = 0; rc == 0 && i < sizeof routes / sizeof *routes; i++)
         rc = s6_http_route(f->app.http, routes[i].method, routes[i].pattern,
                            routes[i].fn, f);
+    if (rc == 0 && o->before != NULL)
+        rc = o->before(f, o->ud);
     f->port = rc == 0 ? s6_http_port(f->app.http) : 0;
     pthread_create(&f->thread, NULL, run, f);
     if (rc < 0)
         fx_stop(f);
     return rc;
+}
+
+void fx_call(fx *f, void (*fn)(void *ud), void *ud)
+{
+    pthread_mutex_lock(&f->mu);
+    f->call_fn = fn;
+    f->call_ud = ud;
+    pthread_mutex_unlock(&f->mu);
+    post(f, CMD_CALL);
+    sem_wait(&f->call_sem);
 }
 
 void fx_release(fx *f)
@@ -211,11 +268,14 @@ int fx_free(fx *f)
     }
     int rc = fx_join(f);
     s6_app_free(&f->app);
+    if (f->has_config)
+        s6_config_live_free(&f->config);
     int bad = 0;
     tc_json_lines(f->log_lines.data, &bad);
     s6_buf_free(&f->log_lines);
     sem_destroy(&f->deferred_sem);
     sem_destroy(&f->ping_sem);
+    sem_destroy(&f->call_sem);
     pthread_mutex_destroy(&f->mu);
     free(f);
     return rc != 0 ? rc : bad;

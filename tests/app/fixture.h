@@ -7,6 +7,7 @@
  *   GET  /defer                     answered only on fx_release()
  *   POST /echo, PUT /echo           JSON echo of the request
  *   GET  /items/{id}, /items/special, /items/{id}/notes/{note}
+ *   POST /noted/{id}                notes pos_id=<id>, plan_id=plan-<id>
  */
 #pragma once
 
@@ -19,7 +20,9 @@
 
 enum { FX_MAX_DEFERRED = 64 };
 
-typedef struct fx {
+typedef struct fx fx;
+
+struct fx {
     uv_loop_t loop;
     uv_async_t wake;
     pthread_t thread;
@@ -39,10 +42,30 @@ typedef struct fx {
     int ndeferred;
     int released;
     int waiting_seen; /* ndeferred at the last ping; read after ping_sem */
-} fx;
+    s6_config_live config; /* with fx_opts.token */
+    bool has_config;
+    void (*call_fn)(void *ud); /* CMD_CALL, under mu */
+    void *call_ud;
+    sem_t call_sem;
+};
+
+typedef struct fx_opts {
+    const s6_http_limits *limits; /* NULL: fx_limits() */
+    /* Non-NULL: the service runs on the shipped config (S6_CONFIG) with
+     * this bearer token, so mutating routes can be authorised. */
+    const char *token;
+    /* Runs on the test thread after s6_app_start, before the loop thread
+     * starts: where a test plugs an engine or readiness in. */
+    int (*before)(fx *f, void *ud);
+    void *ud;
+} fx_opts;
 
 /* NULL limits: the defaults with max_body 1024 and max_header_bytes 4096. */
 int fx_start(fx **out, const s6_http_limits *limits);
+int fx_start_opts(fx **out, const fx_opts *o);
+/* Runs fn(ud) on the loop thread and waits for it: engine calls from the
+ * test thread go through here. */
+void fx_call(fx *f, void (*fn)(void *ud), void *ud);
 s6_http_limits fx_limits(void);
 /* Completes the waiting /defer requests in arrival order, bodies
  * "deferred-1", "deferred-2", ... counted over the fixture's life. */
