@@ -168,15 +168,19 @@ int fx_fill(fx *f, const char *intent, int kind, int side, double qty,
     r.concurrency_reserved = kind == S6_FILL_ENTRY ? 1 : 0;
     char err[160] = "";
     int rc = s6_engine_on_result(f->e, &r, err, sizeof err);
-    if (rc == 0 && f->pos_id[0] == '\0') {
-        json_t *a = s6_engine_positions_json(f->e);
-        json_t *p = json_array_get(a, 0);
-        if (p != NULL)
-            snprintf(f->pos_id, sizeof f->pos_id, "%s",
-                     json_string_value(json_object_get(p, "position_id")));
-        json_decref(a);
-    }
+    if (rc == 0 && f->pos_id[0] == '\0')
+        fx_follow(f);
     return rc;
+}
+
+void fx_follow(fx *f)
+{
+    json_t *a = s6_engine_positions_json(f->e);
+    json_t *p = json_array_get(a, 0);
+    if (p != NULL)
+        snprintf(f->pos_id, sizeof f->pos_id, "%s",
+                 json_string_value(json_object_get(p, "position_id")));
+    json_decref(a);
 }
 
 int fx_result(fx *f, int kind, const char *intent, const char *reason)

@@ -70,6 +70,8 @@ void fx_answer(fx *f, fx_call *c, int outcome);
 /* Answers every call not yet answered with outcome. */
 size_t fx_answer_all(fx *f, int outcome);
 
+/* Follows the first open position. */
+void fx_follow(fx *f);
 /* The followed position as JSON (owned by the caller). */
 json_t *fx_pos(fx *f);
 double fx_num(fx *f, const char *path);
