@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "app/app.h"
+#include "replay_cli.h"
 
 enum { EXIT_USAGE = 2 };
 
@@ -32,6 +33,8 @@ static const struct s6_cmd {
     { "serve", cmd_serve, "run the service (the default command)" },
     { "rules", cmd_rules, "rules check [DIR]: compile and check every rule "
                           "(default DIR: rules)" },
+    { "replay", s6_replay_main, "replay PRICES... --positions FILE: the engine "
+                                "and rules over recorded prices" },
     { "help", cmd_help, "show this help" },
 };
 

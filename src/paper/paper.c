@@ -470,3 +470,16 @@ size_t s6_paper_resting_stops(const s6_paper *p, const char *symbol,
     long i = s6_paper_book_find(p, symbol, market);
     return i < 0 ? 0 : p->books[i].n_stops;
 }
+
+double s6_paper_stop_level(const s6_paper *p, const char *symbol, int market)
+{
+    long bi = s6_paper_book_find(p, symbol, market);
+    double best = 0;
+    for (size_t k = 0; bi >= 0 && k < p->books[bi].n_stops; k++) {
+        const s6_paper_order *o = &p->orders[p->books[bi].stops[k]];
+        /* A sell stop protects a long: the highest is nearest the mark. */
+        if (best == 0 || -o->side * (o->stop_price - best) > 0)
+            best = o->stop_price;
+    }
+    return best;
+}

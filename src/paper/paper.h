@@ -90,7 +90,8 @@ typedef struct s6_paper_balances {
 } s6_paper_balances;
 void s6_paper_get_balances(const s6_paper *p, s6_paper_balances *b);
 
-/* The venue's position in (market, symbol): side 0 when flat. */
+/* The venue's position in (market, symbol): side 0 when flat; realized
+ * is net of every fee, entries' included. */
 typedef struct s6_paper_position {
     int side;
     double qty, entry, margin, leverage, realized;
@@ -100,3 +101,7 @@ int s6_paper_get_position(const s6_paper *p, const char *symbol, int market,
 /* Resting stops of (market, symbol). */
 size_t s6_paper_resting_stops(const s6_paper *p, const char *symbol,
                               int market);
+/* The resting stop nearest the mark (the one that protects first), 0 when
+ * none rests. */
+double s6_paper_stop_level(const s6_paper *p, const char *symbol,
+                           int market);

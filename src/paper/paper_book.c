@@ -89,6 +89,7 @@ static void apply_fut(s6_paper *p, s6_paper_position *pos, int side,
         pos->qty += qty;
         pos->side = side;
         pos->margin += m;
+        pos->realized -= fee;
         p->fut_free -= m + fee;
         return;
     }
@@ -111,6 +112,7 @@ static void apply_spot(s6_paper *p, s6_paper_position *pos, int side,
         pos->side = 1;
         pos->leverage = 1;
         pos->margin = pos->entry * pos->qty;
+        pos->realized -= fee;
         p->spot_free -= qty * price + fee;
         return;
     }

@@ -19,6 +19,8 @@ typedef struct head {
     int sub;
     s6_atr_state atr;
     double atr_now;
+    bool open;               /* an ATR bar is being built */
+    double hi, lo;
 } head;
 
 struct s6_price_feed {
@@ -26,6 +28,7 @@ struct s6_price_feed {
     size_t n;
     head *h;
     size_t total;
+    double atr_bar_s;
 };
 
 static int subs(const s6_price_series *s)
@@ -63,7 +66,7 @@ static double head_mark(const s6_price_feed *f, size_t k)
 }
 
 int s6_price_feed_new(const s6_price_series *series, size_t n, int atr_period,
-                      s6_price_feed **out)
+                      double atr_bar_s, s6_price_feed **out)
 {
     s6_price_feed *f = calloc(1, sizeof *f);
     if (f == NULL || (f->h = calloc(n ? n : 1, sizeof *f->h)) == NULL) {
@@ -72,6 +75,7 @@ int s6_price_feed_new(const s6_price_series *series, size_t n, int atr_period,
     }
     f->s = series;
     f->n = n;
+    f->atr_bar_s = atr_bar_s;
     for (size_t k = 0; k < n; k++) {
         if (s6_atr_init(&f->h[k].atr, atr_period) != 0) {
             s6_price_feed_free(f);
@@ -92,6 +96,30 @@ void s6_price_feed_free(s6_price_feed *f)
     free(f);
 }
 
+static bool same_atr_bar(const s6_price_feed *f, double a, double b)
+{
+    return f->atr_bar_s > 0 &&
+           floor(a / f->atr_bar_s) == floor(b / f->atr_bar_s);
+}
+
+/* A file bar completed: it extends the ATR bar, which is pushed once its
+ * last file bar is done (the next starts another, or there is none). */
+static void close_bar(s6_price_feed *f, size_t k)
+{
+    head *h = &f->h[k];
+    const s6_price_series *s = &f->s[k];
+    const s6_price_bar *b = &s->bars[h->bar];
+    h->hi = h->open ? fmax(h->hi, b->high) : b->high;
+    h->lo = h->open ? fmin(h->lo, b->low) : b->low;
+    h->open = true;
+    if (h->bar + 1 < s->n && same_atr_bar(f, b->t, s->bars[h->bar + 1].t))
+        return;
+    double atr = NAN;
+    s6_atr_push(&h->atr, h->hi, h->lo, b->close, &atr);
+    h->atr_now = atr;
+    h->open = false;
+}
+
 bool s6_price_feed_next(s6_price_feed *f, s6_price_update *u)
 {
     size_t best = f->n;
@@ -109,10 +137,7 @@ bool s6_price_feed_next(s6_price_feed *f, s6_price_update *u)
     *u = (s6_price_update){ .series = best, .ts = t,
                             .mark = head_mark(f, best), .atr = h->atr_now };
     if (++h->sub == subs(&f->s[best])) {
-        const s6_price_bar *b = &f->s[best].bars[h->bar];
-        double atr = NAN;
-        s6_atr_push(&h->atr, b->high, b->low, b->close, &atr);
-        h->atr_now = atr;
+        close_bar(f, best);
         h->sub = 0;
         h->bar++;
     }

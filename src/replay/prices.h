@@ -46,7 +46,10 @@ void s6_prices_free(s6_price_series *s);
  * per bar, the path open -> low -> high -> close (a falling bar: open ->
  * high -> low -> close) at quarters of the bar's interval, so stops inside
  * a bar's range trigger.  atr: Wilder's ATR (period atr_period) of the
- * bars completed before the update, NaN while warming up.
+ * bars completed before the update, NaN while warming up; the bars are
+ * the file's, or, with atr_bar_s > 0, the file's bars grouped into bars of
+ * that many seconds (UTC-aligned): a stop k ATRs away should not be
+ * measured on one-minute noise.
  */
 typedef struct s6_price_update {
     size_t series;
@@ -56,7 +59,7 @@ typedef struct s6_price_update {
 typedef struct s6_price_feed s6_price_feed;
 
 int s6_price_feed_new(const s6_price_series *series, size_t n, int atr_period,
-                      s6_price_feed **out);
+                      double atr_bar_s, s6_price_feed **out);
 void s6_price_feed_free(s6_price_feed *f);
 /* false at the end. */
 bool s6_price_feed_next(s6_price_feed *f, s6_price_update *u);

@@ -116,7 +116,7 @@ static void the_feed_merges_by_time_and_walks_each_bar(void **state)
                                      "200,5,5,5,5,5.25\n",
                                      "BBB.csv", &s[1], err, sizeof err), 0);
     s6_price_feed *f;
-    assert_int_equal(s6_price_feed_new(s, 2, 1, &f), 0);
+    assert_int_equal(s6_price_feed_new(s, 2, 1, 0, &f), 0);
     assert_int_equal(s6_price_feed_total(f), 14);
     static const struct {
         size_t series;
@@ -143,6 +143,33 @@ static void the_feed_merges_by_time_and_walks_each_bar(void **state)
     s6_price_feed_free(f);
     s6_prices_free(&s[0]);
     s6_prices_free(&s[1]);
+}
+
+static void atr_bars_can_be_coarser_than_the_file(void **state)
+{
+    (void)state;
+    s6_price_series s;
+    char err[300];
+    /* Two file bars per hour; hour 1 spans 95..112, hour 0 closed at 100. */
+    assert_int_equal(s6_prices_parse("time,open,high,low,close,mark\n"
+                                     "36000,100,101,99,100,100\n"
+                                     "37800,100,102,98,100,100\n"
+                                     "39600,100,110,95,105,105\n"
+                                     "41400,105,112,104,106,106\n"
+                                     "43200,106,107,105,106,106\n",
+                                     "X.csv", &s, err, sizeof err), 0);
+    s6_price_feed *f;
+    assert_int_equal(s6_price_feed_new(&s, 1, 1, 3600, &f), 0);
+    s6_price_update u;
+    for (int i = 0; i < 5; i++) {
+        assert_true(s6_price_feed_next(f, &u));
+        if (i < 4)
+            assert_true(isnan(u.atr));
+        else
+            assert_true(u.atr == 112 - 95);
+    }
+    s6_price_feed_free(f);
+    s6_prices_free(&s);
 }
 
 static void shipped_files_load(void **state)
@@ -173,6 +200,7 @@ int main(void)
         cmocka_unit_test(bad_files_name_the_line_and_the_reason),
         cmocka_unit_test(a_good_file_reads_exactly),
         cmocka_unit_test(the_feed_merges_by_time_and_walks_each_bar),
+        cmocka_unit_test(atr_bars_can_be_coarser_than_the_file),
         cmocka_unit_test(shipped_files_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

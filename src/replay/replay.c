@@ -1,0 +1,429 @@
+/*
+ * replay.c — the replay driver: the engine over the paper router, the
+ * in-memory state and a simulated clock, fed by the price feed.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app/app.h"
+#include "app/rules_svc.h"
+#include "bus/result_codec.h"
+#include "engine.h"
+#include "mem_state.h"
+#include "native_rules.h"
+#include "positions.h"
+#include "replay.h"
+#include "report.h"
+#include "rules_edge.h"
+#include "s6_core.h"
+#include "timeline.h"
+
+/* The feed's ATR: Wilder's 14 on hourly bars. */
+enum { ATR_PERIOD = 14, ATR_BAR_S = 3600, MAX_PUMP_ROUNDS = 1000000 };
+
+typedef struct rp {
+    const s6_replay_opts *o;
+    const s6_price_series *s;
+    size_t ns;
+    const s6_paper_entry *e;
+    size_t ne;
+    size_t *entry_series;    /* entry -> its series */
+    bool *opened;
+    s6_timeline_pnl *pnl;    /* per entry */
+    int *last_kind;          /* per entry: the last fill's kind */
+    double *last_mark;       /* per series */
+    double now, t0, next_tick, tick_every;
+    s6_paper *paper;
+    s6_mem_state *ms;
+    s6_engine *eng;
+    s6_rules_svc svc;
+    bool svc_on;
+    s6_native_rules nr;
+    s6_rules_edge rules;
+    bool rules_on;
+    s6_report *rep;
+    s6_replay_stats st;
+} rp;
+
+static double sim_now(void *ud)
+{
+    return ((rp *)ud)->now;
+}
+
+static int64_t sim_ms(void *ud)
+{
+    return (int64_t)llround(((rp *)ud)->now * 1000);
+}
+
+static long entry_of(const rp *r, const char *pos_id, const char *symbol,
+                     int market)
+{
+    for (size_t i = 0; i < r->ne; i++)
+        if (pos_id && pos_id[0] ? strcmp(r->e[i].pos_id, pos_id) == 0
+                                : r->e[i].market == market &&
+                                      strcmp(r->e[i].symbol, symbol) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* ---- what the edges report ---- */
+
+static void on_note(void *ud, const s6_engine_note *n)
+{
+    rp *r = ud;
+    r->st.notes++;
+    if (r->o->out != NULL && r->o->timeline)
+        s6_timeline_note(r->o->out, n);
+    long i = entry_of(r, n->pos_id, n->symbol, -1);
+    if (i >= 0 && n->type != NULL && strcmp(n->type, "STOP_MOVED") == 0)
+        r->pnl[i].stops_moved++;
+}
+
+static void on_result(void *ud, const s6_order_result *res)
+{
+    rp *r = ud;
+    long i = entry_of(r, res->pos_id, res->symbol, res->market);
+    if (res->kind == S6_RES_FILL) {
+        r->st.fills++;
+        if (i >= 0) {
+            s6_timeline_pnl *p = &r->pnl[i];
+            p->fees += res->fill.fee;
+            /* The intent id names the action: <pos_id>-tp-<seq>. */
+            p->tps += strstr(res->intent_id, "-tp-") != NULL;
+            p->adds += strstr(res->intent_id, "-add-") != NULL;
+            if (res->fill.kind == S6_FILL_ENTRY)
+                p->entry_qty += res->fill.qty;
+            r->last_kind[i] = res->fill.kind;
+            if (r->rep != NULL)
+                s6_report_marker(r->rep, (size_t)i, res->ts, res->fill.price,
+                                 s6_fill_kind_name(res->fill.kind),
+                                 res->fill.qty);
+        }
+    }
+    char err[256];
+    if (s6_engine_on_result(r->eng, res, err, sizeof err) < 0)
+        r->st.refused++;
+}
+
+/* Everything due now: router answers and fills, quota answers; each may
+ * cause more (a fill makes the engine move its stop). */
+static int pump(rp *r)
+{
+    for (int round = 0; round < MAX_PUMP_ROUNDS; round++)
+        if (s6_paper_pump(r->paper) + s6_mem_state_pump(r->ms) == 0)
+            return 0;
+    return -ELOOP;
+}
+
+/* Runs, in time order, the answers, fills and ticks due up to t. */
+static int advance_to(rp *r, double t)
+{
+    for (;;) {
+        double due = s6_paper_next_due(r->paper);
+        double at = fmin(due, r->next_tick);
+        if (at > t)
+            break;
+        if (at > r->now)
+            r->now = at;
+        if (r->next_tick <= due) {
+            r->next_tick += r->tick_every;
+            r->st.ticks++;
+            s6_engine_tick(r->eng);
+        }
+        if (pump(r) != 0)
+            return -ELOOP;
+    }
+    if (t > r->now)
+        r->now = t;
+    return 0;
+}
+
+static int open_due(rp *r, size_t series, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < r->ne; i++) {
+        if (r->opened[i] || r->entry_series[i] != series ||
+            r->t0 + r->e[i].at > r->now)
+            continue;
+        r->opened[i] = true;
+        int rc = s6_paper_open(r->paper, &r->e[i], err, errlen);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void progress(rp *r, size_t done, size_t total)
+{
+    if (r->o->progress == NULL || total == 0)
+        return;
+    size_t step = total / 200 + 1;
+    if (done % step != 0 && done != total)
+        return;
+    int width = 40, fill = (int)(width * done / total);
+    fprintf(r->o->progress, "\r  [%.*s%*s] %5.1f%%  %zu/%zu updates",
+            fill, "========================================", width - fill,
+            "", 100.0 * done / total, done, total);
+    if (done == total)
+        fputc('\n', r->o->progress);
+    fflush(r->o->progress);
+}
+
+static int step(rp *r, const s6_price_update *u, char *err, size_t errlen)
+{
+    const s6_price_series *s = &r->s[u->series];
+    if (advance_to(r, u->ts) != 0) {
+        snprintf(err, errlen, "replay: the engine and the router keep "
+                              "answering each other (a loop)");
+        return -ELOOP;
+    }
+    r->last_mark[u->series] = u->mark;
+    s6_paper_mark(r->paper, s->symbol, s->market, u->mark);
+    int rc = open_due(r, u->series, err, errlen);
+    if (rc != 0 || (rc = pump(r)) != 0)
+        return rc;
+    s6_market_update m = { .ts = r->now, .mark = u->mark, .atr = u->atr,
+                           .regime = -1, .health = NAN };
+    s6_engine_on_market(r->eng, s->symbol, s->market, &m);
+    if ((rc = pump(r)) != 0)
+        return rc;
+    r->st.updates++;
+    for (size_t i = 0; r->rep != NULL && i < r->ne; i++)
+        if (r->entry_series[i] == u->series)
+            s6_report_point(r->rep, i, r->now, u->mark,
+                            s6_paper_stop_level(r->paper, s->symbol,
+                                                s->market));
+    return 0;
+}
+
+/* ---- setting up and tearing down ---- */
+
+static const char *params_of(void *ud, const char *rule)
+{
+    return s6_config_rule_params(ud, rule);
+}
+
+static int start_rules(rp *r, char *err, size_t errlen)
+{
+    int nslots = (int)r->ne + 8;
+    if (r->o->native) {
+        s6_native_rules_init(&r->nr);
+        int rc = s6_rules_edge_native(&r->nr, nslots, &r->rules, err, errlen);
+        r->rules_on = rc == 0;
+        return rc;
+    }
+    s6_app_config ac;
+    s6_app_config_default(&ac);
+    s6_app_config_from(&ac, r->o->cfg);
+    if (r->o->rules_dir != NULL)
+        ac.rules.rules_dir = r->o->rules_dir;
+    ac.rules.params_of = params_of;
+    ac.rules.params_ud = (void *)r->o->cfg;
+    int rc = s6_rules_svc_start(&r->svc, NULL, r->o->log, NULL, &ac.rules,
+                                err, errlen);
+    r->svc_on = true;
+    if (rc == 0)
+        rc = s6_rules_edge_lua(&r->svc, nslots, &r->rules, err, errlen);
+    r->rules_on = rc == 0;
+    return rc;
+}
+
+static int map_entries(rp *r, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < r->ne; i++) {
+        size_t k = 0;
+        while (k < r->ns && (r->s[k].market != r->e[i].market ||
+                             strcmp(r->s[k].symbol, r->e[i].symbol) != 0))
+            k++;
+        if (k == r->ns) {
+            snprintf(err, errlen, "position %s: no price file for %s",
+                     r->e[i].pos_id, r->e[i].symbol);
+            return -EINVAL;
+        }
+        r->entry_series[i] = k;
+        r->pnl[i] = (s6_timeline_pnl){ .pos_id = r->e[i].pos_id,
+                                       .symbol = r->e[i].symbol,
+                                       .side = r->e[i].side };
+        if (r->rep != NULL)
+            s6_report_track(r->rep, i, r->e[i].pos_id, r->e[i].symbol,
+                            r->e[i].side);
+    }
+    for (size_t k = 0; k < r->ns; k++)
+        if (s6_config_symbol(r->o->cfg, r->s[k].market, r->s[k].symbol) ==
+            NULL) {
+            snprintf(err, errlen, "%s: symbol %s is not configured",
+                     r->s[k].name, r->s[k].symbol);
+            return -EINVAL;
+        }
+    return 0;
+}
+
+static int setup(rp *r, char *err, size_t errlen)
+{
+    const s6_config *cfg = r->o->cfg;
+    r->entry_series = calloc(r->ne + 1, sizeof *r->entry_series);
+    r->opened = calloc(r->ne + 1, sizeof *r->opened);
+    r->pnl = calloc(r->ne + 1, sizeof *r->pnl);
+    r->last_kind = calloc(r->ne + 1, sizeof *r->last_kind);
+    r->last_mark = calloc(r->ns + 1, sizeof *r->last_mark);
+    if (!r->entry_series || !r->opened || !r->pnl || !r->last_kind ||
+        !r->last_mark || (r->o->report && s6_report_new(r->ne, &r->rep)))
+        return snprintf(err, errlen, "replay: out of memory"), -ENOMEM;
+    int rc = map_entries(r, err, errlen);
+    if (rc != 0)
+        return rc;
+    s6_paper_opts po;
+    s6_paper_opts_from_config(cfg, &po);
+    po.clock = (s6_clock){ sim_now, r };
+    po.on_result = on_result;
+    po.result_ud = r;
+    if ((rc = s6_paper_new(cfg, &po, &r->paper, err, errlen)) != 0)
+        return rc;
+    r->ms = s6_mem_state_new(cfg->risk.budget,
+                             (int)cfg->risk.max_concurrent_positions);
+    if (r->ms == NULL)
+        return snprintf(err, errlen, "replay: out of memory"), -ENOMEM;
+    if ((rc = start_rules(r, err, errlen)) != 0)
+        return rc;
+    s6_engine_edges edges = { .router = s6_paper_router(r->paper),
+                              .state = s6_mem_state_edge(r->ms),
+                              .rules = r->rules,
+                              .clock = { sim_now, r } };
+    if ((rc = s6_engine_new(cfg, &edges, r->o->log, NULL, &r->eng, err,
+                            errlen)) != 0)
+        return rc;
+    s6_engine_observe(r->eng, on_note, r);
+    return s6_engine_resume(r->eng);
+}
+
+static void teardown(rp *r)
+{
+    s6_engine_free(r->eng);
+    if (r->rules_on)
+        s6_rules_edge_free(&r->rules);
+    if (r->svc_on) {
+        s6_rules_svc_stop(&r->svc);
+        s6_rules_svc_free(&r->svc);
+    }
+    s6_mem_state_free(r->ms);
+    s6_paper_free(r->paper);
+    s6_report_free(r->rep);
+    free(r->entry_series);
+    free(r->opened);
+    free(r->pnl);
+    free(r->last_kind);
+    free(r->last_mark);
+}
+
+/* ---- the end: PnL from the venue, the report ---- */
+
+static void finish_pnl(rp *r)
+{
+    for (size_t i = 0; i < r->ne; i++) {
+        s6_timeline_pnl *p = &r->pnl[i];
+        const s6_price_series *s = &r->s[r->entry_series[i]];
+        s6_paper_position pos;
+        s6_paper_get_position(r->paper, s->symbol, s->market, &pos);
+        p->qty = pos.qty;
+        p->mark = r->last_mark[r->entry_series[i]];
+        p->realized = pos.realized;
+        p->unrealized = pos.side * (p->mark - pos.entry) * pos.qty;
+        p->end = pos.qty > 0 ? "open"
+            : r->last_kind[i] == S6_FILL_STOP ? "stopped"
+            : r->opened[i] ? "closed" : "never opened";
+        if (r->rep != NULL)
+            s6_report_pnl(r->rep, i, p->realized + p->unrealized);
+    }
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int replay_loop(rp *r, char *err, size_t errlen)
+{
+    s6_price_feed *feed;
+    if (s6_price_feed_new(r->s, r->ns, ATR_PERIOD, ATR_BAR_S, &feed) != 0)
+        return snprintf(err, errlen, "replay: out of memory"), -ENOMEM;
+    size_t total = s6_price_feed_total(feed), done = 0;
+    s6_price_update u;
+    int rc = 0;
+    double start = mono();
+    while (rc == 0 && s6_price_feed_next(feed, &u)) {
+        if (done == 0) {
+            r->t0 = r->now = u.ts;
+            r->next_tick = u.ts + r->tick_every;
+        }
+        rc = step(r, &u, err, errlen);
+        progress(r, ++done, total);
+    }
+    /* Let the last answers and fills land (no new prices). */
+    if (rc == 0 && done > 0)
+        rc = advance_to(r, r->now + 10 * r->o->cfg->paper.latency_ms / 1e3);
+    r->st.wall_s = mono() - start;
+    s6_price_feed_free(feed);
+    return rc;
+}
+
+int s6_replay_run(const s6_replay_opts *o, const s6_price_series *series,
+                  size_t n_series, const s6_paper_entry *entries,
+                  size_t n_entries, s6_replay_stats *st, char *err,
+                  size_t errlen)
+{
+    rp r = { .o = o, .s = series, .ns = n_series, .e = entries,
+             .ne = n_entries,
+             .tick_every = o->cfg->ticks.manage_interval_s };
+    if (o->log != NULL)
+        s6_log_set_clock(o->log, sim_ms, &r);
+    int rc = setup(&r, err, errlen);
+    if (rc == 0 && o->out != NULL && o->timeline)
+        s6_timeline_header(o->out);
+    if (rc == 0)
+        rc = replay_loop(&r, err, errlen);
+    if (rc == 0) {
+        finish_pnl(&r);
+        if (o->out != NULL)
+            s6_timeline_pnl_table(o->out, r.pnl, r.ne);
+        if (r.rep != NULL)
+            rc = s6_report_write(r.rep, o->report,
+                                 o->chartjs ? o->chartjs : S6_CHARTJS_DEFAULT,
+                                 o->title ? o->title : "", err, errlen);
+    }
+    if (st != NULL)
+        *st = r.st;
+    teardown(&r);
+    if (o->log != NULL)
+        s6_log_set_clock(o->log, NULL, NULL);
+    return rc;
+}
+
+int s6_replay_files(const s6_replay_opts *o, const char *const *prices,
+                    size_t n_prices, const char *positions,
+                    s6_replay_stats *st, char *err, size_t errlen)
+{
+    s6_price_series *s = calloc(n_prices ? n_prices : 1, sizeof *s);
+    if (s == NULL)
+        return snprintf(err, errlen, "replay: out of memory"), -ENOMEM;
+    int rc = 0;
+    size_t n = 0;
+    for (; rc == 0 && n < n_prices; n++)
+        rc = s6_prices_load(prices[n], &s[n], err, errlen);
+    if (rc != 0)
+        n--;
+    s6_paper_entry *e = NULL;
+    size_t ne = 0;
+    if (rc == 0)
+        rc = s6_paper_entries_load(positions, o->cfg, &e, &ne, err, errlen);
+    if (rc == 0)
+        rc = s6_replay_run(o, s, n, e, ne, st, err, errlen);
+    for (size_t k = 0; k < n; k++)
+        s6_prices_free(&s[k]);
+    free(s);
+    free(e);
+    return rc;
+}

@@ -1,0 +1,32 @@
+/*
+ * report.h — the HTML report of a replay (`--report FILE.html`): one chart
+ * per position with the mark, the protective stop as it steps, and the
+ * fills marked (entry, take-profits, adds, the stop, closes).  The page is
+ * self-contained: Chart.js (Debian's libjs-chart.js) is inlined, so it
+ * opens without a network.  It checks itself: a line with id "status"
+ * reads "ok charts=N drawn=N" once every chart has pixels on its canvas,
+ * or lists the script errors met (the tests read it in headless Chromium).
+ */
+#pragma once
+
+#include <stddef.h>
+
+#define S6_CHARTJS_DEFAULT "/usr/share/javascript/chart.js/chart.min.js"
+
+typedef struct s6_report s6_report;
+
+int s6_report_new(size_t n_tracks, s6_report **out);
+void s6_report_free(s6_report *r);
+/* Names track k (one position). */
+int s6_report_track(s6_report *r, size_t k, const char *pos_id,
+                    const char *symbol, int side);
+/* The mark and the resting stop (0 = none) at time t. */
+int s6_report_point(s6_report *r, size_t k, double t, double mark,
+                    double stop);
+/* A fill: kind is the fill kind's name (ENTRY, ADD, REDUCE, STOP...). */
+int s6_report_marker(s6_report *r, size_t k, double t, double price,
+                     const char *kind, double qty);
+void s6_report_pnl(s6_report *r, size_t k, double pnl);
+/* chartjs: the library to inline (S6_CHARTJS_DEFAULT); title: the inputs. */
+int s6_report_write(const s6_report *r, const char *path, const char *chartjs,
+                    const char *title, char *err, size_t errlen);
