@@ -77,6 +77,22 @@ void fx_stop(fx *f)
     assert_false(f->done_in_call);
 }
 
+int fx_setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    fx_start(f, FX_FAST);
+    *state = f;
+    return 0;
+}
+
+int fx_teardown(void **state)
+{
+    fx_stop(*state);
+    free(*state);
+    return 0;
+}
+
 void fx_order(s6_order *o, const char *intent, const char *symbol,
               int purpose, int type)
 {

@@ -16,6 +16,13 @@
 
 enum { FX_MAX_DONE = 64 };
 
+/* Fast retries (3 resends 10..40 ms apart, 300 ms per attempt) and rates
+ * high enough not to matter. */
+#define FX_RETRIES "\"retry_initial_ms\":10,\"retry_max_ms\":40," \
+                   "\"retry_max_attempts\":3"
+#define FX_FAST "{\"rate_per_symbol_per_s\":1000," \
+                "\"rate_total_per_s\":1000," FX_RETRIES "}"
+
 typedef struct fx_done {
     char intent_id[S6_INTENT_ID_MAX + 1];
     int outcome;
@@ -47,6 +54,9 @@ void fx_start(fx *f, const char *orders_json);
 void fx_start_with(fx *f, const char *orders_json,
                    const s6_s4_peer_opts *peer);
 void fx_stop(fx *f);
+/* cmocka set-up and tear-down: *state is a started fx with FX_FAST. */
+int fx_setup(void **state);
+int fx_teardown(void **state);
 
 /* A valid order: FUT, SELL, reduce-only. */
 void fx_order(s6_order *o, const char *intent, const char *symbol,

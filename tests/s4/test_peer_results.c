@@ -16,10 +16,6 @@
 #include "redis_server.h"
 #include "s4_fixture.h"
 
-#define FAST "{\"rate_per_symbol_per_s\":1000,\"rate_total_per_s\":1000," \
-             "\"retry_initial_ms\":10,\"retry_max_ms\":40," \
-             "\"retry_max_attempts\":2}"
-
 /* Every entry of the stream, parsed. */
 static size_t read_results(const s6test_redis *srv, s6_order_result *out,
                            size_t cap)
@@ -56,7 +52,7 @@ static void results_follow_the_orders(void **state)
     assert_int_equal(s6test_redis_start(&srv), 0);
     fx *f = calloc(1, sizeof *f);
     s6_s4_peer_opts po = { .redis_url = srv.url };
-    fx_start_with(f, FAST, &po);
+    fx_start_with(f, FX_FAST, &po);
     assert_int_equal(s6_s4_peer_set_price(f->peer, "BTCUSDT", 64250.5), 0);
     s6_s4_peer_set_fee_rate(f->peer, 0.0004);
 

@@ -12,27 +12,6 @@
 
 #include "s4_fixture.h"
 
-/* Fast retries: 3 resends 10..40 ms apart; 300 ms per attempt. */
-#define RETRIES "\"retry_initial_ms\":10,\"retry_max_ms\":40," \
-                "\"retry_max_attempts\":3"
-#define FAST "{\"rate_per_symbol_per_s\":1000,\"rate_total_per_s\":1000," \
-             RETRIES "}"
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    fx_start(f, FAST);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_stop(*state);
-    free(*state);
-    return 0;
-}
-
 static json_t *rec_body(fx *f, size_t i)
 {
     const s6_s4_peer_rec *r = s6_s4_peer_get(f->peer, i);
@@ -327,16 +306,16 @@ static void free_fails_everything_pending(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(body_fields_and_decimals, setup, teardown),
-        cmocka_unit_test_setup_teardown(rejection_is_final, setup, teardown),
-        cmocka_unit_test_setup_teardown(server_errors_then_success, setup, teardown),
-        cmocka_unit_test_setup_teardown(stall_fails_after_retries, setup, teardown),
-        cmocka_unit_test_setup_teardown(lost_answer_resend_is_deduplicated, setup, teardown),
-        cmocka_unit_test_setup_teardown(repeated_intent_is_one_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(cancel_outcomes, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_orders_are_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(metrics_count_requests_and_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(free_fails_everything_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(body_fields_and_decimals, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(rejection_is_final, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(server_errors_then_success, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(stall_fails_after_retries, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(lost_answer_resend_is_deduplicated, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(repeated_intent_is_one_order, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(cancel_outcomes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(bad_orders_are_refused, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(metrics_count_requests_and_errors, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(free_fails_everything_pending, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,14 +15,11 @@
 
 #include "s4_fixture.h"
 
-#define RETRIES "\"retry_initial_ms\":10,\"retry_max_ms\":40," \
-                "\"retry_max_attempts\":3"
-
 static fx *start(const char *sym_rate, const char *total_rate)
 {
     char orders[256];
     snprintf(orders, sizeof orders,
-             "{\"rate_per_symbol_per_s\":%s,\"rate_total_per_s\":%s," RETRIES
+             "{\"rate_per_symbol_per_s\":%s,\"rate_total_per_s\":%s," FX_RETRIES
              "}", sym_rate, total_rate);
     fx *f = calloc(1, sizeof *f);
     fx_start(f, orders);
@@ -40,6 +37,17 @@ static void submit(fx *f, const char *intent, const char *symbol, int purpose)
     s6_order o;
     fx_order(&o, intent, symbol, purpose, S6_ORDER_MARKET);
     assert_int_equal(fx_submit(f, &o), 0);
+}
+
+/* n orders "<prefix>-<i>" for i in 0..n-1. */
+static void submit_n(fx *f, const char *prefix, const char *symbol,
+                     int purpose, int n)
+{
+    char id[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "%s-%d", prefix, i);
+        submit(f, id, symbol, purpose);
+    }
 }
 
 static void stats(fx *f, size_t sent, size_t queued)
@@ -69,17 +77,11 @@ static void per_symbol_rate_is_fifo(void **state)
 {
     (void)state;
     fx *f = start("5", "1000");
-    char id[32];
-    for (int i = 0; i < 12; i++) {
-        snprintf(id, sizeof id, "b-tp-%d", i);
-        submit(f, id, "BTCUSDT", S6_PURPOSE_TP);
-    }
+    submit_n(f, "b-tp", "BTCUSDT", S6_PURPOSE_TP, 12);
     stats(f, 5, 7);
-    for (int i = 0; i < 3; i++) {
-        snprintf(id, sizeof id, "e-tp-%d", i);
-        submit(f, id, "ETHUSDT", S6_PURPOSE_TP);
-    }
+    submit_n(f, "e-tp", "ETHUSDT", S6_PURPOSE_TP, 3);
     stats(f, 8, 7);
+    char id[32];
     fx_wait_done(f, 15, 10000);
     size_t k = 0;
     uint64_t t0 = 0;
@@ -131,11 +133,7 @@ static void protective_orders_go_first(void **state)
 {
     (void)state;
     fx *f = start("5", "1000");
-    char id[32];
-    for (int i = 0; i < 5; i++) {
-        snprintf(id, sizeof id, "p-tp-%d", i);
-        submit(f, id, "BTCUSDT", S6_PURPOSE_TP);
-    }
+    submit_n(f, "p-tp", "BTCUSDT", S6_PURPOSE_TP, 5);
     submit(f, "p-tp-5", "BTCUSDT", S6_PURPOSE_TP);
     submit(f, "p-add-6", "BTCUSDT", S6_PURPOSE_ADD);
     s6_order o;
@@ -159,11 +157,7 @@ static void deep_queue_drains_completely(void **state)
 {
     (void)state;
     fx *f = start("50", "50");
-    char id[32];
-    for (int i = 0; i < 60; i++) {
-        snprintf(id, sizeof id, "q-tp-%d", i);
-        submit(f, id, "BTCUSDT", S6_PURPOSE_TP);
-    }
+    submit_n(f, "q-tp", "BTCUSDT", S6_PURPOSE_TP, 60);
     stats(f, 50, 10);
     fx_wait_done(f, 60, 10000);
     assert_int_equal(s6_s4_peer_count(f->peer, S6_S4P_ORDERS), 60);
@@ -175,11 +169,7 @@ static void reconfigure_applies_to_the_queue(void **state)
 {
     (void)state;
     fx *f = start("1", "1000");
-    char id[32];
-    for (int i = 0; i < 10; i++) {
-        snprintf(id, sizeof id, "r-tp-%d", i);
-        submit(f, id, "BTCUSDT", S6_PURPOSE_TP);
-    }
+    submit_n(f, "r-tp", "BTCUSDT", S6_PURPOSE_TP, 10);
     stats(f, 1, 9);
     s6_config fast;
     s6_config_error e;

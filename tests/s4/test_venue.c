@@ -129,10 +129,6 @@ static void refuses_malformed_answers(void **state)
 
 /* ---- the fetch ---- */
 
-#define FAST "{\"rate_per_symbol_per_s\":1000,\"rate_total_per_s\":1000," \
-             "\"retry_initial_ms\":10,\"retry_max_ms\":40," \
-             "\"retry_max_attempts\":2}"
-
 typedef struct got {
     bool called;
     bool in_call;
@@ -174,21 +170,6 @@ static void fetch(fx *f, got *g)
     while (!g->called)
         uv_run(&f->loop, UV_RUN_ONCE);
     assert_false(g->called_in_call);
-}
-
-static int setup(void **state)
-{
-    fx *f = calloc(1, sizeof *f);
-    fx_start(f, FAST);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fx_stop(*state);
-    free(*state);
-    return 0;
 }
 
 /* The positions the peer was given and the stop it holds come back. */
@@ -268,10 +249,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parses_positions_and_orders),
         cmocka_unit_test(refuses_malformed_answers),
-        cmocka_unit_test_setup_teardown(fetch_returns_the_venue, setup, teardown),
-        cmocka_unit_test_setup_teardown(fetch_refuses_a_malformed_answer, setup, teardown),
-        cmocka_unit_test_setup_teardown(fetch_fails_on_an_error_status, setup, teardown),
-        cmocka_unit_test_setup_teardown(free_ends_a_fetch, setup, teardown),
+        cmocka_unit_test_setup_teardown(fetch_returns_the_venue, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(fetch_refuses_a_malformed_answer, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(fetch_fails_on_an_error_status, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(free_ends_a_fetch, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
