@@ -348,10 +348,9 @@ static void day_pnl(s6_engine *e, double delta)
 }
 
 static void after_fill(s6_engine *e, e_pos *p, const s6_order_result *r,
-                       s6_fill_effect eff, int old_state)
+                       const s6_fill *f, s6_fill_effect eff, int old_state)
 {
     s6_engine_record *rec = &p->rec;
-    const s6_fill *f = &r->fill;
     fill_inflight(e, p, f, eff);
     e_event(e, p, "FILL", f->qty, "", "{s:s,s:s,s:s,s:i,s:f,s:f,s:f,s:f}",
             "result_id", r->result_id, "intent_id", f->intent_id, "kind",
@@ -416,7 +415,7 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
     if (eff == S6_FILL_DUPLICATE)
         return 0;
     day_pnl(e, p->rec.pos.realized_pnl - realized);
-    after_fill(e, p, r, eff, old_state);
+    after_fill(e, p, r, &f, eff, old_state);
     if (p->rec.pos.state == S6_POS_ACTIVE && e->mkts[p->mkt].has) {
         e_pos *one = p;
         e_evaluate(e, &one, 1, S6_TRIG_FILL);
