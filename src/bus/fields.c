@@ -95,6 +95,18 @@ int s6_bus_get_str(const s6_bus_in *in, const char *name, bool required,
     return 0;
 }
 
+void s6_bus_get_text(const s6_bus_in *in, const char *name, char *dst,
+                     size_t cap)
+{
+    const s6_redis_kv *kv = s6_bus_find(in, name);
+    size_t n = kv ? (kv->vlen < cap ? kv->vlen : cap - 1) : 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)kv->v[i];
+        dst[i] = c < ' ' || c == 0x7f ? '?' : (char)c;
+    }
+    dst[n] = '\0';
+}
+
 int s6_bus_get_enum(const s6_bus_in *in, const char *name, bool required,
                     const char *const *names, size_t n, int *idx, char *err,
                     size_t errlen)

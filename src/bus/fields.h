@@ -34,6 +34,11 @@ const s6_redis_kv *s6_bus_find(const s6_bus_in *in, const char *name);
  * required: dst = "". */
 int s6_bus_get_str(const s6_bus_in *in, const char *name, bool required,
                    char *dst, size_t cap, char *err, size_t errlen);
+/* Free text (a venue's reason): never refused — cut to cap-1 bytes,
+ * control characters replaced by '?', so a wordy rejection still reaches
+ * the engine. */
+void s6_bus_get_text(const s6_bus_in *in, const char *name, char *dst,
+                     size_t cap);
 /* One of names[0..n) (NULL entries skipped); *idx its index.  Absent and
  * not required: *idx untouched. */
 int s6_bus_get_enum(const s6_bus_in *in, const char *name, bool required,

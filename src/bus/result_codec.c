@@ -84,10 +84,8 @@ static int parse_order(const s6_bus_in *in, s6_order_result *r, char *err,
 static int parse_extras(const s6_bus_in *in, s6_order_result *r, char *err,
                         size_t errlen)
 {
-    int rc = s6_bus_get_str(in, "reason", false, r->reason, sizeof r->reason,
-                            err, errlen);
-    if (rc == 0)
-        rc = s6_bus_get_num(in, "sl_px", false, 0, DBL_MAX, &r->sl_px, err,
+    s6_bus_get_text(in, "reason", r->reason, sizeof r->reason);
+    int rc = s6_bus_get_num(in, "sl_px", false, 0, DBL_MAX, &r->sl_px, err,
                             errlen);
     if (rc == 0)
         rc = s6_bus_get_num(in, "leverage", false, 0, 1000, &r->leverage,

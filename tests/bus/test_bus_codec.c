@@ -101,7 +101,7 @@ static void test_result_roundtrip(void **state)
     strcpy(rej.result_id, "r-9");
     strcpy(rej.intent_id, "p1-sl-4");
     strcpy(rej.symbol, "BTCUSDT");
-    strcpy(rej.reason, "insufficient_balance");
+    strcpy(rej.reason, "Order would immediately trigger.");
     rej.ts = 17;
     roundtrip(&rej);
 }
@@ -218,6 +218,23 @@ static void test_result_duplicate_and_unknown(void **state)
     entry_of(&e, acc);
     assert_int_equal(s6_result_parse(e.kv, e.n, &r, err, sizeof err), 0);
     assert_int_equal(r.kind, S6_RES_ACCEPTED);
+}
+
+static void test_result_reason_is_free_text(void **state)
+{
+    (void)state;
+    /* A wordy or odd rejection must still reach the engine. */
+    char long_reason[300];
+    memset(long_reason, 'x', sizeof long_reason - 1);
+    long_reason[sizeof long_reason - 1] = '\0';
+    long_reason[3] = '\n';
+    s6_order_result r;
+    char err[256] = "";
+    entry e;
+    entry_with(&e, fill_example, "reason", long_reason);
+    assert_int_equal(s6_result_parse(e.kv, e.n, &r, err, sizeof err), 0);
+    assert_int_equal(strlen(r.reason), sizeof r.reason - 1);
+    assert_int_equal(r.reason[3], '?');
 }
 
 static void test_result_format_refuses(void **state)
@@ -380,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_result_roundtrip),
         cmocka_unit_test(test_result_bad_fields),
         cmocka_unit_test(test_result_duplicate_and_unknown),
+        cmocka_unit_test(test_result_reason_is_free_text),
         cmocka_unit_test(test_result_format_refuses),
         cmocka_unit_test(test_md_update),
         cmocka_unit_test(test_md_update_bad),
