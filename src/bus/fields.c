@@ -1,6 +1,7 @@
 #include "fields.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,6 +185,8 @@ int s6_bus_get_num(const s6_bus_in *in, const char *name, bool required,
         char rng[96];
         if (d < 0 && lo >= 0)
             snprintf(rng, sizeof rng, "negative");
+        else if (lo == DBL_MIN && hi == DBL_MAX) /* "> 0" ranges */
+            snprintf(rng, sizeof rng, "must be greater than 0");
         else
             snprintf(rng, sizeof rng, "outside %g..%g", lo, hi);
         return field_err(in, name, err, errlen, rng, kv->v, kv->vlen);

@@ -162,7 +162,7 @@ static const struct {
     { "fill_kind", "TP", "field 'fill_kind': unknown value" },
     { "fill_kind", NULL, "field 'fill_kind': missing" },
     { "qty", "-0.5", "field 'qty': negative" },
-    { "qty", "0", "field 'qty': outside" },
+    { "qty", "0", "field 'qty': must be greater than 0" },
     { "qty", "NaN", "field 'qty': NaN" },
     { "qty", NULL, "field 'qty': missing" },
     { "qty", "0x10", "field 'qty': not a decimal number" },
@@ -303,7 +303,7 @@ static void test_md_update(void **state)
 static const struct {
     const char *field, *value, *expect;
 } bad_md[] = {
-    { "mark", "0", "field 'mark': outside" },
+    { "mark", "0", "field 'mark': must be greater than 0" },
     { "mark", "-5", "field 'mark': negative" },
     { "mark", "nan", "field 'mark': NaN" },
     { "mark", NULL, "field 'mark': missing" },
@@ -313,7 +313,7 @@ static const struct {
     { "regime", "panic", "field 'regime': unknown value, expected normal trend chop" },
     { "health", "1.5", "field 'health': outside" },
     { "atr", "-1", "field 'atr': negative" },
-    { "last", "0", "field 'last': outside" },
+    { "last", "0", "field 'last': must be greater than 0" },
     { "mid", "x", "field 'mid': not a decimal" },
 };
 
