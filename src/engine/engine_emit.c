@@ -55,7 +55,26 @@ int e_view(s6_engine *e, e_pos *p, s6_pos_view *v)
     v->regime = m->regime > 0 ? m->regime : 0;
     v->best_price = r->best_price > 0 ? r->best_price : mark;
     v->exit_fee_rate = m->sym != NULL ? m->sym->taker_fee : 0;
+    v->hedge_qty = 0;
+    v->target_exposure = NAN;
+    if (r->pos.market == S6_MARKET_SPOT) {
+        e_pos *fut = e_find_open(e, S6_MARKET_FUT, r->pos.symbol);
+        if (fut != NULL)
+            v->hedge_qty = fut->rec.pos.side * fut->rec.pos.qty;
+        v->target_exposure = e_target_exposure(e, r->pos.symbol);
+    }
     return 0;
+}
+
+/* The symbol's hedge target: the SPOT entry's, else the FUT one's. */
+double e_target_exposure(const s6_engine *e, const char *symbol)
+{
+    for (int market = S6_MARKET_SPOT; market >= S6_MARKET_FUT; market--) {
+        const s6_symbol_cfg *s = s6_config_symbol(e->cfg, market, symbol);
+        if (s != NULL && s->target_exposure.set)
+            return s->target_exposure.v;
+    }
+    return NAN;
 }
 
 void e_count(s6_engine *e, const char *name, const char *l1, const char *l2)

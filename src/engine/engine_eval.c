@@ -29,6 +29,13 @@ int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
     const s6_symbol_cfg *sym = e_sym(e, p);
     const s6_config *c = e->cfg;
     const s6_engine_record *r = &p->rec;
+    /* a hedged SPOT position's plan is sized on the FUT grid, where its
+     * hedge goes (docs/rules.md); the FUT step is a multiple of SPOT's */
+    const s6_symbol_cfg *fut = s6_config_symbol(c, S6_MARKET_FUT,
+                                                r->pos.symbol);
+    if (r->pos.market == S6_MARKET_SPOT && fut != NULL &&
+        isfinite(e_target_exposure(e, r->pos.symbol)))
+        sym = fut;
     f->tick = sym->tick;
     f->step = sym->step;
     f->min_qty = sym->min_qty;
@@ -50,6 +57,7 @@ int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
                                   r->stop.cancelling.live;
     lim->add_in_flight = e_inflight_of(p, S6_PURPOSE_ADD) != NULL;
     lim->manual_loosen_allowed = manual_loosen;
+    lim->hedge_in_flight = e_inflight_of(p, S6_PURPOSE_HEDGE) != NULL;
     return 0;
 }
 
@@ -198,6 +206,36 @@ static void exec_add(s6_engine *e, e_pos *p, const s6_plan *plan,
                   false);
 }
 
+static void exec_hedge(s6_engine *e, e_pos *p, const s6_plan *plan,
+                       const char *reason, bool dry_run, json_t *out)
+{
+    const s6_plan_action *a = &plan->hedge;
+    s6_position *pos = &p->rec.pos;
+    add_action(out, "HEDGE", json_real(a->after_qty - a->side * a->qty),
+               json_real(a->after_qty), reason);
+    if (e_paused(e, pos->symbol, S6_PURPOSE_HEDGE)) {
+        if (!dry_run)
+            e_event(e, p, "BLOCKED_PAUSED", a->qty, "", "{s:s}", "purpose",
+                    "hg");
+        return;
+    }
+    if (dry_run) {
+        add_order(out, NULL, S6_PURPOSE_HEDGE, S6_ORDER_MARKET, a->side,
+                  a->qty, 0, false);
+        return;
+    }
+    /* not reduce-only: a hedge may open, grow or shrink the FUT position */
+    s6_inflight *o = NULL;
+    if (e_send_order(e, p, S6_PURPOSE_HEDGE, a->side, a->qty, false,
+                     p->rec.last_plan_id, &o) != 0)
+        return;
+    add_order(out, o->intent_id, S6_PURPOSE_HEDGE, S6_ORDER_MARKET, a->side,
+              a->qty, 0, false);
+    e_event(e, p, "HEDGE_SENT", a->qty, "", "{s:s,s:i,s:f,s:f}", "intent_id",
+            o->intent_id, "side", a->side, "qty", a->qty, "after_qty",
+            a->after_qty);
+}
+
 static void exec_events(s6_engine *e, e_pos *p, const s6_plan *plan,
                         const s6_proposal *props, size_t nprops, bool dry_run,
                         json_t *out)
@@ -248,6 +286,9 @@ int e_exec_plan(s6_engine *e, e_pos *p, const s6_plan *plan,
     if (plan->add.active)
         exec_add(e, p, plan, reason_of(props, nprops, plan->add.proposal),
                  dry_run, out);
+    if (plan->hedge.active)
+        exec_hedge(e, p, plan, reason_of(props, nprops, plan->hedge.proposal),
+                   dry_run, out);
     exec_events(e, p, plan, props, nprops, dry_run, out);
     if (!dry_run) {
         e_event(e, p, "PLAN", 0, "", "{s:s,s:b,s:b,s:b,s:i,s:i}", "plan_id",
@@ -303,7 +344,7 @@ static void hook_plan(void *ud, size_t pi, const s6_plan *plan,
         return;
     e_pos *p = b->ps[pi];
     if (!plan->stop.active && !plan->reduce.active && !plan->add.active &&
-        plan->n_events == 0)
+        !plan->hedge.active && plan->n_events == 0)
         return; /* everything was dropped; the rule host logged why */
     char vj[256];
     versions_json(b->e, versions, vj, sizeof vj);

@@ -96,6 +96,7 @@ void e_store_order(s6_engine *e, const e_pos *p, const char *intent,
                    const char *kind, const char *status, double price,
                    double qty);
 int e_view(s6_engine *e, e_pos *p, s6_pos_view *v);
+double e_target_exposure(const s6_engine *e, const char *symbol);
 double e_guard_mark(const s6_engine *e, const e_pos *p);
 
 /* engine_orders.c */

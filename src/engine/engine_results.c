@@ -390,9 +390,21 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
     if (f.ts == 0)
         f.ts = r->ts;
     e_pos *p = position_for(e, r);
+    s6_order_result hedged;
+    bool hedge = p != NULL && p->rec.pos.market != r->market;
+    if (hedge) {
+        /* a SPOT position's hedge fills on the FUT market: the order is
+         * the SPOT position's, the quantity the FUT position's */
+        fill_inflight(e, p, &f, S6_FILL_GREW);
+        e_save(e, p);
+        hedged = *r;
+        hedged.pos_id[0] = '\0';
+        r = &hedged;
+        p = e_find_open(e, r->market, r->symbol);
+    }
     bool created = false;
     if (p == NULL) {
-        if (f.kind != S6_FILL_ENTRY && f.kind != S6_FILL_MANUAL)
+        if (!hedge && f.kind != S6_FILL_ENTRY && f.kind != S6_FILL_MANUAL)
             return refuse(e, err, errlen, r->result_id,
                           "no open position for this market and symbol: only "
                           "an ENTRY fill opens one");

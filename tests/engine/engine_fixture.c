@@ -13,7 +13,8 @@
 #include "rules_edge.h"
 
 /* BTCUSDT on both markets: tick 0.1 / step 0.001 (FUT, 10x), tick 0.01 /
- * step 0.00001 (SPOT). */
+ * step 0.00001 (SPOT).  ETHUSDT too, its SPOT book hedged flat (target
+ * exposure 0). */
 static const char *const config_fmt =
     "{\"symbols\":{"
     "\"BTCUSDT\":{\"market\":\"FUT\",\"tick\":0.1,\"step\":0.001,"
@@ -22,7 +23,14 @@ static const char *const config_fmt =
     "\"notional_cap\":50000000,\"mmr\":0.004,\"cum\":0}]},"
     "\"BTCUSDT:SPOT\":{\"market\":\"SPOT\",\"tick\":0.01,\"step\":0.00001,"
     "\"min_qty\":0.00001,\"min_notional\":5,\"taker_fee\":0.001,"
-    "\"leverage\":1}},"
+    "\"leverage\":1},"
+    "\"ETHUSDT\":{\"market\":\"FUT\",\"tick\":0.01,\"step\":0.001,"
+    "\"min_qty\":0.001,\"min_notional\":5,\"leverage\":5,"
+    "\"brackets\":[{\"notional_floor\":0,\"notional_cap\":50000000,"
+    "\"mmr\":0.005,\"cum\":0}]},"
+    "\"ETHUSDT:SPOT\":{\"market\":\"SPOT\",\"tick\":0.01,\"step\":0.0001,"
+    "\"min_qty\":0.0001,\"min_notional\":5,\"leverage\":1,"
+    "\"target_exposure\":0}},"
     "\"market_data\":{\"max_age_s\":5,\"jump_hold_frac\":0.05},"
     "\"rules\":{\"params\":%s}}";
 

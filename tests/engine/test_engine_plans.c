@@ -229,6 +229,82 @@ static void spot_guard_stop(void **st)
     fx_teardown(&f);
 }
 
+static int eth(fx *f, int market, double mark)
+{
+    s6_market_update m = {.ts = f->now, .mark = mark, .atr = NAN,
+                          .regime = -1, .health = NAN};
+    return s6_engine_on_market(f->e, "ETHUSDT", market, &m);
+}
+
+static s6_order_result eth_fill(fx *f, int market, const char *intent,
+                                int side, double qty, double price)
+{
+    s6_order_result r;
+    memset(&r, 0, sizeof r);
+    r.kind = S6_RES_FILL;
+    snprintf(r.result_id, sizeof r.result_id, "r-eth-%u", ++f->rid);
+    snprintf(r.intent_id, sizeof r.intent_id, "%s", intent);
+    snprintf(r.symbol, sizeof r.symbol, "ETHUSDT");
+    r.market = market;
+    r.fill = (s6_fill){.kind = S6_FILL_ENTRY, .side = side, .qty = qty,
+                       .price = price, .ts = f->now};
+    r.ts = f->now;
+    return r;
+}
+
+/* ETH spot with a target exposure of 0: the hedge rule sells the same
+ * quantity of futures, the engine places it on FUT, the fill opens the
+ * FUT position (with its own stop), and the book is then flat. */
+static void spot_hedged_on_futures(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, "{" NO_TP "}");
+    char err[160];
+    assert_int_equal(eth(&f, S6_MARKET_FUT, 3000), 0);
+    s6_order_result r = eth_fill(&f, S6_MARKET_SPOT, "up-eth", 1, 2, 3000);
+    assert_int_equal(s6_engine_on_result(f.e, &r, err, sizeof err), 0);
+    assert_int_equal(eth(&f, S6_MARKET_SPOT, 3000), 0);
+    fx_call *hg = fx_last(&f, S6_PURPOSE_HEDGE, false);
+    assert_non_null(hg);
+    assert_int_equal(hg->o.market, S6_MARKET_FUT);
+    assert_int_equal(hg->o.side, -1);
+    assert_false(hg->o.reduce_only);
+    assert_string_equal(hg->o.qty_str, "2.000");
+    assert_int_equal(fx_events(&f, "HEDGE_SENT"), 1);
+    /* in flight: no second hedge */
+    assert_int_equal(eth(&f, S6_MARKET_SPOT, 3001), 0);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_HEDGE, false), 1);
+    fx_answer(&f, hg, S6_ROUTE_OK);
+
+    s6_order_result fill = eth_fill(&f, S6_MARKET_FUT, hg->o.intent_id, -1, 2,
+                                    3001);
+    snprintf(fill.pos_id, sizeof fill.pos_id, "%s", hg->o.pos_id);
+    assert_int_equal(s6_engine_on_result(f.e, &fill, err, sizeof err), 0);
+    json_t *all = s6_engine_positions_json(f.e);
+    assert_int_equal(json_array_size(all), 2);
+    json_t *fut = NULL;
+    for (size_t i = 0; i < 2; i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(all, i),
+                                                     "market")), "FUT") == 0)
+            fut = json_array_get(all, i);
+    assert_non_null(fut);
+    assert_string_equal(json_string_value(json_object_get(fut, "side")), "SHORT");
+    assert_true(fabs(json_number_value(json_object_get(fut, "qty")) - 2) < 1e-12);
+    assert_string_not_equal(json_string_value(json_object_get(fut, "position_id")),
+                            hg->o.pos_id);
+    json_decref(all);
+    /* the FUT position is protected like any other */
+    fx_call *sl = fx_last(&f, S6_PURPOSE_STOP, false);
+    assert_non_null(sl);
+    assert_int_equal(sl->o.side, 1);
+    /* hedged: the next evaluations send nothing more */
+    assert_int_equal(eth(&f, S6_MARKET_SPOT, 3002), 0);
+    assert_int_equal(fx_tick(&f), 0);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_HEDGE, false), 1);
+    fx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +313,7 @@ int main(void)
         cmocka_unit_test(stagnation_event_once),
         cmocka_unit_test(liq_alert_once_per_crossing),
         cmocka_unit_test(spot_guard_stop),
+        cmocka_unit_test(spot_hedged_on_futures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
