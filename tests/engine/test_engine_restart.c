@@ -1,0 +1,300 @@
+/*
+ * Restart: records encoded, a new engine restored from them and resumed.
+ * Mid stop-move and mid take-profit nothing is placed twice (the same keys
+ * are sent again), no position is left without a stop, no fill is applied
+ * twice.  The record codec round-trips every field and refuses a bad one
+ * by name.  Reconciliation repairs the book from the venue's view.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine_fixture.h"
+
+#define NO_TP "{\"tp_ladder\":{\"base\":{\"steps\":[{\"roe\":5,\"entry\":1}]}}}"
+
+static s6_engine_record full_record(void)
+{
+    s6_engine_record r;
+    memset(&r, 0, sizeof r);
+    char err[96];
+    assert_int_equal(s6_position_init(&r.pos, "p-1", "BTCUSDT", S6_MARKET_FUT,
+                                      10, err, sizeof err), 0);
+    r.pos.side = -1;
+    r.pos.state = S6_POS_PENDING_CLOSING;
+    r.pos.qty = 0.3;
+    r.pos.entry = 50123.45678901234;
+    r.pos.margin = 1503.1;
+    r.pos.fees_paid = 1.25;
+    r.pos.realized_pnl = -3.5;
+    r.pos.opened_at = 1764110000.25;
+    r.pos.last_add_at = 1764110300.5;
+    r.pos.add_on_count = 1;
+    r.pos.n_entries = 2;
+    r.pos.entry_qty[0] = 0.2;
+    r.pos.entry_qty[1] = 0.1;
+    r.pos.seq = 77;
+    snprintf(r.pos.last_entry_intent, sizeof r.pos.last_entry_intent, "p-1-add-3");
+    r.pos.n_seen = 2;
+    snprintf(r.pos.seen[0], S6_RESULT_ID_MAX, "r-1");
+    snprintf(r.pos.seen[1], S6_RESULT_ID_MAX, "r-2");
+    s6_stop_init(&r.stop, -1);
+    r.stop.confirmed = (s6_stop_order){true, "p-1-sl-4", 51000.1, 0.3};
+    r.stop.pending = (s6_stop_order){true, "p-1-sl-9", 50500.2, 0.3};
+    r.stop.step = 1;
+    r.stop.pending_step = 2;
+    r.stop.failures = 3;
+    r.tp_step = 1;
+    r.best_price = 49000;
+    r.risk_reserved = 1503;
+    r.concurrency_reserved = 1;
+    snprintf(r.last_plan_id, sizeof r.last_plan_id, "p-1-pl-8");
+    snprintf(r.rule_versions, sizeof r.rule_versions, "{\"tp_ladder\":\"abc\"}");
+    r.n_inflight = 2;
+    r.inflight[0] = (s6_inflight){.intent_id = "p-1-tp-5", .purpose = S6_PURPOSE_TP,
+                                  .side = 1, .reduce_only = true, .qty = 0.1,
+                                  .filled = 0.04, .status = S6_INF_TAKEN,
+                                  .attempts = 1, .plan_id = "p-1-pl-8"};
+    r.inflight[1] = (s6_inflight){.intent_id = "p-1-cl-6", .purpose = S6_PURPOSE_CLOSE,
+                                  .side = 1, .reduce_only = true, .qty = 0.2,
+                                  .status = S6_INF_FAILED, .attempts = 2,
+                                  .retry_tick = 9};
+    r.stop_retry = true;
+    r.stop_retry_tick = 12;
+    r.liq_alerted = true;
+    r.mark = 49500.5;
+    r.atr = 120.25;
+    r.rule_state_json = "{\"trailing_stop\":{\"step\":1}}";
+    return r;
+}
+
+static void codec_round_trip(void **st)
+{
+    (void)st;
+    s6_engine_record r = full_record();
+    char *a = s6_engine_record_encode(&r);
+    assert_non_null(a);
+    s6_engine_record d;
+    char *rs = NULL, err[160];
+    assert_int_equal(s6_engine_record_decode(a, &d, &rs, err, sizeof err), 0);
+    assert_string_equal(rs, "{\"trailing_stop\":{\"step\":1}}");
+    char *b = s6_engine_record_encode(&d);
+    assert_string_equal(a, b);
+    /* the bits, not a rounding of them */
+    assert_true(d.pos.entry == r.pos.entry);
+    assert_true(d.stop.pending.price == r.stop.pending.price);
+    assert_int_equal(d.n_inflight, 2);
+    assert_string_equal(d.inflight[1].intent_id, "p-1-cl-6");
+    assert_int_equal(d.inflight[1].status, S6_INF_FAILED);
+    assert_int_equal(d.pos.state, S6_POS_PENDING_CLOSING);
+    assert_string_equal(d.pos.seen[1], "r-2");
+    assert_int_equal(d.pos.seq, 77);
+    free(rs);
+    free(b);
+
+    /* a bad field: refused by its name, the output untouched */
+    static const struct {
+        const char *from, *to, *err;
+    } bad[] = {
+        {"\"state\":\"PENDING_CLOSING\"", "\"state\":\"HALF\"", "pos.state: unknown state"},
+        {"\"qty\":0.29999999999999999", "\"qty\":-1", "pos.qty: out of range"},
+        {"\"status\":2", "\"status\":99", "inflight[].status: out of range"},
+        {"\"live\":true", "\"live\":1", "stop.confirmed.live: not a boolean"},
+        {"\"tp_step\":1", "\"tp_stepx\":1", "tp_step: missing"},
+        {"\"id\":\"p-1\"", "\"id\":\"p 1\"", "pos.: id: 1 to 24"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *text = strdup(a);
+        char *at = strstr(text, bad[i].from);
+        if (at == NULL)
+            fail_msg("case %zu: '%s' not in %s", i, bad[i].from, text);
+        size_t n = strlen(text) + strlen(bad[i].to) + 1;
+        char *spoiled = malloc(n);
+        snprintf(spoiled, n, "%.*s%s%s", (int)(at - text), text, bad[i].to,
+                 at + strlen(bad[i].from));
+        s6_engine_record out;
+        memset(&out, 0x5a, sizeof out);
+        unsigned char before = ((unsigned char *)&out)[7];
+        rs = NULL;
+        err[0] = '\0';
+        assert_true(s6_engine_record_decode(spoiled, &out, &rs, err, sizeof err) < 0);
+        if (strncmp(err, bad[i].err, strlen(bad[i].err)) != 0)
+            fail_msg("case %zu: '%s', want '%s'", i, err, bad[i].err);
+        assert_null(rs);
+        assert_int_equal(((unsigned char *)&out)[7], before);
+        free(spoiled);
+        free(text);
+    }
+    free(a);
+}
+
+static void restart_mid_stop_move(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 49000), 0);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    char old[S6_INTENT_ID_MAX + 1], moving[S6_INTENT_ID_MAX + 1];
+    snprintf(old, sizeof old, "%s", fx_last(&f, S6_PURPOSE_STOP, false)->o.intent_id);
+    assert_int_equal(fx_price(&f, 50510), 0);
+    fx_call *mv = fx_last(&f, S6_PURPOSE_STOP, false);
+    snprintf(moving, sizeof moving, "%s", mv->o.intent_id);
+    double px = mv->o.stop_price;
+
+    /* killed with the new stop sent, unanswered */
+    fx_restart(&f);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_STOP, false), 1);
+    fx_call *again = fx_last(&f, S6_PURPOSE_STOP, false);
+    assert_string_equal(again->o.intent_id, moving); /* the same key */
+    assert_true(again->o.stop_price == px);
+    assert_int_equal(fx_count(&f, 0, true), 0); /* the old one stays */
+    s6_engine_status es;
+    s6_engine_get_status(f.e, &es);
+    assert_int_equal(es.positions, 1);
+    assert_int_equal(es.unprotected, 0);
+    assert_true(es.resumed);
+    fx_answer(&f, again, S6_ROUTE_OK);
+    fx_call *k = fx_last(&f, 0, true);
+    assert_non_null(k);
+    assert_string_equal(k->o.intent_id, old);
+
+    /* killed again between the confirmation and the cancel's answer */
+    fx_restart(&f);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_STOP, false), 0);
+    assert_int_equal(fx_count(&f, 0, true), 1);
+    assert_string_equal(fx_last(&f, 0, true)->o.intent_id, old);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    assert_true(fabs(fx_num(&f, "stop.price") - px) < 1e-9);
+    /* the new engine goes on: a later move gets a fresh key */
+    assert_int_equal(fx_price(&f, 51010), 0);
+    fx_call *next = fx_last(&f, S6_PURPOSE_STOP, false);
+    assert_non_null(next);
+    assert_string_not_equal(next->o.intent_id, moving);
+    assert_string_not_equal(next->o.intent_id, old);
+    fx_teardown(&f);
+}
+
+static void restart_mid_take_profit(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, "{\"trailing_stop\":{\"base\":{\"steps\":[{\"roe\":5,"
+                 "\"lock_roe\":0}]}},\"tp_ladder\":{\"base\":{\"steps\":"
+                 "[{\"roe\":0.12,\"fraction\":0.5}]}}}");
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.2, 50000, 0, 49000), 0);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    assert_int_equal(fx_price(&f, 50610), 0);
+    fx_call *tp = fx_last(&f, S6_PURPOSE_TP, false);
+    char tp_id[S6_INTENT_ID_MAX + 1];
+    snprintf(tp_id, sizeof tp_id, "%s", tp->o.intent_id);
+
+    /* killed with the TP sent, unanswered: sent again, same key, and the
+     * ladder (its state restored) asks for nothing more */
+    fx_restart(&f);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_TP, false), 1);
+    assert_string_equal(fx_last(&f, S6_PURPOSE_TP, false)->o.intent_id, tp_id);
+    assert_int_equal(fx_price(&f, 50620), 0);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_TP, false), 1);
+    fx_answer_all(&f, S6_ROUTE_OK);
+
+    /* a partial fill, then killed: the fill is not applied twice */
+    unsigned rid = f.rid;
+    assert_int_equal(fx_fill(&f, tp_id, S6_FILL_REDUCE, -1, 0.04, 50610, 0, 0), 0);
+    fx_restart(&f);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_TP, false), 0); /* taken: wait */
+    assert_true(fabs(fx_num(&f, "qty") - 0.16) < 1e-12);
+    f.rid = rid; /* the stream delivers the same result again */
+    assert_int_equal(fx_fill(&f, tp_id, S6_FILL_REDUCE, -1, 0.04, 50610, 0, 0), 0);
+    assert_true(fabs(fx_num(&f, "qty") - 0.16) < 1e-12);
+    /* the stop resize that was in flight is re-sent with its key */
+    fx_call *rs = fx_last(&f, S6_PURPOSE_STOP, false);
+    assert_non_null(rs);
+    assert_string_equal(rs->o.qty_str, "0.160");
+    fx_answer_all(&f, S6_ROUTE_OK);
+    assert_int_equal(fx_fill(&f, tp_id, S6_FILL_REDUCE, -1, 0.06, 50610, 0, 0), 0);
+    assert_true(fabs(fx_num(&f, "qty") - 0.1) < 1e-12);
+    assert_true(fx_num(&f, "tp.step") == 1);
+    fx_teardown(&f);
+}
+
+static void restart_unconfirmed_first_stop(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, -1, 0.1, 50000, 0, 0), 0);
+    char first[S6_INTENT_ID_MAX + 1];
+    snprintf(first, sizeof first, "%s", fx_last(&f, S6_PURPOSE_STOP, false)->o.intent_id);
+    fx_restart(&f);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_STOP, false), 1);
+    assert_string_equal(fx_last(&f, S6_PURPOSE_STOP, false)->o.intent_id, first);
+    /* the guard covers it meanwhile, at the max-loss ROE price */
+    assert_true(fabs(fx_num(&f, "stop.guard") - 51250) < 1e-9);
+    fx_teardown(&f);
+}
+
+static void reconcile_repairs(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 49000), 0);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    /* the venue holds the position but not its stop */
+    s6_venue_position vp = {.symbol = "BTCUSDT", .market = S6_MARKET_FUT,
+                            .side = 1, .qty = 0.1, .entry = 50000};
+    s6_venue_view v = {.positions = &vp, .n_positions = 1};
+    size_t before = fx_count(&f, S6_PURPOSE_STOP, false);
+    assert_int_equal(s6_engine_reconcile(f.e, &v), 0);
+    assert_int_equal(fx_events(&f, "STOP_MISSING"), 1);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_STOP, false), before + 1);
+    fx_call *rearm = fx_last(&f, S6_PURPOSE_STOP, false);
+    assert_true(fabs(rearm->o.stop_price - 49000) < 1e-9);
+    fx_answer(&f, rearm, S6_ROUTE_OK);
+    /* now it holds it: nothing to do */
+    s6_venue_order vo = {.symbol = "BTCUSDT", .market = S6_MARKET_FUT,
+                         .type = S6_ORDER_STOP_MARKET, .side = -1, .qty = 0.1,
+                         .stop_price = 49000};
+    snprintf(vo.intent_id, sizeof vo.intent_id, "%s", rearm->o.intent_id);
+    v.orders = &vo;
+    v.n_orders = 1;
+    size_t calls = f.router.n;
+    assert_int_equal(s6_engine_reconcile(f.e, &v), 0);
+    assert_int_equal(f.router.n, calls);
+
+    /* the venue is flat: the position is closed, its quota released */
+    s6_venue_view flat = {0};
+    assert_int_equal(s6_engine_reconcile(f.e, &flat), 0);
+    json_t *p = fx_pos(&f);
+    assert_string_equal(json_string_value(json_object_get(p, "state")), "CLOSED");
+    json_decref(p);
+    assert_int_equal(s6_mem_state_releases(f.ms, f.pos_id), 1);
+
+    /* a venue position S6 never saw is adopted and protected */
+    assert_int_equal(s6_engine_reconcile(f.e, &(s6_venue_view){
+                                                  .positions = &vp,
+                                                  .n_positions = 1}), 0);
+    assert_int_equal(fx_events(&f, "ADOPTED"), 1);
+    fx_call *sl = fx_last(&f, S6_PURPOSE_STOP, false);
+    assert_true(sl->o.stop_price < 50000 && !sl->answered);
+    fx_teardown(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(codec_round_trip),
+        cmocka_unit_test(restart_mid_stop_move),
+        cmocka_unit_test(restart_mid_take_profit),
+        cmocka_unit_test(restart_unconfirmed_first_stop),
+        cmocka_unit_test(reconcile_repairs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
