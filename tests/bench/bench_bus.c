@@ -8,8 +8,10 @@
  * Without a URL it starts a private redis-server (tests/support).  It
  * writes `hashes` md:last:FUT:<symbol> hashes, times `rounds` snapshots
  * of all of them through s6_bus_feed_snapshot (one pipeline each, every
- * hash parsed by md_codec), then runs redis-benchmark -P 16 twice against
- * the same server: `-t get` and the same HGETALL the snapshot sends.
+ * hash parsed by md_codec), then runs redis-benchmark -P 16 three times against
+ * the same server: `-t get` and the same HGETALL the snapshot sends, with
+ * 50 clients, and that HGETALL again from one client (the snapshot's one
+ * connection).
  * Exit status 1 when a snapshot answer is wrong.
  */
 #include <math.h>
@@ -106,13 +108,13 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* redis-benchmark's "requests per second" for one test, or NAN. */
-static double redis_benchmark(const char *host, int port, size_t requests,
-                              const char *test)
+static double redis_benchmark(const char *host, int port, int clients,
+                              size_t requests, const char *test)
 {
     char cmd[512], line[512];
     snprintf(cmd, sizeof cmd,
-             "redis-benchmark -h %s -p %d -P 16 -c 50 -n %zu -q %s 2>&1",
-             host, port, requests, test);
+             "redis-benchmark -h %s -p %d -P 16 -c %d -n %zu -q %s 2>&1",
+             host, port, clients, requests, test);
     FILE *p = popen(cmd, "r");
     if (!p)
         return NAN;
@@ -203,11 +205,16 @@ int main(int argc, char **argv)
     size_t requests = b.n * 20 < 100000 ? 100000 : b.n * 20;
     char hget[64];
     snprintf(hget, sizeof hget, "HGETALL md:last:FUT:%s", b.symbols[0]);
-    double get = redis_benchmark(u.host, u.port, requests, "-t get");
-    double hall = redis_benchmark(u.host, u.port, requests, hget);
-    printf("redis-benchmark -P 16 -t get:        %.0f requests/s\n", get);
-    printf("redis-benchmark -P 16 HGETALL (one): %.0f requests/s\n", hall);
-    printf("snapshot / redis-benchmark HGETALL:  %.2f\n",
+    double get = redis_benchmark(u.host, u.port, 50, requests, "-t get");
+    double hall = redis_benchmark(u.host, u.port, 50, requests, hget);
+    double hall1 = redis_benchmark(u.host, u.port, 1, requests, hget);
+    printf("redis-benchmark -P 16 -c 50 -t get:        %.0f requests/s\n",
+           get);
+    printf("redis-benchmark -P 16 -c 50 HGETALL (one): %.0f requests/s\n",
+           hall);
+    printf("redis-benchmark -P 16 -c 1 HGETALL (one):  %.0f requests/s\n",
+           hall1);
+    printf("snapshot / redis-benchmark HGETALL -c 50:  %.2f\n",
            b.n / (med / 1e3) / hall);
     s6_redis_close(b.r);
     uv_run(&b.loop, UV_RUN_DEFAULT);
