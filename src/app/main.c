@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "app/app.h"
+#include "app/service.h"
 #include "replay_cli.h"
 
 enum { EXIT_USAGE = 2 };
@@ -98,6 +99,22 @@ static int read_env(s6_log *log, s6_app_config *cfg)
     return 0;
 }
 
+/* The app stopped serving (a signal, or a fatal error of the service):
+ * the engine stops acting and flushes its state. */
+static void on_app_stopped(s6_app *app, void *ud)
+{
+    (void)app;
+    s6_service_stop(ud);
+}
+
+static void on_config(s6_config_live *live, const s6_config *old,
+                      const s6_config *cur, void *ud)
+{
+    (void)live;
+    (void)old;
+    s6_service_reconfigure(ud, cur);
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     s6_log log;
@@ -142,12 +159,23 @@ static int cmd_serve(int argc, char **argv)
         return EXIT_FAILURE;
     }
     s6_app app;
+    s6_service *svc = NULL;
     rc = s6_app_start(&app, &loop, &log, &cfg);
     if (rc == 0)
+        rc = s6_service_start(&app, c, &svc);
+    if (rc == 0) {
+        app.stopped_cb = on_app_stopped;
+        app.stopped_ud = svc;
+        rc = s6_config_live_subscribe(&config, on_config, svc);
+    }
+    if (rc == 0)
         rc = s6_app_handle_signals(&app);
-    if (rc < 0)
+    if (rc < 0) {
         s6_app_stop(&app, NULL, NULL);
+        s6_service_stop(svc);
+    }
     uv_run(&loop, UV_RUN_DEFAULT);
+    s6_service_free(svc);
     s6_app_free(&app);
     s6_config_live_free(&config);
     if (uv_loop_close(&loop) != 0)
