@@ -73,7 +73,9 @@ void s6_route_positions(s6_http_res *res, const s6_http_req *req, void *ud)
     s6_app *app = ud;
     if (!s6_route_available(res, app->engine, "engine"))
         return;
-    s6_http_res_send_json(res, 200, s6_engine_positions_json(app->engine));
+    json_t *list = s6_engine_positions_json(app->engine);
+    s6_http_res_send_json(res, 200, list ? json_pack("{s:o}", "positions", list)
+                                         : NULL);
 }
 
 void s6_route_position(s6_http_res *res, const s6_http_req *req, void *ud)
