@@ -161,7 +161,7 @@ static void bad_results_refused(void **st)
     bad[n].prefix = "kind:", bad[n].r = base, bad[n++].r.kind = 9;
     bad[n].prefix = "market:", bad[n].r = base, bad[n++].r.market = 7;
     bad[n].prefix = "symbol:", bad[n].r = base;
-    snprintf(bad[n++].r.symbol, sizeof base.symbol, "ETHUSDT");
+    snprintf(bad[n++].r.symbol, sizeof base.symbol, "XRPUSDT");
     bad[n].prefix = "result_id:", bad[n].r = base;
     bad[n++].r.result_id[0] = '\0';
     bad[n].prefix = "fee:", bad[n].r = base, bad[n++].r.fill.fee = -1;
