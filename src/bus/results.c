@@ -32,6 +32,7 @@ struct s6_results {
     size_t n_ids;
     unsigned batch_waits;
     bool batch_ok;
+    bool held_back;             /* on_result said S6_RESULTS_RETRY */
     s6_results_stats st;
 };
 
@@ -64,11 +65,11 @@ static void on_retry(uv_timer_t *t)
 
 /* After any failure: start again from our pending list, so entries a lost
  * reply delivered (and never acknowledged) are read again. */
-static void retry_later(s6_results *c, phase from, const char *what, int code)
+static void retry_later(s6_results *c, phase from, const char *what,
+                        const char *why)
 {
     s6_log_warn(c->o.log, comp, "retrying", S6_LOG_STR("after", what),
-                S6_LOG_STR("error", code ? s6_redis_strerror(code)
-                                         : "not durable"),
+                S6_LOG_STR("error", why),
                 S6_LOG_STR("stream", c->stream));
     c->ph = from;
     uv_timer_start(&c->retry, on_retry, c->o.retry_ms, 0);
@@ -98,7 +99,7 @@ static void on_group(s6_redis *r, const redisReply *rep, int code, void *ud)
     if (!reply_live(c))
         return;
     if (code != 0 && !reply_is_error(rep, "BUSYGROUP")) {
-        retry_later(c, PH_GROUP, "XGROUP CREATE", code);
+        retry_later(c, PH_GROUP, "XGROUP CREATE", s6_redis_strerror(code));
         return;
     }
     c->ph = PH_CLAIM;
@@ -116,7 +117,7 @@ static void on_claim(s6_redis *r, const redisReply *rep, int code, void *ud)
         rep->element[0]->type != REDIS_REPLY_STRING ||
         rep->element[0]->len >= ID_LEN) {
         retry_later(c, reply_is_error(rep, "NOGROUP") ? PH_GROUP : PH_CLAIM,
-                    "XAUTOCLAIM", code);
+                    "XAUTOCLAIM", s6_redis_strerror(code));
         return;
     }
     size_t n = rep->element[1]->elements;
@@ -135,6 +136,7 @@ static void on_claim(s6_redis *r, const redisReply *rep, int code, void *ud)
 /* ---- a batch: deliver, barrier, then XACK ---- */
 
 static void batch_settle(s6_results *c);
+static void next_batch(s6_results *c);
 
 static void batch_done_one(s6_results *c, bool ok)
 {
@@ -190,7 +192,8 @@ static void dead_letter(s6_results *c, const char *id, const char *why,
     c->batch_waits++;
 }
 
-static void deliver(s6_results *c, const char *id, const redisReply *fields)
+/* false: on_result asked to hold this entry (and the rest) back. */
+static bool deliver(s6_results *c, const char *id, const redisReply *fields)
 {
     s6_redis_kv kv[S6_BUS_KV_MAX];
     size_t n = 0;
@@ -199,20 +202,26 @@ static void deliver(s6_results *c, const char *id, const redisReply *fields)
         /* Trimmed from the stream while pending: nothing left to apply. */
         s6_log_warn(c->o.log, comp, "pending result no longer in the stream",
                     S6_LOG_STR("id", id));
-        return;
+        return true;
     }
     if (s6_bus_reply_kv(fields, kv, S6_BUS_KV_MAX, &n) != 0) {
         dead_letter(c, id, "entry fields are not string pairs", NULL, 0);
-        return;
+        return true;
     }
     s6_order_result res;
     if (s6_result_parse(kv, n, &res, err, sizeof err) != 0) {
         dead_letter(c, id, err, kv, n);
-        return;
+        return true;
     }
     c->st.delivered++;
-    if (c->o.on_result(c->o.result_ud, &res, err, sizeof err) < 0)
+    int rc = c->o.on_result(c->o.result_ud, &res, err, sizeof err);
+    if (rc == S6_RESULTS_RETRY) {
+        c->st.held_back++;
+        return false;
+    }
+    if (rc < 0)
         dead_letter(c, id, err[0] ? err : "refused by the engine", kv, n);
+    return true;
 }
 
 /* [[stream, [[id, fields], ...]]] or nil → the entries array, or NULL. */
@@ -230,6 +239,7 @@ static const redisReply *entries_of(const redisReply *rep)
 static void batch_run(s6_results *c, const redisReply *entries)
 {
     c->n_ids = 0;
+    c->held_back = false;
     c->batch_ok = true;
     c->batch_waits = 1; /* held until every entry is handed out */
     for (size_t i = 0; i < entries->elements && c->n_ids < c->o.count; i++) {
@@ -241,9 +251,14 @@ static void batch_run(s6_results *c, const redisReply *entries)
         char *id = c->ids[c->n_ids++];
         memcpy(id, e->element[0]->str, e->element[0]->len);
         id[e->element[0]->len] = '\0';
-        deliver(c, id, e->element[1]);
+        bool go_on = deliver(c, id, e->element[1]);
         if (c->closed) /* on_result closed us */
             return;
+        if (!go_on) { /* this one and the rest stay pending, in order */
+            c->n_ids--;
+            c->held_back = true;
+            break;
+        }
     }
     c->refs++;
     c->batch_waits++;
@@ -263,11 +278,11 @@ static void on_acked(s6_redis *r, const redisReply *rep, int code, void *ud)
     if (!reply_live(c))
         return;
     if (code != 0) {
-        retry_later(c, PH_PENDING, "XACK", code);
+        retry_later(c, PH_PENDING, "XACK", s6_redis_strerror(code));
         return;
     }
     c->st.acked += (uint64_t)rep->integer;
-    step(c);
+    next_batch(c);
 }
 
 static void batch_settle(s6_results *c)
@@ -275,7 +290,11 @@ static void batch_settle(s6_results *c)
     if (c->closed)
         return;
     if (!c->batch_ok) {
-        retry_later(c, PH_PENDING, "barrier", 0);
+        retry_later(c, PH_PENDING, "barrier", "not durable");
+        return;
+    }
+    if (c->n_ids == 0) {
+        next_batch(c);
         return;
     }
     const char *argv[3 + c->n_ids];
@@ -285,7 +304,7 @@ static void batch_settle(s6_results *c)
     for (size_t i = 0; i < c->n_ids; i++)
         argv[3 + i] = c->ids[i];
     if (issue(c, c->cmd, 0, on_acked, (int)(3 + c->n_ids), argv) != 0)
-        retry_later(c, PH_PENDING, "XACK", S6_REDIS_EDOWN);
+        retry_later(c, PH_PENDING, "XACK", s6_redis_strerror(S6_REDIS_EDOWN));
 }
 
 static void on_read(s6_redis *r, const redisReply *rep, int code, void *ud)
@@ -296,7 +315,7 @@ static void on_read(s6_redis *r, const redisReply *rep, int code, void *ud)
         return;
     if (code != 0) {
         retry_later(c, reply_is_error(rep, "NOGROUP") ? PH_GROUP : PH_PENDING,
-                    "XREADGROUP", code);
+                    "XREADGROUP", s6_redis_strerror(code));
         return;
     }
     const redisReply *entries = rep->type == REDIS_REPLY_NIL ? NULL
@@ -309,6 +328,16 @@ static void on_read(s6_redis *r, const redisReply *rep, int code, void *ud)
         return;
     }
     batch_run(c, entries);
+}
+
+/* After a batch is settled: the next one, or a pause when on_result held
+ * entries back. */
+static void next_batch(s6_results *c)
+{
+    if (c->held_back)
+        retry_later(c, PH_PENDING, "on_result", "held back");
+    else
+        step(c);
 }
 
 /* ---- the driver ---- */
@@ -353,7 +382,8 @@ static void step(s6_results *c)
     }
     }
     if (rc != 0)
-        retry_later(c, c->ph == PH_LIVE ? PH_PENDING : c->ph, what, rc);
+        retry_later(c, c->ph == PH_LIVE ? PH_PENDING : c->ph, what,
+                    s6_redis_strerror(rc));
 }
 
 static int copy_name(char *dst, size_t cap, const char *src, const char *dflt,

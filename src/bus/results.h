@@ -32,7 +32,13 @@
 #define S6_RESULTS_GROUP "s6"
 #define S6_RESULTS_DEAD_STREAM "ord:{results}:dead"
 
-/* 0 applied (or a duplicate); < 0 refused for good, err says why. */
+/* on_result's answer "not now" (the engine is not ready, say): this entry
+ * and the rest of its batch stay pending, in order, and are delivered
+ * again after retry_ms.  The entries before it are acknowledged as usual. */
+#define S6_RESULTS_RETRY 1
+
+/* 0 applied (or a duplicate); S6_RESULTS_RETRY; < 0 refused for good,
+ * err says why (the entry is dead-lettered). */
 typedef int (*s6_results_on_result)(void *ud, const s6_order_result *r,
                                     char *err, size_t errlen);
 /* s6_state_edge.barrier's shape: done(cb_ud, ok) once, maybe at once. */
@@ -63,6 +69,7 @@ typedef struct s6_results_stats {
     uint64_t dead;        /* entries copied to the dead-letter stream */
     uint64_t reclaimed;   /* entries taken over from other consumers */
     uint64_t barrier_failures;
+    uint64_t held_back;   /* S6_RESULTS_RETRY answers */
     bool live;            /* reading new entries (`>`), start-up done */
 } s6_results_stats;
 

@@ -18,6 +18,7 @@ typedef struct rx {
     int calls;
     char ids[64][S6_RESULT_ID_MAX];
     const char *refuse;          /* result_id on_result refuses */
+    const char *hold_once;       /* result_id answered "not now" once */
     bool hold;                   /* the barrier keeps its answer */
     int held;
     void (*held_done[8])(void *, bool);
@@ -33,6 +34,10 @@ static int on_result(void *ud, const s6_order_result *r, char *err,
     if (x->calls < 64)
         strcpy(x->ids[x->calls], r->result_id);
     x->calls++;
+    if (x->hold_once && strcmp(r->result_id, x->hold_once) == 0) {
+        x->hold_once = NULL;
+        return S6_RESULTS_RETRY;
+    }
     if (x->refuse && strcmp(r->result_id, x->refuse) == 0) {
         snprintf(err, errlen, "unknown position for %s", r->symbol);
         return -1;
@@ -333,6 +338,55 @@ static void test_one_batch_at_a_time(void **state)
     s6_results_close(c);
 }
 
+static void test_held_back_stays_pending_in_order(void **state)
+{
+    bus_fx *f = *state;
+    rx x = { .hold_once = "r-h2" };
+    add_result(f, "r-h1", "ACCEPTED");
+    add_result(f, "r-h2", "ACCEPTED");
+    add_result(f, "r-h3", "ACCEPTED");
+    s6_results *c = start(f, &x, "inst-a", 16, 30000);
+    wait_for_acked(f, c, 3);
+    /* r-h1 applied and acknowledged; r-h2 "not now": it and r-h3 wait,
+     * then come again in order. */
+    assert_int_equal(x.calls, 4);
+    assert_string_equal(x.ids[0], "r-h1");
+    assert_string_equal(x.ids[1], "r-h2");
+    assert_string_equal(x.ids[2], "r-h2");
+    assert_string_equal(x.ids[3], "r-h3");
+    s6_results_stats st;
+    s6_results_get_stats(c, &st);
+    assert_int_equal(st.held_back, 1);
+    assert_int_equal(st.dead, 0);
+    assert_int_equal(pending_count(f), 0);
+    s6_results_close(c);
+}
+
+static bool xadd_ok(void *arg)
+{
+    bus_fx *f = arg;
+    return bus_cmdv(f, NULL, "XADD", "ord:{results}", "*", "result_id",
+                    "r-after", "kind", "ACCEPTED", "symbol", "BTCUSDT",
+                    "market", "FUT", NULL) == 0;
+}
+
+static void test_redis_restart_recreates_the_group(void **state)
+{
+    bus_fx *f = *state;
+    rx x = { 0 };
+    s6_results *c = start(f, &x, "inst-a", 16, 30000);
+    add_result(f, "r-before", "ACCEPTED");
+    wait_for_acked(f, c, 1);
+    /* No persistence: the stream and the group are gone after this. */
+    assert_int_equal(s6test_redis_restart(&f->srv), 0);
+    assert_true(bus_run_until(f, xadd_ok, f, 10000));
+    wait_for_calls(f, &x, 2);
+    assert_string_equal(x.ids[1], "r-after");
+    wait_for_acked(f, c, 2);
+    assert_int_equal(pending_count(f), 0);
+    s6_results_close(c);
+}
+
 static void test_start_refuses_bad_options(void **state)
 {
     bus_fx *f = *state;
@@ -362,6 +416,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_dead_lettered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_letter_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_batch_at_a_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_held_back_stays_pending_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_restart_recreates_the_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_refuses_bad_options, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
