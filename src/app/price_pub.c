@@ -27,6 +27,7 @@ struct s6_price_pub {
     s6_log *log;
     s6_md_regimes regimes;
     double speed;
+    double atr_bar_s;
     s6_price_series series[PUB_MAX_FILES];
     size_t n_series;
     s6_price_feed *feed;
@@ -86,7 +87,8 @@ static int rewind_feed(s6_price_pub *p, uint64_t now_ms)
 {
     s6_price_feed_free(p->feed);
     p->feed = NULL;
-    int rc = s6_price_feed_new(p->series, p->n_series, ATR_PERIOD, 0,
+    int rc = s6_price_feed_new(p->series, p->n_series, ATR_PERIOD,
+                               p->atr_bar_s,
                                &p->feed);
     if (rc < 0)
         return rc;
@@ -184,6 +186,7 @@ int s6_price_pub_start(uv_loop_t *loop, s6_redis *r,
     p->redis = r;
     p->log = o->log;
     p->speed = o->speed;
+    p->atr_bar_s = o->atr_bar_s;
     p->regimes = (s6_md_regimes){ o->regimes, o->n_regimes };
     int rc = load_dir(p, o->dir, err, errlen);
     if (rc == 0)

@@ -23,6 +23,7 @@ typedef struct s6_price_pub s6_price_pub;
 typedef struct s6_price_pub_opts {
     const char *dir;          /* every *.csv in it (sorted by name) */
     double speed;             /* > 0: file seconds per wall second */
+    double atr_bar_s;         /* ATR over bars this long, 0: the file's */
     const char *const *regimes; /* config rules.regimes (names) */
     size_t n_regimes;
     s6_log *log;

@@ -330,6 +330,7 @@ static void start_consuming(s6_service *svc)
         uv_timer_start(&svc->pump, on_pump, PAPER_PUMP_MS, PAPER_PUMP_MS);
         s6_price_pub_opts po = {
             .dir = cfg->replay.dir, .speed = cfg->replay.speed,
+            .atr_bar_s = cfg->replay.atr_bar_s,
             .regimes = (const char *const *)cfg->rules.regimes.v,
             .n_regimes = cfg->rules.regimes.n, .log = svc->log,
         };

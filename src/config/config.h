@@ -142,6 +142,7 @@ typedef struct s6_config {
     struct {
         char *dir;
         double speed;
+        uint32_t atr_bar_s;
     } replay;
     s6_symbol_cfg *symbols;
     size_t n_symbols;

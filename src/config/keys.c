@@ -240,6 +240,9 @@ const s6_cfg_key s6_config_keys[] = {
       NULL, R, "", "every *.csv price file here is replayed to md:prices" },
     { "replay.speed", GK(NUM, replay.speed), "60", 0, 1e6, NULL, GT | R,
       "x", "recorded seconds per wall-clock second" },
+    { "replay.atr_bar_s", GK(U32, replay.atr_bar_s), "3600", 0, 86400, NULL,
+      R, "s", "ATR published with the prices is measured on bars this long "
+      "(0: the file's own bars)" },
 };
 const size_t s6_config_nkeys = sizeof s6_config_keys / sizeof s6_config_keys[0];
 
