@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void on_guard(uv_timer_t *t)
@@ -149,4 +150,19 @@ int bus_fx_teardown(bus_fx *f)
         return -1;
     uv_run(&f->loop, UV_RUN_DEFAULT);
     return uv_loop_close(&f->loop) == 0 ? 0 : -1;
+}
+
+int bus_fx_setup_state(void **state)
+{
+    bus_fx *f = calloc(1, sizeof *f);
+    *state = f;
+    return f ? bus_fx_setup(f) : -1;
+}
+
+int bus_fx_teardown_state(void **state)
+{
+    bus_fx *f = *state;
+    int rc = bus_fx_teardown(f);
+    free(f);
+    return rc;
 }

@@ -27,6 +27,10 @@ int bus_fx_setup(bus_fx *f);
  * the server. */
 int bus_fx_teardown(bus_fx *f);
 
+/* The same as cmocka group-less setup/teardown: *state is a bus_fx. */
+int bus_fx_setup_state(void **state);
+int bus_fx_teardown_state(void **state);
+
 /* Runs the loop until cond(arg) or guard_ms; returns cond(arg). */
 bool bus_run_until(bus_fx *f, bool (*cond)(void *), void *arg,
                    uint64_t guard_ms);

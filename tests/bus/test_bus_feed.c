@@ -50,21 +50,6 @@ static void on_signal(void *ud, const char *symbol, int market, int side,
     g->signals++;
 }
 
-static int setup(void **state)
-{
-    bus_fx *f = calloc(1, sizeof *f);
-    *state = f;
-    return bus_fx_setup(f);
-}
-
-static int teardown(void **state)
-{
-    bus_fx *f = *state;
-    int rc = bus_fx_teardown(f);
-    free(f);
-    return rc;
-}
-
 static s6_feed *start(bus_fx *f, got *g, const char *prices_from)
 {
     s6_feed_opts o = { .url = f->srv.url,
@@ -253,11 +238,11 @@ static void test_snapshot(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_updates_in_order_from_now, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_entry_skipped, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_resume_from_remembered_id, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_start_refuses_bad_options, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_updates_in_order_from_now, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_bad_entry_skipped, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_resume_from_remembered_id, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_start_refuses_bad_options, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_snapshot, bus_fx_setup_state, bus_fx_teardown_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,21 +32,6 @@ static void on_lost(void *ud, const char *why)
     snprintf(i->why, sizeof i->why, "%s", why);
 }
 
-static int setup(void **state)
-{
-    bus_fx *f = calloc(1, sizeof *f);
-    *state = f;
-    return bus_fx_setup(f);
-}
-
-static int teardown(void **state)
-{
-    bus_fx *f = *state;
-    int rc = bus_fx_teardown(f);
-    free(f);
-    return rc;
-}
-
 static void start(bus_fx *f, inst *i, const char *id, uint32_t ttl_ms)
 {
     memset(i, 0, sizeof *i);
@@ -89,17 +74,24 @@ static void holder_is(bus_fx *f, const char *id)
     assert_string_equal(r.str, id);
 }
 
+/* a holds the lease; b has tried to take it `attempts` times. */
+static void holder_and_waiter(bus_fx *f, inst *a, uint32_t ttl_a, inst *b,
+                              uint32_t ttl_b, uint64_t attempts)
+{
+    start(f, a, "inst-a", ttl_a);
+    assert_true(bus_run_until(f, acquired, a, 5000));
+    start(f, b, "inst-b", ttl_b);
+    nstat wait_b = { b, attempts, 0 };
+    assert_true(bus_run_until(f, stats_reached, &wait_b, 10000));
+}
+
 static void test_exclusive_and_renewed(void **state)
 {
     bus_fx *f = *state;
     inst a, b;
-    start(f, &a, "inst-a", 300);
-    assert_true(bus_run_until(f, acquired, &a, 5000));
-    start(f, &b, "inst-b", 300);
     /* b tries several times (ttl/3 apart) while a renews: more than three
      * ttls pass, so without renewals a's key would long have expired. */
-    nstat wait_b = { &b, 12, 0 };
-    assert_true(bus_run_until(f, stats_reached, &wait_b, 10000));
+    holder_and_waiter(f, &a, 300, &b, 300, 12);
     nstat wait_a = { &a, 0, 10 };
     assert_true(bus_run_until(f, stats_reached, &wait_a, 10000));
     assert_int_equal(b.acquired, 0);
@@ -118,11 +110,7 @@ static void test_takeover_after_the_holder_stops(void **state)
 {
     bus_fx *f = *state;
     inst a, b;
-    start(f, &a, "inst-a", 300);
-    assert_true(bus_run_until(f, acquired, &a, 5000));
-    start(f, &b, "inst-b", 300);
-    nstat wait_b = { &b, 2, 0 };
-    assert_true(bus_run_until(f, stats_reached, &wait_b, 5000));
+    holder_and_waiter(f, &a, 300, &b, 300, 2);
     /* a crashes: no renewal, no release. */
     uint64_t stopped = uv_now(&f->loop);
     s6_lease_close(a.l, false);
@@ -137,11 +125,7 @@ static void test_release_hands_over_at_once(void **state)
 {
     bus_fx *f = *state;
     inst a, b;
-    start(f, &a, "inst-a", 10000);
-    assert_true(bus_run_until(f, acquired, &a, 5000));
-    start(f, &b, "inst-b", 600);
-    nstat wait_b = { &b, 1, 0 };
-    assert_true(bus_run_until(f, stats_reached, &wait_b, 5000));
+    holder_and_waiter(f, &a, 10000, &b, 600, 1);
     s6_lease_close(a.l, true);
     /* Well before a's 10 s ttl. */
     assert_true(bus_run_until(f, acquired, &b, 3000));
@@ -200,12 +184,12 @@ static void test_start_refuses_bad_options(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_exclusive_and_renewed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_takeover_after_the_holder_stops, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_release_hands_over_at_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lost_when_the_key_changes_hands, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lost_when_redis_goes_away, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_start_refuses_bad_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exclusive_and_renewed, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_takeover_after_the_holder_stops, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_release_hands_over_at_once, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_lost_when_the_key_changes_hands, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_lost_when_redis_goes_away, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_start_refuses_bad_options, bus_fx_setup_state, bus_fx_teardown_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,21 +67,6 @@ static void release_held(rx *x, bool ok)
     x->held = 0;
 }
 
-static int setup(void **state)
-{
-    bus_fx *f = calloc(1, sizeof *f);
-    *state = f;
-    return bus_fx_setup(f);
-}
-
-static int teardown(void **state)
-{
-    bus_fx *f = *state;
-    int rc = bus_fx_teardown(f);
-    free(f);
-    return rc;
-}
-
 static s6_results *start(bus_fx *f, rx *x, const char *consumer,
                          uint32_t count, uint32_t min_idle_ms)
 {
@@ -409,16 +394,16 @@ static void test_start_refuses_bad_options(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_ack_only_after_barrier, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_barrier_failure_redelivers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_crash_before_ack_reclaimed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_duplicate_passed_on_not_acked_early, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_malformed_dead_lettered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dead_letter_fields, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_one_batch_at_a_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_held_back_stays_pending_in_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_redis_restart_recreates_the_group, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_start_refuses_bad_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ack_only_after_barrier, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_barrier_failure_redelivers, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_crash_before_ack_reclaimed, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_duplicate_passed_on_not_acked_early, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_malformed_dead_lettered, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_dead_letter_fields, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_one_batch_at_a_time, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_held_back_stays_pending_in_order, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_redis_restart_recreates_the_group, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_start_refuses_bad_options, bus_fx_setup_state, bus_fx_teardown_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
