@@ -283,19 +283,28 @@ s6_router s6_paper_router(s6_paper *p)
 
 /* ---- marks, fills, the pump ---- */
 
-int s6_paper_mark(s6_paper *p, const char *symbol, int market, double mark)
+int s6_paper_set_mark(s6_paper *p, const char *symbol, int market,
+                      double mark)
 {
     long bi = symbol ? s6_paper_book_find(p, symbol, market) : -1;
     if (bi < 0 || !(mark > 0) || !isfinite(mark))
         return -EINVAL;
+    p->books[bi].mark = mark;
+    return 0;
+}
+
+int s6_paper_trigger(s6_paper *p, const char *symbol, int market)
+{
+    long bi = symbol ? s6_paper_book_find(p, symbol, market) : -1;
+    if (bi < 0)
+        return -EINVAL;
     s6_paper_book *b = &p->books[bi];
-    b->mark = mark;
     /* A sell stop triggers at or below its price, a buy stop at or above
      * (workingType MARK_PRICE). */
     for (size_t k = 0; k < b->n_stops;) {
         size_t i = b->stops[k];
         s6_paper_order *o = &p->orders[i];
-        if (o->side * (mark - o->stop_price) < 0) {
+        if (o->side * (b->mark - o->stop_price) < 0) {
             k++;
             continue;
         }
@@ -306,6 +315,12 @@ int s6_paper_mark(s6_paper *p, const char *symbol, int market, double mark)
             return -ENOMEM;
     }
     return 0;
+}
+
+int s6_paper_mark(s6_paper *p, const char *symbol, int market, double mark)
+{
+    int rc = s6_paper_set_mark(p, symbol, market, mark);
+    return rc ? rc : s6_paper_trigger(p, symbol, market);
 }
 
 static int fill_kind(const s6_paper_order *o, const s6_paper_position *pos,

@@ -59,6 +59,13 @@ s6_router s6_paper_router(s6_paper *p);
 /* A new mark for (market, symbol): resting stops it crosses trigger and
  * fill.  Unknown symbols and bad marks are refused (-EINVAL). */
 int s6_paper_mark(s6_paper *p, const char *symbol, int market, double mark);
+/* The two halves of s6_paper_mark, for a driver that lets the engine see
+ * a price before the venue triggers on it (the replay, so a stop's fill
+ * is reported at the price that triggered it): set_mark moves the price
+ * market orders fill at; trigger fires the resting stops it crosses. */
+int s6_paper_set_mark(s6_paper *p, const char *symbol, int market,
+                      double mark);
+int s6_paper_trigger(s6_paper *p, const char *symbol, int market);
 
 /* Delivers every answer and result due at or before the clock's now, in
  * due order; callbacks may submit again (those wait for the next round

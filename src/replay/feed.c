@@ -135,7 +135,9 @@ bool s6_price_feed_next(s6_price_feed *f, s6_price_update *u)
         return false;
     head *h = &f->h[best];
     *u = (s6_price_update){ .series = best, .ts = t,
-                            .mark = head_mark(f, best), .atr = h->atr_now };
+                            .mark = head_mark(f, best), .atr = h->atr_now,
+                            .signal = h->sub == 0
+                                ? f->s[best].bars[h->bar].signal : 0 };
     if (++h->sub == subs(&f->s[best])) {
         close_bar(f, best);
         h->sub = 0;

@@ -15,9 +15,10 @@
 #include "prices.h"
 #include "text_file.h"
 
-enum { COL_TIME, COL_OPEN, COL_HIGH, COL_LOW, COL_CLOSE, COL_MARK, NCOLS };
+enum { COL_TIME, COL_OPEN, COL_HIGH, COL_LOW, COL_CLOSE, COL_MARK,
+       COL_SIGNAL, NCOLS };
 static const char *const col_names[NCOLS] = { "time", "open", "high", "low",
-                                              "close", "mark" };
+                                              "close", "mark", "signal" };
 enum { MAX_FIELDS = 16 };
 
 typedef struct parser {
@@ -105,7 +106,7 @@ static int header(parser *p, char **f, int n)
             c++;
         if (c == NCOLS)
             return fail(p, "header: unknown column '%s' (expected time, "
-                           "open, high, low, close[, mark])", f[i]);
+                           "open, high, low, close[, mark][, signal])", f[i]);
         if (p->col_of[c] >= 0)
             return fail(p, "header: column '%s' twice", f[i]);
         p->col_of[c] = i;
@@ -200,6 +201,13 @@ static int row(parser *p, char **f, int n)
         (rc = price(p, f, COL_CLOSE, &b.close)) ||
         (p->s->has_mark && (rc = price(p, f, COL_MARK, &b.mark))))
         return rc;
+    if (p->col_of[COL_SIGNAL] >= 0) {
+        const char *v = f[p->col_of[COL_SIGNAL]];
+        if (strcmp(v, "1") && strcmp(v, "-1") && strcmp(v, "0") && *v)
+            return fail(p, "column 'signal': must be 1, -1, 0 or empty "
+                           "('%s')", v);
+        b.signal = atoi(v);
+    }
     if (b.high < fmax(b.open, b.close) || b.low > fmin(b.open, b.close) ||
         b.low > b.high)
         return fail(p, "not a bar: low %g, high %g must enclose open %g and "

@@ -5,7 +5,8 @@
  * A file is CSV: '#' comment lines (anywhere; "symbol=X market=FUT" in a
  * comment names the instrument, else the file name up to its first '.' or
  * '_' does), one header line naming the columns time, open, high, low,
- * close and optionally mark, in any order, then one line per bar.  time
+ * close and optionally mark and signal (a strategy signal at the bar's
+ * start: 1 buy, -1 sell, 0 none), in any order, then one line per bar.  time
  * is Unix seconds (fractions allowed) or RFC 3339 UTC
  * ("2026-11-25T10:00:00Z") and strictly increasing; prices are finite and
  * > 0 with low <= open, close <= high.  A bad file is refused whole, and
@@ -21,6 +22,7 @@
 typedef struct s6_price_bar {
     double t, open, high, low, close;
     double mark; /* the mark column, NaN without one */
+    int signal;  /* +1 buy, -1 sell, 0 none */
 } s6_price_bar;
 
 typedef struct s6_price_series {
@@ -54,6 +56,7 @@ void s6_prices_free(s6_price_series *s);
 typedef struct s6_price_update {
     size_t series;
     double ts, mark, atr;
+    int signal;      /* the bar's signal, on its first update only */
 } s6_price_update;
 
 typedef struct s6_price_feed s6_price_feed;

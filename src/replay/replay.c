@@ -180,14 +180,26 @@ static int step(rp *r, const s6_price_update *u, char *err, size_t errlen)
         return -ELOOP;
     }
     r->last_mark[u->series] = u->mark;
-    s6_paper_mark(r->paper, s->symbol, s->market, u->mark);
-    int rc = open_due(r, u->series, err, errlen);
-    if (rc != 0 || (rc = pump(r)) != 0)
-        return rc;
+    /* The venue's price first (orders fill at it), then the engine, then
+     * the stops the price crossed, so a stop's fill is reported at the
+     * mark that triggered it; positions due open at this price. */
+    s6_paper_set_mark(r->paper, s->symbol, s->market, u->mark);
     s6_market_update m = { .ts = r->now, .mark = u->mark, .atr = u->atr,
                            .regime = -1, .health = NAN };
     s6_engine_on_market(r->eng, s->symbol, s->market, &m);
-    if ((rc = pump(r)) != 0)
+    int rc = pump(r);
+    if (rc == 0) {
+        s6_paper_trigger(r->paper, s->symbol, s->market);
+        rc = pump(r);
+    }
+    if (rc == 0 && (rc = open_due(r, u->series, err, errlen)) == 0)
+        rc = pump(r);
+    if (rc == 0 && u->signal != 0) {
+        r->st.signals++;
+        s6_engine_on_signal(r->eng, s->symbol, u->signal, 1.0, r->now);
+        rc = pump(r);
+    }
+    if (rc != 0)
         return rc;
     r->st.updates++;
     for (size_t i = 0; r->rep != NULL && i < r->ne; i++)

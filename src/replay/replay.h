@@ -37,6 +37,7 @@ typedef struct s6_replay_opts {
 typedef struct s6_replay_stats {
     size_t updates;             /* market updates fed to the engine */
     size_t ticks;               /* manage ticks */
+    size_t signals;             /* strategy signals from the files */
     size_t notes;               /* timeline lines */
     size_t fills;               /* paper fills */
     size_t refused;             /* results the engine refused */

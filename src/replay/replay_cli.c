@@ -114,6 +114,7 @@ static void summary(FILE *f, const args *a, const s6_replay_stats *st)
                                                   : "Lua rule host");
     fprintf(f, "  %-18s %zu\n", "price updates", st->updates);
     fprintf(f, "  %-18s %zu\n", "manage ticks", st->ticks);
+    fprintf(f, "  %-18s %zu\n", "signals", st->signals);
     fprintf(f, "  %-18s %zu\n", "timeline events", st->notes);
     fprintf(f, "  %-18s %zu\n", "paper fills", st->fills);
     fprintf(f, "  %-18s %zu\n", "refused results", st->refused);

@@ -36,7 +36,9 @@ static void bad_files_name_the_line_and_the_reason(void **state)
             "BTCUSDT.csv:1: header: missing column 'low'");
     refused("time,open,high,low,close,vol\n",
             "BTCUSDT.csv:1: header: unknown column 'vol' (expected time, "
-            "open, high, low, close[, mark])");
+            "open, high, low, close[, mark][, signal])");
+    refused("time,open,high,low,close,signal\n100,10,11,9,10,2\n",
+            "BTCUSDT.csv:2: column 'signal': must be 1, -1, 0 or empty ('2')");
     refused("# x\n\ntime,open,high,low,close\n100,10,11,9,10\n101,10,11,9\n",
             "BTCUSDT.csv:5: 4 columns, the header names 5: missing column "
             "'close'");

@@ -8,7 +8,10 @@
  * Model: log returns in 5-second steps with GARCH(1,1) variance (volatility
  * clusters: calm hours and wild ones) plus Poisson jumps with normal sizes
  * (gaps that stop-losses and ladders must survive), aggregated into 1-minute
- * OHLC bars rounded to the tick.  The random numbers come from splitmix64
+ * OHLC bars rounded to the tick.  A toy momentum strategy adds a signal
+ * column: at each full hour, buy (1) after an hourly rise of more than
+ * SIGNAL_MOVE, sell (-1) after such a fall, else 0 — what the add-on rule
+ * waits for.  The random numbers come from splitmix64
  * and Box-Muller, so one seed gives the same file on every machine that
  * has the same libm.
  */
@@ -18,7 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { STEPS_PER_BAR = 12, BAR_SECONDS = 60 };
+enum { STEPS_PER_BAR = 12, BAR_SECONDS = 60, SIGNAL_BARS = 60 };
+#define SIGNAL_MOVE 0.006
 
 /* Per 5-second step; the unconditional variance is omega/(1-alpha-beta),
  * about 0.12% per minute, a lively crypto market. */
@@ -80,8 +84,17 @@ int main(int argc, char **argv)
     printf("# model: 5s log returns, GARCH(1,1) omega=%g alpha=%g beta=%g, "
            "Poisson jumps rate=%g/step size~N(%g,%g); 1m OHLC bars\n",
            M.omega, M.alpha, M.beta, M.jump_rate, M.jump_mean, M.jump_sd);
-    printf("time,open,high,low,close\n");
+    printf("# signal: hourly momentum, +-1 after a move of more than %g "
+           "over the last %d bars\n", SIGNAL_MOVE, SIGNAL_BARS);
+    printf("time,open,high,low,close,signal\n");
+    double hour_open = price;
     for (long bar = 0; bar < days * 86400 / BAR_SECONDS; bar++) {
+        int signal = 0;
+        if (bar > 0 && bar % SIGNAL_BARS == 0) {
+            double move = price / hour_open - 1;
+            signal = move > SIGNAL_MOVE ? 1 : move < -SIGNAL_MOVE ? -1 : 0;
+            hour_open = price;
+        }
         double open = on_tick(price, tick), high = open, low = open;
         for (int k = 0; k < STEPS_PER_BAR; k++) {
             var = M.omega + M.alpha * eps * eps + M.beta * var;
@@ -94,9 +107,9 @@ int main(int argc, char **argv)
             high = fmax(high, p);
             low = fmin(low, p);
         }
-        printf("%ld,%.*f,%.*f,%.*f,%.*f\n", t0 + bar * BAR_SECONDS, decimals,
-               open, decimals, high, decimals, low, decimals,
-               on_tick(price, tick));
+        printf("%ld,%.*f,%.*f,%.*f,%.*f,%d\n", t0 + bar * BAR_SECONDS,
+               decimals, open, decimals, high, decimals, low, decimals,
+               on_tick(price, tick), signal);
     }
     return 0;
 }
