@@ -89,6 +89,8 @@ struct s6_s4_router {
     size_t in_flight;
     s6_httpc_retry retry;
     uint64_t seed;
+    double (*clock)(void *ud); /* NULL: the loop's time */
+    void *clock_ud;
     s6_hist *latency[OP_COUNT];
     s6_s4_router_stats stats;
 };
@@ -126,7 +128,7 @@ static void list_remove(job_list *l, job *j)
 
 static double now_s(const s6_s4_router *r)
 {
-    return (double)uv_now(r->loop) / 1000.0;
+    return r->clock ? r->clock(r->clock_ud) : (double)uv_now(r->loop) / 1000.0;
 }
 
 static void job_free(job *j)
@@ -816,6 +818,19 @@ void s6_s4_router_get_stats(const s6_s4_router *r, s6_s4_router_stats *st)
 }
 
 void s6_s4_router_set_seed(s6_s4_router *r, uint64_t seed) { r->seed = seed; }
+
+void s6_s4_router_set_clock(s6_s4_router *r, double (*now)(void *ud),
+                            void *ud)
+{
+    r->clock = now;
+    r->clock_ud = ud;
+    /* Times of the old clock mean nothing on the new one: start full. */
+    double t = now_s(r), sym = r->cfg->orders.rate_per_symbol_per_s,
+           tot = r->cfg->orders.rate_total_per_s;
+    s6_rate_init(&r->total, tot, burst_of(tot), t);
+    for (size_t i = 0; i < r->n_syms; i++)
+        s6_rate_init(&r->syms[i].bucket, sym, burst_of(sym), t);
+}
 
 static void on_closed(uv_handle_t *h)
 {

@@ -65,6 +65,12 @@ void s6_s4_router_get_stats(const s6_s4_router *r, s6_s4_router_stats *st);
 /* Pins the seed of the retry jitter (tests, replays). */
 void s6_s4_router_set_seed(s6_s4_router *r, uint64_t seed);
 
+/* The clock the rate buckets read, in seconds (tests); NULL restores the
+ * loop's.  Buckets start full on the new clock.  Queued orders still go
+ * out from the loop's timer, when the new clock says a token is there. */
+void s6_s4_router_set_clock(s6_s4_router *r, double (*now)(void *ud),
+                            void *ud);
+
 /* Ends everything still queued or in flight with S6_ROUTE_FAILED ("router
  * closed"), each done before this returns, and frees the router once the
  * loop has closed its timer.  Call it before freeing the httpc. */

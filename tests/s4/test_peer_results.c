@@ -57,8 +57,10 @@ static void results_follow_the_orders(void **state)
     s6_s4_peer_set_fee_rate(f->peer, 0.0004);
 
     s6_order o;
+    /* One at a time: the stream's order is then the test's. */
     fx_order(&o, "p1-sl-1", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
     assert_int_equal(fx_submit(f, &o), 0);
+    fx_wait_done(f, 1, 5000);
     fx_order(&o, "p1-tp-2", "BTCUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
     assert_int_equal(fx_submit(f, &o), 0);
     fx_wait_done(f, 2, 5000);
