@@ -283,22 +283,25 @@ s6_router s6_paper_router(s6_paper *p)
 
 /* ---- marks, fills, the pump ---- */
 
-int s6_paper_set_mark(s6_paper *p, const char *symbol, int market,
-                      double mark)
+long s6_paper_book_id(const s6_paper *p, const char *symbol, int market)
 {
-    long bi = symbol ? s6_paper_book_find(p, symbol, market) : -1;
-    if (bi < 0 || !(mark > 0) || !isfinite(mark))
+    return symbol ? s6_paper_book_find(p, symbol, market) : -1;
+}
+
+int s6_paper_set_mark_id(s6_paper *p, long book, double mark)
+{
+    if (book < 0 || (size_t)book >= p->n_books || !(mark > 0) ||
+        !isfinite(mark))
         return -EINVAL;
-    p->books[bi].mark = mark;
+    p->books[book].mark = mark;
     return 0;
 }
 
-int s6_paper_trigger(s6_paper *p, const char *symbol, int market)
+int s6_paper_trigger_id(s6_paper *p, long book)
 {
-    long bi = symbol ? s6_paper_book_find(p, symbol, market) : -1;
-    if (bi < 0)
+    if (book < 0 || (size_t)book >= p->n_books)
         return -EINVAL;
-    s6_paper_book *b = &p->books[bi];
+    s6_paper_book *b = &p->books[book];
     /* A sell stop triggers at or below its price, a buy stop at or above
      * (workingType MARK_PRICE). */
     for (size_t k = 0; k < b->n_stops;) {
@@ -319,8 +322,9 @@ int s6_paper_trigger(s6_paper *p, const char *symbol, int market)
 
 int s6_paper_mark(s6_paper *p, const char *symbol, int market, double mark)
 {
-    int rc = s6_paper_set_mark(p, symbol, market, mark);
-    return rc ? rc : s6_paper_trigger(p, symbol, market);
+    long book = s6_paper_book_id(p, symbol, market);
+    int rc = s6_paper_set_mark_id(p, book, mark);
+    return rc ? rc : s6_paper_trigger_id(p, book);
 }
 
 static int fill_kind(const s6_paper_order *o, const s6_paper_position *pos,
@@ -486,12 +490,14 @@ size_t s6_paper_resting_stops(const s6_paper *p, const char *symbol,
     return i < 0 ? 0 : p->books[i].n_stops;
 }
 
-double s6_paper_stop_level(const s6_paper *p, const char *symbol, int market)
+double s6_paper_stop_level(const s6_paper *p, long book)
 {
-    long bi = s6_paper_book_find(p, symbol, market);
     double best = 0;
-    for (size_t k = 0; bi >= 0 && k < p->books[bi].n_stops; k++) {
-        const s6_paper_order *o = &p->orders[p->books[bi].stops[k]];
+    if (book < 0 || (size_t)book >= p->n_books)
+        return 0;
+    const s6_paper_book *b = &p->books[book];
+    for (size_t k = 0; k < b->n_stops; k++) {
+        const s6_paper_order *o = &p->orders[b->stops[k]];
         /* A sell stop protects a long: the highest is nearest the mark. */
         if (best == 0 || -o->side * (o->stop_price - best) > 0)
             best = o->stop_price;

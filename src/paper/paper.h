@@ -61,11 +61,13 @@ s6_router s6_paper_router(s6_paper *p);
 int s6_paper_mark(s6_paper *p, const char *symbol, int market, double mark);
 /* The two halves of s6_paper_mark, for a driver that lets the engine see
  * a price before the venue triggers on it (the replay, so a stop's fill
- * is reported at the price that triggered it): set_mark moves the price
- * market orders fill at; trigger fires the resting stops it crosses. */
-int s6_paper_set_mark(s6_paper *p, const char *symbol, int market,
-                      double mark);
-int s6_paper_trigger(s6_paper *p, const char *symbol, int market);
+ * is reported at the price that triggered it), by book id so a driver
+ * that sends millions of prices looks each symbol up once: set_mark moves
+ * the price market orders fill at; trigger fires the resting stops it
+ * crosses. */
+long s6_paper_book_id(const s6_paper *p, const char *symbol, int market);
+int s6_paper_set_mark_id(s6_paper *p, long book, double mark);
+int s6_paper_trigger_id(s6_paper *p, long book);
 
 /* Delivers every answer and result due at or before the clock's now, in
  * due order; callbacks may submit again (those wait for the next round
@@ -108,7 +110,6 @@ int s6_paper_get_position(const s6_paper *p, const char *symbol, int market,
 /* Resting stops of (market, symbol). */
 size_t s6_paper_resting_stops(const s6_paper *p, const char *symbol,
                               int market);
-/* The resting stop nearest the mark (the one that protects first), 0 when
- * none rests. */
-double s6_paper_stop_level(const s6_paper *p, const char *symbol,
-                           int market);
+/* The resting stop of a book nearest the mark (the one that protects
+ * first), 0 when none rests. */
+double s6_paper_stop_level(const s6_paper *p, long book);

@@ -21,6 +21,7 @@ typedef struct head {
     double atr_now;
     bool open;               /* an ATR bar is being built */
     double hi, lo;
+    double next_t;           /* head_time, kept: the merge reads it often */
 } head;
 
 struct s6_price_feed {
@@ -82,6 +83,7 @@ int s6_price_feed_new(const s6_price_series *series, size_t n, int atr_period,
             return -EINVAL;
         }
         f->h[k].atr_now = NAN;
+        f->h[k].next_t = head_time(f, k);
         f->total += series[k].n * (size_t)subs(&series[k]);
     }
     *out = f;
@@ -124,13 +126,11 @@ bool s6_price_feed_next(s6_price_feed *f, s6_price_update *u)
 {
     size_t best = f->n;
     double t = INFINITY;
-    for (size_t k = 0; k < f->n; k++) {
-        double hk = head_time(f, k);
-        if (hk < t) {
-            t = hk;
+    for (size_t k = 0; k < f->n; k++)
+        if (f->h[k].next_t < t) {
+            t = f->h[k].next_t;
             best = k;
         }
-    }
     if (best == f->n)
         return false;
     head *h = &f->h[best];
@@ -143,6 +143,7 @@ bool s6_price_feed_next(s6_price_feed *f, s6_price_update *u)
         h->sub = 0;
         h->bar++;
     }
+    h->next_t = head_time(f, best);
     return true;
 }
 

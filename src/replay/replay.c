@@ -34,7 +34,9 @@ typedef struct rp {
     bool *opened;
     s6_timeline_pnl *pnl;    /* per entry */
     int *last_kind;          /* per entry: the last fill's kind */
+    double *last_fill;       /* per entry: when */
     double *last_mark;       /* per series */
+    long *book;              /* per series: the paper book */
     double now, t0, next_tick, tick_every;
     s6_paper *paper;
     s6_mem_state *ms;
@@ -97,6 +99,7 @@ static void on_result(void *ud, const s6_order_result *res)
             if (res->fill.kind == S6_FILL_ENTRY)
                 p->entry_qty += res->fill.qty;
             r->last_kind[i] = res->fill.kind;
+            r->last_fill[i] = res->ts;
             if (r->rep != NULL)
                 s6_report_marker(r->rep, (size_t)i, res->ts, res->fill.price,
                                  s6_fill_kind_name(res->fill.kind),
@@ -183,13 +186,13 @@ static int step(rp *r, const s6_price_update *u, char *err, size_t errlen)
     /* The venue's price first (orders fill at it), then the engine, then
      * the stops the price crossed, so a stop's fill is reported at the
      * mark that triggered it; positions due open at this price. */
-    s6_paper_set_mark(r->paper, s->symbol, s->market, u->mark);
+    s6_paper_set_mark_id(r->paper, r->book[u->series], u->mark);
     s6_market_update m = { .ts = r->now, .mark = u->mark, .atr = u->atr,
                            .regime = -1, .health = NAN };
     s6_engine_on_market(r->eng, s->symbol, s->market, &m);
     int rc = pump(r);
     if (rc == 0) {
-        s6_paper_trigger(r->paper, s->symbol, s->market);
+        s6_paper_trigger_id(r->paper, r->book[u->series]);
         rc = pump(r);
     }
     if (rc == 0 && (rc = open_due(r, u->series, err, errlen)) == 0)
@@ -205,8 +208,8 @@ static int step(rp *r, const s6_price_update *u, char *err, size_t errlen)
     for (size_t i = 0; r->rep != NULL && i < r->ne; i++)
         if (r->entry_series[i] == u->series)
             s6_report_point(r->rep, i, r->now, u->mark,
-                            s6_paper_stop_level(r->paper, s->symbol,
-                                                s->market));
+                            s6_paper_stop_level(r->paper,
+                                                r->book[u->series]));
     return 0;
 }
 
@@ -279,8 +282,11 @@ static int setup(rp *r, char *err, size_t errlen)
     r->opened = calloc(r->ne + 1, sizeof *r->opened);
     r->pnl = calloc(r->ne + 1, sizeof *r->pnl);
     r->last_kind = calloc(r->ne + 1, sizeof *r->last_kind);
+    r->last_fill = calloc(r->ne + 1, sizeof *r->last_fill);
     r->last_mark = calloc(r->ns + 1, sizeof *r->last_mark);
+    r->book = calloc(r->ns + 1, sizeof *r->book);
     if (!r->entry_series || !r->opened || !r->pnl || !r->last_kind ||
+        !r->last_fill || !r->book ||
         !r->last_mark || (r->o->report && s6_report_new(r->ne, &r->rep)))
         return snprintf(err, errlen, "replay: out of memory"), -ENOMEM;
     int rc = map_entries(r, err, errlen);
@@ -293,6 +299,9 @@ static int setup(rp *r, char *err, size_t errlen)
     po.result_ud = r;
     if ((rc = s6_paper_new(cfg, &po, &r->paper, err, errlen)) != 0)
         return rc;
+    for (size_t k = 0; k < r->ns; k++)
+        r->book[k] = s6_paper_book_id(r->paper, r->s[k].symbol,
+                                      r->s[k].market);
     r->ms = s6_mem_state_new(cfg->risk.budget,
                              (int)cfg->risk.max_concurrent_positions);
     if (r->ms == NULL)
@@ -326,7 +335,9 @@ static void teardown(rp *r)
     free(r->opened);
     free(r->pnl);
     free(r->last_kind);
+    free(r->last_fill);
     free(r->last_mark);
+    free(r->book);
 }
 
 /* ---- the end: PnL from the venue, the report ---- */
@@ -345,8 +356,11 @@ static void finish_pnl(rp *r)
         p->end = pos.qty > 0 ? "open"
             : r->last_kind[i] == S6_FILL_STOP ? "stopped"
             : r->opened[i] ? "closed" : "never opened";
-        if (r->rep != NULL)
+        if (r->rep != NULL) {
             s6_report_pnl(r->rep, i, p->realized + p->unrealized);
+            if (pos.qty == 0 && r->opened[i])
+                s6_report_closed(r->rep, i, r->last_fill[i]);
+        }
     }
 }
 

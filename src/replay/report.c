@@ -29,6 +29,7 @@ typedef struct track {
     char pos_id[32], symbol[32];
     int side;
     double pnl;
+    double closed;           /* 0 = open at the end */
     point *pts;
     size_t n, cap;
     marker *mk;
@@ -121,6 +122,26 @@ void s6_report_pnl(s6_report *r, size_t k, double pnl)
         r->t[k].pnl = pnl;
 }
 
+void s6_report_closed(s6_report *r, size_t k, double t)
+{
+    if (k < r->n)
+        r->t[k].closed = t;
+}
+
+/* A closed position's chart runs a fifth of its life (at least an hour)
+ * past the close, not to the end of the files. */
+static size_t shown(const track *tr)
+{
+    if (tr->closed <= 0 || tr->n == 0)
+        return tr->n;
+    double life = tr->closed - tr->pts[0].t;
+    double end = tr->closed + (life / 5 > 3600 ? life / 5 : 3600);
+    size_t n = 0;
+    while (n < tr->n && tr->pts[n].t <= end)
+        n++;
+    return n;
+}
+
 static json_t *xy(double x, double y)
 {
     return json_pack("{s:f,s:f}", "x", x, "y", y);
@@ -130,11 +151,11 @@ static json_t *xy(double x, double y)
 static json_t *track_json(const track *tr, double t0)
 {
     json_t *price = json_array(), *stop = json_array(), *marks = json_array();
-    size_t stride = tr->n / S6_REPORT_POINTS + 1;
-    for (size_t i = 0; i < tr->n; i++) {
+    size_t n = shown(tr), stride = n / S6_REPORT_POINTS + 1;
+    for (size_t i = 0; i < n; i++) {
         const point *p = &tr->pts[i];
         bool moved = i > 0 && p->stop != tr->pts[i - 1].stop;
-        if (i % stride != 0 && !moved && i + 1 != tr->n)
+        if (i % stride != 0 && !moved && i + 1 != n)
             continue;
         double h = (p->t - t0) / 3600;
         json_array_append_new(price, xy(h, p->mark));
@@ -182,7 +203,8 @@ static const char page_script[] =
     "  {label:'stop',data:p.stop,borderColor:'#d62728',borderWidth:2,pointRadius:0,stepped:true,spanGaps:false}];\n"
     " Object.keys(style).forEach(function(k){\n"
     "  var pts=p.fills.filter(function(f){return f.kind===k;});\n"
-    "  if(pts.length)sets.push({type:'scatter',label:k==='REDUCE'?'take-profit':k.toLowerCase(),data:pts,\n"
+    "  var name={REDUCE:'take-profit',STOP:'stop fill'}[k]||k.toLowerCase();\n"
+    "  if(pts.length)sets.push({type:'scatter',label:name,data:pts,\n"
     "   pointStyle:style[k][0],backgroundColor:style[k][1],borderColor:style[k][1],pointRadius:7});\n"
     " });\n"
     " new Chart(c,{type:'line',data:{datasets:sets},options:{animation:false,responsive:false,\n"

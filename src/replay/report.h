@@ -27,6 +27,8 @@ int s6_report_point(s6_report *r, size_t k, double t, double mark,
 int s6_report_marker(s6_report *r, size_t k, double t, double price,
                      const char *kind, double qty);
 void s6_report_pnl(s6_report *r, size_t k, double pnl);
+/* The position closed at t: its chart ends a little after. */
+void s6_report_closed(s6_report *r, size_t k, double t);
 /* chartjs: the library to inline (S6_CHARTJS_DEFAULT); title: the inputs. */
 int s6_report_write(const s6_report *r, const char *path, const char *chartjs,
                     const char *title, char *err, size_t errlen);

@@ -193,7 +193,31 @@ static void stop_rests_then_triggers_on_cross(void **state)
     assert_int_equal(pos.side, 0);
     assert_int_equal(s6_paper_resting_stops(f->p, "BTCUSDT", S6_MARKET_FUT),
                      0);
-    /* A short's buy stop triggers upwards. */
+    /* A short's buy stop triggers upwards, and fills above. */
+    s6_paper_mark(f->p, "ETHUSDT", S6_MARKET_FUT, 3000);
+    s6_paper_entry e = { .pos_id = "p2", .symbol = "ETHUSDT",
+                         .market = S6_MARKET_FUT, .side = -1, .qty = 0.1,
+                         .leverage = 10 };
+    char err[200];
+    assert_int_equal(s6_paper_open(f->p, &e, err, sizeof err), 0);
+    s6_paper_pump(f->p); /* the entry fills first */
+    s6_order o = order("p2-sl-1", S6_ORDER_STOP_MARKET, S6_PURPOSE_STOP, 1,
+                       true, 0.1, 3100);
+    snprintf(o.symbol, sizeof o.symbol, "ETHUSDT");
+    submit(f, o);
+    s6_paper_pump(f->p);
+    long book = s6_paper_book_id(f->p, "ETHUSDT", S6_MARKET_FUT);
+    assert_double_equal(s6_paper_stop_level(f->p, book), 3100, 0);
+    f->n_res = 0;
+    s6_paper_mark(f->p, "ETHUSDT", S6_MARKET_FUT, 3099.99);
+    assert_int_equal(s6_paper_pump(f->p), 0);
+    s6_paper_mark(f->p, "ETHUSDT", S6_MARKET_FUT, 3100);
+    s6_paper_pump(f->p);
+    assert_int_equal(f->n_res, 1);
+    assert_int_equal(f->res[0].fill.kind, S6_FILL_STOP);
+    assert_int_equal(f->res[0].fill.side, 1);
+    assert_double_equal(f->res[0].fill.price, 3101.55, 1e-9);
+    assert_double_equal(s6_paper_stop_level(f->p, book), 0, 0);
     drop(f);
 }
 
