@@ -2,7 +2,6 @@
 #include "router.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -91,7 +90,6 @@ struct s6_s4_router {
     uint64_t seed;
     double (*clock)(void *ud); /* NULL: the loop's time */
     void *clock_ud;
-    s6_hist *latency[OP_COUNT];
     s6_s4_router_stats stats;
 };
 
@@ -140,7 +138,7 @@ static void job_free(job *j)
 /* An intent id is a header value and a Redis field: a short token. */
 static bool token_ok(const char *s, size_t max)
 {
-    size_t n = strlen(s);
+    size_t n = strnlen(s, max + 1); /* a buffer filled to the brim */
     if (n == 0 || n > max)
         return false;
     for (const char *p = s; *p; p++)
@@ -152,8 +150,10 @@ static bool token_ok(const char *s, size_t max)
 
 /* An exact decimal as the venue takes it: digits, at most one point with
  * digits after it, and not zero. */
-static bool decimal_ok(const char *s)
+static bool decimal_ok(const char *s, size_t cap)
 {
+    if (strnlen(s, cap) == cap)
+        return false; /* no terminator */
     const char *p = s;
     bool nonzero = false, point = false;
     size_t digits = 0;
@@ -603,9 +603,10 @@ static const char *order_bad_field(const s6_order *o)
         return "purpose";
     if (o->side != 1 && o->side != -1)
         return "side";
-    if (!decimal_ok(o->qty_str))
+    if (!decimal_ok(o->qty_str, sizeof o->qty_str))
         return "qty_str";
-    if (o->type == S6_ORDER_STOP_MARKET && !decimal_ok(o->price_str))
+    if (o->type == S6_ORDER_STOP_MARKET &&
+        !decimal_ok(o->price_str, sizeof o->price_str))
         return "price_str";
     if (o->plan_id[0] && !token_ok(o->plan_id, sizeof o->plan_id - 1))
         return "plan_id";
