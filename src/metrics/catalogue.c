@@ -127,6 +127,8 @@ const s6_metric_desc s6_metrics_catalogue[] = {
      .labels = {"endpoint", "kind"},
      .help = "Failed S4 requests: kind connect, timeout, http_4xx, "
              "http_5xx, bad_response"},
+    {.name = "s6_s4_queued_orders", .type = S6_METRIC_GAUGE,
+     .help = "Orders and cancels waiting in the S4 router for rate tokens"},
 
     /* ---- the HTTP API ---- */
     {.name = "s6_http_requests_total", .type = S6_METRIC_COUNTER,

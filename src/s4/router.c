@@ -90,6 +90,7 @@ struct s6_s4_router {
     uint64_t seed;
     double (*clock)(void *ud); /* NULL: the loop's time */
     void *clock_ud;
+    s6_gauge *queued; /* s6_s4_queued_orders */
     s6_s4_router_stats stats;
 };
 
@@ -127,6 +128,12 @@ static void list_remove(job_list *l, job *j)
 static double now_s(const s6_s4_router *r)
 {
     return r->clock ? r->clock(r->clock_ud) : (double)uv_now(r->loop) / 1000.0;
+}
+
+static void note_queue(s6_s4_router *r)
+{
+    if (r->queued)
+        s6_gauge_set(r->queued, (double)r->queue.n);
 }
 
 static void job_free(job *j)
@@ -522,6 +529,7 @@ static void dispatch(s6_s4_router *r)
         s6_rate_take(&r->syms[j->sym].bucket, now);
         send_job(r, j);
     }
+    note_queue(r);
     double wait = r->queue.head ? min_wait(r, now) : INFINITY;
     if (isinf(wait))
         return;
@@ -701,6 +709,7 @@ static int edge_cancel(void *ud, const char *intent_id, const char *symbol,
     job *queued = find_intent(&r->queue, OP_ORDER, intent_id);
     if (queued) { /* never sent: neither request is needed */
         list_remove(&r->queue, queued);
+        note_queue(r);
         defer(r, queued, S6_ROUTE_REJECTED, "canceled before it was sent");
         defer(r, j, S6_ROUTE_OK, "canceled before it was sent");
         return 0;
@@ -781,6 +790,8 @@ int s6_s4_router_new(uv_loop_t *loop, s6_httpc *httpc, const s6_config *cfg,
     r->cfg = cfg;
     r->log = log;
     r->metrics = metrics;
+    if (metrics)
+        s6_gauge_get(metrics, "s6_s4_queued_orders", 0, NULL, &r->queued);
     r->calls.next = r->calls.prev = &r->calls;
     r->seed = uv_hrtime();
     double rate = cfg->orders.rate_total_per_s;

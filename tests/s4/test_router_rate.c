@@ -119,9 +119,14 @@ static void per_symbol_rate_is_fifo(void **state)
     stats(f, 15, 0);
     submit_n(f, "c-tp", "BTCUSDT", S6_PURPOSE_TP, 20);
     stats(f, 15, 20);
+    s6_gauge *g;
+    assert_int_equal(s6_gauge_get(f->metrics, "s6_s4_queued_orders", 0, NULL,
+                                  &g), 0);
+    assert_true(s6_gauge_value(g) == 20);
     advance(f, &c, 1.0, 20); /* one second: 5 */
     advance(f, &c, 10.0, 25); /* ten idle seconds: still one burst */
     stats(f, 25, 10);
+    assert_true(s6_gauge_value(g) == 10);
     for (size_t i = 0; i < f->n_done; i++)
         assert_int_equal(f->done[i].outcome, S6_ROUTE_OK);
     stop(f);
