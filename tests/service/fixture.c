@@ -1,0 +1,245 @@
+/*
+ * fixture.c — the service end to end (fixture.h).
+ */
+#include "fixture.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static json_t *load_base_config(void)
+{
+    const char *src = getenv("S6_SOURCE_DIR");
+    assert_non_null(src);
+    char path[512];
+    snprintf(path, sizeof path, "%s/config/s6.json", src);
+    json_error_t je;
+    json_t *cfg = json_load_file(path, 0, &je);
+    if (cfg == NULL)
+        fail_msg("%s:%d: %s", path, je.line, je.text);
+    return cfg;
+}
+
+static void set_path(json_t *cfg, const char *section, const char *key,
+                     json_t *value)
+{
+    json_t *sec = json_object_get(cfg, section);
+    if (sec == NULL) {
+        sec = json_object();
+        json_object_set_new(cfg, section, sec);
+    }
+    json_object_set_new(sec, key, value);
+}
+
+void svc_fx_setup(svc_fx *f, void (*edit)(json_t *cfg))
+{
+    memset(f, 0, sizeof *f);
+    assert_int_equal(s6test_redis_start(&f->redis), 0);
+    s6_s4_peer_opts po = { .redis_url = f->redis.url };
+    assert_int_equal(s6_s4_peer_start(&f->peer, &po), 0);
+    f->rc = redisConnect("127.0.0.1", f->redis.port);
+    assert_true(f->rc != NULL && f->rc->err == 0);
+    snprintf(f->dir, sizeof f->dir, "/tmp/s6-svc-test.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->cfg_path, sizeof f->cfg_path, "%s/s6.json", f->dir);
+
+    json_t *cfg = load_base_config();
+    char s4[128], hist[160];
+    s6_s4_peer_url(f->peer, s4, sizeof s4);
+    snprintf(hist, sizeof hist, "%s/history.sqlite", f->dir);
+    set_path(cfg, "redis", "url", json_string(f->redis.url));
+    set_path(cfg, "services", "s4_url", json_string(s4));
+    set_path(cfg, "s4", "mode", json_string("http"));
+    set_path(cfg, "history", "path", json_string(hist));
+    set_path(cfg, "paper", "positions", json_string(""));
+    if (edit != NULL)
+        edit(cfg);
+    assert_int_equal(json_dump_file(cfg, f->cfg_path, JSON_INDENT(2)), 0);
+    json_decref(cfg);
+    f->port = free_port();
+}
+
+void svc_start(svc_fx *f)
+{
+    char port[16], cfg[200];
+    snprintf(port, sizeof port, "PORT=%d", f->port);
+    snprintf(cfg, sizeof cfg, "S6_CONFIG=%s", f->cfg_path);
+    /* One instance id across restarts: the restarted process is the same
+     * consumer of ord:{results} and finds its own pending entries. */
+    const char *env[] = { port, cfg, "S6_INSTANCE_ID=s6-test-1",
+                          "S6_LOG_LEVEL=info", NULL };
+    spawn(&f->p, env, NULL);
+    f->running = true;
+    f->starts++;
+    json_decref(svc_await_log(f, "start-up done: managing positions"));
+}
+
+void svc_kill(svc_fx *f)
+{
+    assert_true(f->running);
+    kill(f->p.pid, SIGKILL);
+    int st = await_exit(&f->p);
+    assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+    proc_free(&f->p);
+    f->running = false;
+}
+
+void svc_stop(svc_fx *f)
+{
+    assert_true(f->running);
+    kill(f->p.pid, SIGTERM);
+    int st = await_exit(&f->p);
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+        fail_msg("s6-position did not stop cleanly (status %d); stderr:\n%s",
+                 st, f->p.err.data ? f->p.err.data : "");
+    proc_free(&f->p);
+    f->running = false;
+}
+
+void svc_fx_teardown(svc_fx *f)
+{
+    if (f->running) {
+        kill(f->p.pid, SIGKILL);
+        await_exit(&f->p);
+        proc_free(&f->p);
+    }
+    if (f->rc != NULL)
+        redisFree(f->rc);
+    s6_s4_peer_free(f->peer);
+    s6test_redis_destroy(&f->redis);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", f->dir);
+}
+
+redisReply *svc_redis(svc_fx *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(f->rc, fmt, ap);
+    va_end(ap);
+    if (r == NULL || r->type == REDIS_REPLY_ERROR)
+        fail_msg("redis: %s", r ? r->str : f->rc->errstr);
+    return r;
+}
+
+void svc_entry_fill(svc_fx *f, const char *result_id, const char *pos_id,
+                    const char *symbol, const char *side, const char *qty,
+                    const char *price, const char *sl_px)
+{
+    char ts[32], fee[32];
+    snprintf(ts, sizeof ts, "%.3f", wall());
+    snprintf(fee, sizeof fee, "%.6f", atof(qty) * atof(price) * 0.0005);
+    freeReplyObject(svc_redis(
+        f, "XADD ord:{results} * result_id %s kind FILL intent_id %s-en "
+           "pos_id %s symbol %s market FUT side %s fill_kind ENTRY qty %s "
+           "price %s fee %s fee_asset QUOTE sl_px %s leverage 10 "
+           "risk_reserved 60 concurrency_reserved 1 ts %s",
+        result_id, pos_id, pos_id, symbol, side, qty, price, fee, sl_px,
+        ts));
+}
+
+void svc_mark(svc_fx *f, const char *symbol, double mark)
+{
+    char m[32], ts[32];
+    snprintf(m, sizeof m, "%.1f", mark);
+    snprintf(ts, sizeof ts, "%.3f", wall());
+    freeReplyObject(svc_redis(f, "HSET md:last:FUT:%s symbol %s market FUT "
+                                 "mark %s ts %s",
+                              symbol, symbol, m, ts));
+    freeReplyObject(svc_redis(f, "XADD md:prices * symbol %s market FUT "
+                                 "mark %s ts %s",
+                              symbol, m, ts));
+}
+
+int svc_count_events(svc_fx *f, const char *symbol, const char *pos_id,
+                     const char *type)
+{
+    redisReply *r = svc_redis(f, "XRANGE pos:events:{%s} - +", symbol);
+    int n = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *kv = r->element[i]->element[1];
+        bool pos = false, ty = false;
+        for (size_t j = 0; j + 1 < kv->elements; j += 2) {
+            const char *k = kv->element[j]->str, *v = kv->element[j + 1]->str;
+            pos |= strcmp(k, "pos_id") == 0 && strcmp(v, pos_id) == 0;
+            ty |= strcmp(k, "type") == 0 && strcmp(v, type) == 0;
+        }
+        n += pos && ty;
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+json_t *svc_await_log(svc_fx *f, const char *msg)
+{
+    return await_log(&f->p, msg);
+}
+
+json_t *svc_position(svc_fx *f, const char *pos_id)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/positions/%s", pos_id);
+    json_t *doc = NULL;
+    pump_in_background(&f->p);
+    long st = http_get_json(f->port, path, &doc);
+    pump_stop(&f->p);
+    if (st != 200) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+const char *svc_request_intent(svc_fx *f, size_t i, char *buf, size_t cap)
+{
+    const s6_s4_peer_rec *rec = s6_s4_peer_get(f->peer, i);
+    assert_non_null(rec);
+    json_t *b = json_loads(rec->body, 0, NULL);
+    const char *id = json_string_value(json_object_get(b, "intent_id"));
+    snprintf(buf, cap, "%s", id ? id : "");
+    json_decref(b);
+    return buf;
+}
+
+int svc_resting_stops(svc_fx *f, const char *pos_id)
+{
+    int n = 0;
+    s6_s4_peer_order o;
+    for (size_t i = 0; s6_s4_peer_order_at(f->peer, i, &o) == 0; i++)
+        n += strcmp(o.pos_id, pos_id) == 0 &&
+             strcmp(o.type, "STOP_MARKET") == 0 &&
+             strcmp(o.state, "NEW") == 0;
+    return n;
+}
+
+void svc_print_log(svc_fx *f)
+{
+    const char *log = f->p.err.data ? f->p.err.data : "";
+    size_t n = strlen(log);
+    fprintf(stderr, "---- s6-position stderr (last 12000 bytes) ----\n%s\n",
+            log + (n > 12000 ? n - 12000 : 0));
+    s6_s4_peer_order o;
+    for (size_t i = 0; s6_s4_peer_order_at(f->peer, i, &o) == 0; i++)
+        fprintf(stderr, "peer order %zu: %s %s %s %s qty %s stop %s %s\n", i,
+                o.intent_id, o.pos_id, o.type, o.side, o.quantity,
+                o.stop_price, o.state);
+}

@@ -1,0 +1,202 @@
+/*
+ * test_restart.c — the process killed (SIGKILL) in the middle of a stop
+ * move and of a take-profit, then restarted: no duplicate order, no
+ * position without a stop, no fill lost or applied twice.
+ *
+ * The real binary, a real redis-server and the S4 peer.  The peer holds
+ * the step open by never answering one request (the order or cancel is
+ * carried out and its result published, only the answer is lost — the
+ * worst case for a retry); the process dies right then.  Whether the
+ * engine had already read the published result when it died is a race the
+ * test does not control, so it checks the invariants that must hold on
+ * either path once the restarted process has settled.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fixture.h"
+
+static const char *const POS = "p1";
+static const char *const SYM = "BTCUSDT";
+
+/* The take-profit at 30% ROE, above both lock-in steps (10%, 20%), so the
+ * stop walks up both steps before the ladder closes the position. */
+static void edit_config(json_t *cfg)
+{
+    json_t *steps = json_pack("[{s:f, s:i}]", "roe", 0.30, "entry", 1);
+    json_t *tp = json_pack("{s:{s:o}}", "base", "steps", steps);
+    json_object_set_new(json_object_get(json_object_get(cfg, "rules"),
+                                        "params"),
+                        "tp_ladder", tp);
+    json_object_set_new(json_object_get(cfg, "ticks"), "manage_interval_s",
+                        json_integer(5));
+}
+
+static void wait_peer(svc_fx *f, s6_s4_peer_counter which, size_t n)
+{
+    pump_in_background(&f->p);
+    int rc = s6_s4_peer_wait(f->peer, which, n, GUARD_MS);
+    pump_stop(&f->p);
+    if (rc != 0) {
+        svc_print_log(f);
+        fail_msg("the S4 peer did not reach %zu (counter %d, at %zu)", n,
+                 (int)which, s6_s4_peer_count(f->peer, which));
+    }
+}
+
+/* Polls the peer's book (and the child's log) until the position holds
+ * exactly `want` resting stops, the last one at or above min_price. */
+static void settle_stops(svc_fx *f, int want, double min_price)
+{
+    long deadline = now_ms() + GUARD_MS;
+    for (;;) {
+        int n = svc_resting_stops(f, POS);
+        double top = 0;
+        s6_s4_peer_order o;
+        for (size_t i = 0; s6_s4_peer_order_at(f->peer, i, &o) == 0; i++)
+            if (strcmp(o.state, "NEW") == 0 &&
+                strcmp(o.type, "STOP_MARKET") == 0 && atof(o.stop_price) > top)
+                top = atof(o.stop_price);
+        if (n == want && (want == 0 || top >= min_price))
+            return;
+        if (now_ms() > deadline) {
+            svc_print_log(f);
+            fail_msg("resting stops for %s: %d (want %d), top %.1f (want >= "
+                     "%.1f)", POS, n, want, top, min_price);
+        }
+        pump(&f->p, 50); /* reads the child's log while the state moves */
+    }
+}
+
+/* Every order the peer took for the position, by purpose: no intent may
+ * appear as two orders (the peer dedups by intent_id, so a double would
+ * be two different keys for one action). */
+static void count_orders(svc_fx *f, int *stops, int *closes)
+{
+    *stops = *closes = 0;
+    s6_s4_peer_order o;
+    for (size_t i = 0; s6_s4_peer_order_at(f->peer, i, &o) == 0; i++) {
+        if (strcmp(o.pos_id, POS) != 0)
+            continue;
+        if (strcmp(o.type, "STOP_MARKET") == 0)
+            (*stops)++;
+        else
+            (*closes)++;
+    }
+}
+
+static void serve_position(svc_fx *f, bool open)
+{
+    const char *body = open
+        ? "{\"positions\":[{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\","
+          "\"side\":\"LONG\",\"qty\":\"0.010\",\"entry_price\":\"60000\"}]}"
+        : "{\"positions\":[]}";
+    assert_int_equal(s6_s4_peer_serve(f->peer, "/positions", 200, body), 0);
+}
+
+static void stall(svc_fx *f, const char *path, bool on)
+{
+    s6_s4_peer_rule r = { .mode = on ? S6_S4P_STALL : S6_S4P_ACCEPT };
+    assert_int_equal(s6_s4_peer_rule_path(f->peer, path, &r), 0);
+}
+
+static void restart_kills(void **state)
+{
+    (void)state;
+    svc_fx f;
+    svc_fx_setup(&f, edit_config);
+    serve_position(&f, false); /* flat at start; S4 reports it once open */
+    svc_start(&f);
+
+    /* The entry: the first stop (the intent's sl_px) is placed at once. */
+    svc_entry_fill(&f, "r-1", POS, SYM, "BUY", "0.010", "60000", "58000");
+    svc_mark(&f, SYM, 60000);
+    wait_peer(&f, S6_S4P_ORDERS, 1);
+    settle_stops(&f, 1, 58000);
+    serve_position(&f, true);
+
+    /* 1. Lock-in step 1 (ROE ~11.7%): the new stop's placement is never
+     *    answered; the process dies with it in flight. */
+    stall(&f, "/orders", true);
+    svc_mark(&f, SYM, 60700);
+    wait_peer(&f, S6_S4P_REQUESTS, 2);
+    char moved[40];
+    svc_request_intent(&f, 1, moved, sizeof moved);
+    assert_non_null(strstr(moved, "-sl-"));
+    svc_kill(&f);
+    stall(&f, "/orders", false);
+    svc_start(&f);
+    settle_stops(&f, 1, 60000.1); /* breakeven net of fees: above entry */
+    int stops, closes;
+    count_orders(&f, &stops, &closes);
+    assert_int_equal(stops, 2);   /* the first stop and the moved one */
+    assert_int_equal(closes, 0);
+    s6_s4_peer_order o;
+    assert_int_equal(s6_s4_peer_find_order(f.peer, moved, &o), 0);
+    assert_string_equal(o.state, "NEW");
+
+    /* 2. Lock-in step 2 (ROE ~21.8%): the old stop's cancel is never
+     *    answered. */
+    size_t cancels = s6_s4_peer_count(f.peer, S6_S4P_CANCELS);
+    stall(&f, "/cancel", true);
+    svc_mark(&f, SYM, 61300);
+    wait_peer(&f, S6_S4P_CANCELS, cancels + 1);
+    svc_kill(&f);
+    stall(&f, "/cancel", false);
+    svc_start(&f);
+    settle_stops(&f, 1, 60500);
+    count_orders(&f, &stops, &closes);
+    assert_int_equal(stops, 3);
+    assert_int_equal(closes, 0);
+
+    /* 3. The take-profit (ROE ~33%, the whole first entry): its market
+     *    order fills at the venue but the answer never comes. */
+    size_t requests = s6_s4_peer_count(f.peer, S6_S4P_REQUESTS);
+    assert_int_equal(s6_s4_peer_set_price(f.peer, SYM, 62000), 0);
+    stall(&f, "/orders", true);
+    svc_mark(&f, SYM, 62000);
+    wait_peer(&f, S6_S4P_REQUESTS, requests + 1);
+    char tp[40];
+    svc_request_intent(&f, requests, tp, sizeof tp);
+    svc_kill(&f);
+    serve_position(&f, false);
+    stall(&f, "/orders", false);
+    svc_start(&f);
+    settle_stops(&f, 0, 0);       /* the stop goes with the position */
+    count_orders(&f, &stops, &closes);
+    assert_int_equal(stops, 3);
+    assert_int_equal(closes, 1);  /* re-sent with its key: one order */
+    assert_int_equal(s6_s4_peer_find_order(f.peer, tp, &o), 0);
+
+    /* The fill was applied once, the position closed once, the quota
+     * released once. */
+    long deadline = now_ms() + GUARD_MS;
+    while (svc_count_events(&f, SYM, POS, "POSITION_CLOSED") == 0 &&
+           now_ms() < deadline)
+        pump(&f.p, 50);
+    assert_int_equal(svc_count_events(&f, SYM, POS, "POSITION_CLOSED"), 1);
+    assert_int_equal(svc_count_events(&f, SYM, POS, "QUOTA_RELEASED"), 1);
+    json_t *p = svc_position(&f, POS);
+    assert_non_null(p);
+    json_t *pos = json_object_get(p, "position") ? json_object_get(p, "position")
+                                                 : p;
+    assert_string_equal(json_string_value(json_object_get(pos, "state")),
+                        "CLOSED");
+    json_decref(p);
+    svc_stop(&f);
+    svc_fx_teardown(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(restart_kills),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
