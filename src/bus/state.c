@@ -17,8 +17,10 @@ static const char *comp = "state";
 
 void s6_state_unref(s6_state *s)
 {
-    if (--s->refs == 0 && s->closed)
+    if (--s->refs == 0 && s->closed) {
+        s6_state_batches_free(s);
         free(s);
+    }
 }
 
 static bool reply_failed(const redisReply *rep, int code)
@@ -58,12 +60,12 @@ static void on_plain(s6_redis *r, const redisReply *rep, int code, void *ud)
 }
 
 /* Every command of this edge goes through here, in order. */
-int s6_state_send(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
-                const char *const *argv)
+int s6_state_send_len(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
+                      const char *const *argv, const size_t *len)
 {
     if (s->closed)
         return S6_BUS_ECLOSED;
-    int rc = s6_bus_cmd(s->r, 0, cb, ud, argc, argv);
+    int rc = s6_redis_cmd(s->r, cb, ud, argc, argv, len);
     if (rc != 0) {
         s->fail_seq = s->seq; /* the next barrier must not say durable */
         s->st.failures++;
@@ -72,6 +74,19 @@ int s6_state_send(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
     s->seq++;
     s->refs++;
     return 0;
+}
+
+int s6_state_send(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
+                  const char *const *argv)
+{
+    size_t *len = argc > 0 ? malloc((size_t)argc * sizeof *len) : NULL;
+    if (!len)
+        return S6_BUS_ENOMEM;
+    for (int i = 0; i < argc; i++)
+        len[i] = strlen(argv[i]);
+    int rc = s6_state_send_len(s, cb, ud, argc, argv, len);
+    free(len);
+    return rc;
 }
 
 static int plain(s6_state *s, int argc, const char *const *argv)
@@ -96,7 +111,7 @@ int s6_state_key(char out[KEY_MAX], const char *fmt, const char *id)
 
 /* ---- save ---- */
 
-static int save_levels(s6_state *s, const s6_engine_record *rec)
+static int save_levels(st_batch *b, const s6_engine_record *rec)
 {
     const s6_stop *st = &rec->stop;
     bool confirmed = st->confirmed.live;
@@ -114,29 +129,29 @@ static int save_levels(s6_state *s, const s6_engine_record *rec)
                          "intent_id", o->live ? o->intent_id : "",
                          "confirmed", confirmed ? "1" : "0" };
     if (rc == 0)
-        rc = plain(s, 10, sl);
+        rc = s6_state_batch_add(b, 10, sl);
     if (rc == 0)
         rc = s6_state_key(key, "pos:{tp}:ladder:%s", id);
     const char *ladder[] = { "HSET", key, "step", tp };
     if (rc == 0)
-        rc = plain(s, 4, ladder);
+        rc = s6_state_batch_add(b, 4, ladder);
     if (rc == 0)
         rc = s6_state_key(key, "pos:{adds}:%s", id);
     const char *add[] = { "HSET", key, "count", adds, "last_add_at",
                           last_add };
     if (rc == 0)
-        rc = plain(s, 6, add);
+        rc = s6_state_batch_add(b, 6, add);
     return rc;
 }
 
 /* pos:{rules}:<id>: one field per rule, its state as JSON text. */
-static int save_rules(s6_state *s, const char *id, const json_t *rules)
+static int save_rules(st_batch *b, const char *id, const json_t *rules)
 {
     char key[KEY_MAX];
     int rc = s6_state_key(key, "pos:{rules}:%s", id);
     const char *del[] = { "DEL", key };
     if (rc == 0)
-        rc = plain(s, 2, del);
+        rc = s6_state_batch_add(b, 2, del);
     size_t n = rules ? json_object_size(rules) : 0;
     if (rc != 0 || n == 0)
         return rc;
@@ -163,7 +178,7 @@ static int save_rules(s6_state *s, const char *id, const json_t *rules)
     if (rc == 0) {
         argv[0] = "HSET";
         argv[1] = key;
-        rc = plain(s, argc, argv);
+        rc = s6_state_batch_add(b, argc, argv);
     }
     for (size_t i = 0; texts && i < n; i++)
         free(texts[i]);
@@ -172,7 +187,7 @@ static int save_rules(s6_state *s, const char *id, const json_t *rules)
     return rc;
 }
 
-static int save_record(s6_state *s, const s6_engine_record *rec,
+static int save_record(st_batch *b, const s6_engine_record *rec,
                        const char *json)
 {
     char key[KEY_MAX];
@@ -185,11 +200,11 @@ static int save_record(s6_state *s, const s6_engine_record *rec,
                          s6_pos_state_name(rec->pos.state), "symbol",
                          rec->pos.symbol, "market", market };
     if (rc == 0)
-        rc = plain(s, 10, hs);
+        rc = s6_state_batch_add(b, 10, hs);
     bool open = rec->pos.state != S6_POS_CLOSED;
     const char *set[] = { open ? "SADD" : "SREM", S6_STATE_OPEN_SET, id };
     if (rc == 0)
-        rc = plain(s, 3, set);
+        rc = s6_state_batch_add(b, 3, set);
     return rc;
 }
 
@@ -217,26 +232,33 @@ static int st_save(void *ud, const s6_engine_record *rec)
         json_decref(rules);
         return S6_BUS_ENOMEM;
     }
-    /* One transaction: a restart sees all of a save or none of it. */
-    const char *multi[] = { "MULTI" };
-    int rc = plain(s, 1, multi);
-    if (rc != 0) {
-        free(json);
-        json_decref(rules);
-        return rc;
-    }
-    rc = save_levels(s, rec);
+    /* One transaction: a restart sees all of a save or none of it.  Kept
+     * until confirmed: the barrier sends it again if it failed. */
+    st_batch *b = s6_state_batch_begin(s, 'S', rec->pos.id);
+    const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
+    int rc = b ? s6_state_batch_add(b, 1, multi) : S6_BUS_ENOMEM;
     if (rc == 0)
-        rc = save_rules(s, rec->pos.id, rules);
+        rc = save_levels(b, rec);
     if (rc == 0)
-        rc = save_record(s, rec, json);
-    const char *end[] = { rc == 0 ? "EXEC" : "DISCARD" };
-    int rc2 = plain(s, 1, end);
+        rc = save_rules(b, rec->pos.id, rules);
+    if (rc == 0)
+        rc = save_record(b, rec, json);
+    if (rc == 0)
+        rc = s6_state_batch_add(b, 1, exec);
     free(json);
     json_decref(rules);
-    if (rc == 0 && rc2 == 0)
-        s->st.saves++;
-    return rc ? rc : rc2;
+    if (rc != 0) {
+        if (b)
+            s6_state_batch_drop(s, b);
+        return rc;
+    }
+    s->st.saves++;
+    /* Not sent (Redis down): kept; the next barrier says "not durable" and
+     * a later one sends it again.  Durability is the barrier's answer. */
+    if (s6_state_batch_send(b) != 0)
+        s6_log_warn(s->o.log, comp, "save kept for the next barrier",
+                    S6_LOG_STR("pos_id", rec->pos.id));
+    return 0;
 }
 
 /* ---- events and announcements ---- */
@@ -455,18 +477,14 @@ static int st_reserve(void *ud, const char *pos_id, double budget,
     return rc;
 }
 
-static void on_released(s6_redis *r, const redisReply *rep, int code,
-                        void *ud)
+static void released(s6_state *s, const redisReply *rep)
 {
-    s6_state *s = ud;
-    (void)r;
-    if (s6_state_account(s, rep, code) && rep->type == REDIS_REPLY_INTEGER) {
-        if (rep->integer == 1)
-            s->st.releases_applied++;
-        else
-            s->st.releases_repeated++;
-    }
-    s6_state_unref(s);
+    if (rep->type != REDIS_REPLY_INTEGER)
+        return;
+    if (rep->integer == 1)
+        s->st.releases_applied++;
+    else
+        s->st.releases_repeated++;
 }
 
 static int st_release(void *ud, const char *pos_id, double budget,
@@ -484,7 +502,17 @@ static int st_release(void *ud, const char *pos_id, double budget,
     s6_bus_fmt_num(now_s(s), when);
     const char *argv[] = { "EVAL", release_lua, "3", S6_QUOTA_BUDGET_KEY,
                            S6_QUOTA_CONCURRENCY_KEY, marker, b, c, when };
-    return s6_state_send(s, on_released, s, 9, argv);
+    /* Kept until confirmed like a save: the marker makes a resend safe. */
+    st_batch *bt = s6_state_batch_begin(s, 'R', pos_id);
+    rc = bt ? s6_state_batch_add(bt, 9, argv) : S6_BUS_ENOMEM;
+    if (rc != 0) {
+        if (bt)
+            s6_state_batch_drop(s, bt);
+        return rc;
+    }
+    s6_state_batch_on_ok(bt, released);
+    s6_state_batch_send(bt);
+    return 0;
 }
 
 /* ---- barrier ---- */
@@ -519,6 +547,8 @@ static int st_barrier(void *ud, void (*done)(void *cb_ud, bool ok),
         return S6_BUS_ENOMEM;
     *x = (barrier_ctx){ .s = s, .done = done, .cb_ud = cb_ud,
                         .since = s->barrier_seq };
+    /* What failed before goes again, inside this barrier's window. */
+    s6_state_resend_dirty(s);
     const char *argv[] = { "PING" };
     int rc = s6_state_send(s, on_barrier, x, 1, argv);
     if (rc != 0) {

@@ -49,6 +49,7 @@ typedef struct s6_state_stats {
     uint64_t releases_applied;   /* a release that found no marker */
     uint64_t releases_repeated;  /* a second release: a no-op */
     uint64_t failures;           /* commands that failed */
+    uint64_t resent;             /* failed saves/releases sent again */
 } s6_state_stats;
 
 typedef struct s6_state s6_state;

@@ -428,6 +428,78 @@ static void test_barrier_reports_a_failed_write(void **state)
     assert_true(st.failures >= 2);
 }
 
+static void expect_ladder_step(tfx *t, const char *step)
+{
+    bus_reply r;
+    assert_int_equal(bus_cmdv(&t->f, &r, "HGET", "pos:{tp}:ladder:p1", "step",
+                              NULL), 0);
+    assert_string_equal(r.str, step);
+}
+
+static void test_barrier_sends_a_failed_save_again(void **state)
+{
+    tfx *t = *state;
+    s6_engine_record rec;
+    make_record(&rec, "p1");
+    /* A key of the wrong type makes the save's EXEC fail. */
+    assert_int_equal(bus_cmdv(&t->f, NULL, "SET", "pos:{tp}:ladder:p1", "x",
+                              NULL), 0);
+    rec.tp_step = 5;
+    assert_int_equal(t->e.save(t->e.ud, &rec), 0);
+    assert_false(barrier(t));
+    rec.tp_step = 6; /* a newer save of the same position replaces it */
+    assert_int_equal(t->e.save(t->e.ud, &rec), 0);
+    assert_false(barrier(t));
+    /* Repaired: the next barrier sends the latest save again, and only
+     * then says durable — the engine need not save again. */
+    assert_int_equal(bus_cmdv(&t->f, NULL, "DEL", "pos:{tp}:ladder:p1",
+                              NULL), 0);
+    assert_true(barrier(t));
+    expect_ladder_step(t, "6");
+    s6_state_stats st;
+    s6_state_get_stats(t->st, &st);
+    assert_int_equal(st.resent, 1);
+    assert_true(barrier(t)); /* nothing left to send */
+    s6_state_get_stats(t->st, &st);
+    assert_int_equal(st.resent, 1);
+}
+
+static bool client_up(void *r)
+{
+    return s6_redis_get_state(r) == S6_REDIS_UP;
+}
+
+static void test_saves_survive_a_redis_outage(void **state)
+{
+    tfx *t = *state;
+    s6_engine_record rec;
+    make_record(&rec, "p1");
+    assert_int_equal(bus_cmdv(&t->f, NULL, "HSET", "risk:{budget}", "used",
+                              "10", NULL), 0);
+    s6test_redis_stop(&t->f.srv);
+    bus_run_until(&t->f, client_up, t->f.cmd, 200); /* let it see DOWN */
+    rec.tp_step = 4;
+    assert_int_equal(t->e.save(t->e.ud, &rec), 0);      /* kept */
+    assert_int_equal(t->e.quota_release(t->e.ud, "p1", 10, 0), 0);
+    bwait w = { 0 };
+    if (t->e.barrier(t->e.ud, on_done, &w) == 0) {
+        assert_true(bus_run_flag(&t->f, &w.done, 5000));
+        assert_false(w.ok);
+    }
+    assert_int_equal(s6test_redis_restart(&t->f.srv), 0);
+    assert_true(bus_run_until(&t->f, client_up, t->f.cmd, 10000));
+    /* Redis lost everything (no persistence); the kept writes go again. */
+    assert_true(barrier(t));
+    expect_ladder_step(t, "4");
+    bus_reply r;
+    assert_int_equal(bus_cmdv(&t->f, &r, "EXISTS", "risk:{budget}:released:p1",
+                              NULL), 0);
+    assert_int_equal(r.integer, 1);
+    assert_int_equal(bus_cmdv(&t->f, &r, "SISMEMBER", "pos:{state}:open",
+                              "p1", NULL), 0);
+    assert_int_equal(r.integer, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +510,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_event_and_announce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota_reserve_and_release_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_barrier_reports_a_failed_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_barrier_sends_a_failed_save_again, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_saves_survive_a_redis_outage, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
