@@ -23,22 +23,23 @@ static void on_log(void *ud, const char *line, size_t len)
 
 void fx_start(fx *f, const char *orders_json)
 {
-    fx_start_with(f, orders_json, NULL);
+    fx_start_with(f, orders_json, NULL, NULL);
 }
 
 void fx_start_with(fx *f, const char *orders_json,
-                   const s6_s4_peer_opts *peer)
+                   const s6_s4_peer_opts *peer, const char *extra)
 {
     memset(f, 0, sizeof *f);
     assert_int_equal(uv_loop_init(&f->loop), 0);
     assert_int_equal(s6_httpc_new(&f->httpc, &f->loop, NULL, NULL), 0);
     assert_int_equal(s6_s4_peer_start(&f->peer, peer), 0);
-    char url[64], text[1024];
+    char url[64], text[4096];
     s6_s4_peer_url(f->peer, url, sizeof url);
     snprintf(text, sizeof text,
              "{\"services\":{\"s4_url\":\"%s/\",\"request_timeout_ms\":300,"
-             "\"connect_timeout_ms\":200},\"orders\":%s}",
-             url, orders_json ? orders_json : "{}");
+             "\"connect_timeout_ms\":200},\"orders\":%s%s%s}",
+             url, orders_json ? orders_json : "{}", extra ? "," : "",
+             extra ? extra : "");
     s6_config_error e;
     if (s6_config_load_text(text, "t.json", &f->cfg, &e) != 0)
         fail_msg("config: %s: %s", e.path, e.message);
@@ -145,19 +146,36 @@ int fx_cancel(fx *f, const char *intent, const char *symbol)
 
 static void on_deadline(uv_timer_t *t) { *(bool *)t->data = true; }
 
-void fx_wait_done(fx *f, size_t n, unsigned ms)
+void fx_run_until(fx *f, bool (*pred)(void *ud), void *ud, unsigned ms)
 {
     bool late = false;
     uv_timer_t t;
     uv_timer_init(&f->loop, &t);
     t.data = &late;
     uv_timer_start(&t, on_deadline, ms, 0);
-    while (f->n_done < n && !late)
+    while (!pred(ud) && !late)
         uv_run(&f->loop, UV_RUN_ONCE);
     uv_close((uv_handle_t *)&t, NULL);
     uv_run(&f->loop, UV_RUN_NOWAIT);
-    if (f->n_done < n)
-        fail_msg("%zu of %zu completions after %u ms", f->n_done, n, ms);
+    if (!pred(ud))
+        fail_msg("condition not met after %u ms", ms);
+}
+
+typedef struct done_count {
+    fx *f;
+    size_t n;
+} done_count;
+
+static bool enough_done(void *ud)
+{
+    done_count *c = ud;
+    return c->f->n_done >= c->n;
+}
+
+void fx_wait_done(fx *f, size_t n, unsigned ms)
+{
+    done_count c = { f, n };
+    fx_run_until(f, enough_done, &c, ms);
 }
 
 const fx_done *fx_find(const fx *f, const char *intent)

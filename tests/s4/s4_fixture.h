@@ -50,9 +50,10 @@ typedef struct fx {
  * "{\"rate_per_symbol_per_s\":5}"; timeouts are short.  0 or fails the
  * test. */
 void fx_start(fx *f, const char *orders_json);
-/* The same with the peer's options (a Redis URL to publish results). */
+/* The same with the peer's options (a Redis URL to publish results) and
+ * more top-level config keys (extra: "\"symbols\":{...}" or NULL). */
 void fx_start_with(fx *f, const char *orders_json,
-                   const s6_s4_peer_opts *peer);
+                   const s6_s4_peer_opts *peer, const char *extra);
 void fx_stop(fx *f);
 /* cmocka set-up and tear-down: *state is a started fx with FX_FAST. */
 int fx_setup(void **state);
@@ -63,6 +64,8 @@ void fx_order(s6_order *o, const char *intent, const char *symbol,
               int purpose, int type);
 int fx_submit(fx *f, const s6_order *o);
 int fx_cancel(fx *f, const char *intent, const char *symbol);
+/* Runs the loop until pred(ud) holds (or fails the test after ms). */
+void fx_run_until(fx *f, bool (*pred)(void *ud), void *ud, unsigned ms);
 /* Runs the loop until n completions (or fails the test after ms). */
 void fx_wait_done(fx *f, size_t n, unsigned ms);
 const fx_done *fx_find(const fx *f, const char *intent);

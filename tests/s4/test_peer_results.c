@@ -52,7 +52,7 @@ static void results_follow_the_orders(void **state)
     assert_int_equal(s6test_redis_start(&srv), 0);
     fx *f = calloc(1, sizeof *f);
     s6_s4_peer_opts po = { .redis_url = srv.url };
-    fx_start_with(f, FX_FAST, &po);
+    fx_start_with(f, FX_FAST, &po, NULL);
     assert_int_equal(s6_s4_peer_set_price(f->peer, "BTCUSDT", 64250.5), 0);
     s6_s4_peer_set_fee_rate(f->peer, 0.0004);
 

@@ -875,6 +875,8 @@ static struct timespec deadline_in(unsigned ms)
 int s6_s4_peer_wait(s6_s4_peer *p, s6_s4_peer_counter which, size_t n,
                     unsigned timeout_ms)
 {
+    if (which >= S6_S4P_COUNTER_COUNT)
+        return -EINVAL;
     struct timespec until = deadline_in(timeout_ms);
     int rc = 0;
     pthread_mutex_lock(&p->mu);
@@ -919,6 +921,8 @@ int s6_s4_peer_run_until(s6_s4_peer *p, uv_loop_t *loop,
                          s6_s4_peer_counter which, size_t n,
                          unsigned timeout_ms)
 {
+    if (which >= S6_S4P_COUNTER_COUNT)
+        return -EINVAL;
     waiter w = { .p = p, .which = which, .n = n, .open = 2 };
     uv_poll_init(loop, &w.poll, p->notify[0]);
     uv_timer_init(loop, &w.timer);

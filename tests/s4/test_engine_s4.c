@@ -1,0 +1,205 @@
+/* test_engine_s4.c — the engine with the S4 router as its order edge,
+ * against the S4 peer over loopback: what the engine asks for is what S4
+ * receives, and the venue fetch drives reconciliation. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mem_state.h"
+#include "native/native_rules.h"
+#include "rules_edge.h"
+#include "s4/venue.h"
+#include "s4_fixture.h"
+
+#define SYMBOLS                                                           \
+    "\"symbols\":{\"BTCUSDT\":{\"market\":\"FUT\",\"tick\":0.1,"          \
+    "\"step\":0.001,\"min_qty\":0.001,\"min_notional\":5,"                \
+    "\"taker_fee\":0.0005,\"leverage\":10,\"brackets\":[{"                \
+    "\"notional_floor\":0,\"notional_cap\":50000000,\"mmr\":0.004,"       \
+    "\"cum\":0}]}}"
+
+typedef struct world {
+    fx f;
+    s6_mem_state *ms;
+    s6_native_rules nr;
+    s6_rules_edge rules;
+    s6_engine *e;
+    double now;
+    unsigned rid;
+} world;
+
+static double clock_now(void *ud) { return ((world *)ud)->now; }
+
+static int setup(void **state)
+{
+    world *w = calloc(1, sizeof *w);
+    fx_start_with(&w->f, FX_FAST, NULL, SYMBOLS);
+    w->ms = s6_mem_state_new(10000, 20);
+    assert_non_null(w->ms);
+    w->now = 1764110000;
+    s6_native_rules_init(&w->nr);
+    char err[256] = "";
+    assert_int_equal(s6_rules_edge_native(&w->nr, 16, &w->rules, err,
+                                          sizeof err), 0);
+    s6_engine_edges ed = {
+        .router = w->f.edge,
+        .state = s6_mem_state_edge(w->ms),
+        .rules = w->rules,
+        .clock = { .now = clock_now, .ud = w },
+    };
+    if (s6_engine_new(&w->f.cfg, &ed, &w->f.log, w->f.metrics, &w->e, err,
+                      sizeof err) != 0)
+        fail_msg("engine: %s", err);
+    assert_int_equal(s6_engine_resume(w->e), 0);
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    world *w = *state;
+    /* The router first: its completions still reach a live engine. */
+    s6_s4_router_free(w->f.router);
+    w->f.router = NULL;
+    s6_engine_free(w->e);
+    s6_rules_edge_free(&w->rules);
+    s6_mem_state_free(w->ms);
+    fx_stop(&w->f);
+    free(w);
+    return 0;
+}
+
+static void feed(world *w, int kind, const char *intent, const s6_fill *fill,
+                 double sl_px)
+{
+    s6_order_result r = { .kind = kind, .market = S6_MARKET_FUT,
+                          .ts = w->now, .sl_px = sl_px };
+    snprintf(r.result_id, sizeof r.result_id, "r-%u", ++w->rid);
+    snprintf(r.intent_id, sizeof r.intent_id, "%s", intent);
+    snprintf(r.symbol, sizeof r.symbol, "BTCUSDT");
+    if (fill) {
+        r.fill = *fill;
+        r.risk_reserved = fill->qty * fill->price / 10;
+        r.concurrency_reserved = 1;
+    }
+    char err[160] = "";
+    if (s6_engine_on_result(w->e, &r, err, sizeof err) != 0)
+        fail_msg("result: %s", err);
+}
+
+typedef struct outcomes {
+    world *w;
+    unsigned long n;
+} outcomes;
+
+static bool delivered(void *ud)
+{
+    outcomes *o = ud;
+    s6_s4_router_stats st;
+    s6_s4_router_get_stats(o->w->f.router, &st);
+    return st.ok + st.rejected + st.failed >= o->n;
+}
+
+/* Runs the loop until the router has delivered n outcomes to the engine. */
+static void settle(world *w, unsigned long n)
+{
+    outcomes o = { w, n };
+    fx_run_until(&w->f, delivered, &o, 5000);
+}
+
+/* The long's first stop, as the engine computes it, is what S4 gets:
+ * exact decimals at the tick and step, reduce-only on the mark price. */
+static void first_stop_reaches_s4(void **state)
+{
+    world *w = *state;
+    s6_fill fill = { .kind = S6_FILL_ENTRY, .side = 1, .qty = 0.010,
+                     .price = 64250.1, .ts = w->now };
+    snprintf(fill.intent_id, sizeof fill.intent_id, "up-1");
+    feed(w, S6_RES_FILL, "up-1", &fill, 63000);
+    assert_int_equal(s6_s4_peer_run_until(w->f.peer, &w->f.loop,
+                                          S6_S4P_ORDERS, 1, 5000), 0);
+    s6_s4_peer_order po;
+    assert_int_equal(s6_s4_peer_order_at(w->f.peer, 0, &po), 0);
+    assert_string_equal(po.type, "STOP_MARKET");
+    assert_string_equal(po.side, "SELL");
+    assert_string_equal(po.quantity, "0.010");
+    assert_string_equal(po.stop_price, "63000.0");
+    assert_string_equal(po.purpose, "sl");
+    assert_true(po.reduce_only);
+    assert_string_equal(s6_s4_peer_get(w->f.peer, 0)->idem_key, po.intent_id);
+    settle(w, 1);
+    s6_engine_status st;
+    s6_engine_get_status(w->e, &st);
+    assert_int_equal(st.positions, 1);
+    feed(w, S6_RES_ACCEPTED, po.intent_id, NULL, 0);
+    s6_engine_get_status(w->e, &st);
+    assert_int_equal(st.unprotected, 0);
+}
+
+typedef struct fetched {
+    bool done;
+    int rc;
+    world *w;
+} fetched;
+
+static void on_venue(void *ud, int rc, const s6_venue_view *v,
+                     const char *err)
+{
+    fetched *g = ud;
+    g->done = true;
+    g->rc = rc;
+    if (rc == 0)
+        assert_int_equal(s6_engine_reconcile(g->w->e, v), 0);
+    else
+        fail_msg("fetch: %s", err);
+}
+
+/* The venue lost the stop (S4 reports no open order): reconciliation
+ * through the fetch re-arms it with a new key, and S4 gets it. */
+static void reconcile_rearms_a_missing_stop(void **state)
+{
+    world *w = *state;
+    s6_fill fill = { .kind = S6_FILL_ENTRY, .side = 1, .qty = 0.010,
+                     .price = 64250.1, .ts = w->now };
+    snprintf(fill.intent_id, sizeof fill.intent_id, "up-1");
+    feed(w, S6_RES_FILL, "up-1", &fill, 63000);
+    assert_int_equal(s6_s4_peer_run_until(w->f.peer, &w->f.loop,
+                                          S6_S4P_ORDERS, 1, 5000), 0);
+    settle(w, 1);
+    s6_s4_peer_order first;
+    assert_int_equal(s6_s4_peer_order_at(w->f.peer, 0, &first), 0);
+    feed(w, S6_RES_ACCEPTED, first.intent_id, NULL, 0);
+
+    assert_int_equal(s6_s4_peer_serve(w->f.peer, "/positions", 200,
+        "{\"positions\":[{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\","
+        "\"side\":\"LONG\",\"qty\":\"0.010\",\"entry_price\":\"64250.1\"}]}"),
+        0);
+    assert_int_equal(s6_s4_peer_serve(w->f.peer, "/open-orders", 200,
+                                      "{\"orders\":[]}"), 0);
+    fetched g = { .w = w };
+    assert_int_equal(s6_s4_fetch_venue(w->f.router, on_venue, &g), 0);
+    while (!g.done)
+        uv_run(&w->f.loop, UV_RUN_ONCE);
+    assert_int_equal(s6_s4_peer_run_until(w->f.peer, &w->f.loop,
+                                          S6_S4P_ORDERS, 2, 5000), 0);
+    s6_s4_peer_order again;
+    assert_int_equal(s6_s4_peer_order_at(w->f.peer, 1, &again), 0);
+    assert_string_equal(again.type, "STOP_MARKET");
+    assert_string_equal(again.quantity, "0.010");
+    assert_string_not_equal(again.intent_id, first.intent_id);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(first_stop_reaches_s4, setup, teardown),
+        cmocka_unit_test_setup_teardown(reconcile_rearms_a_missing_stop, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
