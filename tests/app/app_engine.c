@@ -42,15 +42,14 @@ static const char *params_of(void *ud, const char *rule)
     return s6_config_rule_params(ud, rule);
 }
 
-int ae_attach(fx *f, void *ud)
+int ae_start(app_engine *ae, s6_app *app, s6_log *log, const s6_config *cfg)
 {
-    app_engine *ae = ud;
-    const s6_config *cfg = s6_config_live_get(&f->config);
     ae->now = 1764110000;
     ae->ms = s6_mem_state_new(cfg->risk.budget, 20);
     char lua_dir[512], rules_dir[512], err[512] = "";
-    snprintf(lua_dir, sizeof lua_dir, "%s/lua", getenv("S6_SOURCE_DIR"));
-    snprintf(rules_dir, sizeof rules_dir, "%s/rules", getenv("S6_SOURCE_DIR"));
+    const char *src = getenv("S6_SOURCE_DIR");
+    snprintf(lua_dir, sizeof lua_dir, "%s/lua", src ? src : ".");
+    snprintf(rules_dir, sizeof rules_dir, "%s/rules", src ? src : ".");
     s6_rules_svc_config rc;
     s6_rules_svc_config_default(&rc);
     rc.lua_dir = lua_dir;
@@ -58,7 +57,7 @@ int ae_attach(fx *f, void *ud)
     rc.params_of = params_of;
     rc.params_ud = (void *)cfg;
     if (ae->ms == NULL ||
-        s6_rules_svc_start(&ae->rs, NULL, &f->log, f->app.metrics, &rc, err,
+        s6_rules_svc_start(&ae->rs, NULL, log, app->metrics, &rc, err,
                            sizeof err) != 0 ||
         s6_rules_edge_lua(&ae->rs, 16, &ae->rules, err, sizeof err) != 0) {
         fprintf(stderr, "engine edges: %s\n", err);
@@ -70,15 +69,20 @@ int ae_attach(fx *f, void *ud)
         .rules = ae->rules,
         .clock = { .now = clock_now, .ud = ae },
     };
-    if (s6_engine_new(cfg, &ed, &f->log, f->app.metrics, &ae->e, err,
+    if (s6_engine_new(cfg, &ed, log, app->metrics, &ae->e, err,
                       sizeof err) != 0) {
         fprintf(stderr, "engine: %s\n", err);
         return -1;
     }
-    s6_app_set_engine(&f->app, ae->e);
-    f->app.clock = clock_now;
-    f->app.clock_ud = ae;
+    s6_app_set_engine(app, ae->e);
+    app->clock = clock_now;
+    app->clock_ud = ae;
     return 0;
+}
+
+int ae_attach(fx *f, void *ud)
+{
+    return ae_start(ud, &f->app, &f->log, s6_config_live_get(&f->config));
 }
 
 void ae_free(app_engine *ae)

@@ -4,7 +4,8 @@
  * clock the test sets, and a small fake router that records every order
  * and cancel and answers them when the test settles it, as S4 would: OK,
  * and a stop ACCEPTED on the result stream.  Everything here runs on the fixture's loop thread; the test
- * thread reaches it through fx_call.
+ * thread reaches it through fx_call.  The HTTP benchmark's server
+ * (tests/bench/http) runs the same engine.
  */
 #pragma once
 
@@ -35,8 +36,12 @@ typedef struct app_engine {
     char pos_id[S6_POS_ID_MAX + 1]; /* the position seeded */
 } app_engine;
 
-/* fx_opts.before: builds the engine on the fixture's config and attaches
- * it (s6_app_set_engine); ud is the app_engine. */
+/* Builds the engine on cfg (which must outlive it) and attaches it to the
+ * started app (s6_app_set_engine, and the app's clock).  0 or -1 (the
+ * reason on stderr). */
+int ae_start(app_engine *ae, s6_app *app, s6_log *log, const s6_config *cfg);
+/* fx_opts.before: ae_start on the fixture's service and config; ud is the
+ * app_engine. */
 int ae_attach(fx *f, void *ud);
 /* After fx_free: the engine and its edges. */
 void ae_free(app_engine *ae);
