@@ -24,6 +24,7 @@ struct s6_results {
     s6_results_opts o;
     char stream[128], group[64], consumer[64];
     char cursor[ID_LEN];        /* XAUTOCLAIM's */
+    uint64_t claimed_at;        /* loop ms of the last full reclaim */
     phase ph;
     bool closed;
     unsigned refs;              /* replies, barrier and the timer owed to us */
@@ -128,8 +129,10 @@ static void on_claim(s6_redis *r, const redisReply *rep, int code, void *ud)
                     S6_LOG_STR("consumer", c->consumer));
     memcpy(c->cursor, rep->element[0]->str, rep->element[0]->len);
     c->cursor[rep->element[0]->len] = '\0';
-    if (strcmp(c->cursor, "0-0") == 0)
+    if (strcmp(c->cursor, "0-0") == 0) {
         c->ph = PH_PENDING;
+        c->claimed_at = uv_now(c->loop);
+    }
     step(c);
 }
 
@@ -342,9 +345,22 @@ static void next_batch(s6_results *c)
 
 /* ---- the driver ---- */
 
+/* Another instance may die while this one runs, or just before it
+ * started (its entries not yet idle long enough): reclaim again every
+ * min_idle_ms, between two reads. */
+static void maybe_reclaim(s6_results *c)
+{
+    uint64_t now = uv_now(c->loop);
+    if (c->ph != PH_LIVE || now - c->claimed_at < c->o.min_idle_ms)
+        return;
+    c->ph = PH_CLAIM;
+    strcpy(c->cursor, "0-0");
+}
+
 static void step(s6_results *c)
 {
     char count[16], block[16], idle[16];
+    maybe_reclaim(c);
     snprintf(count, sizeof count, "%u", c->o.count);
     snprintf(block, sizeof block, "%u", c->o.block_ms);
     snprintf(idle, sizeof idle, "%u", c->o.min_idle_ms);

@@ -7,6 +7,9 @@
  * pending for longer than min_idle_ms (XAUTOCLAIM: a crashed instance's
  * unacknowledged results), then reads its own pending list (id 0) and only
  * then new entries (`>`, XREADGROUP BLOCK on a connection of its own).
+ * The reclaim (and the pending list after it) runs again every
+ * min_idle_ms, between two reads: an instance that died shortly before
+ * this one started, or while it runs, leaves entries not yet idle enough.
  *
  * One batch (COUNT n) at a time: every entry is parsed and handed to
  * on_result; then the barrier is asked, and only when it answers "durable"

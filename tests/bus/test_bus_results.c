@@ -214,6 +214,29 @@ static void test_crash_before_ack_reclaimed(void **state)
     s6_results_close(cb);
 }
 
+static void test_reclaimed_later_when_not_yet_idle(void **state)
+{
+    bus_fx *f = *state;
+    rx a = { .hold = true };
+    s6_results *ca = start(f, &a, "inst-a", 16, 300);
+    add_result(f, "r-9", "ACCEPTED");
+    wait_for_calls(f, &a, 1);
+    assert_true(bus_run_until(f, held_reached, &a, 5000));
+    s6_results_close(ca);
+    /* b starts at once: r-9 is not idle for 300 ms yet, so the start-up
+     * reclaim leaves it; the periodic one takes it. */
+    rx b = { 0 };
+    s6_results *cb = start(f, &b, "inst-b", 16, 300);
+    wait_for_acked(f, cb, 1);
+    assert_string_equal(b.ids[0], "r-9");
+    s6_results_stats st;
+    s6_results_get_stats(cb, &st);
+    assert_int_equal(st.reclaimed, 1);
+    assert_int_equal(pending_count(f), 0);
+    release_held(&a, true);
+    s6_results_close(cb);
+}
+
 static void test_duplicate_passed_on_not_acked_early(void **state)
 {
     bus_fx *f = *state;
@@ -397,6 +420,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ack_only_after_barrier, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_barrier_failure_redelivers, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_crash_before_ack_reclaimed, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_reclaimed_later_when_not_yet_idle, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_duplicate_passed_on_not_acked_early, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_malformed_dead_lettered, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_dead_letter_fields, bus_fx_setup_state, bus_fx_teardown_state),
