@@ -170,6 +170,29 @@ static void test_resume_from_remembered_id(void **state)
     s6_feed_close(feed);
 }
 
+static bool price_added(void *arg)
+{
+    return bus_cmdv(arg, NULL, "XADD", "md:prices", "*", "symbol", "BTCUSDT",
+                    "market", "FUT", "mark", "300", "ts", "2", NULL) == 0;
+}
+
+static void test_reads_on_after_a_redis_restart(void **state)
+{
+    bus_fx *f = *state;
+    got g = { 0 };
+    s6_feed *feed = start(f, &g, NULL);
+    assert_true(bus_run_until(f, reading, feed, 5000));
+    add_price(f, "BTCUSDT", 299);
+    wait_for(f, &g, 1, 0);
+    assert_int_equal(s6test_redis_restart(&f->srv), 0);
+    /* The stream is gone with the data; new ids are later in time than
+     * the remembered one, so the next update is read. */
+    assert_true(bus_run_until(f, price_added, f, 10000));
+    wait_for(f, &g, 2, 0);
+    assert_true(g.marks[1] == 300);
+    s6_feed_close(feed);
+}
+
 static void test_start_refuses_bad_options(void **state)
 {
     bus_fx *f = *state;
@@ -241,6 +264,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_updates_in_order_from_now, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_bad_entry_skipped, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_resume_from_remembered_id, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_reads_on_after_a_redis_restart, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_start_refuses_bad_options, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_snapshot, bus_fx_setup_state, bus_fx_teardown_state),
     };
