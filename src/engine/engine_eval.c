@@ -500,8 +500,15 @@ static bool hygiene(s6_engine *e, e_mkt *mk, const s6_market_update *m)
     if (now - m->ts > e->cfg->market_data.max_age_s) {
         e->stale_dropped++;
         e_count(e, "s6_risk_alerts_total", "stale_market", NULL);
-        s6_log_debug(e->log, "engine", "stale market data dropped",
-                     S6_LOG_STR("symbol", mk->symbol));
+        /* once per run of stale updates: a feed that lags says so
+         * without flooding the log */
+        if (!mk->stale_warned)
+            s6_log_warn(e->log, "engine", "stale market data dropped, "
+                        "nothing acts on it", S6_LOG_STR("symbol", mk->symbol),
+                        S6_LOG_NUM("age_s", now - m->ts),
+                        S6_LOG_NUM("max_age_s",
+                                   e->cfg->market_data.max_age_s));
+        mk->stale_warned = true;
         return false;
     }
     double hold = e->cfg->market_data.jump_hold_frac;
@@ -569,6 +576,7 @@ int s6_engine_on_market(s6_engine *e, const char *symbol, int market,
         return 0;
     mk->has = true;
     mk->held = false;
+    mk->stale_warned = false;
     mk->mark = m->mark;
     mk->last = m->last;
     mk->mid = m->mid;

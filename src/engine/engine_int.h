@@ -40,6 +40,7 @@ typedef struct e_mkt {
     double mark, last, mid, atr, health, ts;
     int regime;
     bool held;                 /* a jump waits for confirmation */
+    bool stale_warned;         /* this run of stale updates was logged */
     double held_mark;
     int signal_side;
     double signal_strength, signal_ts;

@@ -418,7 +418,7 @@ void e_add_reserved(void *cb_ud, bool ok)
         s6_log_error(e->log, "engine", "quota answer for an add no longer "
                      "waiting; its budget stays reserved",
                      S6_LOG_STR("intent_id", c->intent),
-                     S6_LOG_STR("ok", ok ? "true" : "false"));
+                     S6_LOG_BOOL("ok", ok));
         free(c);
         return;
     }
