@@ -91,6 +91,13 @@ static bool reply_is_error(const redisReply *rep, const char *prefix)
            strncmp(rep->str, prefix, strlen(prefix)) == 0;
 }
 
+/* Redis' own words for an error reply, else the client's. */
+static const char *why_of(const redisReply *rep, int code)
+{
+    return rep && rep->type == REDIS_REPLY_ERROR ? rep->str
+                                                  : s6_redis_strerror(code);
+}
+
 /* ---- start-up: group, reclaim ---- */
 
 static void on_group(s6_redis *r, const redisReply *rep, int code, void *ud)
@@ -100,7 +107,7 @@ static void on_group(s6_redis *r, const redisReply *rep, int code, void *ud)
     if (!reply_live(c))
         return;
     if (code != 0 && !reply_is_error(rep, "BUSYGROUP")) {
-        retry_later(c, PH_GROUP, "XGROUP CREATE", s6_redis_strerror(code));
+        retry_later(c, PH_GROUP, "XGROUP CREATE", why_of(rep, code));
         return;
     }
     c->ph = PH_CLAIM;
@@ -118,7 +125,7 @@ static void on_claim(s6_redis *r, const redisReply *rep, int code, void *ud)
         rep->element[0]->type != REDIS_REPLY_STRING ||
         rep->element[0]->len >= ID_LEN) {
         retry_later(c, reply_is_error(rep, "NOGROUP") ? PH_GROUP : PH_CLAIM,
-                    "XAUTOCLAIM", s6_redis_strerror(code));
+                    "XAUTOCLAIM", why_of(rep, code));
         return;
     }
     size_t n = rep->element[1]->elements;
@@ -281,7 +288,7 @@ static void on_acked(s6_redis *r, const redisReply *rep, int code, void *ud)
     if (!reply_live(c))
         return;
     if (code != 0) {
-        retry_later(c, PH_PENDING, "XACK", s6_redis_strerror(code));
+        retry_later(c, PH_PENDING, "XACK", why_of(rep, code));
         return;
     }
     c->st.acked += (uint64_t)rep->integer;
@@ -318,7 +325,7 @@ static void on_read(s6_redis *r, const redisReply *rep, int code, void *ud)
         return;
     if (code != 0) {
         retry_later(c, reply_is_error(rep, "NOGROUP") ? PH_GROUP : PH_PENDING,
-                    "XREADGROUP", s6_redis_strerror(code));
+                    "XREADGROUP", why_of(rep, code));
         return;
     }
     const redisReply *entries = rep->type == REDIS_REPLY_NIL ? NULL

@@ -12,7 +12,6 @@
 
 static const char *comp = "state";
 
-
 /* ---- lifetime and failure accounting ---- */
 
 void s6_state_unref(s6_state *s)
@@ -67,7 +66,9 @@ int s6_state_send_len(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
         return S6_BUS_ECLOSED;
     int rc = s6_redis_cmd(s->r, cb, ud, argc, argv, len);
     if (rc != 0) {
-        s->fail_seq = s->seq; /* the next barrier must not say durable */
+        /* counted as the next command: the next barrier must not say
+         * durable (one already in flight may say so too: harmless) */
+        s->fail_seq = s->seq + 1;
         s->st.failures++;
         return S6_BUS_EREDIS;
     }
