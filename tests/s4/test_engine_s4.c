@@ -113,15 +113,89 @@ static void settle(world *w, unsigned long n)
     fx_run_until(&w->f, delivered, &o, 5000);
 }
 
+/* A long of 0.010 BTC with its first stop asked for at 63000. */
+static void open_long(world *w)
+{
+    s6_fill fill = { .kind = S6_FILL_ENTRY, .side = 1, .qty = 0.010,
+                     .price = 64250.1, .ts = w->now };
+    snprintf(fill.intent_id, sizeof fill.intent_id, "up-1");
+    feed(w, S6_RES_FILL, "up-1", &fill, 63000);
+}
+
+/* Prices and manage ticks until the router has started `sent` requests in
+ * all. */
+static void tick_until_sent(world *w, unsigned long sent)
+{
+    for (int i = 0; i < 40; i++) {
+        s6_s4_router_stats st;
+        s6_s4_router_get_stats(w->f.router, &st);
+        if (st.sent >= sent)
+            return;
+        w->now += 5;
+        /* A fresh mark: the engine acts on no stale price. */
+        s6_market_update m = { .ts = w->now, .mark = 64250.0, .atr = NAN,
+                               .regime = -1, .health = NAN };
+        assert_int_equal(s6_engine_on_market(w->e, "BTCUSDT", S6_MARKET_FUT,
+                                             &m), 0);
+        assert_int_equal(s6_engine_tick(w->e), 0);
+    }
+    fail_msg("no resend after 40 ticks");
+}
+
+/* S4 never answers: the router fails the stop after its retries, the
+ * engine's next attempt reuses the key, and S4 ends up with one order. */
+static void failed_stop_is_resent_with_its_key(void **state)
+{
+    world *w = *state;
+    s6_s4_peer_rule stall = { .mode = S6_S4P_STALL, .times = 4 };
+    assert_int_equal(s6_s4_peer_rule_path(w->f.peer, "/orders", &stall), 0);
+    open_long(w);
+    settle(w, 1);
+    s6_s4_router_stats st;
+    s6_s4_router_get_stats(w->f.router, &st);
+    assert_int_equal(st.failed, 1);
+    assert_int_equal(s6_s4_peer_count(w->f.peer, S6_S4P_REQUESTS), 4);
+    tick_until_sent(w, 2);
+    settle(w, 2);
+    s6_s4_router_get_stats(w->f.router, &st);
+    assert_int_equal(st.ok, 1);
+    assert_int_equal(s6_s4_peer_count(w->f.peer, S6_S4P_REQUESTS), 5);
+    assert_int_equal(s6_s4_peer_count(w->f.peer, S6_S4P_ORDERS), 1);
+    const char *key = s6_s4_peer_get(w->f.peer, 0)->idem_key;
+    assert_string_equal(s6_s4_peer_get(w->f.peer, 4)->idem_key, key);
+    assert_int_equal(s6_s4_peer_get(w->f.peer, 4)->status, 200); /* a repeat */
+}
+
+/* S4 refuses the stop: the guard covers the position, and the next
+ * attempt is a new order under a new key. */
+static void rejected_stop_is_replaced_under_a_new_key(void **state)
+{
+    world *w = *state;
+    s6_s4_peer_rule no = { .mode = S6_S4P_REJECT, .code = "would_trigger",
+                           .times = 1 };
+    assert_int_equal(s6_s4_peer_rule_path(w->f.peer, "/orders", &no), 0);
+    open_long(w);
+    settle(w, 1);
+    s6_engine_status est;
+    s6_engine_get_status(w->e, &est);
+    assert_int_equal(est.unprotected, 1);
+    tick_until_sent(w, 2);
+    settle(w, 2);
+    assert_int_equal(s6_s4_peer_count(w->f.peer, S6_S4P_REQUESTS), 2);
+    assert_int_equal(s6_s4_peer_count(w->f.peer, S6_S4P_ORDERS), 1);
+    assert_string_not_equal(s6_s4_peer_get(w->f.peer, 0)->idem_key,
+                            s6_s4_peer_get(w->f.peer, 1)->idem_key);
+    s6_s4_peer_order po;
+    assert_int_equal(s6_s4_peer_order_at(w->f.peer, 0, &po), 0);
+    assert_string_equal(po.intent_id, s6_s4_peer_get(w->f.peer, 1)->idem_key);
+}
+
 /* The long's first stop, as the engine computes it, is what S4 gets:
  * exact decimals at the tick and step, reduce-only on the mark price. */
 static void first_stop_reaches_s4(void **state)
 {
     world *w = *state;
-    s6_fill fill = { .kind = S6_FILL_ENTRY, .side = 1, .qty = 0.010,
-                     .price = 64250.1, .ts = w->now };
-    snprintf(fill.intent_id, sizeof fill.intent_id, "up-1");
-    feed(w, S6_RES_FILL, "up-1", &fill, 63000);
+    open_long(w);
     assert_int_equal(s6_s4_peer_run_until(w->f.peer, &w->f.loop,
                                           S6_S4P_ORDERS, 1, 5000), 0);
     s6_s4_peer_order po;
@@ -165,10 +239,7 @@ static void on_venue(void *ud, int rc, const s6_venue_view *v,
 static void reconcile_rearms_a_missing_stop(void **state)
 {
     world *w = *state;
-    s6_fill fill = { .kind = S6_FILL_ENTRY, .side = 1, .qty = 0.010,
-                     .price = 64250.1, .ts = w->now };
-    snprintf(fill.intent_id, sizeof fill.intent_id, "up-1");
-    feed(w, S6_RES_FILL, "up-1", &fill, 63000);
+    open_long(w);
     assert_int_equal(s6_s4_peer_run_until(w->f.peer, &w->f.loop,
                                           S6_S4P_ORDERS, 1, 5000), 0);
     settle(w, 1);
@@ -200,6 +271,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(first_stop_reaches_s4, setup, teardown),
         cmocka_unit_test_setup_teardown(reconcile_rearms_a_missing_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_stop_is_resent_with_its_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(rejected_stop_is_replaced_under_a_new_key, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
