@@ -28,6 +28,8 @@ struct s6_price_feed {
     const s6_price_series *s;
     size_t n;
     head *h;
+    size_t *heap;            /* series with updates left, earliest first */
+    size_t n_heap;
     size_t total;
     double atr_bar_s;
 };
@@ -66,11 +68,50 @@ static double head_mark(const s6_price_feed *f, size_t k)
     return path[f->h[k].sub];
 }
 
+/* Earlier first; the same time in the order the series were given. */
+static bool earlier(const s6_price_feed *f, size_t a, size_t b)
+{
+    double ta = f->h[a].next_t, tb = f->h[b].next_t;
+    return ta < tb || (ta == tb && a < b);
+}
+
+static void heap_down(s6_price_feed *f, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < f->n_heap && earlier(f, f->heap[l], f->heap[m]))
+            m = l;
+        if (r < f->n_heap && earlier(f, f->heap[r], f->heap[m]))
+            m = r;
+        if (m == i)
+            return;
+        size_t t = f->heap[i];
+        f->heap[i] = f->heap[m];
+        f->heap[m] = t;
+        i = m;
+    }
+}
+
+static void heap_push(s6_price_feed *f, size_t k)
+{
+    size_t i = f->n_heap++;
+    f->heap[i] = k;
+    while (i > 0 && earlier(f, f->heap[i], f->heap[(i - 1) / 2])) {
+        size_t p = (i - 1) / 2, t = f->heap[i];
+        f->heap[i] = f->heap[p];
+        f->heap[p] = t;
+        i = p;
+    }
+}
+
 int s6_price_feed_new(const s6_price_series *series, size_t n, int atr_period,
                       double atr_bar_s, s6_price_feed **out)
 {
     s6_price_feed *f = calloc(1, sizeof *f);
-    if (f == NULL || (f->h = calloc(n ? n : 1, sizeof *f->h)) == NULL) {
+    if (f == NULL || (f->h = calloc(n ? n : 1, sizeof *f->h)) == NULL ||
+        (f->heap = calloc(n ? n : 1, sizeof *f->heap)) == NULL) {
+        if (f != NULL)
+            free(f->h);
         free(f);
         return -ENOMEM;
     }
@@ -84,6 +125,8 @@ int s6_price_feed_new(const s6_price_series *series, size_t n, int atr_period,
         }
         f->h[k].atr_now = NAN;
         f->h[k].next_t = head_time(f, k);
+        if (series[k].n > 0)
+            heap_push(f, k);
         f->total += series[k].n * (size_t)subs(&series[k]);
     }
     *out = f;
@@ -95,6 +138,7 @@ void s6_price_feed_free(s6_price_feed *f)
     if (f == NULL)
         return;
     free(f->h);
+    free(f->heap);
     free(f);
 }
 
@@ -124,17 +168,11 @@ static void close_bar(s6_price_feed *f, size_t k)
 
 bool s6_price_feed_next(s6_price_feed *f, s6_price_update *u)
 {
-    size_t best = f->n;
-    double t = INFINITY;
-    for (size_t k = 0; k < f->n; k++)
-        if (f->h[k].next_t < t) {
-            t = f->h[k].next_t;
-            best = k;
-        }
-    if (best == f->n)
+    if (f->n_heap == 0)
         return false;
+    size_t best = f->heap[0];
     head *h = &f->h[best];
-    *u = (s6_price_update){ .series = best, .ts = t,
+    *u = (s6_price_update){ .series = best, .ts = h->next_t,
                             .mark = head_mark(f, best), .atr = h->atr_now,
                             .signal = h->sub == 0
                                 ? f->s[best].bars[h->bar].signal : 0 };
@@ -144,6 +182,9 @@ bool s6_price_feed_next(s6_price_feed *f, s6_price_update *u)
         h->bar++;
     }
     h->next_t = head_time(f, best);
+    if (h->bar >= f->s[best].n)
+        f->heap[0] = f->heap[--f->n_heap];
+    heap_down(f, 0);
     return true;
 }
 

@@ -364,10 +364,10 @@ static void finish_pnl(rp *r)
     }
 }
 
-static double mono(void)
+static double seconds(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -379,7 +379,8 @@ static int replay_loop(rp *r, char *err, size_t errlen)
     size_t total = s6_price_feed_total(feed), done = 0;
     s6_price_update u;
     int rc = 0;
-    double start = mono();
+    double start = seconds(CLOCK_MONOTONIC);
+    double cpu = seconds(CLOCK_PROCESS_CPUTIME_ID);
     while (rc == 0 && s6_price_feed_next(feed, &u)) {
         if (done == 0) {
             r->t0 = r->now = u.ts;
@@ -391,7 +392,8 @@ static int replay_loop(rp *r, char *err, size_t errlen)
     /* Let the last answers and fills land (no new prices). */
     if (rc == 0 && done > 0)
         rc = advance_to(r, r->now + 10 * r->o->cfg->paper.latency_ms / 1e3);
-    r->st.wall_s = mono() - start;
+    r->st.wall_s = seconds(CLOCK_MONOTONIC) - start;
+    r->st.cpu_s = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu;
     s6_price_feed_free(feed);
     return rc;
 }

@@ -42,6 +42,7 @@ typedef struct s6_replay_stats {
     size_t fills;               /* paper fills */
     size_t refused;             /* results the engine refused */
     double wall_s;              /* the replay loop itself (monotonic) */
+    double cpu_s;               /* the process's CPU time in that loop */
 } s6_replay_stats;
 
 /* Loads the price files and the positions file, then replays. */

@@ -130,9 +130,9 @@ static int run(const s6_config *cfg, bool native, const s6_price_series *s,
 
 static void row(const char *name, const s6_replay_stats *st)
 {
-    printf("%-22s %10zu %9.3f %12.0f %7zu %8zu %7zu\n", name, st->updates,
-           st->wall_s, st->updates / st->wall_s, st->ticks, st->notes,
-           st->fills);
+    printf("%-22s %10zu %9.3f %12.0f %8.3f %12.0f %6zu %7zu %6zu\n", name,
+           st->updates, st->wall_s, st->updates / st->wall_s, st->cpu_s,
+           st->updates / st->cpu_s, st->ticks, st->notes, st->fills);
 }
 
 int main(int argc, char **argv)
@@ -156,11 +156,13 @@ int main(int argc, char **argv)
         printf("replay of %zu price updates over %zu positions (%zu "
                "symbols, marks 1 s apart, manage tick %u s)\n",
                lua.updates, n, n, cfg.ticks.manage_interval_s);
-        printf("%-22s %10s %9s %12s %7s %8s %7s\n", "rules", "updates",
-               "wall_s", "updates/s", "ticks", "events", "fills");
+        printf("%-22s %10s %9s %12s %8s %12s %6s %7s %6s\n", "rules",
+               "updates", "wall_s", "updates/s", "cpu_s", "per cpu_s",
+               "ticks", "events", "fills");
         row("Lua rule host", &lua);
         row("native-C reference", &native);
-        printf("Lua / native wall time: %.2fx\n", lua.wall_s / native.wall_s);
+        printf("Lua / native: wall time %.2fx, CPU time %.2fx\n",
+               lua.wall_s / native.wall_s, lua.cpu_s / native.cpu_s);
         /* The two runs must agree on what happened: the reference is the
          * same rules compiled. */
         if (lua.fills != native.fills || lua.notes != native.notes) {
