@@ -66,9 +66,6 @@ int s6_state_send_len(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
         return S6_BUS_ECLOSED;
     int rc = s6_redis_cmd(s->r, cb, ud, argc, argv, len);
     if (rc != 0) {
-        /* counted as the next command: the next barrier must not say
-         * durable (one already in flight may say so too: harmless) */
-        s->fail_seq = s->seq + 1;
         s->st.failures++;
         return S6_BUS_EREDIS;
     }
@@ -90,9 +87,16 @@ int s6_state_send(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
     return rc;
 }
 
+/* A write that is not kept (an event, an announcement): one refused at
+ * once counts as the next command's failure, so the next barrier says
+ * "not durable".  (Kept writes are sent again instead; a refused reserve,
+ * barrier or load is reported to its caller.) */
 static int plain(s6_state *s, int argc, const char *const *argv)
 {
-    return s6_state_send(s, on_plain, s, argc, argv);
+    int rc = s6_state_send(s, on_plain, s, argc, argv);
+    if (rc != 0)
+        s->fail_seq = s->seq + 1;
+    return rc;
 }
 
 /* [A-Za-z0-9_-], 1..max: safe inside a key, as position.h requires. */

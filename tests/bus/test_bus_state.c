@@ -498,6 +498,16 @@ static void test_saves_survive_a_redis_outage(void **state)
     assert_int_equal(bus_cmdv(&t->f, &r, "SISMEMBER", "pos:{state}:open",
                               "p1", NULL), 0);
     assert_int_equal(r.integer, 1);
+    /* An event refused while Redis is down is not kept: the barrier after
+     * it says "not durable" once. */
+    s6test_redis_stop(&t->f.srv);
+    bus_run_until(&t->f, client_up, t->f.cmd, 200);
+    assert_int_equal(t->e.event(t->e.ud, "BTCUSDT", "p1", "STAGNATED", "{}"),
+                     S6_BUS_EREDIS);
+    assert_int_equal(s6test_redis_restart(&t->f.srv), 0);
+    assert_true(bus_run_until(&t->f, client_up, t->f.cmd, 10000));
+    assert_false(barrier(t));
+    assert_true(barrier(t));
 }
 
 int main(void)
