@@ -1,5 +1,6 @@
 #include "app/app.h"
 #include "app/routes.h"
+#include "app/routes_treasury.h"
 #include "engine.h"
 
 #include <errno.h>
@@ -77,10 +78,8 @@ static int add_routes(s6_app *app)
         if (rc < 0)
             return rc;
     }
-    /* POST /auto-transfer/trigger and the treasury's other routes:
-     * s6_treasury_routes_register(app->http, app) goes here once
-     * src/app/routes_treasury.h exists. */
-    return 0;
+    /* POST /auto-transfer/trigger and /auto-transfer/approval */
+    return s6_treasury_routes_register(app->http, app);
 }
 
 /* s6_http_requests_total{route,method,code} and s6_http_request_seconds:

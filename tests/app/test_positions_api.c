@@ -485,6 +485,26 @@ static void without_engine_503_after_validation(void **state)
     json_decref(r.doc);
 }
 
+/* The treasury's routes are served (their behaviour is the treasury's
+ * suite): the token first, then 503 while no treasury runs. */
+static void transfer_routes_are_wired(void **state)
+{
+    world *w = *state;
+    static const char *const paths[] = { "/auto-transfer/trigger",
+                                         "/auto-transfer/approval" };
+    for (size_t i = 0; i < 2; i++) {
+        reply r = call(w, "POST", paths[i], NULL, "{}");
+        expect_error(&r, 401, "unauthorized", NULL);
+        json_decref(r.doc);
+        r = call(w, "POST", paths[i], TOKEN, "{}");
+        expect_error(&r, 503, "unavailable", NULL);
+        json_decref(r.doc);
+        r = call(w, "GET", paths[i], NULL, NULL);
+        expect_error(&r, 405, "method_not_allowed", NULL);
+        json_decref(r.doc);
+    }
+}
+
 /* ---- readiness and health ---- */
 
 typedef struct ready_call {
@@ -595,6 +615,8 @@ int main(void)
         T(ready_follows_the_components),
         T(health_shows_the_engine_and_checks),
         cmocka_unit_test_setup_teardown(without_engine_503_after_validation,
+                                        setup_no_engine, teardown),
+        cmocka_unit_test_setup_teardown(transfer_routes_are_wired,
                                         setup_no_engine, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
