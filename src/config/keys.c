@@ -238,7 +238,7 @@ const s6_cfg_key s6_config_keys[] = {
       "positions opened at start by entry fills (\"\": none)" },
     { "replay.dir", GK(STR, replay.dir), "\"examples/data\"", 1, 4095,
       NULL, R, "", "every *.csv price file here is replayed to md:prices" },
-    { "replay.speed", GK(NUM, replay.speed), "60", 0, 1e6, NULL, GT | R,
+    { "replay.speed", GK(NUM, replay.speed), "300", 0, 1e6, NULL, GT | R,
       "x", "recorded seconds per wall-clock second" },
     { "replay.atr_bar_s", GK(U32, replay.atr_bar_s), "3600", 0, 86400, NULL,
       R, "s", "ATR published with the prices is measured on bars this long "
