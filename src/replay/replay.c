@@ -21,8 +21,8 @@
 #include "s6_core.h"
 #include "timeline.h"
 
-/* The feed's ATR: Wilder's 14 on hourly bars. */
-enum { ATR_PERIOD = 14, ATR_BAR_S = 3600, MAX_PUMP_ROUNDS = 1000000 };
+/* The feed's ATR: Wilder's 14, on bars of replay.atr_bar_s. */
+enum { ATR_PERIOD = 14, MAX_PUMP_ROUNDS = 1000000 };
 
 typedef struct rp {
     const s6_replay_opts *o;
@@ -374,7 +374,8 @@ static double seconds(clockid_t id)
 static int replay_loop(rp *r, char *err, size_t errlen)
 {
     s6_price_feed *feed;
-    if (s6_price_feed_new(r->s, r->ns, ATR_PERIOD, ATR_BAR_S, &feed) != 0)
+    if (s6_price_feed_new(r->s, r->ns, ATR_PERIOD,
+                          r->o->cfg->replay.atr_bar_s, &feed) != 0)
         return snprintf(err, errlen, "replay: out of memory"), -ENOMEM;
     size_t total = s6_price_feed_total(feed), done = 0;
     s6_price_update u;
