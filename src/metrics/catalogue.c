@@ -91,9 +91,10 @@ const s6_metric_desc s6_metrics_catalogue[] = {
      .help = "STAGNATED events emitted"},
     {.name = "s6_transfers_total", .type = S6_METRIC_COUNTER,
      .labels = {"status", "trigger"},
-     .help = "Treasury transfers by the status they reached (SUCCESS, "
-             "PENDING, REJECTED, SKIPPED, FAILED) and trigger (MARGIN_CALL, "
-             "RISK_LIMIT, PROFIT_TAKING, MANUAL)"},
+     .help = "Treasury transfers by the status they reached (PENDING, "
+             "APPROVED, SUBMITTED, SUCCESS, FAILED, REJECTED, SKIPPED) and "
+             "trigger (SCHEDULED, MARGIN_CALL, RISK_LIMIT, PROFIT_TAKING, "
+             "INSUFFICIENT_BALANCE)"},
     {.name = "s6_risk_alerts_total", .type = S6_METRIC_COUNTER,
      .labels = {"kind"},
      .help = "Risk alerts raised, by kind (liquidation_distance, "
