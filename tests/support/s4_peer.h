@@ -105,6 +105,8 @@ typedef struct s6_s4_peer_rec {
     char **names, **values;
     size_t n_headers;
     uint64_t at_ms;      /* the peer loop's uv_now() */
+    uint64_t at_ns;      /* uv_hrtime() when recorded: the same clock as the
+                            test's uv_hrtime(), for latency measurements */
     int status;          /* the answer's status, 0 = stalled */
 } s6_s4_peer_rec;
 
