@@ -158,12 +158,13 @@ static void redis_fire(s6_treasury *t, int argc, const char *const *argv)
 }
 
 /* treasury:day:<YYYY-MM-DD> holds transfer_id -> amount for the transfers
- * started that UTC day; a failed or rejected one is taken out again. */
-static void day_key(const s6_treasury *t, char *buf, size_t cap)
+ * started that UTC day (the day of created_ms, however late the outcome
+ * comes); a failed or rejected one is taken out again. */
+static void day_key(double unix_s, char *buf, size_t cap)
 {
-    time_t now = (time_t)s6_tr_now(t);
+    time_t secs = (time_t)unix_s;
     struct tm tm;
-    gmtime_r(&now, &tm);
+    gmtime_r(&secs, &tm);
     strftime(buf, cap, "treasury:day:%Y-%m-%d", &tm);
 }
 
@@ -171,8 +172,8 @@ static const char LAST_KEY[] = "treasury:last";
 
 void s6_tr_ledger(s6_treasury *t, const s6_store_transfer *tr)
 {
-    char key[48], amount[48], at[32];
-    day_key(t, key, sizeof key);
+    char key[48], amount[48];
+    day_key((double)tr->created_ms / 1000.0, key, sizeof key);
     if (tr->status == S6_TRANSFER_FAILED ||
         tr->status == S6_TRANSFER_REJECTED) {
         const char *argv[] = {"HDEL", key, tr->transfer_id};
@@ -180,12 +181,19 @@ void s6_tr_ledger(s6_treasury *t, const s6_store_transfer *tr)
         return;
     }
     snprintf(amount, sizeof amount, "%.2f", tr->amount);
-    snprintf(at, sizeof at, "%.3f", (double)tr->created_ms / 1000.0);
     const char *set[] = {"HSET", key, tr->transfer_id, amount};
     const char *exp[] = {"EXPIRE", key, "172800"};
-    const char *last[] = {"HSET", LAST_KEY, tr->trigger_type, at};
     redis_fire(t, 4, set);
     redis_fire(t, 3, exp);
+}
+
+/* The trigger's last start, for its minimum interval; only a new transfer
+ * sets it (a resumed one would move it back). */
+static void mark_started(s6_treasury *t, const s6_store_transfer *tr)
+{
+    char at[32];
+    snprintf(at, sizeof at, "%.3f", (double)tr->created_ms / 1000.0);
+    const char *last[] = {"HSET", LAST_KEY, tr->trigger_type, at};
     redis_fire(t, 4, last);
 }
 
@@ -378,6 +386,7 @@ static void created(void *ud, int rc, const char *msg,
         return;
     }
     s6_tr_ledger(t, tr);
+    mark_started(t, tr);
     s6_tr_announce(t, tr);
     if (run->rq.res != NULL)
         s6_tr_job_attach_waiter(j, run->rq.res, run->rq.symbol,
@@ -450,7 +459,7 @@ static void balances_got(s6_tr_run *run, int rc,
     snprintf(run->why, sizeof run->why, "%s", why ? why : "");
     run->in.balances_why = run->why;
     char key[48];
-    day_key(t, key, sizeof key);
+    day_key(run->in.now, key, sizeof key);
     const char *keys[] = {key, LAST_KEY};
     const char *args[] = {trig_names[run->rq.trigger]};
     t->pending_cb++;
