@@ -3,6 +3,7 @@
  * in-memory state and a simulated clock, fed by the price feed.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,13 @@
 
 /* The feed's ATR: Wilder's 14, on bars of replay.atr_bar_s. */
 enum { ATR_PERIOD = 14, MAX_PUMP_ROUNDS = 1000000 };
+
+/* A note whose line waits for the end of the step: a plan's rule
+ * versions are saved with the record just after its note. */
+typedef struct pending {
+    s6_engine_note n;
+    char *text;     /* pos_id, symbol, type, rule: one allocation */
+} pending;
 
 typedef struct rp {
     const s6_replay_opts *o;
@@ -47,6 +55,8 @@ typedef struct rp {
     s6_rules_edge rules;
     bool rules_on;
     s6_report *rep;
+    pending *pend;
+    size_t n_pend, cap_pend;
     s6_replay_stats st;
 } rp;
 
@@ -58,6 +68,11 @@ static double sim_now(void *ud)
 static int64_t sim_ms(void *ud)
 {
     return (int64_t)llround(((rp *)ud)->now * 1000);
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static long entry_of(const rp *r, const char *pos_id, const char *symbol,
@@ -73,15 +88,85 @@ static long entry_of(const rp *r, const char *pos_id, const char *symbol,
 
 /* ---- what the edges report ---- */
 
+/* "add_on@1a2b3c4d,trailing_stop@5e6f7a8b" from the saved record's
+ * {"rule":"hash",...}, names sorted; "" when there is none. */
+static void plan_versions(const rp *r, const char *pos_id, char *out,
+                          size_t cap)
+{
+    out[0] = '\0';
+    const char *rec = s6_mem_state_record(r->ms, pos_id);
+    json_t *doc = rec ? json_loads(rec, 0, NULL) : NULL;
+    const char *text = json_string_value(json_object_get(doc,
+                                                         "rule_versions"));
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+    const char *names[S6_PLAN_MAX_RULES];
+    size_t n = 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach(v, key, val)
+        if (n < S6_PLAN_MAX_RULES && json_is_string(val))
+            names[n++] = key;
+    qsort(names, n, sizeof *names, by_name);
+    for (size_t i = 0, len = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s@%.8s",
+                                i ? "," : "", names[i],
+                                json_string_value(json_object_get(v,
+                                                                  names[i])));
+    json_decref(v);
+    json_decref(doc);
+}
+
+static void flush_notes(rp *r)
+{
+    for (size_t i = 0; i < r->n_pend; i++) {
+        s6_engine_note n = r->pend[i].n;
+        char versions[256];
+        if (n.rule_version[0] == '\0' && strcmp(n.type, "PLAN") == 0) {
+            plan_versions(r, n.pos_id, versions, sizeof versions);
+            n.rule_version = versions;
+        }
+        s6_timeline_note(r->o->out, &n);
+        free(r->pend[i].text);
+    }
+    r->n_pend = 0;
+}
+
 static void on_note(void *ud, const s6_engine_note *n)
 {
     rp *r = ud;
     r->st.notes++;
-    if (r->o->out != NULL && r->o->timeline)
-        s6_timeline_note(r->o->out, n);
     long i = entry_of(r, n->pos_id, n->symbol, -1);
     if (i >= 0 && n->type != NULL && strcmp(n->type, "STOP_MOVED") == 0)
         r->pnl[i].stops_moved++;
+    if (r->o->out == NULL || !r->o->timeline)
+        return;
+    if (r->n_pend == r->cap_pend) {
+        size_t cap = r->cap_pend ? r->cap_pend * 2 : 16;
+        pending *v = realloc(r->pend, cap * sizeof *v);
+        if (v == NULL)
+            return; /* the line is lost, the replay goes on */
+        r->pend = v;
+        r->cap_pend = cap;
+    }
+    const char *f[4] = { n->pos_id, n->symbol, n->type, n->rule_version };
+    size_t len[4], total = 0;
+    for (int k = 0; k < 4; k++)
+        total += (len[k] = f[k] ? strlen(f[k]) : 0) + 1;
+    char *text = malloc(total), *at = text;
+    if (text == NULL)
+        return;
+    pending *p = &r->pend[r->n_pend++];
+    p->n = *n;
+    p->n.json = NULL;
+    const char **dst[4] = { &p->n.pos_id, &p->n.symbol, &p->n.type,
+                            &p->n.rule_version };
+    for (int k = 0; k < 4; k++) {
+        memcpy(at, f[k] ? f[k] : "", len[k]);
+        at[len[k]] = '\0';
+        *dst[k] = at;
+        at += len[k] + 1;
+    }
+    p->text = text;
 }
 
 static void on_result(void *ud, const s6_order_result *res)
@@ -205,6 +290,7 @@ static int step(rp *r, const s6_price_update *u, char *err, size_t errlen)
     if (rc != 0)
         return rc;
     r->st.updates++;
+    flush_notes(r);
     for (size_t i = 0; r->rep != NULL && i < r->ne; i++)
         if (r->entry_series[i] == u->series)
             s6_report_point(r->rep, i, r->now, u->mark,
@@ -338,6 +424,9 @@ static void teardown(rp *r)
     free(r->last_fill);
     free(r->last_mark);
     free(r->book);
+    for (size_t i = 0; i < r->n_pend; i++)
+        free(r->pend[i].text);
+    free(r->pend);
 }
 
 /* ---- the end: PnL from the venue, the report ---- */
@@ -393,6 +482,7 @@ static int replay_loop(rp *r, char *err, size_t errlen)
     /* Let the last answers and fills land (no new prices). */
     if (rc == 0 && done > 0)
         rc = advance_to(r, r->now + 10 * r->o->cfg->paper.latency_ms / 1e3);
+    flush_notes(r);
     r->st.wall_s = seconds(CLOCK_MONOTONIC) - start;
     r->st.cpu_s = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu;
     s6_price_feed_free(feed);
