@@ -8,26 +8,35 @@
 #include "feed.h"
 #include "fields.h"
 
-typedef struct snap_ctx {
+typedef struct snap_ctx snap_ctx;
+
+typedef struct snap_slot {  /* one reply's way back to its answer */
+    snap_ctx *ctx;
+    size_t i;
+} snap_slot;
+
+struct snap_ctx {
     const s6_md_regimes *regimes;
     s6_feed_snapshot_done done;
     void *ud;
     size_t n, owed;
     s6_md_snap *snaps;
-} snap_ctx;
+    snap_slot *slots;
+};
 
-typedef struct snap_slot {
-    snap_ctx *ctx;
-    size_t i;
-} snap_slot;
+static void ctx_free(snap_ctx *x)
+{
+    free(x->snaps);
+    free(x->slots);
+    free(x);
+}
 
 static void one_in(snap_ctx *x)
 {
     if (--x->owed > 0)
         return;
     x->done(x->ud, x->snaps, x->n);
-    free(x->snaps);
-    free(x);
+    ctx_free(x);
 }
 
 static void parse_snap(snap_ctx *x, s6_md_snap *s, const redisReply *rep)
@@ -64,7 +73,6 @@ static void on_hash(s6_redis *r, const redisReply *rep, int code, void *ud)
     } else {
         parse_snap(x, s, rep);
     }
-    free(slot);
     one_in(x);
 }
 
@@ -78,14 +86,12 @@ static bool ask(s6_redis *r, snap_ctx *x, size_t i)
         snprintf(s->err, sizeof s->err, "bad market or symbol");
         return false;
     }
-    snap_slot *slot = malloc(sizeof *slot);
-    if (!slot || s6_redis_hgetall(r, key, on_hash, slot) != 0) {
-        free(slot);
+    x->slots[i] = (snap_slot){ x, i };
+    if (s6_redis_hgetall(r, key, on_hash, &x->slots[i]) != 0) {
         s->rc = S6_BUS_EREDIS;
         snprintf(s->err, sizeof s->err, "not sent");
         return false;
     }
-    *slot = (snap_slot){ x, i };
     return true;
 }
 
@@ -96,11 +102,15 @@ int s6_bus_feed_snapshot(s6_redis *r, const s6_md_instrument *ins, size_t n,
     if (!r || !done || n == 0 || !ins)
         return S6_BUS_EINVAL;
     snap_ctx *x = calloc(1, sizeof *x);
-    if (!x || !(x->snaps = calloc(n, sizeof *x->snaps))) {
-        free(x);
+    if (!x)
+        return S6_BUS_ENOMEM;
+    *x = (snap_ctx){ .regimes = regimes, .done = done, .ud = ud, .n = n,
+                     .owed = 1, .snaps = calloc(n, sizeof *x->snaps),
+                     .slots = calloc(n, sizeof *x->slots) };
+    if (!x->snaps || !x->slots) {
+        ctx_free(x);
         return S6_BUS_ENOMEM;
     }
-    *x = (snap_ctx){ regimes, done, ud, n, 1, x->snaps };
     for (size_t i = 0; i < n; i++) {
         x->snaps[i].m.market = ins[i].market;
         snprintf(x->snaps[i].m.symbol, sizeof x->snaps[i].m.symbol, "%s",
@@ -108,8 +118,7 @@ int s6_bus_feed_snapshot(s6_redis *r, const s6_md_instrument *ins, size_t n,
         x->owed += ask(r, x, i);
     }
     if (x->owed == 1) { /* nothing went out: no callback, an error */
-        free(x->snaps);
-        free(x);
+        ctx_free(x);
         return S6_BUS_EREDIS;
     }
     one_in(x);

@@ -111,29 +111,36 @@ static int cmp_double(const void *a, const void *b)
 static double redis_benchmark(const char *host, int port, int clients,
                               size_t requests, const char *test)
 {
-    char cmd[512], line[512];
+    char cmd[512];
     snprintf(cmd, sizeof cmd,
              "redis-benchmark -h %s -p %d -P 16 -c %d -n %zu -q %s 2>&1",
              host, port, clients, requests, test);
     FILE *p = popen(cmd, "r");
     if (!p)
         return NAN;
+    /* Progress is \r-separated on one long line: read it all, then take
+     * the number before the last "requests per second". */
+    size_t cap = 1 << 20, len = 0;
+    char *out = malloc(cap + 1);
+    size_t got;
+    while (out && (got = fread(out + len, 1, cap - len, p)) > 0)
+        len += got;
+    pclose(p);
     double rps = NAN;
-    while (fgets(line, sizeof line, p)) {
-        /* "...: 123456.78 requests per second[, p50=...]": the number just
-         * before the words (progress lines, \r-separated, come first) */
-        char *words = strstr(line, " requests per second");
-        if (!words)
-            continue;
+    if (out) {
+        out[len] = '\0';
+        char *words = NULL;
+        for (char *w = out; (w = strstr(w, " requests per second")); w++)
+            words = w;
         char *num = words;
-        while (num > line && strchr("0123456789.", num[-1]))
+        while (num && num > out && strchr("0123456789.", num[-1]))
             num--;
-        if (num < words)
+        if (num && num < words)
             rps = strtod(num, NULL);
         else
-            fprintf(stderr, "unparsed: %s", line);
+            fprintf(stderr, "no rate in redis-benchmark's output\n");
+        free(out);
     }
-    pclose(p);
     printf("  $ %s\n", cmd);
     return rps;
 }
