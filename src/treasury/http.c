@@ -239,6 +239,20 @@ static void refuse(s6_http_res *res, const s6__bad *b)
     s6_http_res_error(res, b->status, b->code, b->msg, b->field);
 }
 
+int s6_tr_parse_trigger_body(const char *body, size_t len,
+                             s6_tr_request *rq, char *why, size_t whylen)
+{
+    const s6_http_req req = {.body = body, .body_len = len};
+    s6__bad b = {0};
+    json_t *doc = load_object(&req, &b, TRIGGER_FIELDS);
+    bool ok = doc != NULL && parse_trigger(doc, rq, &b);
+    json_decref(doc);
+    if (!ok)
+        snprintf(why, whylen, "%d %s %s: %s", b.status, b.code,
+                 b.field ? b.field : "-", b.msg);
+    return ok ? 0 : -1;
+}
+
 void s6_treasury_http_trigger(s6_treasury *t, s6_http_res *res,
                               const s6_http_req *req)
 {

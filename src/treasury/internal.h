@@ -122,6 +122,11 @@ typedef struct s6_tr_request {
     char symbol[S6_STORE_SYM_MAX + 1], market[8];
 } s6_tr_request;
 int s6_tr_submit(s6_treasury *t, const s6_tr_request *rq);
+/* The trigger body alone, as POST /auto-transfer/trigger reads it (no
+ * treasury needed; the fuzz target's entry): 0, or -1 with why =
+ * "<status> <code> <field>: <message>". */
+int s6_tr_parse_trigger_body(const char *body, size_t len,
+                             s6_tr_request *rq, char *why, size_t whylen);
 /* The transfer_id of a trigger_id (NULL or "" for the time window). */
 int s6_tr_transfer_id(const s6_treasury *t, s6_treasury_trigger trig,
                       const char *trigger_id, char *out, size_t cap);
