@@ -33,6 +33,7 @@
 #include "s4/venue.h"
 #include "store/arangodb.h"
 #include "store/store.h"
+#include "treasury/treasury.h"
 
 enum { SVC_SLOTS = 16384, PAPER_PUMP_MS = 10, LEASE_TTL_MS = 10000 };
 
@@ -55,6 +56,7 @@ struct s6_service {
     s6_rules_edge rules;
     bool rules_edge_ok;
     s6_engine *engine;
+    s6_treasury *treasury;    /* NULL when treasury.enabled is false */
     uv_timer_t tick, reconcile, pump;
     bool timers_on;
     bool acting;              /* start-up finished: consuming and ticking */
@@ -176,6 +178,11 @@ static int on_result(void *ud, const s6_order_result *r, char *err,
                      size_t errlen)
 {
     s6_service *svc = ud;
+    /* S4 refusing an order for want of margin is the treasury's event
+     * trigger; the engine records the refusal as any other. */
+    if (svc->treasury != NULL && r->kind == S6_RES_REJECTED &&
+        strstr(r->reason, "insufficient_balance") != NULL)
+        s6_treasury_on_insufficient_balance(svc->treasury, r->symbol);
     return s6_engine_on_result(svc->engine, r, err, errlen);
 }
 
@@ -341,6 +348,8 @@ static void start_consuming(s6_service *svc)
         load_start_positions(svc);
         publish_balances(svc);
     }
+    if (svc->treasury != NULL && s6_treasury_start(svc->treasury) < 0)
+        s6_log_error(svc->log, "treasury", "the treasury did not start");
     svc->acting = true;
     s6_app_set_ready(svc->app, "reconciled", true);
     s6_log_info(svc->log, "service", "start-up done: managing positions",
@@ -504,6 +513,33 @@ static int open_router(s6_service *svc, s6_router *router, char *err,
     return rc;
 }
 
+static double treasury_now(void *ud)
+{
+    return wall_now(ud);
+}
+
+/* The treasury acts on its own schedule and triggers; it needs no lease
+ * of its own because every transfer is keyed by its transfer_id (a second
+ * instance finds the same transfer, never makes another). */
+static int open_treasury(s6_service *svc, char *err, size_t errlen)
+{
+    if (!svc->cfg->treasury.enabled)
+        return 0;
+    s6_treasury_cfg tc;
+    s6_treasury_cfg_from_config(&tc, svc->cfg);
+    s6_treasury_deps deps = {
+        .loop = svc->loop, .store = svc->store, .redis = svc->redis,
+        .http = svc->httpc, .balances = s6_treasury_redis_balances(svc->redis),
+        .clock = { treasury_now, NULL }, .metrics = svc->app->metrics,
+        .log = svc->log,
+    };
+    int rc = s6_treasury_new(&svc->treasury, &deps, &tc, err, errlen);
+    if (rc < 0)
+        return rc;
+    svc->app->treasury = svc->treasury;
+    return 0;
+}
+
 static int collect_instruments(s6_service *svc)
 {
     const s6_config *cfg = svc->cfg;
@@ -552,7 +588,7 @@ static int build(s6_service *svc, char *err, size_t errlen)
     if (rc < 0)
         return rc;
     s6_app_set_engine(svc->app, svc->engine);
-    return 0;
+    return open_treasury(svc, err, errlen);
 }
 
 static void instance_id(char *out, size_t cap)
@@ -620,6 +656,11 @@ void s6_service_reconfigure(s6_service *svc, const s6_config *cfg)
                      "to the engine", S6_LOG_STR("error", err));
         return;
     }
+    if (svc->treasury != NULL) {
+        s6_treasury_cfg tc;
+        s6_treasury_cfg_from_config(&tc, cfg);
+        s6_treasury_set_cfg(svc->treasury, &tc);
+    }
     svc->cfg = cfg;
 }
 
@@ -668,6 +709,9 @@ void s6_service_stop(s6_service *svc)
         s6_lease_close(svc->lease, true);
     svc->lease = NULL;
     s6_app_set_engine(svc->app, NULL);
+    svc->app->treasury = NULL;
+    s6_treasury_free(svc->treasury); /* its callbacks still need the loop */
+    svc->treasury = NULL;
     s6_state_edge edge = svc->state ? s6_state_edge_of(svc->state)
                                     : (s6_state_edge){ 0 };
     if (edge.barrier == NULL || edge.barrier(edge.ud, on_flushed, svc) < 0)
