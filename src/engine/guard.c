@@ -61,6 +61,23 @@ static bool below_minimum(const s6__guard *g, double qty)
            !at_least(qty * g->mkt->mark, g->f->min_notional);
 }
 
+/* Rounds |want| down to the step into *q (so an order never exceeds what
+ * was asked); refuses a quantity off every grid (qty) or under the
+ * exchange minimums (too_small).  what names the kind in the reason. */
+static int on_step(s6__guard *g, const char *what, double want,
+                   int too_small, double *q)
+{
+    *q = s6_round_qty(fabs(want), g->f->step);
+    if (isnan(*q))
+        return refuse(g, S6_REJ_QTY, "%s %.10g does not round to the step "
+                      "%.10g", what, want, g->f->step);
+    if (below_minimum(g, *q))
+        return refuse(g, too_small, "%s %.10g is %.10g on the step %.10g: "
+                      "under min qty %.10g or min notional %.10g", what, want,
+                      *q, g->f->step, g->f->min_qty, g->f->min_notional);
+    return S6_REJ_NONE;
+}
+
 /* ---- fields ---- */
 
 static bool positive(double x) { return isfinite(x) && x > 0; }
@@ -209,15 +226,10 @@ static int reduce_sized(s6__guard *g)
         full_close(g);
         return S6_REJ_NONE;
     }
-    double q = s6_round_qty(want, g->f->step);
-    if (isnan(q))
-        return refuse(g, S6_REJ_QTY, "reduce %.10g does not round to the "
-                      "step %.10g", want, g->f->step);
-    if (below_minimum(g, q))
-        return refuse(g, S6_REJ_REDUCE_TOO_SMALL, "reduce %.10g is %.10g on "
-                      "the step %.10g: under min qty %.10g or min notional "
-                      "%.10g", want, q, g->f->step, g->f->min_qty,
-                      g->f->min_notional);
+    double q;
+    int code = on_step(g, "reduce", want, S6_REJ_REDUCE_TOO_SMALL, &q);
+    if (code != S6_REJ_NONE)
+        return code;
     g->cand->qty = q;
     g->cand->after_qty = s6_round_to_step(g->pos->qty - q, g->f->step, 0);
     return S6_REJ_NONE;
@@ -270,16 +282,11 @@ static int add_leverage(s6__guard *g)
 
 static int add_sized(s6__guard *g)
 {
-    double q = s6_round_qty(g->prop->qty, g->f->step);
+    double q;
     g->cand->requested = g->prop->qty;
-    if (isnan(q))
-        return refuse(g, S6_REJ_QTY, "add %.10g does not round to the step "
-                      "%.10g", g->prop->qty, g->f->step);
-    if (below_minimum(g, q))
-        return refuse(g, S6_REJ_ADD_TOO_SMALL, "add %.10g is %.10g on the "
-                      "step %.10g: under min qty %.10g or min notional "
-                      "%.10g", g->prop->qty, q, g->f->step, g->f->min_qty,
-                      g->f->min_notional);
+    int code = on_step(g, "add", g->prop->qty, S6_REJ_ADD_TOO_SMALL, &q);
+    if (code != S6_REJ_NONE)
+        return code;
     g->cand->qty = q;
     g->cand->notional = q * g->mkt->mark;
     g->cand->margin = g->cand->notional / g->pos->leverage;
@@ -333,17 +340,11 @@ static int hedge_for_spot(s6__guard *g)
  * passes the FUT symbol's, whose grid the order is placed on). */
 static int hedge_sized(s6__guard *g)
 {
-    double want = g->prop->qty;
-    double q = s6_round_qty(fabs(want), g->f->step);
+    double want = g->prop->qty, q;
     g->cand->requested = want;
-    if (isnan(q))
-        return refuse(g, S6_REJ_QTY, "hedge %.10g does not round to the "
-                      "step %.10g", want, g->f->step);
-    if (below_minimum(g, q))
-        return refuse(g, S6_REJ_HEDGE_TOO_SMALL, "hedge %.10g is %.10g on "
-                      "the step %.10g: under min qty %.10g or min notional "
-                      "%.10g", want, q, g->f->step, g->f->min_qty,
-                      g->f->min_notional);
+    int code = on_step(g, "hedge", want, S6_REJ_HEDGE_TOO_SMALL, &q);
+    if (code != S6_REJ_NONE)
+        return code;
     g->cand->side = want > 0 ? 1 : -1;
     g->cand->qty = q;
     g->cand->notional = q * g->mkt->mark;
