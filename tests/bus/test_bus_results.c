@@ -19,6 +19,7 @@ typedef struct rx {
     char ids[64][S6_RESULT_ID_MAX];
     const char *refuse;          /* result_id on_result refuses */
     const char *hold_once;       /* result_id answered "not now" once */
+    s6_results **close_in_cb;    /* closed from inside on_result */
     bool hold;                   /* the barrier keeps its answer */
     int held;
     void (*held_done[8])(void *, bool);
@@ -34,6 +35,11 @@ static int on_result(void *ud, const s6_order_result *r, char *err,
     if (x->calls < 64)
         strcpy(x->ids[x->calls], r->result_id);
     x->calls++;
+    if (x->close_in_cb) {
+        s6_results_close(*x->close_in_cb);
+        x->close_in_cb = NULL;
+        return 0;
+    }
     if (x->hold_once && strcmp(r->result_id, x->hold_once) == 0) {
         x->hold_once = NULL;
         return S6_RESULTS_RETRY;
@@ -395,6 +401,21 @@ static void test_redis_restart_recreates_the_group(void **state)
     s6_results_close(c);
 }
 
+static void test_close_from_inside_the_callback(void **state)
+{
+    bus_fx *f = *state;
+    rx x = { 0 };
+    add_result(f, "r-c1", "ACCEPTED");
+    add_result(f, "r-c2", "ACCEPTED");
+    s6_results *c = start(f, &x, "inst-a", 16, 30000);
+    x.close_in_cb = &c;
+    wait_for_calls(f, &x, 1);
+    /* Nothing more delivered, nothing acknowledged, no barrier asked. */
+    assert_int_equal(pending_count(f), 2);
+    assert_int_equal(x.calls, 1);
+    assert_int_equal(x.barriers, 0);
+}
+
 static void test_start_refuses_bad_options(void **state)
 {
     bus_fx *f = *state;
@@ -427,6 +448,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_one_batch_at_a_time, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_held_back_stays_pending_in_order, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_redis_restart_recreates_the_group, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_close_from_inside_the_callback, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_start_refuses_bad_options, bus_fx_setup_state, bus_fx_teardown_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
