@@ -7,22 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/http.h"
+#include "peer_server.h"
 
-enum { MAX_IDS = 64, MAX_STALLED = 16 };
+enum { MAX_IDS = 64 };
 
 struct s6_s12_peer {
-    uv_loop_t *loop;
-    s6_http_server *srv;
+    s6_peer_server ps;
     s6_s12_peer_mode mode;
     unsigned times;
     char decision[16];
     size_t posts, polls;
     char ids[MAX_IDS][80];
     size_t n_ids;
-    s6_http_res *stalled[MAX_STALLED];
-    size_t n_stalled;
-    bool closed;
 };
 
 static bool known(const s6_s12_peer *p, const char *id)
@@ -61,9 +57,7 @@ static void post(s6_http_res *res, const s6_http_req *req, void *ud)
     } else {
         if (!known(p, id) && p->n_ids < MAX_IDS)
             snprintf(p->ids[p->n_ids++], sizeof p->ids[0], "%s", id);
-        if (m == S6_S12P_STALL && p->n_stalled < MAX_STALLED)
-            p->stalled[p->n_stalled++] = res;
-        else
+        if (m != S6_S12P_STALL || !s6_peer_server_stall(&p->ps, res))
             status(res, p, id, 202);
     }
     json_decref(doc);
@@ -83,48 +77,30 @@ static void get(s6_http_res *res, const s6_http_req *req, void *ud)
 
 int s6_s12_peer_new(s6_s12_peer **out, uv_loop_t *loop)
 {
+    static const s6_peer_route routes[] = {
+        {"POST", "/treasury/transfer", post},
+        {"GET", "/treasury/transfer/{id}", get}};
     s6_s12_peer *p = calloc(1, sizeof *p);
-    if (p == NULL)
-        return -1;
-    p->loop = loop;
-    snprintf(p->decision, sizeof p->decision, "PENDING");
-    if (s6_http_server_new(&p->srv, loop, NULL, NULL) != 0 ||
-        s6_http_route(p->srv, "POST", "/treasury/transfer", post, p) != 0 ||
-        s6_http_route(p->srv, "GET", "/treasury/transfer/{id}", get, p) != 0 ||
-        s6_http_listen(p->srv, "127.0.0.1", 0) != 0) {
-        if (p->srv)
-            s6_http_server_free(p->srv);
+    if (p == NULL || s6_peer_server_open(&p->ps, loop, routes, 2, p) != 0) {
         free(p);
         return -1;
     }
+    snprintf(p->decision, sizeof p->decision, "PENDING");
     *out = p;
     return 0;
-}
-
-static void closed(s6_http_server *srv, void *ud)
-{
-    (void)srv;
-    ((s6_s12_peer *)ud)->closed = true;
 }
 
 void s6_s12_peer_free(s6_s12_peer *p)
 {
     if (p == NULL)
         return;
-    for (size_t i = 0; i < p->n_stalled; i++)
-        s6_http_res_error(p->stalled[i], 503, "unavailable", "shutting down",
-                          NULL);
-    s6_http_shutdown(p->srv, closed, p);
-    while (!p->closed)
-        uv_run(p->loop, UV_RUN_ONCE);
-    s6_http_server_free(p->srv);
+    s6_peer_server_close(&p->ps);
     free(p);
 }
 
 const char *s6_s12_peer_url(const s6_s12_peer *p, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "http://127.0.0.1:%d", s6_http_port(p->srv));
-    return buf;
+    return s6_peer_server_url(&p->ps, buf, cap);
 }
 
 void s6_s12_peer_set_mode(s6_s12_peer *p, s6_s12_peer_mode mode, unsigned times)

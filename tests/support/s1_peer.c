@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/http.h"
+#include "peer_server.h"
 
-enum { MAX_DONE = 64, MAX_STALLED = 16 };
+enum { MAX_DONE = 64 };
 
 typedef struct s6__done {
     char id[80];
@@ -18,17 +18,13 @@ typedef struct s6__done {
 } s6__done;
 
 struct s6_s1_peer {
-    uv_loop_t *loop;
-    s6_http_server *srv;
+    s6_peer_server ps;
     s6_s1_peer_mode mode;
     unsigned times;     /* requests the mode still applies to; 0 = all */
     size_t calls;
     s6__done done[MAX_DONE];
     size_t n_done;
-    s6_http_res *stalled[MAX_STALLED];
-    size_t n_stalled;
     char last_body[1024], last_key[128];
-    bool closed;
 };
 
 static s6__done *find(s6_s1_peer *p, const char *id)
@@ -96,25 +92,17 @@ static void transfer(s6_http_res *res, const s6_http_req *req, void *ud)
     else if (d == NULL &&
              (d = record(p, id, amount, m != S6_S1P_VENUE_FAILED)) == NULL)
         s6_http_res_error(res, 507, "full", "peer record full", NULL);
-    else if (m == S6_S1P_STALL && p->n_stalled < MAX_STALLED)
-        p->stalled[p->n_stalled++] = res;
-    else
+    else if (m != S6_S1P_STALL || !s6_peer_server_stall(&p->ps, res))
         answer(res, d);
     json_decref(doc);
 }
 
 int s6_s1_peer_new(s6_s1_peer **out, uv_loop_t *loop)
 {
+    static const s6_peer_route routes[] = {
+        {"POST", "/xchg/treasury/transfer", transfer}};
     s6_s1_peer *p = calloc(1, sizeof *p);
-    if (p == NULL)
-        return -1;
-    p->loop = loop;
-    if (s6_http_server_new(&p->srv, loop, NULL, NULL) != 0 ||
-        s6_http_route(p->srv, "POST", "/xchg/treasury/transfer", transfer,
-                      p) != 0 ||
-        s6_http_listen(p->srv, "127.0.0.1", 0) != 0) {
-        if (p->srv)
-            s6_http_server_free(p->srv);
+    if (p == NULL || s6_peer_server_open(&p->ps, loop, routes, 1, p) != 0) {
         free(p);
         return -1;
     }
@@ -122,30 +110,17 @@ int s6_s1_peer_new(s6_s1_peer **out, uv_loop_t *loop)
     return 0;
 }
 
-static void closed(s6_http_server *srv, void *ud)
-{
-    (void)srv;
-    ((s6_s1_peer *)ud)->closed = true;
-}
-
 void s6_s1_peer_free(s6_s1_peer *p)
 {
     if (p == NULL)
         return;
-    for (size_t i = 0; i < p->n_stalled; i++)
-        s6_http_res_error(p->stalled[i], 503, "unavailable", "shutting down",
-                          NULL);
-    s6_http_shutdown(p->srv, closed, p);
-    while (!p->closed)
-        uv_run(p->loop, UV_RUN_ONCE);
-    s6_http_server_free(p->srv);
+    s6_peer_server_close(&p->ps);
     free(p);
 }
 
 const char *s6_s1_peer_url(const s6_s1_peer *p, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "http://127.0.0.1:%d", s6_http_port(p->srv));
-    return buf;
+    return s6_peer_server_url(&p->ps, buf, cap);
 }
 
 void s6_s1_peer_set_mode(s6_s1_peer *p, s6_s1_peer_mode mode, unsigned times)
