@@ -5,5 +5,5 @@
 set -eu
 gen=$1
 out=$2
-"$gen" BTCUSDT 64250 0.1 20261125 7 > "$out/BTCUSDT.csv"
-"$gen" ETHUSDT 3420 0.01 20261126 7 > "$out/ETHUSDT.csv"
+"$gen" BTCUSDT 64250 0.1 20261137 7 > "$out/BTCUSDT.csv"
+"$gen" ETHUSDT 3420 0.01 20261230 7 > "$out/ETHUSDT.csv"
