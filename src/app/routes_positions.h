@@ -14,7 +14,7 @@
  * Returns 0, or -EINVAL with err filled: status 400 and code bad_json,
  * unknown_field, bad_type, missing_field, field_not_allowed,
  * unknown_action or invalid_value, `field` naming the field ("" for the
- * body as a whole).  On failure *out is zeroed, never half-filled.  The
+ * body as a whole).  On failure *out is reset (zeros, market -1), never half-filled.  The
  * request id is not part of the body: the caller copies it in. */
 int s6_manage_parse(const char *body, size_t len, s6_manage_req *out,
                     s6_api_error *err);

@@ -133,8 +133,8 @@ void s6_http_on_done(s6_http_server *srv, s6_http_done_cb fn, void *ud);
 /* Attaches an id to the exchange: it goes into the access log line and
  * the completion hook.  The value is copied (at most 63 bytes, longer is
  * cut).  A key set twice keeps its last value.  -ENOSPC beyond
- * S6_HTTP_MAX_NOTES keys, -EINVAL for NULL or an empty key, -EALREADY once
- * the response is complete. */
+ * S6_HTTP_MAX_NOTES keys, -EINVAL for NULL, an empty key or one over 15
+ * bytes, -EALREADY once the response is complete. */
 int s6_http_res_note(s6_http_res *res, const char *key, const char *value);
 
 /* Request accessors: header names compare case-insensitively. */

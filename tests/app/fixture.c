@@ -1,6 +1,7 @@
 #include "fixture.h"
 #include "client.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +75,8 @@ static void on_special(s6_http_res *res, const s6_http_req *req, void *ud)
                                               (json_int_t)req->n_params));
 }
 
-/* Notes ids for the access log: pos_id from the path, a plan id. */
+/* Notes ids for the access log: pos_id from the path, a plan id, k3 and
+ * k4; answers 500 when a limit of s6_http_res_note does not hold. */
 static void on_noted(s6_http_res *res, const s6_http_req *req, void *ud)
 {
     (void)ud;
@@ -86,7 +88,14 @@ static void on_noted(s6_http_res *res, const s6_http_req *req, void *ud)
         rc = s6_http_res_note(res, "pos_id", id); /* the last value wins */
     if (rc == 0)
         rc = s6_http_res_note(res, "plan_id", plan);
-    s6_http_res_send_json(res, rc == 0 ? 201 : 500, json_pack("{s:i}", "rc", rc));
+    /* the limits: a key too long, then a fifth key */
+    bool limits = rc == 0 &&
+        s6_http_res_note(res, "a_key_of_16_char", "v") == -EINVAL &&
+        s6_http_res_note(res, "", "v") == -EINVAL &&
+        s6_http_res_note(res, "k3", "v3") == 0 &&
+        s6_http_res_note(res, "k4", "v4") == 0 &&
+        s6_http_res_note(res, "k5", "v5") == -ENOSPC;
+    s6_http_res_send_json(res, limits ? 201 : 500, json_pack("{s:i}", "rc", rc));
 }
 
 static const struct {

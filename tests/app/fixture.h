@@ -7,7 +7,7 @@
  *   GET  /defer                     answered only on fx_release()
  *   POST /echo, PUT /echo           JSON echo of the request
  *   GET  /items/{id}, /items/special, /items/{id}/notes/{note}
- *   POST /noted/{id}                notes pos_id=<id>, plan_id=plan-<id>
+ *   POST /noted/{id}                notes pos_id=<id>, plan_id=plan-<id>, k3, k4
  */
 #pragma once
 

@@ -117,6 +117,8 @@ static void one_line_per_request(void **state)
     assert_string_equal(str(n, "path"), "/noted/p42");
     assert_string_equal(str(n, "pos_id"), "p42");
     assert_string_equal(str(n, "plan_id"), "plan-p42");
+    assert_string_equal(str(n, "k4"), "v4");
+    assert_null(json_object_get(n, "k5"));
 
     json_t *miss = line_for(lines, "rq-404");
     assert_true(json_is_null(json_object_get(miss, "route")));
