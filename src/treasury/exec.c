@@ -118,12 +118,7 @@ static void on_wait(uv_timer_t *h)
 void s6_tr_job_attach_waiter(s6_tr_job *j, s6_http_res *res,
                              const char *symbol, const char *market)
 {
-    if (j->waiter != NULL) { /* one waiter: an earlier one gets its answer */
-        s6_http_res *old = j->waiter;
-        j->waiter = NULL;
-        s6_http_res_send_json(old, 200, s6_tr_answer_json(&j->tr, j->symbol,
-                                                          j->market));
-    }
+    answer_waiter(j); /* one waiter at a time: an earlier one is answered */
     j->waiter = res;
     snprintf(j->symbol, sizeof j->symbol, "%s", symbol ? symbol : "");
     snprintf(j->market, sizeof j->market, "%s", market ? market : "");
