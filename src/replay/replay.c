@@ -479,9 +479,12 @@ static int replay_loop(rp *r, char *err, size_t errlen)
         rc = step(r, &u, err, errlen);
         progress(r, ++done, total);
     }
-    /* Let the last answers and fills land (no new prices). */
-    if (rc == 0 && done > 0)
-        rc = advance_to(r, r->now + 10 * r->o->cfg->paper.latency_ms / 1e3);
+    /* Let the last answers and fills land (no new prices, so the ticks
+     * in between find stale data and do not act). */
+    for (int round = 0; rc == 0 && done > 0 && round < MAX_PUMP_ROUNDS &&
+                        isfinite(s6_paper_next_due(r->paper));
+         round++)
+        rc = advance_to(r, s6_paper_next_due(r->paper));
     flush_notes(r);
     r->st.wall_s = seconds(CLOCK_MONOTONIC) - start;
     r->st.cpu_s = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu;
