@@ -11,10 +11,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "config/config.h"
 #include "treasury/internal.h"
 
 #define NOW 1764110000.0
@@ -221,6 +224,51 @@ static void the_first_refusal_names_the_reason(void **state)
     assert_decided(&x, S6_TRANSFER_SKIPPED, "disabled");
 }
 
+/* The shipped config/s6.json, as the treasury reads it. */
+static void the_config_maps_onto_the_treasury(void **state)
+{
+    (void)state;
+    char path[1024];
+    const char *src = getenv("S6_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/config/s6.json", src ? src : ".");
+    s6_config c;
+    s6_config_error e;
+    if (s6_config_load_file(path, &c, &e) != 0)
+        fail_msg("%s", e.message);
+    s6_treasury_cfg t;
+    s6_treasury_cfg_from_config(&t, &c);
+    assert_true(t.enabled && !t.full_auto);
+    assert_true(t.min_free_fut == 500 && t.spot_buffer == 100);
+    assert_true(t.max_per_transfer == 1000 && t.max_per_day == 5000);
+    assert_true(t.min_spot_retained == 1000 && t.profit_ceiling == 10000);
+    assert_true(t.interval_s == 300 && t.approval_poll_s == 30);
+    assert_true(t.balances_max_age_s == 60);
+    assert_true(t.trig[S6_TT_MARGIN_CALL].threshold == 0.8);
+    assert_true(t.trig[S6_TT_RISK_LIMIT].min_interval_s == 60);
+    assert_false(t.trig[S6_TT_PROFIT_TAKING].enabled);
+    assert_true(t.trig[S6_TT_INSUFFICIENT_BALANCE].min_interval_s == 30);
+    assert_string_equal(t.s1_url, "http://127.0.0.1:8081");
+    assert_string_equal(t.s12_url, "http://127.0.0.1:8092");
+    assert_true(t.retry_attempts >= 1 && t.timeout_ms >= 1);
+    s6_config_free(&c);
+}
+
+static void trigger_names_round_trip(void **state)
+{
+    (void)state;
+    for (int i = 0; i < S6_TT_COUNT; i++) {
+        s6_treasury_trigger back;
+        const char *name = s6_treasury_trigger_name((s6_treasury_trigger)i);
+        assert_non_null(name);
+        assert_int_equal(s6_treasury_trigger_parse(name, &back), 0);
+        assert_int_equal(back, i);
+    }
+    s6_treasury_trigger x;
+    assert_null(s6_treasury_trigger_name(S6_TT_COUNT));
+    assert_int_equal(s6_treasury_trigger_parse("MANUAL", &x), -1);
+    assert_int_equal(s6_treasury_trigger_parse(NULL, &x), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +284,8 @@ int main(void)
         cmocka_unit_test(stale_or_missing_balances_reject),
         cmocka_unit_test(profit_taking_sweeps_above_the_ceiling),
         cmocka_unit_test(the_first_refusal_names_the_reason),
+        cmocka_unit_test(the_config_maps_onto_the_treasury),
+        cmocka_unit_test(trigger_names_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
