@@ -26,21 +26,24 @@ double e_now(const s6_engine *e)
 
 e_pos *e_find(s6_engine *e, const char *pos_id)
 {
-    for (size_t i = 0; pos_id != NULL && i < e->n_pos; i++)
-        if (e->pos[i].used && strcmp(e->pos[i].rec.pos.id, pos_id) == 0)
-            return &e->pos[i];
-    return NULL;
+    int i = pos_id != NULL ? s6_index_get(&e->by_id, pos_id) : -1;
+    return i >= 0 && (size_t)i < e->n_pos && e->pos[i].used &&
+                   strcmp(e->pos[i].rec.pos.id, pos_id) == 0
+               ? &e->pos[i] : NULL;
+}
+
+static bool is_open(const e_pos *p)
+{
+    return p->used && p->rec.pos.state != S6_POS_CLOSED;
 }
 
 e_pos *e_find_open(s6_engine *e, int market, const char *symbol)
 {
-    for (size_t i = 0; i < e->n_pos; i++) {
-        s6_position *p = &e->pos[i].rec.pos;
-        if (e->pos[i].used && p->state != S6_POS_CLOSED &&
-            p->market == market && strcmp(p->symbol, symbol) == 0)
-            return &e->pos[i];
-    }
-    return NULL;
+    int mi = e_mkt_find(e, market, symbol);
+    int s = mi >= 0 ? e->mkts[mi].open_slot : -1;
+    return s >= 0 && (size_t)s < e->n_pos && is_open(&e->pos[s]) &&
+                   e->pos[s].mkt == mi
+               ? &e->pos[s] : NULL;
 }
 
 /* Keys are "<pos_id>-<action>-<seq>" and neither action nor seq holds a
@@ -63,15 +66,29 @@ size_t e_slot(const s6_engine *e, const e_pos *p)
     return (size_t)(p - e->pos);
 }
 
+static void mkt_key(int market, const char *symbol, char out[S6_INDEX_KEY_MAX])
+{
+    snprintf(out, S6_INDEX_KEY_MAX, "%d:%.30s", market, symbol);
+}
+
+int e_mkt_find(const s6_engine *e, int market, const char *symbol)
+{
+    char key[S6_INDEX_KEY_MAX];
+    mkt_key(market, symbol, key);
+    return s6_index_get(&e->by_mkt, key);
+}
+
 int e_mkt_index(s6_engine *e, int market, const char *symbol)
 {
-    for (size_t i = 0; i < e->n_mkts; i++)
-        if (e->mkts[i].market == market &&
-            strcmp(e->mkts[i].symbol, symbol) == 0)
-            return (int)i;
-    const s6_symbol_cfg *sym = s6_config_symbol(e->cfg, market, symbol);
-    if (sym == NULL)
+    int found = e_mkt_find(e, market, symbol);
+    if (found >= 0)
+        return found;
+    char key[S6_INDEX_KEY_MAX];
+    mkt_key(market, symbol, key);
+    int si = s6_index_get(&e->by_sym, key);
+    if (si < 0)
         return -ENOENT;
+    const s6_symbol_cfg *sym = &e->cfg->symbols[si];
     if (e->n_mkts == e->cap_mkts) {
         size_t nc = e->cap_mkts ? e->cap_mkts * 2 : 16;
         e_mkt *nv = realloc(e->mkts, nc * sizeof *nv);
@@ -86,7 +103,18 @@ int e_mkt_index(s6_engine *e, int market, const char *symbol)
     m->market = market;
     m->sym = sym;
     m->health = 1;
+    m->open_slot = -1;
+    if (s6_index_put(&e->by_mkt, key, (int)e->n_mkts) != 0)
+        return -ENOMEM;
     return (int)e->n_mkts++;
+}
+
+/* The symbol's config through the market table (a hash lookup; the
+ * config's own lookup walks its list). */
+const s6_symbol_cfg *e_symbol(s6_engine *e, int market, const char *symbol)
+{
+    int mi = e_mkt_index(e, market, symbol);
+    return mi >= 0 ? e->mkts[mi].sym : NULL;
 }
 
 const s6_symbol_cfg *e_sym(const s6_engine *e, const e_pos *p)
@@ -101,7 +129,7 @@ e_pos *e_new_pos(s6_engine *e, const char *id, const char *symbol,
     if (mi < 0)
         return (void)fail(err, errlen, mi, "symbol: %s is not configured for "
                           "that market", symbol), NULL;
-    size_t slot = 0;
+    size_t slot = e->free_hint;
     while (slot < e->n_pos && e->pos[slot].used)
         slot++;
     int max = e->edges.rules.max_slots;
@@ -121,13 +149,57 @@ e_pos *e_new_pos(s6_engine *e, const char *id, const char *symbol,
     if (s6_position_init(&p->rec.pos, id, symbol, market, leverage, err,
                          errlen) != 0)
         return NULL;
+    if (s6_index_put(&e->by_id, id, (int)slot) != 0)
+        return NULL;
     p->used = true;
     p->mkt = mi;
+    e->free_hint = slot + 1;
     if (slot == e->n_pos)
         e->n_pos++;
+    int *open = &e->mkts[mi].open_slot;
+    if (*open < 0 || !is_open(&e->pos[*open]))
+        *open = (int)slot;
     if (e->edges.rules.state_drop != NULL)
         e->edges.rules.state_drop(e->edges.rules.ud, (int)slot);
     return p;
+}
+
+/* The config's symbols by (market, name): its own lookup walks the list,
+ * which a book of thousands of symbols cannot afford per new position. */
+static int index_symbols(s6_index *ix, const s6_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_symbols; i++) {
+        char key[S6_INDEX_KEY_MAX];
+        mkt_key(cfg->symbols[i].market, cfg->symbols[i].name, key);
+        int rc = s6_index_put(ix, key, (int)i);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Every change of what a position holds goes through here, so the book's
+ * total stays the sum of its positions. */
+void e_reserve(s6_engine *e, e_pos *p, double budget)
+{
+    p->rec.risk_reserved += budget;
+    if (!p->rec.quota_released)
+        e->reserved += budget;
+}
+
+void e_free_pos(s6_engine *e, e_pos *p)
+{
+    size_t slot = e_slot(e, p);
+    if (!p->used)
+        return;
+    if (!p->rec.quota_released)
+        e->reserved -= p->rec.risk_reserved;
+    p->used = false;
+    s6_index_del(&e->by_id, p->rec.pos.id);
+    if (e->mkts[p->mkt].open_slot == (int)slot)
+        e->mkts[p->mkt].open_slot = -1;
+    if (slot < e->free_hint)
+        e->free_hint = slot;
 }
 
 void e_release_quota(s6_engine *e, e_pos *p)
@@ -147,6 +219,7 @@ void e_release_quota(s6_engine *e, e_pos *p)
         return;
     }
     r->quota_released = true;
+    e->reserved -= r->risk_reserved;
     e_event(e, p, "QUOTA_RELEASED", r->risk_reserved, "", "{s:f,s:i}",
             "budget", r->risk_reserved, "concurrency",
             r->concurrency_reserved);
@@ -201,6 +274,10 @@ int s6_engine_new(const s6_config *cfg, const s6_engine_edges *edges,
     e->edges = *edges;
     e->log = log;
     e->metrics = metrics;
+    if (index_symbols(&e->by_sym, cfg) != 0) {
+        s6_engine_free(e);
+        return -ENOMEM;
+    }
     *out = e;
     return 0;
 }
@@ -211,6 +288,9 @@ void s6_engine_free(s6_engine *e)
         return;
     free(e->pos);
     free(e->mkts);
+    s6_index_free(&e->by_id);
+    s6_index_free(&e->by_mkt);
+    s6_index_free(&e->by_sym);
     free(e);
 }
 
@@ -233,6 +313,13 @@ int s6_engine_reconfigure(s6_engine *e, const s6_config *cfg)
                     return -EBUSY;
                 }
         }
+    s6_index by_sym = {0};
+    if (index_symbols(&by_sym, cfg) != 0) {
+        s6_index_free(&by_sym);
+        return -ENOMEM;
+    }
+    s6_index_free(&e->by_sym);
+    e->by_sym = by_sym;
     e->cfg = cfg;
     for (size_t i = 0; i < e->n_mkts; i++)
         e->mkts[i].sym = s6_config_symbol(cfg, e->mkts[i].market,
@@ -274,10 +361,14 @@ static int restore_one(s6_engine *e, const s6_engine_record *r, char *err,
         return -EINVAL;
     p->rec = *r;
     p->rec.rule_state_json = NULL;
+    if (r->pos.state != S6_POS_CLOSED)
+        e->mkts[p->mkt].open_slot = (int)e_slot(e, p);
+    if (!r->quota_released)
+        e->reserved += r->risk_reserved;
     if (r->rule_state_json != NULL && e->edges.rules.state_put != NULL &&
         e->edges.rules.state_put(e->edges.rules.ud, (int)e_slot(e, p),
                                  r->rule_state_json) != 0) {
-        p->used = false;
+        e_free_pos(e, p);
         return fail(err, errlen, -EINVAL, "rule_state: refused by the rules "
                     "edge for %s", r->pos.id);
     }
@@ -296,8 +387,9 @@ int s6_engine_restore(s6_engine *e, const s6_engine_record *recs, size_t n,
         int rc = restore_one(e, &recs[i], err, errlen);
         if (rc != 0) {
             for (size_t j = 0; j < e->n_pos; j++)
-                e->pos[j].used = false; /* all or nothing */
+                e_free_pos(e, &e->pos[j]); /* all or nothing */
             e->n_pos = 0;
+            e->free_hint = 0;
             return rc;
         }
     }
@@ -416,8 +508,7 @@ static void adopt_unknown(s6_engine *e, const s6_venue_position *vp)
 {
     char id[S6_POS_ID_MAX + 1], err[160];
     snprintf(id, sizeof id, "v%x%x", (unsigned)e_now(e), e->id_seq++);
-    const s6_symbol_cfg *cfg = s6_config_symbol(e->cfg, vp->market,
-                                                vp->symbol);
+    const s6_symbol_cfg *cfg = e_symbol(e, vp->market, vp->symbol);
     double lev = cfg != NULL && cfg->leverage > 0 ? cfg->leverage : 1;
     e_pos *p = e_new_pos(e, id, vp->symbol, vp->market, lev, err, sizeof err);
     if (p == NULL) {
@@ -432,7 +523,7 @@ static void adopt_unknown(s6_engine *e, const s6_venue_position *vp)
     snprintf(f.result_id, sizeof f.result_id, "reconcile-%s", id);
     s6_fill_effect eff;
     if (s6_position_apply_fill(pos, &f, sym->step, &eff, err, sizeof err) != 0) {
-        p->used = false;
+        e_free_pos(e, p);
         s6_log_error(e->log, "engine", "venue position not adopted",
                      S6_LOG_STR("symbol", vp->symbol), S6_LOG_STR("error", err));
         return;

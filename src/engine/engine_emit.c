@@ -67,10 +67,10 @@ int e_view(s6_engine *e, e_pos *p, s6_pos_view *v)
 }
 
 /* The symbol's hedge target: the SPOT entry's, else the FUT one's. */
-double e_target_exposure(const s6_engine *e, const char *symbol)
+double e_target_exposure(s6_engine *e, const char *symbol)
 {
     for (int market = S6_MARKET_SPOT; market >= S6_MARKET_FUT; market--) {
-        const s6_symbol_cfg *s = s6_config_symbol(e->cfg, market, symbol);
+        const s6_symbol_cfg *s = e_symbol(e, market, symbol);
         if (s != NULL && s->target_exposure.set)
             return s->target_exposure.v;
     }

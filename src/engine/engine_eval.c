@@ -14,15 +14,6 @@
 
 static double inf_or(double v) { return v > 0 ? v : INFINITY; }
 
-static double budget_used(const s6_engine *e)
-{
-    double used = 0;
-    for (size_t i = 0; i < e->n_pos; i++)
-        if (e->pos[i].used && !e->pos[i].rec.quota_released)
-            used += e->pos[i].rec.risk_reserved;
-    return used;
-}
-
 int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
              bool manual_loosen)
 {
@@ -31,8 +22,7 @@ int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
     const s6_engine_record *r = &p->rec;
     /* a hedged SPOT position's plan is sized on the FUT grid, where its
      * hedge goes (docs/rules.md); the FUT step is a multiple of SPOT's */
-    const s6_symbol_cfg *fut = s6_config_symbol(c, S6_MARKET_FUT,
-                                                r->pos.symbol);
+    const s6_symbol_cfg *fut = e_symbol(e, S6_MARKET_FUT, r->pos.symbol);
     if (r->pos.market == S6_MARKET_SPOT && fut != NULL &&
         isfinite(e_target_exposure(e, r->pos.symbol)))
         sym = fut;
@@ -48,8 +38,7 @@ int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
     lim->add_min_interval_s = c->risk.add_on_min_interval_s;
     lim->daily_loss_hit = c->risk.daily_loss_limit > 0 &&
                           e->day_realized <= -c->risk.daily_loss_limit;
-    double free_budget = c->risk.budget - (e->budget_cached ? e->budget_used
-                                                            : budget_used(e));
+    double free_budget = c->risk.budget - e->reserved;
     lim->risk_budget_free = free_budget > 0 ? free_budget : 0;
     lim->concurrency_ok = true; /* adds take budget, not slots */
     lim->min_stop_move_frac = c->risk.stop_min_move_frac;
@@ -303,10 +292,18 @@ int e_exec_plan(s6_engine *e, e_pos *p, const s6_plan *plan,
 
 /* ---- one batch through the rules ---- */
 
+static unsigned state_gen(s6_engine *e, e_pos *p)
+{
+    return e->edges.rules.state_gen != NULL
+               ? e->edges.rules.state_gen(e->edges.rules.ud, (int)e_slot(e, p))
+               : 0;
+}
+
 typedef struct batch {
     s6_engine *e;
     e_pos **ps;
     size_t n;
+    unsigned *gens;   /* each position's rule-state generation, as saved */
 } batch;
 
 static int hook_limits(void *ud, size_t pi, s6_symbol_filters *f,
@@ -349,6 +346,7 @@ static void hook_plan(void *ud, size_t pi, const s6_plan *plan,
     char vj[256];
     versions_json(b->e, versions, vj, sizeof vj);
     e_exec_plan(b->e, p, plan, props, n, vj, false, NULL);
+    b->gens[pi] = state_gen(b->e, p); /* saved with the plan */
 }
 
 static bool market_fresh(const s6_engine *e, const e_mkt *m)
@@ -417,13 +415,6 @@ static bool protect_first(s6_engine *e, e_pos *p)
     return r->pos.state == S6_POS_ACTIVE;
 }
 
-static unsigned state_gen(s6_engine *e, e_pos *p)
-{
-    return e->edges.rules.state_gen != NULL
-               ? e->edges.rules.state_gen(e->edges.rules.ud, (int)e_slot(e, p))
-               : 0;
-}
-
 int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger)
 {
     s6_pos_view *pv = malloc((n + 1) * sizeof *pv);
@@ -448,18 +439,15 @@ int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger)
     }
     int rc = 0;
     if (k > 0) {
-        batch b = {.e = e, .ps = run, .n = k};
+        batch b = {.e = e, .ps = run, .n = k, .gens = gens};
         s6_decide_hooks hooks = {.limits = hook_limits, .plan = hook_plan,
                                  .ud = &b};
         s6_decide_stats stats;
-        e->budget_used = budget_used(e); /* once per batch, not per position */
-        e->budget_cached = true;
         rc = e->edges.rules.run(e->edges.rules.ud, pv, mv, k, &hooks, &stats);
         if (rc != 0)
             s6_log_error(e->log, "engine", "rule evaluation failed",
                          S6_LOG_INT("rc", rc), S6_LOG_INT("positions",
                                                           (int64_t)k));
-        e->budget_cached = false;
         /* rule state moved without a plan (a step reached, a flag set):
          * persisted too, or a restart would forget it */
         for (size_t i = 0; i < k; i++)
@@ -529,19 +517,28 @@ static bool hygiene(s6_engine *e, e_mkt *mk, const s6_market_update *m)
     return true;
 }
 
+/* The ACTIVE positions of one market (mi >= 0), of a symbol on both
+ * markets, or all of them. */
 static size_t positions_of(s6_engine *e, int mi, const char *symbol,
                            e_pos ***out)
 {
-    *out = malloc((e->n_pos + 1) * sizeof **out);
+    bool all = mi < 0 && symbol == NULL;
+    *out = malloc((all ? e->n_pos + 1 : 2) * sizeof **out);
     size_t n = 0;
-    for (size_t i = 0; *out != NULL && i < e->n_pos; i++) {
-        e_pos *p = &e->pos[i];
-        if (p->used && p->rec.pos.state == S6_POS_ACTIVE &&
-            (mi >= 0 ? p->mkt == mi
-             : symbol != NULL ? strcmp(p->rec.pos.symbol, symbol) == 0
-                              : true))
-            (*out)[n++] = p;
-    }
+    if (*out == NULL)
+        return 0;
+    for (size_t i = 0; all && i < e->n_pos; i++)
+        if (e->pos[i].used && e->pos[i].rec.pos.state == S6_POS_ACTIVE)
+            (*out)[n++] = &e->pos[i];
+    e_pos *one[2] = {NULL, NULL};
+    if (mi >= 0)
+        one[0] = e_find_open(e, e->mkts[mi].market, e->mkts[mi].symbol);
+    else if (symbol != NULL)
+        for (int market = S6_MARKET_FUT; market <= S6_MARKET_SPOT; market++)
+            one[market] = e_find_open(e, market, symbol);
+    for (size_t i = 0; i < 2; i++)
+        if (one[i] != NULL && one[i]->rec.pos.state == S6_POS_ACTIVE)
+            (*out)[n++] = one[i];
     return n;
 }
 
@@ -599,8 +596,7 @@ int s6_engine_on_signal(s6_engine *e, const char *symbol, int side,
         return -EINVAL;
     bool any = false;
     for (int market = S6_MARKET_FUT; market <= S6_MARKET_SPOT; market++) {
-        int mi = s6_config_symbol(e->cfg, market, symbol) != NULL
-                     ? e_mkt_index(e, market, symbol) : -1;
+        int mi = e_mkt_index(e, market, symbol);
         if (mi < 0)
             continue;
         any = true;
@@ -641,7 +637,7 @@ int s6_engine_tick(s6_engine *e)
             continue;
         if (p->rec.pos.state == S6_POS_CLOSED && p->rec.quota_released &&
             p->closed_tick < e->ticks) {
-            p->used = false; /* its slot is free for the next position */
+            e_free_pos(e, p); /* its slot is free for the next position */
             continue;
         }
         e_retry_due(e, p);

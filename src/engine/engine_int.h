@@ -11,6 +11,7 @@
 #pragma once
 
 #include "engine.h"
+#include "index.h"
 #include "plan.h"
 
 /* A stop that keeps failing is retried for ever (a position is never left
@@ -41,6 +42,8 @@ typedef struct e_mkt {
     int regime;
     bool held;                 /* a jump waits for confirmation */
     bool stale_warned;         /* this run of stale updates was logged */
+    int open_slot;             /* the position open on it (one-way mode:
+                                  at most one), -1 none; checked on use */
     double held_mark;
     int signal_side;
     double signal_strength, signal_ts;
@@ -53,6 +56,10 @@ struct s6_engine {
     s6_metrics *metrics;
     e_pos *pos;
     size_t n_pos, cap_pos;
+    size_t free_hint;          /* no free slot below it */
+    s6_index by_id;            /* pos_id -> slot */
+    s6_index by_mkt;           /* "<market>:<symbol>" -> index into mkts */
+    s6_index by_sym;           /* "<market>:<symbol>" -> cfg->symbols[i] */
     e_mkt *mkts;
     size_t n_mkts, cap_mkts;
     s6_engine_observer observer;
@@ -65,8 +72,9 @@ struct s6_engine {
     bool resumed;
     double day_start, day_realized; /* the daily loss limit's figures */
     size_t stale_dropped, jumps_held;
-    bool budget_cached;        /* budget_used holds during one batch */
-    double budget_used;
+    double reserved;           /* risk budget held by positions whose quota
+                                  is not released (kept as they change: a
+                                  sum over the book per plan would walk it) */
     char recent[64][S6_RESULT_ID_MAX]; /* non-fill results seen */
     unsigned n_recent;
 };
@@ -79,9 +87,13 @@ e_pos *e_by_intent(s6_engine *e, const char *intent_id);
 int e_mkt_index(s6_engine *e, int market, const char *symbol);
 e_pos *e_new_pos(s6_engine *e, const char *id, const char *symbol,
                  int market, double leverage, char *err, size_t errlen);
+void e_free_pos(s6_engine *e, e_pos *p);
+int e_mkt_find(const s6_engine *e, int market, const char *symbol);
+const s6_symbol_cfg *e_symbol(s6_engine *e, int market, const char *symbol);
 size_t e_slot(const s6_engine *e, const e_pos *p);
 const s6_symbol_cfg *e_sym(const s6_engine *e, const e_pos *p);
 void e_release_quota(s6_engine *e, e_pos *p);
+void e_reserve(s6_engine *e, e_pos *p, double budget);
 void e_close_done(s6_engine *e, e_pos *p, const char *why);
 bool e_paused(s6_engine *e, const char *symbol, int purpose);
 
@@ -97,7 +109,7 @@ void e_store_order(s6_engine *e, const e_pos *p, const char *intent,
                    const char *kind, const char *status, double price,
                    double qty);
 int e_view(s6_engine *e, e_pos *p, s6_pos_view *v);
-double e_target_exposure(const s6_engine *e, const char *symbol);
+double e_target_exposure(s6_engine *e, const char *symbol);
 double e_guard_mark(const s6_engine *e, const e_pos *p);
 
 /* engine_orders.c */

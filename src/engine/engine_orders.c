@@ -60,8 +60,7 @@ static int build(s6_engine *e, const e_pos *p, int market, int type,
 {
     const s6_symbol_cfg *sym = market == p->rec.pos.market
                                    ? e_sym(e, p)
-                                   : s6_config_symbol(e->cfg, market,
-                                                      p->rec.pos.symbol);
+                                   : e_symbol(e, market, p->rec.pos.symbol);
     if (sym == NULL)
         return -ENOENT;
     memset(o, 0, sizeof *o);
@@ -425,12 +424,12 @@ void e_add_reserved(void *cb_ud, bool ok)
     free(c);
     if (!ok || p->rec.pos.state != S6_POS_ACTIVE) {
         if (ok)
-            p->rec.risk_reserved += o->budget; /* released at close */
+            e_reserve(e, p, o->budget); /* released at close */
         e_event(e, p, "ADD_REFUSED", o->qty, "", "{s:s,s:s}", "intent_id",
                 o->intent_id, "reason", ok ? "position not active" : "quota");
         e_inflight_drop(p, o);
     } else {
-        p->rec.risk_reserved += o->budget;
+        e_reserve(e, p, o->budget);
         submit_inflight(e, p, o);
         e_event(e, p, "ADD_SENT", o->qty, "", "{s:s,s:f,s:f}", "intent_id",
                 o->intent_id, "qty", o->qty, "budget", o->budget);

@@ -284,7 +284,7 @@ static e_pos *position_for(s6_engine *e, const s6_order_result *r)
 static e_pos *open_new(s6_engine *e, const s6_order_result *r, char *err,
                        size_t errlen)
 {
-    const s6_symbol_cfg *sym = s6_config_symbol(e->cfg, r->market, r->symbol);
+    const s6_symbol_cfg *sym = e_symbol(e, r->market, r->symbol);
     if (sym == NULL) {
         snprintf(err, errlen, "symbol: %s is not configured for %s",
                  r->symbol, r->market == S6_MARKET_FUT ? "FUT" : "SPOT");
@@ -300,7 +300,7 @@ static e_pos *open_new(s6_engine *e, const s6_order_result *r, char *err,
                          errlen);
     if (p == NULL)
         return NULL;
-    p->rec.risk_reserved = r->risk_reserved;
+    e_reserve(e, p, r->risk_reserved);
     p->rec.concurrency_reserved = r->concurrency_reserved;
     return p;
 }
@@ -421,7 +421,7 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
     if (s6_position_apply_fill(&p->rec.pos, &f, e_sym(e, p)->step, &eff, why,
                                sizeof why) != 0) {
         if (created)
-            p->used = false;
+            e_free_pos(e, p);
         return refuse(e, err, errlen, r->result_id, why);
     }
     if (eff == S6_FILL_DUPLICATE)
