@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-build=build
+build=${S6_BUILD_DIR:-build}   # tests point it at their own build
 helpers=()   # pids of the processes start_helpers launched, stopped on exit
 scratch=""   # the private redis-server's data folder, removed on exit
 
@@ -88,7 +88,7 @@ run_service() {
 
 ./.ci/install-deps
 cmake -S . -B "$build"
-cmake --build "$build" -j"$(nproc)"
+cmake --build "$build" -j"$(nproc)" --target s6-position
 if [[ ! -x "$build/s6-position" ]]; then
   echo "run-local: $build/s6-position was not built; the target s6-position" \
        "(src/app) is missing or failed" >&2

@@ -44,6 +44,12 @@ void spawn_args(proc *p, const char *const *env, const char *const *args)
 {
     char path[4096];
     binary_path(path, sizeof path);
+    spawn_prog(p, path, env, args);
+}
+
+void spawn_prog(proc *p, const char *path, const char *const *env,
+                const char *const *args)
+{
     int out[2], err[2];
     assert_int_equal(pipe2(out, O_CLOEXEC), 0);
     assert_int_equal(pipe2(err, O_CLOEXEC), 0);

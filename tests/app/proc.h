@@ -32,6 +32,9 @@ long now_ms(void);
 /* env: "NAME=value" to set, "NAME" alone to unset; NULL-terminated.
  * args: the command line after the program name, NULL-terminated (or NULL). */
 void spawn_args(proc *p, const char *const *env, const char *const *args);
+/* Any program (a script: path to the interpreter, the script in args). */
+void spawn_prog(proc *p, const char *path, const char *const *env,
+                const char *const *args);
 /* One optional argument (NULL: none). */
 void spawn(proc *p, const char *const *env, const char *arg);
 /* Reads whatever either pipe has within ms; false once both are at EOF. */
