@@ -4,6 +4,8 @@
 #   determinism  the shipped example twice (Lua, then native): same bytes
 #   report       the HTML report draws in headless Chromium, no errors
 #   badfile      a bad price file: exit 1, the file, the line, the reason
+#   progress     a progress bar on a terminal (script(1) gives one), none
+#                when stderr is a file
 set -eu
 case_=$1
 bin=$2
@@ -66,6 +68,18 @@ badfile)
     "$bin" replay $data/BTCUSDT.csv > /dev/null 2> "$tmp/err" || rc=$?
     [ "$rc" -eq 2 ]
     grep -q -- "--positions FILE is required" "$tmp/err"
+    ;;
+progress)
+    script -qec "$bin replay $demo --quiet > /dev/null" /dev/null \
+        > "$tmp/tty" < /dev/null
+    grep -q '100.0%  80640/80640 updates' "$tmp/tty"
+    "$bin" replay $demo --quiet > /dev/null 2> "$tmp/err"
+    if grep -q 'updates/s' "$tmp/err" && ! grep -q '%' "$tmp/err"; then
+        :
+    else
+        echo "a progress bar where stderr is not a terminal" >&2
+        exit 1
+    fi
     ;;
 *)
     echo "unknown case $case_" >&2
