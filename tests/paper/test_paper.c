@@ -405,6 +405,44 @@ static void balances_move_with_margin_pnl_and_fees(void **state)
     drop(f);
 }
 
+static void spot_books_move_the_spot_balance(void **state)
+{
+    (void)state;
+    fx *f = make(0, 0, 1);
+    s6_paper_mark(f->p, "BTCUSDT", S6_MARKET_SPOT, 50000);
+    s6_paper_entry e = { .pos_id = "s1", .symbol = "BTCUSDT",
+                         .market = S6_MARKET_SPOT, .side = 1, .qty = 0.05 };
+    char err[200];
+    assert_int_equal(s6_paper_open(f->p, &e, err, sizeof err), 0);
+    s6_paper_pump(f->p);
+    s6_paper_balances b;
+    s6_paper_get_balances(f->p, &b);
+    double fee_in = 0.05 * 50000 * 0.001; /* the SPOT taker fee */
+    assert_double_equal(b.spot_free, 5000 - 2500 - fee_in, 1e-9);
+    assert_double_equal(b.fut_free, 10000, 0);
+    s6_paper_mark(f->p, "BTCUSDT", S6_MARKET_SPOT, 52000);
+    s6_order o = order("s1-tp-1", S6_ORDER_MARKET, S6_PURPOSE_TP, -1, true,
+                       0.02, 0);
+    o.market = S6_MARKET_SPOT;
+    submit(f, o);
+    o.qty = 0.04; /* more than is left after the first */
+    snprintf(o.intent_id, sizeof o.intent_id, "s1-tp-2");
+    s6_paper_pump(f->p);
+    submit(f, o);
+    s6_paper_pump(f->p);
+    assert_int_equal(f->done[1].outcome, S6_ROUTE_REJECTED);
+    assert_string_equal(f->done[1].detail, "reduce_only_rejected");
+    double fee_out = 0.02 * 52000 * 0.001;
+    s6_paper_get_balances(f->p, &b);
+    assert_double_equal(b.spot_free, 5000 - 2500 - fee_in + 1040 - fee_out,
+                        1e-9);
+    s6_paper_position pos;
+    s6_paper_get_position(f->p, "BTCUSDT", S6_MARKET_SPOT, &pos);
+    assert_double_equal(pos.qty, 0.03, 1e-12);
+    assert_double_equal(pos.realized, 0.02 * 2000 - fee_in - fee_out, 1e-9);
+    drop(f);
+}
+
 static void entries_carry_the_intent_extras(void **state)
 {
     (void)state;
@@ -495,6 +533,7 @@ int main(void)
         cmocka_unit_test(a_repeated_intent_never_fills_twice),
         cmocka_unit_test(refusals_name_the_reason),
         cmocka_unit_test(balances_move_with_margin_pnl_and_fees),
+        cmocka_unit_test(spot_books_move_the_spot_balance),
         cmocka_unit_test(entries_carry_the_intent_extras),
         cmocka_unit_test(positions_file_errors_name_the_field),
     };
