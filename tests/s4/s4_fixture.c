@@ -135,6 +135,14 @@ int fx_submit(fx *f, const s6_order *o)
     return rc;
 }
 
+void fx_send(fx *f, const char *intent, const char *symbol, int purpose,
+             int type)
+{
+    s6_order o;
+    fx_order(&o, intent, symbol, purpose, type);
+    assert_int_equal(fx_submit(f, &o), 0);
+}
+
 int fx_cancel(fx *f, const char *intent, const char *symbol)
 {
     f->in_call = true;

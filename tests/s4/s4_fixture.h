@@ -63,6 +63,9 @@ int fx_teardown(void **state);
 void fx_order(s6_order *o, const char *intent, const char *symbol,
               int purpose, int type);
 int fx_submit(fx *f, const s6_order *o);
+/* fx_order then fx_submit, which must accept it. */
+void fx_send(fx *f, const char *intent, const char *symbol, int purpose,
+             int type);
 int fx_cancel(fx *f, const char *intent, const char *symbol);
 /* Runs the loop until pred(ud) holds (or fails the test after ms). */
 void fx_run_until(fx *f, bool (*pred)(void *ud), void *ud, unsigned ms);

@@ -56,19 +56,16 @@ static void results_follow_the_orders(void **state)
     assert_int_equal(s6_s4_peer_set_price(f->peer, "BTCUSDT", 64250.5), 0);
     s6_s4_peer_set_fee_rate(f->peer, 0.0004);
 
-    s6_order o;
     /* One at a time: the stream's order is then the test's. */
-    fx_order(&o, "p1-sl-1", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "p1-sl-1", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
     fx_wait_done(f, 1, 5000);
-    fx_order(&o, "p1-tp-2", "BTCUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "p1-tp-2", "BTCUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
     fx_wait_done(f, 2, 5000);
-    assert_int_equal(fx_submit(f, &o), 0); /* a repeat: no second fill */
-    fx_order(&o, "p1-sl-3", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
-    fx_order(&o, "p1-tp-4", "SOLUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0); /* no price set: taken, no fill */
+    /* a repeat: no second fill */
+    fx_send(f, "p1-tp-2", "BTCUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
+    fx_send(f, "p1-sl-3", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
+    /* no price set: taken, no fill */
+    fx_send(f, "p1-tp-4", "SOLUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
     fx_wait_done(f, 5, 5000);
     assert_int_equal(fx_cancel(f, "p1-sl-1", "BTCUSDT"), 0);
     fx_wait_done(f, 6, 5000);

@@ -102,9 +102,7 @@ static void rejection_is_final(void **state)
     s6_s4_peer_rule r = { .mode = S6_S4P_REJECT, .status = 409,
                           .code = "insufficient_balance" };
     assert_int_equal(s6_s4_peer_rule_intent(f->peer, "p1-add-3", &r), 0);
-    s6_order o;
-    fx_order(&o, "p1-add-3", "ETHUSDT", S6_PURPOSE_ADD, S6_ORDER_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "p1-add-3", "ETHUSDT", S6_PURPOSE_ADD, S6_ORDER_MARKET);
     fx_wait_done(f, 1, 5000);
     assert_int_equal(f->done[0].outcome, S6_ROUTE_REJECTED);
     assert_string_equal(f->done[0].detail,
@@ -132,9 +130,7 @@ static void server_errors_then_success(void **state)
     fx *f = *state;
     s6_s4_peer_rule r = { .mode = S6_S4P_FAIL, .status = 502, .times = 2 };
     assert_int_equal(s6_s4_peer_rule_path(f->peer, "/orders", &r), 0);
-    s6_order o;
-    fx_order(&o, "p1-cl-4", "BTCUSDT", S6_PURPOSE_CLOSE, S6_ORDER_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "p1-cl-4", "BTCUSDT", S6_PURPOSE_CLOSE, S6_ORDER_MARKET);
     fx_wait_done(f, 1, 5000);
     assert_int_equal(f->done[0].outcome, S6_ROUTE_OK);
     assert_int_equal(s6_s4_peer_count(f->peer, S6_S4P_REQUESTS), 3);
@@ -155,9 +151,7 @@ static void stall_fails_after_retries(void **state)
     fx *f = *state;
     s6_s4_peer_rule r = { .mode = S6_S4P_STALL };
     assert_int_equal(s6_s4_peer_rule_path(f->peer, "/orders", &r), 0);
-    s6_order o;
-    fx_order(&o, "p1-sl-5", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "p1-sl-5", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
     fx_wait_done(f, 1, 10000);
     assert_int_equal(f->done[0].outcome, S6_ROUTE_FAILED);
     assert_non_null(strstr(f->done[0].detail, "timeout after 4 attempt(s)"));
@@ -174,9 +168,7 @@ static void lost_answer_resend_is_deduplicated(void **state)
     fx *f = *state;
     s6_s4_peer_rule r = { .mode = S6_S4P_STALL, .times = 1 };
     assert_int_equal(s6_s4_peer_rule_intent(f->peer, "p1-tp-6", &r), 0);
-    s6_order o;
-    fx_order(&o, "p1-tp-6", "BTCUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "p1-tp-6", "BTCUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
     fx_wait_done(f, 1, 5000);
     assert_int_equal(f->done[0].outcome, S6_ROUTE_OK);
     assert_taken(f, "p1-tp-6", "FILLED");
@@ -190,11 +182,9 @@ static void lost_answer_resend_is_deduplicated(void **state)
 static void repeated_intent_is_one_order(void **state)
 {
     fx *f = *state;
-    s6_order o;
-    fx_order(&o, "p1-add-7", "BTCUSDT", S6_PURPOSE_ADD, S6_ORDER_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "p1-add-7", "BTCUSDT", S6_PURPOSE_ADD, S6_ORDER_MARKET);
     fx_wait_done(f, 1, 5000);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "p1-add-7", "BTCUSDT", S6_PURPOSE_ADD, S6_ORDER_MARKET);
     fx_wait_done(f, 2, 5000);
     assert_string_equal(f->done[0].detail, f->done[1].detail);
     assert_int_equal(s6_s4_peer_count(f->peer, S6_S4P_REQUESTS), 2);
@@ -204,9 +194,7 @@ static void repeated_intent_is_one_order(void **state)
 static void cancel_outcomes(void **state)
 {
     fx *f = *state;
-    s6_order o;
-    fx_order(&o, "p1-sl-8", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "p1-sl-8", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
     fx_wait_done(f, 1, 5000);
     assert_int_equal(fx_cancel(f, "p1-sl-8", "BTCUSDT"), 0);
     fx_wait_done(f, 2, 5000);
@@ -269,8 +257,7 @@ static void bad_orders_are_refused(void **state)
     assert_non_null(strstr(f->log_text, "\"field\":\"qty_str\""));
     assert_non_null(strstr(f->log_text, "\"field\":\"price_str\""));
     /* One good order afterwards is the only one S4 ever sees. */
-    fx_order(&o, "p1-sl-12", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "p1-sl-12", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
     fx_wait_done(f, 1, 5000);
     assert_int_equal(f->n_done, 1);
     assert_int_equal(s6_s4_peer_count(f->peer, S6_S4P_REQUESTS), 1);
@@ -282,11 +269,8 @@ static void metrics_count_requests_and_errors(void **state)
     fx *f = *state;
     s6_s4_peer_rule r = { .mode = S6_S4P_REJECT };
     assert_int_equal(s6_s4_peer_rule_intent(f->peer, "p1-tp-14", &r), 0);
-    s6_order o;
-    fx_order(&o, "p1-tp-13", "BTCUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
-    fx_order(&o, "p1-tp-14", "BTCUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "p1-tp-13", "BTCUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
+    fx_send(f, "p1-tp-14", "BTCUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
     fx_wait_done(f, 2, 5000);
     s6_hist *h;
     assert_int_equal(s6_hist_get(f->metrics, "s6_s4_request_seconds", 1,
@@ -304,9 +288,7 @@ static void free_fails_everything_pending(void **state)
     fx *f = *state;
     s6_s4_peer_rule r = { .mode = S6_S4P_STALL };
     assert_int_equal(s6_s4_peer_rule_path(f->peer, "/orders", &r), 0);
-    s6_order o;
-    fx_order(&o, "p1-sl-15", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "p1-sl-15", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
     assert_int_equal(s6_s4_peer_run_until(f->peer, &f->loop, S6_S4P_REQUESTS,
                                           1, 5000), 0);
     s6_s4_router_stats st;

@@ -32,13 +32,6 @@ static void stop(fx *f)
     free(f);
 }
 
-static void submit(fx *f, const char *intent, const char *symbol, int purpose)
-{
-    s6_order o;
-    fx_order(&o, intent, symbol, purpose, S6_ORDER_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
-}
-
 /* n orders "<prefix>-<i>" for i in 0..n-1. */
 static void submit_n(fx *f, const char *prefix, const char *symbol,
                      int purpose, int n)
@@ -46,7 +39,7 @@ static void submit_n(fx *f, const char *prefix, const char *symbol,
     char id[32];
     for (int i = 0; i < n; i++) {
         snprintf(id, sizeof id, "%s-%d", prefix, i);
-        submit(f, id, symbol, purpose);
+        fx_send(f, id, symbol, purpose, S6_ORDER_MARKET);
     }
 }
 
@@ -143,7 +136,7 @@ static void total_rate_holds_across_symbols(void **state)
     char id[32];
     for (int i = 0; i < 6; i++) {
         snprintf(id, sizeof id, "x-cl-%d", i);
-        submit(f, id, syms[i], S6_PURPOSE_CLOSE);
+        fx_send(f, id, syms[i], S6_PURPOSE_CLOSE, S6_ORDER_MARKET);
     }
     stats(f, 3, 3);
     advance(f, &c, 0, 3);
@@ -163,13 +156,11 @@ static void protective_orders_go_first(void **state)
     fake_clock c;
     fx *f = start_fake("5", "1000", &c);
     submit_n(f, "p-tp", "BTCUSDT", S6_PURPOSE_TP, 5);
-    submit(f, "p-tp-5", "BTCUSDT", S6_PURPOSE_TP);
-    submit(f, "p-add-6", "BTCUSDT", S6_PURPOSE_ADD);
-    s6_order o;
-    fx_order(&o, "p-sl-7", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
-    submit(f, "p-hg-8", "BTCUSDT", S6_PURPOSE_HEDGE);
-    submit(f, "p-cl-9", "BTCUSDT", S6_PURPOSE_CLOSE);
+    fx_send(f, "p-tp-5", "BTCUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
+    fx_send(f, "p-add-6", "BTCUSDT", S6_PURPOSE_ADD, S6_ORDER_MARKET);
+    fx_send(f, "p-sl-7", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
+    fx_send(f, "p-hg-8", "BTCUSDT", S6_PURPOSE_HEDGE, S6_ORDER_MARKET);
+    fx_send(f, "p-cl-9", "BTCUSDT", S6_PURPOSE_CLOSE, S6_ORDER_MARKET);
     assert_int_equal(fx_cancel(f, "p-sl-0", "BTCUSDT"), 0);
     stats(f, 5, 6);
     advance(f, &c, 0, 5);
@@ -228,8 +219,8 @@ static void cancel_of_a_queued_order_sends_nothing(void **state)
 {
     (void)state;
     fx *f = start("1", "1000");
-    submit(f, "c-tp-0", "BTCUSDT", S6_PURPOSE_TP);
-    submit(f, "c-tp-1", "BTCUSDT", S6_PURPOSE_TP);
+    fx_send(f, "c-tp-0", "BTCUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
+    fx_send(f, "c-tp-1", "BTCUSDT", S6_PURPOSE_TP, S6_ORDER_MARKET);
     stats(f, 1, 1);
     assert_int_equal(fx_cancel(f, "c-tp-1", "BTCUSDT"), 0);
     stats(f, 1, 0);
@@ -255,9 +246,7 @@ static void cancel_waits_for_its_order_in_flight(void **state)
     fx *f = start("1000", "1000");
     s6_s4_peer_rule r = { .mode = S6_S4P_STALL, .times = 1 };
     assert_int_equal(s6_s4_peer_rule_intent(f->peer, "w-sl-1", &r), 0);
-    s6_order o;
-    fx_order(&o, "w-sl-1", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "w-sl-1", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
     assert_int_equal(s6_s4_peer_run_until(f->peer, &f->loop, S6_S4P_REQUESTS,
                                           1, 5000), 0);
     assert_int_equal(fx_cancel(f, "w-sl-1", "BTCUSDT"), 0);

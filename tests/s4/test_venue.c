@@ -178,9 +178,7 @@ static void fetch_returns_the_venue(void **state)
     fx *f = *state;
     assert_int_equal(s6_s4_peer_serve(f->peer, "/positions", 200, POSITIONS),
                      0);
-    s6_order o;
-    fx_order(&o, "p1-sl-1", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
-    assert_int_equal(fx_submit(f, &o), 0);
+    fx_send(f, "p1-sl-1", "BTCUSDT", S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET);
     fx_wait_done(f, 1, 5000);
     got g;
     fetch(f, &g);
