@@ -467,6 +467,37 @@ int s6_paper_open(s6_paper *p, const s6_paper_entry *e, char *err,
     return rc;
 }
 
+int s6_paper_restore(s6_paper *p, const char *symbol, int market, int side,
+                     double qty, double entry, double leverage, char *err,
+                     size_t errlen)
+{
+    long bi = symbol ? s6_paper_book_find(p, symbol, market) : -1;
+    const char *why = bi < 0 ? "symbol not configured"
+        : p->books[bi].pos.side != 0 ? "the venue already holds a position"
+        : side != 1 && side != -1 ? "side must be +1 or -1"
+        : market == S6_MARKET_SPOT && side < 0 ? "a SPOT position is long"
+        : !(qty > 0 && isfinite(qty)) ? "qty must be > 0"
+        : !(entry > 0 && isfinite(entry)) ? "entry must be > 0"
+        : !(leverage >= 1 && isfinite(leverage)) ? "leverage must be >= 1"
+                                                   : NULL;
+    if (why != NULL) {
+        snprintf(err, errlen, "paper restore %s: %s", symbol ? symbol : "",
+                 why);
+        return -EINVAL;
+    }
+    s6_paper_position *pos = &p->books[bi].pos;
+    bool spot = market == S6_MARKET_SPOT;
+    *pos = (s6_paper_position){ .side = side, .qty = qty, .entry = entry,
+                                .leverage = spot ? 1 : leverage,
+                                .realized = pos->realized };
+    pos->margin = qty * entry / pos->leverage;
+    if (spot)
+        p->spot_free -= pos->margin;
+    else
+        p->fut_free -= pos->margin;
+    return 0;
+}
+
 void s6_paper_get_balances(const s6_paper *p, s6_paper_balances *b)
 {
     *b = (s6_paper_balances){ .spot_free = p->spot_free,

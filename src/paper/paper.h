@@ -94,6 +94,14 @@ typedef struct s6_paper_entry {
 int s6_paper_open(s6_paper *p, const s6_paper_entry *e, char *err,
                   size_t errlen);
 
+/* After a restart the venue (this process) starts empty while the exchange
+ * it stands for would still hold the positions the engine restores: this
+ * puts one back — no fill, no result — and takes its margin (FUT) or cost
+ * (SPOT) off the free balance.  Refused unless the book is flat. */
+int s6_paper_restore(s6_paper *p, const char *symbol, int market, int side,
+                     double qty, double entry, double leverage, char *err,
+                     size_t errlen);
+
 typedef struct s6_paper_balances {
     double spot_free, fut_free;
 } s6_paper_balances;

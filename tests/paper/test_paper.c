@@ -443,6 +443,39 @@ static void spot_books_move_the_spot_balance(void **state)
     drop(f);
 }
 
+static void a_restored_position_can_be_protected_and_closed(void **state)
+{
+    (void)state;
+    fx *f = make(0, 0, 1);
+    char err[200];
+    /* Without it, a restarted venue refuses the engine's re-armed stop. */
+    s6_paper_mark(f->p, "BTCUSDT", S6_MARKET_FUT, 50000);
+    submit(f, order("p1-sl-9", S6_ORDER_STOP_MARKET, S6_PURPOSE_STOP, -1,
+                    true, 0.010, 49000));
+    assert_int_equal(s6_paper_restore(f->p, "BTCUSDT", S6_MARKET_FUT, 1,
+                                      0.010, 48000, 10, err, sizeof err), 0);
+    assert_int_not_equal(s6_paper_restore(f->p, "BTCUSDT", S6_MARKET_FUT, 1,
+                                          0.010, 48000, 10, err, sizeof err),
+                         0);
+    assert_non_null(strstr(err, "already holds"));
+    submit(f, order("p1-sl-10", S6_ORDER_STOP_MARKET, S6_PURPOSE_STOP, -1,
+                    true, 0.010, 49000));
+    s6_paper_pump(f->p);
+    assert_int_equal(f->done[0].outcome, S6_ROUTE_REJECTED);
+    assert_int_equal(f->done[1].outcome, S6_ROUTE_OK);
+    s6_paper_balances b;
+    s6_paper_get_balances(f->p, &b);
+    assert_double_equal(b.fut_free, 10000 - 48, 1e-9);
+    f->n_res = 0;
+    s6_paper_mark(f->p, "BTCUSDT", S6_MARKET_FUT, 48900);
+    s6_paper_pump(f->p);
+    assert_int_equal(f->res[0].fill.kind, S6_FILL_STOP);
+    s6_paper_get_balances(f->p, &b); /* margin back, PnL 9, the fee */
+    assert_double_equal(b.fut_free, 10000 + 9 - 0.010 * 48900 * 0.0005,
+                        1e-9);
+    drop(f);
+}
+
 static void entries_carry_the_intent_extras(void **state)
 {
     (void)state;
@@ -534,6 +567,7 @@ int main(void)
         cmocka_unit_test(refusals_name_the_reason),
         cmocka_unit_test(balances_move_with_margin_pnl_and_fees),
         cmocka_unit_test(spot_books_move_the_spot_balance),
+        cmocka_unit_test(a_restored_position_can_be_protected_and_closed),
         cmocka_unit_test(entries_carry_the_intent_extras),
         cmocka_unit_test(positions_file_errors_name_the_field),
     };
