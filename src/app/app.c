@@ -85,20 +85,33 @@ static int add_routes(s6_app *app)
 /* s6_http_requests_total{route,method,code} and s6_http_request_seconds:
  * a path no route matched counts as "unmatched", so a scan of random
  * paths cannot grow the series. */
-static void on_request_done(void *ud, const s6_http_done *d)
+static const char unmatched[] = "unmatched";
+
+static s6_app_req_series *req_series(s6_app *app, const s6_http_done *d)
 {
-    s6_app *app = ud;
-    const char *route = d->route ? d->route : "unmatched";
+    const char *route = d->route ? d->route : unmatched;
+    uintptr_t h = ((uintptr_t)route >> 3) ^ ((uintptr_t)d->req->method >> 3) ^
+                  (uintptr_t)d->status * 2654435761u;
+    s6_app_req_series *s = &app->req_series[h % S6_APP_REQ_SERIES];
+    if (s->count != NULL && s->route == route && s->method == d->req->method &&
+        s->status == d->status)
+        return s;
     char code[8];
     snprintf(code, sizeof code, "%d", d->status);
-    s6_counter *n;
-    s6_hist *t;
+    *s = (s6_app_req_series){ .route = route, .method = d->req->method,
+                              .status = d->status };
     (void)s6_counter_get(app->metrics, "s6_http_requests_total", 3,
-                         S6_LABELS(route, d->req->method, code), &n);
+                         S6_LABELS(route, d->req->method, code), &s->count);
     (void)s6_hist_get(app->metrics, "s6_http_request_seconds", 1,
-                      S6_LABELS(route), &t);
-    s6_counter_inc(n);
-    s6_hist_observe(t, d->seconds);
+                      S6_LABELS(route), &s->seconds);
+    return s;
+}
+
+static void on_request_done(void *ud, const s6_http_done *d)
+{
+    s6_app_req_series *s = req_series(ud, d);
+    s6_counter_inc(s->count);
+    s6_hist_observe(s->seconds, d->seconds);
 }
 
 /* ---- what the service plugs in ---- */

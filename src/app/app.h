@@ -41,6 +41,17 @@ typedef struct s6_app_check {
     void *ud;
 } s6_app_check;
 
+/* The request metrics' series of one (route, method, status): looked up
+ * once, then reused (the lookup costs microseconds, the update nothing). */
+typedef struct s6_app_req_series {
+    const char *route, *method; /* the server's own strings: stable */
+    int status;
+    s6_counter *count;
+    s6_hist *seconds;
+} s6_app_req_series;
+
+enum { S6_APP_REQ_SERIES = 64 };
+
 typedef struct s6_app_ready {
     char name[S6_APP_NAME_MAX + 1];
     bool ok;
@@ -78,6 +89,7 @@ struct s6_app {
     unsigned n_ready;
     s6_app_check checks[S6_APP_MAX_CHECKS];
     unsigned n_checks;
+    s6_app_req_series req_series[S6_APP_REQ_SERIES]; /* direct-mapped */
     uv_signal_t signals[2];
     unsigned n_signals;
     uint64_t started_ms; /* uv_now() at start, for uptime */
