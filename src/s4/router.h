@@ -72,6 +72,7 @@ void s6_s4_router_set_clock(s6_s4_router *r, double (*now)(void *ud),
                             void *ud);
 
 /* Ends everything still queued or in flight with S6_ROUTE_FAILED ("router
- * closed"), each done before this returns, and frees the router once the
- * loop has closed its timer.  Call it before freeing the httpc. */
+ * closed"), and a venue fetch with an error, each callback before this
+ * returns; frees the router once the loop has closed its timers.  Call it
+ * before shutting the httpc down, never from inside one of its callbacks. */
 void s6_s4_router_free(s6_s4_router *r);
