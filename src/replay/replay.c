@@ -351,13 +351,22 @@ static int map_entries(rp *r, char *err, size_t errlen)
             s6_report_track(r->rep, i, r->e[i].pos_id, r->e[i].symbol,
                             r->e[i].side);
     }
-    for (size_t k = 0; k < r->ns; k++)
+    for (size_t k = 0; k < r->ns; k++) {
         if (s6_config_symbol(r->o->cfg, r->s[k].market, r->s[k].symbol) ==
             NULL) {
             snprintf(err, errlen, "%s: symbol %s is not configured",
                      r->s[k].name, r->s[k].symbol);
             return -EINVAL;
         }
+        for (size_t j = 0; j < k; j++)
+            if (r->s[j].market == r->s[k].market &&
+                strcmp(r->s[j].symbol, r->s[k].symbol) == 0) {
+                snprintf(err, errlen, "%s: %s has prices in %s already "
+                         "(one file per symbol)", r->s[k].name,
+                         r->s[k].symbol, r->s[j].name);
+                return -EINVAL;
+            }
+    }
     return 0;
 }
 

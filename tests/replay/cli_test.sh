@@ -65,6 +65,10 @@ badfile)
     [ "$rc" -eq 1 ]
     grep -qx "s6-position replay: position demo-eth-short: no price file for ETHUSDT" "$tmp/err"
     rc=0
+    "$bin" replay $demo $data/BTCUSDT.csv > /dev/null 2> "$tmp/err" || rc=$?
+    [ "$rc" -eq 1 ]
+    grep -qx "s6-position replay: BTCUSDT.csv: BTCUSDT has prices in BTCUSDT.csv already (one file per symbol)" "$tmp/err"
+    rc=0
     "$bin" replay $data/BTCUSDT.csv > /dev/null 2> "$tmp/err" || rc=$?
     [ "$rc" -eq 2 ]
     grep -q -- "--positions FILE is required" "$tmp/err"
