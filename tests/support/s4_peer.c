@@ -602,9 +602,12 @@ static void on_wake(uv_async_t *h)
         return;
     drop_stalls(p);
     s6_http_shutdown(p->srv, on_srv_closed, NULL);
-    if (p->redis)
-        s6_redis_close(p->redis);
+    pthread_mutex_lock(&p->mu); /* queue_result reads it on other threads */
+    s6_redis *rd = p->redis;
     p->redis = NULL;
+    pthread_mutex_unlock(&p->mu);
+    if (rd)
+        s6_redis_close(rd);
     uv_close((uv_handle_t *)&p->wake, NULL);
 }
 
