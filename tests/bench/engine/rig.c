@@ -1,0 +1,452 @@
+/* rig.c — the service's engine wiring, in-process (rig.h). */
+#include "rig.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app/app.h"
+#include "bus/result_codec.h"
+#include "rules_edge.h"
+
+/* The S4 limits at their configured maximum so that they never bind: what
+ * is measured is the path, not the venue's allowance (s6-bench-s4 does
+ * the same). */
+static const char *const overrides[][2] = {
+    { "s4", "{\"mode\":\"http\"}" },
+    { "orders", "{\"rate_per_symbol_per_s\":1000,\"rate_total_per_s\":10000}" },
+    { "treasury", "{\"enabled\":false}" },
+    { "paper", "{\"positions\":\"\"}" },
+};
+
+double rig_wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+size_t rig_rss(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void log_sink(void *ud, const char *line, size_t len)
+{
+    rig *r = ud;
+    if (strstr(line, "\"level\":\"warn\"") != NULL ||
+        strstr(line, "\"level\":\"error\"") != NULL)
+        r->log_lines++;
+    fwrite(line, 1, len, r->log_file);
+}
+
+/* One symbol object: the shipped BTCUSDT's filters and brackets. */
+static json_t *symbol_json(json_t *model)
+{
+    json_t *s = json_deep_copy(model);
+    json_object_set_new(s, "target_exposure", json_null());
+    return s;
+}
+
+static int set_object(json_t *root, const char *key, const char *text)
+{
+    json_t *over = json_loads(text, 0, NULL);
+    json_t *obj = json_object_get(root, key);
+    if (over == NULL || obj == NULL) {
+        json_decref(over);
+        return -1;
+    }
+    json_object_update(obj, over);
+    json_decref(over);
+    return 0;
+}
+
+/* The shipped config/s6.json (its rule parameters, risk and market-data
+ * settings) with n generated FUT symbols, Redis, S4 and the history file
+ * of this run, loaded through the config loader like the service's. */
+static int load_config(rig *r, char *url4)
+{
+    char path[512], text[1024];
+    snprintf(path, sizeof path, "%s/config/s6.json", S6_SOURCE_DIR);
+    json_t *root = json_load_file(path, 0, NULL);
+    json_t *model = root ? json_object_get(json_object_get(root, "symbols"),
+                                           "BTCUSDT") : NULL;
+    if (model == NULL) {
+        fprintf(stderr, "cannot read %s\n", path);
+        json_decref(root);
+        return -1;
+    }
+    json_t *symbols = json_object();
+    for (size_t i = 0; i < r->n; i++)
+        json_object_set_new(symbols, r->symbols[i], symbol_json(model));
+    json_object_set_new(root, "symbols", symbols);
+    int bad = 0;
+    for (size_t i = 0; i < sizeof overrides / sizeof *overrides; i++)
+        bad |= set_object(root, overrides[i][0], overrides[i][1]);
+    snprintf(text, sizeof text,
+             "{\"max_concurrent_positions\":%zu,\"budget\":1e12}", r->n);
+    bad |= set_object(root, "risk", text);
+    snprintf(text, sizeof text, "{\"url\":\"%s\"}", r->srv.url);
+    bad |= set_object(root, "redis", text);
+    snprintf(text, sizeof text, "{\"s4_url\":\"%s\"}", url4);
+    bad |= set_object(root, "services", text);
+    snprintf(text, sizeof text, "{\"path\":\"%s/history.sqlite\"}", r->srv.dir);
+    bad |= set_object(root, "history", text);
+    snprintf(text, sizeof text, "{\"dir\":\"%s/rules\"}", S6_SOURCE_DIR);
+    bad |= set_object(root, "rules", text);
+    char *cfg_text = bad ? NULL : json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    s6_config_error ce;
+    int rc = cfg_text ? s6_config_load_text(cfg_text, "bench", &r->cfg, &ce)
+                      : -1;
+    free(cfg_text);
+    if (rc != 0) {
+        fprintf(stderr, "config: %s\n", bad ? "cannot build" : ce.message);
+        return -1;
+    }
+    r->cfg_ok = true;
+    return 0;
+}
+
+static const char *rule_params(void *ud, const char *rule)
+{
+    return s6_config_rule_params(ud, rule);
+}
+
+/* As app.c starts the rule host: the config's limits and parameters. */
+static int start_rules(rig *r, char *err, size_t errlen)
+{
+    s6_app_config ac;
+    s6_app_config_default(&ac);
+    s6_app_config_from(&ac, &r->cfg);
+    ac.rules.params_of = rule_params;
+    ac.rules.params_ud = &r->cfg;
+    if (s6_rules_svc_start(&r->rules_svc, NULL, &r->log, r->metrics,
+                           &ac.rules, err, errlen) != 0)
+        return -1;
+    r->rules_svc_ok = true;
+    if (s6_rules_edge_lua(&r->rules_svc, (int)r->n + 16, &r->rules, err,
+                          errlen) != 0)
+        return -1;
+    r->rules_ok = true;
+    return 0;
+}
+
+static double clock_now(void *ud)
+{
+    (void)ud;
+    return rig_wall_now();
+}
+
+static void on_redis_state(s6_redis *rd, s6_redis_state st, int code,
+                           void *ud)
+{
+    (void)rd;
+    (void)code;
+    ((rig *)ud)->redis_up = st == S6_REDIS_UP;
+}
+
+static bool redis_up(void *ud) { return ((rig *)ud)->redis_up; }
+
+/* service.c's build(), S4 mode. */
+static int build(rig *r, char *err, size_t errlen)
+{
+    s6_redis_opts ro = { .log = &r->log, .name = "cmd",
+                         .on_state = on_redis_state, .state_ud = r };
+    s6_state_opts so = { .clock = { clock_now, NULL }, .log = &r->log };
+    s6_store_err serr = { "" };
+    if (s6_metrics_new_service(&r->metrics) < 0 ||
+        s6_httpc_new(&r->httpc, &r->loop, NULL, &r->log) < 0 ||
+        s6_store_open_sqlite(r->cfg.history.path, &r->store, &serr) < 0 ||
+        s6_redis_open(&r->loop, r->cfg.redis.url, &ro, &r->redis, err,
+                      errlen) < 0 ||
+        s6_state_new(r->redis, &so, &r->state) < 0 ||
+        s6_s4_router_new(&r->loop, r->httpc, &r->cfg, &r->log, r->metrics,
+                         &r->s4, err, errlen) < 0 ||
+        s6_s4_router_new(&r->loop, r->httpc, &r->floor_cfg, &r->log, NULL,
+                         &r->floor_s4, err, errlen) < 0 ||
+        start_rules(r, err, errlen) < 0) {
+        if (serr.msg[0])
+            snprintf(err, errlen, "history store: %s", serr.msg);
+        return -1;
+    }
+    s6_engine_edges edges = {
+        .state = s6_state_edge_of(r->state),
+        .rules = r->rules,
+        .clock = { clock_now, NULL },
+        .store = r->store,
+    };
+    s6_s4_router_edge(r->s4, &edges.router);
+    return s6_engine_new(&r->cfg, &edges, &r->log, r->metrics, &r->engine,
+                         err, errlen) < 0 ? -1 : 0;
+}
+
+static int on_result(void *ud, const s6_order_result *res, char *err,
+                     size_t errlen)
+{
+    return s6_engine_on_result(((rig *)ud)->engine, res, err, errlen);
+}
+
+static int on_barrier(void *ud, void (*done)(void *cb_ud, bool ok),
+                      void *cb_ud)
+{
+    s6_state_edge edge = s6_state_edge_of(((rig *)ud)->state);
+    return edge.barrier(edge.ud, done, cb_ud);
+}
+
+static bool feed_reading(void *ud)
+{
+    s6_feed_stats st;
+    s6_feed_get_stats(((rig *)ud)->feed, &st);
+    return st.reading;
+}
+
+/* service.c's start_consuming(), without the timers. */
+static int consume(rig *r, char *err, size_t errlen)
+{
+    s6_results_opts ro = {
+        .url = r->cfg.redis.url, .consumer = "bench",
+        .on_result = on_result, .result_ud = r,
+        .barrier = on_barrier, .barrier_ud = r, .log = &r->log,
+    };
+    s6_feed_opts fo = {
+        .url = r->cfg.redis.url,
+        .regimes = { (const char *const *)r->cfg.rules.regimes.v,
+                     r->cfg.rules.regimes.n },
+        .on_market = r->on_market, .ud = r->market_ud, .log = &r->log,
+    };
+    if (s6_results_start(&r->loop, r->redis, &ro, &r->results, err,
+                         errlen) < 0 ||
+        s6_feed_start(&r->loop, &fo, &r->feed, err, errlen) < 0)
+        return -1;
+    return rig_run_until(r, feed_reading, r, 10000);
+}
+
+static int start_peers(rig *r, char *url4, char *url0, size_t cap)
+{
+    s6_s4_peer_opts po = { .redis_url = r->srv.url };
+    if (s6_s4_peer_start(&r->peer, &po) != 0 ||
+        s6_s4_peer_start(&r->floor_peer, NULL) != 0)
+        return -1;
+    s6_s4_peer_url(r->peer, url4, cap);
+    s6_s4_peer_url(r->floor_peer, url0, cap);
+    return 0;
+}
+
+int rig_start(rig *r, size_t n, s6_feed_on_market on_market, void *ud)
+{
+    char err[512] = "", url4[64];
+    *r = (rig){ .n = n, .on_market = on_market, .market_ud = ud };
+    uv_loop_init(&r->loop);
+    r->symbols = calloc(n, sizeof *r->symbols);
+    r->instruments = calloc(n, sizeof *r->instruments);
+    if (r->symbols == NULL || r->instruments == NULL ||
+        s6test_redis_start(&r->srv) != 0 ||
+        start_peers(r, url4, r->floor_url, sizeof url4) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(r->symbols[i], RIG_SYMBOL_LEN, "S%05uUSDT", (unsigned)i);
+        r->instruments[i] = (s6_md_instrument){ S6_MARKET_FUT,
+                                                r->symbols[i] };
+    }
+    if ((r->log_file = fopen(RIG_LOG_FILE, "w")) == NULL ||
+        load_config(r, url4) != 0)
+        return -1;
+    s6_log_init(&r->log, (s6_log_level)r->cfg.log.level);
+    s6_log_set_sink(&r->log, log_sink, r);
+    r->floor_cfg = r->cfg;
+    r->floor_cfg.services.s4_url = r->floor_url;
+    if (build(r, err, sizeof err) != 0 ||
+        rig_run_until(r, redis_up, r, 10000) != 0 ||
+        consume(r, err, sizeof err) != 0) {
+        fprintf(stderr, "rig: %s\n", err[0] ? err : "start-up timed out");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- running the loop until something happened ---- */
+
+typedef struct until {
+    bool (*done)(void *ud);
+    void *ud;
+    bool met;
+} until;
+
+static void on_check(uv_timer_t *t)
+{
+    until *u = t->data;
+    if (u->done != NULL && u->done(u->ud)) {
+        u->met = true;
+        uv_stop(t->loop);
+    }
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    uv_stop(t->loop);
+}
+
+int rig_run_until(rig *r, bool (*done)(void *ud), void *ud,
+                  unsigned timeout_ms)
+{
+    until u = { done, ud, done != NULL && done(ud) };
+    uv_timer_t check, deadline;
+    uv_timer_init(&r->loop, &check);
+    uv_timer_init(&r->loop, &deadline);
+    check.data = &u;
+    uv_timer_start(&check, on_check, 1, 1);
+    uv_timer_start(&deadline, on_deadline, timeout_ms, 0);
+    if (!u.met)
+        uv_run(&r->loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&check, NULL);
+    uv_close((uv_handle_t *)&deadline, NULL);
+    uv_run(&r->loop, UV_RUN_NOWAIT);
+    return u.met ? 0 : -1;
+}
+
+void rig_run_for(rig *r, unsigned ms)
+{
+    rig_run_until(r, NULL, NULL, ms);
+}
+
+/* ---- setup writes ---- */
+
+typedef struct writes {
+    size_t owed, failed;
+} writes;
+
+static void on_written(s6_redis *rd, const struct redisReply *rep, int code,
+                       void *ud)
+{
+    (void)rd;
+    (void)rep;
+    writes *w = ud;
+    w->owed--;
+    w->failed += code != 0;
+}
+
+static bool all_written(void *ud) { return ((writes *)ud)->owed == 0; }
+
+int rig_write_last(rig *r, double mark)
+{
+    writes w = { 0, 0 };
+    s6_md_regimes rg = { (const char *const *)r->cfg.rules.regimes.v,
+                         r->cfg.rules.regimes.n };
+    for (size_t i = 0; i < r->n; i++) {
+        s6_md_update m = { .market = S6_MARKET_FUT };
+        snprintf(m.symbol, sizeof m.symbol, "%s", r->symbols[i]);
+        m.u = (s6_market_update){ .ts = rig_wall_now(), .mark = mark,
+                                  .regime = -1, .health = NAN };
+        s6_bus_out out;
+        char err[160], key[96];
+        if (s6_md_update_format(&m, &rg, &out, err, sizeof err) < 0 ||
+            s6_md_last_key(m.market, m.symbol, key, sizeof key) < 0 ||
+            s6_redis_hset(r->redis, key, out.kv, out.n, on_written, &w) < 0)
+            return -1;
+        w.owed++;
+    }
+    return rig_run_until(r, all_written, &w, 60000) == 0 && w.failed == 0
+               ? 0 : -1;
+}
+
+static bool all_protected(void *ud)
+{
+    rig *r = ud;
+    s6_engine_status st;
+    s6_engine_get_status(r->engine, &st);
+    return st.positions == r->n && st.unprotected == 0;
+}
+
+int rig_open_positions(rig *r, double entry, double qty, double sl)
+{
+    writes w = { 0, 0 };
+    for (size_t i = 0; i < r->n; i++) {
+        s6_order_result res = {
+            .kind = S6_RES_FILL, .market = S6_MARKET_FUT, .sl_px = sl,
+            .leverage = 10, .risk_reserved = entry * qty / 10,
+            .concurrency_reserved = 1, .ts = rig_wall_now(),
+            .fill = { .kind = S6_FILL_ENTRY, .side = 1, .qty = qty,
+                      .price = entry, .ts = rig_wall_now() },
+        };
+        snprintf(res.result_id, sizeof res.result_id, "entry-%zu", i);
+        snprintf(res.intent_id, sizeof res.intent_id, "up-%zu", i);
+        snprintf(res.pos_id, sizeof res.pos_id, "b%05u", (unsigned)i);
+        snprintf(res.symbol, sizeof res.symbol, "%s", r->symbols[i]);
+        s6_bus_out out;
+        char err[160];
+        if (s6_result_format(&res, &out, err, sizeof err) < 0 ||
+            s6_redis_xadd(r->redis, "ord:{results}", "*", out.kv, out.n,
+                          on_written, &w) < 0) {
+            fprintf(stderr, "entry %zu: %s\n", i, err);
+            return -1;
+        }
+        w.owed++;
+    }
+    if (rig_run_until(r, all_written, &w, 60000) != 0 || w.failed != 0)
+        return -1;
+    return rig_run_until(r, all_protected, r, 300000);
+}
+
+/* ---- teardown, in service.c's order ---- */
+
+static void on_httpc_closed(s6_httpc *c, void *ud)
+{
+    (void)c;
+    *(bool *)ud = true;
+}
+
+static bool flag_set(void *ud) { return *(bool *)ud; }
+
+static void close_io(rig *r)
+{
+    if (r->feed != NULL)
+        s6_feed_close(r->feed);
+    if (r->results != NULL)
+        s6_results_close(r->results);
+    s6_engine_free(r->engine);
+    s6_s4_router_free(r->s4);
+    s6_s4_router_free(r->floor_s4);
+    s6_state_free(r->state);
+    if (r->redis != NULL)
+        s6_redis_close(r->redis);
+    bool closed = r->httpc == NULL;
+    if (!closed)
+        s6_httpc_shutdown(r->httpc, on_httpc_closed, &closed);
+    rig_run_until(r, flag_set, &closed, 10000);
+    if (r->httpc != NULL)
+        s6_httpc_free(r->httpc);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+}
+
+void rig_free(rig *r)
+{
+    close_io(r);
+    uv_loop_close(&r->loop);
+    s6_store_close(r->store);
+    if (r->rules_ok)
+        s6_rules_edge_free(&r->rules);
+    if (r->rules_svc_ok)
+        s6_rules_svc_free(&r->rules_svc);
+    s6_metrics_free(r->metrics);
+    s6_s4_peer_free(r->peer);
+    s6_s4_peer_free(r->floor_peer);
+    if (r->cfg_ok)
+        s6_config_free(&r->cfg);
+    if (r->log_file != NULL)
+        fclose(r->log_file);
+    if (r->srv.dir[0])
+        s6test_redis_destroy(&r->srv);
+    free(r->symbols);
+    free(r->instruments);
+}

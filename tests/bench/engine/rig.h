@@ -1,0 +1,109 @@
+/*
+ * rig.h — the service's engine wiring, in-process, for s6-bench-engine-live
+ * (docs/performance.md, "Engine").
+ *
+ * The pieces are the ones src/app/service.c builds in S4 mode, configured
+ * the same way: a private redis-server (tests/support/redis_server.h), the
+ * Redis command connection shared by the state edge and the results
+ * consumer, the market feed on its own connection, the S4 router over the
+ * outbound HTTP client to the S4 test peer (its own thread, stamping each
+ * request with uv_hrtime, the clock this process reads), the SQLite history
+ * store, the Lua rule service with the configuration's rule parameters, and
+ * the engine on the wall clock.  Left out: the lease, the HTTP server, the
+ * treasury and the reconciliation timer, which act on none of the measured
+ * paths.  The manage tick is not a timer here: the benchmark runs it when it
+ * measures it, exactly as service.c's tick does (snapshot, every answer into
+ * s6_engine_on_market, then s6_engine_tick).
+ *
+ * The feed's callback is the benchmark's (on_market): it hands the update
+ * to the engine as service.c does and can stamp the moment the evaluation
+ * returns — s6_engine_on_market evaluates before it returns, so no hook in
+ * the engine is needed.
+ *
+ * A second peer without Redis ("floor") and a router to it carry the
+ * orders of the transport-only baseline, so that the engine's peer and the
+ * result stream only ever see the engine's own orders.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "app/rules_svc.h"
+#include "bus/feed.h"
+#include "bus/results.h"
+#include "bus/state.h"
+#include "config/config.h"
+#include "engine.h"
+#include "httpc/httpc.h"
+#include "redis_server.h"
+#include "s4/router.h"
+#include "s4_peer.h"
+#include "store/store.h"
+
+/* Symbols S00000USDT..S99999USDT; the config allows 100,000 positions. */
+enum { RIG_SYMBOL_LEN = 16, RIG_MAX_POSITIONS = 100000 };
+
+/* The service's log lines of a run (JSON lines, the config's level), in
+ * the working directory: a warning during a run is worth reading. */
+#define RIG_LOG_FILE "s6-bench-engine-live.log"
+
+typedef struct rig {
+    uv_loop_t loop;
+    s6_log log;
+    FILE *log_file;
+    size_t log_lines;          /* warn and above: reported at the end */
+    s6test_redis srv;
+    s6_s4_peer *peer;          /* the engine's S4, publishing results */
+    s6_s4_peer *floor_peer;    /* the baseline's S4, publishing nothing */
+    s6_config cfg;
+    s6_config floor_cfg;       /* cfg with the floor peer's URL (borrowed) */
+    char floor_url[64];
+    bool cfg_ok;
+    s6_metrics *metrics;
+    s6_rules_svc rules_svc;
+    bool rules_svc_ok;
+    s6_rules_edge rules;
+    bool rules_ok;
+    s6_httpc *httpc;
+    s6_store *store;
+    s6_redis *redis;
+    bool redis_up;
+    s6_state *state;
+    s6_s4_router *s4;
+    s6_s4_router *floor_s4;
+    s6_engine *engine;
+    s6_results *results;
+    s6_feed *feed;
+    size_t n;                        /* positions = symbols */
+    char (*symbols)[RIG_SYMBOL_LEN]; /* S00000USDT ... */
+    s6_md_instrument *instruments;
+    s6_feed_on_market on_market;     /* the benchmark's feed callback */
+    void *market_ud;
+} rig;
+
+/* Everything up and the feed reading; 0, or -1 with the reason on stderr
+ * (partial state is freed by rig_free).  on_market receives the feed. */
+int rig_start(rig *r, size_t n, s6_feed_on_market on_market, void *ud);
+void rig_free(rig *r);
+
+/* Runs the loop until done(ud) or timeout_ms: 0, or -1 on the timeout. */
+int rig_run_until(rig *r, bool (*done)(void *ud), void *ud,
+                  unsigned timeout_ms);
+/* Runs the loop for ms, whatever happens (to see that nothing does). */
+void rig_run_for(rig *r, unsigned ms);
+
+/* HSET md:last:FUT:<symbol> for every symbol at mark, ts = now, written as
+ * one pipeline on the command connection; 0 once all are in. */
+int rig_write_last(rig *r, double mark);
+/* Opens every position from an entry FILL on ord:{results} (long, 10x,
+ * at entry, first stop at sl) and waits until each is open and its stop
+ * confirmed by the peer; 0, or -1 on the timeout. */
+int rig_open_positions(rig *r, double entry, double qty, double sl);
+
+double rig_wall_now(void);
+/* Resident set size now, bytes (from /proc/self/statm). */
+size_t rig_rss(void);
