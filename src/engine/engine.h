@@ -392,6 +392,13 @@ typedef struct s6_engine_status {
 } s6_engine_status;
 void s6_engine_get_status(const s6_engine *e, s6_engine_status *st);
 
+/* The catalogue's collected families (s6_positions by state, market and
+ * symbol; unrealized and today's realized PnL; the risk budget and
+ * concurrency held and their limits; liquidation distances), for
+ * s6_metrics_add_collector(m, s6_engine_collect, engine).  The engine must
+ * outlive every render of m. */
+int s6_engine_collect(s6_metrics *m, void *ud);
+
 /* The kill switch (app/control.h decides; the engine asks). */
 void s6_engine_set_pause(s6_engine *e,
                          bool (*blocks)(void *ud, const char *symbol,

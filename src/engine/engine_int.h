@@ -42,6 +42,7 @@ typedef struct e_mkt {
     int regime;
     bool held;                 /* a jump waits for confirmation */
     bool stale_warned;         /* this run of stale updates was logged */
+    double day_start, day_realized; /* realized PnL since 00:00 UTC */
     int open_slot;             /* the position open on it (one-way mode:
                                   at most one), -1 none; checked on use */
     double held_mark;

@@ -337,14 +337,21 @@ static void fill_inflight(s6_engine *e, e_pos *p, const s6_fill *f,
         o->status = S6_INF_TAKEN;
 }
 
-static void day_pnl(s6_engine *e, double delta)
+/* Today's realized PnL (UTC days), of the book (the daily loss limit)
+ * and of the market (the s6_realized_pnl gauge). */
+static void day_pnl(s6_engine *e, e_mkt *mk, double delta)
 {
     double day = floor(e_now(e) / 86400.0) * 86400.0;
     if (day != e->day_start) {
         e->day_start = day;
         e->day_realized = 0;
     }
+    if (day != mk->day_start) {
+        mk->day_start = day;
+        mk->day_realized = 0;
+    }
     e->day_realized += delta;
+    mk->day_realized += delta;
 }
 
 static void after_fill(s6_engine *e, e_pos *p, const s6_order_result *r,
@@ -426,7 +433,7 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
     }
     if (eff == S6_FILL_DUPLICATE)
         return 0;
-    day_pnl(e, p->rec.pos.realized_pnl - realized);
+    day_pnl(e, &e->mkts[p->mkt], p->rec.pos.realized_pnl - realized);
     after_fill(e, p, r, &f, eff, old_state);
     if (p->rec.pos.state == S6_POS_ACTIVE && e->mkts[p->mkt].has) {
         e_pos *one = p;

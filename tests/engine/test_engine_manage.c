@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "engine_fixture.h"
+#include "metrics/metrics.h"
 
 #define NO_TP "{\"tp_ladder\":{\"base\":{\"steps\":[{\"roe\":5,\"entry\":1}]}}}"
 
@@ -287,6 +288,39 @@ static void observer_and_order_retries(void **st)
     fx_teardown(&f);
 }
 
+static void metrics_collected(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    open_long(&f);
+    assert_int_equal(s6_metrics_add_collector(f.metrics, s6_engine_collect, f.e), 0);
+    s6_buf out = {0};
+    assert_int_equal(s6_metrics_render(f.metrics, &out), 0);
+    s6_buf_append(&out, "", 1);
+    static const char *const want[] = {
+        "s6_positions{state=\"ACTIVE\",market=\"FUT\",symbol=\"BTCUSDT\"} 1\n",
+        "s6_positions{state=\"PENDING_CLOSING\",market=\"FUT\",symbol=\"BTCUSDT\"} 0\n",
+        "s6_unrealized_pnl{market=\"FUT\",symbol=\"BTCUSDT\"} 10\n",
+        "s6_risk_budget_reserved 500\n",
+        "s6_concurrency_used 1\n",
+        "s6_liquidation_distance_ratio_count 1\n",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (strstr(out.data, want[i]) == NULL)
+            fail_msg("missing %s", want[i]);
+    s6_buf_free(&out);
+    /* closed: no longer counted, the budget back */
+    assert_int_equal(fx_fill(&f, "", S6_FILL_MANUAL, -1, 0.1, 50100, 0, 0), 0);
+    assert_int_equal(s6_metrics_render(f.metrics, &out), 0);
+    s6_buf_append(&out, "", 1);
+    assert_non_null(strstr(out.data, "s6_positions{state=\"ACTIVE\",market=\"FUT\",symbol=\"BTCUSDT\"} 0\n"));
+    assert_non_null(strstr(out.data, "s6_risk_budget_reserved 0\n"));
+    assert_non_null(strstr(out.data, "s6_realized_pnl{market=\"FUT\",symbol=\"BTCUSDT\"} 10\n"));
+    s6_buf_free(&out);
+    fx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +330,7 @@ int main(void)
         cmocka_unit_test(paused_only_protective_work),
         cmocka_unit_test(evaluate_dry_run_keeps_rule_state),
         cmocka_unit_test(observer_and_order_retries),
+        cmocka_unit_test(metrics_collected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
