@@ -184,6 +184,16 @@ static void describe(const s6_httpc_result *r, json_t *doc, char *buf,
                  r->attempts);
 }
 
+/* The job whose call ended; NULL when it was cancelled (the job stops or
+ * the decision came another way) or the client is shutting down. */
+static s6_tr_job *answered(const s6_httpc_result *r, void *ud)
+{
+    s6_tr_job *j = ud;
+    j->http_busy = false;
+    bool gone = r->err == S6_HTTPC_E_CANCELLED || r->err == S6_HTTPC_E_SHUTDOWN;
+    return gone ? NULL : j;
+}
+
 static bool final_4xx(const s6_httpc_result *r)
 {
     return r->err == S6_HTTPC_OK && r->status >= 400 && r->status < 500 &&
@@ -212,9 +222,8 @@ static void after_final(s6_tr_job *j, int rc)
 
 static void s1_answered(const s6_httpc_result *r, void *ud)
 {
-    s6_tr_job *j = ud;
-    j->http_busy = false;
-    if (r->err == S6_HTTPC_E_CANCELLED || r->err == S6_HTTPC_E_SHUTDOWN)
+    s6_tr_job *j = answered(r, ud);
+    if (j == NULL)
         return;
     int attempts = j->tr.attempts + (int)r->attempts;
     json_t *doc = answer_doc(r);
@@ -278,9 +287,8 @@ static void s12_status(s6_tr_job *j, json_t *doc)
 
 static void s12_posted(const s6_httpc_result *r, void *ud)
 {
-    s6_tr_job *j = ud;
-    j->http_busy = false;
-    if (r->err == S6_HTTPC_E_CANCELLED || r->err == S6_HTTPC_E_SHUTDOWN)
+    s6_tr_job *j = answered(r, ud);
+    if (j == NULL)
         return;
     json_t *doc = answer_doc(r);
     char why[S6_STORE_TEXT_MAX + 1];
@@ -324,9 +332,8 @@ static void send_s12(s6_tr_job *j)
 
 static void s12_polled(const s6_httpc_result *r, void *ud)
 {
-    s6_tr_job *j = ud;
-    j->http_busy = false;
-    if (r->err == S6_HTTPC_E_CANCELLED || r->err == S6_HTTPC_E_SHUTDOWN)
+    s6_tr_job *j = answered(r, ud);
+    if (j == NULL)
         return;
     if (r->err == S6_HTTPC_OK && r->status == 404) {
         send_s12(j); /* S12 lost it (or never got it): ask again */

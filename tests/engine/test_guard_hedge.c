@@ -23,6 +23,15 @@ static int fx_hedge(fx *x, int rule, double qty)
     return fx_prop(x, rule, S6_ACT_HEDGE, NAN, qty, NAN, NULL);
 }
 
+/* The code a lone hedge of qty gets on the SPOT book. */
+static int hedge_code(double qty)
+{
+    fx x;
+    spot_init(&x);
+    fx_hedge(&x, 0, qty);
+    return fx_code_of(&x);
+}
+
 static void assert_near(double got, double want)
 {
     if (!(fabs(got - want) <= 1e-12))
@@ -79,12 +88,8 @@ FX_TEST(only_a_spot_position_with_a_target)
 FX_TEST(the_quantity_is_signed_finite_and_not_zero)
 {
     static const double bad[] = {0.0, -0.0, NAN, INFINITY, -INFINITY};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        fx x;
-        spot_init(&x);
-        fx_hedge(&x, 0, bad[i]);
-        assert_int_equal(fx_code_of(&x), S6_REJ_QTY);
-    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(hedge_code(bad[i]), S6_REJ_QTY);
 }
 
 FX_TEST(a_hedge_carries_nothing_but_qty)
@@ -103,12 +108,8 @@ FX_TEST(under_the_exchange_minimums_is_refused)
     /* 0.0099 is under min qty; 0.04 * 110 = 4.4 is under min notional;
      * 0.0004 rounds to 0 */
     static const double small[] = {-0.0099, 0.04, -0.0004};
-    for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
-        fx x;
-        spot_init(&x);
-        fx_hedge(&x, 0, small[i]);
-        assert_int_equal(fx_code_of(&x), S6_REJ_HEDGE_TOO_SMALL);
-    }
+    for (size_t i = 0; i < sizeof small / sizeof small[0]; i++)
+        assert_int_equal(hedge_code(small[i]), S6_REJ_HEDGE_TOO_SMALL);
 }
 
 FX_TEST(one_in_flight_blocks_the_next)
