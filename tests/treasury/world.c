@@ -96,6 +96,11 @@ void w_restart(world *w)
     s6_treasury_free(w->t);
     w->t = NULL;
     w_settle(w, 50); /* its callbacks come back; the memory goes */
+    /* the store too: what the new object knows comes from the file */
+    s6_store_close(w->store);
+    s6_store_err se;
+    if (s6_store_open_sqlite(w->db, &w->store, &se) != 0)
+        fail_msg("store: %s", se.msg);
     new_treasury(w);
 }
 

@@ -36,8 +36,9 @@ typedef struct world {
 
 void w_setup(world *w, bool full_auto);
 void w_teardown(world *w);
-/* A new treasury object over the same store and Redis (the old one is
- * freed first): what a restart of the service does. */
+/* A new treasury object over the same SQLite file (closed and opened
+ * again) and the same Redis, the old one freed first: what a restart of
+ * the service does. */
 void w_restart(world *w);
 s6_treasury_cfg w_default_cfg(const world *w, bool full_auto);
 
