@@ -241,6 +241,22 @@ void e_close_done(s6_engine *e, e_pos *p, const char *why)
         e->edges.rules.state_drop(e->edges.rules.ud, (int)e_slot(e, p));
 }
 
+int e_transition(s6_engine *e, e_pos *p, s6_pos_state to, const char *why)
+{
+    s6_pos_state from = p->rec.pos.state;
+    char err[96] = "";
+    int rc = s6_position_transition(&p->rec.pos, to, err, sizeof err);
+    if (rc != 0) {
+        s6_log_error(e->log, "engine", "transition refused",
+                     S6_LOG_STR("pos_id", p->rec.pos.id),
+                     S6_LOG_STR("error", err), S6_LOG_STR("why", why));
+        return rc;
+    }
+    e_event(e, p, "STATE", 0, "", "{s:s,s:s,s:s}", "from",
+            s6_pos_state_name(from), "to", s6_pos_state_name(to), "why", why);
+    return 0;
+}
+
 bool e_paused(s6_engine *e, const char *symbol, int purpose)
 {
     return e->blocks != NULL && e->blocks(e->blocks_ud, symbol, purpose);
@@ -423,9 +439,7 @@ static void resume_one(s6_engine *e, e_pos *p)
     }
     if (r->pos.state == S6_POS_PENDING_CLOSING &&
         e_inflight_of(p, S6_PURPOSE_CLOSE) == NULL) {
-        r->pos.state = S6_POS_ACTIVE; /* the close never went out */
-        e_event(e, p, "STATE", 0, "", "{s:s,s:s,s:s}", "from",
-                "PENDING_CLOSING", "to", "ACTIVE", "why", "resume");
+        e_transition(e, p, S6_POS_ACTIVE, "resume: the close never went out");
     }
     if (r->stop.pending.live)
         e_resend_stop(e, p);
@@ -549,7 +563,7 @@ int s6_engine_reconcile(s6_engine *e, const s6_venue_view *v)
             continue;
         const s6_venue_position *vp = venue_pos(v, p);
         if (p->rec.pos.market == S6_MARKET_FUT && vp == NULL) {
-            p->rec.pos.state = S6_POS_CLOSED;
+            e_transition(e, p, S6_POS_CLOSED, "reconcile: the venue is flat");
             p->rec.pos.closed_at = e_now(e);
             e_close_done(e, p, "venue_flat");
             e_save(e, p);

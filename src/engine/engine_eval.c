@@ -157,7 +157,7 @@ static void exec_reduce(s6_engine *e, e_pos *p, const s6_plan *plan,
         return;
     }
     if (a->full_close)
-        s6_position_transition(pos, S6_POS_PENDING_CLOSING, NULL, 0);
+        e_transition(e, p, S6_POS_PENDING_CLOSING, "plan closes");
     s6_inflight *o = NULL;
     if (e_send_order(e, p, purpose, -pos->side, a->qty, reduce_only,
                      p->rec.last_plan_id, &o) == 0)

@@ -97,6 +97,9 @@ void e_release_quota(s6_engine *e, e_pos *p);
 void e_reserve(s6_engine *e, e_pos *p, double budget);
 void e_close_done(s6_engine *e, e_pos *p, const char *why);
 bool e_paused(s6_engine *e, const char *symbol, int purpose);
+/* The state machine's move, refused and logged when illegal, a STATE
+ * event when done. */
+int e_transition(s6_engine *e, e_pos *p, s6_pos_state to, const char *why);
 
 /* engine_emit.c: every event goes to pos:events, the observer and the
  * log; fmt builds the event's flat JSON object (json_pack format). */

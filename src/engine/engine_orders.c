@@ -358,7 +358,7 @@ void e_guard_close(s6_engine *e, e_pos *p, const char *why)
         return;
     double px = s6_stop_guard_price(&p->rec.stop);
     if (pos->state == S6_POS_ACTIVE)
-        s6_position_transition(pos, S6_POS_PENDING_CLOSING, NULL, 0);
+        e_transition(e, p, S6_POS_PENDING_CLOSING, "guard touched");
     s6_inflight *o = NULL;
     /* SPOT has no reduceOnly: the guard sells what is held, no more */
     e_send_order(e, p, S6_PURPOSE_CLOSE, -pos->side,

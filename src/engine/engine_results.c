@@ -103,11 +103,8 @@ void e_order_dead(s6_engine *e, e_pos *p, s6_inflight *o, const char *what,
             reason ? reason : "", "filled", o->filled);
     bool close = o->purpose == S6_PURPOSE_CLOSE;
     e_inflight_drop(p, o);
-    if (close && pos->state == S6_POS_PENDING_CLOSING) {
-        s6_position_transition(pos, S6_POS_ACTIVE, NULL, 0);
-        e_event(e, p, "STATE", 0, "", "{s:s,s:s,s:s}", "from",
-                "PENDING_CLOSING", "to", "ACTIVE", "why", what);
-    }
+    if (close && pos->state == S6_POS_PENDING_CLOSING)
+        e_transition(e, p, S6_POS_ACTIVE, what);
 }
 
 static void order_outcome(s6_engine *e, e_pos *p, s6_inflight *o,
@@ -452,6 +449,8 @@ static void on_accepted(s6_engine *e, e_pos *p, const char *intent)
         e_stop_placed(e, p, intent);
     else if (o != NULL)
         o->status = S6_INF_TAKEN;
+    else if (strcmp(p->rec.stop.confirmed.intent_id, intent) != 0)
+        unknown_intent(e, "accepted", intent); /* a repeat is quiet */
 }
 
 static void on_refused(s6_engine *e, e_pos *p, const s6_order_result *r)
