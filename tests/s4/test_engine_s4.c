@@ -44,6 +44,7 @@ static int setup(void **state)
     assert_non_null(w->ms);
     w->now = 1764110000;
     s6_native_rules_init(&w->nr);
+    w->nr.tp_ladder.n_steps = 0; /* no take-profit closes the long here */
     char err[256] = "";
     assert_int_equal(s6_rules_edge_native(&w->nr, 16, &w->rules, err,
                                           sizeof err), 0);
@@ -190,6 +191,75 @@ static void rejected_stop_is_replaced_under_a_new_key(void **state)
     assert_string_equal(po.intent_id, s6_s4_peer_get(w->f.peer, 1)->idem_key);
 }
 
+typedef struct idle {
+    world *w;
+} idle;
+
+static bool router_idle(void *ud)
+{
+    s6_s4_router_stats st;
+    s6_s4_router_get_stats(((idle *)ud)->w->f.router, &st);
+    return st.queued == 0 && st.in_flight == 0;
+}
+
+/* Runs until nothing is queued or in flight, then tells the engine what
+ * S4 would publish for every stop it took and not yet confirmed; returns
+ * how many stops rest at S4. */
+static size_t confirm_stops(world *w, bool *told, size_t cap)
+{
+    idle i = { w };
+    fx_run_until(&w->f, router_idle, &i, 10000);
+    size_t resting = 0;
+    s6_s4_peer_order po;
+    for (size_t k = 0; s6_s4_peer_order_at(w->f.peer, k, &po) == 0; k++) {
+        if (strcmp(po.type, "STOP_MARKET") != 0)
+            continue;
+        assert_true(k < cap);
+        if (!told[k] && strcmp(po.state, "NEW") == 0) {
+            told[k] = true;
+            feed(w, S6_RES_ACCEPTED, po.intent_id, NULL, 0);
+        }
+        resting += strcmp(po.state, "NEW") == 0;
+    }
+    return resting;
+}
+
+/* The mark walks up through both lock-in steps: each move places the new
+ * stop, and only once it rests cancels the old one, so S4 never holds the
+ * position without a stop; at the end one stop rests, above the first. */
+static void stop_moves_never_leave_the_position_bare(void **state)
+{
+    world *w = *state;
+    bool told[64] = { false };
+    open_long(w);
+    assert_int_equal(s6_s4_peer_run_until(w->f.peer, &w->f.loop,
+                                          S6_S4P_ORDERS, 1, 5000), 0);
+    assert_int_equal(confirm_stops(w, told, 64), 1);
+    for (double mark = 64400; mark <= 66200; mark += 150) {
+        w->now += 1;
+        s6_market_update m = { .ts = w->now, .mark = mark, .atr = NAN,
+                               .regime = -1, .health = NAN };
+        assert_int_equal(s6_engine_on_market(w->e, "BTCUSDT", S6_MARKET_FUT,
+                                             &m), 0);
+        for (int round = 0; round < 3; round++) /* place, confirm, cancel */
+            assert_true(confirm_stops(w, told, 64) >= 1);
+    }
+    assert_int_equal(confirm_stops(w, told, 64), 1);
+    size_t stops = 0;
+    s6_s4_peer_order po, first;
+    assert_int_equal(s6_s4_peer_order_at(w->f.peer, 0, &first), 0);
+    assert_string_equal(first.state, "CANCELED");
+    for (size_t k = 0; s6_s4_peer_order_at(w->f.peer, k, &po) == 0; k++) {
+        if (strcmp(po.type, "STOP_MARKET") != 0)
+            continue;
+        stops++;
+        if (strcmp(po.state, "NEW") == 0)
+            assert_true(strtod(po.stop_price, NULL) > 64250.1); /* locked */
+    }
+    assert_true(stops >= 3); /* the first, and one per lock-in step */
+    assert_int_equal(s6_s4_peer_count(w->f.peer, S6_S4P_CANCELS), stops - 1);
+}
+
 /* The long's first stop, as the engine computes it, is what S4 gets:
  * exact decimals at the tick and step, reduce-only on the mark price. */
 static void first_stop_reaches_s4(void **state)
@@ -273,6 +343,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reconcile_rearms_a_missing_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_stop_is_resent_with_its_key, setup, teardown),
         cmocka_unit_test_setup_teardown(rejected_stop_is_replaced_under_a_new_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(stop_moves_never_leave_the_position_bare, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
