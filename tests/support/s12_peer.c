@@ -9,7 +9,7 @@
 
 #include "peer_server.h"
 
-enum { MAX_IDS = 64 };
+enum { MAX_IDS = 4096 };
 
 struct s6_s12_peer {
     s6_peer_server ps;

@@ -9,7 +9,7 @@
 
 #include "peer_server.h"
 
-enum { MAX_DONE = 64 };
+enum { MAX_DONE = 4096 };
 
 typedef struct s6__done {
     char id[80];
