@@ -148,7 +148,10 @@ int e_request_stop(s6_engine *e, e_pos *p, double price, double qty,
         return -EINVAL;
     char intent[S6_INTENT_ID_MAX + 1];
     s6_stop_cmd cmd;
-    if (s6_stop_in_flight(&p->rec.stop))
+    const s6_stop *st = &p->rec.stop;
+    /* one replace at a time: a confirmation now would leave the stop
+     * still being cancelled untracked */
+    if (s6_stop_in_flight(st) || (st->confirmed.live && st->cancelling.live))
         return S6_EBUSY;
     if (s6_position_next_intent(pos, "sl", intent) != 0)
         return -ERANGE;

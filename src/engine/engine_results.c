@@ -268,14 +268,34 @@ static void assign_id(s6_engine *e, const char *symbol, char *out, size_t len)
     snprintf(out, len, "%.8s-%llx%x", symbol, ms, e->id_seq++ & 0xfff);
 }
 
-static e_pos *position_for(s6_engine *e, const s6_order_result *r)
+/* The position the result names (by pos_id, else by its intent's key),
+ * closed or not. */
+static e_pos *named_position(s6_engine *e, const s6_order_result *r)
 {
     e_pos *p = r->pos_id[0] ? e_find(e, r->pos_id) : NULL;
-    if (p == NULL && r->intent_id[0])
-        p = e_by_intent(e, r->intent_id);
+    return p == NULL && r->intent_id[0] ? e_by_intent(e, r->intent_id) : p;
+}
+
+static e_pos *position_for(s6_engine *e, const s6_order_result *r)
+{
+    e_pos *p = named_position(e, r);
     if (p == NULL || p->rec.pos.state == S6_POS_CLOSED)
         p = e_find_open(e, r->market, r->symbol);
     return p;
+}
+
+/* A fill the named, closed position already applied (its persisted list
+ * of result ids says so): a replay after a restart, not an error. */
+static bool applied_before(s6_engine *e, const s6_order_result *r,
+                           const s6_fill *f)
+{
+    e_pos *p = named_position(e, r);
+    if (p == NULL || p->rec.pos.state != S6_POS_CLOSED)
+        return false;
+    s6_position copy = p->rec.pos;
+    s6_fill_effect eff;
+    return s6_position_apply_fill(&copy, f, e_sym(e, p)->step, &eff, NULL,
+                                  0) == 0 && eff == S6_FILL_DUPLICATE;
 }
 
 static e_pos *open_new(s6_engine *e, const s6_order_result *r, char *err,
@@ -393,6 +413,8 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
         snprintf(f.intent_id, sizeof f.intent_id, "%s", r->intent_id);
     if (f.ts == 0)
         f.ts = r->ts;
+    if (applied_before(e, r, &f))
+        return 0;
     e_pos *p = position_for(e, r);
     s6_order_result hedged;
     bool hedge = p != NULL && p->rec.pos.market != r->market;

@@ -287,6 +287,32 @@ static void reconcile_repairs(void **st)
     fx_teardown(&f);
 }
 
+/* The exchange stop's fill closes the position; after a restart the
+ * stream delivers it again: applied before, so 0 and nothing changes. */
+static void replayed_close_after_restart(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 49000), 0);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    char sl[S6_INTENT_ID_MAX + 1];
+    snprintf(sl, sizeof sl, "%s", fx_last(&f, S6_PURPOSE_STOP, false)->o.intent_id);
+    unsigned rid = f.rid;
+    assert_int_equal(fx_fill(&f, sl, S6_FILL_STOP, -1, 0.1, 49000, 0.5, 0), 0);
+    assert_int_equal(s6_mem_state_releases(f.ms, f.pos_id), 1);
+    fx_restart(&f);
+    size_t events = s6_mem_state_n_events(f.ms);
+    f.rid = rid;
+    assert_int_equal(fx_fill(&f, sl, S6_FILL_STOP, -1, 0.1, 49000, 0.5, 0), 0);
+    assert_int_equal(s6_mem_state_n_events(f.ms), events);
+    assert_int_equal(s6_mem_state_releases(f.ms, f.pos_id), 1);
+    assert_int_equal(s6_mem_state_count(f.ms, "QUOTA_RELEASED", NULL), 1);
+    /* a fill nobody can place is refused, by name */
+    assert_true(fx_fill(&f, "zz-sl-1", S6_FILL_STOP, -1, 0.1, 49000, 0, 0) < 0);
+    fx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +321,7 @@ int main(void)
         cmocka_unit_test(restart_mid_take_profit),
         cmocka_unit_test(restart_unconfirmed_first_stop),
         cmocka_unit_test(reconcile_repairs),
+        cmocka_unit_test(replayed_close_after_restart),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
