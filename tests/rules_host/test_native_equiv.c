@@ -139,6 +139,12 @@ static void open_position(world *w, int i)
                        .qty = 0.01 + 5 * uniform(w), .leverage = leverage,
                        .exit_fee_rate = chance(w, 0.8) ? 0.0004 : 0,
                        .liq_distance = INFINITY};
+    if (chance(w, 0.15)) { /* a SPOT book with a target: the hedge rule's */
+        p->market = S6_MARKET_SPOT;
+        p->side = 1;
+        p->target_exposure = p->qty * p->entry * (2.5 * uniform(w) - 0.5);
+        p->hedge_qty = -p->qty * uniform(w);
+    }
     p->margin = p->qty * p->entry / leverage;
     p->fees_paid = chance(w, 0.8) ? p->qty * p->entry * 0.0004 : 0;
     /* an open time that puts the duration exactly at T in some round */
@@ -332,6 +338,7 @@ typedef struct outcome {
     int stop_rule;
     bool close;
     double reduce_qty, reduce_fraction, add;
+    double hedge;      /* signed futures quantity */
 } outcome;
 
 static int native_rule_of(const world *w, int id)
@@ -361,6 +368,8 @@ static void collect(world *w, outcome *out)
         }
         if (p->kind == S6_ACT_ADD)
             o->add = p->qty;
+        if (p->kind == S6_ACT_HEDGE)
+            o->hedge = p->qty;
     }
 }
 
@@ -400,6 +409,8 @@ static void apply(world *w, int i, const outcome *o)
         if (o->stop_rule == S6_NATIVE_TRAILING_STOP)
             p->stop_step = w->st[i].trailing_stop.step;
     }
+    if (o->hedge != 0 && chance(w, 0.7)) /* its fill, now and then */
+        p->hedge_qty += o->hedge;
     if (o->reduce_qty > 0 || o->reduce_fraction > 0)
         apply_reduce(w, i, o);
     else if (o->add > 0 && chance(w, 0.7))
@@ -493,7 +504,8 @@ static void native_matches_lua(void **state)
     static const int wanted[][2] = {
         {S6_NATIVE_ADD_ON, S6_ACT_ADD},         {S6_NATIVE_ATR_STOP, S6_ACT_STOP},
         {S6_NATIVE_STAGNATION, S6_ACT_EVENT},   {S6_NATIVE_TP_LADDER, S6_ACT_REDUCE},
-        {S6_NATIVE_TP_LADDER, S6_ACT_CLOSE},    {S6_NATIVE_TRAILING_STOP, S6_ACT_STOP}};
+        {S6_NATIVE_TP_LADDER, S6_ACT_CLOSE},    {S6_NATIVE_TRAILING_STOP, S6_ACT_STOP},
+        {S6_NATIVE_HEDGE, S6_ACT_HEDGE}};
     for (size_t k = 0; k < sizeof wanted / sizeof wanted[0]; k++) {
         unsigned n = w->seen[wanted[k][0]][wanted[k][1]];
         print_message("%-13s kind %d: %u proposals\n",
