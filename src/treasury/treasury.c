@@ -86,8 +86,9 @@ void s6_treasury_cfg_from_config(s6_treasury_cfg *out, const s6_config *c)
     base_url(out->s1_url, sizeof out->s1_url, c->services.s1_url);
     base_url(out->s12_url, sizeof out->s12_url, c->services.s12_url);
     out->timeout_ms = c->services.request_timeout_ms;
-    /* the order retry policy: the same peers' patience applies */
-    out->retry_attempts = c->orders.retry_max_attempts;
+    /* the order retry policy: the same peers' patience applies; the key
+     * counts retries, a send policy counts the first send too */
+    out->retry_attempts = c->orders.retry_max_attempts + 1;
     out->retry_base_ms = c->orders.retry_initial_ms;
     out->retry_cap_ms = c->orders.retry_max_ms;
     /* the trigger endpoint answers within one outbound timeout */

@@ -249,7 +249,8 @@ static void the_config_maps_onto_the_treasury(void **state)
     assert_true(t.trig[S6_TT_INSUFFICIENT_BALANCE].min_interval_s == 30);
     assert_string_equal(t.s1_url, "http://127.0.0.1:8081");
     assert_string_equal(t.s12_url, "http://127.0.0.1:8092");
-    assert_true(t.retry_attempts >= 1 && t.timeout_ms >= 1);
+    assert_int_equal(t.retry_attempts, c.orders.retry_max_attempts + 1);
+    assert_int_equal(t.timeout_ms, c.services.request_timeout_ms);
     s6_config_free(&c);
 }
 
