@@ -124,6 +124,19 @@ static void exec_stop(s6_engine *e, e_pos *p, const s6_plan *plan,
                   p->rec.stop.pending.qty, p->rec.stop.pending.price, true);
 }
 
+/* The kill switch holds this purpose: recorded (unless a dry run) and
+ * nothing sent. */
+static bool blocked(s6_engine *e, e_pos *p, int purpose, double qty,
+                    bool dry_run)
+{
+    if (!e_paused(e, p->rec.pos.symbol, purpose))
+        return false;
+    if (!dry_run)
+        e_event(e, p, "BLOCKED_PAUSED", qty, "", "{s:s}", "purpose",
+                e_purpose_name(purpose));
+    return true;
+}
+
 static void exec_reduce(s6_engine *e, e_pos *p, const s6_plan *plan,
                         const char *reason, bool dry_run, json_t *out)
 {
@@ -138,12 +151,8 @@ static void exec_reduce(s6_engine *e, e_pos *p, const s6_plan *plan,
                               json_pack("{s:f,s:f,s:b}", "qty", a->qty,
                                         "after_qty", a->after_qty,
                                         "full_close", a->full_close));
-    if (e_paused(e, pos->symbol, purpose)) {
-        if (!dry_run)
-            e_event(e, p, "BLOCKED_PAUSED", a->qty, "", "{s:s}", "purpose",
-                    e_purpose_name(purpose));
+    if (blocked(e, p, purpose, a->qty, dry_run))
         return;
-    }
     bool reduce_only = pos->market == S6_MARKET_FUT;
     if (dry_run) {
         add_order(out, NULL, purpose, S6_ORDER_MARKET, -pos->side, a->qty, 0,
@@ -178,12 +187,8 @@ static void exec_add(s6_engine *e, e_pos *p, const s6_plan *plan,
                               json_pack("{s:f,s:f,s:f}", "qty", a->qty,
                                         "notional", a->notional, "margin",
                                         a->margin));
-    if (e_paused(e, pos->symbol, S6_PURPOSE_ADD)) {
-        if (!dry_run)
-            e_event(e, p, "BLOCKED_PAUSED", a->qty, "", "{s:s}", "purpose",
-                    "add");
+    if (blocked(e, p, S6_PURPOSE_ADD, a->qty, dry_run))
         return;
-    }
     if (dry_run) {
         add_order(out, NULL, S6_PURPOSE_ADD, S6_ORDER_MARKET, pos->side,
                   a->qty, 0, false);
@@ -199,15 +204,10 @@ static void exec_hedge(s6_engine *e, e_pos *p, const s6_plan *plan,
                        const char *reason, bool dry_run, json_t *out)
 {
     const s6_plan_action *a = &plan->hedge;
-    s6_position *pos = &p->rec.pos;
     add_action(out, "HEDGE", json_real(a->after_qty - a->side * a->qty),
                json_real(a->after_qty), reason);
-    if (e_paused(e, pos->symbol, S6_PURPOSE_HEDGE)) {
-        if (!dry_run)
-            e_event(e, p, "BLOCKED_PAUSED", a->qty, "", "{s:s}", "purpose",
-                    "hg");
+    if (blocked(e, p, S6_PURPOSE_HEDGE, a->qty, dry_run))
         return;
-    }
     if (dry_run) {
         add_order(out, NULL, S6_PURPOSE_HEDGE, S6_ORDER_MARKET, a->side,
                   a->qty, 0, false);
@@ -354,8 +354,8 @@ static bool market_fresh(const s6_engine *e, const e_mkt *m)
     return m->has && e_now(e) - m->ts <= e->cfg->market_data.max_age_s;
 }
 
-static void mkt_view(const s6_engine *e, const e_mkt *m, int trigger,
-                     s6_mkt_view *v)
+void e_mkt_view(const s6_engine *e, const e_mkt *m, int trigger,
+                s6_mkt_view *v)
 {
     double now = e_now(e);
     memset(v, 0, sizeof *v);
@@ -433,7 +433,7 @@ int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger)
             e_view(e, p, &pv[k]) != 0)
             continue;
         liq_alert(e, p, &pv[k]);
-        mkt_view(e, &e->mkts[p->mkt], trigger, &mv[k]);
+        e_mkt_view(e, &e->mkts[p->mkt], trigger, &mv[k]);
         gens[k] = state_gen(e, p);
         run[k++] = p;
     }

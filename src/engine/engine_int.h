@@ -152,6 +152,8 @@ void e_route_cancel_done(void *cb_ud, const char *intent_id, int outcome,
 
 /* engine_eval.c */
 int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger);
+void e_mkt_view(const s6_engine *e, const e_mkt *m, int trigger,
+                s6_mkt_view *v);
 int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
              bool manual_loosen);
 int e_exec_plan(s6_engine *e, e_pos *p, const s6_plan *plan,

@@ -166,19 +166,11 @@ static int evaluate_one(s6_engine *e, e_pos *p, bool dry_run, json_t *out,
     c->p = p;
     s6_pos_view v;
     s6_mkt_view mv;
-    memset(&mv, 0, sizeof mv);
     int slot = (int)e_slot(e, p);
     char *saved = dry_run && e->edges.rules.state_get
                       ? e->edges.rules.state_get(e->edges.rules.ud, slot)
                       : NULL;
-    const e_mkt *m = &e->mkts[p->mkt];
-    mv.now = e_now(e);
-    mv.mark = m->mark;
-    mv.last = m->last > 0 ? m->last : m->mark;
-    mv.mid = m->mid > 0 ? m->mid : m->mark;
-    mv.atr = m->atr > 0 ? m->atr : NAN;
-    mv.health = m->health;
-    mv.trigger = S6_TRIG_TICK;
+    e_mkt_view(e, &e->mkts[p->mkt], S6_TRIG_TICK, &mv);
     int rc = e_view(e, p, &v);
     if (rc == 0) {
         s6_decide_hooks hooks = {.limits = cap_limits, .plan = cap_plan,
@@ -208,14 +200,7 @@ static int manual_plan(s6_engine *e, e_pos *p, const s6_manage_req *q,
     s6_mkt_view mv;
     s6_symbol_filters f;
     s6_limits lim;
-    memset(&mv, 0, sizeof mv);
-    const e_mkt *m = &e->mkts[p->mkt];
-    mv.now = e_now(e);
-    mv.mark = m->mark;
-    mv.last = m->last > 0 ? m->last : m->mark;
-    mv.mid = m->mid > 0 ? m->mid : m->mark;
-    mv.atr = m->atr > 0 ? m->atr : NAN;
-    mv.health = m->health;
+    e_mkt_view(e, &e->mkts[p->mkt], S6_TRIG_TICK, &mv);
     if (e_view(e, p, &v) != 0)
         return api_fail(err, 409, "not_active", "position_id",
                         "the position has no quantity to act on");

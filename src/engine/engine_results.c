@@ -223,18 +223,6 @@ static const char *result_problem(const s6_order_result *r)
         return "ts: a finite time";
     if (r->kind != S6_RES_FILL)
         return NULL;
-    const s6_fill *f = &r->fill;
-    if (f->kind < S6_FILL_ENTRY || f->kind > S6_FILL_MANUAL)
-        return "fill_kind: ENTRY, ADD, REDUCE, CLOSE, STOP, LIQUIDATION, ADL "
-               "or MANUAL";
-    if (f->side != 1 && f->side != -1)
-        return "side: BUY or SELL";
-    if (!(isfinite(f->qty) && f->qty > 0))
-        return "qty: a finite number > 0";
-    if (!(isfinite(f->price) && f->price > 0))
-        return "price: a finite number > 0";
-    if (!(isfinite(f->fee) && f->fee >= 0))
-        return "fee: a finite number >= 0";
     if (!(isfinite(r->sl_px) && r->sl_px >= 0))
         return "sl_px: a finite number >= 0";
     if (!(isfinite(r->leverage) && r->leverage >= 0))
@@ -403,6 +391,17 @@ static void after_fill(s6_engine *e, e_pos *p, const s6_order_result *r,
     }
 }
 
+/* The fill's own fields, checked by s6_position_apply_fill on a scratch
+ * position (the same words), before anything is looked up or created. */
+static int fill_problem(const s6_fill *f, int market, char *why, size_t len)
+{
+    s6_position scratch;
+    s6_fill_effect eff;
+    int rc = s6_position_init(&scratch, "check", "CHECK", market, 1, why, len);
+    return rc != 0 ? rc
+                   : s6_position_apply_fill(&scratch, f, 1e-12, &eff, why, len);
+}
+
 static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
                    size_t errlen)
 {
@@ -413,6 +412,9 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
         snprintf(f.intent_id, sizeof f.intent_id, "%s", r->intent_id);
     if (f.ts == 0)
         f.ts = r->ts;
+    char bad[160];
+    if (fill_problem(&f, r->market, bad, sizeof bad) != 0)
+        return refuse(e, err, errlen, r->result_id, bad);
     if (applied_before(e, r, &f))
         return 0;
     e_pos *p = position_for(e, r);

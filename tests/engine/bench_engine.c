@@ -108,6 +108,20 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* One update at mark for each of the first n symbols; seconds per update. */
+static double update_each(s6_engine *e, int n, double mark, double ts)
+{
+    double t0 = now_s();
+    for (int i = 0; i < n; i++) {
+        char sym[16];
+        snprintf(sym, sizeof sym, "S%05dUSDT", i);
+        s6_market_update m = {.ts = ts, .mark = mark, .atr = NAN,
+                              .regime = -1, .health = NAN};
+        s6_engine_on_market(e, sym, S6_MARKET_FUT, &m);
+    }
+    return (now_s() - t0) / n;
+}
+
 static int check(int ok, const char *what)
 {
     if (!ok)
@@ -186,13 +200,7 @@ int main(int argc, char **argv)
     double t_open = now_s() - t0;
     failures += check(b.orders == (size_t)n, "one first stop per position");
     settle();
-    for (int i = 0; i < n; i++) {
-        char sym[16];
-        snprintf(sym, sizeof sym, "S%05dUSDT", i);
-        s6_market_update m = {.ts = b.clock, .mark = 50100, .atr = NAN,
-                              .regime = -1, .health = NAN};
-        s6_engine_on_market(e, sym, S6_MARKET_FUT, &m);
-    }
+    update_each(e, n, 50100, b.clock);
     settle();
 
     double ticks[9];
@@ -211,26 +219,10 @@ int main(int argc, char **argv)
 
     /* one position's price: evaluated alone, no order */
     int updates = n < 2000 ? n : 2000;
-    t0 = now_s();
-    for (int i = 0; i < updates; i++) {
-        char sym[16];
-        snprintf(sym, sizeof sym, "S%05dUSDT", i);
-        s6_market_update m = {.ts = b.clock, .mark = 50110, .atr = NAN,
-                              .regime = -1, .health = NAN};
-        s6_engine_on_market(e, sym, S6_MARKET_FUT, &m);
-    }
-    double t_quiet = (now_s() - t0) / updates;
+    double t_quiet = update_each(e, updates, 50110, b.clock);
     failures += check(b.orders == before, "a quiet update sends nothing");
     /* crossing lock-in step 1 (ROE > 10%): one stop order each */
-    t0 = now_s();
-    for (int i = 0; i < updates; i++) {
-        char sym[16];
-        snprintf(sym, sizeof sym, "S%05dUSDT", i);
-        s6_market_update m = {.ts = b.clock, .mark = 50520, .atr = NAN,
-                              .regime = -1, .health = NAN};
-        s6_engine_on_market(e, sym, S6_MARKET_FUT, &m);
-    }
-    double t_cross = (now_s() - t0) / updates;
+    double t_cross = update_each(e, updates, 50520, b.clock);
     failures += check(b.orders == before + (size_t)updates,
                       "a step crossing sends one stop");
     settle();
