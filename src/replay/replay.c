@@ -131,6 +131,27 @@ static void flush_notes(rp *r)
     r->n_pend = 0;
 }
 
+/* A fill's line says which (entry, add, reduce, stop...) and at what
+ * price: the engine's note carries the mark. */
+static const s6_engine_note *fill_line(const s6_engine_note *n,
+                                       s6_engine_note *out, char *type,
+                                       size_t cap)
+{
+    if (n->type == NULL || strcmp(n->type, "FILL") != 0 || n->json == NULL)
+        return n;
+    json_t *j = json_loads(n->json, 0, NULL);
+    const char *kind = json_string_value(json_object_get(j, "kind"));
+    json_t *price = json_object_get(j, "price");
+    *out = *n;
+    if (kind != NULL && json_is_number(price)) {
+        snprintf(type, cap, "FILL %s", kind);
+        out->type = type;
+        out->price = json_number_value(price);
+    }
+    json_decref(j);
+    return out;
+}
+
 static void on_note(void *ud, const s6_engine_note *n)
 {
     rp *r = ud;
@@ -148,6 +169,9 @@ static void on_note(void *ud, const s6_engine_note *n)
         r->pend = v;
         r->cap_pend = cap;
     }
+    char fill_type[32];
+    s6_engine_note nn;
+    n = fill_line(n, &nn, fill_type, sizeof fill_type);
     const char *f[4] = { n->pos_id, n->symbol, n->type, n->rule_version };
     size_t len[4], total = 0;
     for (int k = 0; k < 4; k++)
