@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include "engine_fixture.h"
+#include "native_rules.h"
+#include "rules_edge.h"
 
 #define NO_TP "{\"tp_ladder\":{\"base\":{\"steps\":[{\"roe\":5,\"entry\":1}]}}}"
 
@@ -313,6 +315,67 @@ static void replayed_close_after_restart(void **st)
     fx_teardown(&f);
 }
 
+/* Both rules edges hand rule state over as JSON keyed by rule name and
+ * take it back unchanged. */
+static void rules_edges_state_round_trip(void **st)
+{
+    (void)st;
+    s6_native_rules nr;
+    s6_native_rules_init(&nr);
+    s6_rules_edge ne;
+    char err[160];
+    assert_int_equal(s6_rules_edge_native(&nr, 4, &ne, err, sizeof err), 0);
+    const char *state = "{\"add_on\":{\"proposed_at\":1764110300.5},"
+                        "\"stagnation\":{\"flagged\":true},"
+                        "\"tp_ladder\":{\"step\":1},"
+                        "\"trailing_stop\":{\"step\":2}}";
+    unsigned g = ne.state_gen(ne.ud, 3);
+    assert_int_equal(ne.state_put(ne.ud, 3, state), 0);
+    assert_true(ne.state_gen(ne.ud, 3) != g);
+    char *back = ne.state_get(ne.ud, 3);
+    assert_string_equal(back, state);
+    free(back);
+    assert_string_equal(ne.rule_name(ne.ud, nr.rule_id[S6_NATIVE_TP_LADDER]),
+                        "tp_ladder");
+    assert_true(ne.state_put(ne.ud, 4, "{}") < 0); /* no such slot */
+    assert_true(ne.state_put(ne.ud, 0, "[1]") < 0);
+    ne.state_drop(ne.ud, 3);
+    back = ne.state_get(ne.ud, 3);
+    assert_string_equal(back, "{}");
+    free(back);
+    s6_rules_edge_free(&ne);
+
+    fx f;
+    fx_setup(&f, NO_TP);
+    const char *lua = "{\"tp_ladder\":{\"step\":1},\"trailing_stop\":{\"step\":2}}";
+    assert_int_equal(f.rules.state_put(f.rules.ud, 5, lua), 0);
+    back = f.rules.state_get(f.rules.ud, 5);
+    assert_string_equal(back, lua);
+    free(back);
+    fx_teardown(&f);
+}
+
+/* A new config that drops a symbol a position trades is refused. */
+static void reconfigure_keeps_traded_symbols(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 49000), 0);
+    s6_config other;
+    s6_config_error cerr;
+    if (s6_config_load_text("{\"symbols\":{\"ETHUSDT\":{\"market\":\"FUT\","
+                            "\"tick\":0.01,\"step\":0.001,\"min_qty\":0.001,"
+                            "\"brackets\":[{\"notional_floor\":0,"
+                            "\"notional_cap\":1e9,\"mmr\":0.005,\"cum\":0}]}}}",
+                            "other", &other, &cerr) != 0)
+        fail_msg("%s", cerr.message);
+    assert_true(s6_engine_reconfigure(f.e, &other) < 0);
+    assert_int_equal(fx_price(&f, 50100), 0); /* still on the old config */
+    s6_config_free(&other);
+    fx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +385,8 @@ int main(void)
         cmocka_unit_test(restart_unconfirmed_first_stop),
         cmocka_unit_test(reconcile_repairs),
         cmocka_unit_test(replayed_close_after_restart),
+        cmocka_unit_test(rules_edges_state_round_trip),
+        cmocka_unit_test(reconfigure_keeps_traded_symbols),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
