@@ -193,6 +193,15 @@ static void on_note(void *ud, const s6_engine_note *n)
     p->text = text;
 }
 
+/* The intent id names the action: <pos_id>-<action>-<seq>. */
+static bool is_action(const s6_order_result *res, const char *action)
+{
+    size_t n = strlen(res->pos_id), a = strlen(action);
+    const char *id = res->intent_id;
+    return n > 0 && strncmp(id, res->pos_id, n) == 0 && id[n] == '-' &&
+           strncmp(id + n + 1, action, a) == 0 && id[n + 1 + a] == '-';
+}
+
 static void on_result(void *ud, const s6_order_result *res)
 {
     rp *r = ud;
@@ -202,9 +211,8 @@ static void on_result(void *ud, const s6_order_result *res)
         if (i >= 0) {
             s6_timeline_pnl *p = &r->pnl[i];
             p->fees += res->fill.fee;
-            /* The intent id names the action: <pos_id>-tp-<seq>. */
-            p->tps += strstr(res->intent_id, "-tp-") != NULL;
-            p->adds += strstr(res->intent_id, "-add-") != NULL;
+            p->tps += is_action(res, "tp");
+            p->adds += is_action(res, "add");
             if (res->fill.kind == S6_FILL_ENTRY)
                 p->entry_qty += res->fill.qty;
             r->last_kind[i] = res->fill.kind;
@@ -311,6 +319,9 @@ static int step(rp *r, const s6_price_update *u, char *err, size_t errlen)
         s6_engine_on_signal(r->eng, s->symbol, u->signal, 1.0, r->now);
         rc = pump(r);
     }
+    if (rc == -ELOOP)
+        snprintf(err, errlen, "replay: the engine and the router keep "
+                              "answering each other (a loop)");
     if (rc != 0)
         return rc;
     r->st.updates++;
