@@ -661,6 +661,13 @@ static int build(s6_service *svc, char *err, size_t errlen)
     if (rc < 0)
         return rc;
     s6_app_set_engine(svc->app, svc->engine);
+    /* Positions by state, PnL, quotas and liquidation distances are read
+     * from the engine at each scrape; it lives until after the app. */
+    if ((rc = s6_metrics_add_collector(svc->app->metrics, s6_engine_collect,
+                                       svc->engine)) < 0) {
+        snprintf(err, errlen, "metrics: cannot add the engine's collector");
+        return rc;
+    }
     return open_treasury(svc, err, errlen);
 }
 
