@@ -283,13 +283,25 @@ typedef struct until {
     bool met;
 } until;
 
-static void on_check(uv_timer_t *t)
+static void check(until *u, uv_loop_t *loop)
 {
-    until *u = t->data;
     if (u->done != NULL && u->done(u->ud)) {
         u->met = true;
-        uv_stop(t->loop);
+        uv_stop(loop);
     }
+}
+
+/* After every loop iteration (no wake-ups of its own: a timer every
+ * millisecond would cost the loop measurable CPU at 1,000 updates/s) ... */
+static void on_iteration(uv_check_t *c)
+{
+    check(c->data, c->loop);
+}
+
+/* ... and now and then, for a condition another thread changes. */
+static void on_poll(uv_timer_t *t)
+{
+    check(t->data, t->loop);
 }
 
 static void on_deadline(uv_timer_t *t)
@@ -301,15 +313,19 @@ int rig_run_until(rig *r, bool (*done)(void *ud), void *ud,
                   unsigned timeout_ms)
 {
     until u = { done, ud, done != NULL && done(ud) };
-    uv_timer_t check, deadline;
-    uv_timer_init(&r->loop, &check);
+    uv_check_t iter;
+    uv_timer_t poll, deadline;
+    uv_check_init(&r->loop, &iter);
+    uv_timer_init(&r->loop, &poll);
     uv_timer_init(&r->loop, &deadline);
-    check.data = &u;
-    uv_timer_start(&check, on_check, 1, 1);
+    iter.data = poll.data = &u;
+    uv_check_start(&iter, on_iteration);
+    uv_timer_start(&poll, on_poll, 20, 20);
     uv_timer_start(&deadline, on_deadline, timeout_ms, 0);
     if (!u.met)
         uv_run(&r->loop, UV_RUN_DEFAULT);
-    uv_close((uv_handle_t *)&check, NULL);
+    uv_close((uv_handle_t *)&iter, NULL);
+    uv_close((uv_handle_t *)&poll, NULL);
     uv_close((uv_handle_t *)&deadline, NULL);
     uv_run(&r->loop, UV_RUN_NOWAIT);
     return u.met ? 0 : -1;
@@ -360,18 +376,25 @@ int rig_write_last(rig *r, double mark)
                ? 0 : -1;
 }
 
+typedef struct opening {
+    rig *r;
+    size_t upto;
+} opening;
+
 static bool all_protected(void *ud)
 {
-    rig *r = ud;
+    opening *o = ud;
     s6_engine_status st;
-    s6_engine_get_status(r->engine, &st);
-    return st.positions == r->n && st.unprotected == 0;
+    s6_engine_get_status(o->r->engine, &st);
+    return st.positions == o->upto && st.unprotected == 0;
 }
 
-int rig_open_positions(rig *r, double entry, double qty, double sl)
+/* Entries [from, to): written, then open and protected. */
+static int open_chunk(rig *r, size_t from, size_t to, double entry,
+                      double qty, double sl)
 {
     writes w = { 0, 0 };
-    for (size_t i = 0; i < r->n; i++) {
+    for (size_t i = from; i < to; i++) {
         s6_order_result res = {
             .kind = S6_RES_FILL, .market = S6_MARKET_FUT, .sl_px = sl,
             .leverage = 10, .risk_reserved = entry * qty / 10,
@@ -393,9 +416,22 @@ int rig_open_positions(rig *r, double entry, double qty, double sl)
         }
         w.owed++;
     }
+    opening o = { r, to };
     if (rig_run_until(r, all_written, &w, 60000) != 0 || w.failed != 0)
         return -1;
-    return rig_run_until(r, all_protected, r, 300000);
+    return rig_run_until(r, all_protected, &o, 60000);
+}
+
+/* A chunk at a time, as positions arrive in a running system: ten thousand
+ * first stops at once would measure S4's accept queue. */
+int rig_open_positions(rig *r, double entry, double qty, double sl)
+{
+    for (size_t i = 0; i < r->n; i += RIG_OPEN_CHUNK) {
+        size_t to = i + RIG_OPEN_CHUNK < r->n ? i + RIG_OPEN_CHUNK : r->n;
+        if (open_chunk(r, i, to, entry, qty, sl) != 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- teardown, in service.c's order ---- */

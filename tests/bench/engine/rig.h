@@ -45,7 +45,7 @@
 #include "store/store.h"
 
 /* Symbols S00000USDT..S99999USDT; the config allows 100,000 positions. */
-enum { RIG_SYMBOL_LEN = 16, RIG_MAX_POSITIONS = 100000 };
+enum { RIG_SYMBOL_LEN = 16, RIG_MAX_POSITIONS = 100000, RIG_OPEN_CHUNK = 250 };
 
 /* The service's log lines of a run (JSON lines, the config's level), in
  * the working directory: a warning during a run is worth reading. */
@@ -100,8 +100,9 @@ void rig_run_for(rig *r, unsigned ms);
  * one pipeline on the command connection; 0 once all are in. */
 int rig_write_last(rig *r, double mark);
 /* Opens every position from an entry FILL on ord:{results} (long, 10x,
- * at entry, first stop at sl) and waits until each is open and its stop
- * confirmed by the peer; 0, or -1 on the timeout. */
+ * at entry, first stop at sl), RIG_OPEN_CHUNK at a time, each chunk open
+ * with its stops confirmed by the peer before the next; 0, or -1 on a
+ * timeout. */
 int rig_open_positions(rig *r, double entry, double qty, double sl);
 
 double rig_wall_now(void);
