@@ -31,6 +31,9 @@ typedef struct e_pos {
     bool cancel_in_flight;     /* a cancel of stop.cancelling is out */
     bool place_in_flight;      /* stop.pending was sent, no outcome yet */
     unsigned closed_tick;      /* the tick it closed in (freed after) */
+    unsigned rearm_tick;       /* after a refused stop: no new one before
+                                  this tick (S4 would refuse a stream of
+                                  them; the guard covers meanwhile) */
 } e_pos;
 
 typedef struct e_mkt {

@@ -202,6 +202,8 @@ void e_protect(s6_engine *e, e_pos *p)
     if (st->side == 0)
         s6_stop_init(st, r->pos.side);
     bool covered = st->confirmed.live || st->pending.live;
+    if (!covered && r->stop_needed && e->ticks < p->rearm_tick)
+        return;
     if (!covered && (r->stop_needed || s6_stop_guard_price(st) == 0)) {
         if (r->pos.market == S6_MARKET_SPOT && st->guard > 0 &&
             !r->stop_needed)

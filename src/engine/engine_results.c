@@ -60,6 +60,7 @@ void e_stop_refused(s6_engine *e, e_pos *p, const char *intent,
     p->rec.stop_retry = false;
     if (!st->confirmed.live) {
         p->rec.stop_needed = true;
+        p->rearm_tick = e->ticks + 1;
         e_count(e, "s6_risk_alerts_total", "stop_unconfirmed", NULL);
     }
     e_store_order(e, p, intent, "STOP", "REJECTED", price, qty);

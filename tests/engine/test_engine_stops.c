@@ -169,7 +169,11 @@ static void rejected_first_stop_guard_then_new_key(void **st)
     fx_answer(&f, first, S6_ROUTE_REJECTED);
     assert_int_equal(fx_events(&f, "STOP_REJECTED"), 1);
 
+    /* not on the next price (S4 would refuse a stream of them) ... */
     assert_int_equal(fx_price(&f, 49900), 0);
+    assert_ptr_equal(fx_last(&f, S6_PURPOSE_STOP, false), first);
+    /* ... on the next tick, with a new key */
+    assert_int_equal(fx_tick(&f), 0);
     fx_call *again = fx_last(&f, S6_PURPOSE_STOP, false);
     assert_ptr_not_equal(again, first);
     assert_string_not_equal(again->o.intent_id, refused);
