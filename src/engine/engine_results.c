@@ -421,11 +421,10 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
     e_pos *p = position_for(e, r);
     s6_order_result hedged;
     bool hedge = p != NULL && p->rec.pos.market != r->market;
+    size_t hedger = hedge ? e_slot(e, p) : 0; /* a slot: e->pos may move */
     if (hedge) {
         /* a SPOT position's hedge fills on the FUT market: the order is
          * the SPOT position's, the quantity the FUT position's */
-        fill_inflight(e, p, &f, S6_FILL_GREW);
-        e_save(e, p);
         hedged = *r;
         hedged.pos_id[0] = '\0';
         r = &hedged;
@@ -455,6 +454,10 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
     }
     if (eff == S6_FILL_DUPLICATE)
         return 0;
+    if (hedge) {
+        fill_inflight(e, &e->pos[hedger], &f, S6_FILL_GREW);
+        e_save(e, &e->pos[hedger]);
+    }
     day_pnl(e, &e->mkts[p->mkt], p->rec.pos.realized_pnl - realized);
     after_fill(e, p, r, &f, eff, old_state);
     if (p->rec.pos.state == S6_POS_ACTIVE && e->mkts[p->mkt].has) {
