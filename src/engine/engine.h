@@ -376,7 +376,9 @@ typedef struct s6_api_error {
 int s6_engine_manage(s6_engine *e, const s6_manage_req *req, json_t **out,
                      s6_api_error *err);
 
-/* GET /positions and /positions/{id}: NULL when the id is unknown. */
+/* GET /positions: an array of the open positions; /positions/{id}: one
+ * position (closed ones too while the engine still holds them), NULL when
+ * the id is unknown.  Shapes: docs/contracts/manage.md. */
 json_t *s6_engine_positions_json(s6_engine *e);
 json_t *s6_engine_position_json(s6_engine *e, const char *pos_id);
 

@@ -29,7 +29,10 @@ typedef struct s6_mem_announce {
     char *fields;     /* "k=v k=v", for tests and the replay report */
 } s6_mem_announce;
 
-/* budget: quote free in the ledger; concurrency: slots free. */
+/* budget: quote free in the ledger; concurrency: slots free.  A release
+ * gives back everything the position held, the entry's part included,
+ * which the upstream reserved outside this ledger: the ledger only
+ * checks the engine's own reservations (adds). */
 s6_mem_state *s6_mem_state_new(double budget, int concurrency);
 void s6_mem_state_free(s6_mem_state *ms);
 s6_state_edge s6_mem_state_edge(s6_mem_state *ms);
