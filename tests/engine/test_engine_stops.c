@@ -199,6 +199,29 @@ static void failed_stop_retried_with_same_key(void **st)
     fx_teardown(&f);
 }
 
+/* Without sl_px the first stop is the ATR stop when the feed gave an ATR
+ * (2 ATRs from the entry), else the max-loss ROE price (25% of margin). */
+static void first_stop_from_atr_or_max_loss(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    s6_market_update m = {.ts = f.now, .mark = 50000, .atr = 300,
+                          .regime = -1, .health = NAN};
+    assert_int_equal(s6_engine_on_market(f.e, "BTCUSDT", S6_MARKET_FUT, &m), 0);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 0), 0);
+    assert_string_equal(fx_last(&f, S6_PURPOSE_STOP, false)->o.price_str,
+                        "49400.0");
+    fx_teardown(&f);
+
+    fx_setup(&f, NO_TP);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 0), 0);
+    /* margin 500: losing 125 is 1250 below the entry */
+    assert_string_equal(fx_last(&f, S6_PURPOSE_STOP, false)->o.price_str,
+                        "48750.0");
+    fx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -208,6 +231,7 @@ int main(void)
         cmocka_unit_test(rejected_move_keeps_old_stop),
         cmocka_unit_test(rejected_first_stop_guard_then_new_key),
         cmocka_unit_test(failed_stop_retried_with_same_key),
+        cmocka_unit_test(first_stop_from_atr_or_max_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
