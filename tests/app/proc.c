@@ -129,24 +129,38 @@ void pump_stop(proc *p)
 
 json_t *await_log(proc *p, const char *msg)
 {
-    long deadline = now_ms() + GUARD_MS;
+    return await_log_match(p, msg, NULL, GUARD_MS);
+}
+
+json_t *await_log_match(proc *p, const char *msg, const char *needle,
+                        long ms)
+{
+    long deadline = now_ms() + ms;
     for (;;) {
         char *nl;
         while (p->err.data != NULL &&
                (nl = memchr(p->err.data + p->err_scanned, '\n',
                             p->err.len - p->err_scanned)) != NULL) {
             const char *line = p->err.data + p->err_scanned;
+            size_t len = (size_t)(nl - line);
             p->err_scanned = (size_t)(nl - p->err.data) + 1;
-            json_t *o = json_loadb(line, (size_t)(nl - line), 0, NULL);
+            json_t *o = json_loadb(line, len, 0, NULL);
             const char *m = json_string_value(json_object_get(o, "msg"));
-            if (m != NULL && strcmp(m, msg) == 0)
+            if (m != NULL && strcmp(m, msg) == 0 &&
+                (needle == NULL || memmem(line, len, needle,
+                                          strlen(needle)) != NULL))
                 return o;
             json_decref(o);
         }
         long left = deadline - now_ms();
-        if (left <= 0 || !pump(p, (int)left))
-            fail_msg("no \"%s\" log line; stderr so far:\n%s", msg,
-                     p->err.data ? p->err.data : "");
+        if (left <= 0 || !pump(p, (int)left)) {
+            size_t n = p->err.len;
+            /* cmocka's message is short: the log tail goes to stderr. */
+            fprintf(stderr, "%s\n", p->err.data ? p->err.data +
+                    (n > 12000 ? n - 12000 : 0) : "");
+            fail_msg("no \"%s\" log line%s%s", msg,
+                     needle ? " containing " : "", needle ? needle : "");
+        }
     }
 }
 

@@ -46,6 +46,10 @@ void pump_in_background(proc *p);
 void pump_stop(proc *p);
 /* Waits for a stderr line whose msg is `msg`; returns it parsed. */
 json_t *await_log(proc *p, const char *msg);
+/* The same with the raw line also containing needle (NULL: any), for up
+ * to ms milliseconds. */
+json_t *await_log_match(proc *p, const char *msg, const char *needle,
+                        long ms);
 /* Reads both pipes to EOF, then reaps; returns the wait status. */
 int await_exit(proc *p);
 void proc_free(proc *p);

@@ -29,37 +29,9 @@
 
 enum { DEMO_MS = 90000 }; /* a minute for the newcomer, plus slack */
 
-/* Waits for a JSON log line with msg whose text also contains `needle`. */
 static json_t *await_line(proc *p, const char *msg, const char *needle)
 {
-    long deadline = now_ms() + DEMO_MS;
-    for (;;) {
-        char *nl;
-        while (p->err.data != NULL &&
-               (nl = memchr(p->err.data + p->err_scanned, '\n',
-                            p->err.len - p->err_scanned)) != NULL) {
-            const char *line = p->err.data + p->err_scanned;
-            size_t len = (size_t)(nl - line);
-            p->err_scanned += len + 1;
-            json_t *o = json_loadb(line, len, 0, NULL);
-            const char *m = json_string_value(json_object_get(o, "msg"));
-            char *text = strndup(line, len);
-            bool hit = m != NULL && strcmp(m, msg) == 0 &&
-                       (needle == NULL || strstr(text, needle) != NULL);
-            free(text);
-            if (hit)
-                return o;
-            json_decref(o);
-        }
-        long left = deadline - now_ms();
-        if (left <= 0 || !pump(p, (int)left)) {
-            size_t n = p->err.len;
-            fprintf(stderr, "%s\n", p->err.data ? p->err.data +
-                    (n > 8000 ? n - 8000 : 0) : "");
-            fail_msg("no \"%s\" line containing \"%s\"", msg,
-                     needle ? needle : "");
-        }
-    }
+    return await_log_match(p, msg, needle, DEMO_MS);
 }
 
 static bool port_open(int port)
