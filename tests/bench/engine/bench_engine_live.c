@@ -177,31 +177,45 @@ static void calibrate_next(bench *b)
         fail(b, "a memory-calibration stop was refused");
 }
 
+static double mib(size_t bytes) { return (double)bytes / 1048576.0; }
+
+static void print_mem(const char *what, struct rig_mem m)
+{
+    printf("memory: %-44s RSS %7.1f MiB, heap in use %7.1f MiB\n", what,
+           mib(m.rss), mib(m.heap));
+}
+
+/* (c - b) - (b - a) per position: the open's growth less the bare peer's. */
+static double per_position(size_t a, size_t b, size_t c, size_t n)
+{
+    return ((double)c - 2.0 * (double)b + (double)a) / (double)n;
+}
+
 static void memory_phase(bench *b)
 {
-    size_t rss0 = rig_rss();
+    size_t n = b->rig.n;
+    struct rig_mem built = rig_mem_now();
     for (size_t i = 0; i < CALIBRATION_WINDOW; i++)
         calibrate_next(b);
     if (rig_run_until(&b->rig, floor_all_taken, b, 120000) != 0)
         fail(b, "the floor peer did not take every calibration stop");
-    size_t rss1 = rig_rss();
+    struct rig_mem bare = rig_mem_now();
     uint64_t t0 = uv_hrtime();
     if (rig_open_positions(&b->rig, ENTRY, QTY, FIRST_SL) != 0)
         fail(b, "not every position opened with a confirmed first stop");
     double open_s = (uv_hrtime() - t0) / 1e9;
-    size_t rss2 = rig_rss();
-    size_t n = b->rig.n;
-    double peer_b = (double)rss1 - (double)rss0;
-    double engine_b = (double)rss2 - (double)rss1 - peer_b;
+    struct rig_mem open = rig_mem_now();
     printf("open: %zu positions from ord:{results} entry fills, first stops "
            "confirmed by S4, in %.2f s\n", n, open_s);
-    printf("memory: RSS %.1f MiB with no position; +%.1f MiB after %zu "
-           "stops sent to a bare peer (peer + router copies); +%.1f MiB "
-           "after %zu positions open\n", rss0 / 1048576.0, peer_b / 1048576.0,
-           n, ((double)rss2 - (double)rss1) / 1048576.0, n);
-    printf("memory: engine side about %.1f MiB = %.0f bytes per position "
-           "(the open's growth less the bare peer's)\n",
-           engine_b / 1048576.0, engine_b / (double)n);
+    print_mem("at start", b->rig.mem_start);
+    print_mem("config loaded (symbols, rule parameters)", b->rig.mem_config);
+    print_mem("engine and edges built, no position", built);
+    print_mem("+ as many stops sent to a bare peer", bare);
+    print_mem("+ every position open, stop confirmed", open);
+    printf("memory: per position, the open's growth less the bare peer's: "
+           "RSS %.0f bytes, heap %.0f bytes\n",
+           per_position(built.rss, bare.rss, open.rss, n),
+           per_position(built.heap, bare.heap, open.heap, n));
 }
 
 /* ---- 2. the manage tick ---- */
@@ -568,8 +582,8 @@ int main(int argc, char **argv)
         tick_limit_phase(&b);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("memory: peak RSS (ru_maxrss) %.1f MiB; RSS at the end %.1f "
-           "MiB\n", ru.ru_maxrss / 1024.0, rig_rss() / 1048576.0);
+    print_mem("at the end", rig_mem_now());
+    printf("memory: peak RSS (ru_maxrss) %.1f MiB\n", ru.ru_maxrss / 1024.0);
     printf("service log: %zu lines at warn or above\n", b.rig.log_lines);
     if (b.stray)
         fail(&b, "updates arrived outside a run");

@@ -2,6 +2,7 @@
 #include "rig.h"
 
 #include <jansson.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ double rig_wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-size_t rig_rss(void)
+struct rig_mem rig_mem_now(void)
 {
     long pages = 0, resident = 0;
     FILE *f = fopen("/proc/self/statm", "r");
@@ -38,7 +39,9 @@ size_t rig_rss(void)
             resident = 0;
         fclose(f);
     }
-    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+    struct mallinfo2 mi = mallinfo2();
+    return (struct rig_mem){ (size_t)resident * (size_t)sysconf(_SC_PAGESIZE),
+                             mi.uordblks + mi.hblkhd };
 }
 
 static void log_sink(void *ud, const char *line, size_t len)
@@ -259,9 +262,11 @@ int rig_start(rig *r, size_t n, s6_feed_on_market on_market, void *ud)
         r->instruments[i] = (s6_md_instrument){ S6_MARKET_FUT,
                                                 r->symbols[i] };
     }
+    r->mem_start = rig_mem_now();
     if ((r->log_file = fopen(RIG_LOG_FILE, "w")) == NULL ||
         load_config(r, url4) != 0)
         return -1;
+    r->mem_config = rig_mem_now();
     s6_log_init(&r->log, (s6_log_level)r->cfg.log.level);
     s6_log_set_sink(&r->log, log_sink, r);
     r->floor_cfg = r->cfg;

@@ -81,6 +81,11 @@ typedef struct rig {
     size_t n;                        /* positions = symbols */
     char (*symbols)[RIG_SYMBOL_LEN]; /* S00000USDT ... */
     s6_md_instrument *instruments;
+    struct rig_mem {
+        size_t rss;                  /* resident set, bytes */
+        size_t heap;                 /* malloc'd and in use, bytes (LuaJIT's
+                                        own allocator is not in it) */
+    } mem_start, mem_config;         /* before and after the config */
     s6_feed_on_market on_market;     /* the benchmark's feed callback */
     void *market_ud;
 } rig;
@@ -106,5 +111,6 @@ int rig_write_last(rig *r, double mark);
 int rig_open_positions(rig *r, double entry, double qty, double sl);
 
 double rig_wall_now(void);
-/* Resident set size now, bytes (from /proc/self/statm). */
-size_t rig_rss(void);
+/* Now: the resident set (/proc/self/statm) and the heap in use
+ * (mallinfo2, every arena: the peers' threads included). */
+struct rig_mem rig_mem_now(void);
