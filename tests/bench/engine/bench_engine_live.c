@@ -453,7 +453,7 @@ static void print_run(const char *what, double rate, const run *x,
     printf("latency %-6s %5.0f/s offered (%.0f/s written, %.0f/s handled), "
            "%zu updates, %zu crossings, loop CPU %.1f us/update\n", what,
            rate, x->o.n / secs, x->o.n / through, x->o.n, x->crossings,
-           x->cpu_s / x->o.n * 1e6);
+           x->cpu_s / (double)x->o.n * 1e6);
     printf("  written -> S4 has the stop order : p50 %7.3f  p99 %7.3f  max "
            "%7.3f ms (n %zu)\n", order.p50, order.p99, order.max, order.n);
     printf("  written -> %-21s : p50 %7.3f  p99 %7.3f  max %7.3f ms (n %zu)\n",
@@ -465,69 +465,92 @@ static void print_run(const char *what, double rate, const run *x,
 
 typedef struct run_result {
     pct order, done;
+    double cpu_us;            /* the loop thread's CPU per update */
 } run_result;
 
-static run_result latency_run(bench *b, double rate, double seconds,
-                              size_t every, bool engine)
+static void run_prepare(bench *b, run *x, double rate, size_t n_upd,
+                        size_t every)
 {
     rig *r = &b->rig;
-    size_t n_upd = (size_t)(rate * seconds);
-    run x = { .engine = engine };
-    x.upd = schedule(b, n_upd, every, engine);
-    x.sent_ns = calloc(n_upd, sizeof *x.sent_ns);
-    x.in_ns = calloc(n_upd, sizeof *x.in_ns);
-    x.eval_ns = calloc(n_upd, sizeof *x.eval_ns);
-    x.o = (offer){ .port = r->srv.port, .upd = x.upd, .n = n_upd,
-                   .rate = rate, .symbols = (const char (*)[16])r->symbols,
-                   .regimes = (const char *const *)r->cfg.rules.regimes.v,
-                   .n_regimes = r->cfg.rules.regimes.n, .sent_ns = x.sent_ns };
-    snprintf(x.o.host, sizeof x.o.host, "127.0.0.1");
+    x->upd = schedule(b, n_upd, every, x->engine);
+    x->sent_ns = calloc(n_upd, sizeof *x->sent_ns);
+    x->in_ns = calloc(n_upd, sizeof *x->in_ns);
+    x->eval_ns = calloc(n_upd, sizeof *x->eval_ns);
+    x->o = (offer){ .port = r->srv.port, .upd = x->upd, .n = n_upd,
+                    .rate = rate, .symbols = (const char (*)[16])r->symbols,
+                    .regimes = (const char *const *)r->cfg.rules.regimes.v,
+                    .n_regimes = r->cfg.rules.regimes.n,
+                    .sent_ns = x->sent_ns };
+    snprintf(x->o.host, sizeof x->o.host, "127.0.0.1");
     for (size_t k = 0; k < n_upd; k++)
-        x.crossings += x.upd[k].cross;
-    s6_s4_peer *peer = engine ? r->peer : r->floor_peer;
-    size_t first_rec = peer_records(peer);
+        x->crossings += x->upd[k].cross;
+}
+
+/* Offers the updates and waits for them, then for every stop order (and,
+ * behind the engine, every cancel of the stop it replaces). */
+static void run_drive(bench *b, run *x, s6_s4_peer *peer, double seconds)
+{
+    rig *r = &b->rig;
     want_posts orders = { peer, S6_S4P_REQUESTS,
                           s6_s4_peer_count(peer, S6_S4P_REQUESTS) +
-                              x.crossings };
+                              x->crossings };
     want_posts cancels = { peer, S6_S4P_CANCELS,
                            s6_s4_peer_count(peer, S6_S4P_CANCELS) +
-                               x.crossings * engine };
-    b->run = &x;
+                               x->crossings * x->engine };
+    b->run = x;
     b->run_no++;
     double cpu0 = thread_cpu_s();
-    if (offer_start(&x.o) != 0) {
-        fail(b, x.o.err);
+    if (offer_start(&x->o) != 0) {
+        fail(b, x->o.err);
     } else {
         if (rig_run_until(r, run_delivered, b,
                           (unsigned)(seconds * 1000) + 60000) != 0)
             fail(b, "not every update was delivered");
-        x.cpu_s = thread_cpu_s() - cpu0;
-        if (offer_join(&x.o) != 0)
-            fail(b, x.o.err);
+        x->cpu_s = thread_cpu_s() - cpu0;
+        if (offer_join(&x->o) != 0)
+            fail(b, x->o.err);
     }
     if (rig_run_until(r, posts_in, &orders, 60000) != 0 ||
         rig_run_until(r, posts_in, &cancels, 60000) != 0)
         fail(b, "S4 did not get every stop order and cancel");
     rig_run_for(r, 300); /* a stray order would be out by now */
     b->run = NULL;
-    if (x.mismatched)
+    if (x->mismatched)
         fail(b, "an update arrived out of order or changed");
-    uint64_t *ord = calloc(x.crossings + 1, sizeof *ord);
+}
+
+static run_result run_report(bench *b, run *x, s6_s4_peer *peer,
+                             size_t first_rec, double rate)
+{
+    size_t n_upd = x->o.n, n_done = 0;
+    uint64_t *ord = calloc(x->crossings + 1, sizeof *ord);
     uint64_t *done = calloc(n_upd, sizeof *done);
     uint64_t *in = calloc(n_upd, sizeof *in);
-    size_t n_ord = order_latencies(b, &x, peer, first_rec, ord);
-    size_t n_done = 0;
+    size_t n_ord = order_latencies(b, x, peer, first_rec, ord);
     for (size_t k = 0; k < n_upd; k++) {
-        in[k] = x.in_ns[k] - x.sent_ns[k];
-        if (!x.upd[k].cross)
-            done[n_done++] = x.eval_ns[k] - x.sent_ns[k];
+        in[k] = x->in_ns[k] - x->sent_ns[k];
+        if (!x->upd[k].cross)
+            done[n_done++] = x->eval_ns[k] - x->sent_ns[k];
     }
-    run_result res = { percentiles(ord, n_ord), percentiles(done, n_done) };
-    print_run(engine ? "engine" : "floor", rate, &x, res.order, res.done,
+    run_result res = { percentiles(ord, n_ord), percentiles(done, n_done),
+                       x->cpu_s / (double)n_upd * 1e6 };
+    print_run(x->engine ? "engine" : "floor", rate, x, res.order, res.done,
               percentiles(in, n_upd));
     free(ord);
     free(done);
     free(in);
+    return res;
+}
+
+static run_result latency_run(bench *b, double rate, double seconds,
+                              size_t every, bool engine)
+{
+    run x = { .engine = engine };
+    s6_s4_peer *peer = engine ? b->rig.peer : b->rig.floor_peer;
+    size_t first_rec = peer_records(peer);
+    run_prepare(b, &x, rate, (size_t)(rate * seconds), every);
+    run_drive(b, &x, peer, seconds);
+    run_result res = run_report(b, &x, peer, first_rec, rate);
     free(x.upd);
     free(x.sent_ns);
     free(x.in_ns);
@@ -542,9 +565,11 @@ static void latency_phase(bench *b, double seconds, size_t every)
         run_result fl = latency_run(b, rates[i], seconds, every, false);
         run_result en = latency_run(b, rates[i], seconds, every, true);
         printf("latency ratio engine/floor at %.0f/s: order p50 %.2f p99 "
-               "%.2f; no-order evaluation p50 %.2f p99 %.2f\n", rates[i],
+               "%.2f; no-order evaluation p50 %.2f p99 %.2f; loop CPU per "
+               "update %.2f\n", rates[i],
                en.order.p50 / fl.order.p50, en.order.p99 / fl.order.p99,
-               en.done.p50 / fl.done.p50, en.done.p99 / fl.done.p99);
+               en.done.p50 / fl.done.p50, en.done.p99 / fl.done.p99,
+               en.cpu_us / fl.cpu_us);
     }
 }
 
@@ -555,8 +580,8 @@ int main(int argc, char **argv)
     size_t every = argc > 3 ? strtoul(argv[3], NULL, 10) : 100;
     int rounds = argc > 4 ? atoi(argv[4]) : 9;
     size_t crossings = (size_t)(11000 * seconds) / (every ? every : 1);
-    if (n == 0 || n > RIG_MAX_POSITIONS || !(seconds > 0) || every < 2 || rounds < 1 ||
-        crossings > n) {
+    if (n == 0 || n > RIG_MAX_POSITIONS || !(seconds > 0) || every < 2 ||
+        rounds < 1 || crossings > n) {
         fprintf(stderr, "usage: s6-bench-engine-live [positions] [seconds] "
                 "[every >= 2] [rounds]\n  (positions >= the crossings: "
                 "11000 * seconds / every)\n");
