@@ -179,6 +179,23 @@ static void expect_error(const reply *r, int status, const char *code,
         assert_string_equal(json_string_value(json_object_get(e, "field")), field);
 }
 
+/* One call that must be refused as given. */
+static void refused(world *w, const char *method, const char *path,
+                    const char *token, const char *body_text, int status,
+                    const char *code, const char *field)
+{
+    reply r = call(w, method, path, token, body_text);
+    expect_error(&r, status, code, field);
+    json_decref(r.doc);
+}
+
+static void refused_manage(world *w, const char *token, const char *body_text,
+                           int status, const char *code, const char *field)
+{
+    refused(w, "POST", "/positions/manage", token, body_text, status, code,
+            field);
+}
+
 /* A manage body for the seeded position: `rest` adds fields. */
 static const char *body(world *w, const char *action, const char *rest)
 {
@@ -204,15 +221,9 @@ static void without_the_token_nothing_happens(void **state)
     world *w = *state;
     snapshot before = take(w);
     const char *b = body(w, "CLOSE", "");
-    reply r = manage(w, NULL, b);
-    expect_error(&r, 401, "unauthorized", NULL);
-    json_decref(r.doc);
-    r = manage(w, "wrong-token", b);
-    expect_error(&r, 401, "unauthorized", NULL);
-    json_decref(r.doc);
-    r = manage(w, TOKEN "x", b);
-    expect_error(&r, 401, "unauthorized", NULL);
-    json_decref(r.doc);
+    static const char *const tokens[] = { NULL, "wrong-token", TOKEN "x" };
+    for (size_t i = 0; i < 3; i++)
+        refused_manage(w, tokens[i], b, 401, "unauthorized", NULL);
     snapshot after = take(w);
     assert_unchanged(&before, &after);
 }
@@ -251,9 +262,8 @@ static void bad_bodies_change_nothing(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         const char *b = bad[i].action ? body(w, bad[i].action, bad[i].rest)
                                       : bad[i].rest;
-        reply r = manage(w, TOKEN, b);
-        expect_error(&r, bad[i].status, bad[i].code, bad[i].field);
-        json_decref(r.doc);
+        refused_manage(w, TOKEN, b, bad[i].status, bad[i].code,
+                       bad[i].field);
     }
     snapshot after = take(w);
     assert_unchanged(&before, &after);
@@ -268,9 +278,7 @@ static void oversized_body_is_413(void **state)
     memset(big, ' ', n);
     big[n] = '\0';
     memcpy(big, body(w, "CLOSE", ""), strlen(body(w, "CLOSE", "")));
-    reply r = manage(w, TOKEN, big);
-    expect_error(&r, 413, "body_too_large", NULL);
-    json_decref(r.doc);
+    refused_manage(w, TOKEN, big, 413, "body_too_large", NULL);
     free(big);
     snapshot after = take(w);
     assert_unchanged(&before, &after);
@@ -280,21 +288,17 @@ static void unknown_position_is_404(void **state)
 {
     world *w = *state;
     snapshot before = take(w);
-    reply r = manage(w, TOKEN, "{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\","
-                     "\"position_id\":\"nope\",\"action\":\"CLOSE\"}");
-    expect_error(&r, 404, "unknown_position", "position_id");
-    json_decref(r.doc);
-    /* the symbol and market must be the position's */
-    r = manage(w, TOKEN, "{\"symbol\":\"ETHUSDT\",\"market\":\"FUT\",\"position_id\":"
-               "\"x\",\"action\":\"CLOSE\"}");
-    expect_error(&r, 404, "unknown_position", "position_id");
-    json_decref(r.doc);
+    refused_manage(w, TOKEN, "{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\","
+                   "\"position_id\":\"nope\",\"action\":\"CLOSE\"}", 404,
+                   "unknown_position", "position_id");
+    /* the position is looked up first; then symbol and market must match */
+    refused_manage(w, TOKEN, "{\"symbol\":\"ETHUSDT\",\"market\":\"FUT\","
+                   "\"position_id\":\"x\",\"action\":\"CLOSE\"}", 404,
+                   "unknown_position", "position_id");
     char b[256];
     snprintf(b, sizeof b, "{\"symbol\":\"ETHUSDT\",\"market\":\"FUT\","
              "\"position_id\":\"%s\",\"action\":\"CLOSE\"}", w->ae.pos_id);
-    r = manage(w, TOKEN, b);
-    expect_error(&r, 400, "invalid_field", "symbol");
-    json_decref(r.doc);
+    refused_manage(w, TOKEN, b, 400, "invalid_field", "symbol");
     snapshot after = take(w);
     assert_unchanged(&before, &after);
 }
@@ -361,13 +365,12 @@ static void loosening_needs_the_flag(void **state)
 {
     world *w = *state;
     snapshot before = take(w);
-    reply r = manage(w, TOKEN, body(w, "STOP_MOVE", "\"new_stop_price\":57000"));
-    expect_error(&r, 409, "rejected", "new_stop_price");
-    json_decref(r.doc);
+    refused_manage(w, TOKEN, body(w, "STOP_MOVE", "\"new_stop_price\":57000"),
+                   409, "rejected", "new_stop_price");
     snapshot after = take(w);
     assert_unchanged(&before, &after);
-    r = manage(w, TOKEN, body(w, "STOP_MOVE", "\"new_stop_price\":57000,"
-                              "\"loosen\":true,\"dry_run\":true"));
+    reply r = manage(w, TOKEN, body(w, "STOP_MOVE", "\"new_stop_price\":57000,"
+                                    "\"loosen\":true,\"dry_run\":true"));
     assert_int_equal(r.status, 200);
     json_decref(r.doc);
 }
@@ -379,9 +382,8 @@ static void paused_symbol_answers_423(void **state)
     assert_int_equal(r.status, 200);
     json_decref(r.doc);
     snapshot before = take(w);
-    r = manage(w, TOKEN, body(w, "TAKE_PROFIT", "\"fraction\":0.5"));
-    expect_error(&r, 423, "paused", NULL);
-    json_decref(r.doc);
+    refused_manage(w, TOKEN, body(w, "TAKE_PROFIT", "\"fraction\":0.5"), 423,
+                   "paused", NULL);
     snapshot after = take(w);
     assert_unchanged(&before, &after);
     r = call(w, "POST", "/control/resume", TOKEN, "");
@@ -418,9 +420,7 @@ static void positions_are_listed(void **state)
     assert_true(json_is_object(json_object_get(r.doc, "stop")));
     json_decref(r.doc);
 
-    r = call(w, "GET", "/positions/pos-unknown", NULL, NULL);
-    expect_error(&r, 404, "unknown_position", "id");
-    json_decref(r.doc);
+    refused(w, "GET", "/positions/pos-unknown", NULL, NULL, 404, "unknown_position", "id");
 }
 
 /* The access line of a manage names the position and the plan. */
@@ -466,23 +466,15 @@ static void access_line_names_the_ids(void **state)
 static void without_engine_503_after_validation(void **state)
 {
     world *w = *state;
-    reply r = manage(w, TOKEN, "{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\","
-                     "\"position_id\":\"p1\",\"action\":\"CLOSE\"}");
-    expect_error(&r, 503, "unavailable", NULL);
-    json_decref(r.doc);
-    r = manage(w, TOKEN, "{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\","
-               "\"position_id\":\"p1\",\"action\":\"NOPE\"}");
-    expect_error(&r, 400, "unknown_action", "action");
-    json_decref(r.doc);
-    r = manage(w, NULL, "{}");
-    expect_error(&r, 401, "unauthorized", NULL);
-    json_decref(r.doc);
-    r = call(w, "GET", "/positions", NULL, NULL);
-    expect_error(&r, 503, "unavailable", NULL);
-    json_decref(r.doc);
-    r = call(w, "GET", "/positions/p1", NULL, NULL);
-    expect_error(&r, 503, "unavailable", NULL);
-    json_decref(r.doc);
+    refused_manage(w, TOKEN, "{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\","
+                   "\"position_id\":\"p1\",\"action\":\"CLOSE\"}", 503,
+                   "unavailable", NULL);
+    refused_manage(w, TOKEN, "{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\","
+                   "\"position_id\":\"p1\",\"action\":\"NOPE\"}", 400,
+                   "unknown_action", "action");
+    refused_manage(w, NULL, "{}", 401, "unauthorized", NULL);
+    refused(w, "GET", "/positions", NULL, NULL, 503, "unavailable", NULL);
+    refused(w, "GET", "/positions/p1", NULL, NULL, 503, "unavailable", NULL);
 }
 
 /* The treasury's routes are served (their behaviour is the treasury's
@@ -493,15 +485,9 @@ static void transfer_routes_are_wired(void **state)
     static const char *const paths[] = { "/auto-transfer/trigger",
                                          "/auto-transfer/approval" };
     for (size_t i = 0; i < 2; i++) {
-        reply r = call(w, "POST", paths[i], NULL, "{}");
-        expect_error(&r, 401, "unauthorized", NULL);
-        json_decref(r.doc);
-        r = call(w, "POST", paths[i], TOKEN, "{}");
-        expect_error(&r, 503, "unavailable", NULL);
-        json_decref(r.doc);
-        r = call(w, "GET", paths[i], NULL, NULL);
-        expect_error(&r, 405, "method_not_allowed", NULL);
-        json_decref(r.doc);
+        refused(w, "POST", paths[i], NULL, "{}", 401, "unauthorized", NULL);
+        refused(w, "POST", paths[i], TOKEN, "{}", 503, "unavailable", NULL);
+        refused(w, "GET", paths[i], NULL, NULL, 405, "method_not_allowed", NULL);
     }
 }
 

@@ -6,9 +6,9 @@
  * 400 with a code and a message and a request reset to nothing.
  */
 #include "app/routes_positions.h"
+#include "fuzz_check.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,10 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 static void check(bool ok, const char *what, size_t len)
 {
-    if (!ok) {
-        fprintf(stderr, "fuzz_manage: %s (input of %zu bytes)\n", what, len);
-        abort();
-    }
+    fuzz_check(ok, "fuzz_manage", what, len);
 }
 
 static bool bounded(const char *s, size_t cap)

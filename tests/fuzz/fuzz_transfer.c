@@ -6,9 +6,9 @@
  * non-negative amount; a refused one says why with a 4xx.
  */
 #include "treasury/internal.h"
+#include "fuzz_check.h"
 
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,10 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
 
 static void check(bool ok, const char *what, size_t len)
 {
-    if (!ok) {
-        fprintf(stderr, "fuzz_transfer: %s (input of %zu bytes)\n", what, len);
-        abort();
-    }
+    fuzz_check(ok, "fuzz_transfer", what, len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
