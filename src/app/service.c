@@ -370,6 +370,26 @@ static void resume(s6_service *svc)
     start_consuming(svc);
 }
 
+/* The paper venue is this process: after a restart it is empty while the
+ * exchange it stands for would still hold the positions, so the restored
+ * ones go back into its book (their stops are re-armed on resume). */
+static void restore_paper_book(s6_service *svc, const s6_engine_record *recs,
+                               size_t n)
+{
+    for (size_t i = 0; svc->paper != NULL && i < n; i++) {
+        const s6_position *p = &recs[i].pos;
+        char err[200] = "";
+        if (p->state == S6_POS_CLOSED || !(p->qty > 0))
+            continue;
+        if (s6_paper_restore(svc->paper, p->symbol, p->market, p->side,
+                             p->qty, p->entry, p->leverage, err,
+                             sizeof err) < 0)
+            s6_log_error(svc->log, "paper", "position not restored in the "
+                         "paper book", S6_LOG_STR("pos_id", p->id),
+                         S6_LOG_STR("error", err));
+    }
+}
+
 static void on_loaded(void *ud, int rc, s6_engine_record *recs, size_t n,
                       const char *err)
 {
@@ -390,6 +410,7 @@ static void on_loaded(void *ud, int rc, s6_engine_record *recs, size_t n,
     }
     s6_log_info(svc->log, "service", "positions restored",
                 S6_LOG_INT("count", (long long)n));
+    restore_paper_book(svc, recs, n);
     s6_state_free_records(recs, n);
     reconcile_then(svc, resume);
 }
@@ -579,7 +600,10 @@ static int open_router(s6_service *svc, s6_router *router, char *err,
     po.clock = wall_clock;
     po.on_result = paper_result;
     po.result_ud = svc;
-    snprintf(po.result_prefix, sizeof po.result_prefix, "paper");
+    /* Result ids must not repeat across restarts (the engine refuses an
+     * id it has applied): the start time makes this run's prefix. */
+    snprintf(po.result_prefix, sizeof po.result_prefix, "p%llx",
+             (unsigned long long)wall_now(NULL));
     int rc = s6_paper_new(svc->cfg, &po, &svc->paper, err, errlen);
     if (rc == 0)
         *router = s6_paper_router(svc->paper);
