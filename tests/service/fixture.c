@@ -243,3 +243,257 @@ void svc_print_log(svc_fx *f)
                 o.intent_id, o.pos_id, o.type, o.side, o.quantity,
                 o.stop_price, o.state);
 }
+
+/* ---- for the end-to-end stories ---- */
+
+void svc_set(json_t *cfg, const char *section, const char *key, json_t *value)
+{
+    set_path(cfg, section, key, value);
+}
+
+void svc_set_param(json_t *cfg, const char *rule, const char *key,
+                   json_t *value)
+{
+    json_t *params = json_object_get(json_object_get(cfg, "rules"), "params");
+    json_t *r = json_object_get(params, rule);
+    if (r == NULL) {
+        r = json_object();
+        json_object_set_new(params, rule, r);
+    }
+    json_t *base = json_object_get(r, "base");
+    if (base == NULL) {
+        base = json_object();
+        json_object_set_new(r, "base", base);
+    }
+    json_object_set_new(base, key, value);
+}
+
+void svc_edit_common(json_t *cfg)
+{
+    set_path(cfg, "ticks", "manage_interval_s", json_integer(5));
+    set_path(cfg, "ticks", "reconcile_interval_s", json_integer(3600));
+    set_path(cfg, "treasury", "enabled", json_false());
+    set_path(cfg, "auth", "token", json_string(SVC_TOKEN));
+}
+
+void svc_spawn(svc_fx *f, proc *p, int port, const char *instance)
+{
+    char portv[16], cfg[200], inst[96];
+    snprintf(portv, sizeof portv, "PORT=%d", port);
+    snprintf(cfg, sizeof cfg, "S6_CONFIG=%s", f->cfg_path);
+    snprintf(inst, sizeof inst, "S6_INSTANCE_ID=%s", instance);
+    const char *env[] = { portv, cfg, inst, "S6_LOG_LEVEL=info", NULL };
+    spawn(p, env, NULL);
+}
+
+void svc_wait_peer(svc_fx *f, s6_s4_peer_counter which, size_t n)
+{
+    pump_in_background(&f->p);
+    int rc = s6_s4_peer_wait(f->peer, which, n, GUARD_MS);
+    pump_stop(&f->p);
+    if (rc != 0) {
+        svc_print_log(f);
+        fail_msg("the S4 peer did not reach %zu (counter %d, at %zu)", n,
+                 (int)which, s6_s4_peer_count(f->peer, which));
+    }
+}
+
+void svc_await(svc_fx *f, bool (*cond)(svc_fx *f, void *ud), void *ud,
+               const char *what)
+{
+    long deadline = now_ms() + GUARD_MS;
+    while (!cond(f, ud)) {
+        if (now_ms() > deadline) {
+            svc_print_log(f);
+            fail_msg("never happened: %s", what);
+        }
+        pump(&f->p, 50); /* reads the child's log while the state moves */
+    }
+}
+
+const char *svc_hget(svc_fx *f, const char *key, const char *field,
+                     char *buf, size_t cap)
+{
+    redisReply *r = svc_redis(f, "HGET %s %s", key, field);
+    snprintf(buf, cap, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+    return buf;
+}
+
+/* The value of field in a stream entry's field list, NULL when absent. */
+static const char *entry_field(const redisReply *kv, const char *field)
+{
+    for (size_t j = 0; j + 1 < kv->elements; j += 2)
+        if (strcmp(kv->element[j]->str, field) == 0)
+            return kv->element[j + 1]->str;
+    return NULL;
+}
+
+size_t svc_stream_count(svc_fx *f, const char *stream, const char *symbol)
+{
+    redisReply *r = svc_redis(f, "XRANGE %s - +", stream);
+    size_t n = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        const char *s = entry_field(r->element[i]->element[1], "symbol");
+        n += symbol == NULL || (s != NULL && strcmp(s, symbol) == 0);
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+const char *svc_stream_last(svc_fx *f, const char *stream, const char *field,
+                            char *buf, size_t cap)
+{
+    redisReply *r = svc_redis(f, "XREVRANGE %s + - COUNT 1", stream);
+    const char *v = r->elements > 0
+                        ? entry_field(r->element[0]->element[1], field)
+                        : NULL;
+    snprintf(buf, cap, "%s", v ? v : "");
+    freeReplyObject(r);
+    return buf;
+}
+
+void svc_price(svc_fx *f, const char *market, const char *symbol, double mark,
+               double mid)
+{
+    char m[32], d[32] = "", ts[32];
+    snprintf(m, sizeof m, "%.2f", mark);
+    if (mid > 0)
+        snprintf(d, sizeof d, "%.2f", mid);
+    snprintf(ts, sizeof ts, "%.3f", wall());
+    const char *fmt_hset = mid > 0
+        ? "HSET md:last:%s:%s symbol %s market %s mark %s ts %s mid %s"
+        : "HSET md:last:%s:%s symbol %s market %s mark %s ts %s";
+    freeReplyObject(svc_redis(f, fmt_hset, market, symbol, symbol, market, m,
+                              ts, d));
+    const char *fmt_xadd = mid > 0
+        ? "XADD md:prices * symbol %s market %s mark %s ts %s mid %s"
+        : "XADD md:prices * symbol %s market %s mark %s ts %s";
+    freeReplyObject(svc_redis(f, fmt_xadd, symbol, market, m, ts, d));
+}
+
+void svc_signal(svc_fx *f, const char *symbol, const char *market,
+                const char *side)
+{
+    char ts[32];
+    snprintf(ts, sizeof ts, "%.3f", wall());
+    freeReplyObject(svc_redis(f, "XADD strategy:signals * symbol %s market "
+                                 "%s side %s strength 0.9 ts %s",
+                              symbol, market, side, ts));
+}
+
+long svc_http(svc_fx *f, const char *method, const char *path,
+              const char *token, const char *body, json_t **doc)
+{
+    s6_buf out = { 0 };
+    if (f->running)
+        pump_in_background(&f->p);
+    long st = http_call(f->port, method, path, token, body, &out);
+    if (f->running)
+        pump_stop(&f->p);
+    *doc = out.data ? json_loads(out.data, 0, NULL) : NULL;
+    s6_buf_free(&out);
+    return st;
+}
+
+json_t *svc_order_body(svc_fx *f, const char *intent_id)
+{
+    const s6_s4_peer_rec *rec;
+    for (size_t i = 0; (rec = s6_s4_peer_get(f->peer, i)) != NULL; i++) {
+        if (strcmp(rec->path, "/orders") != 0)
+            continue;
+        json_t *b = json_loads(rec->body, 0, NULL);
+        const char *id = json_string_value(json_object_get(b, "intent_id"));
+        if (id != NULL && strcmp(id, intent_id) == 0)
+            return b;
+        json_decref(b);
+    }
+    return NULL;
+}
+
+int svc_orders_of(svc_fx *f, const char *pos_id, const char *purpose)
+{
+    int n = 0;
+    s6_s4_peer_order o;
+    for (size_t i = 0; s6_s4_peer_order_at(f->peer, i, &o) == 0; i++)
+        n += strcmp(o.pos_id, pos_id) == 0 && strcmp(o.purpose, purpose) == 0;
+    return n;
+}
+
+json_t *svc_await_log_with(svc_fx *f, const char *msg, const char *needle)
+{
+    for (;;) {
+        json_t *o = svc_await_log(f, msg);
+        char *text = json_dumps(o, JSON_COMPACT);
+        bool hit = text != NULL && strstr(text, needle) != NULL;
+        free(text);
+        if (hit)
+            return o;
+        json_decref(o);
+    }
+}
+
+typedef struct acked_want {
+    const char *id;
+} acked_want;
+
+/* Stream ids compare as (ms, seq). */
+static bool id_at_or_after(const char *a, const char *b)
+{
+    unsigned long long am = 0, as = 0, bm = 0, bs = 0;
+    sscanf(a, "%llu-%llu", &am, &as);
+    sscanf(b, "%llu-%llu", &bm, &bs);
+    return am > bm || (am == bm && as >= bs);
+}
+
+static bool group_acked(svc_fx *f, void *ud)
+{
+    const acked_want *w = ud;
+    redisReply *r = svc_redis(f, "XINFO GROUPS ord:{results}");
+    bool ok = false;
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *g = r->element[i];
+        const char *last = NULL;
+        long long pending = -1;
+        bool ours = false;
+        for (size_t j = 0; j + 1 < g->elements; j += 2) {
+            const char *k = g->element[j]->str;
+            redisReply *v = g->element[j + 1];
+            if (strcmp(k, "name") == 0)
+                ours = strcmp(v->str, "s6") == 0;
+            else if (strcmp(k, "last-delivered-id") == 0)
+                last = v->str;
+            else if (strcmp(k, "pending") == 0)
+                pending = v->integer;
+        }
+        ok |= ours && last != NULL && pending == 0 &&
+              id_at_or_after(last, w->id);
+    }
+    freeReplyObject(r);
+    return ok;
+}
+
+void svc_await_acked(svc_fx *f, const char *id)
+{
+    acked_want w = { id };
+    svc_await(f, group_acked, &w, "ord:{results} read and acknowledged");
+}
+
+void svc_replay_last_result(svc_fx *f, char *id, size_t cap)
+{
+    redisReply *r = svc_redis(f, "XREVRANGE ord:{results} + - COUNT 1");
+    assert_int_equal((int)r->elements, 1);
+    redisReply *kv = r->element[0]->element[1];
+    const char *argv[80];
+    size_t n = 0;
+    argv[n++] = "XADD";
+    argv[n++] = "ord:{results}";
+    argv[n++] = "*";
+    for (size_t i = 0; i < kv->elements && n < 80; i++)
+        argv[n++] = kv->element[i]->str;
+    redisReply *x = redisCommandArgv(f->rc, (int)n, argv, NULL);
+    assert_true(x != NULL && x->type == REDIS_REPLY_STRING);
+    snprintf(id, cap, "%s", x->str);
+    freeReplyObject(x);
+    freeReplyObject(r);
+}

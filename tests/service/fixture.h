@@ -63,3 +63,61 @@ const char *svc_request_intent(svc_fx *f, size_t i, char *buf, size_t cap);
 void svc_print_log(svc_fx *f);
 /* Stops resting at the peer (NEW STOP_MARKET orders) for pos_id. */
 int svc_resting_stops(svc_fx *f, const char *pos_id);
+
+/* ---- for the end-to-end stories (docs/testing.md) ---- */
+
+/* The stories' common configuration: reconciliation far apart (the peer
+ * reports no positions unless a test serves some, and a reconciliation
+ * would close what S4 does not list), the treasury off (no S1/S12 here),
+ * the manage tick at its shortest, and the HTTP token SVC_TOKEN. */
+#define SVC_TOKEN "e2e-token-0123456789abcdef"
+void svc_edit_common(json_t *cfg);
+/* cfg.rules.params.<rule>.base.<key> = value (value stolen). */
+void svc_set_param(json_t *cfg, const char *rule, const char *key,
+                   json_t *value);
+/* cfg.<section>.<key> = value (value stolen; the section is made). */
+void svc_set(json_t *cfg, const char *section, const char *key,
+             json_t *value);
+
+/* Spawns the binary without waiting for the end of start-up (a second
+ * instance, a start held by the lease): on port, as instance id. */
+void svc_spawn(svc_fx *f, proc *p, int port, const char *instance);
+/* Waits until the peer's counter reaches n, reading the child's log. */
+void svc_wait_peer(svc_fx *f, s6_s4_peer_counter which, size_t n);
+/* Polls cond (reading the child's log between polls) until it holds;
+ * fails the test naming `what` after the guard time. */
+void svc_await(svc_fx *f, bool (*cond)(svc_fx *f, void *ud), void *ud,
+               const char *what);
+/* HGET key field into buf ("" when absent); returns buf. */
+const char *svc_hget(svc_fx *f, const char *key, const char *field,
+                     char *buf, size_t cap);
+/* Entries of a stream; with symbol non-NULL only those whose `symbol`
+ * field is it. */
+size_t svc_stream_count(svc_fx *f, const char *stream, const char *symbol);
+/* A field of the last entry of a stream into buf ("" when none). */
+const char *svc_stream_last(svc_fx *f, const char *stream, const char *field,
+                            char *buf, size_t cap);
+/* A market update now on md:prices and md:last:<market>:<symbol>; mid 0
+ * leaves it out. */
+void svc_price(svc_fx *f, const char *market, const char *symbol, double mark,
+               double mid);
+/* A strategy signal now on strategy:signals. */
+void svc_signal(svc_fx *f, const char *symbol, const char *market,
+                const char *side);
+/* An HTTP call to the service (token NULL: none); the answer's body parsed
+ * into *doc when it is JSON. */
+long svc_http(svc_fx *f, const char *method, const char *path,
+              const char *token, const char *body, json_t **doc);
+/* The body of the first POST /orders the peer recorded for intent_id
+ * (NULL when none). */
+json_t *svc_order_body(svc_fx *f, const char *intent_id);
+/* Orders the peer took for pos_id with the given purpose. */
+int svc_orders_of(svc_fx *f, const char *pos_id, const char *purpose);
+/* Waits for a log line with msg whose text also contains needle. */
+json_t *svc_await_log_with(svc_fx *f, const char *msg, const char *needle);
+/* Waits until the consumer group s6 on ord:{results} has read entry id
+ * (or later) and acknowledged everything it read. */
+void svc_await_acked(svc_fx *f, const char *id);
+/* XADD of a copy of the last entry of ord:{results}: a replayed result;
+ * its new entry id into id. */
+void svc_replay_last_result(svc_fx *f, char *id, size_t cap);
