@@ -497,3 +497,22 @@ void svc_replay_last_result(svc_fx *f, char *id, size_t cap)
     freeReplyObject(x);
     freeReplyObject(r);
 }
+
+void svc_fill(svc_fx *f, const char *result_id, const char *intent_id,
+              const char *pos_id, const char *symbol, const char *market,
+              const char *side, const char *fill_kind, const char *qty,
+              const char *price, const char *sl_px)
+{
+    char ts[32], fee[32];
+    snprintf(ts, sizeof ts, "%.3f", wall());
+    snprintf(fee, sizeof fee, "%.6f", atof(qty) * atof(price) * 0.0005);
+    bool entry = strcmp(fill_kind, "ENTRY") == 0;
+    freeReplyObject(svc_redis(
+        f, "XADD ord:{results} * result_id %s kind FILL intent_id %s "
+           "pos_id %s symbol %s market %s side %s fill_kind %s qty %s "
+           "price %s fee %s fee_asset QUOTE sl_px %s leverage %s "
+           "risk_reserved %s concurrency_reserved %s ts %s",
+        result_id, intent_id, pos_id, symbol, market, side, fill_kind, qty,
+        price, fee, entry ? sl_px : "", strcmp(market, "SPOT") ? "10" : "1",
+        entry ? "60" : "", entry ? "1" : "", ts));
+}

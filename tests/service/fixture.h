@@ -121,3 +121,9 @@ void svc_await_acked(svc_fx *f, const char *id);
 /* XADD of a copy of the last entry of ord:{results}: a replayed result;
  * its new entry id into id. */
 void svc_replay_last_result(svc_fx *f, char *id, size_t cap);
+/* A FILL on ord:{results} as S4 publishes it (fee 0.05% of the notional
+ * in quote; sl_px and the quotas only on an ENTRY). */
+void svc_fill(svc_fx *f, const char *result_id, const char *intent_id,
+              const char *pos_id, const char *symbol, const char *market,
+              const char *side, const char *fill_kind, const char *qty,
+              const char *price, const char *sl_px);
