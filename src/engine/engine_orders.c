@@ -159,6 +159,9 @@ int e_request_stop(s6_engine *e, e_pos *p, double price, double qty,
     if (rc != 0)
         return rc;
     p->rec.stop_needed = false;
+    /* the key is durable before S4 can hold an order under it: a restart
+     * must never hand the same sequence number to another order */
+    e_save(e, p);
     announce(e, p, "risk:sl_arm", px);
     e_event(e, p, "STOP_REQUESTED", px, "", "{s:s,s:f,s:f,s:i,s:s}",
             "intent_id", intent, "price", px, "qty", q, "step", step, "why",
@@ -350,6 +353,7 @@ int e_send_order(s6_engine *e, e_pos *p, int purpose, int side, double qty,
                      S6_LOG_STR("pos_id", p->rec.pos.id));
         return -ENOSPC;
     }
+    e_save(e, p); /* the key first, as for the stop */
     submit_inflight(e, p, o);
     if (out != NULL)
         *out = o;
@@ -400,6 +404,7 @@ int e_start_add(s6_engine *e, e_pos *p, double qty, double budget,
     c->e = e;
     snprintf(c->pos_id, sizeof c->pos_id, "%s", p->rec.pos.id);
     snprintf(c->intent, sizeof c->intent, "%s", o->intent_id);
+    e_save(e, p); /* the key first, as for the stop */
     /* An add holds budget only (its margin); the position's one
      * concurrency slot was taken at entry. */
     int rc = e->edges.state.quota_reserve(e->edges.state.ud, p->rec.pos.id,

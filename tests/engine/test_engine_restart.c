@@ -376,6 +376,63 @@ static void reconfigure_keeps_traded_symbols(void **st)
     fx_teardown(&f);
 }
 
+/* Every key is durable before the router sees it: when a stop is asked
+ * for (here by the tick's protection, no plan, no fill) the saved record
+ * already holds its key, so a restart re-sends that key and the next
+ * order gets a new one. */
+typedef struct durable {
+    fx *f;
+    int checked;
+} durable;
+
+static void key_in_record(void *ud, const s6_engine_note *n)
+{
+    durable *d = ud;
+    if (strcmp(n->type, "STOP_REQUESTED") != 0)
+        return;
+    json_t *o = json_loads(n->json, 0, NULL);
+    const char *key = json_string_value(json_object_get(o, "intent_id"));
+    const char *rec = s6_mem_state_record(d->f->ms, n->pos_id);
+    assert_non_null(key);
+    assert_non_null(rec);
+    if (strstr(rec, key) == NULL)
+        fail_msg("%s sent before it was saved", key);
+    d->checked++;
+    json_decref(o);
+}
+
+static void rearm_key_durable_before_sent(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    durable d = {.f = &f};
+    s6_engine_observe(f.e, key_in_record, &d);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 49000), 0);
+    fx_answer(&f, fx_last(&f, S6_PURPOSE_STOP, false), S6_ROUTE_REJECTED);
+    assert_int_equal(fx_price(&f, 49950), 0);
+    assert_int_equal(fx_tick(&f), 0); /* the re-arm goes out */
+    assert_int_equal(d.checked, 2);
+    fx_call *rearm = fx_last(&f, S6_PURPOSE_STOP, false);
+    assert_false(rearm->answered);
+    char key[S6_INTENT_ID_MAX + 1];
+    snprintf(key, sizeof key, "%s", rearm->o.intent_id);
+    fx_restart(&f);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_STOP, false), 1);
+    assert_string_equal(fx_last(&f, S6_PURPOSE_STOP, false)->o.intent_id, key);
+    fx_answer(&f, fx_last(&f, S6_PURPOSE_STOP, false), S6_ROUTE_OK);
+    s6_manage_req q = {.action = S6_MANAGE_STOP_MOVE, .market = -1,
+                       .new_stop_price = 49500};
+    snprintf(q.position_id, sizeof q.position_id, "%s", f.pos_id);
+    json_t *out = NULL;
+    s6_api_error err;
+    assert_int_equal(fx_price(&f, 49960), 0);
+    assert_int_equal(s6_engine_manage(f.e, &q, &out, &err), 0);
+    json_decref(out);
+    assert_string_not_equal(fx_last(&f, S6_PURPOSE_STOP, false)->o.intent_id, key);
+    fx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +444,7 @@ int main(void)
         cmocka_unit_test(replayed_close_after_restart),
         cmocka_unit_test(rules_edges_state_round_trip),
         cmocka_unit_test(reconfigure_keeps_traded_symbols),
+        cmocka_unit_test(rearm_key_durable_before_sent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
