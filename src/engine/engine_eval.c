@@ -36,7 +36,9 @@ int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
     lim->max_leverage = inf_or(c->risk.max_leverage);
     lim->add_cap = (int)c->risk.add_on_cap;
     lim->add_min_interval_s = c->risk.add_on_min_interval_s;
-    lim->daily_loss_hit = c->risk.daily_loss_limit > 0 &&
+    /* today's figure: yesterday's losses do not block today's adds */
+    bool today = floor(e_now(e) / 86400.0) * 86400.0 == e->day_start;
+    lim->daily_loss_hit = c->risk.daily_loss_limit > 0 && today &&
                           e->day_realized <= -c->risk.daily_loss_limit;
     double free_budget = c->risk.budget - e->reserved;
     lim->risk_budget_free = free_budget > 0 ? free_budget : 0;

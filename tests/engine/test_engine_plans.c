@@ -305,6 +305,28 @@ static void spot_hedged_on_futures(void **st)
     fx_teardown(&f);
 }
 
+/* The daily loss limit (1000 by default) stops adds for the rest of the
+ * UTC day, not longer. */
+static void daily_loss_stops_adds_for_the_day(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, "{" FAR_TRAIL "," NO_TP "}");
+    f.now = 1764115200; /* 00:00 UTC */
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 38000), 0);
+    assert_int_equal(fx_fill(&f, "", S6_FILL_MANUAL, -1, 0.1, 39000, 0, 0), 0);
+    f.pos_id[0] = '\0';
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.2, 39000, 0, 38000), 0);
+    confirm_stop(&f);
+    signal_add(&f, 39240); /* ROE 6% */
+    assert_int_equal(fx_count(&f, S6_PURPOSE_ADD, false), 0);
+    assert_true(fx_counter(&f, "s6_proposals_rejected_total", "daily_loss", NULL) >= 1);
+    f.now += 86400; /* a new day */
+    signal_add(&f, 39240);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_ADD, false), 1);
+    fx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +336,7 @@ int main(void)
         cmocka_unit_test(liq_alert_once_per_crossing),
         cmocka_unit_test(spot_guard_stop),
         cmocka_unit_test(spot_hedged_on_futures),
+        cmocka_unit_test(daily_loss_stops_adds_for_the_day),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
