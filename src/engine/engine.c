@@ -547,7 +547,8 @@ static void adopt_unknown(s6_engine *e, const s6_venue_position *vp)
     p->rec.quota_released = true; /* S6 reserved nothing for it */
     e_event(e, p, "ADOPTED", vp->qty, "", "{s:f,s:f}", "qty", vp->qty,
             "entry", vp->entry);
-    e_protect(e, p);
+    if (e->resumed)
+        e_protect(e, p); /* at start-up, resume does it */
     e_save(e, p);
 }
 
@@ -573,7 +574,8 @@ int s6_engine_reconcile(s6_engine *e, const s6_venue_view *v)
             adopt_qty(e, p, vp);
         if (p->rec.pos.market == S6_MARKET_FUT)
             reconcile_stop(e, p, v);
-        e_protect(e, p);
+        if (e->resumed)
+            e_protect(e, p); /* at start-up, resume does it */
         e_save(e, p);
     }
     for (size_t i = 0; i < v->n_positions; i++)

@@ -117,6 +117,7 @@ void fx_setup(fx *f, const char *params_json)
     assert_int_equal(s6_rules_edge_lua(&f->rs, 64, &f->rules, err, sizeof err),
                      0);
     new_engine(f);
+    assert_int_equal(s6_engine_resume(f->e), 0); /* nothing to restore */
 }
 
 void fx_teardown(fx *f)
