@@ -310,6 +310,8 @@ static void on_reconcile_tick(uv_timer_t *t)
 
 /* ---- start-up chain ------------------------------------------------- */
 
+static void on_feed_reading(void *ud);
+
 static void start_consuming(s6_service *svc)
 {
     char err[256] = "";
@@ -323,8 +325,8 @@ static void start_consuming(s6_service *svc)
         .url = cfg->redis.url,
         .regimes = { (const char *const *)cfg->rules.regimes.v,
                      cfg->rules.regimes.n },
-        .on_market = on_market, .on_signal = on_signal, .ud = svc,
-        .log = svc->log,
+        .on_market = on_market, .on_signal = on_signal,
+        .on_reading = on_feed_reading, .ud = svc, .log = svc->log,
     };
     if (s6_results_start(svc->loop, svc->redis, &ro, &svc->results, err,
                          sizeof err) < 0 ||
@@ -356,10 +358,21 @@ static void start_consuming(s6_service *svc)
     }
     if (svc->treasury != NULL && s6_treasury_start(svc->treasury) < 0)
         s6_log_error(svc->log, "treasury", "the treasury did not start");
+}
+
+/* The feed reads from its resolved start: no price written from now on
+ * is missed, so the service is live.  A first tick re-reads the latest
+ * prices at once instead of a manage interval later. */
+static void on_feed_reading(void *ud)
+{
+    s6_service *svc = ud;
+    if (svc->stopping || svc->acting)
+        return;
     svc->acting = true;
     s6_app_set_ready(svc->app, "reconciled", true);
     s6_log_info(svc->log, "service", "start-up done: managing positions",
                 S6_LOG_STR("instance", svc->instance));
+    on_tick(&svc->tick);
 }
 
 static void resume(s6_service *svc)

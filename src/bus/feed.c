@@ -203,7 +203,12 @@ static void read_next(s6_feed *f)
         for (int i = 0; i < f->n_streams; i++)
             argv[argc++] = f->id[i];
         what = "XREAD";
+        bool first = !f->st.reading;
         f->st.reading = true;
+        /* From here on nothing written to the streams is missed: the
+         * caller may say it is live. */
+        if (first && f->o.on_reading != NULL)
+            f->o.on_reading(f->o.ud);
         rc = issue(f, f->o.block_ms, on_read, argc, argv);
     }
     if (rc != 0)

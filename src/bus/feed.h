@@ -43,6 +43,9 @@ typedef struct s6_feed_opts {
     uint32_t retry_ms;            /* after a failed read, 0 → 500 */
     s6_feed_on_market on_market;
     s6_feed_on_signal on_signal;  /* may be NULL: signals not read */
+    /* Once, when the start ids are resolved and the first read is sent:
+     * every entry added after this call is delivered.  May be NULL. */
+    void (*on_reading)(void *ud);
     void *ud;
     s6_log *log;
 } s6_feed_opts;

@@ -30,6 +30,20 @@ static const char renew_lua[] =
     "end\n"
     "return 0\n";
 
+/* Takes a free key, or takes back our own: an instance restarted under
+ * the same id (its own lease still alive after a crash) goes on at once
+ * instead of waiting out the ttl.  Ids are unique among running
+ * instances, so "our own" is never someone else's. */
+static const char acquire_lua[] =
+    "local cur = redis.call('GET', KEYS[1])\n"
+    "if cur == ARGV[1] then\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "  return 1\n"
+    "end\n"
+    "if cur then return 0 end\n"
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+    "return 1\n";
+
 static const char release_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
     "  return redis.call('DEL', KEYS[1])\n"
@@ -59,7 +73,8 @@ static void on_set(s6_redis *r, const redisReply *rep, int code, void *ud)
     s6_lease *l = ud;
     (void)r;
     l->busy = false;
-    if (!l->closed && code == 0 && rep->type == REDIS_REPLY_STATUS) {
+    if (!l->closed && code == 0 && rep->type == REDIS_REPLY_INTEGER &&
+        rep->integer == 1) {
         l->ok_sent_at = l->sent_at;
         l->st.held = true;
         l->st.acquired++;
@@ -99,7 +114,8 @@ static void send_attempt(s6_lease *l)
         rc = s6_bus_cmd(l->r, 0, on_renewed, l, 6, argv);
     } else {
         l->st.attempts++;
-        rc = s6_redis_set_nx_px(l->r, l->key, l->id, l->o.ttl_ms, on_set, l);
+        const char *argv[] = { "EVAL", acquire_lua, "1", l->key, l->id, ttl };
+        rc = s6_bus_cmd(l->r, 0, on_set, l, 6, argv);
     }
     if (rc == 0) {
         l->busy = true;

@@ -2,7 +2,10 @@
  * lease.h — the single-writer lease: exactly one S6 instance acts at a
  * time (design.md §4; docs/contracts/redis-state.md "Lease").
  *
- * Acquire: SET s6:lease <instance-id> NX PX ttl.  Renew every ttl/3 with a
+ * Acquire: a script that sets s6:lease <instance-id> PX ttl when the key
+ * is free, or extends it when it already holds our own id (the same
+ * instance restarted after a crash goes on at once; instance ids are
+ * unique among running instances).  Renew every ttl/3 with a
  * script that extends the key only while it still holds our id.  The
  * holder declares the lease lost (on_lost) when the key holds someone
  * else's id, or when no renewal sent in the last half ttl has succeeded — before
@@ -34,7 +37,7 @@ typedef struct s6_lease_opts {
 } s6_lease_opts;
 
 typedef struct s6_lease_stats {
-    uint64_t attempts;      /* SET NX sent while not holding */
+    uint64_t attempts;      /* acquire scripts sent while not holding */
     uint64_t renewals;      /* renewals that extended our key */
     uint64_t acquired, lost;
     bool held;

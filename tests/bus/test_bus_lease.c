@@ -136,6 +136,31 @@ static void test_release_hands_over_at_once(void **state)
     assert_int_equal(r.integer, 0);
 }
 
+/* A crash (no release) and a restart under the same id: the new process
+ * takes its own unexpired lease back at once, while another id still
+ * waits for it to lapse. */
+static void test_restart_takes_its_own_lease_back(void **state)
+{
+    bus_fx *f = *state;
+    inst a, again, other;
+    start(f, &a, "inst-a", 10000);
+    assert_true(bus_run_until(f, acquired, &a, 3000));
+    s6_lease_close(a.l, false);
+    start(f, &other, "inst-b", 10000);
+    start(f, &again, "inst-a", 10000);
+    /* Well before the 10 s ttl. */
+    assert_true(bus_run_until(f, acquired, &again, 3000));
+    holder_is(f, "inst-a");
+    assert_int_equal(other.acquired, 0);
+    bus_reply r;
+    assert_int_equal(bus_cmdv(f, &r, "PTTL", "s6:lease", NULL), 0);
+    assert_true(r.integer > 5000); /* extended, not left to run out */
+    s6_lease_close(again.l, true);
+    /* other tries every ttl/3 */
+    assert_true(bus_run_until(f, acquired, &other, 8000));
+    s6_lease_close(other.l, true);
+}
+
 static void test_lost_when_the_key_changes_hands(void **state)
 {
     bus_fx *f = *state;
@@ -189,6 +214,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exclusive_and_renewed, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_takeover_after_the_holder_stops, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_release_hands_over_at_once, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_restart_takes_its_own_lease_back, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_lost_when_the_key_changes_hands, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_lost_when_redis_goes_away, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_start_refuses_bad_options, bus_fx_setup_state, bus_fx_teardown_state),
