@@ -19,6 +19,12 @@
 
 typedef enum ftype { F_STR, F_NUM, F_BOOL } ftype;
 
+/* The fields, in the table's order. */
+enum {
+    K_SYMBOL, K_MARKET, K_POSITION_ID, K_ACTION, K_NEW_STOP_PRICE, K_LOOSEN,
+    K_QTY, K_FRACTION, K_REASON, K_DRY_RUN, N_FIELDS
+};
+
 typedef struct field {
     const char *name;
     ftype type;
@@ -26,19 +32,27 @@ typedef struct field {
     unsigned required;  /* ACT() bits */
 } field;
 
-static const field fields[] = {
-    { "symbol", F_STR, ALL_ACTIONS, ALL_ACTIONS },
-    { "market", F_STR, ALL_ACTIONS, ALL_ACTIONS },
-    { "position_id", F_STR, ALL_ACTIONS, ALL_ACTIONS },
-    { "action", F_STR, ALL_ACTIONS, ALL_ACTIONS },
-    { "new_stop_price", F_NUM, ACT(S6_MANAGE_STOP_MOVE), ACT(S6_MANAGE_STOP_MOVE) },
-    { "loosen", F_BOOL, ACT(S6_MANAGE_STOP_MOVE), 0 },
+static const field fields[N_FIELDS] = {
+    [K_SYMBOL] = { "symbol", F_STR, ALL_ACTIONS, ALL_ACTIONS },
+    [K_MARKET] = { "market", F_STR, ALL_ACTIONS, ALL_ACTIONS },
+    [K_POSITION_ID] = { "position_id", F_STR, ALL_ACTIONS, ALL_ACTIONS },
+    [K_ACTION] = { "action", F_STR, ALL_ACTIONS, ALL_ACTIONS },
+    [K_NEW_STOP_PRICE] = { "new_stop_price", F_NUM, ACT(S6_MANAGE_STOP_MOVE),
+                           ACT(S6_MANAGE_STOP_MOVE) },
+    [K_LOOSEN] = { "loosen", F_BOOL, ACT(S6_MANAGE_STOP_MOVE), 0 },
     /* TAKE_PROFIT takes exactly one of qty and fraction (checked below) */
-    { "qty", F_NUM, ACT(S6_MANAGE_TAKE_PROFIT) | ACT(S6_MANAGE_ADD), ACT(S6_MANAGE_ADD) },
-    { "fraction", F_NUM, ACT(S6_MANAGE_TAKE_PROFIT), 0 },
-    { "reason", F_STR, ALL_ACTIONS, 0 },
-    { "dry_run", F_BOOL, ALL_ACTIONS, 0 },
+    [K_QTY] = { "qty", F_NUM, ACT(S6_MANAGE_TAKE_PROFIT) | ACT(S6_MANAGE_ADD),
+                ACT(S6_MANAGE_ADD) },
+    [K_FRACTION] = { "fraction", F_NUM, ACT(S6_MANAGE_TAKE_PROFIT), 0 },
+    [K_REASON] = { "reason", F_STR, ALL_ACTIONS, 0 },
+    [K_DRY_RUN] = { "dry_run", F_BOOL, ALL_ACTIONS, 0 },
 };
+
+/* The body's values by field, NULL when absent: one walk of the object,
+ * no lookup by name afterwards. */
+typedef struct seen {
+    const json_t *v[N_FIELDS];
+} seen;
 
 static const char *const action_names[] = {
     [S6_MANAGE_STOP_MOVE] = "STOP_MOVE",
@@ -51,8 +65,6 @@ static const char *const action_names[] = {
 static const char *const type_names[] = {
     [F_STR] = "a string", [F_NUM] = "a number", [F_BOOL] = "true or false",
 };
-
-enum { N_FIELDS = sizeof fields / sizeof fields[0] };
 
 __attribute__((format(printf, 4, 5))) static int
 fail(s6_api_error *err, const char *code, const char *field_name,
@@ -68,12 +80,12 @@ fail(s6_api_error *err, const char *code, const char *field_name,
     return -EINVAL;
 }
 
-static const field *field_named(const char *name)
+static int field_named(const char *name)
 {
-    for (size_t i = 0; i < N_FIELDS; i++)
+    for (int i = 0; i < N_FIELDS; i++)
         if (strcmp(fields[i].name, name) == 0)
-            return &fields[i];
-    return NULL;
+            return i;
+    return -1;
 }
 
 static bool type_ok(const json_t *v, ftype t)
@@ -94,26 +106,28 @@ static int parse_action(const char *s)
     return 0;
 }
 
-static int check_fields(const json_t *doc, s6_api_error *err)
+static int read_fields(const json_t *doc, seen *b, s6_api_error *err)
 {
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)doc, k, v) {
-        const field *f = field_named(k);
-        if (f == NULL)
+        int i = field_named(k);
+        if (i < 0)
             return fail(err, "unknown_field", k, "no such field in a manage "
                         "request");
-        if (!type_ok(v, f->type))
-            return fail(err, "bad_type", k, "must be %s", type_names[f->type]);
+        if (!type_ok(v, fields[i].type))
+            return fail(err, "bad_type", k, "must be %s",
+                        type_names[fields[i].type]);
+        b->v[i] = v;
     }
     return 0;
 }
 
-static int check_presence(const json_t *doc, int action, s6_api_error *err)
+static int check_presence(const seen *b, int action, s6_api_error *err)
 {
     unsigned bit = ACT(action);
     for (size_t i = 0; i < N_FIELDS; i++) {
-        bool present = json_object_get(doc, fields[i].name) != NULL;
+        bool present = b->v[i] != NULL;
         if (!present && (fields[i].required & bit))
             return fail(err, "missing_field", fields[i].name,
                         "required for %s", action_names[action]);
@@ -122,8 +136,8 @@ static int check_presence(const json_t *doc, int action, s6_api_error *err)
                         "does not apply to %s", action_names[action]);
     }
     if (action == S6_MANAGE_TAKE_PROFIT) {
-        bool q = json_object_get(doc, "qty") != NULL;
-        bool f = json_object_get(doc, "fraction") != NULL;
+        bool q = b->v[K_QTY] != NULL;
+        bool f = b->v[K_FRACTION] != NULL;
         if (q == f)
             return fail(err, q ? "field_not_allowed" : "missing_field",
                         q ? "fraction" : "qty",
@@ -133,10 +147,11 @@ static int check_presence(const json_t *doc, int action, s6_api_error *err)
 }
 
 /* Copies a string field into dst[cap]; empty or too long is refused. */
-static int copy_str(const json_t *doc, const char *name, char *dst,
-                    size_t cap, bool may_be_empty, s6_api_error *err)
+static int copy_str(const seen *b, int k, char *dst, size_t cap,
+                    bool may_be_empty, s6_api_error *err)
 {
-    const json_t *v = json_object_get(doc, name);
+    const json_t *v = b->v[k];
+    const char *name = fields[k].name;
     if (v == NULL)
         return 0;
     size_t n = json_string_length(v);
@@ -151,23 +166,21 @@ static int copy_str(const json_t *doc, const char *name, char *dst,
 }
 
 /* A price or quantity: finite and above zero; *out untouched if absent. */
-static int read_positive(const json_t *doc, const char *name, double *out,
-                         s6_api_error *err)
+static int read_positive(const seen *b, int k, double *out, s6_api_error *err)
 {
-    const json_t *v = json_object_get(doc, name);
-    if (v == NULL)
+    if (b->v[k] == NULL)
         return 0;
-    double d = json_number_value(v);
+    double d = json_number_value(b->v[k]);
     if (!isfinite(d) || d <= 0)
-        return fail(err, "invalid_value", name, "must be a finite number "
-                    "above zero");
+        return fail(err, "invalid_value", fields[k].name, "must be a finite "
+                    "number above zero");
     *out = d;
     return 0;
 }
 
-static int read_market(const json_t *doc, int *market, s6_api_error *err)
+static int read_market(const seen *b, int *market, s6_api_error *err)
 {
-    const char *m = json_string_value(json_object_get(doc, "market"));
+    const char *m = json_string_value(b->v[K_MARKET]);
     if (strcmp(m, "FUT") == 0)
         *market = S6_MARKET_FUT;
     else if (strcmp(m, "SPOT") == 0)
@@ -177,27 +190,27 @@ static int read_market(const json_t *doc, int *market, s6_api_error *err)
     return 0;
 }
 
-static int read_values(const json_t *doc, s6_manage_req *r, s6_api_error *err)
+static int read_values(const seen *b, s6_manage_req *r, s6_api_error *err)
 {
-    int rc = copy_str(doc, "symbol", r->symbol, sizeof r->symbol, false, err);
+    int rc = copy_str(b, K_SYMBOL, r->symbol, sizeof r->symbol, false, err);
     if (rc == 0)
-        rc = read_market(doc, &r->market, err);
+        rc = read_market(b, &r->market, err);
     if (rc == 0)
-        rc = copy_str(doc, "position_id", r->position_id,
+        rc = copy_str(b, K_POSITION_ID, r->position_id,
                       sizeof r->position_id, false, err);
     if (rc == 0)
-        rc = copy_str(doc, "reason", r->reason, sizeof r->reason, true, err);
+        rc = copy_str(b, K_REASON, r->reason, sizeof r->reason, true, err);
     if (rc == 0)
-        rc = read_positive(doc, "new_stop_price", &r->new_stop_price, err);
+        rc = read_positive(b, K_NEW_STOP_PRICE, &r->new_stop_price, err);
     if (rc == 0)
-        rc = read_positive(doc, "qty", &r->qty, err);
+        rc = read_positive(b, K_QTY, &r->qty, err);
     if (rc == 0)
-        rc = read_positive(doc, "fraction", &r->fraction, err);
+        rc = read_positive(b, K_FRACTION, &r->fraction, err);
     if (rc == 0 && r->fraction > 1)
         rc = fail(err, "invalid_value", "fraction", "a fraction of the "
                   "position: above 0, at most 1");
-    r->loosen = json_is_true(json_object_get(doc, "loosen"));
-    r->dry_run = json_is_true(json_object_get(doc, "dry_run"));
+    r->loosen = json_is_true(b->v[K_LOOSEN]);
+    r->dry_run = json_is_true(b->v[K_DRY_RUN]);
     return rc;
 }
 
@@ -214,19 +227,19 @@ int s6_manage_parse(const char *body, size_t len, s6_manage_req *out,
                   "column %d: %s)", je.line, je.column, je.text);
     else if (!json_is_object(doc))
         rc = fail(err, "bad_json", "", "the body must be a JSON object");
+    seen b = { 0 };
     if (rc == 0)
-        rc = check_fields(doc, err);
-    const char *a = rc == 0 ? json_string_value(json_object_get(doc, "action"))
-                            : NULL;
+        rc = read_fields(doc, &b, err);
+    const char *a = rc == 0 ? json_string_value(b.v[K_ACTION]) : NULL;
     if (rc == 0 && a == NULL)
         rc = fail(err, "missing_field", "action", "required");
     if (rc == 0 && (out->action = parse_action(a)) == 0)
         rc = fail(err, "unknown_action", "action", "one of STOP_MOVE, "
                   "TAKE_PROFIT, ADD, CLOSE, EVALUATE");
     if (rc == 0)
-        rc = check_presence(doc, out->action, err);
+        rc = check_presence(&b, out->action, err);
     if (rc == 0)
-        rc = read_values(doc, out, err);
+        rc = read_values(&b, out, err);
     json_decref(doc);
     if (rc != 0)
         *out = (s6_manage_req){ .market = -1 };
