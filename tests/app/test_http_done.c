@@ -253,6 +253,25 @@ static void requests_are_counted(void **state)
                        "\"/health\"} ") > 0);
 }
 
+static void set_warn(void *ud)
+{
+    ((fx *)ud)->log.level = S6_LOG_WARN;
+}
+
+/* At warn the access line goes; the metrics stay. */
+static void access_line_follows_the_level(void **state)
+{
+    fx *f = *state;
+    fx_call(f, set_warn, f);
+    for (int i = 0; i < 2; i++)
+        exchange(f, "GET /health HTTP/1.1\r\nHost: t\r\n\r\n", 200);
+    assert_true(await_sample(f, "s6_http_requests_total{route=\"/health\","
+                             "method=\"GET\",code=\"200\"} ", 2) == 2);
+    json_t *lines = access_lines(f);
+    assert_int_equal(json_array_size(lines), 0);
+    json_decref(lines);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +279,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(generated_id_is_logged, setup, teardown),
         cmocka_unit_test_setup_teardown(client_gone_is_logged, setup, teardown),
         cmocka_unit_test_setup_teardown(requests_are_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(access_line_follows_the_level, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
