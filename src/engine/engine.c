@@ -192,6 +192,7 @@ void e_free_pos(s6_engine *e, e_pos *p)
     size_t slot = e_slot(e, p);
     if (!p->used)
         return;
+    e_drop_state(p);
     if (!p->rec.quota_released)
         e->reserved -= p->rec.risk_reserved;
     p->used = false;

@@ -126,17 +126,85 @@ static void exec_stop(s6_engine *e, e_pos *p, const s6_plan *plan,
                   p->rec.stop.pending.qty, p->rec.stop.pending.price, true);
 }
 
-/* The kill switch holds this purpose: recorded (unless a dry run) and
- * nothing sent. */
-static bool blocked(s6_engine *e, e_pos *p, int purpose, double qty,
-                    bool dry_run)
+/*
+ * An action the engine does not carry out must not be spent in its rule's
+ * state: the ladder would count a rung no order took.  The rule's part of
+ * the state goes back to what it was before the evaluation; the other
+ * rules keep what they did.
+ */
+static void not_done(s6_engine *e, e_pos *p, const s6_plan_action *a)
+{
+    const s6_rules_edge *re = &e->edges.rules;
+    const char *name = re->rule_name != NULL ? re->rule_name(re->ud,
+                                                             a->rule_index)
+                                             : NULL;
+    if (p->state_before == NULL || name == NULL || re->state_get == NULL ||
+        re->state_put == NULL)
+        return;
+    int slot = (int)e_slot(e, p);
+    char *now = re->state_get(re->ud, slot);
+    json_t *before = json_loads(p->state_before, 0, NULL);
+    json_t *cur = now != NULL ? json_loads(now, 0, NULL) : json_object();
+    json_t *old = json_object_get(before, name);
+    if (json_is_object(cur)) {
+        if (old != NULL)
+            json_object_set(cur, name, old);
+        else
+            json_object_del(cur, name);
+        char *text = json_dumps(cur, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        if (text != NULL)
+            re->state_put(re->ud, slot, text);
+        free(text);
+    }
+    json_decref(cur);
+    json_decref(before);
+    free(now);
+}
+
+/* The kill switch holds this purpose: recorded (unless a dry run), the
+ * rule's state put back, nothing sent. */
+static bool blocked(s6_engine *e, e_pos *p, const s6_plan_action *a,
+                    int purpose, bool dry_run)
 {
     if (!e_paused(e, p->rec.pos.symbol, purpose))
         return false;
-    if (!dry_run)
-        e_event(e, p, "BLOCKED_PAUSED", qty, "", "{s:s}", "purpose",
+    if (!dry_run) {
+        not_done(e, p, a);
+        e_event(e, p, "BLOCKED_PAUSED", a->qty, "", "{s:s}", "purpose",
                 e_purpose_name(purpose));
+    }
     return true;
+}
+
+/* Might an action of this position's plan be left undone?  Then the rule
+ * state is kept before the evaluation (not for every position: it costs
+ * a copy). */
+static bool may_be_left_undone(s6_engine *e, e_pos *p)
+{
+    static const int purposes[] = {S6_PURPOSE_TP, S6_PURPOSE_CLOSE,
+                                   S6_PURPOSE_ADD, S6_PURPOSE_HEDGE};
+    if (e_inflight_of(p, S6_PURPOSE_TP) != NULL ||
+        e_inflight_of(p, S6_PURPOSE_CLOSE) != NULL)
+        return true;
+    for (size_t i = 0; e->blocks != NULL && i < 4; i++)
+        if (e_paused(e, p->rec.pos.symbol, purposes[i]))
+            return true;
+    return false;
+}
+
+void e_keep_state(s6_engine *e, e_pos *p)
+{
+    free(p->state_before);
+    p->state_before = e->edges.rules.state_get != NULL
+                          ? e->edges.rules.state_get(e->edges.rules.ud,
+                                                     (int)e_slot(e, p))
+                          : NULL;
+}
+
+void e_drop_state(e_pos *p)
+{
+    free(p->state_before);
+    p->state_before = NULL;
 }
 
 static void exec_reduce(s6_engine *e, e_pos *p, const s6_plan *plan,
@@ -153,7 +221,7 @@ static void exec_reduce(s6_engine *e, e_pos *p, const s6_plan *plan,
                               json_pack("{s:f,s:f,s:b}", "qty", a->qty,
                                         "after_qty", a->after_qty,
                                         "full_close", a->full_close));
-    if (blocked(e, p, purpose, a->qty, dry_run))
+    if (blocked(e, p, a, purpose, dry_run))
         return;
     bool reduce_only = pos->market == S6_MARKET_FUT;
     if (dry_run) {
@@ -165,6 +233,7 @@ static void exec_reduce(s6_engine *e, e_pos *p, const s6_plan *plan,
         e_inflight_of(p, S6_PURPOSE_CLOSE) != NULL) {
         s6_log_info(e->log, "engine", "reduce skipped: one is in flight",
                     S6_LOG_STR("pos_id", pos->id));
+        not_done(e, p, a);
         return;
     }
     if (a->full_close)
@@ -189,7 +258,7 @@ static void exec_add(s6_engine *e, e_pos *p, const s6_plan *plan,
                               json_pack("{s:f,s:f,s:f}", "qty", a->qty,
                                         "notional", a->notional, "margin",
                                         a->margin));
-    if (blocked(e, p, S6_PURPOSE_ADD, a->qty, dry_run))
+    if (blocked(e, p, a, S6_PURPOSE_ADD, dry_run))
         return;
     if (dry_run) {
         add_order(out, NULL, S6_PURPOSE_ADD, S6_ORDER_MARKET, pos->side,
@@ -208,7 +277,7 @@ static void exec_hedge(s6_engine *e, e_pos *p, const s6_plan *plan,
     const s6_plan_action *a = &plan->hedge;
     add_action(out, "HEDGE", json_real(a->after_qty - a->side * a->qty),
                json_real(a->after_qty), reason);
-    if (blocked(e, p, S6_PURPOSE_HEDGE, a->qty, dry_run))
+    if (blocked(e, p, a, S6_PURPOSE_HEDGE, dry_run))
         return;
     if (dry_run) {
         add_order(out, NULL, S6_PURPOSE_HEDGE, S6_ORDER_MARKET, a->side,
@@ -435,6 +504,8 @@ int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger)
             e_view(e, p, &pv[k]) != 0)
             continue;
         liq_alert(e, p, &pv[k]);
+        if (may_be_left_undone(e, p))
+            e_keep_state(e, p);
         e_mkt_view(e, &e->mkts[p->mkt], trigger, &mv[k]);
         gens[k] = state_gen(e, p);
         run[k++] = p;
@@ -452,9 +523,11 @@ int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger)
                                                           (int64_t)k));
         /* rule state moved without a plan (a step reached, a flag set):
          * persisted too, or a restart would forget it */
-        for (size_t i = 0; i < k; i++)
+        for (size_t i = 0; i < k; i++) {
+            e_drop_state(run[i]);
             if (state_gen(e, run[i]) != gens[i])
                 e_save(e, run[i]);
+        }
     }
     free(pv), free(mv), free(run), free(gens);
     return rc;

@@ -31,6 +31,8 @@ typedef struct e_pos {
     bool cancel_in_flight;     /* a cancel of stop.cancelling is out */
     bool place_in_flight;      /* stop.pending was sent, no outcome yet */
     unsigned closed_tick;      /* the tick it closed in (freed after) */
+    char *state_before;        /* during an evaluation that may not carry
+                                  out an action: the rule state before it */
     unsigned rearm_tick;       /* after a refused stop: no new one before
                                   this tick (S4 would refuse a stream of
                                   them; the guard covers meanwhile) */
@@ -157,6 +159,10 @@ void e_route_cancel_done(void *cb_ud, const char *intent_id, int outcome,
 int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger);
 void e_mkt_view(const s6_engine *e, const e_mkt *m, int trigger,
                 s6_mkt_view *v);
+/* The rule state before an evaluation, to put a rule's part back when
+ * its action is not carried out (paused, one in flight). */
+void e_keep_state(s6_engine *e, e_pos *p);
+void e_drop_state(e_pos *p);
 int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
              bool manual_loosen);
 int e_exec_plan(s6_engine *e, e_pos *p, const s6_plan *plan,

@@ -167,9 +167,7 @@ static int evaluate_one(s6_engine *e, e_pos *p, bool dry_run, json_t *out,
     s6_pos_view v;
     s6_mkt_view mv;
     int slot = (int)e_slot(e, p);
-    char *saved = dry_run && e->edges.rules.state_get
-                      ? e->edges.rules.state_get(e->edges.rules.ud, slot)
-                      : NULL;
+    e_keep_state(e, p); /* a dry run's undo, a paused action's rule */
     e_mkt_view(e, &e->mkts[p->mkt], S6_TRIG_TICK, &mv);
     int rc = e_view(e, p, &v);
     if (rc == 0) {
@@ -179,10 +177,11 @@ static int evaluate_one(s6_engine *e, e_pos *p, bool dry_run, json_t *out,
         rc = e->edges.rules.run(e->edges.rules.ud, &v, &mv, 1, &hooks, &stats);
     }
     if (dry_run && e->edges.rules.state_put != NULL)
-        e->edges.rules.state_put(e->edges.rules.ud, slot, saved ? saved : "{}");
-    free(saved);
+        e->edges.rules.state_put(e->edges.rules.ud, slot,
+                                 p->state_before ? p->state_before : "{}");
     if (rc == 0 && c->got)
         e_exec_plan(e, p, &c->plan, c->props, c->n, c->versions, dry_run, out);
+    e_drop_state(p);
     free(c);
     return rc == 0 ? 0 : api_fail(err, 503, "rules_failed", "",
                                   "the rule evaluation failed");

@@ -179,6 +179,13 @@ static void paused_only_protective_work(void **st)
     fx_call *sl = fx_last(&f, S6_PURPOSE_STOP, false);
     assert_true(sl->o.stop_price > 50000);
     assert_true(asked > 0);
+    /* the blocked rung is not spent: resumed, the ladder takes it */
+    fx_answer_all(&f, S6_ROUTE_OK);
+    s6_engine_set_pause(f.e, NULL, NULL);
+    assert_int_equal(fx_price(&f, 50660), 0);
+    fx_call *tp = fx_last(&f, S6_PURPOSE_TP, false);
+    assert_non_null(tp);
+    assert_string_equal(tp->o.qty_str, "0.050");
     fx_teardown(&f);
 }
 
