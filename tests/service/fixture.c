@@ -516,3 +516,31 @@ void svc_fill(svc_fx *f, const char *result_id, const char *intent_id,
         price, fee, entry ? sl_px : "", strcmp(market, "SPOT") ? "10" : "1",
         entry ? "60" : "", entry ? "1" : "", ts));
 }
+
+void svc_feed_ready(svc_fx *f)
+{
+    long deadline = now_ms() + GUARD_MS;
+    for (;;) {
+        redisReply *r = svc_redis(f, "XADD md:prices * symbol BTCUSDT "
+                                     "market FUT mark probe ts %.3f",
+                                  wall());
+        char id[64];
+        snprintf(id, sizeof id, "\"%s\"", r->str);
+        freeReplyObject(r);
+        for (long until = now_ms() + 300; now_ms() < until;) {
+            if (f->p.err.data != NULL && strstr(f->p.err.data, id) != NULL)
+                return;
+            pump(&f->p, 50);
+        }
+        if (now_ms() > deadline) {
+            svc_print_log(f);
+            fail_msg("the market feed never read md:prices");
+        }
+    }
+}
+
+void svc_start_fed(svc_fx *f)
+{
+    svc_start(f);
+    svc_feed_ready(f);
+}

@@ -127,3 +127,10 @@ void svc_fill(svc_fx *f, const char *result_id, const char *intent_id,
               const char *pos_id, const char *symbol, const char *market,
               const char *side, const char *fill_kind, const char *qty,
               const char *price, const char *sl_px);
+/* Waits until the market feed reads md:prices: it starts after the
+ * start-up line, from the stream's end, so a price written before it
+ * reads would be missed.  A malformed probe entry is written until the
+ * feed's "market entry refused" line names it. */
+void svc_feed_ready(svc_fx *f);
+/* svc_start, then svc_feed_ready. */
+void svc_start_fed(svc_fx *f);

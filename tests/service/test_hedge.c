@@ -70,7 +70,7 @@ static void hedge_end_to_end(void **state)
     svc_fx f;
     svc_fx_setup(&f, edit_config);
     assert_int_equal(s6_s4_peer_set_price(f.peer, SYM, PRICE), 0);
-    svc_start(&f);
+    svc_start_fed(&f);
 
     svc_fill(&f, "r-1", "h1-en", SPOT_POS, SYM, "SPOT", "BUY", "ENTRY",
              "0.02500", "60000", "57000");

@@ -118,6 +118,7 @@ static void ready_waits_for_the_lease(svc_fx *f)
     /* the other instance goes away without releasing: its key lapses */
     freeReplyObject(svc_redis(f, "PEXPIRE s6:lease 200"));
     json_decref(svc_await_log(f, "start-up done: managing positions"));
+    svc_feed_ready(f);
     assert_int_equal(svc_http(f, "GET", "/ready", NULL, NULL, &doc), 200);
     assert_true(json_is_true(json_object_get(doc, "ready")));
     json_decref(doc);
@@ -337,7 +338,7 @@ static void pause_then_resume(void **state)
     (void)state;
     svc_fx f;
     svc_fx_setup(&f, edit_config);
-    svc_start(&f);
+    svc_start_fed(&f);
     svc_entry_fill(&f, "r-1", POS, SYM, "BUY", "0.010", "60000", "58000");
     svc_mark(&f, SYM, 60000);
     svc_await(&f, settled_at, "58000.0", "the first stop");

@@ -124,7 +124,7 @@ static void short_walks_both_steps(void **state)
     (void)state;
     svc_fx f;
     svc_fx_setup(&f, edit_config);
-    svc_start(&f);
+    svc_start_fed(&f);
 
     /* The entry with its intent's stop above the entry: placed at once
      * and announced on risk:sl_arm. */

@@ -48,7 +48,7 @@ static void spot_guard_stop(void **state)
     (void)state;
     svc_fx f;
     svc_fx_setup(&f, svc_edit_common);
-    svc_start(&f);
+    svc_start_fed(&f);
 
     svc_fill(&f, "r-1", "g1-en", POS, SYM, "SPOT", "BUY", "ENTRY", "0.02500",
              "60000", "58000");

@@ -70,7 +70,7 @@ static void rejected_stop_compensated(void **state)
     (void)state;
     svc_fx f;
     svc_fx_setup(&f, edit_config);
-    svc_start(&f);
+    svc_start_fed(&f);
     svc_entry_fill(&f, "r-1", POS, SYM, "BUY", "0.010", "60000", "58000");
     svc_mark(&f, SYM, 60000);
     watch w = { .min_price = 58000 };
