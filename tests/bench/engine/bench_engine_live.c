@@ -337,9 +337,11 @@ static void tick_limit_phase(bench *b)
     snprintf(hgetall, sizeof hgetall, "HGETALL md:last:FUT:%s", r->symbols[0]);
     double rate50 = redis_rate(r, 50, req, hgetall);
     double rate1 = redis_rate(r, 1, req, hgetall);
-    double limit_ms = n / rate50 * 1e3;
+    /* The limit is the better of the two: on a shared machine either can
+     * lose to a neighbour's burst. */
+    double limit_ms = n / fmax(rate50, rate1) * 1e3;
     printf("tick limit: redis-benchmark -P 16 HGETALL: -c 50 %.0f/s, -c 1 "
-           "%.0f/s; %zu HGETALLs at the -c 50 rate take %.1f ms\n", rate50,
+           "%.0f/s; %zu HGETALLs at the better rate take %.1f ms\n", rate50,
            rate1, n, limit_ms);
     printf("tick ratio to the limit: snapshot %.2f, whole tick %.2f\n",
            b->snap_ms / limit_ms, b->tick_ms / limit_ms);
