@@ -6,10 +6,11 @@
  *
  *   s6-bench-engine-live [positions=10000] [seconds=10] [every=100] [rounds=9]
  *
- * 1. Memory: RSS with no position, after the same number of stop orders
- *    sent to a peer with no engine involved (the peer and the router keep
- *    a copy of each: not the engine's), after every position is open with
- *    its first stop confirmed; ru_maxrss at the end.
+ * 1. Memory: RSS and malloc heap in use with no position, after the same
+ *    number of stop orders sent to a peer with no engine involved (the
+ *    peer and the router keep a copy of each: not the engine's), after
+ *    every position is open with its first stop confirmed; ru_maxrss at
+ *    the end.
  * 2. The manage tick as service.c runs it: s6_bus_feed_snapshot over every
  *    md:last hash, each answer into s6_engine_on_market, s6_engine_tick;
  *    `rounds` times.  The limit: redis-benchmark -P 16 on the same server,
