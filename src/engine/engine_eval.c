@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine_int.h"
+#include "guard.h"
 #include "s6_core.h"
 
 static double inf_or(double v) { return v > 0 ? v : INFINITY; }
@@ -132,11 +133,11 @@ static void exec_stop(s6_engine *e, e_pos *p, const s6_plan *plan,
  * the state goes back to what it was before the evaluation; the other
  * rules keep what they did.
  */
-static void not_done(s6_engine *e, e_pos *p, const s6_plan_action *a)
+static void rule_not_done(s6_engine *e, e_pos *p, int rule_index)
 {
     const s6_rules_edge *re = &e->edges.rules;
     const char *name = re->rule_name != NULL ? re->rule_name(re->ud,
-                                                             a->rule_index)
+                                                             rule_index)
                                              : NULL;
     if (p->state_before == NULL || name == NULL || re->state_get == NULL ||
         re->state_put == NULL)
@@ -159,6 +160,11 @@ static void not_done(s6_engine *e, e_pos *p, const s6_plan_action *a)
     json_decref(cur);
     json_decref(before);
     free(now);
+}
+
+static void not_done(s6_engine *e, e_pos *p, const s6_plan_action *a)
+{
+    rule_not_done(e, p, a->rule_index);
 }
 
 /* The kill switch holds this purpose: recorded (unless a dry run), the
@@ -375,6 +381,8 @@ typedef struct batch {
     e_pos **ps;
     size_t n;
     unsigned *gens;   /* each position's rule-state generation, as saved */
+    const s6_pos_view *pv;
+    const s6_mkt_view *mv;
 } batch;
 
 static int hook_limits(void *ud, size_t pi, s6_symbol_filters *f,
@@ -403,21 +411,82 @@ static void versions_json(s6_engine *e, const s6_plan_versions *v, char *out,
     json_decref(o);
 }
 
+static int held_purpose(const s6_proposal *pr)
+{
+    switch (pr->kind) {
+    case S6_ACT_REDUCE: return S6_PURPOSE_TP;
+    case S6_ACT_CLOSE: return S6_PURPOSE_CLOSE;
+    case S6_ACT_ADD: return S6_PURPOSE_ADD;
+    case S6_ACT_HEDGE: return S6_PURPOSE_HEDGE;
+    default: return 0;
+    }
+}
+
+/*
+ * The kill switch holds some of the proposals: they are taken out and the
+ * rest guarded again, so a held close cannot push out the stop move it
+ * would otherwise win over (protective work goes on while paused).  The
+ * held ones are recorded and their rules' state put back.  Returns the
+ * new plan in out (props in kept), or false when nothing was held.
+ */
+bool e_replan_unheld(s6_engine *e, e_pos *p, const s6_pos_view *v,
+                     const s6_mkt_view *m, const s6_proposal *props, size_t n,
+                     s6_plan *out, s6_proposal *kept, size_t *nkept)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int purpose = held_purpose(&props[i]);
+        if (purpose == 0 || !e_paused(e, p->rec.pos.symbol, purpose)) {
+            kept[k++] = props[i];
+            continue;
+        }
+        rule_not_done(e, p, props[i].rule_index);
+        e_event(e, p, "BLOCKED_PAUSED", props[i].qty, "", "{s:s,s:s}",
+                "purpose", e_purpose_name(purpose), "reason", props[i].reason);
+    }
+    if (k == n)
+        return false;
+    s6_symbol_filters f;
+    s6_limits lim;
+    e_limits(e, p, &f, &lim, false);
+    if (k == 0 || s6_guard_plan(v, m, &f, &lim, kept, k, out) != 0)
+        s6_plan_init(out, v->slot);
+    *nkept = k;
+    return true;
+}
+
+static bool plan_empty(const s6_plan *plan)
+{
+    return !plan->stop.active && !plan->reduce.active && !plan->add.active &&
+           !plan->hedge.active && plan->n_events == 0;
+}
+
 static void hook_plan(void *ud, size_t pi, const s6_plan *plan,
                       const s6_proposal *props, size_t n,
                       const s6_plan_versions *versions)
 {
     batch *b = ud;
-    if (pi >= b->n)
+    if (pi >= b->n || n > S6_PLAN_MAX_PROPOSALS)
         return;
     e_pos *p = b->ps[pi];
-    if (!plan->stop.active && !plan->reduce.active && !plan->add.active &&
-        !plan->hedge.active && plan->n_events == 0)
-        return; /* everything was dropped; the rule host logged why */
-    char vj[256];
-    versions_json(b->e, versions, vj, sizeof vj);
-    e_exec_plan(b->e, p, plan, props, n, vj, false, NULL);
-    b->gens[pi] = state_gen(b->e, p); /* saved with the plan */
+    s6_plan *again = malloc(sizeof *again);
+    s6_proposal *kept = malloc(n * sizeof *kept + 1);
+    size_t nkept = 0;
+    if (again != NULL && kept != NULL &&
+        e_replan_unheld(b->e, p, &b->pv[pi], &b->mv[pi], props, n, again,
+                        kept, &nkept)) {
+        plan = again;
+        props = kept;
+        n = nkept;
+    }
+    if (!plan_empty(plan)) { /* else everything was dropped (logged) */
+        char vj[256];
+        versions_json(b->e, versions, vj, sizeof vj);
+        e_exec_plan(b->e, p, plan, props, n, vj, false, NULL);
+        b->gens[pi] = state_gen(b->e, p); /* saved with the plan */
+    }
+    free(again);
+    free(kept);
 }
 
 static bool market_fresh(const s6_engine *e, const e_mkt *m)
@@ -512,7 +581,8 @@ int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger)
     }
     int rc = 0;
     if (k > 0) {
-        batch b = {.e = e, .ps = run, .n = k, .gens = gens};
+        batch b = {.e = e, .ps = run, .n = k, .gens = gens, .pv = pv,
+                   .mv = mv};
         s6_decide_hooks hooks = {.limits = hook_limits, .plan = hook_plan,
                                  .ud = &b};
         s6_decide_stats stats;

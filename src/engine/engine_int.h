@@ -162,6 +162,9 @@ void e_mkt_view(const s6_engine *e, const e_mkt *m, int trigger,
 /* The rule state before an evaluation, to put a rule's part back when
  * its action is not carried out (paused, one in flight). */
 void e_keep_state(s6_engine *e, e_pos *p);
+bool e_replan_unheld(s6_engine *e, e_pos *p, const s6_pos_view *v,
+                     const s6_mkt_view *m, const s6_proposal *props, size_t n,
+                     s6_plan *out, s6_proposal *kept, size_t *nkept);
 void e_drop_state(e_pos *p);
 int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
              bool manual_loosen);

@@ -179,6 +179,19 @@ static int evaluate_one(s6_engine *e, e_pos *p, bool dry_run, json_t *out,
     if (dry_run && e->edges.rules.state_put != NULL)
         e->edges.rules.state_put(e->edges.rules.ud, slot,
                                  p->state_before ? p->state_before : "{}");
+    s6_plan *again = NULL;
+    s6_proposal *kept = NULL;
+    size_t nkept = 0;
+    if (rc == 0 && c->got && !dry_run &&
+        (again = malloc(sizeof *again)) != NULL &&
+        (kept = malloc(sizeof c->props)) != NULL &&
+        e_replan_unheld(e, p, &v, &mv, c->props, c->n, again, kept, &nkept)) {
+        c->plan = *again;
+        memcpy(c->props, kept, nkept * sizeof *kept);
+        c->n = nkept;
+    }
+    free(again);
+    free(kept);
     if (rc == 0 && c->got)
         e_exec_plan(e, p, &c->plan, c->props, c->n, c->versions, dry_run, out);
     e_drop_state(p);

@@ -328,6 +328,34 @@ static void metrics_collected(void **st)
     fx_teardown(&f);
 }
 
+static bool block_all_but_stops(void *ud, const char *symbol, int purpose)
+{
+    (void)ud;
+    (void)symbol;
+    return purpose != S6_PURPOSE_STOP;
+}
+
+/* The ladder's rung is the whole position (a close); while paused the
+ * held close does not push the lock-in stop out of the plan. */
+static void paused_close_leaves_the_stop_move(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NULL); /* the shipped ladder: ROE 12% closes entry 1 */
+    open_long(&f);
+    s6_engine_set_pause(f.e, block_all_but_stops, NULL);
+    assert_int_equal(fx_price(&f, 50650), 0); /* ROE 13% */
+    assert_int_equal(fx_count(&f, S6_PURPOSE_CLOSE, false), 0);
+    assert_true(fx_events(&f, "BLOCKED_PAUSED") >= 1);
+    fx_call *sl = fx_last(&f, S6_PURPOSE_STOP, false);
+    assert_true(sl->o.stop_price > 50000);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    s6_engine_set_pause(f.e, NULL, NULL);
+    assert_int_equal(fx_price(&f, 50660), 0);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_CLOSE, false), 1);
+    fx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +363,7 @@ int main(void)
         cmocka_unit_test(loosen_only_when_asked),
         cmocka_unit_test(errors_name_the_field),
         cmocka_unit_test(paused_only_protective_work),
+        cmocka_unit_test(paused_close_leaves_the_stop_move),
         cmocka_unit_test(evaluate_dry_run_keeps_rule_state),
         cmocka_unit_test(observer_and_order_retries),
         cmocka_unit_test(metrics_collected),
