@@ -326,29 +326,55 @@ static void approval_found(void *ud, int rc, const char *msg,
     s6_tr_maybe_free(t);
 }
 
-void s6_treasury_http_approval(s6_treasury *t, s6_http_res *res,
-                               const s6_http_req *req)
+static bool parse_approval(const char *body, size_t len, s6_tr_approval *ap,
+                           s6__bad *b)
 {
-    s6__bad b = {0};
-    json_t *doc = load_object(req, &b, APPROVAL_FIELDS);
+    const s6_http_req req = {.body = body, .body_len = len};
+    json_t *doc = load_object(&req, b, APPROVAL_FIELDS);
     const char *id = doc ? get_str(doc, "transfer_id") : NULL;
     const char *dec = doc ? get_str(doc, "decision") : NULL;
     const char *why = doc ? get_str(doc, "reason") : NULL;
     bool ok = doc != NULL &&
               (word(id, S6_STORE_ID_MAX, id_char) ||
-               bad(&b, "invalid_field", "transfer_id", "transfer_id must be "
+               bad(b, "invalid_field", "transfer_id", "transfer_id must be "
                    "1 to %d characters of [A-Za-z0-9_.:-]", S6_STORE_ID_MAX)) &&
               (one_of(dec, DECISIONS) ||
-               bad(&b, "invalid_field", "decision", "decision must be "
+               bad(b, "invalid_field", "decision", "decision must be "
                    "APPROVED or REJECTED")) &&
               (why == NULL || strlen(why) <= 200 ||
-               bad(&b, "invalid_field", "reason", "reason has at most 200 "
+               bad(b, "invalid_field", "reason", "reason has at most 200 "
                    "characters"));
+    if (ok) {
+        snprintf(ap->transfer_id, sizeof ap->transfer_id, "%s", id);
+        ap->approved = strcmp(dec, "APPROVED") == 0;
+        snprintf(ap->reason, sizeof ap->reason, "%s", why ? why : "");
+    }
+    json_decref(doc);
+    return ok;
+}
+
+int s6_tr_parse_approval_body(const char *body, size_t len,
+                              s6_tr_approval *ap, char *why, size_t whylen)
+{
+    s6__bad b = {0};
+    bool ok = parse_approval(body, len, ap, &b);
+    if (!ok)
+        snprintf(why, whylen, "%d %s %s: %s", b.status, b.code,
+                 b.field ? b.field : "-", b.msg);
+    return ok ? 0 : -1;
+}
+
+void s6_treasury_http_approval(s6_treasury *t, s6_http_res *res,
+                               const s6_http_req *req)
+{
+    s6__bad b = {0};
+    s6_tr_approval ap = {0};
+    bool ok = parse_approval(req->body, req->body_len, &ap, &b);
+    const char *id = ap.transfer_id;
     s6__approval *a = ok ? calloc(1, sizeof *a) : NULL;
     if (a != NULL) {
-        *a = (s6__approval){.t = t, .res = res,
-                            .approved = strcmp(dec, "APPROVED") == 0};
-        snprintf(a->reason, sizeof a->reason, "%s", why ? why : "");
+        *a = (s6__approval){.t = t, .res = res, .approved = ap.approved};
+        snprintf(a->reason, sizeof a->reason, "%s", ap.reason);
         s6_http_res_note(res, "transfer_id", id);
     }
     s6_store_err err;
@@ -357,7 +383,6 @@ void s6_treasury_http_approval(s6_treasury *t, s6_http_res *res,
     int rc = a != NULL ? s6_store_get_transfer(t->d.store, id, approval_found,
                                                a, &err)
                        : 0;
-    json_decref(doc);
     if (!ok)
         refuse(res, &b);
     else if (a == NULL)

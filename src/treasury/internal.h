@@ -127,6 +127,14 @@ int s6_tr_submit(s6_treasury *t, const s6_tr_request *rq);
  * "<status> <code> <field>: <message>". */
 int s6_tr_parse_trigger_body(const char *body, size_t len,
                              s6_tr_request *rq, char *why, size_t whylen);
+/* The body of POST /auto-transfer/approval, the same way. */
+typedef struct s6_tr_approval {
+    char transfer_id[S6_STORE_ID_MAX + 1];
+    bool approved;
+    char reason[201];
+} s6_tr_approval;
+int s6_tr_parse_approval_body(const char *body, size_t len,
+                              s6_tr_approval *ap, char *why, size_t whylen);
 /* The transfer_id of a trigger_id (NULL or "" for the time window). */
 int s6_tr_transfer_id(const s6_treasury *t, s6_treasury_trigger trig,
                       const char *trigger_id, char *out, size_t cap);
