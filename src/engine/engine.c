@@ -439,7 +439,8 @@ static void resume_one(s6_engine *e, e_pos *p)
         i++;
     }
     if (r->pos.state == S6_POS_PENDING_CLOSING &&
-        e_inflight_of(p, S6_PURPOSE_CLOSE) == NULL) {
+        e_inflight_of(p, S6_PURPOSE_CLOSE) == NULL &&
+        e_inflight_of(p, S6_PURPOSE_TP) == NULL) {
         e_transition(e, p, S6_POS_ACTIVE, "resume: the close never went out");
     }
     if (r->stop.pending.live)

@@ -218,7 +218,10 @@ static void exec_reduce(s6_engine *e, e_pos *p, const s6_plan *plan,
 {
     const s6_plan_action *a = &plan->reduce;
     s6_position *pos = &p->rec.pos;
-    int purpose = a->full_close ? S6_PURPOSE_CLOSE : S6_PURPOSE_TP;
+    /* a rule's reduce, the whole position or part of it, takes profit
+     * (the ladder's rung); "cl" is the operator's close and the guard's */
+    int purpose = a->full_close && a->rule_index == S6_RULE_MANUAL
+                      ? S6_PURPOSE_CLOSE : S6_PURPOSE_TP;
     add_action(out, a->full_close ? "CLOSE" : "TAKE_PROFIT", json_real(pos->qty),
                json_real(a->after_qty), reason);
     if (out != NULL)
@@ -415,7 +418,9 @@ static int held_purpose(const s6_proposal *pr)
 {
     switch (pr->kind) {
     case S6_ACT_REDUCE: return S6_PURPOSE_TP;
-    case S6_ACT_CLOSE: return S6_PURPOSE_CLOSE;
+    case S6_ACT_CLOSE:
+        return pr->rule_index == S6_RULE_MANUAL ? S6_PURPOSE_CLOSE
+                                                : S6_PURPOSE_TP;
     case S6_ACT_ADD: return S6_PURPOSE_ADD;
     case S6_ACT_HEDGE: return S6_PURPOSE_HEDGE;
     default: return 0;

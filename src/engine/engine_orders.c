@@ -363,8 +363,9 @@ int e_send_order(s6_engine *e, e_pos *p, int purpose, int side, double qty,
 void e_guard_close(s6_engine *e, e_pos *p, const char *why)
 {
     s6_position *pos = &p->rec.pos;
-    if (e_inflight_of(p, S6_PURPOSE_CLOSE) != NULL)
-        return;
+    if (e_inflight_of(p, S6_PURPOSE_CLOSE) != NULL ||
+        pos->state == S6_POS_PENDING_CLOSING)
+        return; /* a full close is already out */
     double px = s6_stop_guard_price(&p->rec.stop);
     if (pos->state == S6_POS_ACTIVE)
         e_transition(e, p, S6_POS_PENDING_CLOSING, "guard touched");

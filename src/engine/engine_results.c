@@ -102,9 +102,12 @@ void e_order_dead(s6_engine *e, e_pos *p, s6_inflight *o, const char *what,
     e_event(e, p, type, o->qty, "", "{s:s,s:s,s:s,s:f}", "intent_id",
             o->intent_id, "purpose", e_purpose_name(o->purpose), "reason",
             reason ? reason : "", "filled", o->filled);
-    bool close = o->purpose == S6_PURPOSE_CLOSE;
     e_inflight_drop(p, o);
-    if (close && pos->state == S6_POS_PENDING_CLOSING)
+    /* the full close died (a guard's, an operator's or a rung's): the
+     * position is ACTIVE again and the guard or the rules decide anew */
+    if (pos->state == S6_POS_PENDING_CLOSING &&
+        e_inflight_of(p, S6_PURPOSE_CLOSE) == NULL &&
+        e_inflight_of(p, S6_PURPOSE_TP) == NULL)
         e_transition(e, p, S6_POS_ACTIVE, what);
 }
 

@@ -345,14 +345,27 @@ static void paused_close_leaves_the_stop_move(void **st)
     open_long(&f);
     s6_engine_set_pause(f.e, block_all_but_stops, NULL);
     assert_int_equal(fx_price(&f, 50650), 0); /* ROE 13% */
-    assert_int_equal(fx_count(&f, S6_PURPOSE_CLOSE, false), 0);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_TP, false), 0);
     assert_true(fx_events(&f, "BLOCKED_PAUSED") >= 1);
     fx_call *sl = fx_last(&f, S6_PURPOSE_STOP, false);
     assert_true(sl->o.stop_price > 50000);
     fx_answer_all(&f, S6_ROUTE_OK);
     s6_engine_set_pause(f.e, NULL, NULL);
     assert_int_equal(fx_price(&f, 50660), 0);
-    assert_int_equal(fx_count(&f, S6_PURPOSE_CLOSE, false), 1);
+    /* the rung closes the whole position: a take-profit order, the
+     * position PENDING_CLOSING */
+    fx_call *tp = fx_last(&f, S6_PURPOSE_TP, false);
+    assert_non_null(tp);
+    assert_string_equal(tp->o.qty_str, "0.100");
+    json_t *p = fx_pos(&f);
+    assert_string_equal(json_string_value(json_object_get(p, "state")),
+                        "PENDING_CLOSING");
+    json_decref(p);
+    /* refused: ACTIVE again */
+    fx_answer(&f, tp, S6_ROUTE_REJECTED);
+    p = fx_pos(&f);
+    assert_string_equal(json_string_value(json_object_get(p, "state")), "ACTIVE");
+    json_decref(p);
     fx_teardown(&f);
 }
 
