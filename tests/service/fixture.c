@@ -517,30 +517,21 @@ void svc_fill(svc_fx *f, const char *result_id, const char *intent_id,
         entry ? "60" : "", entry ? "1" : "", ts));
 }
 
-void svc_feed_ready(svc_fx *f)
+typedef struct events_want {
+    const char *symbol, *pos_id, *type;
+    int n;
+} events_want;
+
+static bool events_reach(svc_fx *f, void *ud)
 {
-    long deadline = now_ms() + GUARD_MS;
-    for (;;) {
-        redisReply *r = svc_redis(f, "XADD md:prices * symbol BTCUSDT "
-                                     "market FUT mark probe ts %.3f",
-                                  wall());
-        char id[64];
-        snprintf(id, sizeof id, "\"%s\"", r->str);
-        freeReplyObject(r);
-        for (long until = now_ms() + 300; now_ms() < until;) {
-            if (f->p.err.data != NULL && strstr(f->p.err.data, id) != NULL)
-                return;
-            pump(&f->p, 50);
-        }
-        if (now_ms() > deadline) {
-            svc_print_log(f);
-            fail_msg("the market feed never read md:prices");
-        }
-    }
+    const events_want *w = ud;
+    return svc_count_events(f, w->symbol, w->pos_id, w->type) >= w->n;
 }
 
-void svc_start_fed(svc_fx *f)
+int svc_await_events(svc_fx *f, const char *symbol, const char *pos_id,
+                     const char *type, int n)
 {
-    svc_start(f);
-    svc_feed_ready(f);
+    events_want w = { symbol, pos_id, type, n };
+    svc_await(f, events_reach, &w, type);
+    return svc_count_events(f, symbol, pos_id, type);
 }

@@ -127,10 +127,8 @@ void svc_fill(svc_fx *f, const char *result_id, const char *intent_id,
               const char *pos_id, const char *symbol, const char *market,
               const char *side, const char *fill_kind, const char *qty,
               const char *price, const char *sl_px);
-/* Waits until the market feed reads md:prices: it starts after the
- * start-up line, from the stream's end, so a price written before it
- * reads would be missed.  A malformed probe entry is written until the
- * feed's "market entry refused" line names it. */
-void svc_feed_ready(svc_fx *f);
-/* svc_start, then svc_feed_ready. */
-void svc_start_fed(svc_fx *f);
+/* Waits until pos:events:{symbol} holds at least n events of type for
+ * pos_id (the engine appends them as it acts, so one may land just after
+ * the order it describes); returns the count. */
+int svc_await_events(svc_fx *f, const char *symbol, const char *pos_id,
+                     const char *type, int n);

@@ -148,7 +148,7 @@ static void adds_to_the_cap(void **state)
     /* The risk service reserved 60 and one slot for the entry. */
     freeReplyObject(svc_redis(&f, "HSET risk:{budget} limit 1000 used 60"));
     freeReplyObject(svc_redis(&f, "HSET risk:{concurrency} limit 5 used 1"));
-    svc_start_fed(&f);
+    svc_start(&f);
     svc_entry_fill(&f, "r-1", POS, SYM, "BUY", "0.040", "60000", "58000");
     svc_mark(&f, SYM, 60000);
     svc_await(&f, stop_sized, "0.040", "the first stop");
@@ -228,7 +228,7 @@ static void adds_to_the_cap(void **state)
     char replayed[40];
     svc_replay_last_result(&f, replayed, sizeof replayed);
     svc_await_acked(&f, replayed);
-    assert_int_equal(svc_count_events(&f, SYM, POS, "QUOTA_RELEASED"), 1);
+    assert_int_equal(svc_await_events(&f, SYM, POS, "QUOTA_RELEASED", 1), 1);
     assert_true(fabs(hget_num(&f, "risk:{budget}", "used")) < 1e-6);
     assert_int_equal((int)hget_num(&f, "risk:{concurrency}", "used"), 0);
     snprintf(marker, sizeof marker, "pos:{adds}:%s", POS);

@@ -48,10 +48,12 @@ static json_t *fut_position(svc_fx *f)
     }
     json_t *list = json_object_get(doc, "positions"), *p, *found = NULL;
     size_t i;
-    json_array_foreach(list, i, p)
-        if (strcmp(json_string_value(json_object_get(p, "market")), "FUT") == 0 &&
-            strcmp(json_string_value(json_object_get(p, "symbol")), SYM) == 0)
+    json_array_foreach(list, i, p) {
+        const char *m = json_string_value(json_object_get(p, "market"));
+        const char *s = json_string_value(json_object_get(p, "symbol"));
+        if (m && s && strcmp(m, "FUT") == 0 && strcmp(s, SYM) == 0)
             found = json_incref(p);
+    }
     json_decref(doc);
     return found;
 }
@@ -70,7 +72,7 @@ static void hedge_end_to_end(void **state)
     svc_fx f;
     svc_fx_setup(&f, edit_config);
     assert_int_equal(s6_s4_peer_set_price(f.peer, SYM, PRICE), 0);
-    svc_start_fed(&f);
+    svc_start(&f);
 
     svc_fill(&f, "r-1", "h1-en", SPOT_POS, SYM, "SPOT", "BUY", "ENTRY",
              "0.02500", "60000", "57000");
@@ -95,11 +97,12 @@ static void hedge_end_to_end(void **state)
     assert_string_equal(json_string_value(json_object_get(b, "type")),
                         "MARKET");
     assert_string_equal(json_string_value(json_object_get(b, "side")), "SELL");
-    assert_string_equal(json_string_value(json_object_get(b, "quantity")), want);
+    assert_string_equal(json_string_value(json_object_get(b, "quantity")),
+                        want);
     assert_string_equal(json_string_value(json_object_get(b, "purpose")), "hg");
     assert_false(json_is_true(json_object_get(b, "reduce_only")));
     json_decref(b);
-    assert_int_equal(svc_count_events(&f, SYM, SPOT_POS, "HEDGE_SENT"), 1);
+    assert_int_equal(svc_await_events(&f, SYM, SPOT_POS, "HEDGE_SENT", 1), 1);
 
     /* The peer's fill (published on ord:{results}) opens the FUT position:
      * short the hedge's quantity at the fill price. */

@@ -56,7 +56,7 @@ static void second_instance_takes_over(void **state)
     (void)state;
     svc_fx f;
     svc_fx_setup(&f, edit_config);
-    svc_start_fed(&f);
+    svc_start(&f);
     svc_entry_fill(&f, "r-1", POS, SYM, "BUY", "0.010", "60000", "58000");
     svc_mark(&f, SYM, 60000);
     svc_await(&f, one_stop_above, &(double){ 58000 }, "the first stop");
@@ -93,7 +93,6 @@ static void second_instance_takes_over(void **state)
     f.running = true;
     json_decref(svc_await_log(&f, "lease acquired: this instance acts"));
     json_decref(svc_await_log(&f, "start-up done: managing positions"));
-    svc_feed_ready(&f);
     assert_int_equal(ready_of(&f.p, f.port), 200);
     json_t *p = svc_position(&f, POS);
     assert_non_null(p);

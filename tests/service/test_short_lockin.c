@@ -124,7 +124,7 @@ static void short_walks_both_steps(void **state)
     (void)state;
     svc_fx f;
     svc_fx_setup(&f, edit_config);
-    svc_start_fed(&f);
+    svc_start(&f);
 
     /* The entry with its intent's stop above the entry: placed at once
      * and announced on risk:sl_arm. */
@@ -179,7 +179,7 @@ static void short_walks_both_steps(void **state)
     assert_int_equal((int)s6_s4_peer_count(f.peer, S6_S4P_ORDERS), 3);
     svc_await(&f, sl_arms, &(size_t){ 3 }, "risk:sl_arm for each stop");
     assert_int_equal(svc_stream_count(&f, "risk:sl_arm", SYM), 3);
-    assert_int_equal(svc_count_events(&f, SYM, POS, "STOP_MOVED"), 2);
+    assert_int_equal(svc_await_events(&f, SYM, POS, "STOP_MOVED", 2), 2);
     snprintf(key, sizeof key, "pos:{tp}:ladder:%s", POS);
     assert_string_equal(svc_hget(&f, key, "step", buf, sizeof buf), "0");
     snprintf(key, sizeof key, "pos:{adds}:%s", POS);

@@ -48,7 +48,7 @@ static void spot_guard_stop(void **state)
     (void)state;
     svc_fx f;
     svc_fx_setup(&f, svc_edit_common);
-    svc_start_fed(&f);
+    svc_start(&f);
 
     svc_fill(&f, "r-1", "g1-en", POS, SYM, "SPOT", "BUY", "ENTRY", "0.02500",
              "60000", "58000");
@@ -59,7 +59,7 @@ static void spot_guard_stop(void **state)
                                      sizeof buf)) == 58000.0);
     assert_string_equal(svc_stream_last(&f, "guard:spot:arm", "symbol", buf,
                                         sizeof buf), SYM);
-    assert_int_equal(svc_count_events(&f, SYM, POS, "GUARD_ARMED"), 1);
+    assert_int_equal(svc_await_events(&f, SYM, POS, "GUARD_ARMED", 1), 1);
     /* no exchange stop for SPOT: the guard is the stop */
     assert_int_equal(svc_orders_of(&f, POS, "sl"), 0);
     json_t *p = svc_position(&f, POS);
@@ -88,13 +88,13 @@ static void spot_guard_stop(void **state)
     json_decref(b);
     assert_int_equal((int)s6_s4_peer_count(f.peer, S6_S4P_ORDERS), 1);
     svc_await(&f, position_state, "PENDING_CLOSING", "PENDING_CLOSING");
-    assert_int_equal(svc_count_events(&f, SYM, POS, "GUARD_TRIGGERED"), 1);
+    assert_int_equal(svc_await_events(&f, SYM, POS, "GUARD_TRIGGERED", 1), 1);
 
     /* S4 fills the close: CLOSED, once. */
     svc_fill(&f, "r-2", o.intent_id, POS, SYM, "SPOT", "SELL", "CLOSE",
              "0.02500", "57990", "");
     svc_await(&f, position_state, "CLOSED", "CLOSED");
-    assert_int_equal(svc_count_events(&f, SYM, POS, "POSITION_CLOSED"), 1);
+    assert_int_equal(svc_await_events(&f, SYM, POS, "POSITION_CLOSED", 1), 1);
     assert_int_equal((int)s6_s4_peer_count(f.peer, S6_S4P_ORDERS), 1);
     svc_stop(&f);
     svc_fx_teardown(&f);

@@ -70,7 +70,7 @@ static void rejected_stop_compensated(void **state)
     (void)state;
     svc_fx f;
     svc_fx_setup(&f, edit_config);
-    svc_start_fed(&f);
+    svc_start(&f);
     svc_entry_fill(&f, "r-1", POS, SYM, "BUY", "0.010", "60000", "58000");
     svc_mark(&f, SYM, 60000);
     watch w = { .min_price = 58000 };
@@ -115,7 +115,7 @@ static void rejected_stop_compensated(void **state)
     assert_string_equal(o.state, "NEW");
     assert_int_equal(s6_s4_peer_find_order(f.peer, first, &o), 0);
     assert_string_equal(o.state, "CANCELED");
-    assert_int_equal(svc_count_events(&f, SYM, POS, "STOP_REJECTED"), 1);
+    assert_int_equal(svc_await_events(&f, SYM, POS, "STOP_REJECTED", 1), 1);
     svc_stop(&f);
     svc_fx_teardown(&f);
 }
