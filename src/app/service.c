@@ -828,6 +828,11 @@ void s6_service_stop(s6_service *svc)
         s6_lease_close(svc->lease, true);
     svc->lease = NULL;
     s6_app_set_engine(svc->app, NULL);
+    /* Before the httpc goes: the router ends what is queued or in flight
+     * as failed (the next start re-sends them with their keys) and closes
+     * its timers on the running loop. */
+    s6_s4_router_free(svc->s4);
+    svc->s4 = NULL;
     svc->app->treasury = NULL;
     s6_treasury_free(svc->treasury); /* its callbacks still need the loop */
     svc->treasury = NULL;
@@ -845,7 +850,7 @@ void s6_service_free(s6_service *svc)
     if (svc->rules_edge_ok)
         s6_rules_edge_free(&svc->rules);
     s6_paper_free(svc->paper);
-    s6_s4_router_free(svc->s4);
+    s6_s4_router_free(svc->s4); /* NULL unless the start failed early */
     s6_state_free(svc->state);
     if (svc->store != NULL)
         s6_store_close(svc->store);

@@ -106,9 +106,10 @@ void svc_stop(svc_fx *f)
     assert_true(f->running);
     kill(f->p.pid, SIGTERM);
     int st = await_exit(&f->p);
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-        fail_msg("s6-position did not stop cleanly (status %d); stderr:\n%s",
-                 st, f->p.err.data ? f->p.err.data : "");
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+        svc_print_log(f);
+        fail_msg("s6-position did not stop cleanly (status %d)", st);
+    }
     proc_free(&f->p);
     f->running = false;
 }
