@@ -536,3 +536,16 @@ int svc_await_events(svc_fx *f, const char *symbol, const char *pos_id,
     svc_await(f, events_reach, &w, type);
     return svc_count_events(f, symbol, pos_id, type);
 }
+
+int svc_resting_stop(svc_fx *f, const char *pos_id, s6_s4_peer_order *last)
+{
+    int n = 0;
+    s6_s4_peer_order o;
+    for (size_t i = 0; s6_s4_peer_order_at(f->peer, i, &o) == 0; i++)
+        if (strcmp(o.pos_id, pos_id) == 0 &&
+            strcmp(o.type, "STOP_MARKET") == 0 && strcmp(o.state, "NEW") == 0) {
+            n++;
+            *last = o;
+        }
+    return n;
+}

@@ -132,3 +132,6 @@ void svc_fill(svc_fx *f, const char *result_id, const char *intent_id,
  * the order it describes); returns the count. */
 int svc_await_events(svc_fx *f, const char *symbol, const char *pos_id,
                      const char *type, int n);
+/* The stops resting at the peer for pos_id (as svc_resting_stops), the
+ * last of them into *last when there is one. */
+int svc_resting_stop(svc_fx *f, const char *pos_id, s6_s4_peer_order *last);

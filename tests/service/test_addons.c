@@ -67,16 +67,8 @@ static bool orders_reach(svc_fx *f, void *ud)
 /* One resting stop for the whole position: quantity qty. */
 static bool stop_sized(svc_fx *f, void *ud)
 {
-    int n = 0;
-    bool sized = false;
     s6_s4_peer_order o;
-    for (size_t i = 0; s6_s4_peer_order_at(f->peer, i, &o) == 0; i++)
-        if (strcmp(o.pos_id, POS) == 0 && strcmp(o.type, "STOP_MARKET") == 0 &&
-            strcmp(o.state, "NEW") == 0) {
-            n++;
-            sized = strcmp(o.quantity, ud) == 0;
-        }
-    return n == 1 && sized;
+    return svc_resting_stop(f, POS, &o) == 1 && strcmp(o.quantity, ud) == 0;
 }
 
 static bool adds_count(svc_fx *f, void *ud)
@@ -140,6 +132,35 @@ static void check_unfilled(svc_fx *f, int adds)
     json_decref(p);
 }
 
+typedef struct add_case {
+    int j;              /* the add's number */
+    double mark;        /* the price that makes its ROE */
+    const char *qty;    /* Q0·γ^j at the step */
+    const char *after;  /* the position's quantity once it filled */
+} add_case;
+
+/* One add: the signal at the mark, the order of the right size, its
+ * margin reserved from the budget before it went out, the count moving
+ * only on the fill, the stop resized to the grown position. */
+static void add_step(svc_fx *f, const add_case *c, double *used)
+{
+    svc_mark(f, SYM, c->mark);
+    svc_signal(f, SYM, "FUT", "BUY");
+    svc_await(f, orders_reach, &(want_orders){ "add", c->j }, "an add");
+    char intent[40], count[8], rid[16];
+    check_add(f, c->j, intent, sizeof intent);
+    *used += atof(c->qty) * c->mark / LEV;
+    assert_true(fabs(hget_num(f, "risk:{budget}", "used") - *used) < 1e-6);
+    check_unfilled(f, c->j - 1);
+    snprintf(rid, sizeof rid, "r-add-%d", c->j);
+    char price[32];
+    snprintf(price, sizeof price, "%.1f", c->mark);
+    add_fill(f, rid, intent, c->qty, price);
+    snprintf(count, sizeof count, "%d", c->j);
+    svc_await(f, adds_count, count, "pos:{adds} count after the fill");
+    svc_await(f, stop_sized, (void *)c->after, "the stop resized");
+}
+
 static void adds_to_the_cap(void **state)
 {
     (void)state;
@@ -153,39 +174,15 @@ static void adds_to_the_cap(void **state)
     svc_mark(&f, SYM, 60000);
     svc_await(&f, stop_sized, "0.040", "the first stop");
 
-    /* ROE ~6.7% and a BUY signal: the first add, Q0·γ, its margin reserved
-     * from the budget before the order went out. */
-    svc_mark(&f, SYM, 60400);
-    svc_signal(&f, SYM, "FUT", "BUY");
-    svc_await(&f, orders_reach, &(want_orders){ "add", 1 }, "the first add");
-    char add1[40];
-    check_add(&f, 1, add1, sizeof add1);
-    assert_true(fabs(hget_num(&f, "risk:{budget}", "used") -
-                     (60 + 0.020 * 60400 / LEV)) < 1e-6);
-    check_unfilled(&f, 0);
-    add_fill(&f, "r-add-1", add1, "0.020", "60400");
-    svc_await(&f, adds_count, "1", "pos:{adds} count 1 after the fill");
-    svc_await(&f, stop_sized, "0.060", "the stop resized to 0.060");
-
-    /* ROE ~14.5% on the new average entry and a fresh signal: the second
-     * add, Q0·γ². */
-    svc_mark(&f, SYM, 61000);
-    svc_signal(&f, SYM, "FUT", "BUY");
-    svc_await(&f, orders_reach, &(want_orders){ "add", 2 }, "the second add");
-    char add2[40];
-    check_add(&f, 2, add2, sizeof add2);
-    assert_true(fabs(hget_num(&f, "risk:{budget}", "used") -
-                     (60 + 0.020 * 60400 / LEV + 0.010 * 61000 / LEV)) <
-                1e-6);
-    check_unfilled(&f, 1);
-    add_fill(&f, "r-add-2", add2, "0.010", "61000");
-    svc_await(&f, adds_count, "2", "pos:{adds} count 2 after the fill");
-    svc_await(&f, stop_sized, "0.070", "the stop resized to 0.070");
+    /* ROE ~6.7% and a BUY signal: the first add, Q0·γ; ROE ~14.5% on
+     * the new average entry and a fresh signal: the second, Q0·γ². */
+    double used = 60;
+    add_step(&f, &(add_case){ 1, 60400, "0.020", "0.060" }, &used);
+    add_step(&f, &(add_case){ 2, 61000, "0.010", "0.070" }, &used);
 
     /* A third add, asked by hand, is refused at the cap; nothing sent,
      * nothing reserved. */
     size_t orders = s6_s4_peer_count(f.peer, S6_S4P_REQUESTS);
-    double used = hget_num(&f, "risk:{budget}", "used");
     json_t *doc = NULL;
     long st = svc_http(&f, "POST", "/positions/manage", SVC_TOKEN,
                        "{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\","

@@ -28,16 +28,9 @@ static void edit_config(json_t *cfg)
 
 static bool one_stop_at(svc_fx *f, void *ud)
 {
-    int n = 0;
-    bool at = false;
     s6_s4_peer_order o;
-    for (size_t i = 0; s6_s4_peer_order_at(f->peer, i, &o) == 0; i++)
-        if (strcmp(o.pos_id, POS) == 0 && strcmp(o.type, "STOP_MARKET") == 0 &&
-            strcmp(o.state, "NEW") == 0) {
-            n++;
-            at = ud == NULL || strcmp(o.stop_price, ud) == 0;
-        }
-    return n == 1 && at;
+    return svc_resting_stop(f, POS, &o) == 1 &&
+           (ud == NULL || strcmp(o.stop_price, ud) == 0);
 }
 
 /* The stop's replace finished: one resting stop and its level confirmed
@@ -263,11 +256,7 @@ static bool stop_above_entry(svc_fx *f, void *ud)
 {
     (void)ud;
     s6_s4_peer_order o;
-    for (size_t i = 0; s6_s4_peer_order_at(f->peer, i, &o) == 0; i++)
-        if (strcmp(o.type, "STOP_MARKET") == 0 && strcmp(o.state, "NEW") == 0 &&
-            atof(o.stop_price) > 60000)
-            return one_stop_at(f, NULL);
-    return false;
+    return svc_resting_stop(f, POS, &o) == 1 && atof(o.stop_price) > 60000;
 }
 
 /* Paused: the take-profit (ROE over 12%) is held back, the lock-in stop

@@ -29,16 +29,9 @@ static void edit_config(json_t *cfg)
 /* Exactly one resting stop for the position, at or above *ud. */
 static bool one_stop_above(svc_fx *f, void *ud)
 {
-    int n = 0;
-    double top = 0;
     s6_s4_peer_order o;
-    for (size_t i = 0; s6_s4_peer_order_at(f->peer, i, &o) == 0; i++)
-        if (strcmp(o.pos_id, POS) == 0 && strcmp(o.type, "STOP_MARKET") == 0 &&
-            strcmp(o.state, "NEW") == 0) {
-            n++;
-            top = atof(o.stop_price);
-        }
-    return n == 1 && top >= *(double *)ud;
+    return svc_resting_stop(f, POS, &o) == 1 &&
+           atof(o.stop_price) >= *(double *)ud;
 }
 
 static long ready_of(proc *p, int port)

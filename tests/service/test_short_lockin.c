@@ -53,16 +53,9 @@ typedef struct want_stop {
 static bool one_stop_at(svc_fx *f, void *ud)
 {
     const want_stop *w = ud;
-    int n = 0;
-    bool at = false;
     s6_s4_peer_order o;
-    for (size_t i = 0; s6_s4_peer_order_at(f->peer, i, &o) == 0; i++)
-        if (strcmp(o.pos_id, POS) == 0 && strcmp(o.type, "STOP_MARKET") == 0 &&
-            strcmp(o.state, "NEW") == 0) {
-            n++;
-            at = strcmp(o.stop_price, w->price) == 0;
-        }
-    return n == 1 && at;
+    return svc_resting_stop(f, POS, &o) == 1 &&
+           strcmp(o.stop_price, w->price) == 0;
 }
 
 /* risk:sl_arm holds *ud announcements for the symbol (they are written

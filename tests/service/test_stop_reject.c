@@ -38,24 +38,16 @@ typedef struct watch {
 static bool protected_until(svc_fx *f, void *ud)
 {
     watch *w = ud;
-    int n = 0;
-    bool done = false;
     s6_s4_peer_order o;
-    for (size_t i = 0; s6_s4_peer_order_at(f->peer, i, &o) == 0; i++)
-        if (strcmp(o.pos_id, POS) == 0 && strcmp(o.type, "STOP_MARKET") == 0 &&
-            strcmp(o.state, "NEW") == 0) {
-            n++;
-            done = atof(o.stop_price) >= w->min_price &&
-                   (w->not_intent == NULL ||
-                    strcmp(o.intent_id, w->not_intent) != 0);
-        }
+    int n = svc_resting_stop(f, POS, &o);
     if (w->armed && n == 0) {
         svc_print_log(f);
         fail_msg("the position had no resting stop");
     }
     if (n > 0)
         w->armed = true;
-    return n == 1 && done;
+    return n == 1 && atof(o.stop_price) >= w->min_price &&
+           (w->not_intent == NULL || strcmp(o.intent_id, w->not_intent) != 0);
 }
 
 static bool stop_rejected(svc_fx *f, void *ud)
