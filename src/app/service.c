@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app/durable_router.h"
 #include "app/price_pub.h"
 #include "bus/feed.h"
 #include "bus/lease.h"
@@ -52,6 +53,7 @@ struct s6_service {
     s6_feed *feed;
     s6_s4_router *s4;         /* S6_S4_HTTP */
     s6_paper *paper;          /* S6_S4_PAPER */
+    s6_durable_router *durable; /* write-ahead in front of either */
     s6_price_pub *pub;        /* paper mode: the recorded prices */
     s6_rules_edge rules;
     bool rules_edge_ok;
@@ -684,10 +686,13 @@ static int build(s6_service *svc, char *err, size_t errlen)
                                 err, errlen)) < 0)
         return rc;
     svc->rules_edge_ok = true;
-    if ((rc = collect_instruments(svc)) < 0)
+    s6_state_edge state = s6_state_edge_of(svc->state);
+    if ((rc = collect_instruments(svc)) < 0 ||
+        (rc = s6_durable_router_new(svc->loop, &router, &state, svc->log,
+                                    &svc->durable)) < 0)
         return rc;
     s6_engine_edges edges = {
-        .router = router,
+        .router = s6_durable_router_edge(svc->durable),
         .state = s6_state_edge_of(svc->state),
         .rules = svc->rules,
         .clock = wall_clock,
@@ -831,6 +836,8 @@ void s6_service_stop(s6_service *svc)
     /* Before the httpc goes: the router ends what is queued or in flight
      * as failed (the next start re-sends them with their keys) and closes
      * its timers on the running loop. */
+    s6_durable_router_close(svc->durable);
+    svc->durable = NULL;
     s6_s4_router_free(svc->s4);
     svc->s4 = NULL;
     svc->app->treasury = NULL;
