@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
@@ -109,17 +108,6 @@ static void check_add(svc_fx *f, int j, char *intent, size_t cap)
     snprintf(intent, cap, "%s", o.intent_id);
 }
 
-/* S4's fill of an add, published later than the order was taken. */
-static void add_fill(svc_fx *f, const char *rid, const char *intent,
-                     const char *qty, const char *price)
-{
-    freeReplyObject(svc_redis(
-        f, "XADD ord:{results} * result_id %s kind FILL intent_id %s pos_id "
-           "%s symbol %s market FUT side BUY fill_kind ADD qty %s price %s "
-           "fee 0 fee_asset QUOTE ts %.3f",
-        rid, intent, POS, SYM, qty, price, (double)time(NULL)));
-}
-
 /* The add's order is out but unfilled: the count has not moved. */
 static void check_unfilled(svc_fx *f, int adds)
 {
@@ -155,7 +143,8 @@ static void add_step(svc_fx *f, const add_case *c, double *used)
     snprintf(rid, sizeof rid, "r-add-%d", c->j);
     char price[32];
     snprintf(price, sizeof price, "%.1f", c->mark);
-    add_fill(f, rid, intent, c->qty, price);
+    /* S4's fill, published later than the order was taken */
+    svc_fill(f, rid, intent, POS, SYM, "FUT", "BUY", "ADD", c->qty, price, "");
     snprintf(count, sizeof count, "%d", c->j);
     svc_await(f, adds_count, count, "pos:{adds} count after the fill");
     svc_await(f, stop_sized, (void *)c->after, "the stop resized");
