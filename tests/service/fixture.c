@@ -287,18 +287,6 @@ void svc_spawn(svc_fx *f, proc *p, int port, const char *instance)
     spawn(p, env, NULL);
 }
 
-void svc_wait_peer(svc_fx *f, s6_s4_peer_counter which, size_t n)
-{
-    pump_in_background(&f->p);
-    int rc = s6_s4_peer_wait(f->peer, which, n, GUARD_MS);
-    pump_stop(&f->p);
-    if (rc != 0) {
-        svc_print_log(f);
-        fail_msg("the S4 peer did not reach %zu (counter %d, at %zu)", n,
-                 (int)which, s6_s4_peer_count(f->peer, which));
-    }
-}
-
 void svc_await(svc_fx *f, bool (*cond)(svc_fx *f, void *ud), void *ud,
                const char *what)
 {

@@ -82,8 +82,6 @@ void svc_set(json_t *cfg, const char *section, const char *key,
 /* Spawns the binary without waiting for the end of start-up (a second
  * instance, a start held by the lease): on port, as instance id. */
 void svc_spawn(svc_fx *f, proc *p, int port, const char *instance);
-/* Waits until the peer's counter reaches n, reading the child's log. */
-void svc_wait_peer(svc_fx *f, s6_s4_peer_counter which, size_t n);
 /* Polls cond (reading the child's log between polls) until it holds;
  * fails the test naming `what` after the guard time. */
 void svc_await(svc_fx *f, bool (*cond)(svc_fx *f, void *ud), void *ud,
