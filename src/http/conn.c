@@ -454,7 +454,12 @@ static int build_request(s6__conn *c, s6_http_res *res)
     if (res->status == 405)
         s6_http_res_header(res, "Allow", allow.data);
     s6_buf_free(&allow);
-    res->route = m.route;
+    if (m.route != NULL) {
+        res->route_copy = *m.route;
+        res->route = &res->route_copy;
+    } else {
+        res->route = NULL;
+    }
     size_t vals[S6__HTTP_MAX_PARAMS];
     unsigned np = m.route ? m.route->n_params : 0;
     for (unsigned i = 0; i < np; i++)

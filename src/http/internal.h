@@ -53,7 +53,10 @@ struct s6_http_res {
     s6_buf body;
     s6_http_header *headers;
     s6_http_param params[S6__HTTP_MAX_PARAMS];
+    /* The matched route, copied: a route added while the request is in
+     * flight may move the server's table (its strings stay put). */
     const s6__route *route;
+    s6__route route_copy;
     int piece;     /* the parser's last callback: url, field or value */
     bool headers_done;
     bool keep_alive;
