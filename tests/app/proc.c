@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -57,6 +58,9 @@ void spawn_prog(proc *p, const char *path, const char *const *env,
     p->pid = fork();
     assert_true(p->pid >= 0);
     if (p->pid == 0) {
+        /* A test that fails mid-way never reaches its kill(): the child
+         * goes with it instead of serving on until someone notices. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(out[1], 1);
         dup2(err[1], 2);
         /* An ignored SIGPIPE survives exec: the test's own SIG_IGN would
