@@ -554,6 +554,45 @@ static void adopt_unknown(s6_engine *e, const s6_venue_position *vp)
     e_save(e, p);
 }
 
+static bool holds_stop(const e_pos *p, const char *intent_id)
+{
+    const s6_stop *st = &p->rec.stop;
+    const s6_stop_order *held[] = { &st->confirmed, &st->pending,
+                                    &st->cancelling };
+    for (size_t i = 0; i < sizeof held / sizeof *held; i++)
+        if (held[i]->live && strcmp(held[i]->intent_id, intent_id) == 0)
+            return true;
+    return false;
+}
+
+/* A stop of ours (an "-sl-" key) resting at the venue that no open
+ * position holds: its position closed and the process died before the
+ * cancel went out, or a replaced stop's cancel was lost.  Left resting it
+ * would act on the next position of the symbol, so it is cancelled.
+ * Orders without our key shape (someone's manual stop) are left alone. */
+static void cancel_orphan_stops(s6_engine *e, const s6_venue_view *v)
+{
+    for (size_t i = 0; i < v->n_orders; i++) {
+        const s6_venue_order *o = &v->orders[i];
+        if (o->type != S6_ORDER_STOP_MARKET ||
+            strstr(o->intent_id, "-sl-") == NULL)
+            continue;
+        e_pos *p = e_by_intent(e, o->intent_id);
+        if (p != NULL && p->rec.pos.state != S6_POS_CLOSED &&
+            holds_stop(p, o->intent_id))
+            continue;
+        s6_log_warn(e->log, "engine", "orphan stop at the venue: cancelled",
+                    S6_LOG_STR("intent_id", o->intent_id),
+                    S6_LOG_STR("symbol", o->symbol));
+        if (e->edges.router.cancel(e->edges.router.ud, o->intent_id,
+                                   o->symbol, o->market, e_route_cancel_done,
+                                   e) != 0)
+            s6_log_error(e->log, "engine", "orphan stop not cancelled; "
+                         "the next reconciliation tries again",
+                         S6_LOG_STR("intent_id", o->intent_id));
+    }
+}
+
 int s6_engine_reconcile(s6_engine *e, const s6_venue_view *v)
 {
     if (e == NULL || v == NULL)
@@ -586,6 +625,7 @@ int s6_engine_reconcile(s6_engine *e, const s6_venue_view *v)
             v->positions[i].qty > 0 &&
             (v->positions[i].side == 1 || v->positions[i].side == -1))
             adopt_unknown(e, &v->positions[i]);
+    cancel_orphan_stops(e, v);
     return 0;
 }
 

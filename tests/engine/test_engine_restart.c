@@ -242,6 +242,41 @@ static void restart_unconfirmed_first_stop(void **st)
     fx_teardown(&f);
 }
 
+/* A stop of ours resting at the venue that no open position holds (its
+ * position closed before the process could cancel it) is cancelled; the
+ * position's own stop and someone's manual stop are left alone. */
+static void reconcile_cancels_orphan_stops(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 49000), 0);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    fx_call *own = fx_last(&f, S6_PURPOSE_STOP, false);
+    s6_venue_position vp = {.symbol = "BTCUSDT", .market = S6_MARKET_FUT,
+                            .side = 1, .qty = 0.1, .entry = 50000};
+    s6_venue_order vo[3] = {
+        {.symbol = "BTCUSDT", .market = S6_MARKET_FUT,
+         .type = S6_ORDER_STOP_MARKET, .side = -1, .qty = 0.1,
+         .stop_price = 49000},
+        {.intent_id = "gone7-sl-4", .symbol = "BTCUSDT",
+         .market = S6_MARKET_FUT, .type = S6_ORDER_STOP_MARKET, .side = -1,
+         .qty = 0.1, .stop_price = 48000},
+        {.intent_id = "desk-manual-1", .symbol = "BTCUSDT",
+         .market = S6_MARKET_FUT, .type = S6_ORDER_STOP_MARKET, .side = -1,
+         .qty = 0.1, .stop_price = 47000},
+    };
+    snprintf(vo[0].intent_id, sizeof vo[0].intent_id, "%s", own->o.intent_id);
+    s6_venue_view v = {.positions = &vp, .n_positions = 1, .orders = vo,
+                       .n_orders = 3};
+    assert_int_equal(s6_engine_reconcile(f.e, &v), 0);
+    assert_non_null(fx_find(&f, "gone7-sl-4", true));
+    assert_null(fx_find(&f, own->o.intent_id, true));
+    assert_null(fx_find(&f, "desk-manual-1", true));
+    assert_int_equal(fx_count(&f, S6_PURPOSE_STOP, true), 1);
+    fx_teardown(&f);
+}
+
 static void reconcile_repairs(void **st)
 {
     (void)st;
@@ -441,6 +476,7 @@ int main(void)
         cmocka_unit_test(restart_mid_take_profit),
         cmocka_unit_test(restart_unconfirmed_first_stop),
         cmocka_unit_test(reconcile_repairs),
+        cmocka_unit_test(reconcile_cancels_orphan_stops),
         cmocka_unit_test(replayed_close_after_restart),
         cmocka_unit_test(rules_edges_state_round_trip),
         cmocka_unit_test(reconfigure_keeps_traded_symbols),
