@@ -199,7 +199,10 @@ static int check_rule_names(const s6_app *app, char *err, size_t errlen)
     if (s6_config_check_rule_names(s6_config_live_get(app->config), names, n,
                                    &e) == 0)
         return 0;
-    snprintf(err, errlen, "%s", e.message);
+    /* cut to errlen on purpose: the whole story is in the log */
+    size_t len = strnlen(e.message, errlen - 1);
+    memcpy(err, e.message, len);
+    err[len] = '\0';
     return -EINVAL;
 }
 

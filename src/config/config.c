@@ -222,7 +222,7 @@ static int store_string(const char *s, void *dst)
 static int dec_str(const s6_cfg_key *k, json_t *v, void *dst,
                    const char *path, s6_config_error *err)
 {
-    const char *s;
+    const char *s = NULL; /* set by plain_string when it returns 0 */
     int rc = plain_string(k, v, &s, path, err);
     return rc != 0 ? rc : store_string(s, dst);
 }
@@ -286,7 +286,7 @@ static const char *url_problem(const char *s, const char *schemes)
 static int dec_host(const s6_cfg_key *k, json_t *v, void *dst,
                     const char *path, s6_config_error *err)
 {
-    const char *s;
+    const char *s = NULL; /* set by plain_string when it returns 0 */
     int rc = plain_string(k, v, &s, path, err);
     if (rc != 0)
         return rc;
@@ -299,7 +299,7 @@ static int dec_host(const s6_cfg_key *k, json_t *v, void *dst,
 static int dec_url(const s6_cfg_key *k, json_t *v, void *dst,
                    const char *path, s6_config_error *err)
 {
-    const char *s;
+    const char *s = NULL; /* set by plain_string when it returns 0 */
     int rc = plain_string(k, v, &s, path, err);
     if (rc != 0)
         return rc;
@@ -324,7 +324,7 @@ static bool name_ok(const char *s, const char *first, const char *rest)
 static int dec_envname(const s6_cfg_key *k, json_t *v, void *dst,
                        const char *path, s6_config_error *err)
 {
-    const char *s;
+    const char *s = NULL; /* set by plain_string when it returns 0 */
     int rc = plain_string(k, v, &s, path, err);
     if (rc != 0)
         return rc;
