@@ -138,10 +138,9 @@ int s6_http_res_send(s6_http_res *res, int status, const char *content_type,
 
 int s6_http_res_send_json(s6_http_res *res, int status, json_t *doc)
 {
-    /* 15 significant digits: 0.8 reads "0.8", not "0.80000000000000004";
-     * prices and quantities sit on a tick or step far coarser than that. */
-    char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15))
-                     : NULL;
+    /* jansson's default 17 digits: every double reads back bit for bit
+     * (0.8 shows as 0.80000000000000004, the price of exactness). */
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     int rc = text ? s6_http_res_send(res, status, "application/json", text,
                                      strlen(text))
