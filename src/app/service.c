@@ -20,6 +20,7 @@
 #include "app/durable_router.h"
 #include "app/price_pub.h"
 #include "bus/feed.h"
+#include "bus/fields.h"
 #include "bus/lease.h"
 #include "bus/result_codec.h"
 #include "bus/results.h"
@@ -128,6 +129,22 @@ static void publish_balances(s6_service *svc)
     s6_bus_out_num(&out, "ts", wall_now(NULL));
     s6_redis_hset(svc->redis, "treasury:balances", out.kv, out.n, on_xadd,
                   svc);
+}
+
+/* Paper mode stands in for the upstream risk service too: the config's
+ * budget and concurrency become the quota limits when nobody has set them
+ * (HSETNX), so the demo's add-ons can reserve.  A real deployment's risk
+ * service owns these keys and S6 leaves them alone. */
+static void seed_quota_limits(s6_service *svc)
+{
+    char budget[32], slots[16];
+    snprintf(budget, sizeof budget, "%.8g", svc->cfg->risk.budget);
+    snprintf(slots, sizeof slots, "%u", svc->cfg->risk.max_concurrent_positions);
+    const char *b[] = { "HSETNX", "risk:{budget}", "limit", budget };
+    const char *c[] = { "HSETNX", "risk:{concurrency}", "limit", slots };
+    if (s6_bus_cmd(svc->redis, 0, on_xadd, svc, 4, b) != 0 ||
+        s6_bus_cmd(svc->redis, 0, on_xadd, svc, 4, c) != 0)
+        s6_log_error(svc->log, "paper", "quota limits not seeded");
 }
 
 static void on_pump(uv_timer_t *t)
@@ -355,6 +372,7 @@ static void start_consuming(s6_service *svc)
                                sizeof err) < 0)
             s6_log_error(svc->log, "replay", "no price replay",
                          S6_LOG_STR("error", err));
+        seed_quota_limits(svc);
         load_start_positions(svc);
         publish_balances(svc);
     }
