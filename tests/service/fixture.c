@@ -411,15 +411,7 @@ int svc_orders_of(svc_fx *f, const char *pos_id, const char *purpose)
 
 json_t *svc_await_log_with(svc_fx *f, const char *msg, const char *needle)
 {
-    for (;;) {
-        json_t *o = svc_await_log(f, msg);
-        char *text = json_dumps(o, JSON_COMPACT);
-        bool hit = text != NULL && strstr(text, needle) != NULL;
-        free(text);
-        if (hit)
-            return o;
-        json_decref(o);
-    }
+    return await_log_match(&f->p, msg, needle, GUARD_MS);
 }
 
 typedef struct acked_want {
