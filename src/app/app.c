@@ -1,7 +1,7 @@
 #include "app/app.h"
 #include "app/routes.h"
 #include "app/routes_treasury.h"
-#include "engine.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -29,15 +29,7 @@ void s6_app_config_from(s6_app_config *cfg, const s6_config *c)
     cfg->http.max_body = c->http.max_body_bytes;
     cfg->http.header_timeout_ms = c->http.header_timeout_ms;
     cfg->http.idle_timeout_ms = c->http.idle_timeout_ms;
-    s6_rules_svc_config *r = &cfg->rules;
-    r->rules_dir = c->rules.dir;
-    r->mem_limit = (size_t)c->rules.mem_limit_mb << 20;
-    r->deadline_ms = c->rules.deadline_ms;
-    r->deadline_us_per_eval = c->rules.deadline_us_per_eval;
-    r->load_deadline_ms = c->rules.load_deadline_ms;
-    r->rollback_faults = c->rules.rollback_faults;
-    r->regimes = (const char *const *)c->rules.regimes.v;
-    r->n_regimes = c->rules.regimes.n;
+    s6_rules_svc_config_from(&cfg->rules, c);
 }
 
 int s6_app_parse_port(const char *text, int *port)

@@ -11,7 +11,7 @@
 #include <uv.h>
 
 #include "app/control.h"
-#include "app/rules_svc.h"
+#include "rules/service.h"
 #include "config/config.h"
 #include "http/http.h"
 #include "metrics/metrics.h"

@@ -16,7 +16,7 @@
 
 #include "app/app.h"
 #include "app/service.h"
-#include "replay_cli.h"
+#include "replay/replay_cli.h"
 
 enum { EXIT_USAGE = 2 };
 

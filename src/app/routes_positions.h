@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 /* Reads `body` (len bytes, need not be NUL-terminated) into *out.
  * Returns 0, or -EINVAL with err filled: status 400 and code bad_json,

@@ -5,7 +5,7 @@
  */
 #include "app/app.h"
 #include "app/routes.h"
-#include "engine.h"
+#include "engine/engine.h"
 
 #include <math.h>
 #include <string.h>

@@ -9,7 +9,7 @@
 #                  linking it export their symbols (--export-dynamic), which
 #                  ffi.C and C modules such as cjson.so need to find lua_*
 #                  and s6_* in the binary itself
-#   s6_watchdog    the deadline watchdog (src/lua/watchdog.h)
+#   (the deadline watchdog is part of s6rules: src/rules/watchdog.h)
 #   S6_LUAJIT_EXE  the matching luajit interpreter (busted runs on it)
 # Never link s6::luajit together with PkgConfig::LUAJIT: two VMs in one
 # process would clash symbol by symbol.
@@ -121,7 +121,3 @@ set_property(TARGET s6::luajit APPEND PROPERTY INTERFACE_LINK_OPTIONS
   "$<$<STREQUAL:$<TARGET_PROPERTY:TYPE>,EXECUTABLE>:LINKER:--export-dynamic>")
 
 find_package(Threads REQUIRED)
-add_library(s6_watchdog STATIC ${CMAKE_SOURCE_DIR}/src/lua/watchdog.c)
-set_target_properties(s6_watchdog PROPERTIES POSITION_INDEPENDENT_CODE ON)
-target_include_directories(s6_watchdog PUBLIC ${CMAKE_SOURCE_DIR}/src/lua)
-target_link_libraries(s6_watchdog PUBLIC s6::luajit Threads::Threads)

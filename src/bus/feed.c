@@ -1,11 +1,11 @@
-#include "feed.h"
+#include "bus/feed.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fields.h"
+#include "bus/fields.h"
 
 enum { STREAM_PRICES = 0, STREAM_SIGNALS = 1 };
 

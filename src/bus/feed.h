@@ -19,8 +19,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "bus.h"
-#include "md_codec.h"
+#include "bus/bus.h"
+#include "bus/md_codec.h"
 #include "redis/redis.h"
 #include "util/log.h"
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feed.h"
-#include "fields.h"
+#include "bus/feed.h"
+#include "bus/fields.h"
 
 typedef struct snap_ctx snap_ctx;
 

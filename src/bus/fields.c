@@ -1,4 +1,4 @@
-#include "fields.h"
+#include "bus/fields.h"
 
 #include <errno.h>
 #include <float.h>
@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <hiredis/hiredis.h>
 
-#include "bus.h"
+#include "bus/bus.h"
 
 static int field_err(const s6_bus_in *in, const char *name, char *err,
                      size_t errlen, const char *fmt_why, const char *v,

@@ -1,11 +1,11 @@
-#include "lease.h"
+#include "bus/lease.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fields.h"
+#include "bus/fields.h"
 
 struct s6_lease {
     uv_loop_t *loop;

@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "bus.h"
+#include "bus/bus.h"
 #include "redis/redis.h"
 #include "util/log.h"
 

@@ -1,11 +1,11 @@
-#include "md_codec.h"
+#include "bus/md_codec.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "names.h"
+#include "bus/names.h"
 
 static int parse_optional(const s6_bus_in *in, const s6_md_regimes *rg,
                           s6_market_update *u, char *err, size_t errlen)

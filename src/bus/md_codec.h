@@ -10,9 +10,9 @@
 
 #include <stddef.h>
 
-#include "bus.h"
-#include "engine.h"
-#include "fields.h"
+#include "bus/bus.h"
+#include "engine/engine.h"
+#include "bus/fields.h"
 
 #define S6_MD_PRICES_STREAM "md:prices"
 #define S6_MD_SIGNALS_STREAM "strategy:signals"

@@ -3,7 +3,7 @@
  */
 #pragma once
 
-#include "s6_rule_abi.h"
+#include "contract/s6_rule_abi.h"
 
 /* Indexed by S6_MARKET_*. */
 static const char *const s6_bus_market_names[2] = {

@@ -1,10 +1,10 @@
-#include "result_codec.h"
+#include "bus/result_codec.h"
 
 #include <float.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "names.h"
+#include "bus/names.h"
 
 static const char *const kind_names[S6_RES_KIND_COUNT] = {
     [S6_RES_ACCEPTED] = "ACCEPTED", [S6_RES_FILL] = "FILL",

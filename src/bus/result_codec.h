@@ -13,9 +13,9 @@
 
 #include <stddef.h>
 
-#include "bus.h"
-#include "engine.h"
-#include "fields.h"
+#include "bus/bus.h"
+#include "engine/engine.h"
+#include "bus/fields.h"
 
 #define S6_RESULTS_STREAM "ord:{results}"
 

@@ -1,12 +1,12 @@
-#include "results.h"
+#include "bus/results.h"
 
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fields.h"
-#include "result_codec.h"
+#include "bus/fields.h"
+#include "bus/result_codec.h"
 
 enum { ID_LEN = 48 };
 

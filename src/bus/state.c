@@ -1,4 +1,4 @@
-#include "state.h"
+#include "bus/state.h"
 
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "fields.h"
-#include "state_internal.h"
+#include "bus/fields.h"
+#include "bus/internal.h"
 
 static const char *comp = "state";
 

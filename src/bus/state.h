@@ -27,8 +27,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bus.h"
-#include "engine.h"
+#include "bus/bus.h"
+#include "engine/engine.h"
 #include "redis/redis.h"
 #include "util/log.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "state_internal.h"
+#include "bus/internal.h"
 
 typedef struct load_ctx load_ctx;
 

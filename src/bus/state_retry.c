@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "state_internal.h"
+#include "bus/internal.h"
 
 typedef struct st_cmd {
     int argc;

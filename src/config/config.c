@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_int.h"
+#include "config/internal.h"
 
 enum { PATH_MAX_LEN = 160 };
 

@@ -19,10 +19,10 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "s6_core.h"     /* s6_mm_bracket */
-#include "s6_rule_abi.h" /* S6_MARKET_FUT, S6_MARKET_SPOT */
+#include "core/s6_core.h"     /* s6_mm_bracket */
+#include "contract/s6_rule_abi.h" /* S6_MARKET_FUT, S6_MARKET_SPOT */
 #include "util/log.h"
-#include "watch.h"
+#include "reload/watch.h"
 
 typedef enum s6_s4_mode { S6_S4_PAPER = 0, S6_S4_HTTP } s6_s4_mode;
 typedef enum s6_history_backend {

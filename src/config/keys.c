@@ -6,7 +6,7 @@
  */
 #include <stddef.h>
 
-#include "config.h"
+#include "config/config.h"
 
 /* GK(U32, http.port): the type tag and the field's offset, and a compile
  * error unless the field has the C type the tag stores (CT_U32 below). */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_int.h"
+#include "config/internal.h"
 
 static int load_fresh(const s6_config_live *live, s6_config *out,
                       s6_config_error *err)

@@ -6,8 +6,8 @@
  * out[0..p-1] are NaN.  The batch form is written in terms of the
  * incremental one so the two can never disagree by a bit.
  */
-#include "s6_core.h"
-#include "check.h"
+#include "core/s6_core.h"
+#include "core/check.h"
 
 static int bar_ok(double h, double l, double c)
 {

@@ -1,4 +1,4 @@
-#include "s6_core.h"
+#include "core/s6_core.h"
 
 /* Indexed by -code; keep in the order of the enum in s6_core.h. */
 static const char *const messages[] = {

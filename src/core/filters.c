@@ -5,8 +5,8 @@
  */
 #include <stdio.h>
 
-#include "s6_core.h"
-#include "check.h"
+#include "core/s6_core.h"
+#include "core/check.h"
 
 /* Relative slack under which value/step counts as already on the grid:
  * far above double rounding noise, far below any real tick. */

@@ -1,6 +1,6 @@
 /* Liquidation price and distance, Binance USD-M isolated one-way mode. */
-#include "s6_core.h"
-#include "check.h"
+#include "core/s6_core.h"
+#include "core/check.h"
 
 /*
  * LP = (WB + cum - side*Q*EP) / (Q*MMR - side*Q)

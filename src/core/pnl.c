@@ -1,6 +1,6 @@
 /* PnL, ROE and lock prices of an isolated futures position (docs/primitives.md). */
-#include "s6_core.h"
-#include "check.h"
+#include "core/s6_core.h"
+#include "core/check.h"
 
 double s6_upnl(int side, double qty, double entry, double mark)
 {

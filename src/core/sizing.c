@@ -1,6 +1,6 @@
 /* Add-on sizing: geometric decay and the new average entry. */
-#include "s6_core.h"
-#include "check.h"
+#include "core/s6_core.h"
+#include "core/check.h"
 
 /* Q_add(j) = Q0 * gamma^j, 0 < gamma < 1, j = 0 for the first add-on. */
 double s6_addon_qty(double q0, double gamma, int j)

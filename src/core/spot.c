@@ -1,6 +1,6 @@
 /* SPOT books (weighted average cost) and the hedge to a target exposure. */
-#include "s6_core.h"
-#include "check.h"
+#include "core/s6_core.h"
+#include "core/check.h"
 
 /* WAC' = (Q*WAC + Qb*Pb) / (Q + Qb); with Q = 0 the old WAC is ignored. */
 double s6_wac_after_buy(double qty, double wac, double buy_qty,

@@ -1,6 +1,6 @@
 /* ATR stop families (docs/primitives.md). */
-#include "s6_core.h"
-#include "check.h"
+#include "core/s6_core.h"
+#include "core/check.h"
 
 /* The initial ATR stop: entry - side*k*ATR. */
 double s6_atr_stop(int side, double entry, double atr, double k)

@@ -1,6 +1,6 @@
 /* Treasury arithmetic and the stagnation predicate. */
-#include "s6_core.h"
-#include "check.h"
+#include "core/s6_core.h"
+#include "core/check.h"
 
 /* need = max(0, min_free_fut - free_fut); free_fut may be negative. */
 double s6_treasury_need(double min_free_fut, double free_fut)

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_int.h"
-#include "s6_core.h"
+#include "engine/internal.h"
+#include "core/s6_core.h"
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt,
                 const char *arg)

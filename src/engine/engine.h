@@ -21,11 +21,11 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "decide.h"
+#include "contract/decide.h"
 #include "metrics/metrics.h"
-#include "position.h"
-#include "s6_rule_abi.h"
-#include "stop.h"
+#include "contract/position.h"
+#include "contract/s6_rule_abi.h"
+#include "contract/stop.h"
 #include "util/log.h"
 
 typedef struct s6_engine s6_engine;

@@ -1,4 +1,4 @@
-#include "index.h"
+#include "engine/index.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -1,11 +1,11 @@
-#include "mem_state.h"
+#include "engine/mem_state.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "index.h"
+#include "engine/index.h"
 
 typedef struct mem_record {
     char pos_id[S6_POS_ID_MAX + 1];

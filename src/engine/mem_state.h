@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 typedef struct s6_mem_state s6_mem_state;
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 typedef enum ftype { F_DBL, F_INT, F_UINT, F_BOOL, F_STR, F_STATE } ftype;
 

@@ -1,6 +1,6 @@
 #include <string.h>
 
-#include "watch.h"
+#include "reload/watch.h"
 
 static void on_quiet(uv_timer_t *t)
 {

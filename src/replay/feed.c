@@ -9,8 +9,8 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "prices.h"
-#include "s6_core.h"
+#include "replay/prices.h"
+#include "core/s6_core.h"
 
 enum { SUBS_PER_BAR = 4 };
 

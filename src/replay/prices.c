@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "prices.h"
-#include "text_file.h"
+#include "replay/prices.h"
+#include "util/text_file.h"
 
 enum { COL_TIME, COL_OPEN, COL_HIGH, COL_LOW, COL_CLOSE, COL_MARK,
        COL_SIGNAL, NCOLS };

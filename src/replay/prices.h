@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "position.h" /* S6_SYMBOL_MAX */
+#include "contract/position.h" /* S6_SYMBOL_MAX */
 
 typedef struct s6_price_bar {
     double t, open, high, low, close;

@@ -9,18 +9,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "app/app.h"
-#include "app/rules_svc.h"
+#include "rules/service.h"
 #include "bus/result_codec.h"
-#include "engine.h"
-#include "mem_state.h"
-#include "native_rules.h"
-#include "positions.h"
-#include "replay.h"
-#include "report.h"
-#include "rules_edge.h"
-#include "s6_core.h"
-#include "timeline.h"
+#include "engine/engine.h"
+#include "engine/mem_state.h"
+#include "rules/native/native_rules.h"
+#include "venue/paper/positions.h"
+#include "replay/replay.h"
+#include "replay/report.h"
+#include "rules/edge.h"
+#include "core/s6_core.h"
+#include "replay/timeline.h"
 
 /* The feed's ATR: Wilder's 14, on bars of replay.atr_bar_s. */
 enum { ATR_PERIOD = 14, MAX_PUMP_ROUNDS = 1000000 };
@@ -350,14 +349,14 @@ static int start_rules(rp *r, char *err, size_t errlen)
         r->rules_on = rc == 0;
         return rc;
     }
-    s6_app_config ac;
-    s6_app_config_default(&ac);
-    s6_app_config_from(&ac, r->o->cfg);
+    s6_rules_svc_config rcfg;
+    s6_rules_svc_config_default(&rcfg);
+    s6_rules_svc_config_from(&rcfg, r->o->cfg);
     if (r->o->rules_dir != NULL)
-        ac.rules.rules_dir = r->o->rules_dir;
-    ac.rules.params_of = params_of;
-    ac.rules.params_ud = (void *)r->o->cfg;
-    int rc = s6_rules_svc_start(&r->svc, NULL, r->o->log, NULL, &ac.rules,
+        rcfg.rules_dir = r->o->rules_dir;
+    rcfg.params_of = params_of;
+    rcfg.params_ud = (void *)r->o->cfg;
+    int rc = s6_rules_svc_start(&r->svc, NULL, r->o->log, NULL, &rcfg,
                                 err, errlen);
     r->svc_on = true;
     if (rc == 0)

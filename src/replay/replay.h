@@ -17,8 +17,8 @@
 #include <stdio.h>
 
 #include "config/config.h"
-#include "paper.h"
-#include "prices.h"
+#include "venue/paper/paper.h"
+#include "replay/prices.h"
 #include "util/log.h"
 
 typedef struct s6_replay_opts {

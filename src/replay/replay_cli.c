@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "replay.h"
-#include "replay_cli.h"
-#include "text_file.h"
+#include "replay/replay.h"
+#include "replay/replay_cli.h"
+#include "util/text_file.h"
 
 enum { EXIT_FAILED = 1, EXIT_USAGE = 2, MAX_PRICE_FILES = 256 };
 

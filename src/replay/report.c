@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
-#include "text_file.h"
+#include "replay/report.h"
+#include "util/text_file.h"
 
 enum { S6_REPORT_POINTS = 1500 };
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "timeline.h"
+#include "replay/timeline.h"
 
 void s6_timeline_time(double ts, char out[32])
 {

@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 /* "2026-11-25T00:15:30.050Z" */
 void s6_timeline_time(double ts, char out[32]);

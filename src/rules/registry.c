@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "registry.h"
-#include "s6_core.h"
+#include "rules/registry.h"
+#include "core/s6_core.h"
 
 /* A rule is a small script; anything bigger is a mistake, not a rule. */
 #define S6_RULE_MAX_BYTES (1u << 20)

@@ -14,7 +14,7 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "ruleset.h"
+#include "rules/ruleset.h"
 
 enum { S6_REG_MAX_RULES = 64, S6_RULE_NAME_MAX = 64 };
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ruleset.h"
-#include "s6_core.h"
-#include "watchdog.h"
+#include "rules/ruleset.h"
+#include "core/s6_core.h"
+#include "rules/watchdog.h"
 
 enum { S6_MAX_RULES = 64 };
 

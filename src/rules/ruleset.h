@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "s6_rule_abi.h"
+#include "contract/s6_rule_abi.h"
 
 typedef struct s6_watchdog s6_watchdog;
 typedef struct s6_sink s6_sink;

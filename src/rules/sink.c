@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "s6_core.h"
-#include "sink.h"
+#include "core/s6_core.h"
+#include "rules/sink.h"
 
 int s6_sink_init(s6_sink *sink, size_t limit)
 {

@@ -3,8 +3,8 @@
 
 #include <stddef.h>
 
-#include "plan.h"
-#include "s6_rule_abi.h"
+#include "contract/plan.h"
+#include "contract/s6_rule_abi.h"
 
 struct s6_sink {
     s6_proposal *v;

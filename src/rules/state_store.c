@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "state_store.h"
-#include "s6_core.h"
+#include "rules/state_store.h"
+#include "core/s6_core.h"
 
 int s6_state_store_init(s6_state_store *st, int nslots, int nrules)
 {

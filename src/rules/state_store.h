@@ -3,7 +3,7 @@
 
 #include <stddef.h>
 
-#include "s6_rule_abi.h"
+#include "contract/s6_rule_abi.h"
 
 struct s6_state_store {
     int nslots;

@@ -13,7 +13,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "treasury.h"
+#include "treasury/treasury.h"
 
 typedef struct s6__bread {
     s6_treasury_balances_cb cb;

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
-#include "s6_core.h"
+#include "treasury/internal.h"
+#include "core/s6_core.h"
 
 /* Where the config keys of each trigger live, for the reasons. */
 static const char *const trig_key[S6_TT_COUNT] = {

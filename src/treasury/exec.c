@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "treasury/internal.h"
 
 /* ---- the job list ---- */
 

@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "internal.h"
+#include "treasury/internal.h"
 
 static json_t *str_or_null(const char *s)
 {

@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "treasury.h"
+#include "treasury/treasury.h"
 
 /* ---- the decision: pure, no I/O (decide.c) ---- */
 

@@ -21,7 +21,7 @@
 #include <hiredis/hiredis.h>
 
 #include "config/config.h"
-#include "internal.h"
+#include "treasury/internal.h"
 
 static const char *const trig_names[S6_TT_COUNT] = {
     [S6_TT_SCHEDULED] = "SCHEDULED",

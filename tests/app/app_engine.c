@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rules_edge.h"
+#include "rules/edge.h"
 
 static int r_submit(void *ud, const s6_order *o, s6_route_done done,
                     void *cb_ud)

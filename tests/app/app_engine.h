@@ -9,10 +9,10 @@
  */
 #pragma once
 
-#include "app/rules_svc.h"
-#include "engine.h"
+#include "rules/service.h"
+#include "engine/engine.h"
 #include "fixture.h"
-#include "mem_state.h"
+#include "engine/mem_state.h"
 
 enum { AE_MAX_CALLS = 256 };
 

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "app/rules_svc.h"
+#include "rules/service.h"
 #include "util/buf.h"
 
 typedef struct seen {

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "s6_core.h"
+#include "core/s6_core.h"
 
 /* Inputs as functions of the iteration number; bench_core.lua's loops use
  * the same formulas, so both sides compute the same values. */

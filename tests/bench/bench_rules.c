@@ -31,12 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "native_rules.h"
-#include "registry.h"
-#include "s6_core.h"
-#include "sink.h"
-#include "state_store.h"
-#include "watchdog.h"
+#include "rules/native/native_rules.h"
+#include "rules/registry.h"
+#include "core/s6_core.h"
+#include "rules/sink.h"
+#include "rules/state_store.h"
+#include "rules/watchdog.h"
 
 enum { N_SYMBOLS = 50, REPEATS = 3, ROUND_S = 60 };
 

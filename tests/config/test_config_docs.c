@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "config/config.h"
 
 static void type_text(const s6_cfg_key *k, char *out, size_t n)
 {

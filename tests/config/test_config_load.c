@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "config/config.h"
 
 /* A good FUT symbol, two brackets, spliced into the cases below. */
 #define BR0 "{\"notional_floor\":0,\"notional_cap\":50000,\"mmr\":0.004,\"cum\":0}"

@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "s6_core.h"
+#include "core/s6_core.h"
 
 /* A cmocka test whose state argument is not used. */
 #define S6_TEST(name) \

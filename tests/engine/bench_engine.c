@@ -19,12 +19,12 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "app/rules_svc.h"
-#include "engine.h"
-#include "mem_state.h"
+#include "rules/service.h"
+#include "engine/engine.h"
+#include "engine/mem_state.h"
 #include "metrics/metrics.h"
-#include "native_rules.h"
-#include "rules_edge.h"
+#include "rules/native/native_rules.h"
+#include "rules/edge.h"
 
 static double now_s(void)
 {

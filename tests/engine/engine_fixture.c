@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "metrics/metrics.h"
-#include "rules_edge.h"
+#include "rules/edge.h"
 
 /* BTCUSDT on both markets: tick 0.1 / step 0.001 (FUT, 10x), tick 0.01 /
  * step 0.00001 (SPOT).  ETHUSDT too, its SPOT book hedged flat (target

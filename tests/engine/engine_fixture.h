@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "app/rules_svc.h"
-#include "engine.h"
-#include "mem_state.h"
+#include "rules/service.h"
+#include "engine/engine.h"
+#include "engine/mem_state.h"
 #include "util/buf.h"
 
 enum { FX_MAX_CALLS = 512 };

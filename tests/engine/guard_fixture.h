@@ -23,8 +23,8 @@
 
 #include <cmocka.h>
 
-#include "guard.h"
-#include "s6_core.h"
+#include "contract/guard.h"
+#include "core/s6_core.h"
 
 #define FX_TEST(name) \
     static void name(void **state_unused_ __attribute__((unused)))

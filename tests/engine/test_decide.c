@@ -3,7 +3,7 @@
  * run guarded into one plan; counts by rejection code; refusal of input
  * it cannot trust.
  */
-#include "decide.h"
+#include "contract/decide.h"
 #include "guard_fixture.h"
 
 typedef struct batch {

@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "engine_fixture.h"
-#include "native_rules.h"
-#include "rules_edge.h"
+#include "rules/native/native_rules.h"
+#include "rules/edge.h"
 
 #define NO_TP "{\"tp_ladder\":{\"base\":{\"steps\":[{\"roe\":5,\"entry\":1}]}}}"
 

@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "position.h"
-#include "s6_core.h"
+#include "contract/position.h"
+#include "core/s6_core.h"
 
 static char err[160];
 

@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "s6_core.h"
-#include "stop.h"
+#include "core/s6_core.h"
+#include "contract/stop.h"
 
 static void first_stop_is_guarded_until_confirmed(void **state)
 {

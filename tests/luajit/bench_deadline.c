@@ -26,7 +26,7 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include "watchdog.h"
+#include "rules/watchdog.h"
 
 enum {
     POSITIONS = 10000,

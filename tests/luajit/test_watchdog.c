@@ -15,7 +15,7 @@
 #include <luajit.h>
 #include <lualib.h>
 
-#include "watchdog.h"
+#include "rules/watchdog.h"
 
 enum { DEADLINE_MS = 50, SANITY_CAP_MS = 10000 };
 

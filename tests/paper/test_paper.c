@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "paper.h"
-#include "positions.h"
+#include "venue/paper/paper.h"
+#include "venue/paper/positions.h"
 
 enum { MAXN = 32 };
 

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "prices.h"
+#include "replay/prices.h"
 
 static void refused(const char *text, const char *want)
 {

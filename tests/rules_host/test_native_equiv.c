@@ -26,12 +26,12 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "native_rules.h"
-#include "registry.h"
-#include "s6_core.h"
-#include "sink.h"
-#include "state_store.h"
-#include "watchdog.h"
+#include "rules/native/native_rules.h"
+#include "rules/registry.h"
+#include "core/s6_core.h"
+#include "rules/sink.h"
+#include "rules/state_store.h"
+#include "rules/watchdog.h"
 
 enum { NPOS = 3000, ROUNDS = 16, ROUND_S = 600, NKINDS = S6_ACT_HEDGE + 1 };
 

@@ -17,11 +17,11 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "registry.h"
-#include "sink.h"
-#include "state_store.h"
-#include "watch.h"
-#include "watchdog.h"
+#include "rules/registry.h"
+#include "rules/sink.h"
+#include "rules/state_store.h"
+#include "reload/watch.h"
+#include "rules/watchdog.h"
 
 enum { NPOS = 2000, SAVES = 12 };
 

@@ -13,10 +13,10 @@
 
 #include <cmocka.h>
 
-#include "registry.h"
-#include "sink.h"
-#include "state_store.h"
-#include "watchdog.h"
+#include "rules/registry.h"
+#include "rules/sink.h"
+#include "rules/state_store.h"
+#include "rules/watchdog.h"
 
 typedef struct fixture {
     char dir[64];

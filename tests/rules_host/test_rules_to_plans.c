@@ -14,11 +14,11 @@
 
 #include <cmocka.h>
 
-#include "decide.h"
-#include "registry.h"
-#include "sink.h"
-#include "state_store.h"
-#include "watchdog.h"
+#include "contract/decide.h"
+#include "rules/registry.h"
+#include "rules/sink.h"
+#include "rules/state_store.h"
+#include "rules/watchdog.h"
 
 enum { N = 4 };
 

@@ -20,7 +20,7 @@
 
 #include "config/config.h"
 #include "httpc/httpc.h"
-#include "s4/router.h"
+#include "venue/s4/router.h"
 #include "s4_peer.h"
 
 typedef struct bench {

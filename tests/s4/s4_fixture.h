@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <uv.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 #include "metrics/metrics.h"
-#include "s4/router.h"
+#include "venue/s4/router.h"
 #include "s4_peer.h"
 #include "util/log.h"
 

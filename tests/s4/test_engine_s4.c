@@ -11,10 +11,10 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "mem_state.h"
-#include "native/native_rules.h"
-#include "rules_edge.h"
-#include "s4/venue.h"
+#include "engine/mem_state.h"
+#include "rules/native/native_rules.h"
+#include "rules/edge.h"
+#include "venue/s4/venue.h"
 #include "s4_fixture.h"
 
 #define SYMBOLS                                                           \

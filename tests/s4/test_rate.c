@@ -1,4 +1,4 @@
-/* test_rate.c — the token bucket on a fake clock (src/s4/rate.h). */
+/* test_rate.c — the token bucket on a fake clock (src/venue/s4/rate.h). */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "s4/rate.h"
+#include "venue/s4/rate.h"
 
 static void refuses_bad_parameters(void **state)
 {

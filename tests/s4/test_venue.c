@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "s4/venue.h"
+#include "venue/s4/venue.h"
 #include "s4_fixture.h"
 
 static const char *const POSITIONS =

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <uv.h>
 
-#include "app/durable_router.h"
+#include "venue/durable.h"
 
 typedef struct world {
     char trace[512];          /* what happened, in order */

@@ -9,9 +9,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "native_rules.h"
-#include "registry.h"
-#include "s6_core.h"
+#include "rules/native/native_rules.h"
+#include "rules/registry.h"
+#include "core/s6_core.h"
 
 /* Where one rule's proposals for one position go. */
 typedef struct s6__emit {

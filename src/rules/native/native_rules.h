@@ -33,7 +33,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "s6_rule_abi.h"
+#include "contract/s6_rule_abi.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -2,7 +2,7 @@
  * offer.h — price updates offered to Redis at a fixed rate, from a thread
  * of their own, the way a market-data writer would: for each update
  * `HSET md:last:FUT:<symbol>` then `XADD md:prices *` with the same fields
- * (docs/contracts/market-data.md; the order src/app/price_pub.c uses).
+ * (docs/contracts/market-data.md; the order src/replay/price_pub.c uses).
  *
  * The schedule is open-loop: update k is due at start + k / rate, whatever
  * the service is doing, so a slow consumer shows as latency rather than as

@@ -9,9 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app/app.h"
 #include "bus/result_codec.h"
-#include "rules_edge.h"
+#include "rules/edge.h"
 
 /* The S4 limits at their configured maximum so that they never bind: what
  * is measured is the path, not the venue's allowance (s6-bench-s4 does
@@ -129,13 +128,13 @@ static const char *rule_params(void *ud, const char *rule)
 /* As app.c starts the rule host: the config's limits and parameters. */
 static int start_rules(rig *r, char *err, size_t errlen)
 {
-    s6_app_config ac;
-    s6_app_config_default(&ac);
-    s6_app_config_from(&ac, &r->cfg);
-    ac.rules.params_of = rule_params;
-    ac.rules.params_ud = &r->cfg;
+    s6_rules_svc_config rcfg;
+    s6_rules_svc_config_default(&rcfg);
+    s6_rules_svc_config_from(&rcfg, &r->cfg);
+    rcfg.params_of = rule_params;
+    rcfg.params_ud = &r->cfg;
     if (s6_rules_svc_start(&r->rules_svc, NULL, &r->log, r->metrics,
-                           &ac.rules, err, errlen) != 0)
+                           &rcfg, err, errlen) != 0)
         return -1;
     r->rules_svc_ok = true;
     if (s6_rules_edge_lua(&r->rules_svc, (int)r->n + 16, &r->rules, err,

@@ -32,15 +32,15 @@
 #include <stdio.h>
 #include <uv.h>
 
-#include "app/rules_svc.h"
+#include "rules/service.h"
 #include "bus/feed.h"
 #include "bus/results.h"
 #include "bus/state.h"
 #include "config/config.h"
-#include "engine.h"
+#include "engine/engine.h"
 #include "httpc/httpc.h"
 #include "redis_server.h"
-#include "s4/router.h"
+#include "venue/s4/router.h"
 #include "s4_peer.h"
 #include "store/store.h"
 

@@ -1,0 +1,173 @@
+/*
+ * internal.h — the engine's insides, shared by its files:
+ *   engine.c    life cycle, restore, resume, reconcile, status
+ *   results.c   order results and the router's outcomes
+ *   eval.c      market hygiene, evaluation, the tick, plans
+ *   orders.c    orders and the stop: build, send, retry
+ *   manage.c    manual actions and the JSON views
+ *   emit.c      events, notes, saves, snapshots, metrics
+ * Nothing here is part of the interface.
+ */
+#pragma once
+
+#include "engine/engine.h"
+#include "engine/index.h"
+#include "contract/plan.h"
+
+/* A stop that keeps failing is retried for ever (a position is never left
+ * without one), but no more often than every this many ticks. */
+enum { S6_ENGINE_BACKOFF_MAX_TICKS = 8 };
+/* A market order (TP, add, close, hedge) answered FAILED this many times
+ * is abandoned: S4 could not be reached, the plan is stale by then. */
+enum { S6_ENGINE_ORDER_MAX_ATTEMPTS = 5 };
+/* ATRs between the entry and the first stop when the entry named none
+ * (the atr_stop rule's default k). */
+#define S6_ENGINE_FIRST_STOP_ATR_K 2.0
+
+typedef struct e_pos {
+    bool used;
+    s6_engine_record rec;      /* rule_state_json unused in memory */
+    int mkt;                   /* index into e->mkts */
+    bool cancel_in_flight;     /* a cancel of stop.cancelling is out */
+    bool place_in_flight;      /* stop.pending was sent, no outcome yet */
+    unsigned closed_tick;      /* the tick it closed in (freed after) */
+    char *state_before;        /* during an evaluation that may not carry
+                                  out an action: the rule state before it */
+    unsigned rearm_tick;       /* after a refused stop: no new one before
+                                  this tick (S4 would refuse a stream of
+                                  them; the guard covers meanwhile) */
+} e_pos;
+
+typedef struct e_mkt {
+    char symbol[S6_SYMBOL_MAX + 1];
+    int market;
+    const s6_symbol_cfg *sym;
+    bool has;                  /* an update was accepted */
+    double mark, last, mid, atr, health, ts;
+    int regime;
+    bool held;                 /* a jump waits for confirmation */
+    bool stale_warned;         /* this run of stale updates was logged */
+    double day_start, day_realized; /* realized PnL since 00:00 UTC */
+    int open_slot;             /* the position open on it (one-way mode:
+                                  at most one), -1 none; checked on use */
+    double held_mark;
+    int signal_side;
+    double signal_strength, signal_ts;
+} e_mkt;
+
+struct s6_engine {
+    const s6_config *cfg;
+    s6_engine_edges edges;
+    s6_log *log;
+    s6_metrics *metrics;
+    e_pos *pos;
+    size_t n_pos, cap_pos;
+    size_t free_hint;          /* no free slot below it */
+    s6_index by_id;            /* pos_id -> slot */
+    s6_index by_mkt;           /* "<market>:<symbol>" -> index into mkts */
+    s6_index by_sym;           /* "<market>:<symbol>" -> cfg->symbols[i] */
+    e_mkt *mkts;
+    size_t n_mkts, cap_mkts;
+    s6_engine_observer observer;
+    void *observer_ud;
+    bool (*blocks)(void *ud, const char *symbol, int purpose);
+    void *blocks_ud;
+    unsigned ticks;
+    unsigned id_seq;           /* for assigned position ids */
+    double last_tick, last_price;
+    bool resumed;
+    double day_start, day_realized; /* the daily loss limit's figures */
+    size_t stale_dropped, jumps_held;
+    double reserved;           /* risk budget held by positions whose quota
+                                  is not released (kept as they change: a
+                                  sum over the book per plan would walk it) */
+    char recent[64][S6_RESULT_ID_MAX]; /* non-fill results seen */
+    unsigned n_recent;
+};
+
+/* engine.c */
+double e_now(const s6_engine *e);
+e_pos *e_find(s6_engine *e, const char *pos_id);
+e_pos *e_find_open(s6_engine *e, int market, const char *symbol);
+e_pos *e_by_intent(s6_engine *e, const char *intent_id);
+int e_mkt_index(s6_engine *e, int market, const char *symbol);
+e_pos *e_new_pos(s6_engine *e, const char *id, const char *symbol,
+                 int market, double leverage, char *err, size_t errlen);
+void e_free_pos(s6_engine *e, e_pos *p);
+int e_mkt_find(const s6_engine *e, int market, const char *symbol);
+const s6_symbol_cfg *e_symbol(s6_engine *e, int market, const char *symbol);
+size_t e_slot(const s6_engine *e, const e_pos *p);
+const s6_symbol_cfg *e_sym(const s6_engine *e, const e_pos *p);
+void e_release_quota(s6_engine *e, e_pos *p);
+void e_reserve(s6_engine *e, e_pos *p, double budget);
+void e_close_done(s6_engine *e, e_pos *p, const char *why);
+bool e_paused(s6_engine *e, const char *symbol, int purpose);
+/* The state machine's move, refused and logged when illegal, a STATE
+ * event when done. */
+int e_transition(s6_engine *e, e_pos *p, s6_pos_state to, const char *why);
+
+/* emit.c: every event goes to pos:events, the observer and the
+ * log; fmt builds the event's flat JSON object (json_pack format). */
+void e_event(s6_engine *e, e_pos *p, const char *type, double value,
+             const char *rule_version, const char *fmt, ...);
+void e_save(s6_engine *e, e_pos *p);
+void e_snapshot(s6_engine *e, e_pos *p);
+const char *e_store_kind(int purpose);
+void e_count(s6_engine *e, const char *name, const char *l1, const char *l2);
+void e_store_order(s6_engine *e, const e_pos *p, const char *intent,
+                   const char *kind, const char *status, double price,
+                   double qty);
+int e_view(s6_engine *e, e_pos *p, s6_pos_view *v);
+double e_target_exposure(s6_engine *e, const char *symbol);
+double e_guard_mark(const s6_engine *e, const e_pos *p);
+
+/* orders.c*/
+const char *e_purpose_name(int purpose);
+int e_request_stop(s6_engine *e, e_pos *p, double price, double qty,
+                   int step, const char *why);
+int e_first_stop_price(s6_engine *e, e_pos *p, double sl_px, double *out);
+void e_protect(s6_engine *e, e_pos *p);
+int e_send_order(s6_engine *e, e_pos *p, int purpose, int side, double qty,
+                 bool reduce_only, const char *plan_id, s6_inflight **out);
+int e_resend(s6_engine *e, e_pos *p, s6_inflight *o);
+void e_resend_stop(s6_engine *e, e_pos *p);
+void e_send_cancel(s6_engine *e, e_pos *p);
+void e_retry_due(s6_engine *e, e_pos *p);
+s6_inflight *e_inflight_find(e_pos *p, const char *intent_id);
+s6_inflight *e_inflight_of(e_pos *p, int purpose);
+void e_inflight_drop(e_pos *p, s6_inflight *o);
+void e_guard_close(s6_engine *e, e_pos *p, const char *why);
+void e_cancel_stops(s6_engine *e, e_pos *p);
+void e_add_reserved(void *cb_ud, bool ok);
+int e_start_add(s6_engine *e, e_pos *p, double qty, double budget,
+                const char *plan_id);
+
+/* results.c */
+void e_stop_placed(s6_engine *e, e_pos *p, const char *intent);
+void e_stop_refused(s6_engine *e, e_pos *p, const char *intent,
+                    const char *reason);
+void e_stop_failed(s6_engine *e, e_pos *p, const char *intent,
+                   const char *detail);
+void e_order_dead(s6_engine *e, e_pos *p, s6_inflight *o, const char *what,
+                  const char *reason);
+void e_route_submit_done(void *cb_ud, const char *intent_id, int outcome,
+                         const char *detail);
+void e_route_cancel_done(void *cb_ud, const char *intent_id, int outcome,
+                         const char *detail);
+
+/* eval.c */
+int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger);
+void e_mkt_view(const s6_engine *e, const e_mkt *m, int trigger,
+                s6_mkt_view *v);
+/* The rule state before an evaluation, to put a rule's part back when
+ * its action is not carried out (paused, one in flight). */
+void e_keep_state(s6_engine *e, e_pos *p);
+bool e_replan_unheld(s6_engine *e, e_pos *p, const s6_pos_view *v,
+                     const s6_mkt_view *m, const s6_proposal *props, size_t n,
+                     s6_plan *out, s6_proposal *kept, size_t *nkept);
+void e_drop_state(e_pos *p);
+int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
+             bool manual_loosen);
+int e_exec_plan(s6_engine *e, e_pos *p, const s6_plan *plan,
+                const s6_proposal *props, size_t nprops,
+                const char *versions_json, bool dry_run, json_t *out);

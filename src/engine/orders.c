@@ -1,0 +1,483 @@
+/*
+ * orders.c — orders and the protective stop: every order gets its
+ * key from s6_position_next_intent before it leaves, is remembered (in the
+ * stop or as an in-flight order) before the router sees it, and a retry
+ * sends the very same key again.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/internal.h"
+#include "core/s6_core.h"
+
+/* Intent letters and the history store's order kind, by purpose. */
+static const struct {
+    const char *letters, *store_kind;
+} purposes[S6_PURPOSE_COUNT] = {
+    [S6_PURPOSE_STOP] = {"sl", "STOP"},
+    [S6_PURPOSE_TP] = {"tp", "TAKE_PROFIT"},
+    [S6_PURPOSE_ADD] = {"add", "ADD"},
+    [S6_PURPOSE_CLOSE] = {"cl", "CLOSE"},
+    [S6_PURPOSE_HEDGE] = {"hg", "ENTRY"},
+};
+
+const char *e_purpose_name(int purpose)
+{
+    return purpose > 0 && purpose < S6_PURPOSE_COUNT ? purposes[purpose].letters
+                                                     : "?";
+}
+
+const char *e_store_kind(int purpose)
+{
+    return purpose > 0 && purpose < S6_PURPOSE_COUNT
+               ? purposes[purpose].store_kind : "ENTRY";
+}
+
+static unsigned backoff(unsigned attempts)
+{
+    unsigned t = 1;
+    while (attempts > 1 && t < S6_ENGINE_BACKOFF_MAX_TICKS) {
+        t *= 2;
+        attempts--;
+    }
+    return t;
+}
+
+/* Quantities go out on the step, the nearest grid point to what the
+ * position holds (fills are on the grid; a reconciled one may not be). */
+static double on_step(double qty, double step)
+{
+    return s6_round_to_step(qty, step, 0);
+}
+
+static int build(s6_engine *e, const e_pos *p, int market, int type,
+                 int purpose, int side, bool reduce_only, double qty,
+                 double stop_price, const char *intent, const char *plan_id,
+                 s6_order *o)
+{
+    const s6_symbol_cfg *sym = market == p->rec.pos.market
+                                   ? e_sym(e, p)
+                                   : e_symbol(e, market, p->rec.pos.symbol);
+    if (sym == NULL)
+        return -ENOENT;
+    memset(o, 0, sizeof *o);
+    snprintf(o->intent_id, sizeof o->intent_id, "%s", intent);
+    snprintf(o->pos_id, sizeof o->pos_id, "%s", p->rec.pos.id);
+    snprintf(o->symbol, sizeof o->symbol, "%s", p->rec.pos.symbol);
+    snprintf(o->plan_id, sizeof o->plan_id, "%s", plan_id ? plan_id : "");
+    o->market = market;
+    o->type = type;
+    o->purpose = purpose;
+    o->side = side;
+    o->reduce_only = reduce_only;
+    o->qty = qty;
+    o->stop_price = stop_price;
+    if (s6_format_decimal(qty, sym->step, o->qty_str, sizeof o->qty_str) < 0)
+        return -EINVAL;
+    if (type == S6_ORDER_STOP_MARKET &&
+        s6_format_decimal(stop_price, sym->tick, o->price_str,
+                          sizeof o->price_str) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+/* ---- the stop ---- */
+
+static void submit_stop(s6_engine *e, e_pos *p, const s6_stop_order *so)
+{
+    s6_order o;
+    int rc = build(e, p, p->rec.pos.market, S6_ORDER_STOP_MARKET,
+                   S6_PURPOSE_STOP, -p->rec.pos.side, true, so->qty, so->price,
+                   so->intent_id, p->rec.last_plan_id, &o);
+    if (rc == 0)
+        rc = e->edges.router.submit(e->edges.router.ud, &o,
+                                    e_route_submit_done, e);
+    if (rc != 0) {
+        e_stop_failed(e, p, so->intent_id, "router refused the call");
+        return;
+    }
+    p->place_in_flight = true;
+    p->rec.stop_retry = false;
+    e_store_order(e, p, so->intent_id, "STOP", "SENT", so->price, so->qty);
+}
+
+static void announce(s6_engine *e, const e_pos *p, const char *stream,
+                     double price)
+{
+    char px[32];
+    snprintf(px, sizeof px, "%.10g", price);
+    const char *f[] = {"symbol", p->rec.pos.symbol, "sl_px", px, "pos_id",
+                       p->rec.pos.id};
+    int rc = e->edges.state.announce(e->edges.state.ud, stream, f, 6);
+    if (rc != 0)
+        s6_log_error(e->log, "engine", "announce failed",
+                     S6_LOG_STR("stream", stream), S6_LOG_INT("rc", rc));
+}
+
+/* SPOT: S6 places no exchange stop (an OCO is the entry service's, and S6
+ * treats it as absent unless told otherwise); the guard on the mid is the
+ * stop. */
+static int arm_spot_guard(s6_engine *e, e_pos *p, double price, const char *why)
+{
+    s6_stop *st = &p->rec.stop;
+    double old = st->guard;
+    st->guard = price;
+    st->confirmed.live = st->pending.live = false;
+    p->rec.stop_needed = false;
+    announce(e, p, "guard:spot:arm", price);
+    e_event(e, p, "GUARD_ARMED", price, "", "{s:f,s:f,s:s}", "price", price,
+            "old", old, "why", why);
+    return 0;
+}
+
+int e_request_stop(s6_engine *e, e_pos *p, double price, double qty,
+                   int step, const char *why)
+{
+    const s6_symbol_cfg *sym = e_sym(e, p);
+    s6_position *pos = &p->rec.pos;
+    double px = s6_round_stop(pos->side, price, sym->tick);
+    if (!(px > 0))
+        return -EINVAL;
+    if (pos->market == S6_MARKET_SPOT)
+        return arm_spot_guard(e, p, px, why);
+    double q = on_step(qty, sym->step);
+    if (!(q > 0))
+        return -EINVAL;
+    char intent[S6_INTENT_ID_MAX + 1];
+    s6_stop_cmd cmd;
+    const s6_stop *st = &p->rec.stop;
+    /* one replace at a time: a confirmation now would leave the stop
+     * still being cancelled untracked */
+    if (s6_stop_in_flight(st) || (st->confirmed.live && st->cancelling.live))
+        return S6_EBUSY;
+    if (s6_position_next_intent(pos, "sl", intent) != 0)
+        return -ERANGE;
+    int rc = s6_stop_request(&p->rec.stop, px, q, step, intent, &cmd);
+    if (rc != 0)
+        return rc;
+    p->rec.stop_needed = false;
+    /* the key is durable before S4 can hold an order under it: a restart
+     * must never hand the same sequence number to another order */
+    e_save(e, p);
+    announce(e, p, "risk:sl_arm", px);
+    e_event(e, p, "STOP_REQUESTED", px, "", "{s:s,s:f,s:f,s:i,s:s}",
+            "intent_id", intent, "price", px, "qty", q, "step", step, "why",
+            why);
+    submit_stop(e, p, &p->rec.stop.pending);
+    return 0;
+}
+
+int e_first_stop_price(s6_engine *e, e_pos *p, double sl_px, double *out)
+{
+    const s6_position *pos = &p->rec.pos;
+    const e_mkt *m = &e->mkts[p->mkt];
+    double atr = m->atr > 0 ? m->atr : p->rec.atr;
+    double loss = e->cfg->risk.first_stop_max_loss_roe;
+    double px;
+    if (sl_px > 0 && isfinite(sl_px) && pos->side * (pos->entry - sl_px) > 0)
+        px = sl_px;
+    else if (atr > 0)
+        px = s6_atr_stop(pos->side, pos->entry, atr,
+                         S6_ENGINE_FIRST_STOP_ATR_K);
+    else if (pos->market == S6_MARKET_FUT)
+        px = s6_price_for_roe(pos->side, pos->qty, pos->entry, pos->margin,
+                              -loss);
+    else
+        px = pos->entry * (1 - pos->side * loss);
+    if (!(isfinite(px) && px > 0))
+        px = pos->entry * (1 - pos->side * loss); /* never none */
+    *out = px;
+    return 0;
+}
+
+/* Keeps the position covered: a stop where none is asked for, a stop of
+ * the position's size after a fill changed it.  Called after every change
+ * and on every evaluation; does nothing when all is in order. */
+void e_protect(s6_engine *e, e_pos *p)
+{
+    s6_engine_record *r = &p->rec;
+    if (!p->used || r->pos.state != S6_POS_ACTIVE || !(r->pos.qty > 0))
+        return;
+    s6_stop *st = &r->stop;
+    if (st->side == 0)
+        s6_stop_init(st, r->pos.side);
+    bool covered = st->confirmed.live || st->pending.live;
+    if (!covered && r->stop_needed && e->ticks < p->rearm_tick)
+        return;
+    if (!covered && (r->stop_needed || s6_stop_guard_price(st) == 0)) {
+        if (r->pos.market == S6_MARKET_SPOT && st->guard > 0 &&
+            !r->stop_needed)
+            return;
+        double px = st->guard;
+        if (!(px > 0))
+            e_first_stop_price(e, p, 0, &px);
+        e_request_stop(e, p, px, r->pos.qty, st->step,
+                       r->stop_needed ? "re-arm" : "first stop");
+        return;
+    }
+    if (!r->stop_resize || r->pos.market == S6_MARKET_SPOT) {
+        r->stop_resize = false;
+        return;
+    }
+    if (st->pending.live || st->cancelling.live)
+        return; /* after the move in flight lands */
+    double step = e_sym(e, p)->step;
+    if (st->confirmed.live && fabs(st->confirmed.qty - r->pos.qty) < step / 2) {
+        r->stop_resize = false;
+        return;
+    }
+    double px = st->confirmed.live ? st->confirmed.price : st->guard;
+    if (e_request_stop(e, p, px, r->pos.qty, st->step, "resize") == 0)
+        r->stop_resize = false;
+}
+
+void e_resend_stop(s6_engine *e, e_pos *p)
+{
+    if (p->rec.stop.pending.live && !p->place_in_flight)
+        submit_stop(e, p, &p->rec.stop.pending);
+}
+
+void e_send_cancel(s6_engine *e, e_pos *p)
+{
+    s6_stop_order *c = &p->rec.stop.cancelling;
+    if (!c->live || p->cancel_in_flight)
+        return;
+    int rc = e->edges.router.cancel(e->edges.router.ud, c->intent_id,
+                                    p->rec.pos.symbol, p->rec.pos.market,
+                                    e_route_cancel_done, e);
+    if (rc == 0)
+        p->cancel_in_flight = true; /* else: the next tick tries again */
+}
+
+/* The position is gone: its reduce-only stops must go too (a stop left on
+ * the exchange would meet the next position on the symbol). */
+void e_cancel_stops(s6_engine *e, e_pos *p)
+{
+    s6_stop *st = &p->rec.stop;
+    const s6_stop_order *orders[] = {&st->confirmed, &st->pending,
+                                     &st->cancelling};
+    for (size_t i = 0; p->rec.pos.market == S6_MARKET_FUT && i < 3; i++)
+        if (orders[i]->live)
+            e->edges.router.cancel(e->edges.router.ud, orders[i]->intent_id,
+                                   p->rec.pos.symbol, p->rec.pos.market,
+                                   e_route_cancel_done, e);
+    s6_stop_clear(st);
+    p->cancel_in_flight = p->place_in_flight = false;
+}
+
+/* ---- market orders ---- */
+
+s6_inflight *e_inflight_find(e_pos *p, const char *intent_id)
+{
+    for (size_t i = 0; intent_id != NULL && i < p->rec.n_inflight; i++)
+        if (strcmp(p->rec.inflight[i].intent_id, intent_id) == 0)
+            return &p->rec.inflight[i];
+    return NULL;
+}
+
+s6_inflight *e_inflight_of(e_pos *p, int purpose)
+{
+    for (size_t i = 0; i < p->rec.n_inflight; i++)
+        if (p->rec.inflight[i].purpose == purpose)
+            return &p->rec.inflight[i];
+    return NULL;
+}
+
+void e_inflight_drop(e_pos *p, s6_inflight *o)
+{
+    size_t i = (size_t)(o - p->rec.inflight);
+    memmove(o, o + 1, (p->rec.n_inflight - i - 1) * sizeof *o);
+    p->rec.n_inflight--;
+}
+
+static void submit_inflight(s6_engine *e, e_pos *p, s6_inflight *o)
+{
+    s6_order ord;
+    o->attempts++;
+    int rc = build(e, p, o->market, S6_ORDER_MARKET, o->purpose, o->side,
+                   o->reduce_only, o->qty, 0, o->intent_id, o->plan_id, &ord);
+    if (rc == 0)
+        rc = e->edges.router.submit(e->edges.router.ud, &ord,
+                                    e_route_submit_done, e);
+    if (rc != 0) {
+        o->status = S6_INF_FAILED;
+        o->retry_tick = e->ticks + backoff(o->attempts);
+        s6_log_warn(e->log, "engine", "order not sent, retried later",
+                    S6_LOG_STR("intent_id", o->intent_id), S6_LOG_INT("rc", rc));
+        return;
+    }
+    o->status = S6_INF_SENT;
+    e_store_order(e, p, o->intent_id, e_store_kind(o->purpose), "SENT", 0,
+                  o->qty);
+}
+
+int e_resend(s6_engine *e, e_pos *p, s6_inflight *o)
+{
+    submit_inflight(e, p, o);
+    return 0;
+}
+
+static s6_inflight *new_inflight(e_pos *p, int purpose, int market, int side,
+                                 double qty, bool reduce_only,
+                                 const char *plan_id)
+{
+    if (p->rec.n_inflight >= S6_ENGINE_MAX_INFLIGHT)
+        return NULL;
+    s6_inflight *o = &p->rec.inflight[p->rec.n_inflight];
+    memset(o, 0, sizeof *o);
+    if (s6_position_next_intent(&p->rec.pos, e_purpose_name(purpose),
+                                o->intent_id) != 0)
+        return NULL;
+    p->rec.n_inflight++;
+    o->purpose = purpose;
+    o->market = market;
+    o->side = side;
+    o->qty = qty;
+    o->reduce_only = reduce_only;
+    snprintf(o->plan_id, sizeof o->plan_id, "%s", plan_id ? plan_id : "");
+    return o;
+}
+
+int e_send_order(s6_engine *e, e_pos *p, int purpose, int side, double qty,
+                 bool reduce_only, const char *plan_id, s6_inflight **out)
+{
+    int market = purpose == S6_PURPOSE_HEDGE ? S6_MARKET_FUT
+                                             : p->rec.pos.market;
+    s6_inflight *o = new_inflight(p, purpose, market, side, qty, reduce_only,
+                                  plan_id);
+    if (o == NULL) {
+        s6_log_error(e->log, "engine", "too many orders in flight",
+                     S6_LOG_STR("pos_id", p->rec.pos.id));
+        return -ENOSPC;
+    }
+    e_save(e, p); /* the key first, as for the stop */
+    submit_inflight(e, p, o);
+    if (out != NULL)
+        *out = o;
+    return 0;
+}
+
+void e_guard_close(s6_engine *e, e_pos *p, const char *why)
+{
+    s6_position *pos = &p->rec.pos;
+    if (e_inflight_of(p, S6_PURPOSE_CLOSE) != NULL ||
+        pos->state == S6_POS_PENDING_CLOSING)
+        return; /* a full close is already out */
+    double px = s6_stop_guard_price(&p->rec.stop);
+    if (pos->state == S6_POS_ACTIVE)
+        e_transition(e, p, S6_POS_PENDING_CLOSING, "guard touched");
+    s6_inflight *o = NULL;
+    /* SPOT has no reduceOnly: the guard sells what is held, no more */
+    e_send_order(e, p, S6_PURPOSE_CLOSE, -pos->side,
+                 on_step(pos->qty, e_sym(e, p)->step),
+                 pos->market == S6_MARKET_FUT, "", &o);
+    e_count(e, "s6_stop_triggers_total", pos->symbol, "guard");
+    e_event(e, p, "GUARD_TRIGGERED", px, "", "{s:f,s:f,s:s,s:s}", "guard", px,
+            "mark", e_guard_mark(e, p), "intent_id", o ? o->intent_id : "",
+            "why", why);
+}
+
+/* ---- add-ons: quota first, then the order ---- */
+
+typedef struct add_ctx {
+    s6_engine *e;
+    char pos_id[S6_POS_ID_MAX + 1];
+    char intent[S6_INTENT_ID_MAX + 1];
+} add_ctx;
+
+int e_start_add(s6_engine *e, e_pos *p, double qty, double budget,
+                const char *plan_id)
+{
+    s6_inflight *o = new_inflight(p, S6_PURPOSE_ADD, p->rec.pos.market,
+                                  p->rec.pos.side, qty, false, plan_id);
+    add_ctx *c = malloc(sizeof *c);
+    if (o == NULL || c == NULL) {
+        if (o != NULL)
+            e_inflight_drop(p, o);
+        free(c);
+        return -ENOMEM;
+    }
+    o->status = S6_INF_RESERVING;
+    o->budget = budget;
+    c->e = e;
+    snprintf(c->pos_id, sizeof c->pos_id, "%s", p->rec.pos.id);
+    snprintf(c->intent, sizeof c->intent, "%s", o->intent_id);
+    e_save(e, p); /* the key first, as for the stop */
+    /* An add holds budget only (its margin); the position's one
+     * concurrency slot was taken at entry. */
+    int rc = e->edges.state.quota_reserve(e->edges.state.ud, p->rec.pos.id,
+                                          budget, 0, e_add_reserved, c);
+    if (rc != 0) {
+        e_inflight_drop(p, o);
+        free(c);
+        return rc;
+    }
+    return 0;
+}
+
+void e_add_reserved(void *cb_ud, bool ok)
+{
+    add_ctx *c = cb_ud;
+    s6_engine *e = c->e;
+    e_pos *p = e_find(e, c->pos_id);
+    s6_inflight *o = p != NULL ? e_inflight_find(p, c->intent) : NULL;
+    if (o == NULL || o->status != S6_INF_RESERVING) {
+        s6_log_error(e->log, "engine", "quota answer for an add no longer "
+                     "waiting; its budget stays reserved",
+                     S6_LOG_STR("intent_id", c->intent),
+                     S6_LOG_BOOL("ok", ok));
+        free(c);
+        return;
+    }
+    free(c);
+    if (!ok || p->rec.pos.state != S6_POS_ACTIVE) {
+        if (ok)
+            e_reserve(e, p, o->budget); /* released at close */
+        e_event(e, p, "ADD_REFUSED", o->qty, "", "{s:s,s:s}", "intent_id",
+                o->intent_id, "reason", ok ? "position not active" : "quota");
+        e_inflight_drop(p, o);
+    } else {
+        e_reserve(e, p, o->budget);
+        submit_inflight(e, p, o);
+        e_event(e, p, "ADD_SENT", o->qty, "", "{s:s,s:f,s:f}", "intent_id",
+                o->intent_id, "qty", o->qty, "budget", o->budget);
+    }
+    e_save(e, p);
+}
+
+/* ---- the tick's retries ---- */
+
+void e_retry_due(s6_engine *e, e_pos *p)
+{
+    s6_engine_record *r = &p->rec;
+    if (r->pos.state == S6_POS_CLOSED) {
+        e_release_quota(e, p);
+        return;
+    }
+    bool changed = false;
+    if (r->stop_retry && e->ticks >= r->stop_retry_tick) {
+        e_resend_stop(e, p);
+        changed = true;
+    }
+    for (size_t i = 0; i < r->n_inflight;) {
+        s6_inflight *o = &r->inflight[i];
+        if (o->status != S6_INF_FAILED || e->ticks < o->retry_tick) {
+            i++;
+            continue;
+        }
+        changed = true;
+        if (o->attempts >= S6_ENGINE_ORDER_MAX_ATTEMPTS) {
+            e_order_dead(e, p, o, "ABANDONED", "no answer from the router");
+            continue;
+        }
+        submit_inflight(e, p, o);
+        i++;
+    }
+    if (r->stop.cancelling.live && !p->cancel_in_flight)
+        e_send_cancel(e, p);
+    if (changed)
+        e_save(e, p);
+}

@@ -1,0 +1,328 @@
+#include "rules/service.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/s6_core.h"
+#include "rules/watchdog.h"
+
+#ifndef S6_LUA_DIR_DEFAULT
+#define S6_LUA_DIR_DEFAULT "lua"
+#endif
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : fallback;
+}
+
+/*
+ * Defaults measured in docs/sandbox-deadline.md: a batch of 10,000
+ * positions through the shipped rules takes a few milliseconds, so 50 ms
+ * plus 10 us per position is far above a healthy batch and far below a
+ * stall anyone would notice.  64 MiB is hundreds of times what the shipped
+ * rules use.
+ */
+void s6_rules_svc_config_default(s6_rules_svc_config *cfg)
+{
+    *cfg = (s6_rules_svc_config){
+        .rules_dir = env_or("S6_RULES_DIR", "rules"),
+        .lua_dir = env_or("S6_LUA_DIR", S6_LUA_DIR_DEFAULT),
+        .mem_limit = 64u << 20,
+        .deadline_ms = 50,
+        .deadline_us_per_eval = 10,
+        .load_deadline_ms = 1000,
+        .quiet_ms = 50,
+        .rollback_faults = 5,
+    };
+}
+
+void s6_rules_svc_config_from(s6_rules_svc_config *r, const s6_config *c)
+{
+    r->rules_dir = c->rules.dir;
+    r->mem_limit = (size_t)c->rules.mem_limit_mb << 20;
+    r->deadline_ms = c->rules.deadline_ms;
+    r->deadline_us_per_eval = c->rules.deadline_us_per_eval;
+    r->load_deadline_ms = c->rules.load_deadline_ms;
+    r->rollback_faults = c->rules.rollback_faults;
+    r->regimes = (const char *const *)c->rules.regimes.v;
+    r->n_regimes = c->rules.regimes.n;
+}
+
+/* Counters are looked up per event: faults and reloads are rare, and a
+ * rule's name is only known when it faults. */
+static void count(s6_rules_svc *rs, const char *name, size_t n,
+                  const char *const *labels)
+{
+    if (rs->metrics == NULL)
+        return;
+    s6_counter *c = NULL;
+    /* a failed look-up still hands out a handle that does nothing */
+    (void)s6_counter_get(rs->metrics, name, n, labels, &c);
+    s6_counter_inc(c);
+}
+
+static void on_fault(void *ud, const s6_rule_fault *f)
+{
+    s6_rules_svc *rs = ud;
+    const s6_rule_entry *e = f->rule_id >= 0 && f->rule_id < rs->reg.n
+                                 ? &rs->reg.rules[f->rule_id] : NULL;
+    count(rs, "s6_rule_errors_total", 2,
+          S6_LABELS(e ? e->name : "?", f->overrun ? "overrun" : "error"));
+    s6_log_warn(rs->log, "rules", f->overrun ? "rule overran its deadline"
+                                             : "rule raised an error",
+                S6_LOG_STR("rule", e ? e->name : "?"),
+                S6_LOG_STR("rule_version", e ? e->hash : "?"),
+                S6_LOG_INT("pos_index", f->pos_index),
+                S6_LOG_STR("error", f->message));
+}
+
+/* The settings a rule set is built with; the registry keeps its own fault
+ * hook in front of ours. */
+static void configure(s6_rules_svc *rs, const s6_rules_svc_config *cfg)
+{
+    s6_ruleset_opts *o = &rs->reg.opts;
+    o->lua_dir = cfg->lua_dir;
+    o->mem_limit = cfg->mem_limit;
+    o->deadline_ms = cfg->deadline_ms;
+    o->deadline_us_per_eval = cfg->deadline_us_per_eval;
+    o->load_deadline_ms = cfg->load_deadline_ms;
+    o->max_faults_per_rule = 3;
+    o->watchdog = rs->wd;
+    o->regimes = cfg->regimes;
+    o->n_regimes = cfg->regimes != NULL ? cfg->n_regimes : 0;
+    rs->reg.user_fault = on_fault;
+    rs->reg.user_ud = rs;
+    rs->reg.rollback_faults = cfg->rollback_faults > 0 ? cfg->rollback_faults : 5;
+    rs->reg.params_of = cfg->params_of;
+    rs->reg.params_ud = cfg->params_ud;
+}
+
+static int open_registry(s6_rules_svc *rs, const s6_rules_svc_config *cfg,
+                         char *err, size_t errlen)
+{
+    int rc = s6_watchdog_start(&rs->wd);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start the rule watchdog");
+        return rc;
+    }
+    rc = s6_registry_init(&rs->reg, cfg->rules_dir, &(s6_ruleset_opts){0});
+    if (rc == 0) {
+        configure(rs, cfg);
+        rc = s6_registry_load(&rs->reg, err, errlen);
+    }
+    return rc;
+}
+
+static void log_versions(s6_rules_svc *rs, const char *msg)
+{
+    for (int i = 0; i < rs->reg.n; i++) {
+        const s6_rule_entry *e = &rs->reg.rules[i];
+        if (e->good == NULL)
+            continue;
+        s6_log_info(rs->log, "rules", msg, S6_LOG_STR("rule", e->name),
+                    S6_LOG_STR("rule_version", e->hash),
+                    S6_LOG_INT("set_version", rs->reg.version));
+    }
+}
+
+int s6_rules_svc_reconfigure(s6_rules_svc *rs, const s6_rules_svc_config *cfg)
+{
+    configure(rs, cfg);
+    int rc = s6_registry_rebuild(&rs->reg);
+    if (rc != 0)
+        s6_log_error(rs->log, "rules",
+                     "new rule settings refused; the running rule set stays",
+                     S6_LOG_STR("error", rs->reg.last_error));
+    else
+        log_versions(rs, "rule version live");
+    return rc;
+}
+
+int s6_rules_svc_reload(s6_rules_svc *rs)
+{
+    unsigned failures = rs->reg.reload_failures;
+    int changed = s6_registry_reload(&rs->reg);
+    if (rs->reg.reload_failures != failures) {
+        s6_log_error(rs->log, "rules",
+                     "rule reload refused; the previous version keeps running",
+                     S6_LOG_STR("error", rs->reg.last_error));
+        count(rs, "s6_rule_reloads_total", 1, S6_LABELS("rejected"));
+    }
+    if (changed > 0) {
+        log_versions(rs, "rule version live");
+        count(rs, "s6_rule_reloads_total", 1, S6_LABELS("ok"));
+    }
+    return changed;
+}
+
+static void on_change(s6_watch *w, void *ud)
+{
+    (void)w;
+    s6_rules_svc_reload(ud);
+}
+
+int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
+                       s6_metrics *metrics, const s6_rules_svc_config *cfg,
+                       char *err, size_t errlen)
+{
+    memset(rs, 0, sizeof *rs);
+    rs->log = log;
+    rs->metrics = metrics;
+    int rc = open_registry(rs, cfg, err, errlen);
+    if (rc != 0)
+        return rc;
+    log_versions(rs, "rule version live");
+    if (loop == NULL)
+        return 0;
+    rc = s6_watch_start(&rs->watch, loop, cfg->rules_dir, ".lua",
+                        cfg->quiet_ms, on_change, rs);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: cannot watch: %s", cfg->rules_dir,
+                 uv_strerror(rc));
+        return rc;
+    }
+    rs->watching = 1;
+    return 0;
+}
+
+void s6_rules_svc_maintain(s6_rules_svc *rs)
+{
+    if (s6_registry_maintain(&rs->reg)) {
+        s6_log_error(rs->log, "rules", "rule version rolled back",
+                     S6_LOG_STR("error", rs->reg.last_error));
+        count(rs, "s6_rule_reloads_total", 1, S6_LABELS("rolled_back"));
+        count(rs, "s6_risk_alerts_total", 1, S6_LABELS("rule_rollback"));
+    }
+}
+
+/* Wraps the caller's plan hook: every dropped proposal is logged with its
+ * reason and counted, then the caller sees the plan. */
+typedef struct run_ctx {
+    s6_rules_svc *rs;
+    const s6_decide_hooks *user;
+} run_ctx;
+
+static int run_limits(void *ud, size_t pi, s6_symbol_filters *f,
+                      s6_limits *lim)
+{
+    run_ctx *c = ud;
+    return c->user->limits(c->user->ud, pi, f, lim);
+}
+
+static void run_plan(void *ud, size_t pi, const s6_plan *plan,
+                     const s6_proposal *props, size_t n,
+                     const s6_plan_versions *v)
+{
+    run_ctx *c = ud;
+    for (size_t i = 0; i < plan->n_rejects; i++) {
+        const s6_plan_reject *r = &plan->rejects[i];
+        int id = r->rule_index;
+        const char *rule = id >= 0 && id < c->rs->reg.n
+                               ? c->rs->reg.rules[id].name : "manual";
+        const char *code = s6_reject_name(r->code);
+        s6_log_info(c->rs->log, "rules", "proposal dropped",
+                    S6_LOG_INT("slot", plan->slot), S6_LOG_STR("rule", rule),
+                    S6_LOG_STR("rule_version", id >= 0 && id < c->rs->reg.n
+                                                   ? c->rs->reg.rules[id].hash
+                                                   : NULL),
+                    S6_LOG_STR("code", code), S6_LOG_STR("reason", r->reason));
+        count(c->rs, "s6_proposals_rejected_total", 1, S6_LABELS(code));
+    }
+    c->user->plan(c->user->ud, pi, plan, props, n, v);
+}
+
+static void observe_eval(s6_rules_svc *rs, uint64_t t0)
+{
+    if (rs->metrics == NULL)
+        return;
+    s6_hist *h = NULL;
+    (void)s6_hist_get(rs->metrics, "s6_rule_eval_seconds", 0, NULL, &h);
+    s6_hist_observe(h, (double)(uv_hrtime() - t0) / 1e9);
+}
+
+int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
+                     const s6_mkt_view *mkt, size_t n, s6_sink *sink,
+                     s6_state_store *store, const s6_decide_hooks *hooks,
+                     s6_decide_stats *stats)
+{
+    if (rs == NULL || rs->reg.live == NULL || hooks == NULL)
+        return S6_EINVAL;
+    uint64_t t0 = uv_hrtime();
+    s6_sink_reset(sink);
+    int rc = s6_ruleset_eval(rs->reg.live, pos, mkt, n, sink, store, NULL);
+    observe_eval(rs, t0);
+    if (rc != 0)
+        return rc;
+    const char *hashes[S6_REG_MAX_RULES];
+    int nrules = s6_registry_hashes(&rs->reg, hashes, S6_REG_MAX_RULES);
+    run_ctx c = {.rs = rs, .user = hooks};
+    s6_decide_hooks wrapped = {.limits = run_limits, .plan = run_plan,
+                               .rule_hashes = hashes,
+                               .n_rule_hashes = (size_t)nrules, .ud = &c};
+    rc = s6_decide_batch(pos, mkt, n, sink->v, sink->n, &wrapped, stats);
+    s6_rules_svc_maintain(rs);
+    return rc;
+}
+
+json_t *s6_rules_svc_health(const s6_rules_svc *rs)
+{
+    json_t *list = json_array();
+    for (int i = 0; i < rs->reg.n; i++) {
+        const s6_rule_entry *e = &rs->reg.rules[i];
+        if (e->good == NULL && e->last_error[0] == '\0')
+            continue;
+        json_array_append_new(
+            list, json_pack("{s:s,s:s?,s:s?,s:b,s:s?,s:I}", "name", e->name,
+                            "version", e->good ? e->hash : NULL, "previous",
+                            e->prev ? e->prev_hash : NULL, "live",
+                            e->good != NULL && e->present, "last_error",
+                            e->last_error[0] ? e->last_error : NULL,
+                            "faults", (json_int_t)e->faults));
+    }
+    return json_pack("{s:s,s:I,s:o,s:I,s:I,s:I,s:s?}", "status",
+                     rs->reg.last_error[0] ? "degraded" : "ok", "set_version",
+                     (json_int_t)rs->reg.version, "rules", list, "reloads",
+                     (json_int_t)rs->reg.reloads, "reload_failures",
+                     (json_int_t)rs->reg.reload_failures, "rollbacks",
+                     (json_int_t)rs->reg.rollbacks, "last_error",
+                     rs->reg.last_error[0] ? rs->reg.last_error : NULL);
+}
+
+void s6_rules_svc_stop(s6_rules_svc *rs)
+{
+    if (rs->watching)
+        s6_watch_stop(&rs->watch);
+    rs->watching = 0;
+}
+
+void s6_rules_svc_free(s6_rules_svc *rs)
+{
+    s6_registry_free(&rs->reg);
+    s6_watchdog_stop(rs->wd);
+    rs->wd = NULL;
+}
+
+int s6_rules_check(const s6_rules_svc_config *cfg, FILE *out)
+{
+    s6_log quiet;
+    s6_log_init(&quiet, S6_LOG_OFF);
+    s6_rules_svc rs = {.log = &quiet};
+    char err[1024] = "";
+    int rc = open_registry(&rs, cfg, err, sizeof err);
+    int failed = 0;
+    for (int i = 0; i < rs.reg.n; i++) {
+        const s6_rule_entry *e = &rs.reg.rules[i];
+        if (e->good != NULL)
+            fprintf(out, "ok    %-24s %s\n", e->name, e->hash);
+        else if (++failed)
+            fprintf(out, "FAIL  %s\n", e->last_error);
+    }
+    if (rc != 0 && failed == 0)
+        fprintf(out, "FAIL  %s\n", err[0] ? err : cfg->rules_dir);
+    else if (rc == 0)
+        fprintf(out, "%d rule(s) pass the contract, the probe on canned "
+                     "positions and their self-checks\n", rs.reg.n);
+    s6_rules_svc_free(&rs);
+    return rc == 0 ? 0 : 1;
+}

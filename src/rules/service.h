@@ -1,0 +1,85 @@
+/*
+ * service.h — the rule host as the service runs it: the registry of
+ * the rule scripts under the deadline watchdog and the memory cap, hot-reloaded
+ * by the debounced watcher (validate-then-swap), reported in logs and in
+ * GET /health.  `s6-position rules check` uses the same loading path.
+ */
+#pragma once
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "contract/decide.h"
+#include "config/config.h"
+#include "metrics/metrics.h"
+#include "rules/registry.h"
+#include "rules/sink.h"
+#include "rules/state_store.h"
+#include "util/log.h"
+#include "reload/watch.h"
+
+typedef struct s6_rules_svc_config {
+    const char *rules_dir;        /* "rules" */
+    const char *lua_dir;          /* the trusted modules */
+    size_t mem_limit;             /* bytes per Lua state */
+    uint32_t deadline_ms;         /* per batch ... */
+    double deadline_us_per_eval;  /* ... plus per position */
+    uint32_t load_deadline_ms;    /* compile + self-checks */
+    uint64_t quiet_ms;            /* watcher debounce */
+    unsigned rollback_faults;     /* faults of a new version before rollback */
+    const char *const *regimes;   /* index 0 the default; NULL: "normal" */
+    size_t n_regimes;
+    /* the config's overrides of a rule's parameters (NULL: defaults) */
+    const char *(*params_of)(void *ud, const char *rule);
+    void *params_ud;
+} s6_rules_svc_config;
+
+typedef struct s6_rules_svc {
+    s6_log *log;
+    s6_metrics *metrics;          /* NULL: not counted (rules check) */
+    s6_watchdog *wd;
+    s6_rule_registry reg;
+    s6_watch watch;
+    int watching;
+} s6_rules_svc;
+
+/* Defaults, with S6_RULES_DIR and S6_LUA_DIR from the environment. */
+void s6_rules_svc_config_default(s6_rules_svc_config *cfg);
+/* The rule host's settings from a loaded configuration; strings point into
+ * c, which must outlive the start. */
+void s6_rules_svc_config_from(s6_rules_svc_config *cfg, const s6_config *c);
+/* Loads every rule (all must pass: err says file:line) and, when loop is
+ * not NULL, starts watching the folder for changes. */
+int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
+                       s6_metrics *metrics, const s6_rules_svc_config *cfg,
+                       char *err, size_t errlen);
+/* The configuration changed (parameters, regimes, limits): rebuild the
+ * live set with it — validate-then-swap, logged either way. */
+int s6_rules_svc_reconfigure(s6_rules_svc *rs, const s6_rules_svc_config *cfg);
+/* Re-reads the folder now; logs what changed or why nothing did. */
+int s6_rules_svc_reload(s6_rules_svc *rs);
+/* For the engine, between evaluations: applies a pending rollback. */
+void s6_rules_svc_maintain(s6_rules_svc *rs);
+
+/*
+ * The one call the engine makes per batch: evaluate the live rules over
+ * the positions, guard every proposal into one plan per position (hooks
+ * give each position's limits and take each plan with the rule versions
+ * it came from), log every dropped proposal with its reason and count it
+ * by code, time the evaluation, then apply any pending rollback.  sink and
+ * store belong to the caller.
+ */
+int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
+                     const s6_mkt_view *mkt, size_t n, s6_sink *sink,
+                     s6_state_store *store, const s6_decide_hooks *hooks,
+                     s6_decide_stats *stats);
+/* {"version":N,"rules":[{"name","hash","previous","last_error"}],...} */
+json_t *s6_rules_svc_health(const s6_rules_svc *rs);
+void s6_rules_svc_stop(s6_rules_svc *rs);
+void s6_rules_svc_free(s6_rules_svc *rs);
+
+/* `s6-position rules check [DIR]`: 0 when every rule loads and passes its
+ * checks, 1 otherwise; one line per rule on out, errors with file:line. */
+int s6_rules_check(const s6_rules_svc_config *cfg, FILE *out);

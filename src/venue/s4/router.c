@@ -1,0 +1,877 @@
+/* router.c — orders and cancels to S4 over HTTP, rate-limited (router.h). */
+#include "venue/s4/router.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "venue/s4/internal.h"
+#include "venue/s4/rate.h"
+
+#define COMP "s4"
+
+enum { OP_ORDER = 0, OP_CANCEL, OP_COUNT };
+
+/* Per operation: the path, the metric endpoint label, and whether a 404
+ * means the thing is already gone (a cancel of an unknown order). */
+static const struct {
+    const char *path, *endpoint;
+    bool not_found_is_ok;
+} OPS[OP_COUNT] = {
+    [OP_ORDER] = { "/orders", "orders", false },
+    [OP_CANCEL] = { "/cancel", "cancel", true },
+};
+
+static const char *const MARKETS[] = { [S6_MARKET_FUT] = "FUT",
+                                       [S6_MARKET_SPOT] = "SPOT" };
+static const char *const TYPES[] = { [S6_ORDER_MARKET] = "MARKET",
+                                     [S6_ORDER_STOP_MARKET] = "STOP_MARKET" };
+static const char *const PURPOSES[S6_PURPOSE_COUNT] = {
+    [S6_PURPOSE_STOP] = "sl", [S6_PURPOSE_TP] = "tp", [S6_PURPOSE_ADD] = "add",
+    [S6_PURPOSE_CLOSE] = "cl", [S6_PURPOSE_HEDGE] = "hg",
+};
+static const char *const OUTCOMES[S6_ROUTE_OUTCOME_COUNT] = {
+    [S6_ROUTE_OK] = "ok", [S6_ROUTE_REJECTED] = "rejected",
+    [S6_ROUTE_FAILED] = "failed",
+};
+
+/* One rate bucket per (market, symbol); few symbols, so a flat array. */
+typedef struct sym_rate {
+    int market;
+    char symbol[S6_SYMBOL_MAX + 1];
+    s6_rate bucket;
+} sym_rate;
+
+typedef struct job {
+    struct job *prev, *next; /* the queue, or the deferred list */
+    s6_s4_call call;         /* while in flight */
+    s6_s4_router *r;
+    int op;
+    bool priority;
+    size_t sym;              /* index into r->syms */
+    char intent_id[S6_INTENT_ID_MAX + 1];
+    char pos_id[S6_POS_ID_MAX + 1];
+    char symbol[S6_SYMBOL_MAX + 1];
+    int market;
+    char *body;
+    int outcome;             /* deferred: the outcome to deliver */
+    char detail[160];
+    s6_route_done done;
+    void *cb_ud;
+} job;
+
+typedef struct job_list {
+    job *head, *tail;
+    size_t n;
+} job_list;
+
+struct s6_s4_router {
+    uv_loop_t *loop;
+    s6_httpc *httpc;
+    const s6_config *cfg;
+    s6_log *log;
+    s6_metrics *metrics;
+    char base[1024];
+    uv_timer_t rate_timer; /* fires when tokens allow the queue's head */
+    uv_timer_t defer_timer; /* delivers outcomes decided inside a call */
+    int open_handles;
+    bool closing;
+    s6_rate total;
+    sym_rate *syms;
+    size_t n_syms, cap_syms;
+    job_list queue, deferred;
+    job_list sending;  /* sent, waiting for the answer */
+    s6_s4_call calls; /* sentinel of the in-flight list */
+    size_t in_flight;
+    s6_httpc_retry retry;
+    uint64_t seed;
+    double (*clock)(void *ud); /* NULL: the loop's time */
+    void *clock_ud;
+    s6_gauge *queued; /* s6_s4_queued_orders */
+    s6_s4_router_stats stats;
+};
+
+static void dispatch(s6_s4_router *r);
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                      */
+
+static void list_push(job_list *l, job *j)
+{
+    j->next = NULL;
+    j->prev = l->tail;
+    if (l->tail)
+        l->tail->next = j;
+    else
+        l->head = j;
+    l->tail = j;
+    l->n++;
+}
+
+static void list_remove(job_list *l, job *j)
+{
+    if (j->prev)
+        j->prev->next = j->next;
+    else
+        l->head = j->next;
+    if (j->next)
+        j->next->prev = j->prev;
+    else
+        l->tail = j->prev;
+    j->prev = j->next = NULL;
+    l->n--;
+}
+
+static double now_s(const s6_s4_router *r)
+{
+    return r->clock ? r->clock(r->clock_ud) : (double)uv_now(r->loop) / 1000.0;
+}
+
+static void note_queue(s6_s4_router *r)
+{
+    if (r->queued)
+        s6_gauge_set(r->queued, (double)r->queue.n);
+}
+
+static void job_free(job *j)
+{
+    free(j->body);
+    free(j);
+}
+
+/* An intent id is a header value and a Redis field: a short token. */
+static bool token_ok(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1); /* a buffer filled to the brim */
+    if (n == 0 || n > max)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+              (*p >= '0' && *p <= '9') || strchr("-_.:", *p)))
+            return false;
+    return true;
+}
+
+/* An exact decimal as the venue takes it: digits, at most one point with
+ * digits after it, and not zero. */
+static bool decimal_ok(const char *s, size_t cap)
+{
+    if (strnlen(s, cap) == cap)
+        return false; /* no terminator */
+    const char *p = s;
+    bool nonzero = false, point = false;
+    size_t digits = 0;
+    for (; *p; p++) {
+        if (*p == '.') {
+            if (point || digits == 0)
+                return false;
+            point = true;
+            digits = 0;
+        } else if (*p >= '0' && *p <= '9') {
+            digits++;
+            nonzero |= *p != '0';
+        } else {
+            return false;
+        }
+    }
+    return digits > 0 && nonzero;
+}
+
+/* pos_id of an intent "<pos_id>-<action>-<seq>", for logging a cancel. */
+static void pos_of_intent(const char *intent, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", intent);
+    for (int k = 0; k < 2; k++) {
+        char *dash = strrchr(out, '-');
+        if (!dash) {
+            out[0] = '\0';
+            return;
+        }
+        *dash = '\0';
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Internals shared with venue.c                                      */
+
+bool s6_s4_router_closing(const s6_s4_router *r) { return r->closing; }
+s6_httpc *s6_s4_router_httpc(const s6_s4_router *r) { return r->httpc; }
+s6_log *s6_s4_router_log(const s6_s4_router *r) { return r->log; }
+
+int s6_s4_router_url(const s6_s4_router *r, const char *path, char *buf,
+                     size_t cap)
+{
+    int n = snprintf(buf, cap, "%s%s", r->base, path);
+    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+static uint64_t fnv1a(const char *s, uint64_t h)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+void s6_s4_router_opts(s6_s4_router *r, const char *intent_id,
+                       s6_httpc_opts *o)
+{
+    const s6_config *c = r->cfg;
+    unsigned base = c->orders.retry_initial_ms;
+    r->retry = (s6_httpc_retry){
+        .max_attempts = c->orders.retry_max_attempts + 1,
+        .base_ms = base,
+        .cap_ms = c->orders.retry_max_ms > base ? c->orders.retry_max_ms : base,
+        /* Per intent, so orders that failed together spread apart. */
+        .seed = fnv1a(intent_id, r->seed),
+    };
+    o->timeout_ms = c->services.request_timeout_ms;
+    o->connect_timeout_ms = c->services.connect_timeout_ms;
+    o->retry = &r->retry;
+}
+
+void s6_s4_call_track(s6_s4_router *r, s6_s4_call *c, uint64_t id)
+{
+    c->id = id;
+    c->t0_ns = uv_hrtime();
+    c->next = r->calls.next;
+    c->prev = &r->calls;
+    r->calls.next->prev = c;
+    r->calls.next = c;
+    r->in_flight++;
+}
+
+void s6_s4_call_untrack(s6_s4_router *r, s6_s4_call *c)
+{
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    r->in_flight--;
+}
+
+void s6_s4_call_observe(s6_s4_router *r, const s6_s4_call *c,
+                        const char *endpoint, const char *kind)
+{
+    if (!r->metrics)
+        return;
+    s6_hist *h;
+    s6_hist_get(r->metrics, "s6_s4_request_seconds", 1, S6_LABELS(endpoint),
+                &h);
+    s6_hist_observe(h, (double)(uv_hrtime() - c->t0_ns) / 1e9);
+    if (kind) {
+        s6_counter *e;
+        s6_counter_get(r->metrics, "s6_s4_request_errors_total", 2,
+                       S6_LABELS(endpoint, kind), &e);
+        s6_counter_inc(e);
+    }
+}
+
+const char *s6_s4_error_kind(const s6_httpc_result *res)
+{
+    switch (res->err) {
+    case S6_HTTPC_OK:
+        if (res->status >= 500)
+            return "http_5xx";
+        if (res->status >= 400)
+            return "http_4xx";
+        return "bad_response";
+    case S6_HTTPC_E_TIMEOUT:
+        return "timeout";
+    case S6_HTTPC_E_TOO_LARGE:
+        return "bad_response";
+    case S6_HTTPC_E_CANCELLED:
+    case S6_HTTPC_E_SHUTDOWN:
+        return NULL; /* ours, not S4's */
+    default:
+        return "connect";
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Outcomes                                                           */
+
+static void log_outcome(s6_s4_router *r, const job *j,
+                        const s6_httpc_result *res, int outcome,
+                        const char *detail)
+{
+    s6_log_level lvl = outcome == S6_ROUTE_OK ? S6_LOG_DEBUG
+                       : outcome == S6_ROUTE_REJECTED ? S6_LOG_WARN
+                                                      : S6_LOG_ERROR;
+    s6_log_field f[] = {
+        S6_LOG_STR("intent_id", j->intent_id),
+        S6_LOG_STR("pos_id", j->pos_id),
+        S6_LOG_STR("symbol", j->symbol),
+        S6_LOG_STR("market", MARKETS[j->market]),
+        S6_LOG_STR("endpoint", OPS[j->op].endpoint),
+        S6_LOG_INT("status", res ? res->status : 0),
+        S6_LOG_STR("error", res ? s6_httpc_err_name(res->err) : "none"),
+        S6_LOG_INT("attempts", res ? (long long)res->attempts : 0),
+        S6_LOG_STR("outcome", OUTCOMES[outcome]),
+        S6_LOG_STR("detail", detail),
+    };
+    s6_log_write(r->log, lvl, COMP,
+                 outcome == S6_ROUTE_OK ? "s4 answered" : "s4 error", f,
+                 sizeof f / sizeof f[0]);
+}
+
+static void count(s6_s4_router *r, int outcome)
+{
+    unsigned long *c[S6_ROUTE_OUTCOME_COUNT] = {
+        [S6_ROUTE_OK] = &r->stats.ok, [S6_ROUTE_REJECTED] = &r->stats.rejected,
+        [S6_ROUTE_FAILED] = &r->stats.failed,
+    };
+    (*c[outcome])++;
+}
+
+/* The job leaves the router here: done runs last, so it may submit anew. */
+static void finish(s6_s4_router *r, job *j, const s6_httpc_result *res,
+                   int outcome, const char *detail)
+{
+    if (outcome != S6_ROUTE_OK || s6_log_enabled(r->log, S6_LOG_DEBUG))
+        log_outcome(r, j, res, outcome, detail);
+    count(r, outcome);
+    s6_route_done done = j->done;
+    void *ud = j->cb_ud;
+    char intent[sizeof j->intent_id];
+    memcpy(intent, j->intent_id, sizeof intent);
+    char why[sizeof j->detail];
+    snprintf(why, sizeof why, "%s", detail);
+    job_free(j);
+    done(ud, intent, outcome, why);
+}
+
+/* S4's {"error":{"code","message"}} as "code: message". */
+static void error_detail(const s6_httpc_result *res, char *out, size_t cap)
+{
+    json_t *doc = json_loadb(res->body, res->body_len, 0, NULL);
+    json_t *e = json_object_get(doc, "error");
+    const char *code = json_string_value(json_object_get(e, "code"));
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    if (code && msg)
+        snprintf(out, cap, "%s: %s", code, msg);
+    else if (code)
+        snprintf(out, cap, "%s", code);
+    else
+        snprintf(out, cap, "http %d", res->status);
+    json_decref(doc);
+}
+
+/* A 2xx to an order names the order S4 holds for our intent. */
+static int order_answer(const job *j, const s6_httpc_result *res, char *out,
+                        size_t cap)
+{
+    json_t *doc = json_loadb(res->body, res->body_len, 0, NULL);
+    const char *intent = json_string_value(json_object_get(doc, "intent_id"));
+    const char *oid = json_string_value(json_object_get(doc, "order_id"));
+    const char *st = json_string_value(json_object_get(doc, "status"));
+    int outcome = S6_ROUTE_OK;
+    if (intent && strcmp(intent, j->intent_id) != 0) {
+        /* S4 answered for another order: ours is in an unknown state. */
+        snprintf(out, cap, "answer names intent %s", intent);
+        outcome = S6_ROUTE_FAILED;
+    } else {
+        snprintf(out, cap, "order_id=%s status=%s", oid ? oid : "?",
+                 st ? st : "?");
+    }
+    json_decref(doc);
+    return outcome;
+}
+
+static int classify(const job *j, const s6_httpc_result *res,
+                    const char **kind, char *detail, size_t cap)
+{
+    *kind = s6_s4_error_kind(res);
+    if (res->err != S6_HTTPC_OK) {
+        snprintf(detail, cap, "%s after %u attempt(s)%s%s",
+                 s6_httpc_err_name(res->err), res->attempts,
+                 *res->err_msg ? ": " : "", res->err_msg);
+        return S6_ROUTE_FAILED;
+    }
+    int st = res->status;
+    if (st >= 200 && st < 300) {
+        *kind = NULL;
+        if (j->op != OP_ORDER) {
+            snprintf(detail, cap, "canceled");
+            return S6_ROUTE_OK;
+        }
+        int o = order_answer(j, res, detail, cap);
+        *kind = o == S6_ROUTE_OK ? NULL : "bad_response";
+        return o;
+    }
+    if (st == 404 && OPS[j->op].not_found_is_ok) {
+        *kind = NULL;
+        snprintf(detail, cap, "already gone");
+        return S6_ROUTE_OK;
+    }
+    if (st >= 400 && st < 500 && st != 429) {
+        error_detail(res, detail, cap);
+        return S6_ROUTE_REJECTED;
+    }
+    snprintf(detail, cap, "http %d after %u attempt(s)", st, res->attempts);
+    return S6_ROUTE_FAILED;
+}
+
+static void on_answer(const s6_httpc_result *res, void *ud)
+{
+    job *j = ud;
+    s6_s4_router *r = j->r;
+    s6_s4_call_untrack(r, &j->call);
+    list_remove(&r->sending, j);
+    const char *kind;
+    char detail[sizeof j->detail];
+    int outcome = classify(j, res, &kind, detail, sizeof detail);
+    s6_s4_call_observe(r, &j->call, OPS[j->op].endpoint, kind);
+    finish(r, j, res, outcome, detail);
+    if (!r->closing && r->queue.head)
+        dispatch(r); /* a cancel held behind this order may go now */
+}
+
+static void on_defer(uv_timer_t *t)
+{
+    s6_s4_router *r = t->data;
+    /* Only what is there now: a done that defers again waits a turn. */
+    size_t n = r->deferred.n;
+    while (n-- > 0 && r->deferred.head) {
+        job *j = r->deferred.head;
+        list_remove(&r->deferred, j);
+        finish(r, j, NULL, j->outcome, j->detail);
+    }
+}
+
+/* An outcome decided inside submit or cancel is delivered from the loop. */
+static void defer(s6_s4_router *r, job *j, int outcome, const char *detail)
+{
+    j->outcome = outcome;
+    snprintf(j->detail, sizeof j->detail, "%s", detail);
+    list_push(&r->deferred, j);
+    uv_timer_start(&r->defer_timer, on_defer, 0, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sending and the queue                                              */
+
+static void send_job(s6_s4_router *r, job *j)
+{
+    char url[1100], idem[64 + S6_INTENT_ID_MAX];
+    snprintf(idem, sizeof idem, "Idempotency-Key: %s", j->intent_id);
+    const char *headers[] = { idem };
+    s6_httpc_opts o = {
+        .method = "POST", .url = url, .headers = headers, .n_headers = 1,
+        .body = j->body, .body_len = strlen(j->body),
+    };
+    s6_s4_router_opts(r, j->intent_id, &o);
+    r->stats.sent++;
+    uint64_t id = 0;
+    int rc = s6_s4_router_url(r, OPS[j->op].path, url, sizeof url);
+    if (rc == 0)
+        rc = s6_httpc_request(r->httpc, &o, on_answer, j, &id);
+    if (rc < 0) {
+        char why[96];
+        snprintf(why, sizeof why, "not sent: %s", strerror(-rc));
+        defer(r, j, S6_ROUTE_FAILED, why);
+        return;
+    }
+    s6_s4_call_track(r, &j->call, id);
+    list_push(&r->sending, j);
+}
+
+static job *find_intent(const job_list *l, int op, const char *intent)
+{
+    for (job *j = l->head; j; j = j->next)
+        if (j->op == op && strcmp(j->intent_id, intent) == 0)
+            return j;
+    return NULL;
+}
+
+/* A cancel must not overtake its own order: S4 would answer "unknown
+ * order" and the order would land afterwards, uncancelled. */
+static bool held(const s6_s4_router *r, const job *j)
+{
+    return j->op == OP_CANCEL && find_intent(&r->sending, OP_ORDER,
+                                             j->intent_id);
+}
+
+/* The first queued job whose symbol has a token: protective ones first. */
+static job *next_ready(s6_s4_router *r, double now)
+{
+    for (int pass = 0; pass < 2; pass++)
+        for (job *j = r->queue.head; j; j = j->next)
+            if (j->priority == (pass == 0) && !held(r, j) &&
+                s6_rate_ready(&r->syms[j->sym].bucket, now))
+                return j;
+    return NULL;
+}
+
+/* Until a token for a job that is not held; INFINITY when all are held
+ * (the answer they wait for dispatches again). */
+static double min_wait(s6_s4_router *r, double now)
+{
+    double w = INFINITY;
+    for (job *j = r->queue.head; j; j = j->next)
+        if (!held(r, j))
+            w = fmin(w, s6_rate_wait(&r->syms[j->sym].bucket, now));
+    return fmax(w, s6_rate_wait(&r->total, now));
+}
+
+static void on_rate_timer(uv_timer_t *t);
+
+static void dispatch(s6_s4_router *r)
+{
+    double now = now_s(r);
+    while (r->queue.head && s6_rate_ready(&r->total, now)) {
+        job *j = next_ready(r, now);
+        if (!j)
+            break;
+        list_remove(&r->queue, j);
+        s6_rate_take(&r->total, now);
+        s6_rate_take(&r->syms[j->sym].bucket, now);
+        send_job(r, j);
+    }
+    note_queue(r);
+    double wait = r->queue.head ? min_wait(r, now) : INFINITY;
+    if (isinf(wait))
+        return;
+    /* Round up to a whole millisecond past the token, never 0: the timer
+     * must not spin on a bucket a hair short. */
+    uint64_t ms = (uint64_t)ceil(wait * 1000.0) + 1;
+    uv_timer_start(&r->rate_timer, on_rate_timer, ms, 0);
+}
+
+static void on_rate_timer(uv_timer_t *t) { dispatch(t->data); }
+
+static double burst_of(double rate) { return fmax(1.0, rate); }
+
+static int sym_index(s6_s4_router *r, const char *symbol, int market,
+                     size_t *out)
+{
+    for (size_t i = 0; i < r->n_syms; i++)
+        if (r->syms[i].market == market &&
+            strcmp(r->syms[i].symbol, symbol) == 0) {
+            *out = i;
+            return 0;
+        }
+    if (r->n_syms == r->cap_syms) {
+        size_t cap = r->cap_syms ? 2 * r->cap_syms : 8;
+        sym_rate *v = realloc(r->syms, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        r->syms = v;
+        r->cap_syms = cap;
+    }
+    sym_rate *s = &r->syms[r->n_syms];
+    s->market = market;
+    snprintf(s->symbol, sizeof s->symbol, "%s", symbol);
+    double rate = r->cfg->orders.rate_per_symbol_per_s;
+    int rc = s6_rate_init(&s->bucket, rate, burst_of(rate), now_s(r));
+    if (rc < 0)
+        return rc;
+    *out = r->n_syms++;
+    return 0;
+}
+
+static int enqueue(s6_s4_router *r, job *j)
+{
+    int rc = sym_index(r, j->symbol, j->market, &j->sym);
+    if (rc < 0) {
+        job_free(j);
+        return rc;
+    }
+    list_push(&r->queue, j);
+    dispatch(r);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The edge                                                           */
+
+static int refuse(s6_s4_router *r, const char *op, const char *intent,
+                  const char *field)
+{
+    s6_log_warn(r->log, COMP, "refused", S6_LOG_STR("op", op),
+                S6_LOG_STR("intent_id", intent), S6_LOG_STR("field", field));
+    return -EINVAL;
+}
+
+/* The field that makes the order unfit for S4, or NULL. */
+static const char *order_bad_field(const s6_order *o)
+{
+    if (!token_ok(o->intent_id, S6_INTENT_ID_MAX))
+        return "intent_id";
+    if (!token_ok(o->pos_id, S6_POS_ID_MAX))
+        return "pos_id";
+    if (!token_ok(o->symbol, S6_SYMBOL_MAX))
+        return "symbol";
+    if (o->market != S6_MARKET_FUT && o->market != S6_MARKET_SPOT)
+        return "market";
+    if (o->type != S6_ORDER_MARKET && o->type != S6_ORDER_STOP_MARKET)
+        return "type";
+    if (o->purpose < S6_PURPOSE_STOP || o->purpose >= S6_PURPOSE_COUNT)
+        return "purpose";
+    if (o->side != 1 && o->side != -1)
+        return "side";
+    if (!decimal_ok(o->qty_str, sizeof o->qty_str))
+        return "qty_str";
+    if (o->type == S6_ORDER_STOP_MARKET &&
+        !decimal_ok(o->price_str, sizeof o->price_str))
+        return "price_str";
+    if (o->plan_id[0] && !token_ok(o->plan_id, sizeof o->plan_id - 1))
+        return "plan_id";
+    return NULL;
+}
+
+static char *order_body(const s6_order *o)
+{
+    bool stop = o->type == S6_ORDER_STOP_MARKET;
+    json_t *b = json_object();
+    json_object_set_new(b, "intent_id", json_string(o->intent_id));
+    json_object_set_new(b, "pos_id", json_string(o->pos_id));
+    json_object_set_new(b, "symbol", json_string(o->symbol));
+    json_object_set_new(b, "market", json_string(MARKETS[o->market]));
+    json_object_set_new(b, "side", json_string(o->side > 0 ? "BUY" : "SELL"));
+    json_object_set_new(b, "type", json_string(TYPES[o->type]));
+    json_object_set_new(b, "quantity", json_string(o->qty_str));
+    if (stop) {
+        json_object_set_new(b, "stop_price", json_string(o->price_str));
+        json_object_set_new(b, "working_type", json_string("MARK_PRICE"));
+    }
+    json_object_set_new(b, "reduce_only", json_boolean(o->reduce_only));
+    json_object_set_new(b, "purpose", json_string(PURPOSES[o->purpose]));
+    if (o->plan_id[0])
+        json_object_set_new(b, "plan_id", json_string(o->plan_id));
+    char *s = json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(b);
+    return s;
+}
+
+static job *job_new(s6_s4_router *r, int op, const char *intent,
+                    const char *symbol, int market, s6_route_done done,
+                    void *cb_ud)
+{
+    job *j = calloc(1, sizeof *j);
+    if (!j)
+        return NULL;
+    j->r = r;
+    j->op = op;
+    snprintf(j->intent_id, sizeof j->intent_id, "%s", intent);
+    snprintf(j->symbol, sizeof j->symbol, "%s", symbol);
+    j->market = market;
+    j->done = done;
+    j->cb_ud = cb_ud;
+    return j;
+}
+
+static int edge_submit(void *ud, const s6_order *o, s6_route_done done,
+                       void *cb_ud)
+{
+    s6_s4_router *r = ud;
+    if (r->closing)
+        return -ESHUTDOWN;
+    if (!o || !done)
+        return -EINVAL;
+    const char *bad = order_bad_field(o);
+    if (bad)
+        return refuse(r, "submit", o->intent_id, bad);
+    job *j = job_new(r, OP_ORDER, o->intent_id, o->symbol, o->market, done,
+                     cb_ud);
+    if (!j)
+        return -ENOMEM;
+    snprintf(j->pos_id, sizeof j->pos_id, "%s", o->pos_id);
+    j->priority = o->purpose == S6_PURPOSE_STOP ||
+                  o->purpose == S6_PURPOSE_CLOSE;
+    j->body = order_body(o);
+    if (!j->body) {
+        job_free(j);
+        return -ENOMEM;
+    }
+    return enqueue(r, j);
+}
+
+static int edge_cancel(void *ud, const char *intent_id, const char *symbol,
+                       int market, s6_route_done done, void *cb_ud)
+{
+    s6_s4_router *r = ud;
+    if (r->closing)
+        return -ESHUTDOWN;
+    if (!done || !intent_id || !symbol)
+        return -EINVAL;
+    if (!token_ok(intent_id, S6_INTENT_ID_MAX))
+        return refuse(r, "cancel", intent_id, "intent_id");
+    if (!token_ok(symbol, S6_SYMBOL_MAX))
+        return refuse(r, "cancel", intent_id, "symbol");
+    if (market != S6_MARKET_FUT && market != S6_MARKET_SPOT)
+        return refuse(r, "cancel", intent_id, "market");
+    job *j = job_new(r, OP_CANCEL, intent_id, symbol, market, done, cb_ud);
+    if (!j)
+        return -ENOMEM;
+    pos_of_intent(intent_id, j->pos_id, sizeof j->pos_id);
+    job *queued = find_intent(&r->queue, OP_ORDER, intent_id);
+    if (queued) { /* never sent: neither request is needed */
+        list_remove(&r->queue, queued);
+        note_queue(r);
+        defer(r, queued, S6_ROUTE_REJECTED, "canceled before it was sent");
+        defer(r, j, S6_ROUTE_OK, "canceled before it was sent");
+        return 0;
+    }
+    /* A cancel is the first or second half of a stop move: it must not
+     * wait behind take-profits. */
+    j->priority = true;
+    json_t *b = json_pack("{s:s, s:s, s:s}", "intent_id", intent_id,
+                          "symbol", symbol, "market", MARKETS[market]);
+    j->body = b ? json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(b);
+    if (!j->body) {
+        job_free(j);
+        return -ENOMEM;
+    }
+    return enqueue(r, j);
+}
+
+void s6_s4_router_edge(s6_s4_router *r, s6_router *out)
+{
+    *out = (s6_router){ .submit = edge_submit, .cancel = edge_cancel,
+                        .ud = r };
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                         */
+
+static int check_config(const s6_config *cfg, char *base, size_t cap,
+                        char *err, size_t errlen)
+{
+    const char *url = cfg->services.s4_url;
+    if (!url || (strncmp(url, "http://", 7) != 0 &&
+                 strncmp(url, "https://", 8) != 0)) {
+        snprintf(err, errlen, "services.s4_url: not an http(s) URL");
+        return -EINVAL;
+    }
+    size_t n = strlen(url);
+    while (n > 0 && url[n - 1] == '/')
+        n--;
+    if (n >= cap) {
+        snprintf(err, errlen, "services.s4_url: longer than %zu", cap - 1);
+        return -EINVAL;
+    }
+    memcpy(base, url, n);
+    base[n] = '\0';
+    double rates[] = { cfg->orders.rate_per_symbol_per_s,
+                       cfg->orders.rate_total_per_s };
+    const char *keys[] = { "orders.rate_per_symbol_per_s",
+                           "orders.rate_total_per_s" };
+    for (int i = 0; i < 2; i++)
+        if (!(isfinite(rates[i]) && rates[i] > 0)) {
+            snprintf(err, errlen, "%s: must be > 0", keys[i]);
+            return -EINVAL;
+        }
+    return 0;
+}
+
+int s6_s4_router_new(uv_loop_t *loop, s6_httpc *httpc, const s6_config *cfg,
+                     s6_log *log, s6_metrics *metrics, s6_s4_router **out,
+                     char *err, size_t errlen)
+{
+    if (!loop || !httpc || !cfg || !out) {
+        snprintf(err, errlen, "loop, httpc, cfg and out are required");
+        return -EINVAL;
+    }
+    s6_s4_router *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    int rc = check_config(cfg, r->base, sizeof r->base, err, errlen);
+    if (rc < 0) {
+        free(r);
+        return rc;
+    }
+    r->loop = loop;
+    r->httpc = httpc;
+    r->cfg = cfg;
+    r->log = log;
+    r->metrics = metrics;
+    if (metrics)
+        s6_gauge_get(metrics, "s6_s4_queued_orders", 0, NULL, &r->queued);
+    r->calls.next = r->calls.prev = &r->calls;
+    r->seed = uv_hrtime();
+    double rate = cfg->orders.rate_total_per_s;
+    s6_rate_init(&r->total, rate, burst_of(rate), now_s(r));
+    uv_timer_init(loop, &r->rate_timer);
+    uv_timer_init(loop, &r->defer_timer);
+    r->rate_timer.data = r->defer_timer.data = r;
+    r->open_handles = 2;
+    *out = r;
+    return 0;
+}
+
+int s6_s4_router_reconfigure(s6_s4_router *r, const s6_config *cfg,
+                             char *err, size_t errlen)
+{
+    char base[sizeof r->base];
+    int rc = check_config(cfg, base, sizeof base, err, errlen);
+    if (rc < 0)
+        return rc;
+    double now = now_s(r), sym = cfg->orders.rate_per_symbol_per_s,
+           tot = cfg->orders.rate_total_per_s;
+    s6_rate_set(&r->total, tot, burst_of(tot), now);
+    for (size_t i = 0; i < r->n_syms; i++)
+        s6_rate_set(&r->syms[i].bucket, sym, burst_of(sym), now);
+    memcpy(r->base, base, sizeof base);
+    r->cfg = cfg;
+    dispatch(r);
+    return 0;
+}
+
+void s6_s4_router_get_stats(const s6_s4_router *r, s6_s4_router_stats *st)
+{
+    *st = r->stats;
+    st->queued = r->queue.n;
+    st->in_flight = r->in_flight;
+}
+
+void s6_s4_router_set_seed(s6_s4_router *r, uint64_t seed) { r->seed = seed; }
+
+void s6_s4_router_set_clock(s6_s4_router *r, double (*now)(void *ud),
+                            void *ud)
+{
+    r->clock = now;
+    r->clock_ud = ud;
+    /* Times of the old clock mean nothing on the new one: start full. */
+    double t = now_s(r), sym = r->cfg->orders.rate_per_symbol_per_s,
+           tot = r->cfg->orders.rate_total_per_s;
+    s6_rate_init(&r->total, tot, burst_of(tot), t);
+    for (size_t i = 0; i < r->n_syms; i++)
+        s6_rate_init(&r->syms[i].bucket, sym, burst_of(sym), t);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    s6_s4_router *r = h->data;
+    if (--r->open_handles == 0) {
+        free(r->syms);
+        free(r);
+    }
+}
+
+void s6_s4_router_free(s6_s4_router *r)
+{
+    if (!r || r->closing)
+        return;
+    r->closing = true;
+    while (r->queue.head) {
+        job *j = r->queue.head;
+        list_remove(&r->queue, j);
+        finish(r, j, NULL, S6_ROUTE_FAILED, "router closed");
+    }
+    /* Each cancel runs its callback (an order's done, a fetch's) now. */
+    while (r->calls.next != &r->calls)
+        if (s6_httpc_cancel(r->httpc, r->calls.next->id) < 0)
+            s6_s4_call_untrack(r, r->calls.next);
+    while (r->deferred.head) {
+        job *j = r->deferred.head;
+        list_remove(&r->deferred, j);
+        finish(r, j, NULL, j->outcome, j->detail);
+    }
+    uv_close((uv_handle_t *)&r->rate_timer, on_closed);
+    uv_close((uv_handle_t *)&r->defer_timer, on_closed);
+}
