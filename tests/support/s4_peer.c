@@ -5,7 +5,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <math.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,6 +37,17 @@ typedef struct price_ent {
     char symbol[24];
     double price;
 } price_ent;
+
+/* The venue's position on one instrument, as the exchange books it: what
+ * S6's books must agree with at the end of a fault campaign. */
+typedef struct book_ent {
+    char symbol[24], market[8];
+    double qty;          /* signed: > 0 long, < 0 short */
+    double entry;        /* average entry of the open quantity */
+    double realized;     /* closed PnL, before fees */
+    double fees;
+    unsigned fills;
+} book_ent;
 
 typedef struct order_ent {
     s6_s4_peer_order o;
@@ -75,6 +88,10 @@ struct s6_s4_peer {
     s6_order_result *outbox; /* results to publish from the peer's loop */
     size_t n_outbox, cap_outbox;
     unsigned long next_result;
+    bool book_on;        /* s6_s4_peer_venue_book */
+    book_ent *book;
+    size_t n_book, cap_book;
+    char as_of[32];      /* the last ord:{results} entry id published */
 };
 
 /* ------------------------------------------------------------------ */
@@ -214,13 +231,16 @@ static int fill_kind_of(const s6_s4_peer_order *o)
     return S6_FILL_MANUAL;
 }
 
-/* Queues a result for the loop; price 0 for ACCEPTED and CANCELED. */
-static void queue_result(s6_s4_peer *p, const s6_s4_peer_order *o, int kind,
-                         int fill_kind, double price)
+/* Queues a result for the loop; price 0 for ACCEPTED and CANCELED, qty 0
+ * for the order's own quantity.  The result, or NULL when none is
+ * published (no Redis, no memory). */
+static s6_order_result *queue_result(s6_s4_peer *p, const s6_s4_peer_order *o,
+                                     int kind, int fill_kind, double price,
+                                     double qty)
 {
     if (!p->redis || grow((void **)&p->outbox, &p->cap_outbox, p->n_outbox,
                           sizeof *p->outbox) < 0)
-        return;
+        return NULL;
     s6_order_result *r = &p->outbox[p->n_outbox++];
     memset(r, 0, sizeof *r);
     r->kind = kind;
@@ -234,7 +254,8 @@ static void queue_result(s6_s4_peer *p, const s6_s4_peer_order *o, int kind,
     r->ts = wall_now();
     r->fill.side = strcmp(o->side, "BUY") == 0 ? 1 : -1;
     if (kind == S6_RES_FILL) {
-        double qty = strtod(o->quantity, NULL);
+        if (!(qty > 0))
+            qty = strtod(o->quantity, NULL);
         snprintf(r->fill.result_id, sizeof r->fill.result_id, "%s",
                  r->result_id);
         snprintf(r->fill.intent_id, sizeof r->fill.intent_id, "%s",
@@ -245,17 +266,119 @@ static void queue_result(s6_s4_peer *p, const s6_s4_peer_order *o, int kind,
         r->fill.fee = qty * price * p->fee_rate;
         r->fill.ts = r->ts;
     }
+    return r;
 }
 
-static void on_xadd(s6_redis *rd, const struct redisReply *reply, int code,
+/* ------------------------------------------------------------------ */
+/* The venue book                                                     */
+
+static book_ent *book_find(s6_s4_peer *p, const char *symbol,
+                           const char *market, bool make)
+{
+    for (size_t i = 0; i < p->n_book; i++)
+        if (strcmp(p->book[i].symbol, symbol) == 0 &&
+            strcmp(p->book[i].market, market) == 0)
+            return &p->book[i];
+    if (!make || grow((void **)&p->book, &p->cap_book, p->n_book,
+                      sizeof *p->book) < 0)
+        return NULL;
+    book_ent *b = &p->book[p->n_book++];
+    memset(b, 0, sizeof *b);
+    snprintf(b->symbol, sizeof b->symbol, "%s", symbol);
+    snprintf(b->market, sizeof b->market, "%s", market);
+    return b;
+}
+
+/* What a reduce-only order of qty on side can fill: never more than the
+ * opposite position, as the exchange clamps it. */
+static double book_reducible(s6_s4_peer *p, const s6_s4_peer_order *o,
+                             double qty)
+{
+    book_ent *b = book_find(p, o->symbol, o->market, false);
+    int side = strcmp(o->side, "BUY") == 0 ? 1 : -1;
+    if (!b || b->qty * side >= 0)
+        return 0;
+    return qty < fabs(b->qty) ? qty : fabs(b->qty);
+}
+
+static void book_fill(s6_s4_peer *p, const char *symbol, const char *market,
+                      int side, double qty, double price)
+{
+    book_ent *b = book_find(p, symbol, market, true);
+    if (!b)
+        return;
+    double q = side * qty;
+    b->fills++;
+    b->fees += qty * price * p->fee_rate;
+    if (b->qty * q >= 0) {
+        double held = fabs(b->qty);
+        b->entry = (held * b->entry + qty * price) / (held + qty);
+        b->qty += q;
+        return;
+    }
+    double closed = qty < fabs(b->qty) ? qty : fabs(b->qty);
+    b->realized += closed * (price - b->entry) * (b->qty > 0 ? 1 : -1);
+    b->qty += side * closed;
+    if (fabs(b->qty) < 1e-12)
+        b->qty = 0;
+    if (qty > closed) { /* flipped: the rest opens the other way */
+        b->qty = side * (qty - closed);
+        b->entry = price;
+    }
+}
+
+/* A fill the peer publishes, booked when the book is on; a reduce-only
+ * order is clamped to the position (0: nothing fills). */
+static double fill_order(s6_s4_peer *p, const s6_s4_peer_order *o,
+                         int fill_kind, double price)
+{
+    double qty = strtod(o->quantity, NULL);
+    if (p->book_on) {
+        if (o->reduce_only)
+            qty = book_reducible(p, o, qty);
+        if (!(qty > 0))
+            return 0;
+        book_fill(p, o->symbol, o->market, strcmp(o->side, "BUY") == 0 ? 1 : -1,
+                  qty, price);
+    }
+    queue_result(p, o, S6_RES_FILL, fill_kind, price, qty);
+    return qty;
+}
+
+/* Resting stops on symbol that price has crossed trigger (a sell stop at
+ * or below its price, a buy stop at or above); one whose position is gone
+ * expires, as a reduce-only order does at the exchange. */
+static void trigger_crossed(s6_s4_peer *p, const char *symbol, double price)
+{
+    for (size_t i = 0; i < p->n_orders; i++) {
+        s6_s4_peer_order *o = &p->orders[i].o;
+        if (strcmp(o->state, "NEW") != 0 || strcmp(o->symbol, symbol) != 0)
+            continue;
+        double stop = strtod(o->stop_price, NULL);
+        bool sell = strcmp(o->side, "SELL") == 0;
+        if (sell ? price > stop : price < stop)
+            continue;
+        if (fill_order(p, o, S6_FILL_STOP, price) > 0) {
+            snprintf(o->state, sizeof o->state, "TRIGGERED");
+        } else {
+            snprintf(o->state, sizeof o->state, "EXPIRED");
+            queue_result(p, o, S6_RES_CANCELED, 0, 0, 0);
+        }
+    }
+}
+
+static void on_xadd(s6_redis *rd, const redisReply *reply, int code,
                     void *ud)
 {
     (void)rd;
     (void)reply;
     s6_s4_peer *p = ud;
     pthread_mutex_lock(&p->mu);
-    if (code == 0)
+    if (code == 0) {
         p->counts[S6_S4P_PUBLISHED]++;
+        if (reply && reply->type == REDIS_REPLY_STRING)
+            snprintf(p->as_of, sizeof p->as_of, "%s", reply->str);
+    }
     else
         fprintf(stderr, "s4_peer: XADD failed: %s\n", s6_redis_strerror(code));
     changed(p);
@@ -396,6 +519,10 @@ static bool apply_rule(const s6_s4_peer_rule *r, const char *code, answer *a)
                      "refused by the test");
         return true;
     }
+    if (r->mode == S6_S4P_DROP) {
+        a->status = -1; /* the connection goes, nothing is done */
+        return true;
+    }
     if (r->mode == S6_S4P_FAIL) {
         error_answer(a, r->status ? r->status : 503, "unavailable",
                      "failing on purpose");
@@ -408,6 +535,13 @@ static void take_order(s6_s4_peer *p, order_ent *in, answer *a)
 {
     order_ent *e = find_order(p, in->o.intent_id);
     a->status = 200;
+    bool market = strcmp(in->o.type, "MARKET") == 0;
+    if (!e && p->book_on && market && in->o.reduce_only &&
+        !(book_reducible(p, &in->o, strtod(in->o.quantity, NULL)) > 0)) {
+        error_answer(a, 400, "reduce_only_rejected",
+                     "reduce-only order and no position to reduce");
+        return;
+    }
     if (!e) {
         if (grow((void **)&p->orders, &p->cap_orders, p->n_orders,
                  sizeof *p->orders) < 0) {
@@ -428,9 +562,9 @@ static void take_order(s6_s4_peer *p, order_ent *in, answer *a)
         a->status = 201;
         double px = price_of(p, e->o.symbol);
         if (stop)
-            queue_result(p, &e->o, S6_RES_ACCEPTED, 0, 0);
+            queue_result(p, &e->o, S6_RES_ACCEPTED, 0, 0, 0);
         else if (px > 0)
-            queue_result(p, &e->o, S6_RES_FILL, fill_kind_of(&e->o), px);
+            fill_order(p, &e->o, fill_kind_of(&e->o), px);
     }
     e->o.requests++;
     snprintf(a->body, sizeof a->body,
@@ -488,7 +622,7 @@ static void do_cancel(s6_s4_peer *p, const s6_http_req *q, answer *a)
         error_answer(a, 404, "unknown_order", "no resting order");
     } else {
         snprintf(e->o.state, sizeof e->o.state, "CANCELED");
-        queue_result(p, &e->o, S6_RES_CANCELED, 0, 0);
+        queue_result(p, &e->o, S6_RES_CANCELED, 0, 0, 0);
         a->status = 200;
         snprintf(a->body, sizeof a->body, "{\"status\":\"CANCELED\"}");
     }
@@ -498,6 +632,12 @@ static void do_cancel(s6_s4_peer *p, const s6_http_req *q, answer *a)
 
 static void send_answer(s6_s4_peer *p, s6_http_res *res, const answer *a)
 {
+    if (a->status < 0) {
+        if (res->conn && res->conn->state != S6__CONN_CLOSED)
+            s6__conn_close(res->conn);
+        s6_http_res_send(res, 500, NULL, NULL, 0); /* only frees */
+        return;
+    }
     if (a->status == 0) {
         pthread_mutex_lock(&p->mu);
         if (grow((void **)&p->stalls, &p->cap_stalls, p->n_stalls,
@@ -546,6 +686,42 @@ static char *resting_stops(s6_s4_peer *p)
             o->side, "qty", o->quantity, "stop_price", o->stop_price));
     }
     json_t *doc = json_pack("{s:o}", "orders", arr);
+    if (p->book_on)
+        json_object_set_new(doc, "as_of", json_string(p->as_of));
+    char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    return s;
+}
+
+/* A decimal string without a binary-float tail, as S4 prints them. */
+static json_t *decimal(double v)
+{
+    char buf[48];
+    snprintf(buf, sizeof buf, "%.8f", v);
+    char *end = buf + strlen(buf) - 1;
+    while (*end == '0')
+        *end-- = '\0';
+    if (*end == '.')
+        *end = '\0';
+    return json_string(buf);
+}
+
+/* The default positions: none, or the venue book's open ones. */
+static char *book_positions(s6_s4_peer *p)
+{
+    if (!p->book_on)
+        return strdup("{\"positions\":[]}");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < p->n_book; i++) {
+        const book_ent *b = &p->book[i];
+        if (b->qty == 0)
+            continue;
+        json_array_append_new(arr, json_pack(
+            "{s:s, s:s, s:s, s:o, s:o}", "symbol", b->symbol, "market",
+            b->market, "side", b->qty > 0 ? "LONG" : "SHORT", "qty",
+            decimal(fabs(b->qty)), "entry_price", decimal(b->entry)));
+    }
+    json_t *doc = json_pack("{s:o, s:s}", "positions", arr, "as_of", p->as_of);
     char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(doc);
     return s;
@@ -559,7 +735,7 @@ static void on_get(s6_http_res *res, const s6_http_req *q, void *ud)
     pthread_mutex_lock(&p->mu);
     int status = p->serve_status[k] ? p->serve_status[k] : 200;
     char *body = p->serve_body[k] ? strdup(p->serve_body[k])
-                 : k == GET_POSITIONS ? strdup("{\"positions\":[]}")
+                 : k == GET_POSITIONS ? book_positions(p)
                                       : resting_stops(p);
     pthread_mutex_unlock(&p->mu);
     s6_http_res_send(res, body ? status : 500, "application/json",
@@ -738,6 +914,7 @@ void s6_s4_peer_free(s6_s4_peer *p)
     free(p->prices);
     free(p->stalls);
     free(p->outbox);
+    free(p->book);
     close(p->notify[0]);
     close(p->notify[1]);
     pthread_cond_destroy(&p->cv);
@@ -854,8 +1031,11 @@ int s6_s4_peer_trigger_stop(s6_s4_peer *p, const char *intent_id,
     order_ent *e = find_order(p, intent_id);
     int rc = -ENOENT;
     if (e && strcmp(e->o.state, "NEW") == 0 && price > 0) {
-        snprintf(e->o.state, sizeof e->o.state, "TRIGGERED");
-        queue_result(p, &e->o, S6_RES_FILL, S6_FILL_STOP, price);
+        bool filled = fill_order(p, &e->o, S6_FILL_STOP, price) > 0;
+        snprintf(e->o.state, sizeof e->o.state, "%s",
+                 filled ? "TRIGGERED" : "EXPIRED");
+        if (!filled)
+            queue_result(p, &e->o, S6_RES_CANCELED, 0, 0, 0);
         changed(p);
         rc = 0;
     }
@@ -989,4 +1169,75 @@ int s6_s4_peer_run_until(s6_s4_peer *p, uv_loop_t *loop,
     while (w.open > 0)
         uv_run(loop, UV_RUN_ONCE);
     return s6_s4_peer_count(p, which) >= n ? 0 : -ETIMEDOUT;
+}
+
+/* ------------------------------------------------------------------ */
+/* The venue book (the test's side)                                   */
+
+void s6_s4_peer_venue_book(s6_s4_peer *p, bool on)
+{
+    pthread_mutex_lock(&p->mu);
+    p->book_on = on;
+    pthread_mutex_unlock(&p->mu);
+}
+
+int s6_s4_peer_entry(s6_s4_peer *p, const s6_s4_peer_entry_fill *in)
+{
+    if (!in || !in->pos_id || !in->symbol || !(in->qty > 0) ||
+        !(in->price > 0) || (in->side != 1 && in->side != -1))
+        return -EINVAL;
+    s6_s4_peer_order o = { .reduce_only = false };
+    const char *market = in->market ? in->market : "FUT";
+    snprintf(o.intent_id, sizeof o.intent_id, "%s-en-%u", in->pos_id,
+             in->seq);
+    snprintf(o.pos_id, sizeof o.pos_id, "%s", in->pos_id);
+    snprintf(o.symbol, sizeof o.symbol, "%s", in->symbol);
+    snprintf(o.market, sizeof o.market, "%s", market);
+    snprintf(o.side, sizeof o.side, "%s", in->side > 0 ? "BUY" : "SELL");
+    snprintf(o.quantity, sizeof o.quantity, "%.8g", in->qty);
+    pthread_mutex_lock(&p->mu);
+    if (p->book_on)
+        book_fill(p, o.symbol, o.market, in->side, in->qty, in->price);
+    s6_order_result *r = queue_result(p, &o, S6_RES_FILL, S6_FILL_ENTRY,
+                                      in->price, in->qty);
+    if (r) {
+        r->sl_px = in->sl_px;
+        r->leverage = in->leverage;
+        r->risk_reserved = in->risk_reserved;
+        r->concurrency_reserved = in->concurrency_reserved;
+    }
+    changed(p);
+    pthread_mutex_unlock(&p->mu);
+    uv_async_send(&p->wake);
+    return r ? 0 : -ENOMEM;
+}
+
+int s6_s4_peer_move(s6_s4_peer *p, const char *symbol, double price)
+{
+    int rc = s6_s4_peer_set_price(p, symbol, price);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&p->mu);
+    size_t before = p->n_outbox;
+    trigger_crossed(p, symbol, price);
+    bool any = p->n_outbox != before;
+    if (any)
+        changed(p);
+    pthread_mutex_unlock(&p->mu);
+    if (any)
+        uv_async_send(&p->wake);
+    return 0;
+}
+
+int s6_s4_peer_book_get(s6_s4_peer *p, const char *symbol, const char *market,
+                        s6_s4_peer_book *out)
+{
+    pthread_mutex_lock(&p->mu);
+    book_ent *b = book_find(p, symbol, market ? market : "FUT", false);
+    if (b)
+        *out = (s6_s4_peer_book){ .qty = b->qty, .entry = b->entry,
+                                  .realized = b->realized, .fees = b->fees,
+                                  .fills = b->fills };
+    pthread_mutex_unlock(&p->mu);
+    return b ? 0 : -ENOENT;
 }

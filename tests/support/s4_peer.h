@@ -65,7 +65,8 @@ typedef enum s6_s4_peer_mode {
     S6_S4P_ACCEPT = 0,
     S6_S4P_REJECT, /* status (400 when 0), {"error":{"code","message"}} */
     S6_S4P_FAIL,   /* status (503 when 0), nothing done */
-    S6_S4P_STALL   /* an order is taken (and published), never answered */
+    S6_S4P_STALL,  /* an order is taken (and published), never answered */
+    S6_S4P_DROP    /* the connection is closed, nothing is done */
 } s6_s4_peer_mode;
 
 typedef struct s6_s4_peer_rule {
@@ -146,3 +147,36 @@ int s6_s4_peer_wait(s6_s4_peer *p, s6_s4_peer_counter which, size_t n,
 int s6_s4_peer_run_until(s6_s4_peer *p, uv_loop_t *loop,
                          s6_s4_peer_counter which, size_t n,
                          unsigned timeout_ms);
+
+/* ---- the venue book (fault campaigns) ---- */
+
+/* On: the peer keeps the venue's positions from the fills it publishes
+ * (entries, market orders, triggered stops) and answers GET /positions
+ * from them; a reduce-only market order with nothing to reduce is refused
+ * (400 reduce_only_rejected), a reduce-only fill is clamped to the
+ * position, a triggered stop with no position expires (CANCELED).  Both
+ * GETs carry "as_of": the last ord:{results} entry id published. */
+void s6_s4_peer_venue_book(s6_s4_peer *p, bool on);
+
+/* An upstream entry filled at the venue: booked, and its ENTRY fill
+ * published with the intent's extras (intent "<pos_id>-en-<seq>"). */
+typedef struct s6_s4_peer_entry_fill {
+    const char *pos_id, *symbol, *market; /* market NULL: "FUT" */
+    int side;                             /* +1 buy, -1 sell */
+    double qty, price, sl_px, leverage, risk_reserved;
+    int concurrency_reserved;
+    unsigned seq;
+} s6_s4_peer_entry_fill;
+int s6_s4_peer_entry(s6_s4_peer *p, const s6_s4_peer_entry_fill *in);
+
+/* The mark moves: set_price, then every resting stop it crossed triggers. */
+int s6_s4_peer_move(s6_s4_peer *p, const char *symbol, double price);
+
+typedef struct s6_s4_peer_book {
+    double qty;       /* signed */
+    double entry, realized, fees;
+    unsigned fills;
+} s6_s4_peer_book;
+/* -ENOENT when the venue never traded symbol on market (NULL: FUT). */
+int s6_s4_peer_book_get(s6_s4_peer *p, const char *symbol, const char *market,
+                        s6_s4_peer_book *out);
