@@ -48,7 +48,7 @@ static size_t read_results(const s6test_redis *srv, s6_order_result *out,
 static void results_follow_the_orders(void **state)
 {
     (void)state;
-    s6test_redis srv;
+    s6test_redis srv = { .aof = 0 };
     assert_int_equal(s6test_redis_start(&srv), 0);
     fx *f = calloc(1, sizeof *f);
     s6_s4_peer_opts po = { .redis_url = srv.url };

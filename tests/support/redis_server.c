@@ -87,8 +87,11 @@ static void exec_server(const s6test_redis *srv)
     snprintf(log, sizeof(log), "%s/redis.log", srv->dir);
     notify_path(srv, notify, sizeof(notify));
     setenv("NOTIFY_SOCKET", notify, 1);
+    /* With aof every write is on disk before it is answered, so a kill
+     * and restart loses nothing a client was told had happened. */
     execlp("redis-server", "redis-server", "--port", port, "--bind",
-           "127.0.0.1", "--dir", srv->dir, "--save", "", "--appendonly", "no",
+           "127.0.0.1", "--dir", srv->dir, "--save", "", "--appendonly",
+           srv->aof ? "yes" : "no", "--appendfsync", "always",
            "--daemonize", "no", "--supervised", "systemd", "--logfile", log,
            "--enable-debug-command", "local", (char *)NULL);
     _exit(127);
@@ -178,8 +181,10 @@ static int spawn(s6test_redis *srv)
 int s6test_redis_start(s6test_redis *srv)
 {
     const char *tmp = getenv("TMPDIR");
+    int aof = srv->aof;
 
     memset(srv, 0, sizeof(*srv));
+    srv->aof = aof;
     snprintf(srv->dir, sizeof(srv->dir), "%s/s6redis.XXXXXX",
              tmp && *tmp && strlen(tmp) < 60 ? tmp : "/tmp");
     if (!mkdtemp(srv->dir))

@@ -1,8 +1,10 @@
 /*
  * redis_server.h — a real redis-server for tests: free loopback port, its
- * own temporary data directory, no persistence.
+ * own temporary data directory, no persistence unless aof is set before
+ * the start (then an append-only file, fsynced on every write, that a
+ * restart replays).
  *
- *   s6test_redis srv;
+ *   s6test_redis srv = { .aof = 0 };
  *   if (s6test_redis_start(&srv) != 0) fail();   // answers PING on return
  *   ... connect to srv.url ...
  *   s6test_redis_stop(&srv);      // killed, stays down (outage tests)
@@ -26,6 +28,7 @@ typedef struct s6test_redis {
     pid_t pid;       /* 0 when stopped */
     char dir[80];    /* data dir, log file redis.log inside */
     char url[64];    /* redis://127.0.0.1:<port>/0 */
+    int aof;         /* set before start: appendonly yes */
 } s6test_redis;
 
 /* A port nothing listens on right now (bound to :0 then released). */

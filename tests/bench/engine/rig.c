@@ -250,6 +250,7 @@ int rig_start(rig *r, size_t n, s6_feed_on_market on_market, void *ud)
     char err[512] = "", url4[64];
     *r = (rig){ .n = n, .on_market = on_market, .market_ud = ud };
     uv_loop_init(&r->loop);
+    r->srv.aof = 0;
     r->symbols = calloc(n, sizeof *r->symbols);
     r->instruments = calloc(n, sizeof *r->instruments);
     if (r->symbols == NULL || r->instruments == NULL ||
