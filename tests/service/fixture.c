@@ -48,9 +48,23 @@ static void set_path(json_t *cfg, const char *section, const char *key,
     json_object_set_new(sec, key, value);
 }
 
+static void svc_fx_setup_redis(svc_fx *f, void (*edit)(json_t *cfg));
+
 void svc_fx_setup(svc_fx *f, void (*edit)(json_t *cfg))
 {
     memset(f, 0, sizeof *f);
+    svc_fx_setup_redis(f, edit);
+}
+
+void svc_fx_setup_aof(svc_fx *f, void (*edit)(json_t *cfg))
+{
+    memset(f, 0, sizeof *f);
+    f->redis.aof = 1;
+    svc_fx_setup_redis(f, edit);
+}
+
+static void svc_fx_setup_redis(svc_fx *f, void (*edit)(json_t *cfg))
+{
     assert_int_equal(s6test_redis_start(&f->redis), 0);
     s6_s4_peer_opts po = { .redis_url = f->redis.url };
     assert_int_equal(s6_s4_peer_start(&f->peer, &po), 0);

@@ -30,6 +30,9 @@ typedef struct svc_fx {
 /* edit: changes to config/s6.json for this test (may be NULL); called with
  * the document before it is written. */
 void svc_fx_setup(svc_fx *f, void (*edit)(json_t *cfg));
+/* The same with Redis on an append-only file (fsync always), for tests
+ * that kill and restart it. */
+void svc_fx_setup_aof(svc_fx *f, void (*edit)(json_t *cfg));
 void svc_fx_teardown(svc_fx *f);
 
 /* Starts the binary and waits until it manages positions (the log line of
