@@ -123,14 +123,23 @@ static void send_attempt(s6_lease *l)
     }
 }
 
+/* Renewals go out every ttl/6 and the lease is given up when none sent in
+ * the last 3/4 ttl has been confirmed: the key lives ttl from when Redis
+ * applied a renewal, which is after we sent it, so a quarter ttl is left
+ * for timer lateness, and a stall of Redis or the network shorter than
+ * 7/12 ttl (several renewals in a row) costs nothing. */
+enum { LEASE_RENEWS_PER_TTL = 6 };
+
+static uint64_t give_up_after(const s6_lease *l)
+{
+    return (uint64_t)l->o.ttl_ms * 3 / 4;
+}
+
 static void on_tick(uv_timer_t *t)
 {
     s6_lease *l = t->data;
     uint64_t now = uv_now(l->loop);
-    /* Lost well before Redis could expire it: the key lives ttl from when
-     * the renewal was applied, which is after we sent it; half the ttl
-     * leaves a tick (ttl/3) of slack for timer jitter. */
-    if (l->st.held && now - l->ok_sent_at >= l->o.ttl_ms / 2)
+    if (l->st.held && now - l->ok_sent_at >= give_up_after(l))
         lose(l, "not renewed in time");
     if (!l->busy)
         send_attempt(l);
@@ -161,7 +170,7 @@ int s6_lease_start(uv_loop_t *loop, s6_redis *r, const s6_lease_opts *opts,
     uv_timer_init(loop, &l->tick);
     l->tick.data = l;
     l->refs = 1; /* the timer's */
-    uv_timer_start(&l->tick, on_tick, 0, ttl / 3);
+    uv_timer_start(&l->tick, on_tick, 0, ttl / LEASE_RENEWS_PER_TTL);
     *out = l;
     return 0;
 }

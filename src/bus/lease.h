@@ -5,13 +5,15 @@
  * Acquire: a script that sets s6:lease <instance-id> PX ttl when the key
  * is free, or extends it when it already holds our own id (the same
  * instance restarted after a crash goes on at once; instance ids are
- * unique among running instances).  Renew every ttl/3 with a
- * script that extends the key only while it still holds our id.  The
- * holder declares the lease lost (on_lost) when the key holds someone
- * else's id, or when no renewal sent in the last half ttl has succeeded — before
- * Redis can expire it and hand it to another instance, whose clock starts
- * only after ours ran out.  A waiting instance tries every ttl/3 and takes
- * over once the key has lapsed.  On on_lost the service stops acting at
+ * unique among running instances).  Renew every ttl/6 with a script that
+ * extends the key only while it still holds our id.  The holder declares
+ * the lease lost (on_lost) when the key holds someone else's id, or when
+ * no renewal sent in the last 3/4 ttl has succeeded — before Redis can
+ * expire it and hand it to another instance, whose clock starts only after
+ * ours ran out — so a stall of Redis shorter than about half the ttl is
+ * ridden out.  A holder that lost it, like a waiting instance, goes on
+ * trying every ttl/6 and takes the lease (back) once the key has lapsed or
+ * holds its own id.  On on_lost the service stops acting at
  * once; it acts again only after on_acquired.
  */
 #pragma once
