@@ -49,7 +49,7 @@ static int on_result(void *ud, const s6_order_result *r, char *err,
     /* S4 refusing an order for want of margin is the treasury's event
      * trigger; the engine records the refusal as any other. */
     if (svc->treasury != NULL && r->kind == S6_RES_REJECTED &&
-        strstr(r->reason, "insufficient_balance") != NULL)
+        r->code == S6_RCODE_INSUFFICIENT_BALANCE)
         s6_treasury_on_insufficient_balance(svc->treasury, r->symbol);
     return s6_engine_on_result(svc->engine, r, err, errlen);
 }
