@@ -21,6 +21,22 @@ static const char *const fill_names[] = {
 
 static const char *const fee_assets[] = { "QUOTE", "BASE" };
 
+static const char *const code_names[S6_RCODE_COUNT] = {
+    [S6_RCODE_INSUFFICIENT_BALANCE] = "INSUFFICIENT_BALANCE",
+    [S6_RCODE_REDUCE_ONLY_REJECTED] = "REDUCE_ONLY_REJECTED",
+    [S6_RCODE_UNKNOWN] = "UNKNOWN",
+};
+
+/* An older S4 names the cause only in its words: the codes it can mean,
+ * by the text S4 and the paper venue use for them. */
+static const struct {
+    const char *text;
+    int code;
+} codes_in_reason[] = {
+    { "insufficient_balance", S6_RCODE_INSUFFICIENT_BALANCE },
+    { "reduce_only_rejected", S6_RCODE_REDUCE_ONLY_REJECTED },
+};
+
 static const char *name_at(const char *const *t, size_t n, int i)
 {
     return i >= 0 && (size_t)i < n ? t[i] : NULL;
@@ -34,6 +50,39 @@ const char *s6_result_kind_name(int kind)
 const char *s6_fill_kind_name(int kind)
 {
     return name_at(fill_names, N_FILL_NAMES, kind);
+}
+
+const char *s6_result_code_name(int code)
+{
+    return name_at(code_names, S6_RCODE_COUNT, code);
+}
+
+static int code_of_name(const char *name)
+{
+    for (int i = 1; i < S6_RCODE_COUNT; i++)
+        if (strcmp(name, code_names[i]) == 0)
+            return i;
+    return S6_RCODE_UNKNOWN;
+}
+
+static int code_of_reason(const s6_order_result *r)
+{
+    if (r->kind != S6_RES_REJECTED && r->kind != S6_RES_CANCELED)
+        return S6_RCODE_NONE;
+    for (size_t i = 0; i < sizeof codes_in_reason / sizeof *codes_in_reason;
+         i++)
+        if (strstr(r->reason, codes_in_reason[i].text) != NULL)
+            return codes_in_reason[i].code;
+    return S6_RCODE_NONE;
+}
+
+/* Like reason, never refused: a code this S6 does not know reads as
+ * UNKNOWN, so a newer S4 cannot dead-letter its rejections. */
+static void parse_code(const s6_bus_in *in, s6_order_result *r)
+{
+    char name[32];
+    s6_bus_get_text(in, "code", name, sizeof name);
+    r->code = name[0] ? code_of_name(name) : code_of_reason(r);
 }
 
 const char *s6_market_name(int market)
@@ -85,6 +134,7 @@ static int parse_extras(const s6_bus_in *in, s6_order_result *r, char *err,
                         size_t errlen)
 {
     s6_bus_get_text(in, "reason", r->reason, sizeof r->reason);
+    parse_code(in, r);
     int rc = s6_bus_get_num(in, "sl_px", false, 0, DBL_MAX, &r->sl_px, err,
                             errlen);
     if (rc == 0)
@@ -169,6 +219,8 @@ static int format_fill(const s6_order_result *r, s6_bus_out *o)
 static int format_extras(const s6_order_result *r, s6_bus_out *o)
 {
     int rc = s6_bus_out_str(o, "reason", r->reason, true);
+    if (r->code != S6_RCODE_NONE)
+        rc |= s6_bus_out_str(o, "code", s6_result_code_name(r->code), false);
     if (r->sl_px > 0)
         rc |= s6_bus_out_num(o, "sl_px", r->sl_px);
     if (r->leverage > 0)

@@ -23,7 +23,9 @@
  * zeroed on error, with err naming the field ("ord:{results}: field
  * 'kind': unknown value ...", "... field 'qty': negative ('-1')").
  * Required: result_id, kind, symbol, market; for FILL also side,
- * fill_kind, qty > 0, price > 0.  Unknown fields are ignored. */
+ * fill_kind, qty > 0, price > 0.  Unknown fields are ignored.  Without a
+ * `code` (an older S4), a REJECTED or CANCELED result's code is read from
+ * its reason text. */
 int s6_result_parse(const s6_redis_kv *kv, size_t n, s6_order_result *out,
                     char *err, size_t errlen);
 
@@ -34,6 +36,7 @@ int s6_result_format(const s6_order_result *r, s6_bus_out *out, char *err,
 
 /* Names on the wire, NULL when out of range. */
 const char *s6_result_kind_name(int kind);
+const char *s6_result_code_name(int code); /* NULL for S6_RCODE_NONE too */
 const char *s6_fill_kind_name(int kind);
 const char *s6_market_name(int market);
 const char *s6_side_name(int side);

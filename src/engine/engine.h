@@ -41,6 +41,16 @@ typedef enum s6_result_kind {
     S6_RES_KIND_COUNT
 } s6_result_kind;
 
+/* Why a REJECTED or CANCELED order ended, for code to act on; reason keeps
+ * S4's words for people (docs/contracts/order-results.md, `code`). */
+typedef enum s6_result_code {
+    S6_RCODE_NONE = 0,             /* not a refusal, or no cause named */
+    S6_RCODE_INSUFFICIENT_BALANCE, /* the treasury's event trigger */
+    S6_RCODE_REDUCE_ONLY_REJECTED,
+    S6_RCODE_UNKNOWN,              /* a code this S6 does not know */
+    S6_RCODE_COUNT
+} s6_result_code;
+
 typedef struct s6_order_result {
     int kind;                           /* s6_result_kind */
     char result_id[S6_RESULT_ID_MAX];   /* unique per result (replays refused) */
@@ -51,6 +61,7 @@ typedef struct s6_order_result {
     s6_fill fill;                       /* S6_RES_FILL only */
     char reason[96];                    /* REJECTED/CANCELED: S4's words,
                                            e.g. "insufficient_balance" */
+    int code;                           /* s6_result_code */
     /* An entry intent's extras (upstream put them on the entry order). */
     double sl_px;                       /* first stop asked for, 0 = none */
     double leverage;                    /* 0 = the symbol's default */

@@ -237,6 +237,81 @@ static void test_result_reason_is_free_text(void **state)
     assert_int_equal(r.reason[3], '?');
 }
 
+/* The contract's third example, with or without the machine-readable
+ * code, parsed. */
+static int parse_rejection(const char *kind, const char *reason,
+                           const char *code, s6_order_result *r)
+{
+    const char *pairs[] = { "result_id", "r-1003", "kind", kind,
+                            "intent_id", "p1-sl-2", "symbol", "BTCUSDT",
+                            "market", "FUT", "reason", reason,
+                            code ? "code" : NULL, code, NULL };
+    entry e;
+    entry_of(&e, pairs);
+    char err[256] = "";
+    int rc = s6_result_parse(e.kv, e.n, r, err, sizeof err);
+    assert_string_equal(err, "");
+    return rc;
+}
+
+static void test_result_code(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *kind, *reason, *code;
+        int want;
+    } cases[] = {
+        /* The code says it; the words are for people. */
+        { "REJECTED", "margin is short", "INSUFFICIENT_BALANCE",
+          S6_RCODE_INSUFFICIENT_BALANCE },
+        { "CANCELED", "", "REDUCE_ONLY_REJECTED",
+          S6_RCODE_REDUCE_ONLY_REJECTED },
+        { "REJECTED", "insufficient_balance", "REDUCE_ONLY_REJECTED",
+          S6_RCODE_REDUCE_ONLY_REJECTED },
+        /* A code from a newer S4: known to be a refusal, nothing more. */
+        { "REJECTED", "self trade", "SELF_TRADE_PREVENTED", S6_RCODE_UNKNOWN },
+        { "REJECTED", "", "UNKNOWN", S6_RCODE_UNKNOWN },
+        /* An older S4 without the code: read from its words. */
+        { "REJECTED", "insufficient_balance: margin is short", NULL,
+          S6_RCODE_INSUFFICIENT_BALANCE },
+        { "CANCELED", "reduce_only_rejected", NULL,
+          S6_RCODE_REDUCE_ONLY_REJECTED },
+        { "REJECTED", "would_trigger_immediately", NULL, S6_RCODE_NONE },
+        { "ACCEPTED", "insufficient_balance", NULL, S6_RCODE_NONE },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        s6_order_result r;
+        assert_int_equal(parse_rejection(cases[i].kind, cases[i].reason,
+                                         cases[i].code, &r), 0);
+        assert_int_equal(r.code, cases[i].want);
+    }
+}
+
+static void test_result_code_written(void **state)
+{
+    (void)state;
+    s6_order_result r;
+    memset(&r, 0, sizeof r);
+    r.kind = S6_RES_REJECTED;
+    strcpy(r.result_id, "r-10");
+    strcpy(r.symbol, "BTCUSDT");
+    strcpy(r.reason, "margin is short");
+    r.code = S6_RCODE_INSUFFICIENT_BALANCE;
+    roundtrip(&r);
+    s6_bus_out o;
+    char err[256] = "";
+    assert_int_equal(s6_result_format(&r, &o, err, sizeof err), 0);
+    size_t found = 0;
+    for (size_t i = 0; i < o.n; i++)
+        if (strcmp(o.kv[i].k, "code") == 0) {
+            assert_string_equal(o.kv[i].v, "INSUFFICIENT_BALANCE");
+            found++;
+        }
+    assert_int_equal(found, 1);
+    r.code = S6_RCODE_COUNT;
+    assert_int_equal(s6_result_format(&r, &o, err, sizeof err), S6_BUS_EINVAL);
+}
+
 static void test_result_format_refuses(void **state)
 {
     (void)state;
@@ -399,6 +474,8 @@ int main(void)
         cmocka_unit_test(test_result_duplicate_and_unknown),
         cmocka_unit_test(test_result_reason_is_free_text),
         cmocka_unit_test(test_result_format_refuses),
+        cmocka_unit_test(test_result_code),
+        cmocka_unit_test(test_result_code_written),
         cmocka_unit_test(test_md_update),
         cmocka_unit_test(test_md_update_bad),
         cmocka_unit_test(test_md_signal),

@@ -258,6 +258,7 @@ static void reduce_only_above_the_position_is_rejected(void **state)
     assert_string_equal(f->res[0].intent_id, "p1-sl-4");
     assert_int_equal(f->res[1].kind, S6_RES_CANCELED);
     assert_string_equal(f->res[1].reason, "reduce_only_rejected");
+    assert_int_equal(f->res[1].code, S6_RCODE_REDUCE_ONLY_REJECTED);
     s6_paper_get_position(f->p, "BTCUSDT", S6_MARKET_FUT, &pos);
     assert_int_equal(pos.side, 0);
     drop(f);

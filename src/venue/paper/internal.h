@@ -87,10 +87,11 @@ long s6_paper_book_find(const s6_paper *p, const char *symbol, int market);
 int s6_paper_book_add_stop(s6_paper_book *b, size_t order);
 void s6_paper_book_drop_stop(s6_paper_book *b, size_t order);
 /* Why the venue refuses this order now, or NULL: reduceOnly, flips,
- * balances.  price: the fill price expected. */
+ * balances.  price: the fill price expected.  code (may be NULL): the
+ * refusal's s6_result_code. */
 const char *s6_paper_book_refusal(const s6_paper *p, const s6_paper_book *b,
                                   int side, bool reduce_only, double qty,
-                                  double price, double leverage);
+                                  double price, double leverage, int *code);
 /* Moves the position and the balances by one fill. */
 void s6_paper_book_apply(s6_paper *p, s6_paper_book *b, int side,
                          double qty, double price, double fee,

@@ -166,13 +166,13 @@ static const char *static_refusal(const s6_paper *p, const s6_paper_book *b,
         if (o->side * (o->stop_price - b->mark) <= 0)
             return "would_immediately_trigger";
         return s6_paper_book_refusal(p, b, o->side, o->reduce_only, o->qty,
-                                     o->stop_price, o->leverage);
+                                     o->stop_price, o->leverage, NULL);
     }
     if (o->type != S6_ORDER_MARKET)
         return "invalid_type";
     return s6_paper_book_refusal(p, b, o->side, o->reduce_only, o->qty,
                                  s6_paper_fill_price(p, b, o->side),
-                                 o->leverage);
+                                 o->leverage, NULL);
 }
 
 /* Splits the quantity into the configured number of parts on the step;
@@ -360,13 +360,15 @@ static void fill_part(s6_paper *p, size_t i)
     double qty = s6_round_to_step((double)steps * b->sym->step,
                                   b->sym->step, 0);
     double price = s6_paper_fill_price(p, b, o->side);
+    int code;
     const char *why = s6_paper_book_refusal(p, b, o->side, o->reduce_only,
-                                            qty, price, o->leverage);
+                                            qty, price, o->leverage, &code);
     s6_order_result r;
     if (why != NULL) {
         o->state = S6_PO_CANCELED;
         result_base(p, o, S6_RES_CANCELED, &r);
         snprintf(r.reason, sizeof r.reason, "%s", why);
+        r.code = code;
         p->o.on_result(p->o.result_ud, &r);
         return;
     }

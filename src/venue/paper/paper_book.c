@@ -54,27 +54,37 @@ static double fee_of(const s6_paper_book *b, double qty, double price)
     return qty * price * b->sym->taker_fee;
 }
 
+/* why, with its s6_result_code in *code when the caller asks for it. */
+static const char *refused(int *code, int c, const char *why)
+{
+    if (code != NULL)
+        *code = c;
+    return why;
+}
+
 const char *s6_paper_book_refusal(const s6_paper *p, const s6_paper_book *b,
                                   int side, bool reduce_only, double qty,
-                                  double price, double leverage)
+                                  double price, double leverage, int *code)
 {
     const s6_paper_position *pos = &b->pos;
     double half = b->sym->step / 2;
     bool reduces = pos->side != 0 && side != pos->side;
+    refused(code, S6_RCODE_NONE, NULL);
     if (reduce_only && (!reduces || qty > pos->qty + half))
-        return "reduce_only_rejected";
+        return refused(code, S6_RCODE_REDUCE_ONLY_REJECTED,
+                       "reduce_only_rejected");
     if (reduces && qty > pos->qty + half)
         return "position_side_mismatch"; /* one-way mode never flips */
     if (reduces)
         return NULL;
     double notional = qty * price, fee = fee_of(b, qty, price);
-    if (b->sym->market == S6_MARKET_SPOT) {
-        if (side < 0)
-            return "insufficient_balance"; /* no spot to sell */
-        return notional + fee > p->spot_free ? "insufficient_balance" : NULL;
-    }
-    return notional / leverage + fee > p->fut_free ? "insufficient_balance"
-                                                   : NULL;
+    bool short_of = b->sym->market == S6_MARKET_SPOT
+                        ? side < 0 /* no spot to sell */ ||
+                              notional + fee > p->spot_free
+                        : notional / leverage + fee > p->fut_free;
+    return short_of ? refused(code, S6_RCODE_INSUFFICIENT_BALANCE,
+                              "insufficient_balance")
+                    : NULL;
 }
 
 static void apply_fut(s6_paper *p, s6_paper_position *pos, int side,

@@ -1,14 +1,18 @@
 /*
- * internal.h — what router.c and venue.c share: the list of requests in
- * flight (so closing the router can cancel every one of them), the
- * request options both build, and the metric names.
+ * internal.h — what the files of the S4 router share: its state (router.c
+ * owns the queue and the rate buckets), the list of requests in flight (so
+ * closing the router can cancel every one of them) and the request options
+ * the orders (router.c) and the venue view (venue.c) both build (calls.c).
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <uv.h>
 
+#include "venue/s4/rate.h"
 #include "venue/s4/router.h"
+#include "venue/s4/wire.h"
 
 /* One outbound request in flight, linked into the router's list. */
 typedef struct s6_s4_call {
@@ -17,6 +21,39 @@ typedef struct s6_s4_call {
     uint64_t t0_ns;  /* uv_hrtime() at the send */
 } s6_s4_call;
 
+/* router.c's queued orders and cancels. */
+typedef struct s6_s4_job_list {
+    struct s6_s4_job *head, *tail;
+    size_t n;
+} s6_s4_job_list;
+
+struct s6_s4_router {
+    uv_loop_t *loop;
+    s6_httpc *httpc;
+    const s6_config *cfg;
+    s6_log *log;
+    s6_metrics *metrics;
+    char base[1024];
+    uv_timer_t rate_timer; /* fires when tokens allow the queue's head */
+    uv_timer_t defer_timer; /* delivers outcomes decided inside a call */
+    int open_handles;
+    bool closing;
+    s6_rate total;
+    struct s6_s4_sym_rate *syms;
+    size_t n_syms, cap_syms;
+    s6_s4_job_list queue, deferred;
+    s6_s4_job_list sending;  /* sent, waiting for the answer */
+    s6_s4_call calls; /* sentinel of the in-flight list */
+    size_t in_flight;
+    s6_httpc_retry retry;
+    uint64_t seed;
+    double (*clock)(void *ud); /* NULL: the loop's time */
+    void *clock_ud;
+    s6_gauge *queued; /* s6_s4_queued_orders */
+    s6_s4_router_stats stats;
+};
+
+/* calls.c: what router.c and venue.c both need of the router. */
 bool s6_s4_router_closing(const s6_s4_router *r);
 s6_httpc *s6_s4_router_httpc(const s6_s4_router *r);
 s6_log *s6_s4_router_log(const s6_s4_router *r);
@@ -37,6 +74,3 @@ void s6_s4_call_untrack(s6_s4_router *r, s6_s4_call *c);
  * kind non-NULL also counts s6_s4_request_errors_total{endpoint,kind}. */
 void s6_s4_call_observe(s6_s4_router *r, const s6_s4_call *c,
                         const char *endpoint, const char *kind);
-
-/* The error kind of a transport failure or an unexpected status. */
-const char *s6_s4_error_kind(const s6_httpc_result *res);

@@ -1,4 +1,6 @@
-/* router.c — orders and cancels to S4 over HTTP, rate-limited (router.h). */
+/* router.c — orders and cancels to S4 over HTTP: the queue, the rate
+ * limits, dispatch and outcomes (router.h); the bodies and answers are
+ * wire.c's. */
 #include "venue/s4/router.h"
 
 #include <errno.h>
@@ -10,43 +12,34 @@
 
 #include "venue/s4/internal.h"
 #include "venue/s4/rate.h"
+#include "venue/s4/wire.h"
 
 #define COMP "s4"
 
 enum { OP_ORDER = 0, OP_CANCEL, OP_COUNT };
 
-/* Per operation: the path, the metric endpoint label, and whether a 404
- * means the thing is already gone (a cancel of an unknown order). */
+/* Per operation: the path and the metric endpoint label. */
 static const struct {
     const char *path, *endpoint;
-    bool not_found_is_ok;
 } OPS[OP_COUNT] = {
-    [OP_ORDER] = { "/orders", "orders", false },
-    [OP_CANCEL] = { "/cancel", "cancel", true },
+    [OP_ORDER] = { "/orders", "orders" },
+    [OP_CANCEL] = { "/cancel", "cancel" },
 };
 
-static const char *const MARKETS[] = { [S6_MARKET_FUT] = "FUT",
-                                       [S6_MARKET_SPOT] = "SPOT" };
-static const char *const TYPES[] = { [S6_ORDER_MARKET] = "MARKET",
-                                     [S6_ORDER_STOP_MARKET] = "STOP_MARKET" };
-static const char *const PURPOSES[S6_PURPOSE_COUNT] = {
-    [S6_PURPOSE_STOP] = "sl", [S6_PURPOSE_TP] = "tp", [S6_PURPOSE_ADD] = "add",
-    [S6_PURPOSE_CLOSE] = "cl", [S6_PURPOSE_HEDGE] = "hg",
-};
 static const char *const OUTCOMES[S6_ROUTE_OUTCOME_COUNT] = {
     [S6_ROUTE_OK] = "ok", [S6_ROUTE_REJECTED] = "rejected",
     [S6_ROUTE_FAILED] = "failed",
 };
 
 /* One rate bucket per (market, symbol); few symbols, so a flat array. */
-typedef struct sym_rate {
+typedef struct s6_s4_sym_rate {
     int market;
     char symbol[S6_SYMBOL_MAX + 1];
     s6_rate bucket;
 } sym_rate;
 
-typedef struct job {
-    struct job *prev, *next; /* the queue, or the deferred list */
+typedef struct s6_s4_job {
+    struct s6_s4_job *prev, *next; /* the queue, or the deferred list */
     s6_s4_call call;         /* while in flight */
     s6_s4_router *r;
     int op;
@@ -63,36 +56,7 @@ typedef struct job {
     void *cb_ud;
 } job;
 
-typedef struct job_list {
-    job *head, *tail;
-    size_t n;
-} job_list;
-
-struct s6_s4_router {
-    uv_loop_t *loop;
-    s6_httpc *httpc;
-    const s6_config *cfg;
-    s6_log *log;
-    s6_metrics *metrics;
-    char base[1024];
-    uv_timer_t rate_timer; /* fires when tokens allow the queue's head */
-    uv_timer_t defer_timer; /* delivers outcomes decided inside a call */
-    int open_handles;
-    bool closing;
-    s6_rate total;
-    sym_rate *syms;
-    size_t n_syms, cap_syms;
-    job_list queue, deferred;
-    job_list sending;  /* sent, waiting for the answer */
-    s6_s4_call calls; /* sentinel of the in-flight list */
-    size_t in_flight;
-    s6_httpc_retry retry;
-    uint64_t seed;
-    double (*clock)(void *ud); /* NULL: the loop's time */
-    void *clock_ud;
-    s6_gauge *queued; /* s6_s4_queued_orders */
-    s6_s4_router_stats stats;
-};
+typedef s6_s4_job_list job_list;
 
 static void dispatch(s6_s4_router *r);
 
@@ -142,153 +106,6 @@ static void job_free(job *j)
     free(j);
 }
 
-/* An intent id is a header value and a Redis field: a short token. */
-static bool token_ok(const char *s, size_t max)
-{
-    size_t n = strnlen(s, max + 1); /* a buffer filled to the brim */
-    if (n == 0 || n > max)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-              (*p >= '0' && *p <= '9') || strchr("-_.:", *p)))
-            return false;
-    return true;
-}
-
-/* An exact decimal as the venue takes it: digits, at most one point with
- * digits after it, and not zero. */
-static bool decimal_ok(const char *s, size_t cap)
-{
-    if (strnlen(s, cap) == cap)
-        return false; /* no terminator */
-    const char *p = s;
-    bool nonzero = false, point = false;
-    size_t digits = 0;
-    for (; *p; p++) {
-        if (*p == '.') {
-            if (point || digits == 0)
-                return false;
-            point = true;
-            digits = 0;
-        } else if (*p >= '0' && *p <= '9') {
-            digits++;
-            nonzero |= *p != '0';
-        } else {
-            return false;
-        }
-    }
-    return digits > 0 && nonzero;
-}
-
-/* pos_id of an intent "<pos_id>-<action>-<seq>", for logging a cancel. */
-static void pos_of_intent(const char *intent, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", intent);
-    for (int k = 0; k < 2; k++) {
-        char *dash = strrchr(out, '-');
-        if (!dash) {
-            out[0] = '\0';
-            return;
-        }
-        *dash = '\0';
-    }
-}
-
-/* ------------------------------------------------------------------ */
-/* Internals shared with venue.c                                      */
-
-bool s6_s4_router_closing(const s6_s4_router *r) { return r->closing; }
-s6_httpc *s6_s4_router_httpc(const s6_s4_router *r) { return r->httpc; }
-s6_log *s6_s4_router_log(const s6_s4_router *r) { return r->log; }
-
-int s6_s4_router_url(const s6_s4_router *r, const char *path, char *buf,
-                     size_t cap)
-{
-    int n = snprintf(buf, cap, "%s%s", r->base, path);
-    return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
-}
-
-static uint64_t fnv1a(const char *s, uint64_t h)
-{
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
-}
-
-void s6_s4_router_opts(s6_s4_router *r, const char *intent_id,
-                       s6_httpc_opts *o)
-{
-    const s6_config *c = r->cfg;
-    unsigned base = c->orders.retry_initial_ms;
-    r->retry = (s6_httpc_retry){
-        .max_attempts = c->orders.retry_max_attempts + 1,
-        .base_ms = base,
-        .cap_ms = c->orders.retry_max_ms > base ? c->orders.retry_max_ms : base,
-        /* Per intent, so orders that failed together spread apart. */
-        .seed = fnv1a(intent_id, r->seed),
-    };
-    o->timeout_ms = c->services.request_timeout_ms;
-    o->connect_timeout_ms = c->services.connect_timeout_ms;
-    o->retry = &r->retry;
-}
-
-void s6_s4_call_track(s6_s4_router *r, s6_s4_call *c, uint64_t id)
-{
-    c->id = id;
-    c->t0_ns = uv_hrtime();
-    c->next = r->calls.next;
-    c->prev = &r->calls;
-    r->calls.next->prev = c;
-    r->calls.next = c;
-    r->in_flight++;
-}
-
-void s6_s4_call_untrack(s6_s4_router *r, s6_s4_call *c)
-{
-    c->prev->next = c->next;
-    c->next->prev = c->prev;
-    c->prev = c->next = NULL;
-    r->in_flight--;
-}
-
-void s6_s4_call_observe(s6_s4_router *r, const s6_s4_call *c,
-                        const char *endpoint, const char *kind)
-{
-    if (!r->metrics)
-        return;
-    s6_hist *h;
-    s6_hist_get(r->metrics, "s6_s4_request_seconds", 1, S6_LABELS(endpoint),
-                &h);
-    s6_hist_observe(h, (double)(uv_hrtime() - c->t0_ns) / 1e9);
-    if (kind) {
-        s6_counter *e;
-        s6_counter_get(r->metrics, "s6_s4_request_errors_total", 2,
-                       S6_LABELS(endpoint, kind), &e);
-        s6_counter_inc(e);
-    }
-}
-
-const char *s6_s4_error_kind(const s6_httpc_result *res)
-{
-    switch (res->err) {
-    case S6_HTTPC_OK:
-        if (res->status >= 500)
-            return "http_5xx";
-        if (res->status >= 400)
-            return "http_4xx";
-        return "bad_response";
-    case S6_HTTPC_E_TIMEOUT:
-        return "timeout";
-    case S6_HTTPC_E_TOO_LARGE:
-        return "bad_response";
-    case S6_HTTPC_E_CANCELLED:
-    case S6_HTTPC_E_SHUTDOWN:
-        return NULL; /* ours, not S4's */
-    default:
-        return "connect";
-    }
-}
-
 /* ------------------------------------------------------------------ */
 /* Outcomes                                                           */
 
@@ -303,7 +120,7 @@ static void log_outcome(s6_s4_router *r, const job *j,
         S6_LOG_STR("intent_id", j->intent_id),
         S6_LOG_STR("pos_id", j->pos_id),
         S6_LOG_STR("symbol", j->symbol),
-        S6_LOG_STR("market", MARKETS[j->market]),
+        S6_LOG_STR("market", s6_s4_market_name(j->market)),
         S6_LOG_STR("endpoint", OPS[j->op].endpoint),
         S6_LOG_INT("status", res ? res->status : 0),
         S6_LOG_STR("error", res ? s6_httpc_err_name(res->err) : "none"),
@@ -342,77 +159,6 @@ static void finish(s6_s4_router *r, job *j, const s6_httpc_result *res,
     done(ud, intent, outcome, why);
 }
 
-/* S4's {"error":{"code","message"}} as "code: message". */
-static void error_detail(const s6_httpc_result *res, char *out, size_t cap)
-{
-    json_t *doc = json_loadb(res->body, res->body_len, 0, NULL);
-    json_t *e = json_object_get(doc, "error");
-    const char *code = json_string_value(json_object_get(e, "code"));
-    const char *msg = json_string_value(json_object_get(e, "message"));
-    if (code && msg)
-        snprintf(out, cap, "%s: %s", code, msg);
-    else if (code)
-        snprintf(out, cap, "%s", code);
-    else
-        snprintf(out, cap, "http %d", res->status);
-    json_decref(doc);
-}
-
-/* A 2xx to an order names the order S4 holds for our intent. */
-static int order_answer(const job *j, const s6_httpc_result *res, char *out,
-                        size_t cap)
-{
-    json_t *doc = json_loadb(res->body, res->body_len, 0, NULL);
-    const char *intent = json_string_value(json_object_get(doc, "intent_id"));
-    const char *oid = json_string_value(json_object_get(doc, "order_id"));
-    const char *st = json_string_value(json_object_get(doc, "status"));
-    int outcome = S6_ROUTE_OK;
-    if (intent && strcmp(intent, j->intent_id) != 0) {
-        /* S4 answered for another order: ours is in an unknown state. */
-        snprintf(out, cap, "answer names intent %s", intent);
-        outcome = S6_ROUTE_FAILED;
-    } else {
-        snprintf(out, cap, "order_id=%s status=%s", oid ? oid : "?",
-                 st ? st : "?");
-    }
-    json_decref(doc);
-    return outcome;
-}
-
-static int classify(const job *j, const s6_httpc_result *res,
-                    const char **kind, char *detail, size_t cap)
-{
-    *kind = s6_s4_error_kind(res);
-    if (res->err != S6_HTTPC_OK) {
-        snprintf(detail, cap, "%s after %u attempt(s)%s%s",
-                 s6_httpc_err_name(res->err), res->attempts,
-                 *res->err_msg ? ": " : "", res->err_msg);
-        return S6_ROUTE_FAILED;
-    }
-    int st = res->status;
-    if (st >= 200 && st < 300) {
-        *kind = NULL;
-        if (j->op != OP_ORDER) {
-            snprintf(detail, cap, "canceled");
-            return S6_ROUTE_OK;
-        }
-        int o = order_answer(j, res, detail, cap);
-        *kind = o == S6_ROUTE_OK ? NULL : "bad_response";
-        return o;
-    }
-    if (st == 404 && OPS[j->op].not_found_is_ok) {
-        *kind = NULL;
-        snprintf(detail, cap, "already gone");
-        return S6_ROUTE_OK;
-    }
-    if (st >= 400 && st < 500 && st != 429) {
-        error_detail(res, detail, cap);
-        return S6_ROUTE_REJECTED;
-    }
-    snprintf(detail, cap, "http %d after %u attempt(s)", st, res->attempts);
-    return S6_ROUTE_FAILED;
-}
-
 static void on_answer(const s6_httpc_result *res, void *ud)
 {
     job *j = ud;
@@ -421,7 +167,9 @@ static void on_answer(const s6_httpc_result *res, void *ud)
     list_remove(&r->sending, j);
     const char *kind;
     char detail[sizeof j->detail];
-    int outcome = classify(j, res, &kind, detail, sizeof detail);
+    int outcome = s6_s4_answer_outcome(
+        res, j->op == OP_ORDER ? j->intent_id : NULL, &kind, detail,
+        sizeof detail);
     s6_s4_call_observe(r, &j->call, OPS[j->op].endpoint, kind);
     finish(r, j, res, outcome, detail);
     if (!r->closing && r->queue.head)
@@ -594,57 +342,6 @@ static int refuse(s6_s4_router *r, const char *op, const char *intent,
     return -EINVAL;
 }
 
-/* The field that makes the order unfit for S4, or NULL. */
-static const char *order_bad_field(const s6_order *o)
-{
-    if (!token_ok(o->intent_id, S6_INTENT_ID_MAX))
-        return "intent_id";
-    if (!token_ok(o->pos_id, S6_POS_ID_MAX))
-        return "pos_id";
-    if (!token_ok(o->symbol, S6_SYMBOL_MAX))
-        return "symbol";
-    if (o->market != S6_MARKET_FUT && o->market != S6_MARKET_SPOT)
-        return "market";
-    if (o->type != S6_ORDER_MARKET && o->type != S6_ORDER_STOP_MARKET)
-        return "type";
-    if (o->purpose < S6_PURPOSE_STOP || o->purpose >= S6_PURPOSE_COUNT)
-        return "purpose";
-    if (o->side != 1 && o->side != -1)
-        return "side";
-    if (!decimal_ok(o->qty_str, sizeof o->qty_str))
-        return "qty_str";
-    if (o->type == S6_ORDER_STOP_MARKET &&
-        !decimal_ok(o->price_str, sizeof o->price_str))
-        return "price_str";
-    if (o->plan_id[0] && !token_ok(o->plan_id, sizeof o->plan_id - 1))
-        return "plan_id";
-    return NULL;
-}
-
-static char *order_body(const s6_order *o)
-{
-    bool stop = o->type == S6_ORDER_STOP_MARKET;
-    json_t *b = json_object();
-    json_object_set_new(b, "intent_id", json_string(o->intent_id));
-    json_object_set_new(b, "pos_id", json_string(o->pos_id));
-    json_object_set_new(b, "symbol", json_string(o->symbol));
-    json_object_set_new(b, "market", json_string(MARKETS[o->market]));
-    json_object_set_new(b, "side", json_string(o->side > 0 ? "BUY" : "SELL"));
-    json_object_set_new(b, "type", json_string(TYPES[o->type]));
-    json_object_set_new(b, "quantity", json_string(o->qty_str));
-    if (stop) {
-        json_object_set_new(b, "stop_price", json_string(o->price_str));
-        json_object_set_new(b, "working_type", json_string("MARK_PRICE"));
-    }
-    json_object_set_new(b, "reduce_only", json_boolean(o->reduce_only));
-    json_object_set_new(b, "purpose", json_string(PURPOSES[o->purpose]));
-    if (o->plan_id[0])
-        json_object_set_new(b, "plan_id", json_string(o->plan_id));
-    char *s = json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(b);
-    return s;
-}
-
 static job *job_new(s6_s4_router *r, int op, const char *intent,
                     const char *symbol, int market, s6_route_done done,
                     void *cb_ud)
@@ -670,7 +367,7 @@ static int edge_submit(void *ud, const s6_order *o, s6_route_done done,
         return -ESHUTDOWN;
     if (!o || !done)
         return -EINVAL;
-    const char *bad = order_bad_field(o);
+    const char *bad = s6_s4_order_bad_field(o);
     if (bad)
         return refuse(r, "submit", o->intent_id, bad);
     job *j = job_new(r, OP_ORDER, o->intent_id, o->symbol, o->market, done,
@@ -680,7 +377,7 @@ static int edge_submit(void *ud, const s6_order *o, s6_route_done done,
     snprintf(j->pos_id, sizeof j->pos_id, "%s", o->pos_id);
     j->priority = o->purpose == S6_PURPOSE_STOP ||
                   o->purpose == S6_PURPOSE_CLOSE;
-    j->body = order_body(o);
+    j->body = s6_s4_order_body(o);
     if (!j->body) {
         job_free(j);
         return -ENOMEM;
@@ -696,16 +393,13 @@ static int edge_cancel(void *ud, const char *intent_id, const char *symbol,
         return -ESHUTDOWN;
     if (!done || !intent_id || !symbol)
         return -EINVAL;
-    if (!token_ok(intent_id, S6_INTENT_ID_MAX))
-        return refuse(r, "cancel", intent_id, "intent_id");
-    if (!token_ok(symbol, S6_SYMBOL_MAX))
-        return refuse(r, "cancel", intent_id, "symbol");
-    if (market != S6_MARKET_FUT && market != S6_MARKET_SPOT)
-        return refuse(r, "cancel", intent_id, "market");
+    const char *bad = s6_s4_cancel_bad_field(intent_id, symbol, market);
+    if (bad)
+        return refuse(r, "cancel", intent_id, bad);
     job *j = job_new(r, OP_CANCEL, intent_id, symbol, market, done, cb_ud);
     if (!j)
         return -ENOMEM;
-    pos_of_intent(intent_id, j->pos_id, sizeof j->pos_id);
+    s6_s4_pos_of_intent(intent_id, j->pos_id, sizeof j->pos_id);
     job *queued = find_intent(&r->queue, OP_ORDER, intent_id);
     if (queued) { /* never sent: neither request is needed */
         list_remove(&r->queue, queued);
@@ -717,10 +411,7 @@ static int edge_cancel(void *ud, const char *intent_id, const char *symbol,
     /* A cancel is the first or second half of a stop move: it must not
      * wait behind take-profits. */
     j->priority = true;
-    json_t *b = json_pack("{s:s, s:s, s:s}", "intent_id", intent_id,
-                          "symbol", symbol, "market", MARKETS[market]);
-    j->body = b ? json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(b);
+    j->body = s6_s4_cancel_body(intent_id, symbol, market);
     if (!j->body) {
         job_free(j);
         return -ENOMEM;
