@@ -80,7 +80,8 @@ function rule.evaluate(pos, mkt, params, state)
   end
   local why = string.format("ROE %.2f%% reached lock step %d (>= %.2f%%): stop at net ROE %.2f%%",
                             roe * 100, k, steps[k].roe * 100, steps[k].lock_roe * 100)
-  return { act.stop(lock, why) }, new_state
+  -- the stop carries the step it reaches: the host records it with the stop
+  return { act.stop(lock, why, reached) }, new_state
 end
 
 -- Self-checks, run before a version goes live (1 BTC, 10 of margin: 1% of

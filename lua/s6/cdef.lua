@@ -157,8 +157,9 @@ typedef struct s6_mkt_view {
 /* Proposals flow from the trusted Lua loop into a host-owned sink. */
 typedef struct s6_sink s6_sink;
 
+/* step: STOP only, the lock-in step the stop reaches (0 = none). */
 int s6_sink_action(s6_sink *sink, int pos_index, int rule_id, int kind,
-                   double price, double qty, double fraction,
+                   double price, double qty, double fraction, int step,
                    const char *name, const char *reason);
 
 /*

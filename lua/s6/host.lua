@@ -198,6 +198,12 @@ local function num(x)
   return type(x) == "number" and x or 0 / 0
 end
 
+-- A stop's lock-in step as the C int it crosses as: a whole number >= 0,
+-- anything else 0.
+local function step_of(x)
+  return type(x) == "number" and x >= 0 and x < 2147483648 and math.floor(x) or 0
+end
+
 local function emit(sink, i, r, actions)
   for k = 1, #actions do
     local a = actions[k]
@@ -208,7 +214,8 @@ local function emit(sink, i, r, actions)
     C.s6_sink_action(sink, i, rules[r].id, kind,
                      kind ~= 0 and num(a.price) or 0 / 0,
                      kind ~= 0 and num(a.qty) or 0 / 0,
-                     kind ~= 0 and num(a.fraction) or 0 / 0, name, reason)
+                     kind ~= 0 and num(a.fraction) or 0 / 0,
+                     kind == 1 and step_of(a.step) or 0, name, reason)
   end
 end
 

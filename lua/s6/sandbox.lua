@@ -75,8 +75,10 @@ end
 
 -- Action constructors: the only shapes the host accepts (docs/rules.md).
 local act = {
-  stop = function(price, reason)
-    return { type = "stop", price = price, reason = reason }
+  -- step: the lock-in step the stop stands for (a trailing rule's), so
+  -- the host records it with the stop without reading the rule's state
+  stop = function(price, reason, step)
+    return { type = "stop", price = price, reason = reason, step = step }
   end,
   reduce = function(qty, reason)
     return { type = "reduce", qty = qty, reason = reason }

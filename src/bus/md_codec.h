@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "bus/bus.h"
-#include "engine/engine.h"
+#include "engine/edges.h"
 #include "bus/fields.h"
 
 #define S6_MD_PRICES_STREAM "md:prices"

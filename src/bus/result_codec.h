@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 #include "bus/bus.h"
-#include "engine/engine.h"
+#include "engine/edges.h"
 #include "bus/fields.h"
 
 #define S6_RESULTS_STREAM "ord:{results}"

@@ -28,7 +28,7 @@
 #include <uv.h>
 
 #include "bus/bus.h"
-#include "engine/engine.h"
+#include "engine/edges.h"
 #include "redis/redis.h"
 #include "util/log.h"
 

@@ -461,6 +461,7 @@ int s6_guard_check(const s6_pos_view *pos, const s6_mkt_view *mkt,
     cand->rule_index = prop->rule_index;
     cand->requested = prop->price;
     cand->old_price = pos->stop;
+    cand->step = prop->kind == S6_ACT_STOP && prop->step > 0 ? prop->step : 0;
     if (why_len > 0)
         why[0] = '\0';
     if (prop->kind <= 0 || prop->kind >= N_KINDS ||

@@ -192,6 +192,9 @@ static void contest(s6_plan *plan, s6_plan_action *slot,
                       ? "equal proposals: the lower rule index wins"
                       : c->wins,
                   win.rule_index, win.proposal);
+    /* a tighter stop locks at least the step a looser one reached */
+    if (win.kind == S6_ACT_STOP && lose.step > win.step)
+        win.step = lose.step;
     *slot = win;
     slot->active = true;
 }

@@ -35,7 +35,9 @@ enum {
  * rule host writes for a value the rule left out) or 0 (what C callers get
  * from an initializer).  A field the kind does not carry must be absent:
  * a rule that sets it meant something the host would not do.
- *   STOP    price
+ *   STOP    price; step, the lock-in step the stop stands for (a
+ *           trailing rule's; 0 = none): the engine records it with the
+ *           stop, and never reads a rule's state to learn it
  *   REDUCE  qty or fraction (exactly one)
  *   CLOSE   nothing
  *   ADD     qty
@@ -50,6 +52,7 @@ typedef struct s6_proposal {
     double price;     /* quote per base unit */
     double qty;       /* base units (HEDGE: signed) */
     double fraction;  /* of the remaining quantity, in (0, 1] */
+    int step;         /* STOP: the lock-in step it reaches, 0 = none */
     char name[S6_PROPOSAL_NAME_LEN];     /* event name, NUL-terminated */
     char reason[S6_PROPOSAL_REASON_LEN]; /* the rule's words, for the log */
 } s6_proposal;
@@ -146,6 +149,9 @@ typedef struct s6_plan_action {
                            already applied), before rounding; HEDGE: the
                            signed qty asked */
     double price;       /* STOP: the new stop, on the tick */
+    int step;           /* STOP: the lock-in step it reaches (the highest of
+                           the stops it won over: a tighter stop locks at
+                           least what a looser one does), 0 = none */
     double old_price;   /* STOP: the stop it replaces, 0 = none */
     double qty;         /* REDUCE/ADD/HEDGE: on the step, > 0; a full close:
                            the whole remaining quantity */

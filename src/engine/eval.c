@@ -1,7 +1,10 @@
 /*
- * eval.c — market data in, plans out: hygiene on every update, the
- * evaluation of a batch of positions (protection first, then the rules,
- * then the plans), the manage tick.
+ * eval.c — one batch of positions through the rules: protection first
+ * (a touched guard closes, a missing stop is asked for), the views, the
+ * liquidation alert, the rules edge with the guard's limits, and each
+ * plan handed to the executor (exec.c); which positions an input
+ * evaluates, and the manage tick.  Market input and hygiene are
+ * market.c's.
  */
 #include <errno.h>
 #include <math.h>
@@ -53,135 +56,6 @@ int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
     return 0;
 }
 
-/* ---- plans ---- */
-
-static const char *reason_of(const s6_proposal *props, size_t n, int i)
-{
-    return i >= 0 && (size_t)i < n ? props[i].reason : "";
-}
-
-static void add_action(json_t *out, const char *action, json_t *old_value,
-                       json_t *new_value, const char *reason)
-{
-    if (out == NULL) {
-        json_decref(old_value);
-        json_decref(new_value);
-        return;
-    }
-    json_array_append_new(json_object_get(json_object_get(out, "plan"),
-                                          "actions"),
-                          json_pack("{s:s,s:o,s:o,s:s}", "action", action,
-                                    "old_value", old_value, "new_value",
-                                    new_value, "reason", reason));
-}
-
-static void add_order(json_t *out, const char *intent, int purpose, int type,
-                      int side, double qty, double price, bool reduce_only)
-{
-    if (out == NULL)
-        return;
-    json_array_append_new(
-        json_object_get(out, "orders"),
-        json_pack("{s:o,s:s,s:s,s:s,s:f,s:f,s:b}", "intent_id",
-                  intent != NULL ? json_string(intent) : json_null(),
-                  "purpose", e_purpose_name(purpose), "type",
-                  type == S6_ORDER_STOP_MARKET ? "STOP_MARKET" : "MARKET",
-                  "side", side > 0 ? "BUY" : "SELL", "qty", qty, "stop_price",
-                  price, "reduce_only", reduce_only));
-}
-
-/* The lock-in step the new stop stands for: the trailing rule's state
- * counts it, the record keeps the larger. */
-static int stop_step_after(s6_engine *e, e_pos *p)
-{
-    int step = p->rec.stop.step;
-    if (e->edges.rules.state_get == NULL)
-        return step;
-    char *rs = e->edges.rules.state_get(e->edges.rules.ud, (int)e_slot(e, p));
-    json_t *o = rs != NULL ? json_loads(rs, 0, NULL) : NULL;
-    json_t *s = json_object_get(json_object_get(o, "trailing_stop"), "step");
-    if (json_is_number(s) && json_number_value(s) > step)
-        step = (int)json_number_value(s);
-    json_decref(o);
-    free(rs);
-    return step;
-}
-
-static void exec_stop(s6_engine *e, e_pos *p, const s6_plan *plan,
-                      const char *reason, bool dry_run, json_t *out)
-{
-    const s6_plan_action *a = &plan->stop;
-    add_action(out, "STOP_MOVE", a->old_price > 0 ? json_real(a->old_price)
-                                                  : json_null(),
-               json_real(a->price), reason);
-    if (dry_run) {
-        add_order(out, NULL, S6_PURPOSE_STOP, S6_ORDER_STOP_MARKET,
-                  -p->rec.pos.side, p->rec.pos.qty, a->price, true);
-        return;
-    }
-    if (e_request_stop(e, p, a->price, p->rec.pos.qty, stop_step_after(e, p),
-                       reason) == 0 &&
-        p->rec.pos.market == S6_MARKET_FUT)
-        add_order(out, p->rec.stop.pending.intent_id, S6_PURPOSE_STOP,
-                  S6_ORDER_STOP_MARKET, -p->rec.pos.side,
-                  p->rec.stop.pending.qty, p->rec.stop.pending.price, true);
-}
-
-/*
- * An action the engine does not carry out must not be spent in its rule's
- * state: the ladder would count a rung no order took.  The rule's part of
- * the state goes back to what it was before the evaluation; the other
- * rules keep what they did.
- */
-static void rule_not_done(s6_engine *e, e_pos *p, int rule_index)
-{
-    const s6_rules_edge *re = &e->edges.rules;
-    const char *name = re->rule_name != NULL ? re->rule_name(re->ud,
-                                                             rule_index)
-                                             : NULL;
-    if (p->state_before == NULL || name == NULL || re->state_get == NULL ||
-        re->state_put == NULL)
-        return;
-    int slot = (int)e_slot(e, p);
-    char *now = re->state_get(re->ud, slot);
-    json_t *before = json_loads(p->state_before, 0, NULL);
-    json_t *cur = now != NULL ? json_loads(now, 0, NULL) : json_object();
-    json_t *old = json_object_get(before, name);
-    if (json_is_object(cur)) {
-        if (old != NULL)
-            json_object_set(cur, name, old);
-        else
-            json_object_del(cur, name);
-        char *text = json_dumps(cur, JSON_COMPACT | JSON_REAL_PRECISION(17));
-        if (text != NULL)
-            re->state_put(re->ud, slot, text);
-        free(text);
-    }
-    json_decref(cur);
-    json_decref(before);
-    free(now);
-}
-
-static void not_done(s6_engine *e, e_pos *p, const s6_plan_action *a)
-{
-    rule_not_done(e, p, a->rule_index);
-}
-
-/* The kill switch holds this purpose: recorded (unless a dry run), the
- * rule's state put back, nothing sent. */
-static bool blocked(s6_engine *e, e_pos *p, const s6_plan_action *a,
-                    int purpose, bool dry_run)
-{
-    if (!e_paused(e, p->rec.pos.symbol, purpose))
-        return false;
-    if (!dry_run) {
-        not_done(e, p, a);
-        e_event(e, p, "BLOCKED_PAUSED", a->qty, "", "{s:s}", "purpose",
-                e_purpose_name(purpose));
-    }
-    return true;
-}
-
 /* Might an action of this position's plan be left undone?  Then the rule
  * state is kept before the evaluation (not for every position: it costs
  * a copy). */
@@ -196,178 +70,6 @@ static bool may_be_left_undone(s6_engine *e, e_pos *p)
         if (e_paused(e, p->rec.pos.symbol, purposes[i]))
             return true;
     return false;
-}
-
-void e_keep_state(s6_engine *e, e_pos *p)
-{
-    free(p->state_before);
-    p->state_before = e->edges.rules.state_get != NULL
-                          ? e->edges.rules.state_get(e->edges.rules.ud,
-                                                     (int)e_slot(e, p))
-                          : NULL;
-}
-
-void e_drop_state(e_pos *p)
-{
-    free(p->state_before);
-    p->state_before = NULL;
-}
-
-static void exec_reduce(s6_engine *e, e_pos *p, const s6_plan *plan,
-                        const char *reason, bool dry_run, json_t *out)
-{
-    const s6_plan_action *a = &plan->reduce;
-    s6_position *pos = &p->rec.pos;
-    /* a rule's reduce, the whole position or part of it, takes profit
-     * (the ladder's rung); "cl" is the operator's close and the guard's */
-    int purpose = a->full_close && a->rule_index == S6_RULE_MANUAL
-                      ? S6_PURPOSE_CLOSE : S6_PURPOSE_TP;
-    add_action(out, a->full_close ? "CLOSE" : "TAKE_PROFIT", json_real(pos->qty),
-               json_real(a->after_qty), reason);
-    if (out != NULL)
-        json_array_append_new(json_object_get(json_object_get(out, "plan"),
-                                              "reduce"),
-                              json_pack("{s:f,s:f,s:b}", "qty", a->qty,
-                                        "after_qty", a->after_qty,
-                                        "full_close", a->full_close));
-    if (blocked(e, p, a, purpose, dry_run))
-        return;
-    bool reduce_only = pos->market == S6_MARKET_FUT;
-    if (dry_run) {
-        add_order(out, NULL, purpose, S6_ORDER_MARKET, -pos->side, a->qty, 0,
-                  reduce_only);
-        return;
-    }
-    if (e_inflight_of(p, S6_PURPOSE_TP) != NULL ||
-        e_inflight_of(p, S6_PURPOSE_CLOSE) != NULL) {
-        s6_log_info(e->log, "engine", "reduce skipped: one is in flight",
-                    S6_LOG_STR("pos_id", pos->id));
-        not_done(e, p, a);
-        return;
-    }
-    if (a->full_close)
-        e_transition(e, p, S6_POS_PENDING_CLOSING, "plan closes");
-    s6_inflight *o = NULL;
-    if (e_send_order(e, p, purpose, -pos->side, a->qty, reduce_only,
-                     p->rec.last_plan_id, &o) == 0)
-        add_order(out, o->intent_id, purpose, S6_ORDER_MARKET, -pos->side,
-                  a->qty, 0, reduce_only);
-}
-
-static void exec_add(s6_engine *e, e_pos *p, const s6_plan *plan,
-                     const char *reason, bool dry_run, json_t *out)
-{
-    const s6_plan_action *a = &plan->add;
-    s6_position *pos = &p->rec.pos;
-    add_action(out, "ADD", json_real(pos->qty), json_real(a->after_qty),
-               reason);
-    if (out != NULL)
-        json_array_append_new(json_object_get(json_object_get(out, "plan"),
-                                              "adds"),
-                              json_pack("{s:f,s:f,s:f}", "qty", a->qty,
-                                        "notional", a->notional, "margin",
-                                        a->margin));
-    if (blocked(e, p, a, S6_PURPOSE_ADD, dry_run))
-        return;
-    if (dry_run) {
-        add_order(out, NULL, S6_PURPOSE_ADD, S6_ORDER_MARKET, pos->side,
-                  a->qty, 0, false);
-        return;
-    }
-    if (e_start_add(e, p, a->qty, a->margin, p->rec.last_plan_id) == 0)
-        add_order(out, p->rec.inflight[p->rec.n_inflight - 1].intent_id,
-                  S6_PURPOSE_ADD, S6_ORDER_MARKET, pos->side, a->qty, 0,
-                  false);
-}
-
-static void exec_hedge(s6_engine *e, e_pos *p, const s6_plan *plan,
-                       const char *reason, bool dry_run, json_t *out)
-{
-    const s6_plan_action *a = &plan->hedge;
-    add_action(out, "HEDGE", json_real(a->after_qty - a->side * a->qty),
-               json_real(a->after_qty), reason);
-    if (blocked(e, p, a, S6_PURPOSE_HEDGE, dry_run))
-        return;
-    if (dry_run) {
-        add_order(out, NULL, S6_PURPOSE_HEDGE, S6_ORDER_MARKET, a->side,
-                  a->qty, 0, false);
-        return;
-    }
-    /* not reduce-only: a hedge may open, grow or shrink the FUT position */
-    s6_inflight *o = NULL;
-    if (e_send_order(e, p, S6_PURPOSE_HEDGE, a->side, a->qty, false,
-                     p->rec.last_plan_id, &o) != 0)
-        return;
-    add_order(out, o->intent_id, S6_PURPOSE_HEDGE, S6_ORDER_MARKET, a->side,
-              a->qty, 0, false);
-    e_event(e, p, "HEDGE_SENT", a->qty, "", "{s:s,s:i,s:f,s:f}", "intent_id",
-            o->intent_id, "side", a->side, "qty", a->qty, "after_qty",
-            a->after_qty);
-}
-
-static void exec_events(s6_engine *e, e_pos *p, const s6_plan *plan,
-                        const s6_proposal *props, size_t nprops, bool dry_run,
-                        json_t *out)
-{
-    for (size_t i = 0; i < plan->n_events; i++) {
-        const s6_plan_event *ev = &plan->events[i];
-        const char *reason = reason_of(props, nprops, ev->proposal);
-        add_action(out, "EVENT", json_null(), json_string(ev->name), reason);
-        if (dry_run)
-            continue;
-        char rule[48] = "";
-        const char *name = e->edges.rules.rule_name != NULL
-                               ? e->edges.rules.rule_name(e->edges.rules.ud,
-                                                          ev->rule_index)
-                               : NULL;
-        snprintf(rule, sizeof rule, "%s", name ? name : "");
-        if (strcmp(ev->name, "STAGNATED") == 0)
-            e_count(e, "s6_stagnation_events_total", p->rec.pos.symbol, NULL);
-        e_event(e, p, ev->name, 0, rule, "{s:s}", "reason", reason);
-    }
-}
-
-int e_exec_plan(s6_engine *e, e_pos *p, const s6_plan *plan,
-                const s6_proposal *props, size_t nprops,
-                const char *versions_json, bool dry_run, json_t *out)
-{
-    s6_engine_record *r = &p->rec;
-    char plan_id[40] = "";
-    if (!dry_run) {
-        s6_position_next_intent(&r->pos, "pl", plan_id);
-        snprintf(r->last_plan_id, sizeof r->last_plan_id, "%s", plan_id);
-        snprintf(r->rule_versions, sizeof r->rule_versions, "%s",
-                 versions_json ? versions_json : "{}");
-    }
-    if (out != NULL) {
-        json_t *pl = json_object_get(out, "plan");
-        json_object_set_new(pl, "plan_id", dry_run ? json_null()
-                                                   : json_string(plan_id));
-        json_object_set_new(pl, "position_id", json_string(r->pos.id));
-    }
-    if (plan->stop.active)
-        exec_stop(e, p, plan, reason_of(props, nprops, plan->stop.proposal),
-                  dry_run, out);
-    if (plan->reduce.active)
-        exec_reduce(e, p, plan, reason_of(props, nprops,
-                                          plan->reduce.proposal),
-                    dry_run, out);
-    if (plan->add.active)
-        exec_add(e, p, plan, reason_of(props, nprops, plan->add.proposal),
-                 dry_run, out);
-    if (plan->hedge.active)
-        exec_hedge(e, p, plan, reason_of(props, nprops, plan->hedge.proposal),
-                   dry_run, out);
-    exec_events(e, p, plan, props, nprops, dry_run, out);
-    if (!dry_run) {
-        e_event(e, p, "PLAN", 0, "", "{s:s,s:b,s:b,s:b,s:i,s:i}", "plan_id",
-                plan_id, "stop", plan->stop.active, "reduce",
-                plan->reduce.active, "add", plan->add.active, "events",
-                (int)plan->n_events, "rejected", (int)plan->n_rejects);
-        e_save(e, p);
-        e_snapshot(e, p);
-    }
-    return 0;
 }
 
 /* ---- one batch through the rules ---- */
@@ -445,7 +147,7 @@ bool e_replan_unheld(s6_engine *e, e_pos *p, const s6_pos_view *v,
             kept[k++] = props[i];
             continue;
         }
-        rule_not_done(e, p, props[i].rule_index);
+        e_rule_not_done(e, p, props[i].rule_index);
         e_event(e, p, "BLOCKED_PAUSED", props[i].qty, "", "{s:s,s:s}",
                 "purpose", e_purpose_name(purpose), "reason", props[i].reason);
     }
@@ -492,30 +194,6 @@ static void hook_plan(void *ud, size_t pi, const s6_plan *plan,
     }
     free(again);
     free(kept);
-}
-
-static bool market_fresh(const s6_engine *e, const e_mkt *m)
-{
-    return m->has && e_now(e) - m->ts <= e->cfg->market_data.max_age_s;
-}
-
-void e_mkt_view(const s6_engine *e, const e_mkt *m, int trigger,
-                s6_mkt_view *v)
-{
-    double now = e_now(e);
-    memset(v, 0, sizeof *v);
-    v->now = now;
-    v->mark = m->mark;
-    v->last = m->last > 0 ? m->last : m->mark;
-    v->mid = m->mid > 0 ? m->mid : m->mark;
-    v->atr = m->atr > 0 ? m->atr : NAN;
-    v->health = m->health;
-    v->trigger = trigger;
-    if (m->signal_side != 0 &&
-        now - m->signal_ts <= e->cfg->market_data.max_age_s) {
-        v->signal_side = m->signal_side;
-        v->signal_strength = m->signal_strength;
-    }
 }
 
 static void liq_alert(s6_engine *e, e_pos *p, const s6_pos_view *v)
@@ -574,7 +252,7 @@ int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger)
     for (size_t i = 0; i < n; i++) {
         e_pos *p = ps[i];
         if (!p->used || p->rec.pos.state != S6_POS_ACTIVE ||
-            !market_fresh(e, &e->mkts[p->mkt]) || !protect_first(e, p) ||
+            !e_market_fresh(e, &e->mkts[p->mkt]) || !protect_first(e, p) ||
             e_view(e, p, &pv[k]) != 0)
             continue;
         liq_alert(e, p, &pv[k]);
@@ -608,64 +286,7 @@ int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger)
     return rc;
 }
 
-/* ---- inputs ---- */
-
-static const char *update_problem(const s6_engine *e, const s6_market_update *m)
-{
-    if (!(isfinite(m->mark) && m->mark > 0))
-        return "mark: a finite number > 0";
-    if (!isfinite(m->ts))
-        return "ts: a finite time";
-    if (!(isfinite(m->last) && m->last >= 0))
-        return "last: a finite number >= 0 (0 = unknown)";
-    if (!(isfinite(m->mid) && m->mid >= 0))
-        return "mid: a finite number >= 0 (0 = unknown)";
-    if (!(isnan(m->atr) || (isfinite(m->atr) && m->atr >= 0)))
-        return "atr: a finite number >= 0, or NaN";
-    if (!(isnan(m->health) || (m->health >= 0 && m->health <= 1)))
-        return "health: 0..1, or NaN";
-    size_t nreg = e->cfg->rules.regimes.n > 0 ? e->cfg->rules.regimes.n : 1;
-    if (m->regime < -1 || (m->regime >= 0 && (size_t)m->regime >= nreg))
-        return "regime: an index into rules.regimes, or -1";
-    return NULL;
-}
-
-/* Hygiene: old data is dropped; a jump is held until a second update
- * confirms it.  True when the update is accepted. */
-static bool hygiene(s6_engine *e, e_mkt *mk, const s6_market_update *m)
-{
-    double now = e_now(e);
-    if (now - m->ts > e->cfg->market_data.max_age_s) {
-        e->stale_dropped++;
-        e_count(e, "s6_risk_alerts_total", "stale_market", NULL);
-        /* once per run of stale updates: a feed that lags says so
-         * without flooding the log */
-        if (!mk->stale_warned)
-            s6_log_warn(e->log, "engine", "stale market data dropped, "
-                        "nothing acts on it", S6_LOG_STR("symbol", mk->symbol),
-                        S6_LOG_NUM("age_s", now - m->ts),
-                        S6_LOG_NUM("max_age_s",
-                                   e->cfg->market_data.max_age_s));
-        mk->stale_warned = true;
-        return false;
-    }
-    double hold = e->cfg->market_data.jump_hold_frac;
-    if (mk->has && hold > 0 &&
-        fabs(m->mark - mk->mark) / mk->mark > hold) {
-        bool confirms = mk->held &&
-                        fabs(m->mark - mk->held_mark) / mk->held_mark <= hold;
-        if (!confirms) {
-            mk->held = true;
-            mk->held_mark = m->mark;
-            e->jumps_held++;
-            e_count(e, "s6_risk_alerts_total", "mark_jump", NULL);
-            s6_log_warn(e->log, "engine", "mark jump held for confirmation",
-                        S6_LOG_STR("symbol", mk->symbol));
-            return false;
-        }
-    }
-    return true;
-}
+/* ---- which positions an input evaluates; the manage tick ---- */
 
 /* The ACTIVE positions of one market (mi >= 0), of a symbol on both
  * markets, or all of them. */
@@ -692,8 +313,7 @@ static size_t positions_of(s6_engine *e, int mi, const char *symbol,
     return n;
 }
 
-static int evaluate_where(s6_engine *e, int mi, const char *symbol,
-                          int trigger)
+int e_evaluate_where(s6_engine *e, int mi, const char *symbol, int trigger)
 {
     e_pos **ps;
     size_t n = positions_of(e, mi, symbol, &ps);
@@ -702,61 +322,6 @@ static int evaluate_where(s6_engine *e, int mi, const char *symbol,
     int rc = n > 0 ? e_evaluate(e, ps, n, trigger) : 0;
     free(ps);
     return rc;
-}
-
-int s6_engine_on_market(s6_engine *e, const char *symbol, int market,
-                        const s6_market_update *m)
-{
-    if (e == NULL || symbol == NULL || m == NULL)
-        return -EINVAL;
-    const char *why = update_problem(e, m);
-    if (why != NULL) {
-        s6_log_warn(e->log, "engine", "market update refused",
-                    S6_LOG_STR("symbol", symbol), S6_LOG_STR("error", why));
-        return -EINVAL;
-    }
-    int mi = e_mkt_index(e, market, symbol);
-    if (mi < 0)
-        return mi;
-    e_mkt *mk = &e->mkts[mi];
-    if (!hygiene(e, mk, m))
-        return 0;
-    mk->has = true;
-    mk->held = false;
-    mk->stale_warned = false;
-    mk->mark = m->mark;
-    mk->last = m->last;
-    mk->mid = m->mid;
-    mk->ts = m->ts;
-    if (isfinite(m->atr) && m->atr > 0)
-        mk->atr = m->atr;
-    if (m->regime >= 0)
-        mk->regime = m->regime;
-    if (!isnan(m->health))
-        mk->health = m->health;
-    e->last_price = e_now(e);
-    return evaluate_where(e, mi, symbol, S6_TRIG_PRICE);
-}
-
-int s6_engine_on_signal(s6_engine *e, const char *symbol, int side,
-                        double strength, double ts)
-{
-    if (e == NULL || symbol == NULL || (side != 1 && side != -1) ||
-        !(strength >= 0 && strength <= 1) || !isfinite(ts))
-        return -EINVAL;
-    bool any = false;
-    for (int market = S6_MARKET_FUT; market <= S6_MARKET_SPOT; market++) {
-        int mi = e_mkt_index(e, market, symbol);
-        if (mi < 0)
-            continue;
-        any = true;
-        e->mkts[mi].signal_side = side;
-        e->mkts[mi].signal_strength = strength;
-        e->mkts[mi].signal_ts = ts;
-    }
-    if (!any)
-        return -ENOENT;
-    return evaluate_where(e, -1, symbol, S6_TRIG_SIGNAL);
 }
 
 /* A position without a confirmed exchange stop for a whole tick raises
@@ -793,5 +358,5 @@ int s6_engine_tick(s6_engine *e)
         e_retry_due(e, p);
         unconfirmed_alert(e, p);
     }
-    return evaluate_where(e, -1, NULL, S6_TRIG_TICK);
+    return e_evaluate_where(e, -1, NULL, S6_TRIG_TICK);
 }

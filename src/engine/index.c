@@ -16,7 +16,7 @@ static uint64_t hash(const char *s)
 }
 
 /* The slot holding key, or -1. */
-static long find(const s6_index *ix, const char *key)
+static long find(const e_index *ix, const char *key)
 {
     if (ix->cap == 0)
         return -1;
@@ -30,13 +30,13 @@ static long find(const s6_index *ix, const char *key)
     return -1;
 }
 
-int s6_index_get(const s6_index *ix, const char *key)
+int e_index_get(const e_index *ix, const char *key)
 {
     long i = find(ix, key);
     return i >= 0 ? ix->vals[i] : -1;
 }
 
-static void insert(s6_index *ix, const char *key, int val)
+static void insert(e_index *ix, const char *key, int val)
 {
     size_t mask = ix->cap - 1, i = hash(key) & mask;
     while (ix->vals[i] >= 0)
@@ -49,7 +49,7 @@ static void insert(s6_index *ix, const char *key, int val)
 
 /* Rebuilds at a capacity that keeps the table under half full; drops
  * the tombstones on the way. */
-static int grow(s6_index *ix)
+static int grow(e_index *ix)
 {
     size_t live = 0;
     for (size_t i = 0; i < ix->cap; i++)
@@ -57,7 +57,7 @@ static int grow(s6_index *ix)
     size_t cap = 64;
     while (cap < (live + 1) * 4)
         cap *= 2;
-    s6_index n = {.keys = malloc(cap * sizeof *n.keys),
+    e_index n = {.keys = malloc(cap * sizeof *n.keys),
                   .vals = malloc(cap * sizeof *n.vals), .cap = cap};
     if (n.keys == NULL || n.vals == NULL) {
         free(n.keys);
@@ -69,14 +69,14 @@ static int grow(s6_index *ix)
     for (size_t i = 0; i < ix->cap; i++)
         if (ix->vals[i] >= 0)
             insert(&n, ix->keys[i], ix->vals[i]);
-    s6_index_free(ix);
+    e_index_free(ix);
     *ix = n;
     return 0;
 }
 
-int s6_index_put(s6_index *ix, const char *key, int val)
+int e_index_put(e_index *ix, const char *key, int val)
 {
-    if (key == NULL || strlen(key) >= S6_INDEX_KEY_MAX || val < 0)
+    if (key == NULL || strlen(key) >= E_INDEX_KEY_MAX || val < 0)
         return -EINVAL;
     long i = find(ix, key);
     if (i >= 0) {
@@ -92,14 +92,14 @@ int s6_index_put(s6_index *ix, const char *key, int val)
     return 0;
 }
 
-void s6_index_del(s6_index *ix, const char *key)
+void e_index_del(e_index *ix, const char *key)
 {
     long i = find(ix, key);
     if (i >= 0)
         ix->vals[i] = DELETED;
 }
 
-void s6_index_free(s6_index *ix)
+void e_index_free(e_index *ix)
 {
     free(ix->keys);
     free(ix->vals);

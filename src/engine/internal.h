@@ -1,12 +1,23 @@
 /*
  * internal.h — the engine's insides, shared by its files:
- *   engine.c    life cycle, restore, resume, reconcile, status
- *   results.c   order results and the router's outcomes
- *   eval.c      market hygiene, evaluation, the tick, plans
+ *   engine.c    life cycle, restore, resume, status
+ *   book.c      the book: position records and slots, the market table,
+ *               the lookups (index.c), the quota the book holds
+ *   market.c    market input and hygiene, signals, the market view
+ *   eval.c      the evaluation batch (protection first, the rules, the
+ *               plans), the manage tick
+ *   exec.c      the plan executor: plans to orders and events, the kill
+ *               switch's hold, a rule's state put back
  *   orders.c    orders and the stop: build, send, retry
- *   manage.c    manual actions and the JSON views
+ *   results.c   order results and the router's outcomes
+ *   reconcile.c reconciliation with the venue's view
+ *   manage.c    manual actions; the manage answer and the position views
+ *               as JSON
  *   emit.c      events, notes, saves, snapshots, metrics
- * Nothing here is part of the interface.
+ *   record.c    the record codec; metrics.c the collected families;
+ *   index.c     the string -> int map behind the lookups
+ * Internal functions and types are prefixed e_.  Nothing here is part of
+ * the interface.
  */
 #pragma once
 
@@ -63,9 +74,9 @@ struct s6_engine {
     e_pos *pos;
     size_t n_pos, cap_pos;
     size_t free_hint;          /* no free slot below it */
-    s6_index by_id;            /* pos_id -> slot */
-    s6_index by_mkt;           /* "<market>:<symbol>" -> index into mkts */
-    s6_index by_sym;           /* "<market>:<symbol>" -> cfg->symbols[i] */
+    e_index by_id;            /* pos_id -> slot */
+    e_index by_mkt;           /* "<market>:<symbol>" -> index into mkts */
+    e_index by_sym;           /* "<market>:<symbol>" -> cfg->symbols[i] */
     e_mkt *mkts;
     size_t n_mkts, cap_mkts;
     s6_engine_observer observer;
@@ -87,6 +98,16 @@ struct s6_engine {
 
 /* engine.c */
 double e_now(const s6_engine *e);
+/* Writes fmt (one %s: arg) into err; returns rc. */
+int e_fail(char *err, size_t errlen, int rc, const char *fmt, const char *arg);
+bool e_paused(s6_engine *e, const char *symbol, int purpose);
+void e_release_quota(s6_engine *e, e_pos *p);
+void e_close_done(s6_engine *e, e_pos *p, const char *why);
+/* The state machine's move, refused and logged when illegal, a STATE
+ * event when done. */
+int e_transition(s6_engine *e, e_pos *p, s6_pos_state to, const char *why);
+
+/* book.c */
 e_pos *e_find(s6_engine *e, const char *pos_id);
 e_pos *e_find_open(s6_engine *e, int market, const char *symbol);
 e_pos *e_by_intent(s6_engine *e, const char *intent_id);
@@ -98,13 +119,9 @@ int e_mkt_find(const s6_engine *e, int market, const char *symbol);
 const s6_symbol_cfg *e_symbol(s6_engine *e, int market, const char *symbol);
 size_t e_slot(const s6_engine *e, const e_pos *p);
 const s6_symbol_cfg *e_sym(const s6_engine *e, const e_pos *p);
-void e_release_quota(s6_engine *e, e_pos *p);
 void e_reserve(s6_engine *e, e_pos *p, double budget);
-void e_close_done(s6_engine *e, e_pos *p, const char *why);
-bool e_paused(s6_engine *e, const char *symbol, int purpose);
-/* The state machine's move, refused and logged when illegal, a STATE
- * event when done. */
-int e_transition(s6_engine *e, e_pos *p, s6_pos_state to, const char *why);
+/* The config's symbols by (market, name) into ix. */
+int e_index_symbols(e_index *ix, const s6_config *cfg);
 
 /* emit.c: every event goes to pos:events, the observer and the
  * log; fmt builds the event's flat JSON object (json_pack format). */
@@ -155,19 +172,68 @@ void e_route_submit_done(void *cb_ud, const char *intent_id, int outcome,
 void e_route_cancel_done(void *cb_ud, const char *intent_id, int outcome,
                          const char *detail);
 
-/* eval.c */
-int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger);
+/* market.c */
+bool e_market_fresh(const s6_engine *e, const e_mkt *m);
 void e_mkt_view(const s6_engine *e, const e_mkt *m, int trigger,
                 s6_mkt_view *v);
-/* The rule state before an evaluation, to put a rule's part back when
- * its action is not carried out (paused, one in flight). */
-void e_keep_state(s6_engine *e, e_pos *p);
+
+/* eval.c */
+int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger);
+/* The ACTIVE positions of one market (mi >= 0), of a symbol on both
+ * markets, or all of them (mi < 0, symbol NULL), evaluated as one batch. */
+int e_evaluate_where(s6_engine *e, int mi, const char *symbol, int trigger);
 bool e_replan_unheld(s6_engine *e, e_pos *p, const s6_pos_view *v,
                      const s6_mkt_view *m, const s6_proposal *props, size_t n,
                      s6_plan *out, s6_proposal *kept, size_t *nkept);
-void e_drop_state(e_pos *p);
 int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
              bool manual_loosen);
+
+/* exec.c */
+
+/* What a plan did, as data, for the manage endpoint's answer (manage.c
+ * renders it as docs/contracts/manage.md shows). */
+enum { E_EXEC_MAX_ACTIONS = 4 + S6_PLAN_MAX_EVENTS, E_EXEC_MAX_ORDERS = 4 };
+
+typedef struct e_exec_action {
+    const char *action;        /* "STOP_MOVE", "TAKE_PROFIT", ..., "EVENT" */
+    bool has_old;              /* else old_value is null */
+    double old_value, new_value;
+    bool is_event;             /* new_value is the event's name */
+    char name[S6_PROPOSAL_NAME_LEN];
+    char reason[S6_PROPOSAL_REASON_LEN];
+} e_exec_action;
+
+typedef struct e_exec_order {
+    bool has_intent;           /* a dry run names no key */
+    char intent_id[S6_INTENT_ID_MAX + 1];
+    int purpose, type, side;
+    double qty, stop_price;
+    bool reduce_only;
+} e_exec_order;
+
+typedef struct e_exec_reduce { double qty, after_qty; bool full_close; } e_exec_reduce;
+typedef struct e_exec_add { double qty, notional, margin; } e_exec_add;
+
+typedef struct e_exec_view {
+    bool executed;             /* a plan went through e_exec_plan */
+    bool has_plan_id;          /* a dry run has none */
+    char plan_id[40];
+    char position_id[S6_POS_ID_MAX + 1];
+    size_t n_actions;
+    e_exec_action actions[E_EXEC_MAX_ACTIONS];
+    bool has_reduce, has_add;
+    e_exec_reduce reduce;
+    e_exec_add add;
+    size_t n_orders;
+    e_exec_order orders[E_EXEC_MAX_ORDERS];
+} e_exec_view;
+
+/* out: NULL, or what the plan did for the manage answer. */
 int e_exec_plan(s6_engine *e, e_pos *p, const s6_plan *plan,
                 const s6_proposal *props, size_t nprops,
-                const char *versions_json, bool dry_run, json_t *out);
+                const char *versions_json, bool dry_run, e_exec_view *out);
+/* The rule state before an evaluation, to put a rule's part back when
+ * its action is not carried out (paused, one in flight). */
+void e_keep_state(s6_engine *e, e_pos *p);
+void e_rule_not_done(s6_engine *e, e_pos *p, int rule_index);
+void e_drop_state(e_pos *p);

@@ -1,7 +1,9 @@
 /*
  * manage.c — the operators' actions (POST /positions/manage) go
- * through the same guard as the rules' proposals, as rule S6_RULE_MANUAL,
- * and the JSON views of the positions (docs/contracts/manage.md).
+ * through the same guard as the rules' proposals, as rule S6_RULE_MANUAL;
+ * the answer rendered as JSON from what the executor did (exec.c's
+ * e_exec_view), and the JSON views of the positions
+ * (docs/contracts/manage.md).
  */
 #include <errno.h>
 #include <math.h>
@@ -112,6 +114,52 @@ static json_t *empty_response(void)
                      "position_id", "actions", "reduce", "adds", "orders");
 }
 
+/* The answer's plan and orders, from what the executor did; the keys
+ * are already in place (empty_response), so their order stays. */
+static void render(json_t *resp, const e_exec_view *v)
+{
+    json_t *plan = json_object_get(resp, "plan");
+    if (v->executed) {
+        json_object_set_new(plan, "plan_id", v->has_plan_id
+                                                 ? json_string(v->plan_id)
+                                                 : json_null());
+        json_object_set_new(plan, "position_id", json_string(v->position_id));
+    }
+    for (size_t i = 0; i < v->n_actions; i++) {
+        const e_exec_action *a = &v->actions[i];
+        json_array_append_new(
+            json_object_get(plan, "actions"),
+            json_pack("{s:s,s:o,s:o,s:s}", "action", a->action, "old_value",
+                      a->has_old ? json_real(a->old_value) : json_null(),
+                      "new_value", a->is_event ? json_string(a->name)
+                                               : json_real(a->new_value),
+                      "reason", a->reason));
+    }
+    if (v->has_reduce)
+        json_array_append_new(json_object_get(plan, "reduce"),
+                              json_pack("{s:f,s:f,s:b}", "qty", v->reduce.qty,
+                                        "after_qty", v->reduce.after_qty,
+                                        "full_close", v->reduce.full_close));
+    if (v->has_add)
+        json_array_append_new(json_object_get(plan, "adds"),
+                              json_pack("{s:f,s:f,s:f}", "qty", v->add.qty,
+                                        "notional", v->add.notional, "margin",
+                                        v->add.margin));
+    for (size_t i = 0; i < v->n_orders; i++) {
+        const e_exec_order *o = &v->orders[i];
+        json_array_append_new(
+            json_object_get(resp, "orders"),
+            json_pack("{s:o,s:s,s:s,s:s,s:f,s:f,s:b}", "intent_id",
+                      o->has_intent ? json_string(o->intent_id) : json_null(),
+                      "purpose", e_purpose_name(o->purpose), "type",
+                      o->type == S6_ORDER_STOP_MARKET ? "STOP_MARKET"
+                                                      : "MARKET",
+                      "side", o->side > 0 ? "BUY" : "SELL", "qty", o->qty,
+                      "stop_price", o->stop_price, "reduce_only",
+                      o->reduce_only));
+    }
+}
+
 /* ---- EVALUATE: the rules on one position, the plan captured ---- */
 
 typedef struct capture {
@@ -156,8 +204,8 @@ static void cap_plan(void *ud, size_t pi, const s6_plan *plan,
     json_decref(o);
 }
 
-static int evaluate_one(s6_engine *e, e_pos *p, bool dry_run, json_t *out,
-                        s6_api_error *err)
+static int evaluate_one(s6_engine *e, e_pos *p, bool dry_run,
+                        e_exec_view *out, s6_api_error *err)
 {
     capture *c = calloc(1, sizeof *c);
     if (c == NULL)
@@ -201,7 +249,7 @@ static int evaluate_one(s6_engine *e, e_pos *p, bool dry_run, json_t *out,
 }
 
 static int manual_plan(s6_engine *e, e_pos *p, const s6_manage_req *q,
-                       json_t *out, s6_api_error *err)
+                       e_exec_view *out, s6_api_error *err)
 {
     s6_proposal prop;
     const char *field = "";
@@ -258,11 +306,18 @@ int s6_engine_manage(s6_engine *e, const s6_manage_req *req, json_t **out,
     if (rc != 0)
         return rc;
     json_t *resp = empty_response();
-    if (resp == NULL)
+    e_exec_view *done = calloc(1, sizeof *done);
+    if (resp == NULL || done == NULL) {
+        json_decref(resp);
+        free(done);
         return api_fail(err, 503, "no_memory", "", "out of memory");
+    }
     rc = req->action == S6_MANAGE_EVALUATE
-             ? evaluate_one(e, p, req->dry_run, resp, err)
-             : manual_plan(e, p, req, resp, err);
+             ? evaluate_one(e, p, req->dry_run, done, err)
+             : manual_plan(e, p, req, done, err);
+    if (rc == 0)
+        render(resp, done);
+    free(done);
     if (rc != 0) {
         json_decref(resp);
         return rc;

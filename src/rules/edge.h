@@ -12,7 +12,7 @@
  */
 #pragma once
 
-#include "engine/engine.h"
+#include "engine/edges.h"
 
 struct s6_rules_svc;
 struct s6_native_rules;

@@ -54,7 +54,7 @@ static void copy_str(char *dst, size_t size, const char *src)
 }
 
 int s6_sink_action(s6_sink *sink, int pos_index, int rule_id, int kind,
-                   double price, double qty, double fraction,
+                   double price, double qty, double fraction, int step,
                    const char *name, const char *reason)
 {
     if (sink == NULL)
@@ -70,6 +70,7 @@ int s6_sink_action(s6_sink *sink, int pos_index, int rule_id, int kind,
     p->price = price;
     p->qty = qty;
     p->fraction = fraction;
+    p->step = kind == S6_ACT_STOP && step > 0 ? step : 0;
     copy_str(p->name, sizeof p->name, name);
     copy_str(p->reason, sizeof p->reason, reason);
     return S6_OK;

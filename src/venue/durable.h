@@ -19,7 +19,7 @@
 
 #include <uv.h>
 
-#include "engine/engine.h"
+#include "engine/edges.h"
 #include "util/log.h"
 
 typedef struct s6_durable_router s6_durable_router;

@@ -31,9 +31,10 @@ typedef void (*s6__rule_fn)(const s6_native_rules *nr, const s6_pos_view *p,
  * the sink cuts both the same way. */
 enum { REASON_MAX = 160 };
 
-__attribute__((format(printf, 7, 8)))
+__attribute__((format(printf, 8, 9)))
 static void emit(const s6__emit *e, int kind, double price, double qty,
-                 double fraction, const char *name, const char *fmt, ...)
+                 double fraction, int step, const char *name,
+                 const char *fmt, ...)
 {
     char why[REASON_MAX];
     va_list ap;
@@ -41,7 +42,7 @@ static void emit(const s6__emit *e, int kind, double price, double qty,
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
     (void)s6_sink_action(e->sink, e->pos_index, e->rule_id, kind, price, qty,
-                         fraction, name, why);
+                         fraction, step, name, why);
 }
 
 static bool side_ok(int side) { return side == 1 || side == -1; }
@@ -85,7 +86,7 @@ static void add_on(const s6_native_rules *nr, const s6_pos_view *p,
     double qty = isfinite(q0) ? s6_addon_qty(q0, pr->gamma, j + 1) : NONE;
     if (!(isfinite(qty) && qty > 0))
         return;
-    emit(e, S6_ACT_ADD, NONE, qty, NONE, NULL,
+    emit(e, S6_ACT_ADD, NONE, qty, NONE, 0, NULL,
          "signal %+d, ROE %.2f%% >= %.2f%%: add %d of %d", side, roe * 100,
          threshold * 100, j + 1, pr->cap);
     st->add_on.proposed_at = m->now;
@@ -115,7 +116,8 @@ static void atr_stop(const s6_native_rules *nr, const s6_pos_view *p,
         if (!(gain > 0 && gain >= min_move * mark))
             return;
     }
-    emit(e, S6_ACT_STOP, price, NONE, NONE, NULL, "%s %g ATR (ATR %g) from %s",
+    emit(e, S6_ACT_STOP, price, NONE, NONE, 0, NULL,
+         "%s %g ATR (ATR %g) from %s",
          initial ? "initial stop" : "trailing stop", k, atr,
          initial ? "the entry" : "the best price");
 }
@@ -140,7 +142,7 @@ static void hedge(const s6_native_rules *nr, const s6_pos_view *p,
     double band = fmax(pr->deadband * fabs(target), pr->min_quote);
     if (!(gap >= band))
         return;
-    emit(e, S6_ACT_HEDGE, NONE, delta, NONE, NULL,
+    emit(e, S6_ACT_HEDGE, NONE, delta, NONE, 0, NULL,
          "exposure %.2f, target %.2f: %s %.8g futures", (p->qty + held) * mark,
          target, delta > 0 ? "buy" : "sell", fabs(delta));
 }
@@ -158,7 +160,7 @@ static void stagnation(const s6_native_rules *nr, const s6_pos_view *p,
         return; /* invalid input: no verdict, state kept */
     if (stagnant == 1 && !st->stagnation.flagged) {
         /* "\xc2\xb1" is the rule's UTF-8 plus-minus sign */
-        emit(e, S6_ACT_EVENT, NONE, NONE, NONE, "STAGNATED",
+        emit(e, S6_ACT_EVENT, NONE, NONE, NONE, 0, "STAGNATED",
              "open %.1f h, ROE %.2f%% within \xc2\xb1%.2f%%", duration / 3600,
              roe * 100, pr->roe_min * 100);
         st->stagnation.flagged = true;
@@ -204,7 +206,7 @@ static void tp_ladder(const s6_native_rules *nr, const s6_pos_view *p,
         else
             fraction = r->fraction;
     }
-    emit(e, kind, NONE, qty, fraction, NULL,
+    emit(e, kind, NONE, qty, fraction, 0, NULL,
          "ROE %.2f%% reached take-profit step %d (>= %.2f%%)", roe * 100, i,
          r->roe * 100);
     st->tp_ladder.step = i;
@@ -249,7 +251,8 @@ static void trailing_stop(const s6_native_rules *nr, const s6_pos_view *p,
     double gain = p->stop == 0 ? INFINITY : side * (lock - p->stop);
     if (!(protective && gain > 0 && gain >= min_move * mark))
         return;
-    emit(e, S6_ACT_STOP, lock, NONE, NONE, NULL,
+    /* the stop carries the step it reaches: the engine records it */
+    emit(e, S6_ACT_STOP, lock, NONE, NONE, reached, NULL,
          "ROE %.2f%% reached lock step %d (>= %.2f%%): stop at net ROE %.2f%%",
          roe * 100, k, s->roe * 100, s->lock_roe * 100);
 }

@@ -26,7 +26,7 @@
 #include <stddef.h>
 
 #include "config/config.h"
-#include "engine/engine.h"
+#include "engine/edges.h"
 
 typedef struct s6_paper s6_paper;
 

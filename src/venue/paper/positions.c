@@ -3,6 +3,7 @@
  * before anything is returned, and the message names the field.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

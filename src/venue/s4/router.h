@@ -32,7 +32,7 @@
 #include <uv.h>
 
 #include "config/config.h"
-#include "engine/engine.h"
+#include "engine/edges.h"
 #include "httpc/httpc.h"
 #include "metrics/metrics.h"
 #include "util/log.h"

@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "engine/engine.h"
+#include "engine/edges.h"
 #include "venue/s4/router.h"
 
 /* What was fetched; the arrays belong to it. */

@@ -1,0 +1,177 @@
+/*
+ * reconcile.c — the book against the venue's view (S4's positions and open
+ * orders), at start-up and periodically: a pending stop the venue holds is
+ * confirmed, a confirmed stop it lacks is re-armed (the guard covers
+ * meanwhile), a cancel it already did is done, a FUT position it no longer
+ * has is closed, a different quantity is adopted, a position S6 does not
+ * know is adopted and protected, and a stop of ours no open position
+ * holds is cancelled (docs/engine.md, "Restart").
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/internal.h"
+
+static const s6_venue_order *venue_order(const s6_venue_view *v,
+                                         const char *intent)
+{
+    for (size_t i = 0; intent[0] != '\0' && i < v->n_orders; i++)
+        if (strcmp(v->orders[i].intent_id, intent) == 0)
+            return &v->orders[i];
+    return NULL;
+}
+
+static const s6_venue_position *venue_pos(const s6_venue_view *v,
+                                          const e_pos *p)
+{
+    for (size_t i = 0; i < v->n_positions; i++)
+        if (v->positions[i].market == p->rec.pos.market &&
+            strcmp(v->positions[i].symbol, p->rec.pos.symbol) == 0)
+            return &v->positions[i];
+    return NULL;
+}
+
+static void reconcile_stop(s6_engine *e, e_pos *p, const s6_venue_view *v)
+{
+    s6_stop *st = &p->rec.stop;
+    if (st->pending.live && venue_order(v, st->pending.intent_id) != NULL)
+        e_stop_placed(e, p, st->pending.intent_id);
+    if (st->cancelling.live &&
+        venue_order(v, st->cancelling.intent_id) == NULL)
+        s6_stop_cancelled(st, st->cancelling.intent_id);
+    if (st->confirmed.live &&
+        venue_order(v, st->confirmed.intent_id) == NULL) {
+        /* the venue lost it (expired, cancelled by hand): guard, re-arm */
+        st->guard = st->confirmed.price;
+        st->confirmed.live = false;
+        p->rec.stop_needed = true;
+        e_event(e, p, "STOP_MISSING", st->guard, "", "{s:f}", "stop",
+                st->guard);
+    }
+}
+
+/* A quantity that differs is adopted: the venue's book is the truth. */
+static void adopt_qty(s6_engine *e, e_pos *p, const s6_venue_position *vp)
+{
+    s6_position *pos = &p->rec.pos;
+    double step = e_sym(e, p)->step;
+    if (fabs(vp->qty - pos->qty) < step * 0.5 && vp->side == pos->side)
+        return;
+    e_event(e, p, "RECONCILED_QTY", vp->qty, "", "{s:f,s:f,s:i}", "ours",
+            pos->qty, "venue", vp->qty, "venue_side", vp->side);
+    if (vp->side == pos->side) {
+        pos->margin *= vp->qty / pos->qty;
+        pos->qty = vp->qty;
+        p->rec.stop_resize = true;
+    }
+}
+
+static void adopt_unknown(s6_engine *e, const s6_venue_position *vp)
+{
+    char id[S6_POS_ID_MAX + 1], err[160];
+    snprintf(id, sizeof id, "v%x%x", (unsigned)e_now(e), e->id_seq++);
+    const s6_symbol_cfg *cfg = e_symbol(e, vp->market, vp->symbol);
+    double lev = cfg != NULL && cfg->leverage > 0 ? cfg->leverage : 1;
+    e_pos *p = e_new_pos(e, id, vp->symbol, vp->market, lev, err, sizeof err);
+    if (p == NULL) {
+        s6_log_error(e->log, "engine", "venue position not adopted",
+                     S6_LOG_STR("symbol", vp->symbol), S6_LOG_STR("error", err));
+        return;
+    }
+    const s6_symbol_cfg *sym = e_sym(e, p);
+    s6_position *pos = &p->rec.pos;
+    s6_fill f = {.kind = S6_FILL_MANUAL, .side = vp->side, .qty = vp->qty,
+                 .price = vp->entry, .ts = e_now(e)};
+    snprintf(f.result_id, sizeof f.result_id, "reconcile-%s", id);
+    s6_fill_effect eff;
+    if (s6_position_apply_fill(pos, &f, sym->step, &eff, err, sizeof err) != 0) {
+        e_free_pos(e, p);
+        s6_log_error(e->log, "engine", "venue position not adopted",
+                     S6_LOG_STR("symbol", vp->symbol), S6_LOG_STR("error", err));
+        return;
+    }
+    s6_stop_init(&p->rec.stop, pos->side);
+    p->rec.stop_needed = true;
+    p->rec.quota_released = true; /* S6 reserved nothing for it */
+    e_event(e, p, "ADOPTED", vp->qty, "", "{s:f,s:f}", "qty", vp->qty,
+            "entry", vp->entry);
+    if (e->resumed)
+        e_protect(e, p); /* at start-up, resume does it */
+    e_save(e, p);
+}
+
+static bool holds_stop(const e_pos *p, const char *intent_id)
+{
+    const s6_stop *st = &p->rec.stop;
+    const s6_stop_order *held[] = { &st->confirmed, &st->pending,
+                                    &st->cancelling };
+    for (size_t i = 0; i < sizeof held / sizeof *held; i++)
+        if (held[i]->live && strcmp(held[i]->intent_id, intent_id) == 0)
+            return true;
+    return false;
+}
+
+/* A stop of ours (an "-sl-" key) resting at the venue that no open
+ * position holds: its position closed and the process died before the
+ * cancel went out, or a replaced stop's cancel was lost.  Left resting it
+ * would act on the next position of the symbol, so it is cancelled.
+ * Orders without our key shape (someone's manual stop) are left alone. */
+static void cancel_orphan_stops(s6_engine *e, const s6_venue_view *v)
+{
+    for (size_t i = 0; i < v->n_orders; i++) {
+        const s6_venue_order *o = &v->orders[i];
+        if (o->type != S6_ORDER_STOP_MARKET ||
+            strstr(o->intent_id, "-sl-") == NULL)
+            continue;
+        e_pos *p = e_by_intent(e, o->intent_id);
+        if (p != NULL && p->rec.pos.state != S6_POS_CLOSED &&
+            holds_stop(p, o->intent_id))
+            continue;
+        s6_log_warn(e->log, "engine", "orphan stop at the venue: cancelled",
+                    S6_LOG_STR("intent_id", o->intent_id),
+                    S6_LOG_STR("symbol", o->symbol));
+        if (e->edges.router.cancel(e->edges.router.ud, o->intent_id,
+                                   o->symbol, o->market, e_route_cancel_done,
+                                   e) != 0)
+            s6_log_error(e->log, "engine", "orphan stop not cancelled; "
+                         "the next reconciliation tries again",
+                         S6_LOG_STR("intent_id", o->intent_id));
+    }
+}
+
+int s6_engine_reconcile(s6_engine *e, const s6_venue_view *v)
+{
+    if (e == NULL || v == NULL)
+        return -EINVAL;
+    size_t n = e->n_pos;
+    for (size_t i = 0; i < n; i++) {
+        e_pos *p = &e->pos[i];
+        if (!p->used || p->rec.pos.state == S6_POS_CLOSED ||
+            p->rec.pos.state == S6_POS_PENDING_ENTRY)
+            continue;
+        const s6_venue_position *vp = venue_pos(v, p);
+        if (p->rec.pos.market == S6_MARKET_FUT && vp == NULL) {
+            e_transition(e, p, S6_POS_CLOSED, "reconcile: the venue is flat");
+            p->rec.pos.closed_at = e_now(e);
+            e_close_done(e, p, "venue_flat");
+            e_save(e, p);
+            continue;
+        }
+        if (vp != NULL)
+            adopt_qty(e, p, vp);
+        if (p->rec.pos.market == S6_MARKET_FUT)
+            reconcile_stop(e, p, v);
+        if (e->resumed)
+            e_protect(e, p); /* at start-up, resume does it */
+        e_save(e, p);
+    }
+    for (size_t i = 0; i < v->n_positions; i++)
+        if (e_find_open(e, v->positions[i].market, v->positions[i].symbol) ==
+                NULL &&
+            v->positions[i].qty > 0 &&
+            (v->positions[i].side == 1 || v->positions[i].side == -1))
+            adopt_unknown(e, &v->positions[i]);
+    cancel_orphan_stops(e, v);
+    return 0;
+}
