@@ -35,8 +35,6 @@ local rule = {
   },
 }
 
-local function finite(x) return type(x) == "number" and x == x and x > -math.huge and x < math.huge end
-
 -- Seconds since the last add, filled or proposed; huge when there was none.
 local function since_last(pos, mkt, state)
   local last = math.max(finite(pos.last_add_at) and pos.last_add_at or 0,

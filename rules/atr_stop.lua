@@ -25,8 +25,6 @@ local rule = {
   },
 }
 
-local function positive(x) return type(x) == "number" and x > 0 and x < math.huge end
-
 -- The stop this evaluation would set, and why; nil when there is none.
 local function target(pos, atr, k)
   if pos.stop == 0 then

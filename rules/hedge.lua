@@ -28,12 +28,6 @@ local rule = {
   },
 }
 
-local function finite(x)
-  return type(x) == "number" and x == x and x > -math.huge and x < math.huge
-end
-
-local function nonneg(x) return finite(x) and x >= 0 end
-
 function rule.evaluate(pos, mkt, params)
   if pos.market ~= "SPOT" or pos.side ~= 1 then return nil end
   local target, held, mark = pos.target_exposure, pos.hedge_qty, mkt.mark

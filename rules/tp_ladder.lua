@@ -28,10 +28,6 @@ local rule = {
   },
 }
 
-local function finite(x) return type(x) == "number" and x == x and x > -math.huge and x < math.huge end
-local function positive(x) return finite(x) and x > 0 end
-local function count(x) return finite(x) and x >= 0 and x or 0 end
-
 -- The action closing a rung's quantity, or nil when it cannot be sized.
 local function rung_action(step, pos, why)
   if step.entry ~= nil then

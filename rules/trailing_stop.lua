@@ -34,9 +34,6 @@ local rule = {
   },
 }
 
-local function finite(x) return type(x) == "number" and x == x and x > -math.huge and x < math.huge end
-local function count(x) return finite(x) and x >= 0 and x or 0 end
-
 local function usable(step)
   return type(step) == "table" and finite(step.roe) and finite(step.lock_roe)
 end

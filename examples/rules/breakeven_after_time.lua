@@ -20,8 +20,6 @@ local rule = {
   },
 }
 
-local function finite(x) return type(x) == "number" and x == x and x > -math.huge and x < math.huge end
-
 function rule.evaluate(pos, mkt, params, state)
   local side, roe, now = pos.side, pos.roe, mkt.now
   if (side ~= 1 and side ~= -1) or not (finite(roe) and finite(now))

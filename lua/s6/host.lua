@@ -14,7 +14,7 @@ local cjson = require("cjson.safe")
 local core = require("s6.core")
 local sandbox = require("s6.sandbox")
 local views = require("s6.views")
-local testkit = require("s6.testkit")
+local checks = require("s6.checks")
 
 local C = core.lib
 local M = {}
@@ -51,11 +51,11 @@ end
 
 -- Parameters of rule r for every regime: defaults < config base < regime.
 local function params_by_regime(mod, overrides)
-  local base = testkit.merge(mod.params, overrides and overrides.base)
+  local base = checks.merge(mod.params, overrides and overrides.base)
   local by = {}
   for i, name in pairs(regimes) do
     local over = overrides and overrides.regimes and overrides.regimes[name]
-    by[i] = over and testkit.merge(base, over) or base
+    by[i] = over and checks.merge(base, over) or base
   end
   return by
 end
@@ -86,7 +86,7 @@ end
 function M.rule_count() return #rules end
 
 -- Before a version goes live: every rule on canned positions (both sides,
--- in profit and in loss, every trigger) through the test kit's evaluation,
+-- in profit and in loss, every trigger) through the checked evaluation,
 -- which refuses a malformed return, a proposal the host would refuse and
 -- state changed in place; then the rule's own self-checks.
 local CANNED = {
@@ -101,10 +101,10 @@ local CANNED = {
 local function probe(r)
   for _, c in ipairs(CANNED) do
     for trigger in pairs(TRIGGER_BITS) do
-      testkit.eval(r.mod, views.position(c),
-                   views.market { mark = c.mark, last = c.mark, mid = c.mark,
-                                  atr = 2, now = 86400, trigger = trigger },
-                   r.params[0], {})
+      checks.eval(r.mod, views.position(c),
+                  views.market { mark = c.mark, last = c.mark, mid = c.mark,
+                                 atr = 2, now = 86400, trigger = trigger },
+                  r.params[0], {})
     end
   end
 end
@@ -112,7 +112,7 @@ end
 function M.self_check()
   for _, r in ipairs(rules) do
     probe(r)
-    testkit.run_checks(r.mod)
+    checks.run_checks(r.mod)
   end
   return true
 end

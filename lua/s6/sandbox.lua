@@ -3,12 +3,14 @@
 -- Trusted host code.  A rule script sees only what `new_env` puts in its
 -- environment: a handful of safe base functions, read-only copies of
 -- math/string/table, the primitives as plain-Lua functions (`s6`), the
--- action constructors (`act`) and nothing that reaches the host: no io, os,
--- ffi, debug, jit, load*, dofile, require, setfenv/getfenv, collectgarbage,
--- rawset, string.dump.  docs/rules.md lists the environment; the sandbox
--- specs in tests/lua try each escape.
+-- action constructors (`act`), the number tests of s6.helpers as globals,
+-- and nothing that reaches the host: no io, os, ffi, debug, jit, load*,
+-- dofile, require, setfenv/getfenv, collectgarbage, rawset, string.dump.
+-- docs/rules.md lists the environment; the sandbox specs in tests/lua try
+-- each escape.
 
 local core = require("s6.core")
+local helpers = require("s6.helpers")
 
 local M = {}
 
@@ -121,6 +123,7 @@ function M.new_env()
   local env = {}
   for _, name in ipairs(SAFE_BASE) do env[name] = _G[name] end
   env.xpcall = sandbox_xpcall
+  for name, f in pairs(helpers) do env[name] = f end
   for name, t in pairs(shared_tables()) do env[name] = t end
   env._G = env
   return env

@@ -3,7 +3,7 @@
 -- Trusted host code.  One table of field names serves both ways a view is
 -- made: from the host's C structs in the hot loop (lua/s6/host.lua fills a
 -- reused table in place) and from a partial Lua table with defaults (rule
--- self-checks and the busted test kit).  Rules always receive read-only
+-- self-checks and the busted specs).  Rules always receive read-only
 -- proxies, so one rule cannot change what the next one reads.
 
 local sandbox = require("s6.sandbox")

@@ -71,6 +71,15 @@ describe("the rule sandbox", function()
     assert.is_nil(value_of("newproxy"))
   end)
 
+  it("gives every rule the host's number tests (docs/rules.md)", function()
+    local got = value_of([[{
+      finite(1), finite(0 / 0), finite(math.huge), finite("1"),
+      positive(2), positive(0), positive(-math.huge), positive(0 / 0),
+      nonneg(0), nonneg(-1), count(3), count(-1), count(0 / 0), count(nil) }]])
+    assert.same({ true, false, false, false, true, false, false, false,
+                  true, false, 3, 0, 0, 0 }, got)
+  end)
+
   it("refuses precompiled bytecode", function()
     local _, err = run(string.char(27) .. "LJ\2")
     assert.matches("bytecode is refused", err)

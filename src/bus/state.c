@@ -1,3 +1,13 @@
+/*
+ * The state edge on Redis: a position's save, its events and
+ * announcements, the quota reservations and the write barrier.  Saves go
+ * out as batches kept until Redis confirmed them (state_retry.c); restore
+ * is in state_load.c.
+ *
+ * About 600 lines on purpose: the edge's five operations share the clock,
+ * the log component and the failure accounting kept here; the batches
+ * and the load are already apart.
+ */
 #include "bus/state.h"
 
 #include <hiredis/hiredis.h>

@@ -4,7 +4,7 @@
  * environment overrides for the deploy basics, and a validate-then-swap
  * holder that hot-reloads it.
  *
- * Every key lives in ONE table (config.c, s6_config_keys): its path, type,
+ * Every key lives in ONE table (keys.c, s6_config_keys): its path, type,
  * range, unit, default and meaning.  That table fills the defaults, drives
  * the validation, refuses unknown keys, and is what docs/configuration.md
  * lists (a test checks the two agree).  A typo therefore fails loudly

@@ -8,6 +8,11 @@
  * closes too, then CLOSED.  Lingering matters when we refuse a request
  * early (413): closing with unread input would reset the connection and
  * the client could lose our answer.
+ *
+ * Longer than 600 lines on purpose: the parser callbacks decide the state
+ * changes that the reading and writing halves carry out, through the same
+ * static helpers (refuse, enqueue, after_io, stop_reading); split, most of
+ * them would become the folder's API.  Exchanges are in exchange.c.
  */
 #include "http/internal.h"
 

@@ -91,6 +91,9 @@ void s6_tr_job_attach_waiter(s6_tr_job *j, s6_http_res *res,
 void s6_tr_job_stop(s6_tr_job *j);
 void s6_tr_job_release(s6_tr_job *j);
 
+/* cfg.c: false, with the first bad field in err, when cfg cannot run. */
+bool s6_tr_cfg_ok(const s6_treasury_cfg *cfg, char *err, size_t errlen);
+
 /* treasury.c: shared plumbing. */
 double s6_tr_now(const s6_treasury *t);
 int64_t s6_tr_now_ms(const s6_treasury *t);

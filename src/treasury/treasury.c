@@ -10,6 +10,12 @@
  * The row is written before anything leaves S6, so a restart finds it
  * (list_unfinished) and every outbound call carries its transfer_id as
  * the idempotency key.
+ *
+ * Longer than 600 lines on purpose: a run is one chain of callbacks (look
+ * up, balances, decide, create, ledger, announce) with the queue that
+ * serialises runs and the schedule that starts them; the chain reads
+ * top to bottom here, and a split would export its steps to each other.
+ * The settings are in cfg.c, a transfer's job in exec.c.
  */
 #include <errno.h>
 #include <math.h>
@@ -20,80 +26,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "config/config.h"
 #include "treasury/internal.h"
-
-static const char *const trig_names[S6_TT_COUNT] = {
-    [S6_TT_SCHEDULED] = "SCHEDULED",
-    [S6_TT_MARGIN_CALL] = "MARGIN_CALL",
-    [S6_TT_RISK_LIMIT] = "RISK_LIMIT",
-    [S6_TT_PROFIT_TAKING] = "PROFIT_TAKING",
-    [S6_TT_INSUFFICIENT_BALANCE] = "INSUFFICIENT_BALANCE",
-};
-
-const char *s6_treasury_trigger_name(s6_treasury_trigger t)
-{
-    return (unsigned)t < S6_TT_COUNT ? trig_names[t] : NULL;
-}
-
-int s6_treasury_trigger_parse(const char *name, s6_treasury_trigger *out)
-{
-    for (int i = 0; name != NULL && i < S6_TT_COUNT; i++)
-        if (strcmp(name, trig_names[i]) == 0) {
-            *out = (s6_treasury_trigger)i;
-            return 0;
-        }
-    return -1;
-}
-
-/* ---- configuration ---- */
-
-static void trig_from(s6_treasury_trigger_cfg *out, const s6_trigger_cfg *in)
-{
-    out->enabled = in->enabled;
-    out->min_interval_s = in->min_interval_s;
-    out->threshold = in->threshold;
-}
-
-static void base_url(char *dst, size_t cap, const char *url)
-{
-    snprintf(dst, cap, "%s", url != NULL ? url : "");
-    size_t n = strlen(dst);
-    while (n > 0 && dst[n - 1] == '/')
-        dst[--n] = '\0';
-}
-
-void s6_treasury_cfg_from_config(s6_treasury_cfg *out, const s6_config *c)
-{
-    memset(out, 0, sizeof *out);
-    out->enabled = c->treasury.enabled;
-    out->full_auto = c->treasury.full_auto;
-    out->min_free_fut = c->treasury.min_free_fut;
-    out->spot_buffer = c->treasury.spot_buffer;
-    out->max_per_transfer = c->treasury.max_per_transfer;
-    out->max_per_day = c->treasury.max_per_day;
-    out->min_spot_retained = c->treasury.min_spot_retained;
-    out->profit_ceiling = c->treasury.profit_ceiling;
-    out->interval_s = c->ticks.treasury_interval_s;
-    out->approval_poll_s = c->treasury.approval_poll_s;
-    out->balances_max_age_s = c->treasury.balances_max_age_s;
-    trig_from(&out->trig[S6_TT_SCHEDULED], &c->treasury.scheduled);
-    trig_from(&out->trig[S6_TT_MARGIN_CALL], &c->treasury.margin_call);
-    trig_from(&out->trig[S6_TT_RISK_LIMIT], &c->treasury.risk_limit);
-    trig_from(&out->trig[S6_TT_PROFIT_TAKING], &c->treasury.profit_taking);
-    trig_from(&out->trig[S6_TT_INSUFFICIENT_BALANCE],
-              &c->treasury.insufficient_balance);
-    base_url(out->s1_url, sizeof out->s1_url, c->services.s1_url);
-    base_url(out->s12_url, sizeof out->s12_url, c->services.s12_url);
-    out->timeout_ms = c->services.request_timeout_ms;
-    /* the order retry policy: the same peers' patience applies; the key
-     * counts retries, a send policy counts the first send too */
-    out->retry_attempts = c->orders.retry_max_attempts + 1;
-    out->retry_base_ms = c->orders.retry_initial_ms;
-    out->retry_cap_ms = c->orders.retry_max_ms;
-    /* the trigger endpoint answers within one outbound timeout */
-    out->answer_wait_ms = c->services.request_timeout_ms;
-}
 
 /* ---- plumbing ---- */
 
@@ -306,7 +239,8 @@ int s6_tr_transfer_id(const s6_treasury *t, s6_treasury_trigger trig,
     } else {
         double w = t->cfg.interval_s > 0 ? t->cfg.interval_s : 300;
         long long start = (long long)(floor(s6_tr_now(t) / w) * w);
-        n = snprintf(out, cap, "t:%s:%lld", trig_names[trig], start);
+        n = snprintf(out, cap, "t:%s:%lld", s6_treasury_trigger_name(trig),
+                     start);
     }
     return n > 0 && (size_t)n < cap && (size_t)n <= S6_STORE_ID_MAX ? 0 : -1;
 }
@@ -406,7 +340,7 @@ static void decide_and_create(s6_tr_run *run)
     snprintf(tr.transfer_id, sizeof tr.transfer_id, "%s", run->transfer_id);
     snprintf(tr.trigger_id, sizeof tr.trigger_id, "%s", run->rq.trigger_id);
     snprintf(tr.trigger_type, sizeof tr.trigger_type, "%s",
-             trig_names[run->rq.trigger]);
+             s6_treasury_trigger_name(run->rq.trigger));
     snprintf(tr.from, sizeof tr.from, "%s", dec.to_fut ? "SPOT" : "FUT");
     snprintf(tr.to, sizeof tr.to, "%s", dec.to_fut ? "FUT" : "SPOT");
     snprintf(tr.reason, sizeof tr.reason, "%s", dec.reason);
@@ -462,7 +396,7 @@ static void balances_got(s6_tr_run *run, int rc,
     char key[48];
     day_key(run->in.now, key, sizeof key);
     const char *keys[] = {key, LAST_KEY};
-    const char *args[] = {trig_names[run->rq.trigger]};
+    const char *args[] = {s6_treasury_trigger_name(run->rq.trigger)};
     t->pending_cb++;
     if (s6_redis_eval(t->d.redis, LEDGER_LUA, keys, 2, args, 1, ledger_read,
                       run) != 0) {
@@ -664,23 +598,6 @@ void s6_treasury_set_cfg(s6_treasury *t, const s6_treasury_cfg *cfg)
 
 /* ---- life ---- */
 
-static bool cfg_ok(const s6_treasury_cfg *c, char *err, size_t errlen)
-{
-    const char *bad = !(c->interval_s > 0) ? "interval_s"
-                      : !(c->approval_poll_s > 0) ? "approval_poll_s"
-                      : !(c->max_per_transfer > 0) ? "max_per_transfer"
-                      : !(c->max_per_day > 0) ? "max_per_day"
-                      : c->retry_attempts < 1 ? "retry_attempts"
-                      : c->timeout_ms < 1 ? "timeout_ms"
-                      : c->answer_wait_ms < 1 ? "answer_wait_ms"
-                      : c->s1_url[0] == '\0' ? "s1_url"
-                      : c->s12_url[0] == '\0' ? "s12_url" : NULL;
-    if (bad != NULL)
-        snprintf(err, errlen, "treasury config: %s is missing or out of "
-                 "range", bad);
-    return bad == NULL;
-}
-
 int s6_treasury_new(s6_treasury **out, const s6_treasury_deps *deps,
                     const s6_treasury_cfg *cfg, char *err, size_t errlen)
 {
@@ -694,7 +611,7 @@ int s6_treasury_new(s6_treasury **out, const s6_treasury_deps *deps,
         snprintf(err, errlen, "treasury: %s is missing", missing);
         return -EINVAL;
     }
-    if (!cfg_ok(cfg, err, errlen))
+    if (!s6_tr_cfg_ok(cfg, err, errlen))
         return -EINVAL;
     s6_treasury *t = calloc(1, sizeof *t);
     if (t == NULL)

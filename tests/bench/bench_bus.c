@@ -1,4 +1,7 @@
 /*
+ * Run from the source root after `cmake --build build -j2`:
+ *   build/s6-bench-bus 10000 20
+ *
  * s6-bench-bus: the manage tick's pipelined md:last snapshot against the
  * limit of the same Redis on the same machine in the same run
  * (docs/performance.md, "Redis bus").

@@ -1,4 +1,7 @@
 /*
+ * Run from the source root after `cmake --build build -j2`:
+ *   build/s6-bench-core
+ *
  * s6-bench-core [iterations]
  *
  * Calls per second of representative core primitives, in one run, called

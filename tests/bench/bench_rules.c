@@ -1,4 +1,7 @@
 /*
+ * Run from the source root after `cmake --build build -j2`:
+ *   S6_JIT_LOG=/tmp/rules build/s6-bench-rules 10000 20
+ *
  * s6-bench-rules [positions [rounds]]
  *
  * The whole shipped rule set (the rules/ folder) over many positions, in one run:

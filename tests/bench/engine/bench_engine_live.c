@@ -1,4 +1,9 @@
 /*
+ * Run from the source root:
+ *   cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release
+ *   cmake --build build-rel -j2 --target s6-bench-engine-live
+ *   cd build-rel && ./s6-bench-engine-live
+ *
  * s6-bench-engine-live — the engine as the service wires it (rig.h: real
  * Redis, the feed reader, the results consumer, the Redis state edge, the
  * S4 router to the S4 test peer, the Lua rules) measured end to end

@@ -1,4 +1,8 @@
 /*
+ * Run from the source root:
+ *   cmake --build build --target s6-bench-http-server
+ *   tests/bench/http/run.sh build 10     (starts this server and nginx, runs wrk)
+ *
  * s6-bench-http-server — the service's HTTP side as the benchmark meets
  * it: s6_app (every route, the access log, the request metrics) on one
  * loop, with a real engine on memory edges (tests/app/app_engine.h: the

@@ -1,4 +1,7 @@
 /*
+ * Run from the source root after `cmake --build build -j2`:
+ *   build/s6_bench_deadline --seconds=4 --rounds=8
+ *
  * Benchmark of the rule-deadline options (docs/sandbox-deadline.md).
  *
  * Built twice from this file: s6_bench_deadline on the hooked LuaJIT

@@ -1,5 +1,8 @@
 /*
- * bench_router.c — s6-bench-s4: orders through the S4 router to the S4 peer
+ * Run from the source root after `cmake --build build -j2`:
+ *   build/s6-bench-s4 20000 32 50
+ *
+ * s6-bench-s4: orders through the S4 router to the S4 peer
  * over loopback (docs/performance.md, "S4 router").
  *
  *   s6-bench-s4 [orders] [in_flight] [symbols]

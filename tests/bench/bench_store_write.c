@@ -1,4 +1,7 @@
 /*
+ * Run from the source root after `cmake --build build -j2`:
+ *   S6_BUILD_DIR=build build/bench_store_write 2000
+ *
  * bench_store_write — what one store write costs on the loop thread.
  *
  * Times each call (validation, JSON document, SQLite commit) of the SQLite

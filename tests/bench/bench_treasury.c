@@ -1,4 +1,7 @@
 /*
+ * Run from the source root after `cmake --build build -j2`:
+ *   build/s6-bench-treasury 1000
+ *
  * s6-bench-treasury [triggers]
  *
  * What a transfer costs, on loopback with everything real (world.h):

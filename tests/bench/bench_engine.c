@@ -1,4 +1,7 @@
 /*
+ * Run from the source root after `cmake --build build -j2`:
+ *   S6_SOURCE_DIR=$PWD build/s6-bench-engine 10000 lua
+ *
  * s6-bench-engine — the engine's own costs, on in-memory edges and a
  * router that takes every order at once:
  *

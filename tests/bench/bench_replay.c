@@ -1,4 +1,7 @@
 /*
+ * Run from the source root after `cmake --build build -j2`:
+ *   S6_CONFIG=config/s6.json S6_RULES_DIR=rules build/bench_replay 1000000 100
+ *
  * bench_replay — `s6-position replay` at scale: UPDATES price updates
  * over POSITIONS positions (one symbol each), through the Lua rule host
  * and then, in the same run, through the native-C reference of the

@@ -1,0 +1,152 @@
+# The folders of src/ must form layers: an include between two first-level
+# folders points one way only, so each folder is a library that depends on
+# the ones below it (docs/architecture.md).  An include into another folder
+# names that folder ("engine/edges.h"): a bare or relative name that only
+# resolves through a leaked include path hides the dependency.
+#
+#   cmake -DSRC=<tree> -P tests/layers/layers.cmake
+#
+# Reads every .c and .h under SRC, resolves each #include "..." as the
+# compiler would (the including file's folder first, then SRC) and, failing
+# both, as a leaked include path would (any folder under SRC holding that
+# path).  Prints the graph of folders and fails on a cycle, printing it, and
+# on an include into another folder that does not begin with its name.
+cmake_minimum_required(VERSION 3.20)
+
+if(NOT DEFINED SRC OR NOT IS_DIRECTORY "${SRC}")
+  message(FATAL_ERROR "layers: pass -DSRC=<source tree> (got '${SRC}')")
+endif()
+get_filename_component(SRC "${SRC}" ABSOLUTE)
+
+file(GLOB_RECURSE files RELATIVE "${SRC}" "${SRC}/*.c" "${SRC}/*.h")
+list(SORT files)
+
+# The first-level folder of a path relative to SRC ("." for SRC itself).
+function(folder_of rel out)
+  if(rel MATCHES "^([^/]+)/")
+    set(${out} "${CMAKE_MATCH_1}" PARENT_SCOPE)
+  else()
+    set(${out} "." PARENT_SCOPE)
+  endif()
+endfunction()
+
+# Where the include `inc` written in file `rel` lands, relative to SRC
+# ("" when nowhere in the tree: a system or third-party header), and
+# whether it took a leaked include path to get there.
+function(resolve rel inc out_hit out_leaked)
+  get_filename_component(dir "${rel}" DIRECTORY)
+  set(leaked FALSE)
+  cmake_path(APPEND SRC "${dir}" "${inc}" OUTPUT_VARIABLE p)
+  cmake_path(NORMAL_PATH p)
+  if(NOT EXISTS "${p}")
+    cmake_path(APPEND SRC "${inc}" OUTPUT_VARIABLE p)
+    cmake_path(NORMAL_PATH p)
+  endif()
+  if(EXISTS "${p}")
+    file(RELATIVE_PATH hit "${SRC}" "${p}")
+  else()
+    set(hit "")
+    string(REGEX REPLACE "([][+.*()^$?|\\])" "\\\\\\1" pattern "${inc}")
+    foreach(f IN LISTS files)
+      if(f MATCHES "/${pattern}$")
+        set(hit "${f}")
+        set(leaked TRUE)
+        break()
+      endif()
+    endforeach()
+  endif()
+  set(${out_hit} "${hit}" PARENT_SCOPE)
+  set(${out_leaked} ${leaked} PARENT_SCOPE)
+endfunction()
+
+set(folders "")
+set(problems "")
+foreach(rel IN LISTS files)
+  folder_of("${rel}" from)
+  list(APPEND folders "${from}")
+  file(STRINGS "${SRC}/${rel}" lines REGEX "^[ \t]*#[ \t]*include[ \t]*\"")
+  foreach(line IN LISTS lines)
+    string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]*\"([^\"]*)\".*" "\\1" inc "${line}")
+    resolve("${rel}" "${inc}" hit leaked)
+    if(hit STREQUAL "")
+      continue()
+    endif()
+    folder_of("${hit}" to)
+    if(to STREQUAL from)
+      continue()
+    endif()
+    if(leaked OR NOT inc MATCHES "^${to}/")
+      list(APPEND problems "${rel}: #include \"${inc}\" is ${hit}: name it \"${hit}\"")
+    endif()
+    list(APPEND edges_${from} "${to}")
+    list(APPEND evidence_${from}_${to} "${rel}: \"${inc}\"")
+  endforeach()
+endforeach()
+list(REMOVE_DUPLICATES folders)
+
+message(STATUS "layers: what each folder of ${SRC} includes")
+foreach(f IN LISTS folders)
+  if(DEFINED edges_${f})
+    list(REMOVE_DUPLICATES edges_${f})
+    list(SORT edges_${f})
+  endif()
+  string(REPLACE ";" " " uses "${edges_${f}}")
+  message(STATUS "  ${f} -> ${uses}")
+endforeach()
+
+# Peel off folders that include nothing still left; what remains holds a
+# cycle, and every folder left includes another one left.
+set(left ${folders})
+set(peeled TRUE)
+while(peeled)
+  set(peeled FALSE)
+  foreach(f IN LISTS left)
+    set(stuck FALSE)
+    foreach(t IN LISTS edges_${f})
+      if(t IN_LIST left)
+        set(stuck TRUE)
+        break()
+      endif()
+    endforeach()
+    if(NOT stuck)
+      list(REMOVE_ITEM left "${f}")
+      set(peeled TRUE)
+    endif()
+  endforeach()
+endwhile()
+
+if(left)
+  # Walk from a folder left, always to a folder left, until one repeats.
+  list(GET left 0 at)
+  set(path "")
+  while(NOT at IN_LIST path)
+    list(APPEND path "${at}")
+    foreach(t IN LISTS edges_${at})
+      if(t IN_LIST left)
+        set(at "${t}")
+        break()
+      endif()
+    endforeach()
+  endwhile()
+  list(FIND path "${at}" start)
+  list(SUBLIST path ${start} -1 cycle)
+  list(APPEND cycle "${at}")
+  string(REPLACE ";" " -> " shown "${cycle}")
+  set(why "")
+  list(LENGTH cycle n)
+  math(EXPR last "${n} - 2")
+  foreach(i RANGE ${last})
+    math(EXPR j "${i} + 1")
+    list(GET cycle ${i} a)
+    list(GET cycle ${j} b)
+    list(GET evidence_${a}_${b} 0 first)
+    string(APPEND why "\n  ${a} -> ${b}: ${first}")
+  endforeach()
+  list(APPEND problems "cycle between folders: ${shown}${why}")
+endif()
+
+if(problems)
+  string(REPLACE ";" "\n" text "${problems}")
+  message(FATAL_ERROR "layers:\n${text}")
+endif()
+message(STATUS "layers: no cycle between the folders of ${SRC}")
