@@ -136,34 +136,34 @@ int s6_bus_parse_num(const char *v, size_t len, double *out, const char **why)
     char buf[64];
     if (len == 0 || len >= sizeof buf) {
         *why = len ? "too long for a number" : "empty";
-        return -1;
+        return S6_EINVAL;
     }
     memcpy(buf, v, len);
     buf[len] = '\0';
     const char *p = buf[0] == '-' || buf[0] == '+' ? buf + 1 : buf;
     if (strncasecmp(p, "nan", 3) == 0) {
         *why = "NaN is not a number";
-        return -1;
+        return S6_EINVAL;
     }
     if (strncasecmp(p, "inf", 3) == 0) {
         *why = "infinite";
-        return -1;
+        return S6_EINVAL;
     }
     /* Decimal only: strtod would also take hex and leading blanks. */
     if (strspn(buf, "0123456789.eE+-") != len) {
         *why = "not a decimal number";
-        return -1;
+        return S6_EINVAL;
     }
     char *end;
     errno = 0;
     double d = strtod(buf, &end);
     if (end != buf + len) {
         *why = "not a decimal number";
-        return -1;
+        return S6_EINVAL;
     }
     if (errno == ERANGE || !isfinite(d)) {
         *why = "out of range";
-        return -1;
+        return S6_EINVAL;
     }
     *out = d;
     return 0;

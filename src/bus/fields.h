@@ -53,7 +53,7 @@ int s6_bus_get_num(const s6_bus_in *in, const char *name, bool required,
 int s6_bus_get_int(const s6_bus_in *in, const char *name, bool required,
                    long lo, long hi, int *out, char *err, size_t errlen);
 
-/* Strict decimal parse of a counted string: 0, or -1 with why set. */
+/* Strict decimal parse of a counted string: 0, or S6_EINVAL with why set. */
 int s6_bus_parse_num(const char *v, size_t len, double *out, const char **why);
 
 enum { S6_BUS_OUT_MAX = 24, S6_BUS_NUM_LEN = 32 };
