@@ -1,17 +1,38 @@
--- Generated from s6_core.h s6_rule_abi.h by src/build/gen_cdef.cmake.
+-- Generated from s6_errors.h s6_core.h s6_rule_abi.h by src/build/gen_cdef.cmake.
 -- Do not edit: change the headers, then run `cmake --build build --target cdef`.
 return [[
-/* ---- s6_core.h ---- */
+/* ---- s6_errors.h ---- */
 enum {
     S6_OK = 0,
-    S6_EINVAL = -1,   /* an argument is NaN, infinite, out of range */
-    S6_ESHORT = -2,   /* a series is too short for the requested period */
-    S6_ERANGE = -3,   /* the result does not fit (buffer, exponent) */
-    S6_ENOTREADY = -4 /* an incremental indicator has not warmed up yet */
+    /* errno's own values */
+    S6_EINVAL = -22,      /* an argument or input is invalid; err names it */
+    S6_ENOMEM = -12,      /* out of memory */
+    S6_ERANGE = -34,      /* a result or value does not fit (buffer, exponent) */
+    S6_EBUSY = -16,       /* busy: a move in flight, a database locked */
+    S6_ENOTFOUND = -2,    /* the record or object does not exist */
+    S6_EIO = -5,          /* I/O, network or protocol failure */
+    S6_ETIMEDOUT = -110,  /* the request passed its deadline */
+    S6_ECANCELED = -125,  /* closed with the request in flight */
+    /* S6's own */
+    S6_ESHORT = -1001,        /* a series is too short for the period */
+    S6_ENOTREADY = -1002,     /* an incremental indicator has not warmed up */
+    S6_ECLOSED = -1003,       /* the object is closed or closing */
+    S6_EURL = -1004,          /* a URL is malformed */
+    S6_ECONNECT = -1005,      /* the connection failed or timed out */
+    S6_EDISCONNECTED = -1006, /* the connection dropped with the request in flight */
+    S6_EDOWN = -1007,         /* not connected; waiting to reconnect */
+    S6_EREPLY = -1008,        /* Redis answered with an error reply */
+    S6_EREDIS = -1009,        /* the Redis client refused or failed the command */
+    S6_ECONFLICT = -1010,     /* a finished record cannot change */
+    S6_ECONSTRAINT = -1011,   /* the store refused a constraint */
+    S6_EFULL = -1012,         /* disk or quota full */
+    S6_ECORRUPT = -1013       /* the file is not a store / unknown schema */
 };
 
+/* A message for every code above and for -errno values; "unknown error"
+ * for anything else.  Never NULL; the string is static. */
 const char *s6_strerror(int code);
-
+/* ---- s6_core.h ---- */
 /* ---- PnL and ROE (futures, isolated margin) ---- */
 double s6_upnl(int side, double qty, double entry, double mark);
 double s6_roe(int side, double qty, double entry, double mark,

@@ -48,7 +48,7 @@ static json_t *check_s4(void *ud)
     s6_s4_router_stats st;
     s6_s4_router_get_stats(svc->s4, &st);
     double age = svc->last_reconcile_ok > 0
-                     ? s6_svc_now(NULL) - svc->last_reconcile_ok : -1;
+                     ? s6_clock_wall_s() - svc->last_reconcile_ok : -1;
     return json_pack("{s:b, s:s, s:s, s:f, s:s, s:I, s:I, s:I, s:I}", "ok",
                      svc->last_reconcile_ok > 0 && !svc->reconcile_error[0],
                      "mode", "s4", "url", svc->cfg->services.s4_url,

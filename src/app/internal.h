@@ -21,6 +21,7 @@
 #include "rules/edge.h"
 #include "store/store.h"
 #include "treasury/treasury.h"
+#include "util/clock.h"
 #include "venue/durable.h"
 #include "venue/paper/paper.h"
 #include "venue/paper/positions.h"
@@ -59,9 +60,6 @@ struct s6_service {
     size_t n_entries;
     size_t n_instruments;
 };
-
-/* service.c: the wall clock every part of the service reads. */
-double s6_svc_now(void *ud);
 
 /* paper_mode.c: the paper venue stands in for S4 (docs/contracts/paper.md). */
 int s6_svc_paper_open(s6_service *svc, s6_router *router, char *err,

@@ -20,7 +20,7 @@ static void on_written(s6_redis *r, const struct redisReply *reply, int code,
     s6_service *svc = ud;
     if (code != 0)
         s6_log_error(svc->log, "paper", "cannot publish an order result",
-                     S6_LOG_STR("error", s6_redis_strerror(code)));
+                     S6_LOG_STR("error", s6_strerror(code)));
 }
 
 static void paper_result(void *ud, const s6_order_result *res)
@@ -44,7 +44,7 @@ void s6_svc_paper_publish_balances(s6_service *svc)
     s6_bus_out_init(&out);
     s6_bus_out_num(&out, "spot_free", b.spot_free);
     s6_bus_out_num(&out, "fut_free", b.fut_free);
-    s6_bus_out_num(&out, "ts", s6_svc_now(NULL));
+    s6_bus_out_num(&out, "ts", s6_clock_wall_s());
     s6_redis_hset(svc->redis, "treasury:balances", out.kv, out.n, on_written,
                   svc);
 }
@@ -68,7 +68,7 @@ static void seed_quota_limits(s6_service *svc)
 static void on_pump(uv_timer_t *t)
 {
     s6_service *svc = t->data;
-    if (s6_paper_next_due(svc->paper) <= s6_svc_now(NULL))
+    if (s6_paper_next_due(svc->paper) <= s6_clock_wall_s())
         s6_paper_pump(svc->paper);
 }
 
@@ -165,13 +165,13 @@ int s6_svc_paper_open(s6_service *svc, s6_router *router, char *err,
 {
     s6_paper_opts po;
     s6_paper_opts_from_config(svc->cfg, &po);
-    po.clock = (s6_clock){ s6_svc_now, NULL };
+    po.clock = (s6_clock){ s6_clock_wall_now, NULL };
     po.on_result = paper_result;
     po.result_ud = svc;
     /* Result ids must not repeat across restarts (the engine refuses an
      * id it has applied): the start time makes this run's prefix. */
     snprintf(po.result_prefix, sizeof po.result_prefix, "p%llx",
-             (unsigned long long)s6_svc_now(NULL));
+             (unsigned long long)s6_clock_wall_s());
     int rc = s6_paper_new(svc->cfg, &po, &svc->paper, err, errlen);
     if (rc == 0)
         *router = s6_paper_router(svc->paper);

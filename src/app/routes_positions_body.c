@@ -5,6 +5,7 @@
  * allowed, values), so the same bad body always gets the same answer.
  */
 #include "app/routes_positions.h"
+#include "contract/names.h"
 
 #include <errno.h>
 #include <math.h>
@@ -181,12 +182,10 @@ static int read_positive(const seen *b, int k, double *out, s6_api_error *err)
 static int read_market(const seen *b, int *market, s6_api_error *err)
 {
     const char *m = json_string_value(b->v[K_MARKET]);
-    if (strcmp(m, "FUT") == 0)
-        *market = S6_MARKET_FUT;
-    else if (strcmp(m, "SPOT") == 0)
-        *market = S6_MARKET_SPOT;
-    else
+    int parsed = s6_market_parse(m);
+    if (parsed < 0)
         return fail(err, "invalid_value", "market", "must be FUT or SPOT");
+    *market = parsed;
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "app/app.h"
 #include "app/routes.h"
 #include "engine/engine.h"
+#include "util/clock.h"
 
 #include <math.h>
 #include <string.h>
@@ -14,17 +15,9 @@
 #define S6_VERSION "0.0.0"
 #endif
 
-static double wall_seconds(void)
-{
-    uv_timeval64_t tv;
-    if (uv_gettimeofday(&tv) != 0)
-        return 0;
-    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
-}
-
 static double app_now(const s6_app *app)
 {
-    return app->clock != NULL ? app->clock(app->clock_ud) : wall_seconds();
+    return app->clock != NULL ? app->clock(app->clock_ud) : s6_clock_wall_s();
 }
 
 /* Seconds since `at` on the engine's clock; null when it never happened. */

@@ -30,15 +30,7 @@ static void fatal(s6_service *svc)
 
 /* ---- clock ---------------------------------------------------------- */
 
-double s6_svc_now(void *ud)
-{
-    (void)ud;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const s6_clock wall_clock = { s6_svc_now, NULL };
+static const s6_clock wall_clock = { s6_clock_wall_now, NULL };
 
 /* ---- inputs into the engine ----------------------------------------- */
 
@@ -135,7 +127,7 @@ static void on_venue(void *ud, int rc, const s6_venue_view *view,
                      S6_LOG_STR("error", svc->reconcile_error));
     } else {
         svc->reconcile_error[0] = '\0';
-        svc->last_reconcile_ok = s6_svc_now(NULL);
+        svc->last_reconcile_ok = s6_clock_wall_s();
         s6_engine_reconcile(svc->engine, view);
     }
     if (after != NULL)
@@ -359,7 +351,7 @@ static int open_treasury(s6_service *svc, char *err, size_t errlen)
     s6_treasury_deps deps = {
         .loop = svc->loop, .store = svc->store, .redis = svc->redis,
         .http = svc->httpc, .balances = s6_treasury_redis_balances(svc->redis),
-        .clock = { s6_svc_now, NULL }, .metrics = svc->app->metrics,
+        .clock = { s6_clock_wall_now, NULL }, .metrics = svc->app->metrics,
         .log = svc->log,
     };
     int rc = s6_treasury_new(&svc->treasury, &deps, &tc, err, errlen);
@@ -391,7 +383,7 @@ static int build(s6_service *svc, char *err, size_t errlen)
     s6_router router;
     int rc = s6_httpc_new(&svc->httpc, svc->loop, NULL, svc->log);
     if (rc < 0) {
-        snprintf(err, errlen, "outbound HTTP: %s", strerror(-rc));
+        snprintf(err, errlen, "outbound HTTP: %s", s6_strerror(rc));
         return rc;
     }
     if ((rc = open_store(svc, err, errlen)) < 0 ||
@@ -474,7 +466,7 @@ int s6_service_start(s6_app *app, const s6_config *cfg, s6_service **out)
                             sizeof err);
     if (rc < 0) {
         s6_log_error(svc->log, "service", "cannot start the engine",
-                     S6_LOG_STR("error", err[0] ? err : strerror(-rc)));
+                     S6_LOG_STR("error", err[0] ? err : s6_strerror(rc)));
         return rc;
     }
     s6_log_info(svc->log, "service", "waiting for the lease",

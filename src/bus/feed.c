@@ -46,7 +46,7 @@ static void on_retry(uv_timer_t *t)
 static void retry_later(s6_feed *f, const char *what, int code)
 {
     s6_log_warn(f->o.log, comp, "retrying", S6_LOG_STR("after", what),
-                S6_LOG_STR("error", s6_redis_strerror(code)));
+                S6_LOG_STR("error", s6_strerror(code)));
     uv_timer_start(&f->retry, on_retry, f->o.retry_ms, 0);
 }
 
@@ -221,7 +221,7 @@ static int set_name(char *dst, const char *v, const char *dflt,
     v = v && v[0] ? v : dflt;
     if (strlen(v) >= S6_FEED_ID_LEN * 2) {
         snprintf(err, errlen, "feed: %s is too long", field);
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     }
     strcpy(dst, v);
     return 0;
@@ -250,7 +250,7 @@ static int configure(s6_feed *f, const s6_feed_opts *o, char *err,
             strspn(v, "$0123456789-") != strlen(v)) {
             snprintf(err, errlen, "feed: %s '%s' is not a stream id",
                      i ? "signals_from" : "prices_from", v);
-            rc = S6_BUS_EINVAL;
+            rc = S6_EINVAL;
         } else {
             strcpy(f->id[i], v);
         }
@@ -263,15 +263,15 @@ int s6_feed_start(uv_loop_t *loop, const s6_feed_opts *opts, s6_feed **out,
 {
     if (!loop || !opts || !opts->url || !opts->on_market) {
         snprintf(err, errlen, "feed: loop, url and on_market are required");
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     }
     s6_feed *f = calloc(1, sizeof *f);
     if (!f)
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     int rc = configure(f, opts, err, errlen);
     s6_redis_opts ro = { .log = opts->log, .name = "feed-blocking" };
     if (rc == 0 && s6_redis_open(loop, opts->url, &ro, &f->blk, err, errlen))
-        rc = S6_BUS_EREDIS;
+        rc = S6_EREDIS;
     if (rc != 0) {
         free(f);
         return rc;

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "bus/bus.h"
+#include "core/s6_errors.h"
 #include "bus/md_codec.h"
 #include "redis/redis.h"
 #include "util/log.h"
@@ -73,7 +73,7 @@ typedef struct s6_md_instrument {
 } s6_md_instrument;
 
 typedef struct s6_md_snap {
-    int rc;            /* 0, S6_BUS_EINVAL (err: the field), S6_BUS_EREDIS;
+    int rc;            /* 0, S6_EINVAL (err: the field), S6_EREDIS;
                           1 when the hash does not exist */
     s6_md_update m;
     char err[160];
@@ -85,7 +85,7 @@ typedef void (*s6_feed_snapshot_done)(void *ud, const s6_md_snap *snaps,
 
 /* Pipelines n (>= 1) HGETALLs on r (a non-blocking connection) and calls
  * done once with every answer, later; an instrument whose command could
- * not be sent answers S6_BUS_EREDIS.  < 0 when none could be sent: no
+ * not be sent answers S6_EREDIS.  < 0 when none could be sent: no
  * callback then.  regimes must outlive the call. */
 int s6_bus_feed_snapshot(s6_redis *r, const s6_md_instrument *instruments,
                          size_t n, const s6_md_regimes *regimes,

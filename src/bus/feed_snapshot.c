@@ -45,7 +45,7 @@ static void parse_snap(snap_ctx *x, s6_md_snap *s, const redisReply *rep)
     size_t n;
     char key[96];
     if (s6_bus_reply_kv(rep, kv, S6_BUS_KV_MAX, &n) != 0) {
-        s->rc = S6_BUS_EINVAL;
+        s->rc = S6_EINVAL;
         snprintf(s->err, sizeof s->err, "not a hash of strings");
         return;
     }
@@ -68,8 +68,8 @@ static void on_hash(s6_redis *r, const redisReply *rep, int code, void *ud)
     s6_md_snap *s = &x->snaps[slot->i];
     (void)r;
     if (code != 0) {
-        s->rc = S6_BUS_EREDIS;
-        snprintf(s->err, sizeof s->err, "%s", s6_redis_strerror(code));
+        s->rc = S6_EREDIS;
+        snprintf(s->err, sizeof s->err, "%s", s6_strerror(code));
     } else {
         parse_snap(x, s, rep);
     }
@@ -82,13 +82,13 @@ static bool ask(s6_redis *r, snap_ctx *x, size_t i)
     s6_md_snap *s = &x->snaps[i];
     char key[96];
     if (s6_md_last_key(s->m.market, s->m.symbol, key, sizeof key) != 0) {
-        s->rc = S6_BUS_EINVAL;
+        s->rc = S6_EINVAL;
         snprintf(s->err, sizeof s->err, "bad market or symbol");
         return false;
     }
     x->slots[i] = (snap_slot){ x, i };
     if (s6_redis_hgetall(r, key, on_hash, &x->slots[i]) != 0) {
-        s->rc = S6_BUS_EREDIS;
+        s->rc = S6_EREDIS;
         snprintf(s->err, sizeof s->err, "not sent");
         return false;
     }
@@ -100,16 +100,16 @@ int s6_bus_feed_snapshot(s6_redis *r, const s6_md_instrument *ins, size_t n,
                          s6_feed_snapshot_done done, void *ud)
 {
     if (!r || !done || n == 0 || !ins)
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     snap_ctx *x = calloc(1, sizeof *x);
     if (!x)
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     *x = (snap_ctx){ .regimes = regimes, .done = done, .ud = ud, .n = n,
                      .owed = 1, .snaps = calloc(n, sizeof *x->snaps),
                      .slots = calloc(n, sizeof *x->slots) };
     if (!x->snaps || !x->slots) {
         ctx_free(x);
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
         x->snaps[i].m.market = ins[i].market;
@@ -119,7 +119,7 @@ int s6_bus_feed_snapshot(s6_redis *r, const s6_md_instrument *ins, size_t n,
     }
     if (x->owed == 1) { /* nothing went out: no callback, an error */
         ctx_free(x);
-        return S6_BUS_EREDIS;
+        return S6_EREDIS;
     }
     one_in(x);
     return 0;

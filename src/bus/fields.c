@@ -9,7 +9,7 @@
 #include <strings.h>
 #include <hiredis/hiredis.h>
 
-#include "bus/bus.h"
+#include "core/s6_errors.h"
 
 static int field_err(const s6_bus_in *in, const char *name, char *err,
                      size_t errlen, const char *fmt_why, const char *v,
@@ -24,7 +24,7 @@ static int field_err(const s6_bus_in *in, const char *name, char *err,
             snprintf(err, errlen, "%s: field '%s': %s", in->what, name,
                      fmt_why);
     }
-    return S6_BUS_EINVAL;
+    return S6_EINVAL;
 }
 
 static bool kv_is(const s6_redis_kv *kv, const char *name)
@@ -43,7 +43,7 @@ int s6_bus_in_check(const s6_bus_in *in, char *err, size_t errlen)
                     snprintf(err, errlen, "%s: field '%.*s': given twice",
                              in->what, (int)(in->kv[i].klen > 40 ? 40 : in->kv[i].klen),
                              in->kv[i].k);
-                return S6_BUS_EINVAL;
+                return S6_EINVAL;
             }
     return 0;
 }
@@ -136,34 +136,34 @@ int s6_bus_parse_num(const char *v, size_t len, double *out, const char **why)
     char buf[64];
     if (len == 0 || len >= sizeof buf) {
         *why = len ? "too long for a number" : "empty";
-        return -1;
+        return S6_EINVAL;
     }
     memcpy(buf, v, len);
     buf[len] = '\0';
     const char *p = buf[0] == '-' || buf[0] == '+' ? buf + 1 : buf;
     if (strncasecmp(p, "nan", 3) == 0) {
         *why = "NaN is not a number";
-        return -1;
+        return S6_EINVAL;
     }
     if (strncasecmp(p, "inf", 3) == 0) {
         *why = "infinite";
-        return -1;
+        return S6_EINVAL;
     }
     /* Decimal only: strtod would also take hex and leading blanks. */
     if (strspn(buf, "0123456789.eE+-") != len) {
         *why = "not a decimal number";
-        return -1;
+        return S6_EINVAL;
     }
     char *end;
     errno = 0;
     double d = strtod(buf, &end);
     if (end != buf + len) {
         *why = "not a decimal number";
-        return -1;
+        return S6_EINVAL;
     }
     if (errno == ERANGE || !isfinite(d)) {
         *why = "out of range";
-        return -1;
+        return S6_EINVAL;
     }
     *out = d;
     return 0;
@@ -223,7 +223,7 @@ int s6_bus_out_str(s6_bus_out *o, const char *k, const char *v,
     if (skip_empty && (!v || !v[0]))
         return 0;
     if (o->n >= S6_BUS_OUT_MAX || !v)
-        return S6_BUS_ERANGE;
+        return S6_ERANGE;
     o->kv[o->n++] = (s6_redis_kv){ .k = k, .klen = strlen(k), .v = v,
                                    .vlen = strlen(v) };
     return 0;
@@ -241,9 +241,9 @@ void s6_bus_fmt_num(double v, char buf[S6_BUS_NUM_LEN])
 int s6_bus_out_num(s6_bus_out *o, const char *k, double v)
 {
     if (o->n >= S6_BUS_OUT_MAX)
-        return S6_BUS_ERANGE;
+        return S6_ERANGE;
     if (!isfinite(v))
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     s6_bus_fmt_num(v, o->num[o->n]);
     return s6_bus_out_str(o, k, o->num[o->n], false);
 }
@@ -251,7 +251,7 @@ int s6_bus_out_num(s6_bus_out *o, const char *k, double v)
 int s6_bus_out_int(s6_bus_out *o, const char *k, long v)
 {
     if (o->n >= S6_BUS_OUT_MAX)
-        return S6_BUS_ERANGE;
+        return S6_ERANGE;
     snprintf(o->num[o->n], S6_BUS_NUM_LEN, "%ld", v);
     return s6_bus_out_str(o, k, o->num[o->n], false);
 }
@@ -262,11 +262,11 @@ int s6_bus_reply_kv(const struct redisReply *arr, s6_redis_kv *kv, size_t cap,
     *n = 0;
     if (!arr || arr->type != REDIS_REPLY_ARRAY || arr->elements % 2 ||
         arr->elements / 2 > cap)
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     for (size_t i = 0; i < arr->elements; i += 2) {
         const redisReply *k = arr->element[i], *v = arr->element[i + 1];
         if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
-            return S6_BUS_EINVAL;
+            return S6_EINVAL;
         kv[i / 2] = (s6_redis_kv){ k->str, k->len, v->str, v->len };
     }
     *n = arr->elements / 2;
@@ -278,7 +278,7 @@ int s6_bus_cmd(s6_redis *r, uint32_t extra_ms, s6_redis_reply_cb cb,
 {
     size_t len[256];
     if (argc <= 0 || argc > 256)
-        return S6_REDIS_EINVAL;
+        return S6_EINVAL;
     for (int i = 0; i < argc; i++)
         len[i] = argv[i] ? strlen(argv[i]) : 0;
     return s6_redis_cmd_ex(r, extra_ms, cb, ud, argc, argv, len);

@@ -26,7 +26,7 @@ typedef struct s6_bus_in {
     const char *what;   /* the stream or key, for messages */
 } s6_bus_in;
 
-/* A field name given twice: S6_BUS_EINVAL naming it. */
+/* A field name given twice: S6_EINVAL naming it. */
 int s6_bus_in_check(const s6_bus_in *in, char *err, size_t errlen);
 const s6_redis_kv *s6_bus_find(const s6_bus_in *in, const char *name);
 
@@ -53,7 +53,7 @@ int s6_bus_get_num(const s6_bus_in *in, const char *name, bool required,
 int s6_bus_get_int(const s6_bus_in *in, const char *name, bool required,
                    long lo, long hi, int *out, char *err, size_t errlen);
 
-/* Strict decimal parse of a counted string: 0, or -1 with why set. */
+/* Strict decimal parse of a counted string: 0, or S6_EINVAL with why set. */
 int s6_bus_parse_num(const char *v, size_t len, double *out, const char **why);
 
 enum { S6_BUS_OUT_MAX = 24, S6_BUS_NUM_LEN = 32 };
@@ -77,7 +77,7 @@ void s6_bus_fmt_num(double v, char buf[S6_BUS_NUM_LEN]);
 struct redisReply;
 enum { S6_BUS_KV_MAX = 64 };
 /* A flat [k1, v1, k2, v2, ...] reply (a stream entry's fields, HGETALL)
- * as pairs pointing into the reply: 0, or S6_BUS_EINVAL when it is not
+ * as pairs pointing into the reply: 0, or S6_EINVAL when it is not
  * an even array of strings or has more than cap pairs. */
 int s6_bus_reply_kv(const struct redisReply *arr, s6_redis_kv *kv, size_t cap,
                     size_t *n);

@@ -43,7 +43,7 @@ bool s6_state_account(s6_state *s, const struct redisReply *rep, int code);
 void s6_state_unref(s6_state *s);
 /* [A-Za-z0-9_-], 1..max. */
 bool s6_state_id_ok(const char *id, size_t max);
-/* fmt with one %s: 0, or S6_BUS_ERANGE when it does not fit KEY_MAX. */
+/* fmt with one %s: 0, or S6_ERANGE when it does not fit KEY_MAX. */
 int s6_state_key(char out[KEY_MAX], const char *fmt, const char *id);
 
 /* ---- writes kept until confirmed (state_retry.c) ---- */

@@ -156,11 +156,11 @@ int s6_lease_start(uv_loop_t *loop, s6_redis *r, const s6_lease_opts *opts,
         snprintf(err, errlen, "lease: loop, connection, instance_id "
                  "(1..63 characters), key (1..127) and ttl_ms >= 30 are "
                  "required");
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     }
     s6_lease *l = calloc(1, sizeof *l);
     if (!l)
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     l->o = *opts;
     l->o.ttl_ms = ttl;
     l->loop = loop;

@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "bus/bus.h"
+#include "core/s6_errors.h"
 #include "redis/redis.h"
 #include "util/log.h"
 

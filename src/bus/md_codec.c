@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bus/names.h"
+#include "contract/names.h"
 
 static int parse_optional(const s6_bus_in *in, const s6_md_regimes *rg,
                           s6_market_update *u, char *err, size_t errlen)
@@ -39,7 +39,7 @@ int s6_md_update_parse(const s6_redis_kv *kv, size_t n,
         rc = s6_bus_get_str(&in, "symbol", true, m.symbol, sizeof m.symbol,
                             err, errlen);
     if (rc == 0)
-        rc = s6_bus_get_enum(&in, "market", true, s6_bus_market_names, 2,
+        rc = s6_bus_get_enum(&in, "market", true, s6_market_names, 2,
                              &m.market, err, errlen);
     if (rc == 0)
         rc = s6_bus_get_num(&in, "mark", true, DBL_MIN, DBL_MAX, &m.u.mark,
@@ -60,7 +60,7 @@ static int format_fail(const char *what, const char *symbol, char *err,
     if (err && errlen)
         snprintf(err, errlen, "%s: entry for '%s' cannot be written (market, "
                  "side, regime or a number out of range)", what, symbol);
-    return S6_BUS_EINVAL;
+    return S6_EINVAL;
 }
 
 int s6_md_update_format(const s6_md_update *m, const s6_md_regimes *regimes,
@@ -69,7 +69,7 @@ int s6_md_update_format(const s6_md_update *m, const s6_md_regimes *regimes,
     const s6_market_update *u = &m->u;
     s6_bus_out_init(o);
     int rc = s6_bus_out_str(o, "symbol", m->symbol, false);
-    rc |= s6_bus_out_str(o, "market", s6_market_name_of(m->market), false);
+    rc |= s6_bus_out_str(o, "market", s6_market_name(m->market), false);
     rc |= s6_bus_out_num(o, "mark", u->mark);
     if (u->last > 0)
         rc |= s6_bus_out_num(o, "last", u->last);
@@ -102,10 +102,10 @@ int s6_md_signal_parse(const s6_redis_kv *kv, size_t n, s6_md_signal *out,
         rc = s6_bus_get_str(&in, "symbol", true, s.symbol, sizeof s.symbol,
                             err, errlen);
     if (rc == 0)
-        rc = s6_bus_get_enum(&in, "market", true, s6_bus_market_names, 2,
+        rc = s6_bus_get_enum(&in, "market", true, s6_market_names, 2,
                              &s.market, err, errlen);
     if (rc == 0)
-        rc = s6_bus_get_enum(&in, "side", true, s6_bus_side_names, 2,
+        rc = s6_bus_get_enum(&in, "side", true, s6_side_names, 2,
                              &side_idx, err, errlen);
     if (rc == 0)
         rc = s6_bus_get_num(&in, "strength", true, 0, 1, &s.strength, err,
@@ -115,7 +115,7 @@ int s6_md_signal_parse(const s6_redis_kv *kv, size_t n, s6_md_signal *out,
                             errlen);
     if (rc != 0)
         return rc;
-    s.side = s6_bus_side_value(side_idx);
+    s.side = s6_side_of_index(side_idx);
     *out = s;
     return 0;
 }
@@ -125,8 +125,8 @@ int s6_md_signal_format(const s6_md_signal *s, s6_bus_out *o, char *err,
 {
     s6_bus_out_init(o);
     int rc = s6_bus_out_str(o, "symbol", s->symbol, false);
-    rc |= s6_bus_out_str(o, "market", s6_market_name_of(s->market), false);
-    rc |= s6_bus_out_str(o, "side", s6_side_name_of(s->side), false);
+    rc |= s6_bus_out_str(o, "market", s6_market_name(s->market), false);
+    rc |= s6_bus_out_str(o, "side", s6_side_name(s->side), false);
     rc |= s6_bus_out_num(o, "strength", s->strength);
     rc |= s6_bus_out_num(o, "ts", s->ts);
     if (rc != 0)
@@ -137,9 +137,9 @@ int s6_md_signal_format(const s6_md_signal *s, s6_bus_out *o, char *err,
 
 int s6_md_last_key(int market, const char *symbol, char *out, size_t cap)
 {
-    const char *m = s6_market_name_of(market);
+    const char *m = s6_market_name(market);
     if (!m || !symbol || !symbol[0])
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     int len = snprintf(out, cap, S6_MD_LAST_PREFIX "%s:%s", m, symbol);
-    return len < 0 || (size_t)len >= cap ? S6_BUS_ERANGE : 0;
+    return len < 0 || (size_t)len >= cap ? S6_ERANGE : 0;
 }

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "bus/bus.h"
+#include "core/s6_errors.h"
 #include "engine/edges.h"
 #include "bus/fields.h"
 
@@ -54,5 +54,5 @@ int s6_md_signal_parse(const s6_redis_kv *kv, size_t n, s6_md_signal *out,
 int s6_md_signal_format(const s6_md_signal *s, s6_bus_out *out, char *err,
                         size_t errlen);
 
-/* "md:last:FUT:BTCUSDT"; S6_BUS_ERANGE when it does not fit. */
+/* "md:last:FUT:BTCUSDT"; S6_ERANGE when it does not fit. */
 int s6_md_last_key(int market, const char *symbol, char *out, size_t cap);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bus/names.h"
+#include "contract/names.h"
 
 static const char *const kind_names[S6_RES_KIND_COUNT] = {
     [S6_RES_ACCEPTED] = "ACCEPTED", [S6_RES_FILL] = "FILL",
@@ -85,23 +85,13 @@ static void parse_code(const s6_bus_in *in, s6_order_result *r)
     r->code = name[0] ? code_of_name(name) : code_of_reason(r);
 }
 
-const char *s6_market_name(int market)
-{
-    return s6_market_name_of(market);
-}
-
-const char *s6_side_name(int side)
-{
-    return s6_side_name_of(side);
-}
-
 /* The order's own fields: present on any kind, required for a fill. */
 static int parse_order(const s6_bus_in *in, s6_order_result *r, char *err,
                        size_t errlen)
 {
     bool fill = r->kind == S6_RES_FILL;
     int side_idx = -1, fee_asset = 0;
-    int rc = s6_bus_get_enum(in, "side", fill, s6_bus_side_names, 2,
+    int rc = s6_bus_get_enum(in, "side", fill, s6_side_names, 2,
                              &side_idx, err, errlen);
     if (rc == 0)
         rc = s6_bus_get_enum(in, "fill_kind", fill, fill_names, N_FILL_NAMES,
@@ -120,7 +110,7 @@ static int parse_order(const s6_bus_in *in, s6_order_result *r, char *err,
                              &fee_asset, err, errlen);
     if (rc != 0)
         return rc;
-    r->fill.side = s6_bus_side_value(side_idx);
+    r->fill.side = s6_side_of_index(side_idx);
     r->fill.fee_in_base = fee_asset == 1;
     if (fill) { /* the fill is what the engine's position applies alone */
         r->fill.ts = r->ts;
@@ -167,7 +157,7 @@ static int parse_ids(const s6_bus_in *in, s6_order_result *r, char *err,
         rc = s6_bus_get_str(in, "symbol", true, r->symbol, sizeof r->symbol,
                             err, errlen);
     if (rc == 0)
-        rc = s6_bus_get_enum(in, "market", true, s6_bus_market_names, 2,
+        rc = s6_bus_get_enum(in, "market", true, s6_market_names, 2,
                              &r->market, err, errlen);
     if (rc == 0)
         rc = s6_bus_get_num(in, "ts", false, 0, DBL_MAX, &r->ts, err, errlen);
@@ -252,7 +242,7 @@ int s6_result_format(const s6_order_result *r, s6_bus_out *o, char *err,
         snprintf(err, errlen, "%s: result '%s' cannot be written (kind, "
                  "market, side or a number out of range)",
                  S6_RESULTS_STREAM, r->result_id);
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     }
     return s6_result_parse(o->kv, o->n, &back, err, errlen);
 }

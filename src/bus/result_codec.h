@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "bus/bus.h"
+#include "core/s6_errors.h"
 #include "engine/edges.h"
 #include "bus/fields.h"
 
@@ -38,5 +38,3 @@ int s6_result_format(const s6_order_result *r, s6_bus_out *out, char *err,
 const char *s6_result_kind_name(int kind);
 const char *s6_result_code_name(int code); /* NULL for S6_RCODE_NONE too */
 const char *s6_fill_kind_name(int kind);
-const char *s6_market_name(int market);
-const char *s6_side_name(int side);

@@ -95,7 +95,7 @@ static bool reply_is_error(const redisReply *rep, const char *prefix)
 static const char *why_of(const redisReply *rep, int code)
 {
     return rep && rep->type == REDIS_REPLY_ERROR ? rep->str
-                                                  : s6_redis_strerror(code);
+                                                  : s6_strerror(code);
 }
 
 /* ---- start-up: group, reclaim ---- */
@@ -314,7 +314,7 @@ static void batch_settle(s6_results *c)
     for (size_t i = 0; i < c->n_ids; i++)
         argv[3 + i] = c->ids[i];
     if (issue(c, c->cmd, 0, on_acked, (int)(3 + c->n_ids), argv) != 0)
-        retry_later(c, PH_PENDING, "XACK", s6_redis_strerror(S6_REDIS_EDOWN));
+        retry_later(c, PH_PENDING, "XACK", s6_strerror(S6_EDOWN));
 }
 
 static void on_read(s6_redis *r, const redisReply *rep, int code, void *ud)
@@ -406,7 +406,7 @@ static void step(s6_results *c)
     }
     if (rc != 0)
         retry_later(c, c->ph == PH_LIVE ? PH_PENDING : c->ph, what,
-                    s6_redis_strerror(rc));
+                    s6_strerror(rc));
 }
 
 static int copy_name(char *dst, size_t cap, const char *src, const char *dflt,
@@ -416,7 +416,7 @@ static int copy_name(char *dst, size_t cap, const char *src, const char *dflt,
     if (!v || !v[0] || strlen(v) >= cap) {
         snprintf(err, errlen, "results consumer: %s must be 1..%zu "
                  "characters", field, cap - 1);
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     }
     strcpy(dst, v);
     return 0;
@@ -442,11 +442,11 @@ int s6_results_start(uv_loop_t *loop, s6_redis *cmd,
         !opts->url) {
         snprintf(err, errlen, "results consumer: loop, cmd, url, on_result "
                  "and barrier are required");
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     }
     s6_results *c = calloc(1, sizeof *c);
     if (!c)
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     c->o = *opts;
     defaults(&c->o);
     int rc = copy_name(c->stream, sizeof c->stream, opts->stream,
@@ -459,11 +459,11 @@ int s6_results_start(uv_loop_t *loop, s6_redis *cmd,
                        "consumer", err, errlen);
     c->ids = rc == 0 ? calloc(c->o.count, sizeof *c->ids) : NULL;
     if (rc == 0 && !c->ids)
-        rc = S6_BUS_ENOMEM;
+        rc = S6_ENOMEM;
     s6_redis_opts ro = { .log = opts->log, .name = "results-blocking" };
     if (rc == 0 &&
         s6_redis_open(loop, opts->url, &ro, &c->blk, err, errlen) != 0)
-        rc = S6_BUS_EREDIS;
+        rc = S6_EREDIS;
     if (rc != 0) {
         free(c->ids);
         free(c);

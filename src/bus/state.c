@@ -19,6 +19,8 @@
 
 #include "bus/fields.h"
 #include "bus/internal.h"
+#include "util/clock.h"
+#include "contract/names.h"
 
 static const char *comp = "state";
 
@@ -53,10 +55,10 @@ bool s6_state_account(s6_state *s, const redisReply *rep, int code)
     s->st.failures++;
     if (!s->closed)
         s6_log_error(s->o.log, comp, "state write failed",
-                     S6_LOG_STR("error", code == S6_REDIS_EREPLY || !code
+                     S6_LOG_STR("error", code == S6_EREPLY || !code
                                              ? (rep && rep->str ? rep->str
                                                                 : "error in EXEC")
-                                             : s6_redis_strerror(code)));
+                                             : s6_strerror(code)));
     return false;
 }
 
@@ -73,11 +75,11 @@ int s6_state_send_len(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
                       const char *const *argv, const size_t *len)
 {
     if (s->closed)
-        return S6_BUS_ECLOSED;
+        return S6_ECLOSED;
     int rc = s6_redis_cmd(s->r, cb, ud, argc, argv, len);
     if (rc != 0) {
         s->st.failures++;
-        return S6_BUS_EREDIS;
+        return S6_EREDIS;
     }
     s->seq++;
     s->refs++;
@@ -89,7 +91,7 @@ int s6_state_send(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
 {
     size_t *len = argc > 0 ? malloc((size_t)argc * sizeof *len) : NULL;
     if (!len)
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     for (int i = 0; i < argc; i++)
         len[i] = strlen(argv[i]);
     int rc = s6_state_send_len(s, cb, ud, argc, argv, len);
@@ -121,7 +123,7 @@ bool s6_state_id_ok(const char *id, size_t max)
 int s6_state_key(char out[KEY_MAX], const char *fmt, const char *id)
 {
     int n = snprintf(out, KEY_MAX, fmt, id);
-    return n > 0 && n < KEY_MAX ? 0 : S6_BUS_ERANGE;
+    return n > 0 && n < KEY_MAX ? 0 : S6_ERANGE;
 }
 
 /* ---- save ---- */
@@ -176,14 +178,14 @@ static int save_rules(st_batch *b, const char *id, const json_t *rules)
     const char *name;
     const json_t *v;
     if (!argv || !texts)
-        rc = S6_BUS_ENOMEM;
+        rc = S6_ENOMEM;
     json_object_foreach((json_t *)rules, name, v) {
         if (rc != 0)
             break;
         texts[(argc - 2) / 2] = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
                                                   JSON_REAL_PRECISION(17));
         if (!texts[(argc - 2) / 2]) {
-            rc = S6_BUS_ENOMEM;
+            rc = S6_ENOMEM;
             break;
         }
         argv[argc] = name;
@@ -209,7 +211,7 @@ static int save_record(st_batch *b, const s6_engine_record *rec,
     const char *id = rec->pos.id;
     char market[8];
     snprintf(market, sizeof market, "%s",
-             rec->pos.market == S6_MARKET_SPOT ? "SPOT" : "FUT");
+             s6_market_name(rec->pos.market));
     int rc = s6_state_key(key, "pos:{state}:%s", id);
     const char *hs[] = { "HSET", key, "record", json, "state",
                          s6_pos_state_name(rec->pos.state), "symbol",
@@ -229,7 +231,7 @@ static int st_save(void *ud, const s6_engine_record *rec)
     if (!rec || !s6_state_id_ok(rec->pos.id, S6_POS_ID_MAX)) {
         s6_log_error(s->o.log, comp, "save refused: bad position id",
                      S6_LOG_STR("pos_id", rec ? rec->pos.id : ""));
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     }
     json_t *rules = NULL;
     if (rec->rule_state_json && rec->rule_state_json[0]) {
@@ -239,19 +241,19 @@ static int st_save(void *ud, const s6_engine_record *rec)
             s6_log_error(s->o.log, comp,
                          "save refused: rule state is not a JSON object",
                          S6_LOG_STR("pos_id", rec->pos.id));
-            return S6_BUS_EINVAL;
+            return S6_EINVAL;
         }
     }
     char *json = s6_engine_record_encode(rec);
     if (!json) {
         json_decref(rules);
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     }
     /* One transaction: a restart sees all of a save or none of it.  Kept
      * until confirmed: the barrier sends it again if it failed. */
     st_batch *b = s6_state_batch_begin(s, 'S', rec->pos.id);
     const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
-    int rc = b ? s6_state_batch_add(b, 1, multi) : S6_BUS_ENOMEM;
+    int rc = b ? s6_state_batch_add(b, 1, multi) : S6_ENOMEM;
     if (rc == 0)
         rc = save_levels(b, rec);
     if (rc == 0)
@@ -282,9 +284,7 @@ static double now_s(const s6_state *s)
 {
     if (s->o.clock.now)
         return s->o.clock.now(s->o.clock.ud);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return s6_clock_wall_s();
 }
 
 /* A JSON value as a stream field's text: malloc'd. */
@@ -324,7 +324,7 @@ static int xadd_event(s6_state *s, const char *key, const char *type,
     const char **argv = calloc(12 + 2 * n, sizeof *argv);
     char **texts = calloc(n + 1, sizeof *texts);
     char maxlen[16], ts[S6_BUS_NUM_LEN];
-    int rc = argv && texts ? 0 : S6_BUS_ENOMEM;
+    int rc = argv && texts ? 0 : S6_ENOMEM;
     snprintf(maxlen, sizeof maxlen, "%u", s->o.events_maxlen);
     s6_bus_fmt_num(now_s(s), ts);
     int argc = 0, nt = 0;
@@ -344,7 +344,7 @@ static int xadd_event(s6_state *s, const char *key, const char *type,
         if (rc != 0 || reserved_event_field(k))
             continue;
         if (!(texts[nt] = field_text(v))) {
-            rc = S6_BUS_ENOMEM;
+            rc = S6_ENOMEM;
             continue;
         }
         argv[argc++] = k;
@@ -369,7 +369,7 @@ static int st_event(void *ud, const char *symbol, const char *pos_id,
     if (!s6_state_id_ok(symbol, S6_SYMBOL_MAX) || !type || !type[0] ||
         !json_is_object(obj) ||
         (pos_id && pos_id[0] && !s6_state_id_ok(pos_id, S6_POS_ID_MAX)))
-        rc = S6_BUS_EINVAL;
+        rc = S6_EINVAL;
     if (rc == 0)
         rc = s6_state_key(key, "pos:events:{%s}", symbol);
     if (rc == 0)
@@ -390,11 +390,11 @@ static int st_announce(void *ud, const char *stream,
     s6_state *s = ud;
     /* n counts strings: field, value, field, value ... */
     if (!stream || !stream[0] || !fields || n == 0 || n % 2 || n > 64)
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     const char *argv[3 + 64] = { "XADD", stream, "*" };
     for (size_t i = 0; i < n; i++) {
         if (!fields[i])
-            return S6_BUS_EINVAL;
+            return S6_EINVAL;
         argv[3 + i] = fields[i];
     }
     int rc = plain(s, (int)(3 + n), argv);
@@ -475,10 +475,10 @@ static int st_reserve(void *ud, const char *pos_id, double budget,
 {
     s6_state *s = ud;
     if (!done || !quota_args_ok(pos_id, budget, concurrency))
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     reserve_ctx *x = calloc(1, sizeof *x);
     if (!x)
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     *x = (reserve_ctx){ .s = s, .done = done, .cb_ud = cb_ud };
     strcpy(x->pos_id, pos_id);
     char b[S6_BUS_NUM_LEN], c[16];
@@ -507,7 +507,7 @@ static int st_release(void *ud, const char *pos_id, double budget,
 {
     s6_state *s = ud;
     if (!quota_args_ok(pos_id, budget, concurrency))
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     char marker[KEY_MAX], b[S6_BUS_NUM_LEN], c[16], when[S6_BUS_NUM_LEN];
     int rc = s6_state_key(marker, S6_QUOTA_BUDGET_KEY ":released:%s", pos_id);
     if (rc != 0)
@@ -519,7 +519,7 @@ static int st_release(void *ud, const char *pos_id, double budget,
                            S6_QUOTA_CONCURRENCY_KEY, marker, b, c, when };
     /* Kept until confirmed like a save: the marker makes a resend safe. */
     st_batch *bt = s6_state_batch_begin(s, 'R', pos_id);
-    rc = bt ? s6_state_batch_add(bt, 9, argv) : S6_BUS_ENOMEM;
+    rc = bt ? s6_state_batch_add(bt, 9, argv) : S6_ENOMEM;
     if (rc != 0) {
         if (bt)
             s6_state_batch_drop(s, bt);
@@ -556,10 +556,10 @@ static int st_barrier(void *ud, void (*done)(void *cb_ud, bool ok),
 {
     s6_state *s = ud;
     if (!done)
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     barrier_ctx *x = malloc(sizeof *x);
     if (!x)
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     *x = (barrier_ctx){ .s = s, .done = done, .cb_ud = cb_ud,
                         .since = s->barrier_seq };
     /* What failed before goes again, inside this barrier's window. */
@@ -579,10 +579,10 @@ static int st_barrier(void *ud, void (*done)(void *cb_ud, bool ok),
 int s6_state_new(s6_redis *r, const s6_state_opts *opts, s6_state **out)
 {
     if (!r || !out)
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     s6_state *s = calloc(1, sizeof *s);
     if (!s)
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     s->r = r;
     if (opts)
         s->o = *opts;

@@ -63,18 +63,18 @@ static int decode_item(load_item *it, s6_engine_record *rec, char *err,
     if (!it->record) {
         snprintf(err, errlen, "pos:{state}:%s: in %s but has no record",
                  it->id, S6_STATE_OPEN_SET);
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     }
     if (it->rules_bad) {
         snprintf(err, errlen, "pos:{rules}:%s: %s", it->id, it->rules_err);
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     }
     char *rule_state = NULL, why[200] = "";
     if (s6_engine_record_decode(it->record, rec, &rule_state, why,
                                 sizeof why) != 0) {
         free(rule_state);
         snprintf(err, errlen, "pos:{state}:%s record: %s", it->id, why);
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     }
     if (it->rules) {
         free(rule_state);
@@ -90,13 +90,13 @@ static void decode_all(load_ctx *x)
     s6_engine_record *recs = calloc(x->n ? x->n : 1, sizeof *recs);
     if (!recs) {
         snprintf(x->err, sizeof x->err, "out of memory");
-        finish(x, S6_BUS_ENOMEM, NULL, 0);
+        finish(x, S6_ENOMEM, NULL, 0);
         return;
     }
     for (size_t i = 0; i < x->n; i++)
         if (decode_item(&x->items[i], &recs[i], x->err, sizeof x->err)) {
             s6_state_free_records(recs, i);
-            finish(x, S6_BUS_EINVAL, NULL, 0);
+            finish(x, S6_EINVAL, NULL, 0);
             return;
         }
     finish(x, 0, recs, x->n);
@@ -107,7 +107,7 @@ static void reply_in(load_ctx *x)
     if (--x->replies_owed > 0)
         return;
     if (x->failed)
-        finish(x, S6_BUS_EREDIS, NULL, 0);
+        finish(x, S6_EREDIS, NULL, 0);
     else
         decode_all(x);
 }
@@ -119,7 +119,7 @@ static bool got(load_item *it, const redisReply *rep, int code)
     if (!ok && !x->failed) {
         x->failed = true;
         snprintf(x->err, sizeof x->err, "reading position %s: %s", it->id,
-                 code ? s6_redis_strerror(code) : rep->str);
+                 code ? s6_strerror(code) : rep->str);
     }
     return ok;
 }
@@ -180,14 +180,14 @@ static int ask_item(load_ctx *x, load_item *it)
     char key[KEY_MAX], rules[KEY_MAX];
     if (s6_state_key(key, "pos:{state}:%s", it->id) ||
         s6_state_key(rules, "pos:{rules}:%s", it->id))
-        return S6_BUS_ERANGE;
+        return S6_ERANGE;
     const char *hget[] = { "HGET", key, "record" };
     const char *hall[] = { "HGETALL", rules };
     if (s6_state_send(x->s, on_record, it, 3, hget) != 0)
-        return S6_BUS_EREDIS;
+        return S6_EREDIS;
     x->replies_owed++;
     if (s6_state_send(x->s, on_rules, it, 2, hall) != 0)
-        return S6_BUS_EREDIS;
+        return S6_EREDIS;
     x->replies_owed++;
     return 0;
 }
@@ -196,7 +196,7 @@ static int take_ids(load_ctx *x, const redisReply *rep)
 {
     x->items = calloc(rep->elements ? rep->elements : 1, sizeof *x->items);
     if (!x->items)
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     for (size_t i = 0; i < rep->elements; i++) {
         const redisReply *e = rep->element[i];
         load_item *it = &x->items[x->n];
@@ -204,7 +204,7 @@ static int take_ids(load_ctx *x, const redisReply *rep)
             snprintf(x->err, sizeof x->err, "%s: member '%.*s' is not a "
                      "position id", S6_STATE_OPEN_SET,
                      (int)(e->len > 40 ? 40 : e->len), e->str ? e->str : "");
-            return S6_BUS_EINVAL;
+            return S6_EINVAL;
         }
         it->ctx = x;
         memcpy(it->id, e->str, e->len);
@@ -222,8 +222,8 @@ static void on_members(s6_redis *r, const redisReply *rep, int code,
     int rc = 0;
     if (!s6_state_account(s, rep, code) || rep->type != REDIS_REPLY_ARRAY) {
         snprintf(x->err, sizeof x->err, "SMEMBERS %s: %s", S6_STATE_OPEN_SET,
-                 code ? s6_redis_strerror(code) : "not a set");
-        rc = S6_BUS_EREDIS;
+                 code ? s6_strerror(code) : "not a set");
+        rc = S6_EREDIS;
     }
     if (rc == 0)
         rc = take_ids(x, rep);
@@ -242,10 +242,10 @@ static void on_members(s6_redis *r, const redisReply *rep, int code,
 int s6_state_load(s6_state *s, s6_state_loaded done, void *ud)
 {
     if (!s || !done)
-        return S6_BUS_EINVAL;
+        return S6_EINVAL;
     load_ctx *x = calloc(1, sizeof *x);
     if (!x)
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     *x = (load_ctx){ .s = s, .done = done, .ud = ud };
     const char *argv[] = { "SMEMBERS", S6_STATE_OPEN_SET };
     int rc = s6_state_send(s, on_members, x, 2, argv);

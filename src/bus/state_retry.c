@@ -56,7 +56,7 @@ static int grow(s6_state *s)
     size_t n = s->n_buckets ? s->n_buckets * 2 : 256;
     st_batch **b = calloc(n, sizeof *b);
     if (!b)
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     for (size_t i = 0; i < s->n_buckets; i++)
         for (st_batch *x = s->buckets[i], *nx; x; x = nx) {
             nx = x->next_in_bucket;
@@ -141,7 +141,7 @@ int s6_state_batch_add(st_batch *b, int argc, const char *const *argv)
         size_t cap = b->cap ? b->cap * 2 : 8;
         st_cmd *c = realloc(b->cmds, cap * sizeof *c);
         if (!c)
-            return S6_BUS_ENOMEM;
+            return S6_ENOMEM;
         b->cmds = c;
         b->cap = cap;
     }
@@ -151,11 +151,11 @@ int s6_state_batch_add(st_batch *b, int argc, const char *const *argv)
     c->len = calloc((size_t)argc, sizeof *c->len);
     b->n++;
     if (!c->argv || !c->len)
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     for (int i = 0; i < argc; i++) {
         c->len[i] = strlen(argv[i]);
         if (!(c->argv[i] = malloc(c->len[i] + 1)))
-            return S6_BUS_ENOMEM;
+            return S6_ENOMEM;
         memcpy(c->argv[i], argv[i], c->len[i] + 1);
         c->argc++;
     }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "config/internal.h"
+#include "contract/names.h"
 
 /* ---- dotted paths ---- */
 
@@ -161,7 +162,7 @@ static int symbol_key(json_t *obj, const char *key, s6_symbol_cfg *sym,
     size_t n = strcspn(key, ":");
     *suffix = key[n] ? key + n + 1 : NULL;
     if (strspn(key, UPPER DIGIT) != n || n < 2 || n > 32 ||
-        (*suffix && strcmp(*suffix, "FUT") && strcmp(*suffix, "SPOT")))
+        (*suffix && s6_market_parse(*suffix) < 0))
         return fail(err, p, "symbol names are A-Z and 0-9, 2 to 32 long, "
                     "optionally followed by :FUT or :SPOT");
     if (!json_is_object(obj))
@@ -189,7 +190,7 @@ static int decode_symbol(json_t *obj, const char *key, s6_symbol_cfg *sym,
         rc = decode_key(k, obj, rel, p, (char *)sym + k->off, err);
     }
     textf(p, sizeof p, "symbols.%s.market", key);
-    if (rc == 0 && suffix && strcmp(suffix, sym->market ? "SPOT" : "FUT"))
+    if (rc == 0 && suffix && strcmp(suffix, s6_market_name(sym->market)))
         return fail(err, p, "disagrees with the :%s of the symbol's name",
                     suffix);
     return rc;
@@ -206,7 +207,7 @@ static int check_unique(const s6_config *c, const char *key,
             char p[PATH_MAX_LEN];
             textf(p, sizeof p, "symbols.%s", key);
             return fail(err, p, "duplicate symbol: %s %s is already "
-                        "configured", s->market ? "SPOT" : "FUT", s->name);
+                        "configured", s6_market_name(s->market), s->name);
         }
     return 0;
 }

@@ -18,8 +18,7 @@
 #include <stdbool.h>
 
 #include "contract/position.h"
-
-enum { S6_EBUSY = -16 };
+#include "core/s6_errors.h"
 
 typedef enum s6_stop_cmd_kind {
     S6_STOP_CMD_NONE = 0,

@@ -12,27 +12,19 @@
  *   Prices, margins and wallet balances are finite and > 0 unless a function
  *   says otherwise.  Functions returning double give NaN for invalid input;
  *   functions returning int give 0 (or a count) on success and a negative
- *   S6_E* code on failure.
+ *   code of core/s6_errors.h on failure.
  */
 #pragma once
 
 #include <stddef.h>
+
+#include "core/s6_errors.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* S6_FFI_BEGIN */
-enum {
-    S6_OK = 0,
-    S6_EINVAL = -1,   /* an argument is NaN, infinite, out of range */
-    S6_ESHORT = -2,   /* a series is too short for the requested period */
-    S6_ERANGE = -3,   /* the result does not fit (buffer, exponent) */
-    S6_ENOTREADY = -4 /* an incremental indicator has not warmed up yet */
-};
-
-const char *s6_strerror(int code);
-
 /* ---- PnL and ROE (futures, isolated margin) ---- */
 double s6_upnl(int side, double qty, double entry, double mark);
 double s6_roe(int side, double qty, double entry, double mark,

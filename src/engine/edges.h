@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "contract/decide.h"
+#include "contract/names.h"
 #include "contract/position.h"
 #include "contract/s6_rule_abi.h"
 #include "contract/stop.h"
@@ -83,15 +84,7 @@ typedef struct s6_market_update {
 
 typedef enum s6_order_type { S6_ORDER_MARKET = 1, S6_ORDER_STOP_MARKET } s6_order_type;
 
-/* What an order is for; also the intent id's action letters. */
-typedef enum s6_order_purpose {
-    S6_PURPOSE_STOP = 1,  /* "sl" */
-    S6_PURPOSE_TP,        /* "tp" */
-    S6_PURPOSE_ADD,       /* "add" */
-    S6_PURPOSE_CLOSE,     /* "cl" */
-    S6_PURPOSE_HEDGE,     /* "hg" */
-    S6_PURPOSE_COUNT
-} s6_order_purpose;
+/* What an order is for: s6_order_purpose, in contract/names.h. */
 
 typedef struct s6_order {
     char intent_id[S6_INTENT_ID_MAX + 1]; /* the idempotency key */

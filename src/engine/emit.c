@@ -172,7 +172,7 @@ void e_snapshot(s6_engine *e, e_pos *p)
     snprintf(s.pos_id, sizeof s.pos_id, "%s", r->pos.id);
     snprintf(s.symbol, sizeof s.symbol, "%s", r->pos.symbol);
     snprintf(s.market, sizeof s.market, "%s",
-             r->pos.market == S6_MARKET_SPOT ? "SPOT" : "FUT");
+             s6_market_name(r->pos.market));
     snprintf(s.state, sizeof s.state, "%s", s6_pos_state_name(r->pos.state));
     snprintf(s.side, sizeof s.side, "%s",
              r->pos.side > 0 ? "LONG" : r->pos.side < 0 ? "SHORT" : "FLAT");

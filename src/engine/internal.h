@@ -24,6 +24,7 @@
 #include "engine/engine.h"
 #include "engine/index.h"
 #include "contract/plan.h"
+#include "contract/names.h"
 
 /* A stop that keeps failing is retried for ever (a position is never left
  * without one), but no more often than every this many ticks. */

@@ -379,7 +379,7 @@ static json_t *pos_json(s6_engine *e, e_pos *p)
         "{s:s,s:s,s:s,s:s,s:s,s:f,s:f,s:o,s:o,s:o,s:o,s:o,s:f,s:f,"
         "s:o,s:i,s:i,s:f,s:o,s:f,s:s,s:o,s:o}",
         "position_id", r->pos.id, "symbol", r->pos.symbol, "market",
-        r->pos.market == S6_MARKET_SPOT ? "SPOT" : "FUT", "state",
+        s6_market_name(r->pos.market), "state",
         s6_pos_state_name(r->pos.state), "side",
         r->pos.side > 0 ? "LONG" : r->pos.side < 0 ? "SHORT" : "FLAT", "qty",
         r->pos.qty, "entry", r->pos.entry, "mark",

@@ -8,11 +8,6 @@
 
 #include "engine/internal.h"
 
-static const char *market_name(int market)
-{
-    return market == S6_MARKET_SPOT ? "SPOT" : "FUT";
-}
-
 static void gauge(s6_metrics *m, const char *name, size_t n,
                   const char *const *labels, double v)
 {
@@ -27,7 +22,7 @@ static void collect_market(s6_engine *e, s6_metrics *m, const e_mkt *mk,
 {
     static const s6_pos_state open_states[] = {
         S6_POS_PENDING_ENTRY, S6_POS_ACTIVE, S6_POS_PENDING_CLOSING};
-    const char *market = market_name(mk->market);
+    const char *market = s6_market_name(mk->market);
     e_pos *p = e_find_open(e, mk->market, mk->symbol);
     for (size_t i = 0; i < 3; i++) {
         const char *l[] = {s6_pos_state_name(open_states[i]), market,

@@ -13,27 +13,25 @@
 #include "engine/internal.h"
 #include "core/s6_core.h"
 
-/* Intent letters and the history store's order kind, by purpose. */
-static const struct {
-    const char *letters, *store_kind;
-} purposes[S6_PURPOSE_COUNT] = {
-    [S6_PURPOSE_STOP] = {"sl", "STOP"},
-    [S6_PURPOSE_TP] = {"tp", "TAKE_PROFIT"},
-    [S6_PURPOSE_ADD] = {"add", "ADD"},
-    [S6_PURPOSE_CLOSE] = {"cl", "CLOSE"},
-    [S6_PURPOSE_HEDGE] = {"hg", "ENTRY"},
+/* The history store's order kind, by purpose (the intent letters are in
+ * contract/names.h). */
+static const char *const store_kinds[S6_PURPOSE_COUNT] = {
+    [S6_PURPOSE_STOP] = "STOP", [S6_PURPOSE_TP] = "TAKE_PROFIT",
+    [S6_PURPOSE_ADD] = "ADD", [S6_PURPOSE_CLOSE] = "CLOSE",
+    [S6_PURPOSE_HEDGE] = "ENTRY",
 };
 
+/* "?" rather than NULL: the name goes into log fields. */
 const char *e_purpose_name(int purpose)
 {
-    return purpose > 0 && purpose < S6_PURPOSE_COUNT ? purposes[purpose].letters
-                                                     : "?";
+    const char *name = s6_purpose_name(purpose);
+    return name ? name : "?";
 }
 
 const char *e_store_kind(int purpose)
 {
-    return purpose > 0 && purpose < S6_PURPOSE_COUNT
-               ? purposes[purpose].store_kind : "ENTRY";
+    return purpose > 0 && purpose < S6_PURPOSE_COUNT ? store_kinds[purpose]
+                                                     : "ENTRY";
 }
 
 static unsigned backoff(unsigned attempts)
@@ -153,7 +151,7 @@ int e_request_stop(s6_engine *e, e_pos *p, double price, double qty,
      * still being cancelled untracked */
     if (s6_stop_in_flight(st) || (st->confirmed.live && st->cancelling.live))
         return S6_EBUSY;
-    if (s6_position_next_intent(pos, "sl", intent) != 0)
+    if (s6_position_next_intent(pos, e_purpose_name(S6_PURPOSE_STOP), intent) != 0)
         return -ERANGE;
     int rc = s6_stop_request(&p->rec.stop, px, q, step, intent, &cmd);
     if (rc != 0)

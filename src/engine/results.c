@@ -296,7 +296,7 @@ static e_pos *open_new(s6_engine *e, const s6_order_result *r, char *err,
     const s6_symbol_cfg *sym = e_symbol(e, r->market, r->symbol);
     if (sym == NULL) {
         snprintf(err, errlen, "symbol: %s is not configured for %s",
-                 r->symbol, r->market == S6_MARKET_FUT ? "FUT" : "SPOT");
+                 r->symbol, s6_market_name(r->market));
         return NULL;
     }
     char id[S6_POS_ID_MAX + 1];

@@ -1,5 +1,6 @@
 /* The listener, the server's life cycle and graceful shutdown. */
 #include "http/internal.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -65,7 +66,7 @@ int s6_http_port(const s6_http_server *srv)
 
 const char *s6__server_date(s6_http_server *srv)
 {
-    time_t now = time(NULL);
+    time_t now = (time_t)s6_clock_wall_s();
     if (now != srv->date_at) {
         struct tm tm;
         gmtime_r(&now, &tm);

@@ -37,38 +37,13 @@ struct s6_redis {
 
 #define COMPONENT "redis"
 
-static const struct {
-    int code;
-    const char *text;
-} s6_redis_errors[] = {
-    { 0, "ok" },
-    { S6_REDIS_EURL, "malformed redis URL" },
-    { S6_REDIS_EINVAL, "invalid argument" },
-    { S6_REDIS_ENOMEM, "out of memory" },
-    { S6_REDIS_ECONNECT, "connection to redis failed or timed out" },
-    { S6_REDIS_ETIMEDOUT, "redis command timed out" },
-    { S6_REDIS_EDISCONNECTED, "redis connection lost with the command in flight" },
-    { S6_REDIS_EDOWN, "redis not connected (reconnect pending)" },
-    { S6_REDIS_ECANCELED, "redis client closed with the command in flight" },
-    { S6_REDIS_EREPLY, "redis answered with an error reply" },
-    { S6_REDIS_ECLOSED, "redis client is closing" },
-};
-
-const char *s6_redis_strerror(int code)
-{
-    for (size_t i = 0; i < sizeof(s6_redis_errors) / sizeof(s6_redis_errors[0]); i++)
-        if (s6_redis_errors[i].code == code)
-            return s6_redis_errors[i].text;
-    return "unknown redis error";
-}
-
 /* ---- URL ---- */
 
 static int url_fail(char *err, size_t errlen, const char *url, const char *what)
 {
     if (err && errlen)
         snprintf(err, errlen, "redis URL \"%s\": %s", url, what);
-    return S6_REDIS_EURL;
+    return S6_EURL;
 }
 
 /* Parses a decimal in [lo, hi] from [s, end); no sign, no spaces. */
@@ -196,7 +171,7 @@ static void log_state(s6_redis *r, const char *msg, int code)
     s6_log_field f[] = {
         S6_LOG_STR("conn", r->opts.name), S6_LOG_STR("host", r->url.host),
         S6_LOG_INT("port", r->url.port),
-        S6_LOG_STR("error", code ? s6_redis_strerror(code) : NULL),
+        S6_LOG_STR("error", code ? s6_strerror(code) : NULL),
     };
     s6_log_write(r->opts.log, code ? S6_LOG_WARN : S6_LOG_INFO, COMPONENT, msg,
                  f, code ? 4 : 3);
@@ -250,7 +225,7 @@ static void on_conn_timer(uv_timer_t *t)
     s6_redis *r = t->data;
 
     if (r->state == S6_REDIS_CONNECTING)
-        go_down(r, S6_REDIS_ECONNECT); /* the connect timeout */
+        go_down(r, S6_ECONNECT); /* the connect timeout */
     else if (r->state == S6_REDIS_DOWN)
         start_connect(r);
 }
@@ -267,8 +242,8 @@ static void on_cmd_timer(uv_timer_t *t)
                     S6_LOG_STR("conn", r->opts.name),
                     S6_LOG_INT("in_flight", (long long)r->in_flight));
         /* While connecting, the handshake is the head: a connect failure. */
-        go_down(r, r->state == S6_REDIS_CONNECTING ? S6_REDIS_ECONNECT
-                                                   : S6_REDIS_ETIMEDOUT);
+        go_down(r, r->state == S6_REDIS_CONNECTING ? S6_ECONNECT
+                                                   : S6_ETIMEDOUT);
         return;
     }
     uv_timer_start(&r->cmd_timer, on_cmd_timer, r->head->deadline_ms - now, 0);
@@ -281,8 +256,8 @@ static void on_hiredis_reply(redisAsyncContext *ac, void *reply, void *priv)
 
     (void)ac;
     if (c->cb) {
-        int code = !rep ? S6_REDIS_EDISCONNECTED
-                   : rep->type == REDIS_REPLY_ERROR ? S6_REDIS_EREPLY : 0;
+        int code = !rep ? S6_EDISCONNECTED
+                   : rep->type == REDIS_REPLY_ERROR ? S6_EREPLY : 0;
         s6_redis *r = c->r;
         s6_redis_reply_cb cb = c->cb;
         list_unlink(r, c);
@@ -302,7 +277,7 @@ static void on_hiredis_connect(const redisAsyncContext *ac, int status)
     /* hiredis frees the context after this returns. */
     r->ac = NULL;
     ((redisAsyncContext *)ac)->data = NULL;
-    go_down(r, S6_REDIS_ECONNECT);
+    go_down(r, S6_ECONNECT);
 }
 
 static void on_hiredis_disconnect(const redisAsyncContext *ac, int status)
@@ -313,7 +288,7 @@ static void on_hiredis_disconnect(const redisAsyncContext *ac, int status)
     if (!r || r->ac != ac)
         return;
     r->ac = NULL; /* hiredis frees it */
-    go_down(r, S6_REDIS_EDISCONNECTED);
+    go_down(r, S6_EDISCONNECTED);
 }
 
 static void on_handshake(s6_redis *r, const redisReply *reply, int code,
@@ -325,12 +300,12 @@ static void on_handshake(s6_redis *r, const redisReply *reply, int code,
         return;
     uv_timer_stop(&r->conn_timer);
     if (code != 0) {
-        if (code == S6_REDIS_EREPLY)
+        if (code == S6_EREPLY)
             s6_log_error(r->opts.log, COMPONENT, "redis handshake refused",
                          S6_LOG_STR("conn", r->opts.name),
                          S6_LOG_INT("db", r->url.db),
                          S6_LOG_STR("reply", reply ? reply->str : NULL));
-        go_down(r, S6_REDIS_ECONNECT);
+        go_down(r, S6_ECONNECT);
         return;
     }
     r->attempts = 0;
@@ -345,7 +320,7 @@ static int submit(s6_redis *r, uint64_t timeout_ms, bool internal,
     s6_rcmd *c = calloc(1, sizeof(*c));
 
     if (!c)
-        return S6_REDIS_ENOMEM;
+        return S6_ENOMEM;
     c->r = r;
     c->cb = cb;
     c->ud = ud;
@@ -354,7 +329,7 @@ static int submit(s6_redis *r, uint64_t timeout_ms, bool internal,
     if (redisAsyncCommandArgv(r->ac, on_hiredis_reply, c, argc,
                               (const char **)argv, argvlen) != REDIS_OK) {
         free(c);
-        return S6_REDIS_EDISCONNECTED;
+        return S6_EDISCONNECTED;
     }
     bool was_idle = r->head == NULL;
     list_push(r, c);
@@ -367,7 +342,7 @@ static int submit(s6_redis *r, uint64_t timeout_ms, bool internal,
 static void start_connect(s6_redis *r)
 {
     redisAsyncContext *ac = redisAsyncConnect(r->url.host, r->url.port);
-    int rc = ac ? 0 : S6_REDIS_ENOMEM;
+    int rc = ac ? 0 : S6_ENOMEM;
 
     set_state(r, S6_REDIS_CONNECTING, 0);
     if (r->state == S6_REDIS_CLOSED) { /* closed from the state callback */
@@ -379,14 +354,14 @@ static void start_connect(s6_redis *r)
         s6_log_warn(r->opts.log, COMPONENT, "redis connect failed",
                     S6_LOG_STR("conn", r->opts.name),
                     S6_LOG_STR("host", r->url.host), S6_LOG_STR("error", ac->errstr));
-        rc = S6_REDIS_ECONNECT;
+        rc = S6_ECONNECT;
     }
     if (rc == 0)
         rc = s6_redis_io_attach(ac, r->loop);
     if (rc != 0) {
         if (ac)
             redisAsyncFree(ac);
-        go_down(r, S6_REDIS_ECONNECT);
+        go_down(r, S6_ECONNECT);
         return;
     }
     ac->data = r;
@@ -402,7 +377,7 @@ static void start_connect(s6_redis *r)
     const char *argv[] = { "SELECT", db };
     const size_t lens[] = { 6, strlen(db) };
     if (submit(r, r->opts.connect_timeout_ms, true, on_handshake, NULL, 2, argv, lens) != 0)
-        go_down(r, S6_REDIS_ECONNECT);
+        go_down(r, S6_ECONNECT);
 }
 
 static uint32_t or_default(uint32_t v, uint32_t dflt) { return v ? v : dflt; }
@@ -414,12 +389,12 @@ int s6_redis_open(uv_loop_t *loop, const char *url, const s6_redis_opts *opts,
     int rc;
 
     if (!loop || !out)
-        return S6_REDIS_EINVAL;
+        return S6_EINVAL;
     if ((rc = s6_redis_url_parse(url, &u, err, errlen)) != 0)
         return rc;
     s6_redis *r = calloc(1, sizeof(*r));
     if (!r)
-        return S6_REDIS_ENOMEM;
+        return S6_ENOMEM;
     r->loop = loop;
     r->url = u;
     if (opts)
@@ -455,7 +430,7 @@ void s6_redis_close(s6_redis *r)
     if (!r || r->state == S6_REDIS_CLOSED)
         return;
     set_state(r, S6_REDIS_CLOSED, 0);
-    go_down(r, S6_REDIS_ECANCELED);
+    go_down(r, S6_ECANCELED);
     uv_close((uv_handle_t *)&r->conn_timer, on_handle_closed);
     uv_close((uv_handle_t *)&r->cmd_timer, on_handle_closed);
 }
@@ -469,14 +444,14 @@ int s6_redis_cmd_ex(s6_redis *r, uint32_t extra_ms, s6_redis_reply_cb cb,
                     const size_t *argvlen)
 {
     if (!r || !cb || argc <= 0 || !argv || !argvlen)
-        return S6_REDIS_EINVAL;
+        return S6_EINVAL;
     for (int i = 0; i < argc; i++)
         if (!argv[i])
-            return S6_REDIS_EINVAL;
+            return S6_EINVAL;
     if (r->state == S6_REDIS_CLOSED)
-        return S6_REDIS_ECLOSED;
+        return S6_ECLOSED;
     if (!r->ac)
-        return S6_REDIS_EDOWN;
+        return S6_EDOWN;
     return submit(r, (uint64_t)r->opts.command_timeout_ms + extra_ms, false, cb, ud, argc, argv, argvlen);
 }
 

@@ -7,15 +7,15 @@
  *
  *   - s6_redis_cmd() returning 0 means the callback runs exactly once, later,
  *     never from inside s6_redis_cmd(): with the reply (code 0), with an error
- *     reply (code S6_REDIS_EREPLY, reply->type == REDIS_REPLY_ERROR), or with
+ *     reply (code S6_EREPLY, reply->type == REDIS_REPLY_ERROR), or with
  *     reply == NULL and a failure code.  A negative return means the command
  *     was not sent and the callback will never run.
  *   - Every command has a deadline (opts.command_timeout_ms, plus the extra
  *     time a blocking command asks for).  When the oldest command in flight
- *     passes it, every command in flight fails with S6_REDIS_ETIMEDOUT and the
+ *     passes it, every command in flight fails with S6_ETIMEDOUT and the
  *     connection is dropped and re-established.
  *   - Commands are accepted while connecting or connected; while the client
- *     waits to reconnect they are refused at once with S6_REDIS_EDOWN.
+ *     waits to reconnect they are refused at once with S6_EDOWN.
  *   - Reconnects back off exponentially from reconnect_min_ms to
  *     reconnect_max_ms, and start again from the minimum after a success.
  *   - Blocking reads (XREADGROUP ... BLOCK) stall their connection: open a
@@ -29,24 +29,10 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "core/s6_errors.h"
 #include "util/log.h"
 
 struct redisReply; /* <hiredis/hiredis.h>; replies are hiredis' own */
-
-enum {
-    S6_REDIS_EURL = -60,         /* the URL is malformed (details in err) */
-    S6_REDIS_EINVAL = -61,       /* a bad argument (NULL, zero count, ...) */
-    S6_REDIS_ENOMEM = -62,
-    S6_REDIS_ECONNECT = -63,     /* the connection failed or timed out */
-    S6_REDIS_ETIMEDOUT = -64,    /* the command passed its deadline */
-    S6_REDIS_EDISCONNECTED = -65,/* the connection dropped with it in flight */
-    S6_REDIS_EDOWN = -66,        /* not connected; waiting to reconnect */
-    S6_REDIS_ECANCELED = -67,    /* s6_redis_close() with it in flight */
-    S6_REDIS_EREPLY = -68,       /* Redis answered with an error reply */
-    S6_REDIS_ECLOSED = -69       /* the client is closing */
-};
-
-const char *s6_redis_strerror(int code);
 
 typedef enum s6_redis_state {
     S6_REDIS_CONNECTING = 0,
@@ -57,7 +43,7 @@ typedef enum s6_redis_state {
 
 typedef struct s6_redis s6_redis;
 
-/* code: 0, S6_REDIS_EREPLY, or a failure (reply NULL).  The reply belongs
+/* code: 0, S6_EREPLY, or a failure (reply NULL).  The reply belongs
  * to hiredis and is freed when the callback returns. */
 typedef void (*s6_redis_reply_cb)(s6_redis *r, const struct redisReply *reply,
                                   int code, void *ud);
@@ -84,7 +70,7 @@ typedef struct s6_redis_url {
 } s6_redis_url;
 
 /* redis://host[:port][/db]; port defaults to 6379, db to 0.  On failure
- * returns S6_REDIS_EURL and writes what is wrong, and where, into err. */
+ * returns S6_EURL and writes what is wrong, and where, into err. */
 int s6_redis_url_parse(const char *url, s6_redis_url *out, char *err,
                        size_t errlen);
 
@@ -92,7 +78,7 @@ int s6_redis_url_parse(const char *url, s6_redis_url *out, char *err,
 int s6_redis_open(uv_loop_t *loop, const char *url, const s6_redis_opts *opts,
                   s6_redis **out, char *err, size_t errlen);
 
-/* Fails every command in flight with S6_REDIS_ECANCELED (each callback once,
+/* Fails every command in flight with S6_ECANCELED (each callback once,
  * before this returns), drops the connection and frees the client once the
  * loop has closed its handles.  Safe from inside any callback. */
 void s6_redis_close(s6_redis *r);

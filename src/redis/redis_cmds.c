@@ -13,16 +13,16 @@ static int send_words(s6_redis *r, uint32_t extra_ms, s6_redis_reply_cb cb,
     size_t argc = nwords + 2 * n;
 
     if (argc > 1u << 20)
-        return S6_REDIS_EINVAL;
+        return S6_EINVAL;
     for (size_t i = 0; i < nwords; i++)
         if (!words[i])
-            return S6_REDIS_EINVAL;
+            return S6_EINVAL;
     for (size_t i = 0; i < n; i++)
         if (!kv[i].k || !kv[i].v)
-            return S6_REDIS_EINVAL;
+            return S6_EINVAL;
     const char **argv = malloc(argc * sizeof(*argv));
     size_t *lens = malloc(argc * sizeof(*lens));
-    int rc = S6_REDIS_ENOMEM;
+    int rc = S6_ENOMEM;
     if (argv && lens) {
         for (size_t i = 0; i < nwords; i++) {
             argv[i] = words[i];
@@ -48,7 +48,7 @@ int s6_redis_xadd(s6_redis *r, const char *stream, const char *id,
     const char *w[] = { "XADD", stream, id };
 
     if (n == 0 || !kv)
-        return S6_REDIS_EINVAL; /* XADD needs at least one field */
+        return S6_EINVAL; /* XADD needs at least one field */
     return send_words(r, 0, cb, ud, w, 3, kv, n);
 }
 
@@ -58,7 +58,7 @@ int s6_redis_hset(s6_redis *r, const char *key, const s6_redis_kv *kv,
     const char *w[] = { "HSET", key };
 
     if (n == 0 || !kv)
-        return S6_REDIS_EINVAL;
+        return S6_EINVAL;
     return send_words(r, 0, cb, ud, w, 2, kv, n);
 }
 
@@ -76,7 +76,7 @@ int s6_redis_set_nx_px(s6_redis *r, const char *key, const char *value,
     char ttl[12];
 
     if (ttl_ms == 0)
-        return S6_REDIS_EINVAL; /* PX 0 is an error reply in Redis */
+        return S6_EINVAL; /* PX 0 is an error reply in Redis */
     snprintf(ttl, sizeof(ttl), "%u", ttl_ms);
     const char *w[] = { "SET", key, value, "NX", "PX", ttl };
     return send_words(r, 0, cb, ud, w, 6, NULL, 0);
@@ -102,12 +102,12 @@ int s6_redis_eval(s6_redis *r, const char *script, const char *const *keys,
     char nk[24];
 
     if ((nkeys && !keys) || (nargs && !args) || nkeys + nargs > 1u << 16)
-        return S6_REDIS_EINVAL;
+        return S6_EINVAL;
     snprintf(nk, sizeof(nk), "%zu", nkeys);
     size_t nw = 3 + nkeys + nargs;
     const char **w = malloc(nw * sizeof(*w));
     if (!w)
-        return S6_REDIS_ENOMEM;
+        return S6_ENOMEM;
     w[0] = "EVAL";
     w[1] = script;
     w[2] = nk;

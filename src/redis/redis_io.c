@@ -61,10 +61,10 @@ int s6_redis_io_attach(redisAsyncContext *ac, uv_loop_t *loop)
     s6_redis_io *io = calloc(1, sizeof(*io));
 
     if (!io)
-        return S6_REDIS_ENOMEM;
+        return S6_ENOMEM;
     if (uv_poll_init(loop, &io->poll, ac->c.fd) != 0) {
         free(io);
-        return S6_REDIS_ECONNECT;
+        return S6_ECONNECT;
     }
     io->poll.data = io;
     io->ac = ac;

@@ -13,6 +13,6 @@
 
 struct redisAsyncContext;
 
-/* 0, or S6_REDIS_ENOMEM / S6_REDIS_ECONNECT (uv_poll_init refused the fd).
+/* 0, or S6_ENOMEM / S6_ECONNECT (uv_poll_init refused the fd).
  * On failure nothing is attached and the caller still owns the context. */
 int s6_redis_io_attach(struct redisAsyncContext *ac, uv_loop_t *loop);

@@ -17,6 +17,7 @@
 
 #include "bus/md_codec.h"
 #include "replay/prices.h"
+#include "util/clock.h"
 
 enum { PUB_PERIOD_MS = 20, PUB_MAX_FILES = 16, PUB_MAX_BURST = 4096,
        ATR_PERIOD = 14 };
@@ -106,7 +107,7 @@ static void on_reply(s6_redis *r, const struct redisReply *reply, int code,
     s6_price_pub *p = ud;
     if (code != 0 && p->failures++ == 0)
         s6_log_warn(p->log, "replay", "cannot publish a price update",
-                    S6_LOG_STR("error", s6_redis_strerror(code)));
+                    S6_LOG_STR("error", s6_strerror(code)));
 }
 
 static int publish(s6_price_pub *p, const s6_price_update *u, double wall_s)
@@ -149,9 +150,7 @@ static void on_timer(uv_timer_t *t)
 {
     s6_price_pub *p = t->data;
     uint64_t now_ms = uv_now(t->loop);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    double wall_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    double wall_s = s6_clock_wall_s();
     double file_now = p->file_t0 +
                       (double)(now_ms - p->wall_t0_ms) / 1000.0 * p->speed;
     p->failures = 0;

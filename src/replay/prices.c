@@ -14,6 +14,7 @@
 
 #include "replay/prices.h"
 #include "util/text_file.h"
+#include "contract/names.h"
 
 enum { COL_TIME, COL_OPEN, COL_HIGH, COL_LOW, COL_CLOSE, COL_MARK,
        COL_SIGNAL, NCOLS };
@@ -84,11 +85,7 @@ static int comment(parser *p, const char *text)
         p->s->symbol[n] = '\0';
     }
     if ((v = strstr(text, "market=")) != NULL) {
-        if (strncmp(v + 7, "FUT", 3) == 0)
-            p->s->market = S6_MARKET_FUT;
-        else if (strncmp(v + 7, "SPOT", 4) == 0)
-            p->s->market = S6_MARKET_SPOT;
-        else
+        if ((p->s->market = s6_market_parse_prefix(v + 7)) < 0)
             return fail(p, "market= must be FUT or SPOT");
     }
     return 0;

@@ -20,6 +20,7 @@
 #include "rules/edge.h"
 #include "core/s6_core.h"
 #include "replay/timeline.h"
+#include "util/clock.h"
 
 /* The feed's ATR: Wilder's 14, on bars of replay.atr_bar_s. */
 enum { ATR_PERIOD = 14, MAX_PUMP_ROUNDS = 1000000 };
@@ -496,13 +497,6 @@ static void finish_pnl(rp *r)
     }
 }
 
-static double seconds(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int replay_loop(rp *r, char *err, size_t errlen)
 {
     s6_price_feed *feed;
@@ -512,8 +506,8 @@ static int replay_loop(rp *r, char *err, size_t errlen)
     size_t total = s6_price_feed_total(feed), done = 0;
     s6_price_update u;
     int rc = 0;
-    double start = seconds(CLOCK_MONOTONIC);
-    double cpu = seconds(CLOCK_PROCESS_CPUTIME_ID);
+    double start = (double)s6_clock_mono_ns() / 1e9;
+    double cpu = s6_clock_cpu_s();
     while (rc == 0 && s6_price_feed_next(feed, &u)) {
         if (done == 0) {
             r->t0 = r->now = u.ts;
@@ -529,8 +523,8 @@ static int replay_loop(rp *r, char *err, size_t errlen)
          round++)
         rc = advance_to(r, s6_paper_next_due(r->paper));
     flush_notes(r);
-    r->st.wall_s = seconds(CLOCK_MONOTONIC) - start;
-    r->st.cpu_s = seconds(CLOCK_PROCESS_CPUTIME_ID) - cpu;
+    r->st.wall_s = (double)s6_clock_mono_ns() / 1e9 - start;
+    r->st.cpu_s = s6_clock_cpu_s() - cpu;
     s6_price_feed_free(feed);
     return rc;
 }

@@ -99,20 +99,20 @@ static void finish_errf(arq *q, int rc, const char *fmt, const char *detail)
 /* An answer the step did not expect: ArangoDB's status and errorNum say
  * which store error it is. */
 static const struct { int http; int rc; } STATUS_MAP[] = {
-    { 400, S6_STORE_EINVAL }, { 404, S6_STORE_ENOTFOUND },
-    { 409, S6_STORE_ECONFLICT }, { 412, S6_STORE_ECONFLICT },
-    { 503, S6_STORE_EBUSY }, { 507, S6_STORE_EFULL },
+    { 400, S6_EINVAL }, { 404, S6_ENOTFOUND },
+    { 409, S6_ECONFLICT }, { 412, S6_ECONFLICT },
+    { 503, S6_EBUSY }, { 507, S6_EFULL },
 };
 
 static void fail_status(arq *q, int status, const json_t *body)
 {
-    int rc = S6_STORE_EIO;
+    int rc = S6_EIO;
     for (size_t i = 0; i < sizeof STATUS_MAP / sizeof STATUS_MAP[0]; i++)
         if (STATUS_MAP[i].http == status)
             rc = STATUS_MAP[i].rc;
     long long num = json_integer_value(json_object_get(body, "errorNum"));
     if (num == 1210) /* unique constraint violated */
-        rc = S6_STORE_ECONSTRAINT;
+        rc = S6_ECONSTRAINT;
     const char *msg = json_string_value(json_object_get(body, "errorMessage"));
     s6_store_err e;
     s6_store_errf(&e, rc, "arangodb %s: HTTP %d, errorNum %lld: %s", q->op,
@@ -123,8 +123,8 @@ static void fail_status(arq *q, int status, const json_t *body)
 static void fail_corrupt(arq *q, const s6_store_err *e)
 {
     s6_store_err out;
-    s6_store_errf(&out, S6_STORE_ECORRUPT, "arangodb %s: %s", q->op, e->msg);
-    finish(q, S6_STORE_ECORRUPT, &out, NULL);
+    s6_store_errf(&out, S6_ECORRUPT, "arangodb %s: %s", q->op, e->msg);
+    finish(q, S6_ECORRUPT, &out, NULL);
 }
 
 /* ---- sending -------------------------------------------------------- */
@@ -133,14 +133,14 @@ static void on_http(const s6_httpc_result *r, void *ud)
 {
     arq *q = ud;
     if (r->err == S6_HTTPC_E_CANCELLED || r->err == S6_HTTPC_E_SHUTDOWN) {
-        finish_errf(q, S6_STORE_ECLOSED, "arangodb %s: %s", "store closed");
+        finish_errf(q, S6_ECLOSED, "arangodb %s: %s", "store closed");
         return;
     }
     if (r->err != S6_HTTPC_OK) {
         char why[200];
         snprintf(why, sizeof why, "%s (%s)", s6_httpc_err_name(r->err),
                  r->err_msg);
-        finish_errf(q, S6_STORE_EIO, "arangodb %s: %s", why);
+        finish_errf(q, S6_EIO, "arangodb %s: %s", why);
         return;
     }
     json_t *body = r->body_len ? json_loadb(r->body, r->body_len, 0, NULL)
@@ -198,8 +198,8 @@ static void send_req(arq *q, const char *method, const char *path,
                                               &q->http_id);
     free(text);
     if (rc < 0)
-        finish_errf(q, rc == -ENOMEM ? S6_STORE_ENOMEM : S6_STORE_EIO,
-                    "arangodb %s: request refused (%s)", strerror(-rc));
+        finish_errf(q, rc == -ENOMEM ? S6_ENOMEM : S6_EIO,
+                    "arangodb %s: request refused (%s)", s6_strerror(rc));
 }
 
 static arq *start(s6_store *base, s6_store_call call, const char *op,
@@ -208,7 +208,7 @@ static arq *start(s6_store *base, s6_store_call call, const char *op,
     s6_arango *a = (s6_arango *)base;
     arq *q = calloc(1, sizeof *q);
     if (!q) {
-        s6_store_errf(err, S6_STORE_ENOMEM, "arangodb %s: out of memory", op);
+        s6_store_errf(err, S6_ENOMEM, "arangodb %s: out of memory", op);
         return NULL;
     }
     q->a = a;
@@ -245,7 +245,7 @@ static int start_get(s6_store *base, s6_store_call call, const char *op,
 {
     arq *q = start(base, call, op, err);
     if (!q)
-        return S6_STORE_ENOMEM;
+        return S6_ENOMEM;
     q->answer = answer;
     get_doc(q, coll, key, doc_got);
     return 0;
@@ -273,7 +273,7 @@ static int ar_append_snapshot(s6_store *base, const s6_store_snapshot *s,
 {
     arq *q = start(base, call, "append snapshot", err);
     if (!q)
-        return S6_STORE_ENOMEM;
+        return S6_ENOMEM;
     send_req(q, "POST", "/_api/document/positions_snapshots",
          s6_store_snapshot_to_json(s), NULL, snap_appended);
     return 0;
@@ -311,7 +311,7 @@ static int ar_latest_snapshot(s6_store *base, const char *pos_id,
 {
     arq *q = start(base, call, "latest snapshot", err);
     if (!q)
-        return S6_STORE_ENOMEM;
+        return S6_ENOMEM;
     send_req(q, "POST", "/_api/cursor",
          aql(Q_LATEST, json_pack("{s:s}", "pos_id", pos_id)), NULL,
          snap_latest);
@@ -382,11 +382,11 @@ static void order_upsert_read(arq *q, int status, json_t *body)
     const char *kind = json_string_value(json_object_get(body, "kind"));
     if (!pos || !kind || strcmp(pos, o->pos_id) || strcmp(kind, o->kind)) {
         s6_store_err e;
-        s6_store_errf(&e, S6_STORE_ECONFLICT,
+        s6_store_errf(&e, S6_ECONFLICT,
                       "order %s: stored for pos_id %s kind %s, refused for "
                       "pos_id %s kind %s", o->intent_id, pos ? pos : "?",
                       kind ? kind : "?", o->pos_id, o->kind);
-        finish(q, S6_STORE_ECONFLICT, &e, NULL);
+        finish(q, S6_ECONFLICT, &e, NULL);
         return;
     }
     json_t *patch = json_pack("{s:s, s:f, s:f, s:I}", "status", o->status,
@@ -405,7 +405,7 @@ static int ar_upsert_order(s6_store *base, const s6_store_order *o,
 {
     arq *q = start(base, call, "upsert order", err);
     if (!q)
-        return S6_STORE_ENOMEM;
+        return S6_ENOMEM;
     q->ord = *o;
     q->answer = order_answer;
     get_doc(q, "orders", o->intent_id, order_upsert_read);
@@ -445,7 +445,7 @@ static int ar_create_transfer(s6_store *base, const s6_store_transfer *t,
 {
     arq *q = start(base, call, "create transfer", err);
     if (!q)
-        return S6_STORE_ENOMEM;
+        return S6_ENOMEM;
     q->tr = *t;
     q->answer = transfer_answer;
     send_req(q, "POST", "/_api/document/treasury_transfers?returnNew=true",
@@ -467,8 +467,8 @@ static void transfer_update_read(arq *q, int status, json_t *body)
     s6_store_err e;
     char path[512];
     if (status == 404) {
-        s6_store_errf(&e, S6_STORE_ENOTFOUND, "transfer %s: not found", q->key);
-        finish(q, S6_STORE_ENOTFOUND, &e, NULL);
+        s6_store_errf(&e, S6_ENOTFOUND, "transfer %s: not found", q->key);
+        finish(q, S6_ENOTFOUND, &e, NULL);
         return;
     }
     if (status != 200) {
@@ -480,7 +480,7 @@ static void transfer_update_read(arq *q, int status, json_t *body)
         return;
     }
     if (s6_store_check_transition(&cur, &q->up, &e)) {
-        finish(q, S6_STORE_ECONFLICT, &e, NULL);
+        finish(q, S6_ECONFLICT, &e, NULL);
         return;
     }
     json_t *patch = json_pack("{s:s, s:i, s:I}", "status",
@@ -501,7 +501,7 @@ static int ar_update_transfer(s6_store *base, const char *id,
 {
     arq *q = start(base, call, "update transfer", err);
     if (!q)
-        return S6_STORE_ENOMEM;
+        return S6_ENOMEM;
     s6_store_copy(q->key, sizeof q->key, id);
     q->up = *u;
     q->answer = transfer_answer;
@@ -522,7 +522,7 @@ static int append_batch(arq *q, const json_t *result, s6_store_err *e)
             size_t cap = q->cap ? q->cap * 2 : 16;
             s6_store_transfer *grown = realloc(q->list, cap * sizeof *grown);
             if (!grown)
-                return s6_store_errf(e, S6_STORE_ENOMEM, "out of memory");
+                return s6_store_errf(e, S6_ENOMEM, "out of memory");
             q->list = grown;
             q->cap = cap;
         }
@@ -544,7 +544,7 @@ static void unfinished_batch(arq *q, int status, json_t *body)
     json_t *result = json_object_get(body, "result");
     int rc = json_is_array(result)
                  ? append_batch(q, result, &e)
-                 : s6_store_errf(&e, S6_STORE_ECORRUPT,
+                 : s6_store_errf(&e, S6_ECORRUPT,
                                  "cursor answer without a result array");
     if (rc) {
         fail_corrupt(q, &e);
@@ -568,7 +568,7 @@ static int ar_list_unfinished(s6_store *base, s6_store_call call,
 {
     arq *q = start(base, call, "list unfinished", err);
     if (!q)
-        return S6_STORE_ENOMEM;
+        return S6_ENOMEM;
     json_t *st = json_array();
     for (size_t i = 0; i < sizeof UNFINISHED / sizeof UNFINISHED[0]; i++)
         json_array_append_new(st, json_string(UNFINISHED[i]));
@@ -588,7 +588,7 @@ static void ar_close(s6_store *base)
     while (a->inflight) {
         arq *q = a->inflight;
         if (s6_httpc_cancel(a->http, q->http_id) != 0 && a->inflight == q)
-            finish_errf(q, S6_STORE_ECLOSED, "arangodb %s: %s", "store closed");
+            finish_errf(q, S6_ECLOSED, "arangodb %s: %s", "store closed");
     }
     free(a->prefix);
     free(a->auth);
@@ -621,21 +621,21 @@ int s6_store_open_arangodb(const s6_store_arango_opts *o, s6_httpc *http,
                            s6_store **out, s6_store_err *err)
 {
     if (!out)
-        return s6_store_errf(err, S6_STORE_EINVAL, "out: NULL");
+        return s6_store_errf(err, S6_EINVAL, "out: NULL");
     *out = NULL;
     if (!o || !http)
-        return s6_store_errf(err, S6_STORE_EINVAL,
+        return s6_store_errf(err, S6_EINVAL,
                              "arangodb: options and HTTP client required");
     if (!o->base_url || (strncmp(o->base_url, "http://", 7) &&
                          strncmp(o->base_url, "https://", 8)))
-        return s6_store_errf(err, S6_STORE_EINVAL,
+        return s6_store_errf(err, S6_EINVAL,
                              "base_url: must start with http:// or https://");
     size_t len = strlen(o->base_url);
     if (o->base_url[len - 1] == '/')
-        return s6_store_errf(err, S6_STORE_EINVAL,
+        return s6_store_errf(err, S6_EINVAL,
                              "base_url: no trailing '/'");
     if (!o->database || !*o->database || strpbrk(o->database, "/?#% "))
-        return s6_store_errf(err, S6_STORE_EINVAL,
+        return s6_store_errf(err, S6_EINVAL,
                              "database: missing or not a plain name");
     s6_arango *a = calloc(1, sizeof *a);
     if (a) {
@@ -649,7 +649,7 @@ int s6_store_open_arangodb(const s6_store_arango_opts *o, s6_httpc *http,
     if (!a || !a->prefix || (o->authorization && !a->auth)) {
         if (a)
             ar_close(&a->base);
-        return s6_store_errf(err, S6_STORE_ENOMEM, "arangodb: out of memory");
+        return s6_store_errf(err, S6_ENOMEM, "arangodb: out of memory");
     }
     *out = &a->base;
     return 0;

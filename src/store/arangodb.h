@@ -6,7 +6,7 @@
  * the operator; the backend does not create them).  Keys: orders by
  * intent_id, transfers by transfer_id, snapshots by ArangoDB's own keys.
  * Every operation completes from the loop (store.h); close completes the
- * ones in flight with S6_STORE_ECLOSED before it returns.
+ * ones in flight with S6_ECLOSED before it returns.
  *
  * Tested against a scripted HTTP peer only: no ArangoDB server exists on
  * the build machines (docs/store.md).

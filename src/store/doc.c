@@ -121,11 +121,11 @@ static int record_from_json(const field *fields, const json_t *doc, void *rec,
                             const char *what, s6_store_err *err)
 {
     if (!json_is_object(doc))
-        return s6_store_errf(err, S6_STORE_ECORRUPT,
+        return s6_store_errf(err, S6_ECORRUPT,
                              "stored %s: not a JSON object", what);
     for (const field *f = fields; f->key; f++)
         if (field_from_json(f, json_object_get(doc, f->key), rec))
-            return s6_store_errf(err, S6_STORE_ECORRUPT,
+            return s6_store_errf(err, S6_ECORRUPT,
                                  "stored %s: field %s missing or of the "
                                  "wrong type", what, f->key);
     return 0;
@@ -167,7 +167,7 @@ int s6_store_snapshot_from_json(const json_t *doc, s6_store_snapshot *s,
     char *text = json_is_object(rv) ? json_dumps(rv, JSON_COMPACT | JSON_SORT_KEYS)
                                     : NULL;
     if (!text)
-        return s6_store_errf(err, S6_STORE_ECORRUPT,
+        return s6_store_errf(err, S6_ECORRUPT,
                              "stored snapshot: rule_versions missing");
     *rv_out = text;
     s->rule_versions = text;

@@ -19,7 +19,7 @@ void s6_store_finish(s6_store_call call, int rc, const s6_store_err *err,
 /* The snapshot as its JSON document (the stored `doc`); NULL on ENOMEM. */
 json_t *s6_store_snapshot_to_json(const s6_store_snapshot *s);
 /* Fills *s from a stored document; rule_versions is set to a string owned
- * by the caller (*rv_out, free()).  Returns 0 or S6_STORE_ECORRUPT. */
+ * by the caller (*rv_out, free()).  Returns 0 or S6_ECORRUPT. */
 int s6_store_snapshot_from_json(const json_t *doc, s6_store_snapshot *s,
                                 char **rv_out, s6_store_err *err);
 
@@ -29,13 +29,13 @@ bool s6_store_copy(char *dst, size_t n, const char *src);
 /* Whether stored transfer `cur` may take update `u`: a status only moves
  * forward (PENDING -> APPROVED -> SUBMITTED -> a finished one, steps may be
  * skipped), a finished status is final (repeating it is allowed: replayed
- * callbacks), attempts never go down.  Returns 0 or S6_STORE_ECONFLICT. */
+ * callbacks), attempts never go down.  Returns 0 or S6_ECONFLICT. */
 int s6_store_check_transition(const s6_store_transfer *cur,
                               const s6_store_transfer_update *u,
                               s6_store_err *err);
 
 /* Orders and transfers as JSON documents (the ArangoDB backend stores
- * them as they are); from_json returns 0 or S6_STORE_ECORRUPT. */
+ * them as they are); from_json returns 0 or S6_ECORRUPT. */
 json_t *s6_store_order_to_json(const s6_store_order *o);
 json_t *s6_store_transfer_to_json(const s6_store_transfer *t);
 int s6_store_order_from_json(const json_t *doc, s6_store_order *o,

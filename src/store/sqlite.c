@@ -118,13 +118,13 @@ typedef struct s6_sqlite {
 /* ---- errors --------------------------------------------------------- */
 
 static const struct { int sqlite; int rc; } ERRMAP[] = {
-    { SQLITE_CONSTRAINT, S6_STORE_ECONSTRAINT },
-    { SQLITE_BUSY, S6_STORE_EBUSY },
-    { SQLITE_LOCKED, S6_STORE_EBUSY },
-    { SQLITE_FULL, S6_STORE_EFULL },
-    { SQLITE_NOMEM, S6_STORE_ENOMEM },
-    { SQLITE_CORRUPT, S6_STORE_ECORRUPT },
-    { SQLITE_NOTADB, S6_STORE_ECORRUPT },
+    { SQLITE_CONSTRAINT, S6_ECONSTRAINT },
+    { SQLITE_BUSY, S6_EBUSY },
+    { SQLITE_LOCKED, S6_EBUSY },
+    { SQLITE_FULL, S6_EFULL },
+    { SQLITE_NOMEM, S6_ENOMEM },
+    { SQLITE_CORRUPT, S6_ECORRUPT },
+    { SQLITE_NOTADB, S6_ECORRUPT },
 };
 
 static int map_rc(int src)
@@ -132,7 +132,7 @@ static int map_rc(int src)
     for (size_t i = 0; i < sizeof ERRMAP / sizeof ERRMAP[0]; i++)
         if ((src & 0xff) == ERRMAP[i].sqlite)
             return ERRMAP[i].rc;
-    return S6_STORE_EIO;
+    return S6_EIO;
 }
 
 /* Names the operation, SQLite's own words and its extended code, so a log
@@ -141,7 +141,7 @@ static int db_fail(sqlite3 *db, int src, const char *op, s6_store_err *err)
 {
     return s6_store_errf(err, map_rc(src), "sqlite %s: %s (%s, code %d)", op,
                          db ? sqlite3_errmsg(db) : sqlite3_errstr(src),
-                         s6_store_strerror(map_rc(src)),
+                         s6_strerror(map_rc(src)),
                          db ? sqlite3_extended_errcode(db) : src);
 }
 
@@ -190,7 +190,7 @@ static int col_text(sqlite3_stmt *st, int i, char *dst, size_t n,
 {
     const unsigned char *v = sqlite3_column_text(st, i);
     if (!v || !s6_store_copy(dst, n, (const char *)v))
-        return s6_store_errf(err, S6_STORE_ECORRUPT,
+        return s6_store_errf(err, S6_ECORRUPT,
                              "stored %s: missing or too long", what);
     return 0;
 }
@@ -220,7 +220,7 @@ static int sq_append_snapshot(s6_store *base, const s6_store_snapshot *snap,
                      : NULL;
     json_decref(doc);
     if (!text) {
-        rc = s6_store_errf(&e, S6_STORE_ENOMEM, "snapshot: out of memory");
+        rc = s6_store_errf(&e, S6_ENOMEM, "snapshot: out of memory");
     } else {
         sqlite3_stmt *st = q(s, Q_SNAP_INSERT);
         bind_text(st, 1, snap->pos_id);
@@ -293,7 +293,7 @@ static int load_row(s6_sqlite *s, int query, const char *key, const char *op,
     bind_text(st, 1, key);
     int rc = select_one(s, st, op, err);
     if (rc == 1 && read(st, out, err) < 0)
-        rc = S6_STORE_ECORRUPT;
+        rc = S6_ECORRUPT;
     sqlite3_reset(st);
     return rc;
 }
@@ -321,13 +321,13 @@ static int upsert_order_tx(s6_sqlite *s, const s6_store_order *o,
     int rc = run(s, st, "upsert order", err);
     if (rc == 0 && sqlite3_changes(s->db) == 0) {
         load_order(s, o->intent_id, out, err);
-        return s6_store_errf(err, S6_STORE_ECONFLICT,
+        return s6_store_errf(err, S6_ECONFLICT,
                              "order %s: stored for pos_id %s kind %s, "
                              "refused for pos_id %s kind %s", o->intent_id,
                              out->pos_id, out->kind, o->pos_id, o->kind);
     }
     if (rc == 0 && load_order(s, o->intent_id, out, err) != 1)
-        rc = S6_STORE_ECORRUPT;
+        rc = S6_ECORRUPT;
     return rc;
 }
 
@@ -373,7 +373,7 @@ static int read_transfer(sqlite3_stmt *st, void *out, s6_store_err *err)
     t->amount = sqlite3_column_double(st, 5);
     const char *status = (const char *)sqlite3_column_text(st, 6);
     if (!rc && s6_transfer_status_parse(status, &t->status))
-        rc = s6_store_errf(err, S6_STORE_ECORRUPT,
+        rc = s6_store_errf(err, S6_ECORRUPT,
                            "stored transfer %s: unknown status", t->transfer_id);
     rc = rc ? rc : COL_TEXT(st, 7, t->reason, "reason");
     t->attempts = sqlite3_column_int(st, 8);
@@ -408,7 +408,7 @@ static int create_transfer_tx(s6_sqlite *s, const s6_store_transfer *t,
     int rc = run(s, st, "create transfer", err);
     *existed = rc == 0 && sqlite3_changes(s->db) == 0;
     if (rc == 0 && load_transfer(s, t->transfer_id, out, err) != 1)
-        rc = S6_STORE_ECORRUPT;
+        rc = S6_ECORRUPT;
     return rc;
 }
 
@@ -435,7 +435,7 @@ static int update_transfer_tx(s6_sqlite *s, const char *id,
 {
     int rc = load_transfer(s, id, out, err);
     if (rc == 0)
-        return s6_store_errf(err, S6_STORE_ENOTFOUND,
+        return s6_store_errf(err, S6_ENOTFOUND,
                              "transfer %s: not found", id);
     if (rc < 0)
         return rc;
@@ -451,7 +451,7 @@ static int update_transfer_tx(s6_sqlite *s, const char *id,
     sqlite3_bind_int64(st, 5, u->updated_ms);
     rc = run(s, st, "update transfer", err);
     if (rc == 0 && load_transfer(s, id, out, err) != 1)
-        rc = S6_STORE_ECORRUPT;
+        rc = S6_ECORRUPT;
     return rc;
 }
 
@@ -495,7 +495,7 @@ static int collect_unfinished(s6_sqlite *s, s6_store_transfer **out,
             cap = cap ? cap * 2 : 8;
             s6_store_transfer *grown = realloc(*out, cap * sizeof **out);
             if (!grown) {
-                rc = s6_store_errf(err, S6_STORE_ENOMEM,
+                rc = s6_store_errf(err, S6_ENOMEM,
                                    "list unfinished: out of memory");
                 break;
             }
@@ -579,7 +579,7 @@ static int migrate(sqlite3 *db, s6_store_err *err)
                   " (version INTEGER NOT NULL)", "create schema_version", err);
     rc = rc ? rc : read_version(db, &version, err);
     if (!rc && version > SCHEMA_VERSION)
-        rc = s6_store_errf(err, S6_STORE_ECORRUPT,
+        rc = s6_store_errf(err, S6_ECORRUPT,
                            "sqlite: schema version %d is newer than this "
                            "build's %d", version, SCHEMA_VERSION);
     for (int v = version; !rc && v < SCHEMA_VERSION; v++) {
@@ -620,13 +620,13 @@ static int prepare_all(s6_sqlite *s, s6_store_err *err)
 int s6_store_open_sqlite(const char *path, s6_store **out, s6_store_err *err)
 {
     if (!out)
-        return s6_store_errf(err, S6_STORE_EINVAL, "out: NULL");
+        return s6_store_errf(err, S6_EINVAL, "out: NULL");
     *out = NULL;
     if (!path || !*path)
-        return s6_store_errf(err, S6_STORE_EINVAL, "path: missing or empty");
+        return s6_store_errf(err, S6_EINVAL, "path: missing or empty");
     s6_sqlite *s = calloc(1, sizeof *s);
     if (!s)
-        return s6_store_errf(err, S6_STORE_ENOMEM, "sqlite: out of memory");
+        return s6_store_errf(err, S6_ENOMEM, "sqlite: out of memory");
     s->base.ops = &SQLITE_OPS;
     /* NOMUTEX: one thread uses a store (store.h), no locking needed. */
     int src = sqlite3_open_v2(path, &s->db,

@@ -59,23 +59,12 @@ int s6_transfer_status_parse(const char *name, s6_transfer_status *out)
             *out = (s6_transfer_status)i;
             return 0;
         }
-    return S6_STORE_EINVAL;
+    return S6_EINVAL;
 }
 
 bool s6_transfer_status_finished(s6_transfer_status s)
 {
     return s >= S6_TRANSFER_SUCCESS && s < S6_TRANSFER_STATUS_COUNT;
-}
-
-const char *s6_store_strerror(int rc)
-{
-    static const char *const names[] = {
-        "ok", "invalid input", "not found", "conflict", "constraint",
-        "busy", "disk full", "I/O error", "out of memory", "closed",
-        "corrupt or unknown schema",
-    };
-    return rc <= 0 && -rc < (int)(sizeof names / sizeof names[0])
-               ? names[-rc] : "unknown error";
 }
 
 /* ---- validation ----------------------------------------------------- */
@@ -96,13 +85,13 @@ static int check_str(const char *what, const char *s, size_t cap,
                      bool may_be_empty, s6_store_err *err)
 {
     if (!s)
-        return s6_store_errf(err, S6_STORE_EINVAL, "%s: missing (NULL)", what);
+        return s6_store_errf(err, S6_EINVAL, "%s: missing (NULL)", what);
     size_t len = strnlen(s, cap);
     if (len == cap)
-        return s6_store_errf(err, S6_STORE_EINVAL,
+        return s6_store_errf(err, S6_EINVAL,
                              "%s: longer than %zu characters", what, cap - 1);
     if (len == 0 && !may_be_empty)
-        return s6_store_errf(err, S6_STORE_EINVAL, "%s: empty", what);
+        return s6_store_errf(err, S6_EINVAL, "%s: empty", what);
     return 0;
 }
 
@@ -116,7 +105,7 @@ static int check_id(const char *what, const char *s, size_t cap,
         return rc;
     for (const char *p = s; *p; p++)
         if (!isgraph((unsigned char)*p) || *p == '/')
-            return s6_store_errf(err, S6_STORE_EINVAL,
+            return s6_store_errf(err, S6_EINVAL,
                                  "%s: character 0x%02x at offset %td is not "
                                  "allowed in an id", what, (unsigned char)*p,
                                  p - s);
@@ -134,7 +123,7 @@ static int check_enum(const char *what, const char *s, size_t cap,
     for (const char *const *n = names; *n; n++)
         if (strcmp(s, *n) == 0)
             return 0;
-    return s6_store_errf(err, S6_STORE_EINVAL, "%s: unknown value \"%s\"",
+    return s6_store_errf(err, S6_EINVAL, "%s: unknown value \"%s\"",
                          what, s);
 }
 
@@ -144,10 +133,10 @@ static int check_enum(const char *what, const char *s, size_t cap,
 static int check_num(const char *what, double v, double min, s6_store_err *err)
 {
     if (!isfinite(v))
-        return s6_store_errf(err, S6_STORE_EINVAL, "%s: not a finite number",
+        return s6_store_errf(err, S6_EINVAL, "%s: not a finite number",
                              what);
     if (v < min)
-        return s6_store_errf(err, S6_STORE_EINVAL, "%s: %g is below %g", what,
+        return s6_store_errf(err, S6_EINVAL, "%s: %g is below %g", what,
                              v, min);
     return 0;
 }
@@ -156,7 +145,7 @@ static int check_int(const char *what, int64_t v, int64_t min,
                      s6_store_err *err)
 {
     if (v < min)
-        return s6_store_errf(err, S6_STORE_EINVAL,
+        return s6_store_errf(err, S6_EINVAL,
                              "%s: %lld is below %lld", what, (long long)v,
                              (long long)min);
     return 0;
@@ -169,19 +158,19 @@ static int check_rule_versions(const char *rv, s6_store_err *err)
     json_error_t je;
     json_t *j = json_loads(rv, JSON_REJECT_DUPLICATES, &je);
     if (!j)
-        return s6_store_errf(err, S6_STORE_EINVAL,
+        return s6_store_errf(err, S6_EINVAL,
                              "rule_versions: not JSON (%s at column %d)",
                              je.text, je.column);
     int rc = 0;
     const char *k;
     json_t *v;
     if (!json_is_object(j))
-        rc = s6_store_errf(err, S6_STORE_EINVAL,
+        rc = s6_store_errf(err, S6_EINVAL,
                            "rule_versions: not a JSON object");
     else {
         json_object_foreach(j, k, v) {
             if (!json_is_string(v)) {
-                rc = s6_store_errf(err, S6_STORE_EINVAL,
+                rc = s6_store_errf(err, S6_EINVAL,
                                    "rule_versions.%s: not a string", k);
                 break;
             }
@@ -197,7 +186,7 @@ static int check_rule_versions(const char *rv, s6_store_err *err)
 static int check_snapshot(const s6_store_snapshot *s, s6_store_err *err)
 {
     if (!s)
-        return s6_store_errf(err, S6_STORE_EINVAL, "snapshot: missing (NULL)");
+        return s6_store_errf(err, S6_EINVAL, "snapshot: missing (NULL)");
     TRY(CHECK_ID("pos_id", s->pos_id, false));
     TRY(CHECK_ID("symbol", s->symbol, false));
     TRY(CHECK_ENUM("market", s->market, MARKETS));
@@ -222,7 +211,7 @@ static int check_snapshot(const s6_store_snapshot *s, s6_store_err *err)
 static int check_order(const s6_store_order *o, s6_store_err *err)
 {
     if (!o)
-        return s6_store_errf(err, S6_STORE_EINVAL, "order: missing (NULL)");
+        return s6_store_errf(err, S6_EINVAL, "order: missing (NULL)");
     TRY(CHECK_ID("intent_id", o->intent_id, false));
     TRY(CHECK_ID("pos_id", o->pos_id, false));
     TRY(CHECK_ENUM("kind", o->kind, KINDS));
@@ -231,7 +220,7 @@ static int check_order(const s6_store_order *o, s6_store_err *err)
     TRY(check_num("price", o->price, 0, err));
     TRY(check_num("qty", o->qty, 0, err));
     if (o->qty == 0)
-        return s6_store_errf(err, S6_STORE_EINVAL, "qty: must be above 0");
+        return s6_store_errf(err, S6_EINVAL, "qty: must be above 0");
     TRY(check_int("created_ms", o->created_ms, 1, err));
     return check_int("updated_ms", o->updated_ms, o->created_ms, err);
 }
@@ -242,7 +231,7 @@ static int check_upper_ident(const char *what, const char *s, size_t cap,
     TRY(check_str(what, s, cap, false, err));
     for (const char *p = s; *p; p++)
         if (!isupper((unsigned char)*p) && *p != '_')
-            return s6_store_errf(err, S6_STORE_EINVAL,
+            return s6_store_errf(err, S6_EINVAL,
                                  "%s: \"%s\" is not an upper-case identifier",
                                  what, s);
     return 0;
@@ -252,7 +241,7 @@ static int check_status(const char *what, s6_transfer_status st,
                         s6_store_err *err)
 {
     if (!s6_transfer_status_name(st))
-        return s6_store_errf(err, S6_STORE_EINVAL, "%s: unknown status %d",
+        return s6_store_errf(err, S6_EINVAL, "%s: unknown status %d",
                              what, (int)st);
     return 0;
 }
@@ -260,7 +249,7 @@ static int check_status(const char *what, s6_transfer_status st,
 static int check_transfer(const s6_store_transfer *t, s6_store_err *err)
 {
     if (!t)
-        return s6_store_errf(err, S6_STORE_EINVAL, "transfer: missing (NULL)");
+        return s6_store_errf(err, S6_EINVAL, "transfer: missing (NULL)");
     TRY(CHECK_ID("transfer_id", t->transfer_id, false));
     TRY(CHECK_ID("trigger_id", t->trigger_id, true));
     TRY(check_upper_ident("trigger_type", t->trigger_type,
@@ -268,7 +257,7 @@ static int check_transfer(const s6_store_transfer *t, s6_store_err *err)
     TRY(CHECK_ENUM("from", t->from, MARKETS));
     TRY(CHECK_ENUM("to", t->to, MARKETS));
     if (strcmp(t->from, t->to) == 0)
-        return s6_store_errf(err, S6_STORE_EINVAL,
+        return s6_store_errf(err, S6_EINVAL,
                              "to: same account as from (%s)", t->from);
     TRY(check_num("amount", t->amount, 0, err));
     TRY(check_status("status", t->status, err));
@@ -281,7 +270,7 @@ static int check_transfer(const s6_store_transfer *t, s6_store_err *err)
 static int check_update(const s6_store_transfer_update *u, s6_store_err *err)
 {
     if (!u)
-        return s6_store_errf(err, S6_STORE_EINVAL, "update: missing (NULL)");
+        return s6_store_errf(err, S6_EINVAL, "update: missing (NULL)");
     TRY(check_status("status", u->status, err));
     if (u->reason)
         TRY(check_str("reason", u->reason, S6_STORE_TEXT_MAX + 1, true, err));
@@ -299,9 +288,9 @@ static int check_key(const char *what, const char *key, s6_store_err *err)
 static int check_call(s6_store *st, s6_store_done_fn done, s6_store_err *err)
 {
     if (!st)
-        return s6_store_errf(err, S6_STORE_ECLOSED, "store: NULL");
+        return s6_store_errf(err, S6_ECLOSED, "store: NULL");
     if (!done)
-        return s6_store_errf(err, S6_STORE_EINVAL,
+        return s6_store_errf(err, S6_EINVAL,
                              "done: a completion callback is required");
     return 0;
 }
@@ -397,15 +386,15 @@ int s6_store_check_transition(const s6_store_transfer *cur,
     const char *from = s6_transfer_status_name(cur->status);
     const char *to = s6_transfer_status_name(u->status);
     if (s6_transfer_status_finished(cur->status) && u->status != cur->status)
-        return s6_store_errf(err, S6_STORE_ECONFLICT,
+        return s6_store_errf(err, S6_ECONFLICT,
                              "transfer %s: status %s is final, refused %s",
                              cur->transfer_id, from, to);
     if (status_rank(u->status) < status_rank(cur->status))
-        return s6_store_errf(err, S6_STORE_ECONFLICT,
+        return s6_store_errf(err, S6_ECONFLICT,
                              "transfer %s: status cannot go back from %s to %s",
                              cur->transfer_id, from, to);
     if (u->attempts < cur->attempts)
-        return s6_store_errf(err, S6_STORE_ECONFLICT,
+        return s6_store_errf(err, S6_ECONFLICT,
                              "transfer %s: attempts cannot go down from %d "
                              "to %d", cur->transfer_id, (int)cur->attempts,
                              (int)u->attempts);

@@ -17,7 +17,7 @@
  *
  * One calling shape for synchronous and asynchronous backends
  *   Every operation takes a completion callback `done` and its `ud`:
- *     - it returns a negative S6_STORE_E* code, with `err` filled, when the
+ *     - it returns a negative S6_E* (core/s6_errors.h) code, with `err` filled, when the
  *       request is refused before reaching the backend (bad input, closed
  *       store); `done` is then NOT called and nothing is written;
  *     - otherwise it returns 0 and calls `done` EXACTLY ONCE with the
@@ -28,7 +28,7 @@
  *   measured numbers), short enough to run on the loop.
  *   ArangoDB (HTTP document API) calls `done` later from the libuv loop when
  *   the response arrives or the request fails; s6_store_close() completes
- *   every operation still in flight with S6_STORE_ECLOSED first.
+ *   every operation still in flight with S6_ECLOSED first.
  *   Results passed to `done` are valid only during the call: copy them.
  *   Calling the store again from inside `done` is allowed; closing it from
  *   inside `done` is not (the backend is still unwinding that call).
@@ -46,19 +46,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum {
-    S6_STORE_OK = 0,
-    S6_STORE_EINVAL = -1,     /* bad input; err names the field */
-    S6_STORE_ENOTFOUND = -2,  /* update of a record that does not exist */
-    S6_STORE_ECONFLICT = -3,  /* a finished transfer cannot change status */
-    S6_STORE_ECONSTRAINT = -4,/* the backend refused a constraint */
-    S6_STORE_EBUSY = -5,      /* database locked by another process */
-    S6_STORE_EFULL = -6,      /* disk or quota full */
-    S6_STORE_EIO = -7,        /* I/O, network or protocol failure */
-    S6_STORE_ENOMEM = -8,
-    S6_STORE_ECLOSED = -9,    /* store closed (or closing) */
-    S6_STORE_ECORRUPT = -10,  /* file is not a store / unknown schema */
-};
+#include "core/s6_errors.h"
+
 
 #define S6_STORE_ID_MAX 64      /* pos_id, intent_id, transfer_id, ... */
 #define S6_STORE_SYM_MAX 32     /* symbol */
@@ -160,7 +149,7 @@ typedef struct s6_store_result {
     size_t n_transfers;
 } s6_store_result;
 
-/* rc: 0 or S6_STORE_E*; msg: "" on success; res: never NULL. */
+/* rc: 0 or S6_E* (core/s6_errors.h); msg: "" on success; res: never NULL. */
 typedef void (*s6_store_done_fn)(void *ud, int rc, const char *msg,
                                  const s6_store_result *res);
 
@@ -226,10 +215,9 @@ int s6_store_list_unfinished_transfers(s6_store *st, s6_store_done_fn done,
 void s6_store_close(s6_store *st);
 
 const char *s6_transfer_status_name(s6_transfer_status s);
-/* Returns 0 and sets *out, or S6_STORE_EINVAL for an unknown name. */
+/* Returns 0 and sets *out, or S6_EINVAL for an unknown name. */
 int s6_transfer_status_parse(const char *name, s6_transfer_status *out);
 bool s6_transfer_status_finished(s6_transfer_status s);
-const char *s6_store_strerror(int rc);
 
 /* ---- backends -------------------------------------------------------- */
 

@@ -75,8 +75,8 @@ static void got(s6_redis *r, const redisReply *reply, int code, void *ud)
     int rc;
     if (code != 0 || reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
         snprintf(why, sizeof why, "reading treasury:balances: %s",
-                 code == S6_REDIS_EREPLY && reply ? reply->str
-                                                  : s6_redis_strerror(code));
+                 code == S6_EREPLY && reply ? reply->str
+                                                  : s6_strerror(code));
         rc = code != 0 ? code : -EPROTO;
     } else {
         rc = parse(reply, &b, why, sizeof why);

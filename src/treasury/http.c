@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "treasury/internal.h"
+#include "contract/names.h"
 
 static json_t *str_or_null(const char *s)
 {
@@ -94,7 +95,6 @@ static bool one_of(const char *s, const char *const *set)
     return false;
 }
 
-static const char *const MARKETS[] = {"FUT", "SPOT", NULL};
 static const char *const TRIGGERS[] = {"MARGIN_CALL", "RISK_LIMIT",
                                        "PROFIT_TAKING", NULL};
 static const char *const DECISIONS[] = {"APPROVED", "REJECTED", NULL};
@@ -184,7 +184,8 @@ static bool nonneg(json_t *doc, const char *k, double *out, s6__bad *b)
 static bool direction_ok(json_t *doc, s6_treasury_trigger tt, s6__bad *b)
 {
     bool to_fut = s6_tr_to_fut(tt);
-    const char *want[2] = {to_fut ? "SPOT" : "FUT", to_fut ? "FUT" : "SPOT"};
+    const char *want[2] = {s6_market_name(to_fut ? S6_MARKET_SPOT : S6_MARKET_FUT),
+                           s6_market_name(to_fut ? S6_MARKET_FUT : S6_MARKET_SPOT)};
     const char *keys[2] = {"transfer_from", "transfer_to"};
     for (int i = 0; i < 2; i++) {
         const char *s = get_str(doc, keys[i]);
@@ -212,12 +213,12 @@ static bool parse_trigger(json_t *doc, s6_tr_request *rq, s6__bad *b)
     if (sym != NULL && !word(sym, S6_STORE_SYM_MAX, sym_char))
         return bad(b, "invalid_field", "symbol", "symbol must be 1 to %d "
                    "characters of [A-Z0-9]", S6_STORE_SYM_MAX);
-    if (mkt != NULL && !one_of(mkt, MARKETS))
+    if (mkt != NULL && s6_market_parse(mkt) < 0)
         return bad(b, "invalid_field", "market", "market must be FUT or SPOT");
     for (int i = 0; i < 2; i++) {
         const char *k = i ? "transfer_to" : "transfer_from";
         const char *s = get_str(doc, k);
-        if (s != NULL && !one_of(s, MARKETS))
+        if (s != NULL && s6_market_parse(s) < 0)
             return bad(b, "invalid_field", k, "%s must be SPOT or FUT", k);
     }
     rq->requested = 0;

@@ -27,6 +27,8 @@
 #include <hiredis/hiredis.h>
 
 #include "treasury/internal.h"
+#include "util/clock.h"
+#include "contract/names.h"
 
 /* ---- plumbing ---- */
 
@@ -34,9 +36,7 @@ double s6_tr_now(const s6_treasury *t)
 {
     if (t->d.clock.now != NULL)
         return t->d.clock.now(t->d.clock.ud);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return s6_clock_wall_s();
 }
 
 int64_t s6_tr_now_ms(const s6_treasury *t)
@@ -73,8 +73,8 @@ static void redis_done(s6_redis *r, const redisReply *reply, int code,
     t->pending_cb--;
     if (code != 0)
         s6_tr_log(t, S6_LOG_WARN, "redis write failed", NULL,
-                  code == S6_REDIS_EREPLY && reply ? reply->str
-                                                   : s6_redis_strerror(code));
+                  code == S6_EREPLY && reply ? reply->str
+                                                   : s6_strerror(code));
     s6_tr_maybe_free(t);
 }
 
@@ -201,7 +201,7 @@ int s6_tr_set_status(s6_tr_job *j, s6_transfer_status st, const char *reason,
 {
     s6__upd *u = malloc(sizeof *u);
     if (u == NULL)
-        return S6_STORE_ENOMEM;
+        return S6_ENOMEM;
     *u = (s6__upd){j, done, j->tr.status};
     s6_store_transfer_update up = {
         .status = st, .reason = reason,
@@ -341,8 +341,10 @@ static void decide_and_create(s6_tr_run *run)
     snprintf(tr.trigger_id, sizeof tr.trigger_id, "%s", run->rq.trigger_id);
     snprintf(tr.trigger_type, sizeof tr.trigger_type, "%s",
              s6_treasury_trigger_name(run->rq.trigger));
-    snprintf(tr.from, sizeof tr.from, "%s", dec.to_fut ? "SPOT" : "FUT");
-    snprintf(tr.to, sizeof tr.to, "%s", dec.to_fut ? "FUT" : "SPOT");
+    snprintf(tr.from, sizeof tr.from, "%s",
+             s6_market_name(dec.to_fut ? S6_MARKET_SPOT : S6_MARKET_FUT));
+    snprintf(tr.to, sizeof tr.to, "%s",
+             s6_market_name(dec.to_fut ? S6_MARKET_FUT : S6_MARKET_SPOT));
     snprintf(tr.reason, sizeof tr.reason, "%s", dec.reason);
     tr.created_ms = tr.updated_ms = s6_tr_now_ms(t);
     s6_store_err err;
@@ -368,8 +370,8 @@ static void ledger_read(s6_redis *r, const redisReply *reply, int code,
         /* without today's total the daily cap cannot be kept */
         run->in.have_balances = false;
         snprintf(run->why, sizeof run->why, "the daily ledger cannot be "
-                 "read (%s)", code == S6_REDIS_EREPLY && reply
-                                  ? reply->str : s6_redis_strerror(code));
+                 "read (%s)", code == S6_EREPLY && reply
+                                  ? reply->str : s6_strerror(code));
         run->in.balances_why = run->why;
     } else {
         run->in.day_total = strtod(reply->element[0]->str, NULL);

@@ -1,5 +1,6 @@
 #include "util/log.h"
 #include "util/buf.h"
+#include "util/clock.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -34,9 +35,7 @@ static void stderr_sink(void *ud, const char *line, size_t len)
 static int64_t system_clock(void *ud)
 {
     (void)ud;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return s6_clock_wall_ms();
 }
 
 void s6_log_init(s6_log *lg, s6_log_level level)

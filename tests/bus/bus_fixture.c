@@ -78,11 +78,11 @@ int bus_cmd(bus_fx *f, bus_reply *out, int argc, const char *const *argv)
     sync_cmd s = { .out = out ? out : &scratch };
     int rc = s6_bus_cmd(f->cmd, 0, on_sync, &s, argc, argv);
     if (rc == 0 && !bus_run_flag(f, &s.done, 5000))
-        rc = S6_REDIS_ETIMEDOUT;
+        rc = S6_ETIMEDOUT;
     if (rc == 0 && s.out->code != 0)
         rc = s.out->code;
     if (rc != 0)
-        fprintf(stderr, "%s: %s %s\n", argv[0], s6_redis_strerror(rc),
+        fprintf(stderr, "%s: %s %s\n", argv[0], s6_strerror(rc),
                 s.done ? s.out->str : "");
     return rc == 0 ? 0 : -1;
 }

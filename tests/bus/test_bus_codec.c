@@ -189,7 +189,7 @@ static void test_result_bad_fields(void **state)
         char err[256] = "";
         int rc = parse_with(bad_results[i].field, bad_results[i].value, err,
                             sizeof err);
-        if (rc != S6_BUS_EINVAL || !strstr(err, bad_results[i].expect))
+        if (rc != S6_EINVAL || !strstr(err, bad_results[i].expect))
             fail_msg("%s=%s: rc %d err '%s', want '%s'", bad_results[i].field,
                      bad_results[i].value ? bad_results[i].value : "(absent)",
                      rc, err, bad_results[i].expect);
@@ -208,7 +208,7 @@ static void test_result_duplicate_and_unknown(void **state)
     entry_of(&e, dup);
     s6_order_result r;
     assert_int_equal(s6_result_parse(e.kv, e.n, &r, err, sizeof err),
-                     S6_BUS_EINVAL);
+                     S6_EINVAL);
     assert_non_null(strstr(err, "field 'kind': given twice"));
     /* Unknown fields are a writer's extension, ignored. */
     assert_int_equal(parse_with("venue_order_id", "123", err, sizeof err), 0);
@@ -309,7 +309,7 @@ static void test_result_code_written(void **state)
         }
     assert_int_equal(found, 1);
     r.code = S6_RCODE_COUNT;
-    assert_int_equal(s6_result_format(&r, &o, err, sizeof err), S6_BUS_EINVAL);
+    assert_int_equal(s6_result_format(&r, &o, err, sizeof err), S6_EINVAL);
 }
 
 static void test_result_format_refuses(void **state)
@@ -322,13 +322,13 @@ static void test_result_format_refuses(void **state)
     s6_bus_out o;
     char err[256] = "";
     r.kind = 9;
-    assert_int_equal(s6_result_format(&r, &o, err, sizeof err), S6_BUS_EINVAL);
+    assert_int_equal(s6_result_format(&r, &o, err, sizeof err), S6_EINVAL);
     r.kind = S6_RES_FILL; /* a fill without qty and price */
-    assert_int_equal(s6_result_format(&r, &o, err, sizeof err), S6_BUS_EINVAL);
+    assert_int_equal(s6_result_format(&r, &o, err, sizeof err), S6_EINVAL);
     assert_non_null(strstr(err, "field 'side'"));
     r.fill = (s6_fill){ .kind = S6_FILL_ENTRY, .side = 1, .qty = NAN,
                         .price = 1 };
-    assert_int_equal(s6_result_format(&r, &o, err, sizeof err), S6_BUS_EINVAL);
+    assert_int_equal(s6_result_format(&r, &o, err, sizeof err), S6_EINVAL);
 }
 
 static const char *const regime_names[] = { "normal", "trend", "chop" };
@@ -407,7 +407,7 @@ static void test_md_update_bad(void **state)
         char err[256] = "";
         int rc = s6_md_update_parse(e.kv, e.n, &regimes, "md:last:FUT:BTCUSDT",
                                     &m, err, sizeof err);
-        if (rc != S6_BUS_EINVAL || !strstr(err, bad_md[i].expect))
+        if (rc != S6_EINVAL || !strstr(err, bad_md[i].expect))
             fail_msg("%s: rc %d err '%s', want '%s'", bad_md[i].field, rc,
                      err, bad_md[i].expect);
         assert_non_null(strstr(err, "md:last:FUT:BTCUSDT"));
@@ -438,17 +438,17 @@ static void test_md_signal(void **state)
                           "SELL", "strength", "1.01", "ts", "100.5", NULL };
     entry_of(&e, bad);
     assert_int_equal(s6_md_signal_parse(e.kv, e.n, &s, err, sizeof err),
-                     S6_BUS_EINVAL);
+                     S6_EINVAL);
     assert_non_null(strstr(err, "strategy:signals: field 'strength': outside"));
     const char *noside[] = { "symbol", "SOLUSDT", "market", "FUT",
                              "strength", "1", "ts", "100.5", NULL };
     entry_of(&e, noside);
     assert_int_equal(s6_md_signal_parse(e.kv, e.n, &s, err, sizeof err),
-                     S6_BUS_EINVAL);
+                     S6_EINVAL);
     assert_non_null(strstr(err, "field 'side': missing"));
     s.side = 0;
     assert_int_equal(s6_md_signal_format(&s, &o, err, sizeof err),
-                     S6_BUS_EINVAL);
+                     S6_EINVAL);
 }
 
 static void test_md_last_key(void **state)
@@ -460,9 +460,9 @@ static void test_md_last_key(void **state)
     assert_int_equal(s6_md_last_key(S6_MARKET_SPOT, "ETHUSDT", key, sizeof key), 0);
     assert_string_equal(key, "md:last:SPOT:ETHUSDT");
     assert_int_equal(s6_md_last_key(S6_MARKET_SPOT, "ETHUSDT", key, 10),
-                     S6_BUS_ERANGE);
+                     S6_ERANGE);
     assert_int_equal(s6_md_last_key(7, "ETHUSDT", key, sizeof key),
-                     S6_BUS_EINVAL);
+                     S6_EINVAL);
 }
 
 int main(void)

@@ -202,12 +202,12 @@ static void test_start_refuses_bad_options(void **state)
     s6_feed *feed = NULL;
     char err[256] = "";
     assert_int_equal(s6_feed_start(&f->loop, &o, &feed, err, sizeof err),
-                     S6_BUS_EINVAL);
+                     S6_EINVAL);
     assert_non_null(strstr(err, "prices_from 'abc'"));
     o.prices_from = NULL;
     o.on_market = NULL;
     assert_int_equal(s6_feed_start(&f->loop, &o, &feed, err, sizeof err),
-                     S6_BUS_EINVAL);
+                     S6_EINVAL);
 }
 
 typedef struct snap_got {
@@ -249,13 +249,13 @@ static void test_snapshot(void **state)
     assert_true(s.snaps[0].m.u.mark == 64000.5 && s.snaps[0].m.u.atr == 300);
     assert_int_equal(s.snaps[0].m.u.regime, 2);
     assert_true(s.snaps[0].m.u.health == 0.5);
-    assert_int_equal(s.snaps[1].rc, S6_BUS_EINVAL);
+    assert_int_equal(s.snaps[1].rc, S6_EINVAL);
     assert_non_null(strstr(s.snaps[1].err,
                            "md:last:SPOT:ETHUSDT: field 'mark': negative"));
     assert_int_equal(s.snaps[2].rc, 1); /* no such hash */
     assert_string_equal(s.snaps[2].m.symbol, "XRPUSDT");
     assert_int_equal(s6_bus_feed_snapshot(f->cmd, ins, 0, &rg, on_snap, &s),
-                     S6_BUS_EINVAL);
+                     S6_EINVAL);
 }
 
 int main(void)

@@ -256,12 +256,12 @@ static void test_start_refuses_bad_options(void **state)
     s6_lease *l = NULL;
     char err[256] = "";
     assert_int_equal(s6_lease_start(&f->loop, f->cmd, &o, &l, err,
-                                    sizeof err), S6_BUS_EINVAL);
+                                    sizeof err), S6_EINVAL);
     assert_non_null(strstr(err, "instance_id"));
     o.instance_id = "a";
     o.ttl_ms = 10;
     assert_int_equal(s6_lease_start(&f->loop, f->cmd, &o, &l, err,
-                                    sizeof err), S6_BUS_EINVAL);
+                                    sizeof err), S6_EINVAL);
 }
 
 int main(void)

@@ -426,12 +426,12 @@ static void test_start_refuses_bad_options(void **state)
     s6_results *c = NULL;
     char err[256] = "";
     assert_int_equal(s6_results_start(&f->loop, f->cmd, &o, &c, err,
-                                      sizeof err), S6_BUS_EINVAL);
+                                      sizeof err), S6_EINVAL);
     assert_non_null(strstr(err, "consumer"));
     o.consumer = "inst-a";
     o.barrier = NULL;
     assert_int_equal(s6_results_start(&f->loop, f->cmd, &o, &c, err,
-                                      sizeof err), S6_BUS_EINVAL);
+                                      sizeof err), S6_EINVAL);
     assert_non_null(strstr(err, "barrier"));
 }
 

@@ -174,10 +174,10 @@ static void test_save_refuses_bad_input(void **state)
     s6_engine_record rec;
     make_record(&rec, "p1");
     strcpy(rec.pos.id, "p 1");
-    assert_int_equal(t->e.save(t->e.ud, &rec), S6_BUS_EINVAL);
+    assert_int_equal(t->e.save(t->e.ud, &rec), S6_EINVAL);
     make_record(&rec, "p1");
     rec.rule_state_json = "[1,2]";
-    assert_int_equal(t->e.save(t->e.ud, &rec), S6_BUS_EINVAL);
+    assert_int_equal(t->e.save(t->e.ud, &rec), S6_EINVAL);
     assert_true(barrier(t));
     bus_reply r;
     assert_int_equal(bus_cmdv(&t->f, &r, "DBSIZE", NULL), 0);
@@ -264,7 +264,7 @@ static void test_load_refuses_a_bad_record(void **state)
     assert_int_equal(bus_cmdv(&t->f, NULL, "HSET", "pos:{state}:p1",
                               "record", "{\"pos\":7}", NULL), 0);
     loaded l = load(t);
-    assert_int_equal(l.rc, S6_BUS_EINVAL);
+    assert_int_equal(l.rc, S6_EINVAL);
     assert_null(l.recs);
     assert_non_null(strstr(l.err, "pos:{state}:p1 record"));
 
@@ -273,7 +273,7 @@ static void test_load_refuses_a_bad_record(void **state)
     assert_int_equal(bus_cmdv(&t->f, NULL, "SREM", "pos:{state}:open", "p1",
                               NULL), 0);
     l = load(t);
-    assert_int_equal(l.rc, S6_BUS_EINVAL);
+    assert_int_equal(l.rc, S6_EINVAL);
     assert_non_null(strstr(l.err, "pos:{state}:p9: in pos:{state}:open but "
                                   "has no record"));
 
@@ -285,7 +285,7 @@ static void test_load_refuses_a_bad_record(void **state)
     assert_int_equal(bus_cmdv(&t->f, NULL, "HSET", "pos:{rules}:p1",
                               "ladder", "{oops", NULL), 0);
     l = load(t);
-    assert_int_equal(l.rc, S6_BUS_EINVAL);
+    assert_int_equal(l.rc, S6_EINVAL);
     assert_non_null(strstr(l.err, "pos:{rules}:p1: field 'ladder': not JSON"));
 }
 
@@ -299,13 +299,13 @@ static void test_event_and_announce(void **state)
     assert_int_equal(t->e.event(t->e.ud, "BTCUSDT", "p1", "TP_FILLED",
                                 "{\"ts\":17.5}"), 0);
     assert_int_equal(t->e.event(t->e.ud, "BTCUSDT", "p1", "BAD", "{oops"),
-                     S6_BUS_EINVAL);
+                     S6_EINVAL);
     assert_int_equal(t->e.event(t->e.ud, "BTC USDT", "p1", "X", "{}"),
-                     S6_BUS_EINVAL);
+                     S6_EINVAL);
     const char *f[] = { "symbol", "BTCUSDT", "sl_px", "63500.5" };
     assert_int_equal(t->e.announce(t->e.ud, "risk:sl_arm", f, 4), 0);
     assert_int_equal(t->e.announce(t->e.ud, "risk:sl_arm", f, 3),
-                     S6_BUS_EINVAL);
+                     S6_EINVAL);
     assert_true(barrier(t));
 
     bus_reply r;
@@ -398,8 +398,8 @@ static void test_quota_reserve_and_release_once(void **state)
     /* No limit configured: nothing can be reserved. */
     assert_int_equal(bus_cmdv(&t->f, NULL, "DEL", "risk:{budget}", NULL), 0);
     assert_false(reserve(t, "p4", 1, 0));
-    assert_int_equal(t->e.quota_release(t->e.ud, "p 5", 1, 0), S6_BUS_EINVAL);
-    assert_int_equal(t->e.quota_release(t->e.ud, "p5", -1, 0), S6_BUS_EINVAL);
+    assert_int_equal(t->e.quota_release(t->e.ud, "p 5", 1, 0), S6_EINVAL);
+    assert_int_equal(t->e.quota_release(t->e.ud, "p5", -1, 0), S6_EINVAL);
 }
 
 static void test_barrier_reports_a_failed_write(void **state)
@@ -509,7 +509,7 @@ static void test_saves_survive_a_redis_outage(void **state)
     s6test_redis_stop(&t->f.srv);
     assert_true(bus_run_until(&t->f, client_down, t->f.cmd, 5000));
     assert_int_equal(t->e.event(t->e.ud, "BTCUSDT", "p1", "STAGNATED", "{}"),
-                     S6_BUS_EREDIS);
+                     S6_EREDIS);
     assert_int_equal(s6test_redis_restart(&t->f.srv), 0);
     assert_true(bus_run_until(&t->f, client_up, t->f.cmd, 10000));
     assert_false(barrier(t));

@@ -240,7 +240,7 @@ static void test_reply_types(void **state)
     assert_int_equal(c.code, 0);
     assert_int_equal(c.type, REDIS_REPLY_NIL);
     c = call(f, r, 2, (const char *[]){ "INCR", "s" });
-    assert_int_equal(c.code, S6_REDIS_EREPLY);
+    assert_int_equal(c.code, S6_EREPLY);
     assert_int_equal(c.type, REDIS_REPLY_ERROR);
     assert_memory_equal(c.str, "ERR", 3);
     /* An error reply leaves the connection usable. */
@@ -345,12 +345,12 @@ static void test_refused_connection(void **state)
     uint64_t took = uv_now(&f->loop) - t0;
     print_message("refused connection reported after %llu ms\n",
                   (unsigned long long)took);
-    assert_int_equal(f->down_code, S6_REDIS_ECONNECT);
+    assert_int_equal(f->down_code, S6_ECONNECT);
     assert_true(took < 3000); /* seen as refused, not as a timeout */
     assert_int_equal(ping.calls, 1);
-    assert_int_equal(ping.code, S6_REDIS_ECONNECT);
+    assert_int_equal(ping.code, S6_ECONNECT);
     /* While waiting to reconnect, commands are refused at once. */
-    assert_int_equal(s6_redis_cmd(r, on_rec, &ping, 1, argv, lens), S6_REDIS_EDOWN);
+    assert_int_equal(s6_redis_cmd(r, on_rec, &ping, 1, argv, lens), S6_EDOWN);
     assert_int_equal(ping.calls, 1);
     close_client(f, r);
 }
@@ -370,9 +370,9 @@ static void test_reconnect_after_restart(void **state)
     uv_run(&f->loop, UV_RUN_NOWAIT); /* let it go out */
     assert_int_equal(s6test_redis_stop(&f->srv), 0);
     await_state(f, S6_REDIS_DOWN, 5000);
-    assert_int_equal(f->down_code, S6_REDIS_EDISCONNECTED);
+    assert_int_equal(f->down_code, S6_EDISCONNECTED);
     assert_int_equal(blpop.calls, 1);
-    assert_int_equal(blpop.code, S6_REDIS_EDISCONNECTED);
+    assert_int_equal(blpop.code, S6_EDISCONNECTED);
     /* Stays down through failed attempts with capped backoff. */
     f->downs = 0;
     assert_true(run_until_fn(&f->loop, three_downs, f, 5000));
@@ -403,12 +403,12 @@ static void test_command_timeout(void **state)
     assert_true(run_until(&f->loop, &ping.done, 5000));
     print_message("stalled command failed after %llu ms\n",
                   (unsigned long long)(sleep.at_ms - t0));
-    assert_int_equal(sleep.code, S6_REDIS_ETIMEDOUT);
-    assert_int_equal(ping.code, S6_REDIS_ETIMEDOUT);
+    assert_int_equal(sleep.code, S6_ETIMEDOUT);
+    assert_int_equal(ping.code, S6_ETIMEDOUT);
     assert_int_equal(sleep.calls, 1);
     assert_true(sleep.at_ms - t0 >= 200);
     assert_true(sleep.at_ms - t0 < 900); /* well before the server woke */
-    assert_int_equal(f->down_code, S6_REDIS_ETIMEDOUT);
+    assert_int_equal(f->down_code, S6_ETIMEDOUT);
     await_state(f, S6_REDIS_UP, 5000); /* reconnected once Redis woke */
     c = call(f, r, 1, pargv);
     assert_int_equal(c.code, 0);
@@ -435,7 +435,7 @@ static void test_connect_timeout(void **state)
     uint64_t took = uv_now(&f->loop) - t0;
     print_message("unanswered handshake reported after %llu ms\n",
                   (unsigned long long)took);
-    assert_int_equal(f->down_code, S6_REDIS_ECONNECT);
+    assert_int_equal(f->down_code, S6_ECONNECT);
     assert_true(took >= 200 && took < 900);
     close_client(f, r);
     assert_true(run_until(&f->loop, &sleep.done, 5000));
@@ -522,7 +522,7 @@ static void on_count(s6_redis *r, const redisReply *rep, int code, void *ud)
     (void)r;
     (void)rep;
     k->calls++;
-    if (code == S6_REDIS_ECANCELED)
+    if (code == S6_ECANCELED)
         k->cancels++;
     else
         k->other++;
@@ -592,7 +592,7 @@ static void test_helpers(void **state)
     assert_int_equal(l1.type, REDIS_REPLY_STATUS); /* taken */
     assert_int_equal(l2.type, REDIS_REPLY_NIL);    /* held by "a" */
     assert_int_equal(s6_redis_set_nx_px(r, "lease", "a", 0, on_rec, &l2),
-                     S6_REDIS_EINVAL);
+                     S6_EINVAL);
 
     rec e = { .loop = &f->loop };
     const char *keys[] = { "quota" };
@@ -602,7 +602,7 @@ static void test_helpers(void **state)
     assert_true(run_until(&f->loop, &e.done, 5000));
     assert_int_equal(e.code, 0);
     assert_int_equal(e.integer, 3);
-    assert_int_equal(s6_redis_xadd(r, "s", "*", NULL, 0, on_rec, &e), S6_REDIS_EINVAL);
+    assert_int_equal(s6_redis_xadd(r, "s", "*", NULL, 0, on_rec, &e), S6_EINVAL);
     close_client(f, r);
 }
 
@@ -614,9 +614,9 @@ static void test_bad_arguments(void **state)
     const char *argv[] = { "GET", NULL };
     const size_t lens[] = { 3, 0 };
 
-    assert_int_equal(s6_redis_cmd(r, on_rec, &c, 2, argv, lens), S6_REDIS_EINVAL);
-    assert_int_equal(s6_redis_cmd(r, on_rec, &c, 0, argv, lens), S6_REDIS_EINVAL);
-    assert_int_equal(s6_redis_cmd(r, NULL, &c, 1, argv, lens), S6_REDIS_EINVAL);
+    assert_int_equal(s6_redis_cmd(r, on_rec, &c, 2, argv, lens), S6_EINVAL);
+    assert_int_equal(s6_redis_cmd(r, on_rec, &c, 0, argv, lens), S6_EINVAL);
+    assert_int_equal(s6_redis_cmd(r, NULL, &c, 1, argv, lens), S6_EINVAL);
     assert_int_equal(s6_redis_in_flight(r), 0);
     close_client(f, r);
     assert_int_equal(c.calls, 0);
@@ -640,7 +640,7 @@ static void test_database_select(void **state)
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d/99", f->srv.port);
     r = open_client(f, url, (s6_redis_opts){ .reconnect_min_ms = 10000 });
     await_state(f, S6_REDIS_DOWN, 5000);
-    assert_int_equal(f->down_code, S6_REDIS_ECONNECT);
+    assert_int_equal(f->down_code, S6_ECONNECT);
     close_client(f, r);
 }
 

@@ -52,7 +52,7 @@ static void test_bad_urls(void **state)
         s6_redis_url u = { .port = 42 };
         char err[256] = "";
         int rc = s6_redis_url_parse(bad_urls[i].url, &u, err, sizeof(err));
-        if (rc != S6_REDIS_EURL || !strstr(err, bad_urls[i].reason) ||
+        if (rc != S6_EURL || !strstr(err, bad_urls[i].reason) ||
             !strstr(err, bad_urls[i].url))
             fail_msg("%s: rc %d, err \"%s\", want \"%s\"", bad_urls[i].url, rc,
                      err, bad_urls[i].reason);
@@ -69,7 +69,7 @@ static void test_open_rejects_bad_url(void **state)
     (void)state;
     uv_loop_init(&loop);
     assert_int_equal(s6_redis_open(&loop, "redis://h:99999", NULL, &r, err, sizeof(err)),
-                     S6_REDIS_EURL);
+                     S6_EURL);
     assert_null(r);
     assert_non_null(strstr(err, "port"));
     assert_int_equal(uv_loop_close(&loop), 0); /* nothing was created */

@@ -325,7 +325,7 @@ static void update_transfer_reads_then_patches_with_if_match(void **state)
     script(f, "GET", DB "/_api/document/treasury_transfers/tr-1", 200, stored);
     u.status = S6_TRANSFER_FAILED;
     RUN(f, g, s6_store_update_transfer(f->st, "tr-1", &u, got_done, &g, &e_));
-    assert_int_equal(g.rc, S6_STORE_ECONFLICT);
+    assert_int_equal(g.rc, S6_ECONFLICT);
     assert_non_null(strstr(g.msg, "SUCCESS is final"));
     assert_int_equal(s6_peer_count(f->peer), 1); /* no PATCH */
 
@@ -337,7 +337,7 @@ static void update_transfer_reads_then_patches_with_if_match(void **state)
            "\"conflict, _rev values do not match\"}");
     u.status = S6_TRANSFER_SUCCESS;
     RUN(f, g, s6_store_update_transfer(f->st, "tr-1", &u, got_done, &g, &e_));
-    assert_int_equal(g.rc, S6_STORE_ECONFLICT);
+    assert_int_equal(g.rc, S6_ECONFLICT);
     assert_non_null(strstr(g.msg, "HTTP 412, errorNum 1200"));
 }
 
@@ -358,7 +358,7 @@ static void missing_documents(void **state)
     s6_store_transfer_update u = { .status = S6_TRANSFER_FAILED,
                                    .updated_ms = 5 };
     RUN(f, g, s6_store_update_transfer(f->st, "tr-9", &u, got_done, &g, &e_));
-    assert_int_equal(g.rc, S6_STORE_ENOTFOUND);
+    assert_int_equal(g.rc, S6_ENOTFOUND);
     assert_string_equal(g.msg, "transfer tr-9: not found");
 }
 
@@ -478,7 +478,7 @@ static void order_upsert_inserts_or_patches(void **state)
     s6_peer_clear(f->peer);
     strcpy(o.pos_id, "p9");
     RUN(f, g, s6_store_upsert_order(f->st, &o, got_done, &g, &e_));
-    assert_int_equal(g.rc, S6_STORE_ECONFLICT);
+    assert_int_equal(g.rc, S6_ECONFLICT);
     assert_non_null(strstr(g.msg, "refused for pos_id p9"));
     assert_int_equal(s6_peer_count(f->peer), 1);
 }
@@ -491,19 +491,19 @@ static void failures_map_to_store_errors(void **state)
            "{\"error\":true,\"code\":503,\"errorNum\":503,\"errorMessage\":"
            "\"service unavailable\"}");
     RUN(f, g, s6_store_get_transfer(f->st, "tr-1", got_done, &g, &e_));
-    assert_int_equal(g.rc, S6_STORE_EBUSY);
+    assert_int_equal(g.rc, S6_EBUSY);
     assert_string_equal(g.msg, "arangodb get transfer: HTTP 503, errorNum "
                                "503: service unavailable");
 
     s6_peer_step reset = { .action = S6_PEER_RESET };
     s6_peer_script(f->peer, "GET", DB "/_api/document/orders/o-1", &reset, 1);
     RUN(f, g, s6_store_get_order(f->st, "o-1", got_done, &g, &e_));
-    assert_int_equal(g.rc, S6_STORE_EIO);
+    assert_int_equal(g.rc, S6_EIO);
     assert_non_null(strstr(g.msg, "arangodb get order: "));
 
     script(f, "GET", DB "/_api/document/orders/o-2", 200, "{\"pos_id\":1}");
     RUN(f, g, s6_store_get_order(f->st, "o-2", got_done, &g, &e_));
-    assert_int_equal(g.rc, S6_STORE_ECORRUPT);
+    assert_int_equal(g.rc, S6_ECORRUPT);
     assert_non_null(strstr(g.msg, "stored order: field intent_id missing"));
 }
 
@@ -521,7 +521,7 @@ static void close_completes_what_is_in_flight(void **state)
     s6_store_close(f->st);
     f->st = NULL;
     assert_int_equal(g.calls, 1);
-    assert_int_equal(g.rc, S6_STORE_ECLOSED);
+    assert_int_equal(g.rc, S6_ECLOSED);
     assert_string_equal(g.msg, "arangodb get order: store closed");
 }
 
@@ -532,16 +532,16 @@ static void bad_options_are_refused(void **state)
     s6_store_err e;
     s6_store_arango_opts o = { .base_url = "127.0.0.1:8529", .database = "s6" };
     assert_int_equal(s6_store_open_arangodb(&o, f->http, &st, &e),
-                     S6_STORE_EINVAL);
+                     S6_EINVAL);
     assert_string_equal(e.msg, "base_url: must start with http:// or https://");
     o.base_url = "http://127.0.0.1:8529/";
     assert_int_equal(s6_store_open_arangodb(&o, f->http, &st, &e),
-                     S6_STORE_EINVAL);
+                     S6_EINVAL);
     assert_string_equal(e.msg, "base_url: no trailing '/'");
     o.base_url = "http://127.0.0.1:8529";
     o.database = "a/b";
     assert_int_equal(s6_store_open_arangodb(&o, f->http, &st, &e),
-                     S6_STORE_EINVAL);
+                     S6_EINVAL);
     assert_string_equal(e.msg, "database: missing or not a plain name");
     assert_null(st);
 }

@@ -233,7 +233,7 @@ static void order_upsert_round_trip(void **state)
     s6_store_order other = order_of("p1-sl-1", "NEW", 100, 400);
     strcpy(other.pos_id, "p9");
     DO(c, g, s6_store_upsert_order(c->st, &other, got_done, &g, &e_));
-    assert_int_equal(g.rc, S6_STORE_ECONFLICT);
+    assert_int_equal(g.rc, S6_ECONFLICT);
     assert_non_null(strstr(g.msg, "p1-sl-1"));
     assert_non_null(strstr(g.msg, "p9"));
     OK(c, g, s6_store_get_order(c->st, "p1-sl-1", got_done, &g, &e_));
@@ -296,10 +296,10 @@ static void transfer_status_moves_forward_only(void **state)
     assert_int_equal(g.transfer.created_ms, 1000);
 
     update(c, &g, "tr-1", S6_TRANSFER_PENDING, NULL, 1, 1250);
-    assert_int_equal(g.rc, S6_STORE_ECONFLICT);
+    assert_int_equal(g.rc, S6_ECONFLICT);
     assert_non_null(strstr(g.msg, "SUBMITTED to PENDING"));
     update(c, &g, "tr-1", S6_TRANSFER_SUBMITTED, NULL, 0, 1250);
-    assert_int_equal(g.rc, S6_STORE_ECONFLICT);
+    assert_int_equal(g.rc, S6_ECONFLICT);
     assert_non_null(strstr(g.msg, "attempts"));
 
     update(c, &g, "tr-1", S6_TRANSFER_SUCCESS, "S1 confirmed", 2, 1300);
@@ -308,7 +308,7 @@ static void transfer_status_moves_forward_only(void **state)
     update(c, &g, "tr-1", S6_TRANSFER_SUCCESS, "S1 confirmed", 2, 1400);
     assert_int_equal(g.rc, 0);
     update(c, &g, "tr-1", S6_TRANSFER_FAILED, "late failure", 3, 1500);
-    assert_int_equal(g.rc, S6_STORE_ECONFLICT);
+    assert_int_equal(g.rc, S6_ECONFLICT);
     assert_non_null(strstr(g.msg, "SUCCESS is final"));
     OK(c, g, s6_store_get_transfer(c->st, "tr-1", got_done, &g, &e_));
     assert_int_equal(g.transfer.status, S6_TRANSFER_SUCCESS);
@@ -316,7 +316,7 @@ static void transfer_status_moves_forward_only(void **state)
     assert_int_equal(g.transfer.updated_ms, 1400);
 
     update(c, &g, "tr-404", S6_TRANSFER_FAILED, NULL, 0, 1500);
-    assert_int_equal(g.rc, S6_STORE_ENOTFOUND);
+    assert_int_equal(g.rc, S6_ENOTFOUND);
     assert_non_null(strstr(g.msg, "tr-404"));
 }
 
@@ -479,7 +479,7 @@ static void bad_records_are_refused_and_nothing_written(void **state)
                  : BAD[i].kind == 1
                      ? s6_store_upsert_order(c->st, &o, got_done, &g, &e)
                      : s6_store_create_transfer(c->st, &t, got_done, &g, &e);
-        if (rc != S6_STORE_EINVAL || !strstr(e.msg, BAD[i].field))
+        if (rc != S6_EINVAL || !strstr(e.msg, BAD[i].field))
             fail_msg("case %zu: rc %d, message \"%s\", wanted \"%s\"", i, rc,
                      e.msg, BAD[i].field);
         assert_int_equal(g.calls, 0); /* refused: done never runs */
@@ -497,39 +497,39 @@ static void bad_keys_and_arguments_are_refused(void **state)
     s6_store_snapshot s = snap_of("p1", 1000);
 
     assert_int_equal(s6_store_latest_snapshot(c->st, NULL, got_done, &g, &e),
-                     S6_STORE_EINVAL);
+                     S6_EINVAL);
     assert_string_equal(e.msg, "pos_id: missing (NULL)");
     assert_int_equal(s6_store_get_order(c->st, "", got_done, &g, &e),
-                     S6_STORE_EINVAL);
+                     S6_EINVAL);
     assert_string_equal(e.msg, "intent_id: empty");
     assert_int_equal(s6_store_get_transfer(c->st, "a\tb", got_done, &g, &e),
-                     S6_STORE_EINVAL);
+                     S6_EINVAL);
     assert_non_null(strstr(e.msg, "transfer_id: character 0x09"));
     assert_int_equal(s6_store_update_transfer(c->st, NULL, &u, got_done, &g, &e),
-                     S6_STORE_EINVAL);
+                     S6_EINVAL);
     assert_string_equal(e.msg, "transfer_id: missing (NULL)");
     u.status = (s6_transfer_status)42;
     assert_int_equal(s6_store_update_transfer(c->st, "tr-1", &u, got_done, &g,
-                                              &e), S6_STORE_EINVAL);
+                                              &e), S6_EINVAL);
     assert_string_equal(e.msg, "status: unknown status 42");
     u.status = S6_TRANSFER_FAILED;
     u.updated_ms = 0;
     assert_int_equal(s6_store_update_transfer(c->st, "tr-1", &u, got_done, &g,
-                                              &e), S6_STORE_EINVAL);
+                                              &e), S6_EINVAL);
     assert_string_equal(e.msg, "updated_ms: 0 is below 1");
     assert_int_equal(s6_store_update_transfer(c->st, "tr-1", NULL, got_done,
-                                              &g, &e), S6_STORE_EINVAL);
+                                              &g, &e), S6_EINVAL);
     assert_string_equal(e.msg, "update: missing (NULL)");
     assert_int_equal(s6_store_append_snapshot(c->st, NULL, got_done, &g, &e),
-                     S6_STORE_EINVAL);
+                     S6_EINVAL);
     assert_string_equal(e.msg, "snapshot: missing (NULL)");
     assert_int_equal(s6_store_append_snapshot(c->st, &s, NULL, &g, &e),
-                     S6_STORE_EINVAL);
+                     S6_EINVAL);
     assert_string_equal(e.msg, "done: a completion callback is required");
     assert_int_equal(s6_store_append_snapshot(NULL, &s, got_done, &g, &e),
-                     S6_STORE_ECLOSED);
+                     S6_ECLOSED);
     assert_int_equal(s6_transfer_status_parse("pending", &u.status),
-                     S6_STORE_EINVAL);
+                     S6_EINVAL);
     assert_int_equal(g.calls, 0);
     assert_store_empty(c);
 }

@@ -158,7 +158,7 @@ static void newer_schema_is_refused(void **state)
     sqlite3_close(db);
     s6_store *st = (s6_store *)1;
     s6_store_err e;
-    assert_int_equal(s6_store_open_sqlite(t->path, &st, &e), S6_STORE_ECORRUPT);
+    assert_int_equal(s6_store_open_sqlite(t->path, &st, &e), S6_ECORRUPT);
     assert_null(st);
     assert_non_null(strstr(e.msg, t->path));
     assert_non_null(strstr(e.msg, "schema version 99 is newer than this "
@@ -175,12 +175,12 @@ static void not_a_database_is_refused(void **state)
     fclose(f);
     s6_store *st = NULL;
     s6_store_err e;
-    assert_int_equal(s6_store_open_sqlite(t->path, &st, &e), S6_STORE_ECORRUPT);
+    assert_int_equal(s6_store_open_sqlite(t->path, &st, &e), S6_ECORRUPT);
     assert_non_null(strstr(e.msg, "file is not a database"));
-    assert_int_equal(s6_store_open_sqlite("", &st, &e), S6_STORE_EINVAL);
+    assert_int_equal(s6_store_open_sqlite("", &st, &e), S6_EINVAL);
     assert_string_equal(e.msg, "path: missing or empty");
     assert_int_equal(s6_store_open_sqlite("/nonexistent-dir/x/h.db", &st, &e),
-                     S6_STORE_EIO);
+                     S6_EIO);
     assert_non_null(strstr(e.msg, "unable to open"));
 }
 
@@ -205,7 +205,7 @@ static void lock_held_elsewhere_is_busy(void **state)
     s6_store_transfer tr = a_transfer("tr-busy");
     assert_int_equal(s6_store_create_transfer(st, &tr, got_done, &g, &e), 0);
     assert_int_equal(g.calls, 1);
-    assert_int_equal(g.rc, S6_STORE_EBUSY);
+    assert_int_equal(g.rc, S6_EBUSY);
     assert_non_null(strstr(g.msg, "database is locked"));
 
     raw_exec(other, "ROLLBACK");
@@ -249,7 +249,7 @@ static void full_disk_is_efull_and_keeps_earlier_rows(void **state)
             break;
     }
     assert_int_equal(g.calls, 1);
-    assert_int_equal(g.rc, S6_STORE_EFULL);
+    assert_int_equal(g.rc, S6_EFULL);
     assert_non_null(strstr(g.msg, "database or disk is full"));
     assert_true(written > 0);
     memset(&g, 0, sizeof g);

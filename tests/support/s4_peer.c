@@ -380,7 +380,7 @@ static void on_xadd(s6_redis *rd, const redisReply *reply, int code,
             snprintf(p->as_of, sizeof p->as_of, "%s", reply->str);
     }
     else
-        fprintf(stderr, "s4_peer: XADD failed: %s\n", s6_redis_strerror(code));
+        fprintf(stderr, "s4_peer: XADD failed: %s\n", s6_strerror(code));
     changed(p);
     pthread_mutex_unlock(&p->mu);
 }

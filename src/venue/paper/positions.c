@@ -11,6 +11,7 @@
 
 #include "venue/paper/positions.h"
 #include "util/text_file.h"
+#include "contract/names.h"
 
 typedef struct ctx {
     const char *name;
@@ -84,7 +85,6 @@ static bool id_ok(const char *id)
 static int parse_one(const ctx *c, json_t *o, const s6_config *cfg,
                      s6_paper_entry *e)
 {
-    static const char *const markets[] = { "FUT", "SPOT" };
     if (!json_is_object(o))
         return bad(c, "", "must be an object");
     *e = (s6_paper_entry){ .market = S6_MARKET_FUT };
@@ -96,7 +96,7 @@ static int parse_one(const ctx *c, json_t *o, const s6_config *cfg,
                             sizeof e->symbol)) ||
         (rc = get_str(c, o, "market", false, market, sizeof market)))
         return rc;
-    if ((e->market = word(market, markets, 2)) < 0)
+    if ((e->market = s6_market_parse(market)) < 0)
         return bad(c, "market", "must be FUT or SPOT");
     const s6_symbol_cfg *sym = s6_config_symbol(cfg, e->market, e->symbol);
     if (sym == NULL)

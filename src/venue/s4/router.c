@@ -217,7 +217,7 @@ static void send_job(s6_s4_router *r, job *j)
         rc = s6_httpc_request(r->httpc, &o, on_answer, j, &id);
     if (rc < 0) {
         char why[96];
-        snprintf(why, sizeof why, "not sent: %s", strerror(-rc));
+        snprintf(why, sizeof why, "not sent: %s", s6_strerror(rc));
         defer(r, j, S6_ROUTE_FAILED, why);
         return;
     }

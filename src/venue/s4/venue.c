@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "venue/s4/internal.h"
+#include "contract/names.h"
 
 #define COMP "s4"
 
@@ -73,8 +74,6 @@ static int get_decimal(const cursor *c, json_t *o, const char *field,
     return 0;
 }
 
-static const char *const MARKET_NAMES[] = { [S6_MARKET_FUT] = "FUT",
-                                            [S6_MARKET_SPOT] = "SPOT" };
 static const char *const POS_SIDES[] = { "SHORT", "LONG" };
 static const char *const ORDER_SIDES[] = { "SELL", "BUY" };
 static const char *const TYPE_NAMES[] = {
@@ -89,7 +88,7 @@ static int parse_position(const cursor *c, json_t *o, s6_venue_position *p)
         return bad(c, "", "not an object");
     if ((rc = get_str(c, o, "symbol", false, S6_SYMBOL_MAX, p->symbol,
                       sizeof p->symbol)) < 0 ||
-        (rc = get_enum(c, o, "market", MARKET_NAMES, N(MARKET_NAMES),
+        (rc = get_enum(c, o, "market", s6_market_names, S6_MARKET_COUNT,
                        &p->market)) < 0 ||
         (rc = get_enum(c, o, "side", POS_SIDES, N(POS_SIDES), &side)) < 0 ||
         (rc = get_decimal(c, o, "qty", &p->qty)) < 0 ||
@@ -109,7 +108,7 @@ static int parse_order(const cursor *c, json_t *o, s6_venue_order *v)
                       sizeof v->intent_id)) < 0 ||
         (rc = get_str(c, o, "symbol", false, S6_SYMBOL_MAX, v->symbol,
                       sizeof v->symbol)) < 0 ||
-        (rc = get_enum(c, o, "market", MARKET_NAMES, N(MARKET_NAMES),
+        (rc = get_enum(c, o, "market", s6_market_names, S6_MARKET_COUNT,
                        &v->market)) < 0 ||
         (rc = get_enum(c, o, "type", TYPE_NAMES, N(TYPE_NAMES), &v->type)) < 0 ||
         (rc = get_enum(c, o, "side", ORDER_SIDES, N(ORDER_SIDES), &side)) < 0 ||

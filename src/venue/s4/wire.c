@@ -2,22 +2,20 @@
  * docs/contracts/s4.md). */
 #include "venue/s4/wire.h"
 
+#include "contract/names.h"
+
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
-static const char *const MARKETS[] = { [S6_MARKET_FUT] = "FUT",
-                                       [S6_MARKET_SPOT] = "SPOT" };
 static const char *const TYPES[] = { [S6_ORDER_MARKET] = "MARKET",
                                      [S6_ORDER_STOP_MARKET] = "STOP_MARKET" };
-static const char *const PURPOSES[S6_PURPOSE_COUNT] = {
-    [S6_PURPOSE_STOP] = "sl", [S6_PURPOSE_TP] = "tp", [S6_PURPOSE_ADD] = "add",
-    [S6_PURPOSE_CLOSE] = "cl", [S6_PURPOSE_HEDGE] = "hg",
-};
+
+/* "?" rather than NULL: the name goes into log fields. */
 const char *s6_s4_market_name(int market)
 {
-    return market == S6_MARKET_FUT || market == S6_MARKET_SPOT
-               ? MARKETS[market] : "?";
+    const char *name = s6_market_name(market);
+    return name ? name : "?";
 }
 
 /* An intent id is a header value and a Redis field: a short token. */
@@ -106,7 +104,7 @@ char *s6_s4_order_body(const s6_order *o)
     json_object_set_new(b, "intent_id", json_string(o->intent_id));
     json_object_set_new(b, "pos_id", json_string(o->pos_id));
     json_object_set_new(b, "symbol", json_string(o->symbol));
-    json_object_set_new(b, "market", json_string(MARKETS[o->market]));
+    json_object_set_new(b, "market", json_string(s6_market_name(o->market)));
     json_object_set_new(b, "side", json_string(o->side > 0 ? "BUY" : "SELL"));
     json_object_set_new(b, "type", json_string(TYPES[o->type]));
     json_object_set_new(b, "quantity", json_string(o->qty_str));
@@ -115,7 +113,7 @@ char *s6_s4_order_body(const s6_order *o)
         json_object_set_new(b, "working_type", json_string("MARK_PRICE"));
     }
     json_object_set_new(b, "reduce_only", json_boolean(o->reduce_only));
-    json_object_set_new(b, "purpose", json_string(PURPOSES[o->purpose]));
+    json_object_set_new(b, "purpose", json_string(s6_purpose_name(o->purpose)));
     if (o->plan_id[0])
         json_object_set_new(b, "plan_id", json_string(o->plan_id));
     char *s = json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -139,7 +137,7 @@ char *s6_s4_cancel_body(const char *intent_id, const char *symbol,
                         int market)
 {
     json_t *b = json_pack("{s:s, s:s, s:s}", "intent_id", intent_id,
-                          "symbol", symbol, "market", MARKETS[market]);
+                          "symbol", symbol, "market", s6_market_name(market));
     char *s = b ? json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(b);
     return s;
