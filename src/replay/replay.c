@@ -20,6 +20,7 @@
 #include "rules/edge.h"
 #include "core/s6_core.h"
 #include "replay/timeline.h"
+#include "util/exact.h"
 
 /* The feed's ATR: Wilder's 14, on bars of replay.atr_bar_s. */
 enum { ATR_PERIOD = 14, MAX_PUMP_ROUNDS = 1000000 };
@@ -140,12 +141,12 @@ static const s6_engine_note *fill_line(const s6_engine_note *n,
         return n;
     json_t *j = json_loads(n->json, 0, NULL);
     const char *kind = json_string_value(json_object_get(j, "kind"));
-    json_t *price = json_object_get(j, "price");
+    double price = s6_exact_value(json_object_get(j, "price"));
     *out = *n;
-    if (kind != NULL && json_is_number(price)) {
+    if (kind != NULL && isfinite(price)) {
         snprintf(type, cap, "FILL %s", kind);
         out->type = type;
-        out->price = json_number_value(price);
+        out->price = price;
     }
     json_decref(j);
     return out;
