@@ -491,6 +491,7 @@ static void finish_pnl(rp *r)
             : r->opened[i] ? "closed" : "never opened";
         if (r->rep != NULL) {
             s6_report_pnl(r->rep, i, p->realized + p->unrealized);
+            s6_report_summary(r->rep, i, p);
             if (pos.qty == 0 && r->opened[i])
                 s6_report_closed(r->rep, i, r->last_fill[i]);
         }
