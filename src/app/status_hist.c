@@ -109,6 +109,28 @@ static void note_fill(s6_hist_track *t, const s6_engine_note *n)
         RING_PUSH(t->fills, t->n_fills, S6_HIST_FILLS, f);
 }
 
+/* A plan's note names no rule: the rules behind it are in the position's
+ * record by then ("name@hash8 ...", sorted as jansson keeps them). */
+static void plan_rules(s6_status_hist *h, const char *pos_id, char *out,
+                       size_t cap)
+{
+    json_t *p = h->engine ? s6_engine_position_json(h->engine, pos_id) : NULL;
+    json_t *v = json_object_get(p, "rule_versions");
+    size_t used = 0;
+    const char *name;
+    json_t *hash;
+    out[0] = '\0';
+    json_object_foreach(v, name, hash) {
+        const char *hs = json_string_value(hash);
+        int n = snprintf(out + used, cap - used, "%s%s@%.8s", used ? " " : "",
+                         name, hs ? hs : "?");
+        if (n < 0 || (size_t)n >= cap - used)
+            break;
+        used += (size_t)n;
+    }
+    json_decref(p);
+}
+
 void s6_status_hist_note(void *ud, const s6_engine_note *n)
 {
     s6_status_hist *h = ud;
@@ -125,6 +147,8 @@ void s6_status_hist_note(void *ud, const s6_engine_note *n)
     snprintf(ev.type, sizeof ev.type, "%s", n->type ? n->type : "");
     snprintf(ev.rule, sizeof ev.rule, "%s",
              n->rule_version ? n->rule_version : "");
+    if (ev.rule[0] == '\0' && is(n->type, "PLAN"))
+        plan_rules(h, n->pos_id, ev.rule, sizeof ev.rule);
     RING_PUSH(t->events, t->n_events, S6_HIST_EVENTS, ev);
     add_point(t, n->ts, n->price, t->stop);
 }

@@ -34,7 +34,7 @@ typedef struct s6_hist_fill {
 typedef struct s6_hist_event {
     double ts, value;
     char type[28];
-    char rule[56];
+    char rule[96]; /* a plan's: every rule behind it, name@hash8 */
 } s6_hist_event;
 
 typedef struct s6_hist_track {
