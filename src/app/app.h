@@ -79,7 +79,8 @@ struct s6_app {
     bool rules_on;
     s6_rules_svc rules;
     /* Set by the service once running; NULL: their routes answer 503
-     * unavailable.  s6_app_set_engine also wires the kill switch. */
+     * unavailable.  s6_app_set_engine also wires the kill switch and the
+     * status page's history (the engine's observer). */
     s6_engine *engine;
     struct s6_treasury *treasury;
     /* Seconds on the engine's clock, for the ages in /health; NULL: the

@@ -41,33 +41,55 @@ double s6_exact_value(const json_t *v)
     return end != NULL && *end == '\0' ? d : NAN;
 }
 
-static const struct {
+/* Sorted by name (strcmp order) for bsearch: every number of every
+ * event and answer is looked up here. */
+static const struct exact_name {
     const char *key;
     s6_exact_kind kind;
 } names[] = {
-    { "price", S6_EXACT_PRICE },        { "entry", S6_EXACT_PRICE },
-    { "mark", S6_EXACT_PRICE },         { "mid", S6_EXACT_PRICE },
-    { "guard", S6_EXACT_PRICE },        { "old", S6_EXACT_PRICE },
-    { "new", S6_EXACT_PRICE },          { "stop", S6_EXACT_PRICE },
-    { "first_stop", S6_EXACT_PRICE },   { "liq_price", S6_EXACT_PRICE },
-    { "stop_price", S6_EXACT_PRICE },   { "pending_price", S6_EXACT_PRICE },
-    { "sl_px", S6_EXACT_PRICE },        { "entry_price", S6_EXACT_PRICE },
-    { "qty", S6_EXACT_QTY },            { "filled", S6_EXACT_QTY },
-    { "ours", S6_EXACT_QTY },           { "venue", S6_EXACT_QTY },
-    { "position_qty", S6_EXACT_QTY },   { "after_qty", S6_EXACT_QTY },
-    { "fee", S6_EXACT_MONEY },          { "fees", S6_EXACT_MONEY },
-    { "fees_paid", S6_EXACT_MONEY },    { "realized_pnl", S6_EXACT_MONEY },
-    { "unrealized_pnl", S6_EXACT_MONEY }, { "pnl", S6_EXACT_MONEY },
-    { "margin", S6_EXACT_MONEY },       { "notional", S6_EXACT_MONEY },
+    { "after_qty", S6_EXACT_QTY },
     { "budget", S6_EXACT_MONEY },
+    { "entry", S6_EXACT_PRICE },
+    { "entry_price", S6_EXACT_PRICE },
+    { "fee", S6_EXACT_MONEY },
+    { "fees", S6_EXACT_MONEY },
+    { "fees_paid", S6_EXACT_MONEY },
+    { "filled", S6_EXACT_QTY },
+    { "first_stop", S6_EXACT_PRICE },
+    { "guard", S6_EXACT_PRICE },
+    { "liq_price", S6_EXACT_PRICE },
+    { "margin", S6_EXACT_MONEY },
+    { "mark", S6_EXACT_PRICE },
+    { "mid", S6_EXACT_PRICE },
+    { "new", S6_EXACT_PRICE },
+    { "notional", S6_EXACT_MONEY },
+    { "old", S6_EXACT_PRICE },
+    { "ours", S6_EXACT_QTY },
+    { "pending_price", S6_EXACT_PRICE },
+    { "pnl", S6_EXACT_MONEY },
+    { "position_qty", S6_EXACT_QTY },
+    { "price", S6_EXACT_PRICE },
+    { "qty", S6_EXACT_QTY },
+    { "realized_pnl", S6_EXACT_MONEY },
+    { "sl_px", S6_EXACT_PRICE },
+    { "stop", S6_EXACT_PRICE },
+    { "stop_price", S6_EXACT_PRICE },
+    { "unrealized_pnl", S6_EXACT_MONEY },
+    { "venue", S6_EXACT_QTY },
 };
+
+static int by_key(const void *k, const void *e)
+{
+    return strcmp(k, ((const struct exact_name *)e)->key);
+}
 
 s6_exact_kind s6_exact_kind_of(const char *key)
 {
-    for (size_t i = 0; key != NULL && i < sizeof names / sizeof *names; i++)
-        if (strcmp(names[i].key, key) == 0)
-            return names[i].kind;
-    return S6_EXACT_NONE;
+    const struct exact_name *n =
+        key != NULL ? bsearch(key, names, sizeof names / sizeof *names,
+                              sizeof *names, by_key)
+                    : NULL;
+    return n != NULL ? n->kind : S6_EXACT_NONE;
 }
 
 static double grid_of(s6_exact_kind k, const s6_exact_grid *g)

@@ -50,6 +50,17 @@ static void kinds_by_name(void **state)
     assert_int_equal(s6_exact_kind_of("roe"), S6_EXACT_NONE);
     assert_int_equal(s6_exact_kind_of("step"), S6_EXACT_NONE);
     assert_int_equal(s6_exact_kind_of(NULL), S6_EXACT_NONE);
+    /* the ends and the middle of the sorted table: a name out of order
+     * would be missed by the binary search */
+    assert_int_equal(s6_exact_kind_of("after_qty"), S6_EXACT_QTY);
+    assert_int_equal(s6_exact_kind_of("venue"), S6_EXACT_QTY);
+    assert_int_equal(s6_exact_kind_of("budget"), S6_EXACT_MONEY);
+    assert_int_equal(s6_exact_kind_of("unrealized_pnl"), S6_EXACT_MONEY);
+    assert_int_equal(s6_exact_kind_of("pending_price"), S6_EXACT_PRICE);
+    assert_int_equal(s6_exact_kind_of("mark"), S6_EXACT_PRICE);
+    assert_int_equal(s6_exact_kind_of("stop_price"), S6_EXACT_PRICE);
+    assert_int_equal(s6_exact_kind_of("zzz"), S6_EXACT_NONE);
+    assert_int_equal(s6_exact_kind_of(""), S6_EXACT_NONE);
 }
 
 static void dump_equals(json_t *doc, const char *want)
