@@ -275,6 +275,12 @@ static void page_story(void **state)
              SVC_TOKEN);
     json_decref(wd_session(&w, "POST", "/url", json_pack("{s:s}", "url", url)));
     await_row(&f, &w, "0.010|60555.6|58000.0");
+    /* the token given once in the fragment is kept for the tab (and sent
+     * with the page's requests), and gone from the address bar */
+    json_t *tok = wd_eval(&w, "return sessionStorage.getItem('s6_token')+'|'"
+                              "+location.hash;");
+    assert_string_equal(json_string_value(tok), SVC_TOKEN "|");
+    json_decref(tok);
     assert_int_equal(json_int_of(wd_eval(&w, chart_script)), 1);
 
     /* a price move reaches the page by itself */
