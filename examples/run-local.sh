@@ -86,8 +86,13 @@ run_service() {
   return "$status"
 }
 
-./.ci/install-deps
-cmake -S . -B "$build"
+./.ci/install-deps   # the service's packages only; the tests' are run-all.sh's
+# A fresh folder is configured without the test suites (their packages are
+# not installed here); a configured one keeps its choice (tests/run-all.sh
+# and the tests' own build turn them on).
+configure=()
+[[ -f "$build/CMakeCache.txt" ]] || configure=(-DS6_TESTS=OFF)
+cmake -S . -B "$build" "${configure[@]}"
 cmake --build "$build" -j"$(nproc)" --target s6-position
 if [[ ! -x "$build/s6-position" ]]; then
   echo "run-local: $build/s6-position was not built; the target s6-position" \

@@ -6,13 +6,13 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-./.ci/install-deps
+./.ci/install-deps --tests
 
 build=build
-options=(-DS6_WERROR=ON -DS6_SANITIZE=OFF)
+options=(-DS6_WERROR=ON -DS6_SANITIZE=OFF -DS6_TESTS=ON)
 if [[ "${S6_SANITIZE:-0}" == 1 ]]; then
   build="build-asan"
-  options=(-DS6_WERROR=ON -DS6_SANITIZE=ON)
+  options=(-DS6_WERROR=ON -DS6_SANITIZE=ON -DS6_TESTS=ON)
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 fi
 

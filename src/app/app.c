@@ -1,6 +1,7 @@
 #include "app/app.h"
 #include "app/routes.h"
 #include "app/routes_treasury.h"
+#include "app/status_page.h"
 #include "engine/engine.h"
 
 #include <errno.h>
@@ -50,6 +51,8 @@ static const struct {
     const char *method, *path;
     s6_http_handler fn;
 } routes[] = {
+    { "GET", "/", s6_route_page },
+    { "GET", "/status/history", s6_route_status_history },
     { "GET", "/health", s6_route_health },
     { "GET", "/ready", s6_route_ready },
     { "GET", "/metrics", s6_route_metrics },
@@ -170,6 +173,7 @@ static bool pause_blocks(void *ud, const char *symbol, int purpose)
 void s6_app_set_engine(s6_app *app, s6_engine *engine)
 {
     app->engine = engine;
+    s6_status_hist_follow(&app->hist, engine);
     if (engine != NULL)
         s6_engine_set_pause(engine, pause_blocks, app);
 }
@@ -267,7 +271,9 @@ int s6_app_start(s6_app *app, uv_loop_t *loop, s6_log *log,
         return rc;
     }
     s6_metrics_add_collector(app->metrics, s6_collect_paused, app);
-    rc = start_rules(app, cfg);
+    rc = s6_status_hist_start(&app->hist, loop, app->config, 0);
+    if (rc == 0)
+        rc = start_rules(app, cfg);
     if (rc < 0)
         return rc;
     rc = s6_http_server_new(&app->http, loop, &cfg->http, log);
@@ -348,6 +354,7 @@ static void on_http_closed(s6_http_server *srv, void *ud)
 void s6_app_stop(s6_app *app, s6_app_stopped_cb cb, void *ud)
 {
     app->stopping = true;
+    s6_status_hist_stop(&app->hist);
     if (app->config != NULL)
         s6_config_live_stop(app->config);
     if (app->rules_on)
@@ -365,6 +372,7 @@ void s6_app_free(s6_app *app)
 {
     s6_metrics_free(app->metrics);
     app->metrics = NULL;
+    s6_status_hist_free(&app->hist);
     if (app->rules_on)
         s6_rules_svc_free(&app->rules);
     app->rules_on = false;

@@ -12,6 +12,7 @@
 
 #include "app/control.h"
 #include "rules/service.h"
+#include "app/status_hist.h"
 #include "config/config.h"
 #include "http/http.h"
 #include "metrics/metrics.h"
@@ -78,7 +79,8 @@ struct s6_app {
     bool rules_on;
     s6_rules_svc rules;
     /* Set by the service once running; NULL: their routes answer 503
-     * unavailable.  s6_app_set_engine also wires the kill switch. */
+     * unavailable.  s6_app_set_engine also wires the kill switch and the
+     * status page's history (the engine's observer). */
     s6_engine *engine;
     struct s6_treasury *treasury;
     /* Seconds on the engine's clock, for the ages in /health; NULL: the
@@ -93,7 +95,11 @@ struct s6_app {
     uv_signal_t signals[2];
     unsigned n_signals;
     uint64_t started_ms; /* uv_now() at start, for uptime */
+    s6_status_hist hist; /* the status page's recent past */
     bool stopping;
+    /* A fatal stop (not a signal): the process exits non-zero so that a
+     * supervisor restarts it (docs/operations.md "Exit statuses"). */
+    bool failed;
     s6_app_stopped_cb stopped_cb;
     void *stopped_ud;
 };

@@ -18,6 +18,14 @@
 #include "app/service.h"
 #include "replay/replay_cli.h"
 
+#ifndef S6_VERSION
+#define S6_VERSION "0.0.0"
+#endif
+
+/* The exit statuses a supervisor reads (docs/operations.md): 0 a clean
+ * stop on a signal; 1 a failure a restart may cure (Redis, the lease, the
+ * port, a rule that failed at start-up); 2 a usage or configuration error
+ * no restart cures (examples/s6-position.service does not restart it). */
 enum { EXIT_USAGE = 2 };
 
 typedef int (*s6_cmd_fn)(int argc, char **argv);
@@ -25,6 +33,7 @@ typedef int (*s6_cmd_fn)(int argc, char **argv);
 static int cmd_serve(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 static int cmd_rules(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
 
 static const struct s6_cmd {
     const char *name;
@@ -37,6 +46,7 @@ static const struct s6_cmd {
     { "replay", s6_replay_main, "replay PRICES... --positions FILE: the engine "
                                 "and rules over recorded prices" },
     { "help", cmd_help, "show this help" },
+    { "--version", cmd_version, "print the version and exit" },
 };
 
 static void usage(FILE *out)
@@ -61,6 +71,14 @@ static int cmd_help(int argc, char **argv)
     (void)argc;
     (void)argv;
     usage(stdout);
+    return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("s6-position %s\n", S6_VERSION);
     return 0;
 }
 
@@ -180,7 +198,7 @@ static int cmd_serve(int argc, char **argv)
     s6_config_live_free(&config);
     if (uv_loop_close(&loop) != 0)
         s6_log_warn(&log, "app", "event loop closed with handles still open");
-    return rc < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+    return rc < 0 || app.failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 int main(int argc, char **argv)

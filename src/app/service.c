@@ -25,6 +25,7 @@ enum { SVC_SLOTS = 16384, LEASE_TTL_MS = 10000 };
  * (main.c) runs and stops the service too. */
 static void fatal(s6_service *svc)
 {
+    svc->app->failed = true;
     s6_app_stop(svc->app, svc->app->stopped_cb, svc->app->stopped_ud);
 }
 

@@ -29,15 +29,24 @@ s6_require_pkg(HIREDIS hiredis libhiredis-dev)
 s6_require_pkg(CURL libcurl libcurl4-openssl-dev)
 s6_require_pkg(SQLITE sqlite3 libsqlite3-dev)
 s6_require_pkg(JANSSON jansson libjansson-dev)
-s6_require_pkg(CMOCKA cmocka libcmocka-dev)
 # http-parser ships no usable .pc file.
 s6_require_lib(HTTP_PARSER http_parser http_parser.h libhttp-parser-dev)
 
 find_library(M_LIB m)
 
 find_program(LUAJIT_EXE luajit)
-find_program(BUSTED_EXE busted)
-if(NOT LUAJIT_EXE OR NOT BUSTED_EXE)
-  message(FATAL_ERROR "S6 needs luajit and busted (Debian packages luajit "
-                      "lua-busted); run .ci/install-deps")
+if(NOT LUAJIT_EXE)
+  message(FATAL_ERROR "S6 needs luajit (Debian package luajit); run "
+                      ".ci/install-deps")
+endif()
+
+# Only the test suites need these (.ci/packages-test.txt); the run command
+# builds with -DS6_TESTS=OFF and installs only what the service needs.
+if(S6_TESTS)
+  s6_require_pkg(CMOCKA cmocka "libcmocka-dev (.ci/install-deps --tests)")
+  find_program(BUSTED_EXE busted)
+  if(NOT BUSTED_EXE)
+    message(FATAL_ERROR "The tests need busted (Debian package lua-busted); "
+                        "run .ci/install-deps --tests")
+  endif()
 endif()

@@ -12,6 +12,7 @@
 #include "engine/internal.h"
 #include "core/s6_core.h"
 #include "store/store.h"
+#include "util/exact.h"
 
 static void bracket(const s6_symbol_cfg *sym, double notional, double *mmr,
                     double *cum)
@@ -105,6 +106,15 @@ static void note(s6_engine *e, e_pos *p, const char *type, double value,
     e->observer(e->observer_ud, &n);
 }
 
+/* Prices at the tick, quantities at the step, money to the cent: what
+ * leaves the engine reads as the desk's numbers (docs/api.md). */
+void e_exact(const s6_engine *e, const e_pos *p, json_t *doc)
+{
+    const s6_symbol_cfg *sym = e->mkts[p->mkt].sym;
+    if (sym != NULL)
+        (void)s6_exact_object(doc, &(s6_exact_grid){ sym->tick, sym->step });
+}
+
 void e_event(s6_engine *e, e_pos *p, const char *type, double value,
              const char *rule_version, const char *fmt, ...)
 {
@@ -120,6 +130,7 @@ void e_event(s6_engine *e, e_pos *p, const char *type, double value,
                                         p->rec.pos.state)));
     if (rule_version != NULL && rule_version[0] != '\0')
         json_object_set_new(o, "rule", json_string(rule_version));
+    e_exact(e, p, o);
     char *json = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(o);
     const char *text = json != NULL ? json : "{}";

@@ -128,6 +128,9 @@ int e_index_symbols(e_index *ix, const s6_config *cfg);
  * log; fmt builds the event's flat JSON object (json_pack format). */
 void e_event(s6_engine *e, e_pos *p, const char *type, double value,
              const char *rule_version, const char *fmt, ...);
+/* Rewrites doc's prices, quantities and money as exact decimal strings at
+ * p's symbol's tick and step (util/exact.h). */
+void e_exact(const s6_engine *e, const e_pos *p, json_t *doc);
 void e_save(s6_engine *e, e_pos *p);
 void e_snapshot(s6_engine *e, e_pos *p);
 const char *e_store_kind(int purpose);

@@ -324,6 +324,7 @@ int s6_engine_manage(s6_engine *e, const s6_manage_req *req, json_t **out,
     }
     json_object_set_new(json_object_get(resp, "plan"), "position_id",
                         json_string(p->rec.pos.id));
+    e_exact(e, p, resp);
     *out = resp;
     return 0;
 }
@@ -375,7 +376,7 @@ static json_t *pos_json(s6_engine *e, e_pos *p)
     json_t *versions = json_loads(r->rule_versions[0] ? r->rule_versions : "{}",
                                   0, NULL);
     double mark = e->mkts[p->mkt].has ? e->mkts[p->mkt].mark : r->mark;
-    return json_pack(
+    json_t *doc = json_pack(
         "{s:s,s:s,s:s,s:s,s:s,s:f,s:f,s:o,s:o,s:o,s:o,s:o,s:f,s:f,"
         "s:o,s:i,s:i,s:f,s:o,s:f,s:s,s:o,s:o}",
         "position_id", r->pos.id, "symbol", r->pos.symbol, "market",
@@ -395,6 +396,8 @@ static json_t *pos_json(s6_engine *e, e_pos *p)
         r->pos.fees_paid, "last_plan_id", r->last_plan_id, "rule_versions",
         versions ? versions : json_object(), "orders_in_flight",
         inflight_json(r));
+    e_exact(e, p, doc);
+    return doc;
 }
 
 json_t *s6_engine_positions_json(s6_engine *e)

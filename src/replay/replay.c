@@ -21,6 +21,7 @@
 #include "core/s6_core.h"
 #include "replay/timeline.h"
 #include "util/clock.h"
+#include "util/exact.h"
 
 /* The feed's ATR: Wilder's 14, on bars of replay.atr_bar_s. */
 enum { ATR_PERIOD = 14, MAX_PUMP_ROUNDS = 1000000 };
@@ -141,12 +142,12 @@ static const s6_engine_note *fill_line(const s6_engine_note *n,
         return n;
     json_t *j = json_loads(n->json, 0, NULL);
     const char *kind = json_string_value(json_object_get(j, "kind"));
-    json_t *price = json_object_get(j, "price");
+    double price = s6_exact_value(json_object_get(j, "price"));
     *out = *n;
-    if (kind != NULL && json_is_number(price)) {
+    if (kind != NULL && isfinite(price)) {
         snprintf(type, cap, "FILL %s", kind);
         out->type = type;
-        out->price = json_number_value(price);
+        out->price = price;
     }
     json_decref(j);
     return out;
@@ -491,6 +492,7 @@ static void finish_pnl(rp *r)
             : r->opened[i] ? "closed" : "never opened";
         if (r->rep != NULL) {
             s6_report_pnl(r->rep, i, p->realized + p->unrealized);
+            s6_report_summary(r->rep, i, p);
             if (pos.qty == 0 && r->opened[i])
                 s6_report_closed(r->rep, i, r->last_fill[i]);
         }

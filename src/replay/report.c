@@ -13,6 +13,7 @@
 
 #include "replay/report.h"
 #include "util/text_file.h"
+#include "util/exact.h"
 
 enum { S6_REPORT_POINTS = 1500 };
 
@@ -30,6 +31,7 @@ typedef struct track {
     int side;
     double pnl;
     double closed;           /* 0 = open at the end */
+    s6_timeline_pnl row;     /* the summary; row.end NULL: none given */
     point *pts;
     size_t n, cap;
     marker *mk;
@@ -122,6 +124,12 @@ void s6_report_pnl(s6_report *r, size_t k, double pnl)
         r->t[k].pnl = pnl;
 }
 
+void s6_report_summary(s6_report *r, size_t k, const s6_timeline_pnl *row)
+{
+    if (k < r->n)
+        r->t[k].row = *row;
+}
+
 void s6_report_closed(s6_report *r, size_t k, double t)
 {
     if (k < r->n)
@@ -181,10 +189,13 @@ static const char page_head[] =
     "<title>S6 replay report</title>\n<style>\n"
     "body{font-family:sans-serif;margin:24px;color:#222}\n"
     "h2{font-size:1.1em;margin:28px 0 6px}\n"
-    "#status{color:#666;font-size:.85em}\n</style>\n<script>\n";
+    "table{border-collapse:collapse;font-size:.9em}\n"
+    "th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}\n"
+    "th{background:#f2f2f2}td.l,th.l{text-align:left}\n</style>\n<script>\n";
 
-/* Draws every chart, then says whether each canvas got pixels and which
- * script errors happened (window.onerror and console.error). */
+/* Draws every chart, then records, in the body's data-check attribute
+ * (not shown), whether each canvas got pixels and which script errors
+ * happened (window.onerror and console.error). */
 static const char page_script[] =
     "(function(){\n"
     "var errors=[];\n"
@@ -196,7 +207,7 @@ static const char page_script[] =
     "var drawn=0,root=document.getElementById('charts');\n"
     "DATA.positions.forEach(function(p){\n"
     " var h=document.createElement('h2');\n"
-    " h.textContent=p.pos_id+'  '+p.symbol+' '+p.side+'  PnL '+p.pnl.toFixed(2);\n"
+    " h.textContent=p.pos_id+'  '+p.symbol+' '+p.side;\n"
     " var c=document.createElement('canvas');c.width=1100;c.height=380;\n"
     " root.appendChild(h);root.appendChild(c);\n"
     " var sets=[{label:'mark',data:p.price,borderColor:'#555',borderWidth:1,pointRadius:0},\n"
@@ -213,8 +224,8 @@ static const char page_script[] =
     " var px=c.getContext('2d').getImageData(0,0,c.width,c.height).data;\n"
     " for(var i=3;i<px.length;i+=4)if(px[i]!==0){drawn++;break;}\n"
     "});\n"
-    "document.getElementById('status').textContent=(errors.length?'errors: '+errors.join('; '):'ok')+\n"
-    " ' charts='+DATA.positions.length+' drawn='+drawn;\n"
+    "document.body.setAttribute('data-check',(errors.length?'errors: '+errors.join('; '):'ok')+\n"
+    " ' charts='+DATA.positions.length+' drawn='+drawn);\n"
     "})();\n";
 
 /* JSON inside <script>: "</" would end the element. */
@@ -237,6 +248,54 @@ static void put_html_text(FILE *f, const char *s)
         case '&': fputs("&amp;", f); break;
         default: fputc(*s, f);
         }
+}
+
+static void put_cell(FILE *f, const char *cls, const char *text)
+{
+    fprintf(f, "<td%s>", cls);
+    put_html_text(f, text);
+    fputs("</td>", f);
+}
+
+/* Money to the cent of the quote asset, as the PnL table prints it. */
+static void put_money(FILE *f, double v)
+{
+    char buf[48];
+    put_cell(f, "", s6_exact_format(v, S6_EXACT_CENT, buf, sizeof buf) > 0
+                        ? buf : "-");
+}
+
+static void put_count(FILE *f, unsigned n)
+{
+    fprintf(f, "<td>%u</td>", n);
+}
+
+/* One row a position, above the charts: what a reader wants first. */
+static void put_summary(FILE *f, const s6_report *r)
+{
+    fputs("<table id=\"summary\"><thead><tr><th class=\"l\">position</th>"
+          "<th class=\"l\">symbol</th><th class=\"l\">side</th><th>PnL</th>"
+          "<th>realized</th><th>unrealized</th><th>fees</th>"
+          "<th>stop moves</th><th>take-profits</th><th>adds</th>"
+          "<th class=\"l\">end</th></tr></thead>\n<tbody>\n", f);
+    for (size_t k = 0; k < r->n; k++) {
+        const track *t = &r->t[k];
+        const s6_timeline_pnl *p = &t->row;
+        fputs("<tr>", f);
+        put_cell(f, " class=\"l\"", t->pos_id);
+        put_cell(f, " class=\"l\"", t->symbol);
+        put_cell(f, " class=\"l\"", t->side > 0 ? "LONG" : "SHORT");
+        put_money(f, p->realized + p->unrealized);
+        put_money(f, p->realized);
+        put_money(f, p->unrealized);
+        put_money(f, p->fees);
+        put_count(f, p->stops_moved);
+        put_count(f, p->tps);
+        put_count(f, p->adds);
+        put_cell(f, " class=\"l\"", p->end ? p->end : "-");
+        fputs("</tr>\n", f);
+    }
+    fputs("</tbody></table>\n", f);
 }
 
 int s6_report_write(const s6_report *r, const char *path, const char *chartjs,
@@ -271,8 +330,9 @@ int s6_report_write(const s6_report *r, const char *path, const char *chartjs,
     fputs(lib, f);
     fputs("\n</script>\n</head><body>\n<h1>S6 replay</h1>\n<p>", f);
     put_html_text(f, title);
-    fputs("</p>\n<p id=\"status\">not drawn</p>\n<div id=\"charts\"></div>\n"
-          "<script>\nvar DATA=", f);
+    fputs("</p>\n", f);
+    put_summary(f, r);
+    fputs("<div id=\"charts\"></div>\n<script>\nvar DATA=", f);
     put_script_json(f, data);
     fputs(";\n", f);
     fputs(page_script, f);

@@ -3,13 +3,18 @@
  * per position with the mark, the protective stop as it steps, and the
  * fills marked (entry, take-profits, adds, the stop, closes).  The page is
  * self-contained: Chart.js (Debian's libjs-chart.js) is inlined, so it
- * opens without a network.  It checks itself: a line with id "status"
- * reads "ok charts=N drawn=N" once every chart has pixels on its canvas,
- * or lists the script errors met (the tests read it in headless Chromium).
+ * opens without a network.  A summary table above the charts gives each
+ * position's PnL, fees, stop moves, take-profits, adds and how it ended.
+ * The page checks itself out of sight of the reader: the body's attribute
+ * data-check reads "ok charts=N drawn=N" once every chart has pixels on its
+ * canvas, or lists the script errors met (the tests read it in headless
+ * Chromium).
  */
 #pragma once
 
 #include <stddef.h>
+
+#include "replay/timeline.h"
 
 #define S6_CHARTJS_DEFAULT "/usr/share/javascript/chart.js/chart.min.js"
 
@@ -27,6 +32,8 @@ int s6_report_point(s6_report *r, size_t k, double t, double mark,
 int s6_report_marker(s6_report *r, size_t k, double t, double price,
                      const char *kind, double qty);
 void s6_report_pnl(s6_report *r, size_t k, double pnl);
+/* The summary row of track k: the PnL table's row (timeline.h). */
+void s6_report_summary(s6_report *r, size_t k, const s6_timeline_pnl *row);
 /* The position closed at t: its chart ends a little after. */
 void s6_report_closed(s6_report *r, size_t k, double t);
 /* chartjs: the library to inline (S6_CHARTJS_DEFAULT); title: the inputs. */

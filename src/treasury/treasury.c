@@ -29,6 +29,7 @@
 #include "treasury/internal.h"
 #include "util/clock.h"
 #include "contract/names.h"
+#include "util/exact.h"
 
 /* ---- plumbing ---- */
 
@@ -48,11 +49,16 @@ int64_t s6_tr_now_ms(const s6_treasury *t)
 void s6_tr_log(const s6_treasury *t, s6_log_level lv, const char *msg,
                const s6_store_transfer *tr, const char *detail)
 {
+    /* money to the cent, as in every answer and event (util/exact.h) */
+    char amount[48] = "";
+    if (tr == NULL || s6_exact_format(tr->amount, S6_EXACT_CENT, amount,
+                                      sizeof amount) < 0)
+        amount[0] = '\0';
     s6_log_field f[] = {
         S6_LOG_STR("transfer_id", tr ? tr->transfer_id : NULL),
         S6_LOG_STR("trigger_type", tr ? tr->trigger_type : NULL),
         S6_LOG_STR("status", tr ? s6_transfer_status_name(tr->status) : NULL),
-        S6_LOG_NUM("amount", tr ? tr->amount : NAN),
+        S6_LOG_STR("amount", amount[0] ? amount : NULL),
         S6_LOG_STR("detail", detail),
     };
     s6_log_write(t->d.log, lv, "treasury", msg, f, sizeof f / sizeof f[0]);

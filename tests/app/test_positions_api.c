@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "app_engine.h"
+#include "util/exact.h"
 #include "client.h"
 
 #define TOKEN "manage-token-0123456789"
@@ -211,7 +212,7 @@ static double num_at(const json_t *doc, const char *a, const char *b)
     const json_t *v = json_object_get(doc, a);
     if (b != NULL)
         v = json_object_get(v, b);
-    return json_number_value(v);
+    return s6_exact_value(v);
 }
 
 /* ---- tests ---- */
@@ -412,11 +413,15 @@ static void positions_are_listed(void **state)
     assert_int_equal(r.status, 200);
     assert_string_equal(json_string_value(json_object_get(r.doc, "symbol")), "BTCUSDT");
     assert_string_equal(json_string_value(json_object_get(r.doc, "side")), "LONG");
-    assert_true(fabs(num_at(r.doc, "qty", NULL) - 0.01) < 1e-12);
-    assert_true(fabs(num_at(r.doc, "entry", NULL) - 60000) < 1e-9);
-    assert_true(fabs(num_at(r.doc, "mark", NULL) - 60500) < 1e-9);
+    /* the desk's numbers: the step's and the tick's decimals, exactly */
+    assert_string_equal(json_string_value(json_object_get(r.doc, "qty")), "0.010");
+    assert_string_equal(json_string_value(json_object_get(r.doc, "entry")), "60000.0");
+    assert_string_equal(json_string_value(json_object_get(r.doc, "mark")), "60500.0");
     assert_true(json_is_number(json_object_get(r.doc, "roe")));
-    assert_true(json_is_number(json_object_get(r.doc, "liq_price")));
+    const char *liq = json_string_value(json_object_get(r.doc, "liq_price"));
+    assert_non_null(liq);
+    assert_non_null(strchr(liq, '.'));
+    assert_int_equal(strlen(strchr(liq, '.') + 1), 1);
     assert_true(json_is_object(json_object_get(r.doc, "stop")));
     json_decref(r.doc);
 

@@ -1,4 +1,5 @@
 #include "engine_fixture.h"
+#include "util/exact.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -282,7 +283,8 @@ double fx_num(fx *f, const char *path)
     for (char *k = strtok(buf, "."); k != NULL && v != NULL;
          k = strtok(NULL, "."))
         v = json_object_get(v, k);
-    double d = json_is_number(v) ? json_number_value(v)
+    /* prices, quantities and money are decimal strings (util/exact.h) */
+    double d = json_is_number(v) || json_is_string(v) ? s6_exact_value(v)
                : json_is_true(v) ? 1 : json_is_null(v) || v == NULL ? NAN : 0;
     json_decref(p);
     return d;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "engine_fixture.h"
+#include "util/exact.h"
 #include "metrics/metrics.h"
 
 #define NO_TP "{\"tp_ladder\":{\"base\":{\"steps\":[{\"roe\":5,\"entry\":1}]}}}"
@@ -62,8 +63,8 @@ static void stop_move_dry_run_then_real(void **st)
     assert_int_equal(json_array_size(acts), 1);
     json_t *a = json_array_get(acts, 0);
     assert_string_equal(json_string_value(json_object_get(a, "action")), "STOP_MOVE");
-    assert_true(json_number_value(json_object_get(a, "old_value")) == 49000);
-    assert_true(json_number_value(json_object_get(a, "new_value")) == 49500);
+    assert_true(s6_exact_value(json_object_get(a, "old_value")) == 49000);
+    assert_true(s6_exact_value(json_object_get(a, "new_value")) == 49500);
     assert_string_equal(json_string_value(json_object_get(a, "reason")), "manual: desk");
     assert_int_equal(json_array_size(json_object_get(plan, "reduce")), 0);
     assert_int_equal(json_array_size(json_object_get(plan, "adds")), 0);
@@ -144,7 +145,7 @@ static void errors_name_the_field(void **st)
     assert_int_equal(s6_engine_manage(f.e, &q, &out, &err), 0);
     json_t *red = json_array_get(json_object_get(json_object_get(out, "plan"),
                                                  "reduce"), 0);
-    assert_true(fabs(json_number_value(json_object_get(red, "qty")) - 0.05) < 1e-12);
+    assert_true(fabs(s6_exact_value(json_object_get(red, "qty")) - 0.05) < 1e-12);
     json_decref(out);
     assert_string_equal(fx_last(&f, S6_PURPOSE_TP, false)->o.qty_str, "0.050");
     fx_teardown(&f);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "engine_fixture.h"
+#include "util/exact.h"
 
 #define FAR_TRAIL "\"trailing_stop\":{\"base\":{\"steps\":[{\"roe\":5,\"lock_roe\":0}]}}"
 #define NO_TP "\"tp_ladder\":{\"base\":{\"steps\":[{\"roe\":5,\"entry\":1}]}}"
@@ -290,7 +291,7 @@ static void spot_hedged_on_futures(void **st)
             fut = json_array_get(all, i);
     assert_non_null(fut);
     assert_string_equal(json_string_value(json_object_get(fut, "side")), "SHORT");
-    assert_true(fabs(json_number_value(json_object_get(fut, "qty")) - 2) < 1e-12);
+    assert_true(fabs(s6_exact_value(json_object_get(fut, "qty")) - 2) < 1e-12);
     assert_string_not_equal(json_string_value(json_object_get(fut, "position_id")),
                             hg->o.pos_id);
     json_decref(all);

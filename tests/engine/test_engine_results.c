@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "engine_fixture.h"
+#include "util/exact.h"
 
 #define NO_TP "{\"tp_ladder\":{\"base\":{\"steps\":[{\"roe\":5,\"entry\":1}]}}}"
 
@@ -134,7 +135,7 @@ static void liquidation_closes(void **st)
     json_t *p = fx_pos(&f);
     assert_string_equal(json_string_value(json_object_get(p, "state")), "CLOSED");
     /* short 0.1 from 50000 to 54800: -480, minus the entry fee */
-    assert_true(fabs(json_number_value(json_object_get(p, "realized_pnl")) -
+    assert_true(fabs(s6_exact_value(json_object_get(p, "realized_pnl")) -
                      (-482.5)) < 1e-9);
     json_decref(p);
     assert_int_equal(fx_count(&f, 0, true), 1); /* its stop cancelled */
@@ -206,8 +207,8 @@ static void fees_enter_pnl_and_spot_base_fee(void **st)
     assert_int_equal(apply(&f, &r, err, sizeof err), 0);
     json_t *a = s6_engine_positions_json(f.e);
     json_t *p = json_array_get(a, 0);
-    assert_true(fabs(json_number_value(json_object_get(p, "qty")) - 0.00999) < 1e-12);
-    assert_true(fabs(json_number_value(json_object_get(p, "realized_pnl")) +
+    assert_true(fabs(s6_exact_value(json_object_get(p, "qty")) - 0.00999) < 1e-12);
+    assert_true(fabs(s6_exact_value(json_object_get(p, "realized_pnl")) +
                      0.6) < 1e-9);
     assert_string_equal(json_string_value(json_object_get(p, "market")), "SPOT");
     json_decref(a);

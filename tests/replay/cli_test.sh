@@ -46,9 +46,21 @@ report)
     timeout 120 chromium --headless --no-sandbox --disable-gpu \
         --user-data-dir="$tmp/profile" --virtual-time-budget=10000 \
         --dump-dom "file://$tmp/r.html" > "$tmp/dom" 2> "$tmp/chromium.log"
-    status=$(sed -n 's/.*<p id="status">\([^<]*\)<.*/\1/p' "$tmp/dom")
+    status=$(sed -n 's/.*<body data-check="\([^"]*\)".*/\1/p' "$tmp/dom")
     echo "report status: $status"
     [ "$status" = "ok charts=2 drawn=2" ]
+    # no check line in front of the reader; the summary table above the
+    # charts, a row per position, money to the cent
+    if grep -q 'charts=2 drawn=2</' "$tmp/dom"; then
+        echo "the self-check shows on the page" >&2
+        exit 1
+    fi
+    grep -q '<table id="summary">' "$tmp/r.html"
+    [ "$(grep -c '^<tr><td class="l">demo-' "$tmp/r.html")" -eq 2 ]
+    grep -Eq '^<tr><td class="l">demo-[^<]*</td><td class="l">[A-Z]+</td><td class="l">(LONG|SHORT)</td>(<td>-?[0-9]+\.[0-9]{2}</td>){4}(<td>[0-9]+</td>){3}<td class="l">(open|stopped|closed)</td></tr>$' "$tmp/r.html"
+    summary=$(grep -n '<table id="summary">' "$tmp/r.html" | cut -d: -f1)
+    charts=$(grep -n '<div id="charts">' "$tmp/r.html" | cut -d: -f1)
+    [ "$summary" -lt "$charts" ]
     ;;
 badfile)
     printf 'time,open,high,low,close\n100,10,11,9,10\n160,10,11,9,NaN\n' \

@@ -18,6 +18,7 @@
 
 #include "core/s6_core.h"
 #include "fixture.h"
+#include "util/exact.h"
 
 static const char *const SPOT_POS = "h1";
 static const char *const SYM = "BTCUSDT";
@@ -110,9 +111,9 @@ static void hedge_end_to_end(void **state)
     json_t *fut = fut_position(&f);
     assert_string_equal(json_string_value(json_object_get(fut, "side")),
                         "SHORT");
-    assert_true(fabs(json_number_value(json_object_get(fut, "qty")) -
+    assert_true(fabs(s6_exact_value(json_object_get(fut, "qty")) -
                      atof(want)) < 1e-12);
-    assert_true(json_number_value(json_object_get(fut, "entry")) == PRICE);
+    assert_true(s6_exact_value(json_object_get(fut, "entry")) == PRICE);
     json_decref(fut);
 
     /* At the target now: the rules, asked again, propose no hedge, and

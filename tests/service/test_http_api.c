@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "util/exact.h"
 
 static const char *const POS = "m1";
 static const char *const SYM = "BTCUSDT";
@@ -132,8 +133,8 @@ static void listings(svc_fx *f)
                      200);
     assert_string_equal(json_string_value(json_object_get(doc, "side")),
                         "LONG");
-    assert_true(json_number_value(json_object_get(doc, "qty")) == 0.01);
-    assert_true(json_number_value(json_object_get(
+    assert_true(s6_exact_value(json_object_get(doc, "qty")) == 0.01);
+    assert_true(s6_exact_value(json_object_get(
                     json_object_get(doc, "stop"), "price")) == 58000.0);
     json_decref(doc);
     assert_int_equal(svc_http(f, "GET", "/positions/nope", NULL, NULL, &doc),
@@ -182,7 +183,7 @@ static void stop_moves(svc_fx *f)
     assert_true(json_is_null(json_object_get(plan, "plan_id")));
     json_t *o = json_array_get(json_object_get(doc, "orders"), 0);
     assert_true(json_is_null(json_object_get(o, "intent_id")));
-    assert_true(json_number_value(json_object_get(o, "stop_price")) == 59000.0);
+    assert_true(s6_exact_value(json_object_get(o, "stop_price")) == 59000.0);
     json_decref(doc);
     assert_int_equal(s6_s4_peer_count(f->peer, S6_S4P_REQUESTS), before);
     assert_int_equal(svc_count_events(f, SYM, POS, "MANUAL"), manual);

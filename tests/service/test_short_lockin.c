@@ -17,6 +17,7 @@
 
 #include "core/s6_core.h"
 #include "fixture.h"
+#include "util/exact.h"
 
 static const char *const POS = "s1";
 static const char *const SYM = "BTCUSDT";
@@ -183,7 +184,7 @@ static void short_walks_both_steps(void **state)
     assert_non_null(p);
     json_t *stop = json_object_get(p, "stop");
     assert_int_equal(json_integer_value(json_object_get(stop, "step")), 2);
-    assert_true(json_real_value(json_object_get(stop, "price")) == atof(p2));
+    assert_true(s6_exact_value(json_object_get(stop, "price")) == atof(p2));
     assert_string_equal(json_string_value(json_object_get(p, "side")), "SHORT");
     json_decref(p);
     svc_stop(&f);

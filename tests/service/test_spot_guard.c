@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "util/exact.h"
 
 static const char *const POS = "g1";
 static const char *const SYM = "BTCUSDT";
@@ -63,7 +64,7 @@ static void spot_guard_stop(void **state)
     /* no exchange stop for SPOT: the guard is the stop */
     assert_int_equal(svc_orders_of(&f, POS, "sl"), 0);
     json_t *p = svc_position(&f, POS);
-    assert_true(json_number_value(json_object_get(json_object_get(p, "stop"),
+    assert_true(s6_exact_value(json_object_get(json_object_get(p, "stop"),
                                                   "guard")) == 58000.0);
     json_decref(p);
 

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "util/exact.h"
 
 static const char *const POS = "r1";
 static const char *const SYM = "BTCUSDT";
@@ -88,7 +89,7 @@ static void rejected_stop_compensated(void **state)
     assert_int_equal((int)s6_s4_peer_count(f.peer, S6_S4P_CANCELS), 0);
     json_t *p = svc_position(&f, POS);
     json_t *stop = json_object_get(p, "stop");
-    assert_true(json_number_value(json_object_get(stop, "price")) == 58000.0);
+    assert_true(s6_exact_value(json_object_get(stop, "price")) == 58000.0);
     assert_true(json_is_true(json_object_get(stop, "confirmed")));
     json_decref(p);
 
