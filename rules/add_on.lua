@@ -33,6 +33,12 @@ local rule = {
     min_interval = 300,          -- seconds between adds
     gamma = 0.5,                 -- size decay, 0 < γ < 1
   },
+  schema = { -- what the configuration may set (docs/rules.md, "Parameter schemas")
+    thresholds = { list = "number in [0, 10]" },
+    cap = "integer in [0, 20]",
+    min_interval = "number in [0, 86400]",
+    gamma = "number in (0, 1)",
+  },
 }
 
 -- Seconds since the last add, filled or proposed; huge when there was none.

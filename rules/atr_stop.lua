@@ -23,6 +23,10 @@ local rule = {
     k = 2,             -- distance in ATRs
     min_move = 0.0005, -- smallest trailing improvement, fraction of the mark
   },
+  schema = { -- what the configuration may set (docs/rules.md, "Parameter schemas")
+    k = "number in (0, 100]",
+    min_move = "number in [0, 0.1]",
+  },
 }
 
 -- The stop this evaluation would set, and why; nil when there is none.

@@ -26,6 +26,10 @@ local rule = {
     deadband = 0.05, -- no trade for a gap under this fraction of |E*|
     min_quote = 10,  -- ... nor under this much quote
   },
+  schema = { -- what the configuration may set (docs/rules.md, "Parameter schemas")
+    deadband = "number in [0, 1]",
+    min_quote = "number in [0, 1e15]",
+  },
 }
 
 function rule.evaluate(pos, mkt, params)

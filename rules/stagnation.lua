@@ -18,6 +18,10 @@ local rule = {
     t_stagnation = 14400, -- seconds open before a position can be stagnant (4 h)
     roe_min = 0.02,       -- the band: |ROE| below this is "going nowhere"
   },
+  schema = { -- what the configuration may set (docs/rules.md, "Parameter schemas")
+    t_stagnation = "number in (0, 2592000]", -- up to 30 days
+    roe_min = "number in (0, 1]",
+  },
 }
 
 function rule.evaluate(pos, mkt, params, state)

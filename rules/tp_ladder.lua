@@ -26,6 +26,10 @@ local rule = {
       { roe = 0.12, entry = 1 }, -- ROE >= 12% -> close the first entry's quantity
     },
   },
+  schema = { -- what the configuration may set (docs/rules.md, "Parameter schemas")
+    steps = { list = { roe = "number in [0, 10], required", entry = "integer in [1, 100]",
+                       fraction = "number in (0, 1]" } },
+  },
 }
 
 -- The action closing a rung's quantity, or nil when it cannot be sized.

@@ -32,6 +32,10 @@ local rule = {
     },
     min_move = 0.0005, -- smallest improvement worth a new stop, fraction of the mark
   },
+  schema = { -- what the configuration may set (docs/rules.md, "Parameter schemas")
+    steps = { list = { roe = "number in [0, 10], required", lock_roe = "number in [-1, 10], required" } },
+    min_move = "number in [0, 0.1]",
+  },
 }
 
 local function usable(step)

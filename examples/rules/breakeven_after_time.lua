@@ -18,6 +18,10 @@ local rule = {
     after = 1800,   -- seconds continuously in profit (30 min)
     min_roe = 0.01, -- ROE that counts as "in profit" (1% of margin)
   },
+  schema = { -- what the configuration may set: a typo or a value out of range is refused
+    after = "number in [0, 604800]",
+    min_roe = "number in [0, 10]",
+  },
 }
 
 function rule.evaluate(pos, mkt, params, state)

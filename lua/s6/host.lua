@@ -15,6 +15,7 @@ local core = require("s6.core")
 local sandbox = require("s6.sandbox")
 local views = require("s6.views")
 local checks = require("s6.checks")
+local schema = require("s6.schema")
 
 local C = core.lib
 local M = {}
@@ -49,15 +50,34 @@ function M.set_regimes(names)
   for i, name in ipairs(names) do regimes[i - 1] = name end
 end
 
--- Parameters of rule r for every regime: defaults < config base < regime.
-local function params_by_regime(mod, overrides)
+-- Parameters of rule r for every regime: defaults < config base < regime,
+-- then the replay's sweep values ("set": {"steps[1].roe": 0.08}) on each.
+local function params_by_regime(mod, overrides, spec)
   local base = checks.merge(mod.params, overrides and overrides.base)
   local by = {}
   for i, name in pairs(regimes) do
     local over = overrides and overrides.regimes and overrides.regimes[name]
-    by[i] = over and checks.merge(base, over) or base
+    by[i] = over and checks.merge(base, over) or checks.merge(base, nil)
+  end
+  for path, value in pairs(overrides and overrides.set or {}) do
+    for _, p in pairs(by) do
+      local err = schema.set_path(spec, p, path, value, mod.name .. "." .. path)
+      if err then error(err, 0) end
+    end
   end
   return by
+end
+
+-- The config's overrides against the rule's schema, each with its path in
+-- the config file: nothing is merged that the rule does not declare.
+local function check_overrides(mod, spec, overrides)
+  if type(overrides) ~= "table" then return end
+  local at = "rules.params." .. mod.name
+  local err = schema.check(spec, overrides.base, at .. ".base", mod.name)
+  for _, regime in ipairs(type(overrides.regimes) == "table" and schema.sorted_keys(overrides.regimes) or {}) do
+    err = err or schema.check(spec, overrides.regimes[regime], at .. ".regimes." .. regime, mod.name)
+  end
+  if err then error(err, 0) end
 end
 
 -- Compiles one rule in its own sandbox; returns its index or raises with
@@ -72,11 +92,13 @@ function M.add_rule(id, name, chunkname, source, overrides_json)
     overrides, err = cjson.decode(overrides_json)
     if not overrides then error(chunkname .. ": bad parameter overrides: " .. err, 0) end
   end
+  local spec = schema.of_rule(mod, chunkname)
+  check_overrides(mod, spec, overrides)
   local mask = 0
   for _, t in ipairs(mod.triggers) do mask = bit.bor(mask, TRIGGER_BITS[t]) end
   rules[#rules + 1] = {
     id = id, name = name, mod = mod, mask = mask, env = env,
-    params = params_by_regime(mod, overrides),
+    params = params_by_regime(mod, overrides, spec),
   }
   nrules, rule_ids[#rules] = #rules, id
   reset_state_cache() -- its keys depend on the number of rules

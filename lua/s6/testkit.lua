@@ -15,6 +15,7 @@ local cjson = require("cjson.safe")
 local sandbox = require("s6.sandbox")
 local views = require("s6.views")
 local checks = require("s6.checks")
+local schema = require("s6.schema")
 
 local M = {}
 
@@ -37,6 +38,7 @@ function M.load_string(source, chunkname)
   local name = chunkname:match("([^/\\]+)%.lua$")
   local ok, err = sandbox.check_contract(mod, chunkname, name)
   if not ok then error(err, 0) end
+  schema.of_rule(mod, chunkname) -- raises if the schema is unreadable or the defaults break it
   return mod
 end
 
@@ -59,8 +61,17 @@ end
 
 -- ---- parameters and state --------------------------------------------------
 
--- The rule's defaults overlaid with overrides, as the host overlays config.
+-- The rule's defaults overlaid with overrides, as the host overlays config;
+-- raises "params.<path>: why" for an override the rule's schema refuses,
+-- as the host refuses it in the configuration.  (kit.eval does not check:
+-- a spec may hand a rule parameters the host would refuse, to show it
+-- survives them.)
 function M.params(rule, overrides)
+  if overrides ~= nil then
+    local err = schema.check(schema.of_rule(rule, rule.name or "rule"), overrides, "params",
+                             rule.name)
+    if err then error(err, 2) end
+  end
   return merge(rule.params, overrides)
 end
 

@@ -5,7 +5,7 @@ local kit = require("s6.testkit")
 
 local TEMPLATE = [[
 local rule = { name = "r", triggers = { %s },
-               params = { steps = { 1, 2 }, limits = { lo = 1, hi = 2 } } }
+               params = { steps = { 1, 2 }, limits = { lo = 1, hi = 2 } }, schema = { steps = { list = "integer in [0, 99]" }, limits = { lo = "number", hi = "number" } } }
 function rule.evaluate(pos, mkt, params, state)
 %s
 end
