@@ -182,6 +182,7 @@ end
 -- message).  No schema: any override is refused, since nothing says what
 -- the rule takes.
 function M.check(spec, over, path, rule_name)
+  if over == nil then return nil end
   if spec == nil then
     local k = type(over) == "table" and sorted_keys(over)[1]
     if not k then return nil end

@@ -182,24 +182,58 @@ void s6_app_set_engine(s6_app *app, s6_engine *engine)
 
 /* Overrides for a rule that does not exist ("atr_stp") would do nothing:
  * refuse them where the config meets the rules. */
-static int check_rule_names(const s6_app *app, char *err, size_t errlen)
+static int check_names_in(const s6_app *app, const s6_config *cfg,
+                          s6_config_error *e)
 {
-    if (app->config == NULL)
-        return 0;
     const char *names[S6_REG_MAX_RULES];
     size_t n = 0;
     for (int i = 0; i < app->rules.reg.n; i++)
         if (app->rules.reg.rules[i].present)
             names[n++] = app->rules.reg.rules[i].name;
+    return s6_config_check_rule_names(cfg, names, n, e);
+}
+
+static int check_rule_names(const s6_app *app, char *err, size_t errlen)
+{
     s6_config_error e;
-    if (s6_config_check_rule_names(s6_config_live_get(app->config), names, n,
-                                   &e) == 0)
+    if (app->config == NULL ||
+        check_names_in(app, s6_config_live_get(app->config), &e) == 0)
         return 0;
     /* cut to errlen on purpose: the whole story is in the log */
     size_t len = strnlen(e.message, errlen - 1);
     memcpy(err, e.message, len);
     err[len] = '\0';
     return -EINVAL;
+}
+
+static const char *params_in(void *cfg, const char *rule)
+{
+    return s6_config_rule_params(cfg, rule);
+}
+
+/* Before a reload swaps: the rule names and every override against its
+ * rule's schema, so a typo in a parameter is refused like any config
+ * error and the running config and rule set stay together. */
+static int check_config(void *ud, const s6_config *fresh, s6_config_error *e)
+{
+    s6_app *app = ud;
+    if (!app->rules_on)
+        return 0;
+    if (check_names_in(app, fresh, e) != 0) {
+        s6_config_error named = *e; /* the setter starts afresh */
+        return s6_config_error_set(e, app->config->path, named.path,
+                                   named.reason);
+    }
+    char msg[sizeof e->message];
+    if (s6_registry_check_params(&app->rules.reg, params_in, (void *)fresh,
+                                 msg, sizeof msg) == 0)
+        return 0;
+    /* "rules.params.<rule>.<path>: why", as the rule host words it */
+    char *sep = strstr(msg, ": ");
+    if (sep == NULL)
+        return s6_config_error_set(e, app->config->path, "rules.params", msg);
+    *sep = '\0';
+    return s6_config_error_set(e, app->config->path, msg, sep + 2);
 }
 
 /* Rule parameters come from the configuration running at the time a rule
@@ -290,6 +324,7 @@ int s6_app_start(s6_app *app, uv_loop_t *loop, s6_log *log,
         return rc;
     }
     if (app->config != NULL) {
+        s6_config_live_set_check(app->config, check_config, app);
         s6_config_live_subscribe(app->config, on_config, app);
         rc = s6_config_live_watch(app->config, loop, 50);
         if (rc < 0)

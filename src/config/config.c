@@ -460,6 +460,13 @@ int s6_config_check_rule_names(const s6_config *cfg, const char *const *names,
     return 0;
 }
 
+int s6_config_error_set(s6_config_error *err, const char *file,
+                        const char *path, const char *reason)
+{
+    err_begin(err, file);
+    return fail(err, path, "%s", reason);
+}
+
 json_t *s6_config_public_json(const s6_config *cfg)
 {
     json_t *doc = json_deep_copy(cfg->doc);

@@ -228,6 +228,10 @@ const char *s6_config_rule_params(const s6_config *cfg, const char *name);
  * Returns 0, or -EINVAL with err naming rules.params.<rule>. */
 int s6_config_check_rule_names(const s6_config *cfg, const char *const *names,
                                size_t n, s6_config_error *err);
+/* Fills err as the loader does ("<file>: <path>: <reason>"), for checks
+ * made outside the loader; returns -EINVAL. */
+int s6_config_error_set(s6_config_error *err, const char *file,
+                        const char *path, const char *reason);
 /* The effective document with secrets replaced by "***" (caller decrefs). */
 json_t *s6_config_public_json(const s6_config *cfg);
 
@@ -237,6 +241,12 @@ typedef struct s6_config_live s6_config_live;
  * subscriber returns, so keep nothing that points into it. */
 typedef void (*s6_config_sub_cb)(s6_config_live *live, const s6_config *old,
                                  const s6_config *cur, void *ud);
+
+/* Before a swap: what the file alone cannot tell (a rule parameter
+ * against the rule's schema).  0, or an error naming the key; a refusal
+ * keeps the running config, as any other config error. */
+typedef int (*s6_config_check_cb)(void *ud, const s6_config *fresh,
+                                  s6_config_error *err);
 
 enum { S6_CONFIG_MAX_SUBS = 16, S6_CONFIG_MAX_PENDING = 32 };
 
@@ -259,6 +269,8 @@ struct s6_config_live {
         void *ud;
     } subs[S6_CONFIG_MAX_SUBS];
     unsigned n_subs;
+    s6_config_check_cb check;  /* the last word before a swap, or NULL */
+    void *check_ud;
     s6_watch watch;
     bool watching;
 };
@@ -268,6 +280,9 @@ int s6_config_live_init(s6_config_live *live, const char *path, bool use_env,
                         s6_log *log, s6_config_error *err);
 int s6_config_live_subscribe(s6_config_live *live, s6_config_sub_cb cb,
                              void *ud);
+/* One check every reload must pass before it swaps (NULL: none). */
+void s6_config_live_set_check(s6_config_live *live, s6_config_check_cb cb,
+                              void *ud);
 /* Watches the file's folder for *.json changes (debounced by quiet_ms). */
 int s6_config_live_watch(s6_config_live *live, uv_loop_t *loop,
                          uint64_t quiet_ms);

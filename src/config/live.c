@@ -150,6 +150,11 @@ int s6_config_live_reload(s6_config_live *live)
         s6_config_free(&fresh);
         return 0;
     }
+    if (live->check != NULL &&
+        (rc = live->check(live->check_ud, &fresh, &err)) != 0) {
+        s6_config_free(&fresh);
+        return refuse(live, &err, rc < 0 ? rc : -EINVAL);
+    }
     s6_config *next = malloc(sizeof *next);
     if (next == NULL) {
         s6_config_free(&fresh);
@@ -159,6 +164,13 @@ int s6_config_live_reload(s6_config_live *live)
     *next = fresh;
     swap(live, next);
     return 1;
+}
+
+void s6_config_live_set_check(s6_config_live *live, s6_config_check_cb cb,
+                              void *ud)
+{
+    live->check = cb;
+    live->check_ud = ud;
 }
 
 static void on_change(s6_watch *w, void *ud)

@@ -115,6 +115,24 @@ static int build_checked(s6_rule_registry *reg, const s6_rule_entry *cand,
     return rc;
 }
 
+int s6_registry_check_params(s6_rule_registry *reg,
+                             const char *(*params_of)(void *, const char *),
+                             void *ud, char *err, size_t errlen)
+{
+    const char *(*was)(void *, const char *) = reg->params_of;
+    void *was_ud = reg->params_ud;
+    reg->params_of = params_of;
+    reg->params_ud = ud;
+    s6_rule_src srcs[S6_REG_MAX_RULES];
+    size_t n = collect(reg, NULL, NULL, 0, srcs);
+    reg->params_of = was;
+    reg->params_ud = was_ud;
+    s6_ruleset *trial = NULL;
+    int rc = s6_ruleset_new(&reg->opts, srcs, n, &trial, err, errlen);
+    s6_ruleset_free(trial);
+    return rc;
+}
+
 static void registry_fault(void *ud, const s6_rule_fault *f)
 {
     s6_rule_registry *reg = ud;

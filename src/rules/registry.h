@@ -65,6 +65,13 @@ int s6_registry_reload(s6_rule_registry *reg);
  * the regimes changed): validate-then-swap, the old set stays on failure
  * (last_error says why).  0 or a negative code. */
 int s6_registry_rebuild(s6_rule_registry *reg);
+/* Would the live versions build with these parameters?  Compiles them in
+ * a throw-away set, which checks every override against its rule's schema
+ * (err: "rules.params.<rule>.<path>: why"); self-checks are left to the
+ * rebuild that follows.  0 or a negative code; nothing live changes. */
+int s6_registry_check_params(s6_rule_registry *reg,
+                             const char *(*params_of)(void *, const char *),
+                             void *ud, char *err, size_t errlen);
 /* Between evaluations: applies a pending rollback.  Returns 1 if it did. */
 int s6_registry_maintain(s6_rule_registry *reg);
 const s6_rule_entry *s6_registry_find(const s6_rule_registry *reg,

@@ -142,6 +142,19 @@ static void start_refused_on_params_for_unknown_rule(void **state)
     expect_start_refused(&d, true, "rules.params.atr_stp");
 }
 
+/* A typo in a rule parameter is refused with its path (the rule's schema). */
+static void start_refused_on_a_parameter_typo(void **state)
+{
+    (void)state;
+    dir d;
+    copy_rules(&d);
+    save(&d, "s6.json", "{\"rules\": {\"params\": {\"trailing_stop\": "
+                        "{\"base\": {\"min_mvoe\": 0.001}}}}}\n");
+    expect_start_refused(&d, true, "rules.params.trailing_stop.base.min_mvoe: "
+                                   "unknown parameter (expected one of "
+                                   "min_move, steps)");
+}
+
 static const char *rules_status(int port, json_t **doc)
 {
     assert_int_equal(http_get_json(port, "/health", doc), 200);
@@ -240,6 +253,25 @@ static void config_reload_rebuilds_rules(void **state)
     save(&d, "s6.json", "{\"rules\": {\"nonsense\": 1}}\n");
     json_t *line = await_log(&p, "config refused, the running one stays");
     json_decref(line);
+
+    /* a per-regime value out of its schema's range: refused before the
+     * swap, with its path, and the version stays */
+    save(&d, "s6.json", "{\"rules\": {\"params\": {\"atr_stop\": "
+                        "{\"regimes\": {\"volatile\": {\"k\": 0}}}}}}\n");
+    line = await_log_match(&p, "config refused, the running one stays",
+                           "rules.params.atr_stop", 10000);
+    assert_string_equal(json_string_value(json_object_get(line, "key")),
+                        "rules.params.atr_stop.regimes.volatile.k");
+    assert_string_equal(json_string_value(json_object_get(line, "reason")),
+                        "must be a number in (0, 100] (got 0)");
+    json_decref(line);
+    assert_int_equal(http_get_json(port, "/health", &doc), 200);
+    cfg = json_object_get(json_object_get(doc, "checks"), "config");
+    assert_int_equal(json_integer_value(json_object_get(cfg, "version")), 2);
+    json_decref(doc);
+    save(&d, "s6.json", "{\"rules\": {\"nonsense\": 1}}\n");
+    json_decref(await_log_match(&p, "config refused, the running one stays",
+                                "rules.nonsense", 10000));
     assert_int_equal(http_get_json(port, "/health", &doc), 200);
     cfg = json_object_get(json_object_get(doc, "checks"), "config");
     assert_int_equal(json_integer_value(json_object_get(cfg, "version")), 2);
@@ -262,6 +294,7 @@ int main(void)
         cmocka_unit_test(check_names_every_broken_file),
         cmocka_unit_test(start_refused_on_a_broken_rule),
         cmocka_unit_test(start_refused_on_params_for_unknown_rule),
+        cmocka_unit_test(start_refused_on_a_parameter_typo),
         cmocka_unit_test(hot_reload_refuses_then_accepts),
         cmocka_unit_test(config_reload_rebuilds_rules),
     };
