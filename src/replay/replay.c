@@ -59,6 +59,8 @@ typedef struct rp {
     pending *pend;
     size_t n_pend, cap_pend;
     s6_replay_stats st;
+    s6_equity_run *eq;       /* per entry, when figures are asked for */
+    s6_equity_run total_eq;  /* the summed equity; "open" = any open */
 } rp;
 
 static double sim_now(void *ud)
@@ -153,6 +155,18 @@ static const s6_engine_note *fill_line(const s6_engine_note *n,
     return out;
 }
 
+/* The line as data, for finding where two runs part (figures.h). */
+static void keep_event(rp *r, long i, const s6_engine_note *n)
+{
+    char fill_type[32];
+    s6_engine_note nn;
+    n = fill_line(n, &nn, fill_type, sizeof fill_type);
+    s6_replay_event ev = { .ts = n->ts, .price = n->price, .value = n->value,
+                           .pos = i < 0 ? (unsigned)-1 : (unsigned)i };
+    snprintf(ev.type, sizeof ev.type, "%s", n->type ? n->type : "");
+    s6_replay_result_event(r->o->result, &ev);
+}
+
 static void on_note(void *ud, const s6_engine_note *n)
 {
     rp *r = ud;
@@ -160,6 +174,8 @@ static void on_note(void *ud, const s6_engine_note *n)
     long i = entry_of(r, n->pos_id, n->symbol, -1);
     if (i >= 0 && n->type != NULL && strcmp(n->type, "STOP_MOVED") == 0)
         r->pnl[i].stops_moved++;
+    if (r->o->result != NULL && r->o->keep_events)
+        keep_event(r, i, n);
     if (r->o->out == NULL || !r->o->timeline)
         return;
     if (r->n_pend == r->cap_pend) {
@@ -203,6 +219,37 @@ static bool is_action(const s6_order_result *res, const char *action)
            strncmp(id + n + 1, action, a) == 0 && id[n + 1 + a] == '-';
 }
 
+/* Time in market: the position's quantity after a fill, and whether any
+ * position is open. */
+static void track_quantity(rp *r, size_t i, double t)
+{
+    s6_paper_position pos;
+    const s6_price_series *s = &r->s[r->entry_series[i]];
+    s6_paper_get_position(r->paper, s->symbol, s->market, &pos);
+    s6_equity_quantity(&r->eq[i], t, pos.qty);
+    double open = 0;
+    for (size_t k = 0; k < r->ne; k++)
+        open += r->eq[k].open;
+    s6_equity_quantity(&r->total_eq, t, open);
+}
+
+/* Equity after an update of series k, per position and summed. */
+static void sample_equity(rp *r, size_t k, double mark)
+{
+    double total = 0;
+    for (size_t i = 0; i < r->ne; i++) {
+        if (r->entry_series[i] == k && r->opened[i]) {
+            s6_paper_position pos;
+            s6_paper_get_position(r->paper, r->s[k].symbol, r->s[k].market,
+                                  &pos);
+            s6_equity_sample(&r->eq[i], pos.realized +
+                             pos.side * (mark - pos.entry) * pos.qty);
+        }
+        total += r->eq[i].equity;
+    }
+    s6_equity_sample(&r->total_eq, total);
+}
+
 static void on_result(void *ud, const s6_order_result *res)
 {
     rp *r = ud;
@@ -218,6 +265,8 @@ static void on_result(void *ud, const s6_order_result *res)
                 p->entry_qty += res->fill.qty;
             r->last_kind[i] = res->fill.kind;
             r->last_fill[i] = res->ts;
+            if (r->eq != NULL)
+                track_quantity(r, (size_t)i, res->ts);
             if (r->rep != NULL)
                 s6_report_marker(r->rep, (size_t)i, res->ts, res->fill.price,
                                  s6_fill_kind_name(res->fill.kind),
@@ -326,6 +375,8 @@ static int step(rp *r, const s6_price_update *u, char *err, size_t errlen)
     if (rc != 0)
         return rc;
     r->st.updates++;
+    if (r->eq != NULL)
+        sample_equity(r, u->series, u->mark);
     flush_notes(r);
     for (size_t i = 0; r->rep != NULL && i < r->ne; i++)
         if (r->entry_series[i] == u->series)
@@ -356,8 +407,8 @@ static int start_rules(rp *r, char *err, size_t errlen)
     s6_rules_svc_config_from(&rcfg, r->o->cfg);
     if (r->o->rules_dir != NULL)
         rcfg.rules_dir = r->o->rules_dir;
-    rcfg.params_of = params_of;
-    rcfg.params_ud = (void *)r->o->cfg;
+    rcfg.params_of = r->o->params_of ? r->o->params_of : params_of;
+    rcfg.params_ud = r->o->params_of ? r->o->params_ud : (void *)r->o->cfg;
     int rc = s6_rules_svc_start(&r->svc, NULL, r->o->log, NULL, &rcfg,
                                 err, errlen);
     r->svc_on = true;
@@ -416,9 +467,13 @@ static int setup(rp *r, char *err, size_t errlen)
     r->last_fill = calloc(r->ne + 1, sizeof *r->last_fill);
     r->last_mark = calloc(r->ns + 1, sizeof *r->last_mark);
     r->book = calloc(r->ns + 1, sizeof *r->book);
+    if (r->o->result != NULL)
+        r->eq = calloc(r->ne + 1, sizeof *r->eq);
     if (!r->entry_series || !r->opened || !r->pnl || !r->last_kind ||
+        (r->o->result != NULL && r->eq == NULL) ||
         !r->last_fill || !r->book ||
-        !r->last_mark || (r->o->report && s6_report_new(r->ne, &r->rep)))
+        !r->last_mark || ((r->o->report || r->o->report_out) &&
+                           s6_report_new(r->ne, &r->rep)))
         return snprintf(err, errlen, "replay: out of memory"), -ENOMEM;
     int rc = map_entries(r, err, errlen);
     if (rc != 0)
@@ -469,12 +524,58 @@ static void teardown(rp *r)
     free(r->last_fill);
     free(r->last_mark);
     free(r->book);
+    free(r->eq);
     for (size_t i = 0; i < r->n_pend; i++)
         free(r->pend[i].text);
     free(r->pend);
 }
 
 /* ---- the end: PnL from the venue, the report ---- */
+
+static void add_figures(s6_replay_figures *to, const s6_replay_figures *f)
+{
+    to->realized += f->realized;
+    to->unrealized += f->unrealized;
+    to->fees += f->fees;
+    to->pnl += f->pnl;
+    to->stops_moved += f->stops_moved;
+    to->tps += f->tps;
+    to->adds += f->adds;
+}
+
+static void figures_of(rp *r, size_t i, const s6_timeline_pnl *p)
+{
+    s6_replay_result *res = r->o->result;
+    s6_replay_figures *f = &res->pos[i];
+    *f = (s6_replay_figures){
+        .realized = p->realized, .unrealized = p->unrealized,
+        .fees = p->fees, .pnl = p->realized + p->unrealized,
+        .max_drawdown = r->eq[i].max_drawdown,
+        .time_in_market = s6_equity_time_in_market(&r->eq[i], r->now),
+        .stops_moved = p->stops_moved, .tps = p->tps, .adds = p->adds };
+    snprintf(res->pos_id[i], sizeof res->pos_id[i], "%s", p->pos_id);
+    snprintf(res->symbol[i], sizeof res->symbol[i], "%s", p->symbol);
+    add_figures(&res->total, f);
+    res->total.max_drawdown = r->total_eq.max_drawdown;
+    res->total.time_in_market = s6_equity_time_in_market(&r->total_eq,
+                                                         r->now);
+}
+
+/* The result's arrays, one row per position. */
+static int result_begin(rp *r)
+{
+    s6_replay_result *res = r->o->result;
+    if (res == NULL)
+        return 0;
+    s6_replay_event *keep = res->events;
+    size_t n_ev = res->n_events, cap = res->cap_events;
+    *res = (s6_replay_result){ .n = r->ne, .events = keep, .n_events = n_ev,
+                               .cap_events = cap };
+    res->pos_id = calloc(r->ne + 1, sizeof *res->pos_id);
+    res->symbol = calloc(r->ne + 1, sizeof *res->symbol);
+    res->pos = calloc(r->ne + 1, sizeof *res->pos);
+    return res->pos_id && res->symbol && res->pos ? 0 : -ENOMEM;
+}
 
 static void finish_pnl(rp *r)
 {
@@ -490,6 +591,8 @@ static void finish_pnl(rp *r)
         p->end = pos.qty > 0 ? "open"
             : r->last_kind[i] == S6_FILL_STOP ? "stopped"
             : r->opened[i] ? "closed" : "never opened";
+        if (r->eq != NULL)
+            figures_of(r, i, p);
         if (r->rep != NULL) {
             s6_report_pnl(r->rep, i, p->realized + p->unrealized);
             s6_report_summary(r->rep, i, p);
@@ -542,6 +645,10 @@ int s6_replay_run(const s6_replay_opts *o, const s6_price_series *series,
     if (o->log != NULL)
         s6_log_set_clock(o->log, sim_ms, &r);
     int rc = setup(&r, err, errlen);
+    if (rc == 0 && result_begin(&r) != 0) {
+        snprintf(err, errlen, "replay: out of memory");
+        rc = -ENOMEM;
+    }
     if (rc == 0 && o->out != NULL && o->timeline)
         s6_timeline_header(o->out);
     if (rc == 0)
@@ -550,6 +657,10 @@ int s6_replay_run(const s6_replay_opts *o, const s6_price_series *series,
         finish_pnl(&r);
         if (o->out != NULL)
             s6_timeline_pnl_table(o->out, r.pnl, r.ne);
+        if (o->report_out != NULL) {
+            *o->report_out = r.rep;
+            r.rep = NULL;
+        }
         if (r.rep != NULL)
             rc = s6_report_write(r.rep, o->report,
                                  o->chartjs ? o->chartjs : S6_CHARTJS_DEFAULT,
@@ -557,6 +668,8 @@ int s6_replay_run(const s6_replay_opts *o, const s6_price_series *series,
     }
     if (st != NULL)
         *st = r.st;
+    if (o->result != NULL)
+        o->result->updates = r.st.updates;
     teardown(&r);
     if (o->log != NULL)
         s6_log_set_clock(o->log, NULL, NULL);

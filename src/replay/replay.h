@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 #include "config/config.h"
+#include "replay/figures.h"
 #include "venue/paper/paper.h"
 #include "replay/prices.h"
 #include "util/log.h"
@@ -32,6 +33,14 @@ typedef struct s6_replay_opts {
     const char *chartjs;        /* the library to inline; NULL: Debian's */
     const char *title;          /* the report's line naming the inputs */
     s6_log *log;                /* the engine's and the rule host's */
+    /* The rules' parameter overrides ({"base":..,"set":..}) instead of
+     * the config's rules.params (a sweep's grid point), or NULL. */
+    const char *(*params_of)(void *ud, const char *rule);
+    void *params_ud;
+    s6_replay_result *result;   /* the figures (figures.h), or NULL */
+    bool keep_events;           /* ... with the timeline as data */
+    struct s6_report **report_out; /* the report's data handed over
+                                    * instead of written (a comparison) */
 } s6_replay_opts;
 
 typedef struct s6_replay_stats {

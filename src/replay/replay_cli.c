@@ -9,6 +9,7 @@
 #include "replay/replay.h"
 #include "replay/replay_cli.h"
 #include "util/text_file.h"
+#include "replay/whatif.h"
 
 enum { EXIT_FAILED = 1, EXIT_USAGE = 2, MAX_PRICE_FILES = 256 };
 
@@ -17,6 +18,8 @@ typedef struct args {
     size_t n_prices;
     const char *positions, *rules, *report, *config;
     bool native, quiet;
+    const char *compare[2];  /* --compare DIR_A DIR_B */
+    s6_sweep sweep;          /* --sweep, --by, --jobs */
 } args;
 
 static void usage(FILE *f)
@@ -25,7 +28,13 @@ static void usage(FILE *f)
             "Usage: s6-position replay PRICES.csv... --positions FILE\n"
             "                          [--rules DIR] [--native] "
             "[--report FILE.html]\n"
-            "                          [--config FILE] [--quiet]\n\n"
+            "                          [--config FILE] [--quiet]\n"
+            "       s6-position replay PRICES.csv... --positions FILE "
+            "--compare DIR_A DIR_B\n"
+            "       s6-position replay PRICES.csv... --positions FILE "
+            "--sweep RULE.PARAM=V1,V2,...\n"
+            "                          [--sweep ...] [--by pnl|drawdown|ratio] "
+            "[--jobs N]\n\n"
             "Replays recorded prices through the engine and the rules with "
             "the paper\nrouter and prints the timeline of every action, the "
             "final PnL per\nposition and a summary (docs/replay.md).\n\n"
@@ -37,7 +46,19 @@ static void usage(FILE *f)
             "rules\n"
             "  --report FILE      a self-contained HTML chart per position\n"
             "  --config FILE      default: $S6_CONFIG or config/s6.json\n"
-            "  --quiet            tables only, no timeline lines\n");
+            "  --quiet            tables only, no timeline lines\n"
+            "  --compare A B      the same inputs through the rules of folders "
+            "A and B:\n"
+            "                     figures side by side, where the timelines "
+            "part\n"
+            "  --sweep R.P=V,...  a grid of parameter values (repeat for more "
+            "parameters),\n"
+            "                     run in parallel, ranked; lists count from 1: "
+            "steps[1].roe\n"
+            "  --by FIGURE        what ranks a sweep: pnl (default), drawdown, "
+            "ratio\n"
+            "  --jobs N           worker processes of a sweep (default: the "
+            "cores)\n");
 }
 
 /* The option's value, or NULL after saying what is missing. */
@@ -48,6 +69,46 @@ static const char *value(int argc, char **argv, int *i)
         return NULL;
     }
     return argv[++*i];
+}
+
+static int sweep_option(args *a, const char *opt, const char *v)
+{
+    char err[512];
+    char *end;
+    if (strcmp(opt, "--sweep") == 0 &&
+        s6_sweep_parse(&a->sweep, v, err, sizeof err) != 0) {
+        fprintf(stderr, "s6-position replay: %s\n", err);
+        return -1;
+    }
+    if (strcmp(opt, "--by") == 0 &&
+        s6_sweep_order_parse(v, &a->sweep.by) != 0) {
+        fprintf(stderr, "s6-position replay: --by '%s': one of pnl, "
+                        "drawdown, ratio\n", v);
+        return -1;
+    }
+    if (strcmp(opt, "--jobs") == 0) {
+        long n = strtol(v, &end, 10);
+        if (*end != '\0' || n < 1 || n > 64) {
+            fprintf(stderr, "s6-position replay: --jobs '%s': a number "
+                            "from 1 to 64\n", v);
+            return -1;
+        }
+        a->sweep.jobs = (unsigned)n;
+    }
+    return 0;
+}
+
+/* --compare, --sweep, --native and --rules each choose the rules: one. */
+static int check_modes(const args *a)
+{
+    int modes = (a->compare[0] != NULL) + (a->sweep.n_dims > 0) +
+                a->native;
+    if (modes > 1 || (modes == 1 && !a->native && a->rules != NULL)) {
+        fprintf(stderr, "s6-position replay: --compare, --sweep, --native "
+                        "and --rules do not go together\n");
+        return -1;
+    }
+    return 0;
 }
 
 static int parse(int argc, char **argv, args *a)
@@ -70,6 +131,15 @@ static int parse(int argc, char **argv, args *a)
             const char **dst = (const char **)((char *)a + opts[k].off);
             if ((*dst = value(argc, argv, &i)) == NULL)
                 return -1;
+        } else if (strcmp(s, "--compare") == 0) {
+            if ((a->compare[0] = value(argc, argv, &i)) == NULL ||
+                (a->compare[1] = value(argc, argv, &i)) == NULL)
+                return -1;
+        } else if (strcmp(s, "--sweep") == 0 || strcmp(s, "--by") == 0 ||
+                   strcmp(s, "--jobs") == 0) {
+            const char *v = value(argc, argv, &i);
+            if (v == NULL || sweep_option(a, s, v) != 0)
+                return -1;
         } else if (strcmp(s, "--native") == 0) {
             a->native = true;
         } else if (strcmp(s, "--quiet") == 0) {
@@ -85,6 +155,8 @@ static int parse(int argc, char **argv, args *a)
             a->prices[a->n_prices++] = s;
         }
     }
+    if (check_modes(a) != 0)
+        return -1;
     if (a->n_prices == 0 || a->positions == NULL) {
         fprintf(stderr, "s6-position replay: %s\n",
                 a->n_prices == 0 ? "no price file given"
@@ -120,6 +192,39 @@ static void summary(FILE *f, const args *a, const s6_replay_stats *st)
     fprintf(f, "  %-18s %zu\n", "refused results", st->refused);
 }
 
+static int one_run(const args *a, const s6_replay_opts *o, char *err,
+                   size_t errlen)
+{
+    s6_replay_stats st;
+    int rc = s6_replay_files(o, a->prices, a->n_prices, a->positions, &st,
+                             err, errlen);
+    if (rc == 0) {
+        summary(stdout, a, &st);
+        /* Wall time is not part of the timeline: it would differ by run. */
+        fprintf(stderr, "replay: %zu updates in %.3f s (%.0f updates/s)\n",
+                st.updates, st.wall_s,
+                st.wall_s > 0 ? st.updates / st.wall_s : 0);
+    }
+    return rc;
+}
+
+/* --compare and --sweep: the inputs are read once for every run. */
+static int what_if(const args *a, const s6_replay_opts *o, char *err,
+                   size_t errlen)
+{
+    s6_replay_inputs in;
+    int rc = s6_replay_inputs_load(&in, o->cfg, a->prices, a->n_prices,
+                                   a->positions, err, errlen);
+    if (rc != 0)
+        return rc;
+    rc = a->compare[0] ? s6_replay_compare(o, &in, a->compare[0],
+                                           a->compare[1], stdout, err, errlen)
+                       : s6_replay_sweep(o, &in, &a->sweep, stdout, err,
+                                         errlen);
+    s6_replay_inputs_free(&in);
+    return rc;
+}
+
 int s6_replay_main(int argc, char **argv)
 {
     args a = { 0 };
@@ -153,19 +258,11 @@ int s6_replay_main(int argc, char **argv)
                          .progress = isatty(STDERR_FILENO) ? stderr : NULL,
                          .report = a.report, .chartjs = getenv("S6_CHARTJS"),
                          .title = head, .log = &log };
-    s6_replay_stats st;
     char err[1024] = "";
-    int rc = s6_replay_files(&o, a.prices, a.n_prices, a.positions, &st, err,
-                             sizeof err);
-    if (rc == 0) {
-        summary(stdout, &a, &st);
-        /* Wall time is not part of the timeline: it would differ by run. */
-        fprintf(stderr, "replay: %zu updates in %.3f s (%.0f updates/s)\n",
-                st.updates, st.wall_s,
-                st.wall_s > 0 ? st.updates / st.wall_s : 0);
-    } else {
+    int rc = a.compare[0] || a.sweep.n_dims ? what_if(&a, &o, err, sizeof err)
+                                            : one_run(&a, &o, err, sizeof err);
+    if (rc != 0)
         fprintf(stderr, "s6-position replay: %s\n", err);
-    }
     s6_config_free(&cfg);
     return rc == 0 ? 0 : EXIT_FAILED;
 }

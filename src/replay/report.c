@@ -155,8 +155,9 @@ static json_t *xy(double x, double y)
     return json_pack("{s:f,s:f}", "x", x, "y", y);
 }
 
-/* Times are hours since t0, so the axis needs no date adapter. */
-static json_t *track_json(const track *tr, double t0)
+/* Times are hours since t0, so the axis needs no date adapter.  A run is
+ * the stop and the fills of one rule set; the mark is the first run's. */
+static json_t *run_json(const track *tr, double t0, const char *label)
 {
     json_t *price = json_array(), *stop = json_array(), *marks = json_array();
     size_t n = shown(tr), stride = n / S6_REPORT_POINTS + 1;
@@ -178,10 +179,21 @@ static json_t *track_json(const track *tr, double t0)
                                                m->price, "kind", m->kind,
                                                "qty", m->qty));
     }
-    return json_pack("{s:s,s:s,s:s,s:f,s:o,s:o,s:o}", "pos_id", tr->pos_id,
-                     "symbol", tr->symbol, "side",
-                     tr->side > 0 ? "LONG" : "SHORT", "pnl", tr->pnl,
+    return json_pack("{s:s,s:f,s:o,s:o,s:o}", "label", label, "pnl", tr->pnl,
                      "price", price, "stop", stop, "fills", marks);
+}
+
+static json_t *track_json(const s6_report *const *runs,
+                          const char *const *labels, size_t n_runs, size_t k,
+                          double t0)
+{
+    const track *tr = &runs[0]->t[k];
+    json_t *list = json_array();
+    for (size_t i = 0; i < n_runs; i++)
+        json_array_append_new(list, run_json(&runs[i]->t[k], t0, labels[i]));
+    return json_pack("{s:s,s:s,s:s,s:o}", "pos_id", tr->pos_id, "symbol",
+                     tr->symbol, "side", tr->side > 0 ? "LONG" : "SHORT",
+                     "runs", list);
 }
 
 static const char page_head[] =
@@ -206,17 +218,22 @@ static const char page_script[] =
     "ADL:['star','#000'],MANUAL:['rect','#777']};\n"
     "var drawn=0,root=document.getElementById('charts');\n"
     "DATA.positions.forEach(function(p){\n"
-    " var h=document.createElement('h2');\n"
+    " var h=document.createElement('h2'),many=p.runs.length>1;\n"
     " h.textContent=p.pos_id+'  '+p.symbol+' '+p.side;\n"
     " var c=document.createElement('canvas');c.width=1100;c.height=380;\n"
     " root.appendChild(h);root.appendChild(c);\n"
-    " var sets=[{label:'mark',data:p.price,borderColor:'#555',borderWidth:1,pointRadius:0},\n"
-    "  {label:'stop',data:p.stop,borderColor:'#d62728',borderWidth:2,pointRadius:0,stepped:true,spanGaps:false}];\n"
-    " Object.keys(style).forEach(function(k){\n"
-    "  var pts=p.fills.filter(function(f){return f.kind===k;});\n"
-    "  var name={REDUCE:'take-profit',STOP:'stop fill'}[k]||k.toLowerCase();\n"
-    "  if(pts.length)sets.push({type:'scatter',label:name,data:pts,\n"
-    "   pointStyle:style[k][0],backgroundColor:style[k][1],borderColor:style[k][1],pointRadius:7});\n"
+    " var sets=[{label:'mark',data:p.runs[0].price,borderColor:'#555',borderWidth:1,pointRadius:0}];\n"
+    " var stops=['#d62728','#1f4fd6','#2ca02c','#9467bd'];\n"
+    " p.runs.forEach(function(r,ri){\n"
+    "  var pre=many?r.label+': ':'';\n"
+    "  sets.push({label:pre+'stop',data:r.stop,borderColor:stops[ri%4],borderWidth:2,pointRadius:0,\n"
+    "   stepped:true,spanGaps:false,borderDash:ri?[6,3]:[]});\n"
+    "  Object.keys(style).forEach(function(k){\n"
+    "   var pts=r.fills.filter(function(f){return f.kind===k;});\n"
+    "   var name={REDUCE:'take-profit',STOP:'stop fill'}[k]||k.toLowerCase();\n"
+    "   if(pts.length)sets.push({type:'scatter',label:pre+name,data:pts,pointStyle:style[k][0],\n"
+    "    backgroundColor:ri?'rgba(0,0,0,0)':style[k][1],borderColor:style[k][1],borderWidth:2,pointRadius:ri?10:7});\n"
+    "  });\n"
     " });\n"
     " new Chart(c,{type:'line',data:{datasets:sets},options:{animation:false,responsive:false,\n"
     "  scales:{x:{type:'linear',title:{display:true,text:'hours from the start'}},y:{title:{display:true,text:'price'}}},\n"
@@ -270,19 +287,24 @@ static void put_count(FILE *f, unsigned n)
     fprintf(f, "<td>%u</td>", n);
 }
 
-/* One row a position, above the charts: what a reader wants first. */
-static void put_summary(FILE *f, const s6_report *r)
+/* One row a position (and a run, in a comparison), above the charts:
+ * what a reader wants first. */
+static void put_summary(FILE *f, const s6_report *const *runs,
+                        const char *const *labels, size_t n_runs)
 {
-    fputs("<table id=\"summary\"><thead><tr><th class=\"l\">position</th>"
-          "<th class=\"l\">symbol</th><th class=\"l\">side</th><th>PnL</th>"
-          "<th>realized</th><th>unrealized</th><th>fees</th>"
-          "<th>stop moves</th><th>take-profits</th><th>adds</th>"
-          "<th class=\"l\">end</th></tr></thead>\n<tbody>\n", f);
-    for (size_t k = 0; k < r->n; k++) {
-        const track *t = &r->t[k];
+    fprintf(f, "<table id=\"summary\"><thead><tr><th class=\"l\">position"
+               "</th>%s<th class=\"l\">symbol</th><th class=\"l\">side</th>"
+               "<th>PnL</th><th>realized</th><th>unrealized</th><th>fees</th>"
+               "<th>stop moves</th><th>take-profits</th><th>adds</th>"
+               "<th class=\"l\">end</th></tr></thead>\n<tbody>\n",
+            n_runs > 1 ? "<th class=\"l\">run</th>" : "");
+    for (size_t row = 0; row < runs[0]->n * n_runs; row++) {
+        const track *t = &runs[row % n_runs]->t[row / n_runs];
         const s6_timeline_pnl *p = &t->row;
         fputs("<tr>", f);
         put_cell(f, " class=\"l\"", t->pos_id);
+        if (n_runs > 1)
+            put_cell(f, " class=\"l\"", labels[row % n_runs]);
         put_cell(f, " class=\"l\"", t->symbol);
         put_cell(f, " class=\"l\"", t->side > 0 ? "LONG" : "SHORT");
         put_money(f, p->realized + p->unrealized);
@@ -301,6 +323,17 @@ static void put_summary(FILE *f, const s6_report *r)
 int s6_report_write(const s6_report *r, const char *path, const char *chartjs,
                     const char *title, char *err, size_t errlen)
 {
+    const char *label = "";
+    return s6_report_write_runs(&r, &label, 1, path, chartjs, title, err,
+                                errlen);
+}
+
+int s6_report_write_runs(const s6_report *const *runs,
+                         const char *const *labels, size_t n_runs,
+                         const char *path, const char *chartjs,
+                         const char *title, char *err, size_t errlen)
+{
+    const s6_report *r = runs[0];
     char *lib;
     char why[512];
     if (s6_read_text_file(chartjs, &lib, why, sizeof why) != 0) {
@@ -314,7 +347,7 @@ int s6_report_write(const s6_report *r, const char *path, const char *chartjs,
             t0 = r->t[k].pts[0].t;
     json_t *list = json_array();
     for (size_t k = 0; k < r->n; k++)
-        json_array_append_new(list, track_json(&r->t[k], t0));
+        json_array_append_new(list, track_json(runs, labels, n_runs, k, t0));
     json_t *doc = json_pack("{s:o}", "positions", list);
     char *data = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(10));
     json_decref(doc);
@@ -331,7 +364,7 @@ int s6_report_write(const s6_report *r, const char *path, const char *chartjs,
     fputs("\n</script>\n</head><body>\n<h1>S6 replay</h1>\n<p>", f);
     put_html_text(f, title);
     fputs("</p>\n", f);
-    put_summary(f, r);
+    put_summary(f, runs, labels, n_runs);
     fputs("<div id=\"charts\"></div>\n<script>\nvar DATA=", f);
     put_script_json(f, data);
     fputs(";\n", f);

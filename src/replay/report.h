@@ -39,3 +39,10 @@ void s6_report_closed(s6_report *r, size_t k, double t);
 /* chartjs: the library to inline (S6_CHARTJS_DEFAULT); title: the inputs. */
 int s6_report_write(const s6_report *r, const char *path, const char *chartjs,
                     const char *title, char *err, size_t errlen);
+/* Several runs over the same positions on the same charts (a comparison):
+ * every run's stop and fills beside the first run's mark, each named by
+ * its label.  The runs must have the same tracks. */
+int s6_report_write_runs(const s6_report *const *runs,
+                         const char *const *labels, size_t n_runs,
+                         const char *path, const char *chartjs,
+                         const char *title, char *err, size_t errlen);
