@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,12 +117,48 @@ static int header(parser *p, char **f, int n)
     return 0;
 }
 
+/* strtod for the plain decimals price files are made of ("64250.1"),
+ * without its cost on millions of lines: a mantissa of at most 2^53 over
+ * a power of ten of at most 10^22 are both exact, so their quotient is the
+ * correctly rounded value, the same double strtod gives (Clinger's fast
+ * path).  Anything else (exponents, long mantissas, hex, inf) goes to
+ * strtod itself. */
+static double decimal(const char *s, char **end)
+{
+    static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+                                    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14,
+                                    1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21,
+                                    1e22 };
+    const char *c = s + (*s == '-' || *s == '+');
+    uint64_t m = 0;
+    int digits = 0, frac = -1;
+    for (;; c++) {
+        if (*c >= '0' && *c <= '9') {
+            if (m > (UINT64_C(1) << 53) / 10)
+                return strtod(s, end);
+            m = m * 10 + (uint64_t)(*c - '0');
+            digits++;
+            frac += frac >= 0;
+        } else if (*c == '.' && frac < 0) {
+            frac = 0;
+        } else {
+            break;
+        }
+    }
+    if (digits == 0 || m > (UINT64_C(1) << 53) || frac > 22 ||
+        *c == 'e' || *c == 'E')
+        return strtod(s, end);
+    *end = (char *)c;
+    double v = frac > 0 ? (double)m / pow10[frac] : (double)m;
+    return *s == '-' ? -v : v;
+}
+
 /* Unix seconds, or RFC 3339 UTC with an optional fraction. */
 static bool parse_time(const char *s, double *out)
 {
     char *end;
     if (strchr(s, 'T') == NULL) {
-        *out = strtod(s, &end);
+        *out = decimal(s, &end);
         return end != s && *end == '\0' && isfinite(*out) && *out > 0;
     }
     struct tm tm = { 0 };
@@ -149,7 +186,7 @@ static int price(parser *p, char **f, int c, double *out)
 {
     const char *s = f[p->col_of[c]];
     char *end;
-    double v = strtod(s, &end);
+    double v = decimal(s, &end);
     if (*s == '\0')
         return fail(p, "column '%s' is empty", col_names[c]);
     if (end == s || *end != '\0')
@@ -225,21 +262,31 @@ static void default_symbol(s6_price_series *s, const char *name)
     s->symbol[n] = '\0';
 }
 
-int s6_prices_parse(const char *text, const char *name, s6_price_series *out,
-                    char *err, size_t errlen)
+/* Lines in the text: room for every bar at once, no copy as they come. */
+static size_t count_lines(const char *text)
+{
+    size_t n = 1;
+    for (const char *c = text; (c = strchr(c, '\n')) != NULL; c++)
+        n++;
+    return n;
+}
+
+/* Parses text, which it cuts into lines and fields as it goes. */
+static int parse_owned(char *text, const char *name, s6_price_series *out,
+                       char *err, size_t errlen)
 {
     s6_price_series s = { .market = S6_MARKET_FUT };
     snprintf(s.name, sizeof s.name, "%s", name);
     default_symbol(&s, name);
     parser p = { .name = name, .err = err, .errlen = errlen, .s = &s };
-    char *copy = strdup(text);
-    if (copy == NULL)
+    p.cap = count_lines(text);
+    if ((s.bars = malloc(p.cap * sizeof *s.bars)) == NULL)
         return -ENOMEM;
     int rc = 0;
     bool have_header = false;
     char *save = NULL, *f[MAX_FIELDS];
     /* strtok_r would merge empty lines and so lose the line count. */
-    for (char *line = copy; rc == 0 && line != NULL; line = save) {
+    for (char *line = text; rc == 0 && line != NULL; line = save) {
         p.line++;
         char *nl = strchr(line, '\n');
         save = nl ? nl + 1 : NULL;
@@ -256,7 +303,6 @@ int s6_prices_parse(const char *text, const char *name, s6_price_series *out,
         } else
             rc = row(&p, f, split(t, f));
     }
-    free(copy);
     p.line = 0;
     if (rc == 0 && !have_header)
         rc = fail(&p, "no header line (time,open,high,low,close[,mark])");
@@ -272,14 +318,53 @@ int s6_prices_parse(const char *text, const char *name, s6_price_series *out,
     return 0;
 }
 
+int s6_prices_parse(const char *text, const char *name, s6_price_series *out,
+                    char *err, size_t errlen)
+{
+    char *copy = strdup(text);
+    if (copy == NULL)
+        return -ENOMEM;
+    int rc = parse_owned(copy, name, out, err, errlen);
+    free(copy);
+    return rc;
+}
+
+/* The whole file in one read: a year of bars is tens of megabytes. */
+static int read_whole(const char *path, char **out, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    long size = -1;
+    if (f != NULL && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0)
+        rewind(f);
+    char *text = size >= 0 ? malloc((size_t)size + 1) : NULL;
+    size_t got = text ? fread(text, 1, (size_t)size, f) : 0;
+    if (f == NULL || text == NULL || got != (size_t)size) {
+        snprintf(err, errlen, "%s: %s", path,
+                 f == NULL || size < 0 ? strerror(errno) : "read error");
+        if (f != NULL)
+            fclose(f);
+        free(text);
+        return -EIO;
+    }
+    fclose(f);
+    text[got] = '\0';
+    if (memchr(text, '\0', got) != NULL) {
+        snprintf(err, errlen, "%s: contains NUL bytes (not a text file)", path);
+        free(text);
+        return -EINVAL;
+    }
+    *out = text;
+    return 0;
+}
+
 int s6_prices_load(const char *path, s6_price_series *out, char *err,
                    size_t errlen)
 {
     char *text;
-    int rc = s6_read_text_file(path, &text, err, errlen);
+    int rc = read_whole(path, &text, err, errlen);
     if (rc != 0)
         return rc;
-    rc = s6_prices_parse(text, s6_base_name(path), out, err, errlen);
+    rc = parse_owned(text, s6_base_name(path), out, err, errlen);
     free(text);
     return rc;
 }
