@@ -22,9 +22,10 @@
 #include "replay/timeline.h"
 #include "util/clock.h"
 #include "util/exact.h"
+#include "replay/whatif.h"
 
 /* The feed's ATR: Wilder's 14, on bars of replay.atr_bar_s. */
-enum { ATR_PERIOD = 14, MAX_PUMP_ROUNDS = 1000000 };
+enum { ATR_PERIOD = 14, MAX_PUMP_ROUNDS = 1000000, REPLAY_DEADLINE_MS = 2000 };
 
 /* A note whose line waits for the end of the step: a plan's rule
  * versions are saved with the record just after its note. */
@@ -407,6 +408,11 @@ static int start_rules(rp *r, char *err, size_t errlen)
     s6_rules_svc_config_from(&rcfg, r->o->cfg);
     if (r->o->rules_dir != NULL)
         rcfg.rules_dir = r->o->rules_dir;
+    /* The outcome must not depend on the machine's load (a sweep runs a
+     * worker per core beside whatever else runs): a rule that overran the
+     * live deadline on a busy machine would sit out and change the run. */
+    if (rcfg.deadline_ms < REPLAY_DEADLINE_MS)
+        rcfg.deadline_ms = REPLAY_DEADLINE_MS;
     rcfg.params_of = r->o->params_of ? r->o->params_of : params_of;
     rcfg.params_ud = r->o->params_of ? r->o->params_ud : (void *)r->o->cfg;
     int rc = s6_rules_svc_start(&r->svc, NULL, r->o->log, NULL, &rcfg,
@@ -680,24 +686,13 @@ int s6_replay_files(const s6_replay_opts *o, const char *const *prices,
                     size_t n_prices, const char *positions,
                     s6_replay_stats *st, char *err, size_t errlen)
 {
-    s6_price_series *s = calloc(n_prices ? n_prices : 1, sizeof *s);
-    if (s == NULL)
-        return snprintf(err, errlen, "replay: out of memory"), -ENOMEM;
-    int rc = 0;
-    size_t n = 0;
-    for (; rc == 0 && n < n_prices; n++)
-        rc = s6_prices_load(prices[n], &s[n], err, errlen);
+    s6_replay_inputs in;
+    int rc = s6_replay_inputs_load(&in, o->cfg, prices, n_prices, positions,
+                                   err, errlen);
     if (rc != 0)
-        n--;
-    s6_paper_entry *e = NULL;
-    size_t ne = 0;
-    if (rc == 0)
-        rc = s6_paper_entries_load(positions, o->cfg, &e, &ne, err, errlen);
-    if (rc == 0)
-        rc = s6_replay_run(o, s, n, e, ne, st, err, errlen);
-    for (size_t k = 0; k < n; k++)
-        s6_prices_free(&s[k]);
-    free(s);
-    free(e);
+        return rc;
+    rc = s6_replay_run(o, in.series, in.n_series, in.entries, in.n_entries,
+                       st, err, errlen);
+    s6_replay_inputs_free(&in);
     return rc;
 }
