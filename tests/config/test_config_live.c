@@ -213,6 +213,42 @@ static void direct_reload_and_env(void **state)
     json_decref(h);
 }
 
+/* The check a reload must pass before it swaps: refuses an interval of
+ * 12, naming a key, as the service's rule-schema check does. */
+static int not_twelve(void *ud, const s6_config *fresh, s6_config_error *err)
+{
+    unsigned *checked = ud;
+    (*checked)++;
+    if (fresh->ticks.manage_interval_s != 12)
+        return 0;
+    return s6_config_error_set(err, "s6.json", "rules.params.x.base.k",
+                               "must be a number in [0, 1] (got 2)");
+}
+
+static void a_refused_check_keeps_the_running_config(void **state)
+{
+    fixture *f = *state;
+    s6_config_live *live = &f->live;
+    unsigned checked = 0;
+    s6_config_live_set_check(live, not_twelve, &checked);
+    editor_save(f, good(12, 8086));
+    assert_int_equal(s6_config_live_reload(live), -EINVAL);
+    assert_int_equal(checked, 1);
+    assert_int_equal(f->calls, 0);          /* nobody saw a swap */
+    assert_int_equal(live->version, 1);
+    assert_int_equal(s6_config_live_get(live)->ticks.manage_interval_s, 10);
+    assert_true(live->has_error);
+    assert_string_equal(live->last_error.path, "rules.params.x.base.k");
+    assert_string_equal(live->last_error.message, "s6.json: rules.params.x."
+                        "base.k: must be a number in [0, 1] (got 2)");
+    /* a passing edit swaps and clears the error */
+    editor_save(f, good(11, 8086));
+    assert_int_equal(s6_config_live_reload(live), 1);
+    assert_int_equal(checked, 2);
+    assert_false(live->has_error);
+    assert_int_equal(live->version, 2);
+}
+
 static void env_applies_at_init_and_on_reload(void **state)
 {
     (void)state;
@@ -250,6 +286,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(direct_reload_and_env, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            a_refused_check_keeps_the_running_config, setup, teardown),
         cmocka_unit_test(env_applies_at_init_and_on_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
