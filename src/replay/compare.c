@@ -14,7 +14,7 @@
 typedef struct column {
     const char *head;
     double (*get)(const s6_replay_figures *f);
-    const char *fmt;  /* of a value; time has its own */
+    int width, decimals;  /* decimals < 0: a duration, h:mm:ss */
 } column;
 
 static double realized(const s6_replay_figures *f) { return f->realized; }
@@ -28,11 +28,11 @@ static double tps(const s6_replay_figures *f) { return f->tps; }
 static double adds(const s6_replay_figures *f) { return f->adds; }
 
 static const column columns[] = {
-    { "realized", realized, "%12.4f" },   { "unrealized", unrealized, "%12.4f" },
-    { "fees", fees, "%10.4f" },           { "pnl", pnl, "%12.4f" },
-    { "max_drawdown", drawdown, "%12.4f" }, { "time_in_market", in_market, NULL },
-    { "stops", stops, "%6.0f" },          { "tps", tps, "%4.0f" },
-    { "adds", adds, "%5.0f" },
+    { "realized", realized, 12, 4 },     { "unrealized", unrealized, 12, 4 },
+    { "fees", fees, 10, 4 },             { "pnl", pnl, 12, 4 },
+    { "max_drawdown", drawdown, 12, 4 }, { "time_in_market", in_market, 14, -1 },
+    { "stops", stops, 6, 0 },            { "tps", tps, 4, 0 },
+    { "adds", adds, 5, 0 },
 };
 enum { N_COLUMNS = sizeof columns / sizeof *columns };
 
@@ -47,10 +47,8 @@ static void duration(double s, char out[24])
 static void header(FILE *f)
 {
     fprintf(f, "%-16s  %-3s", "position", "run");
-    for (size_t c = 0; c < N_COLUMNS; c++) {
-        int w = c == 5 ? 14 : (int)strtol(columns[c].fmt + 1, NULL, 10);
-        fprintf(f, "  %*s", w, columns[c].head);
-    }
+    for (size_t c = 0; c < N_COLUMNS; c++)
+        fprintf(f, "  %*s", columns[c].width, columns[c].head);
     fputc('\n', f);
 }
 
@@ -61,13 +59,13 @@ static void row(FILE *f, const char *name, const char *run,
     for (size_t c = 0; c < N_COLUMNS; c++) {
         double v = b ? columns[c].get(b) - columns[c].get(a)
                      : columns[c].get(a);
-        if (columns[c].fmt == NULL) {
+        if (columns[c].decimals < 0) {
             char d[24];
             duration(v, d);
-            fprintf(f, "  %14s", d);
-        } else {
-            fputs("  ", f);
-            fprintf(f, columns[c].fmt, v + 0.0); /* no "-0.0000" */
+            fprintf(f, "  %*s", columns[c].width, d);
+        } else { /* + 0.0: no "-0.0000" */
+            fprintf(f, "  %*.*f", columns[c].width, columns[c].decimals,
+                    v + 0.0);
         }
     }
     fputc('\n', f);

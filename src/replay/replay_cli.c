@@ -98,17 +98,20 @@ static int sweep_option(args *a, const char *opt, const char *v)
     return 0;
 }
 
-/* --compare, --sweep, --native and --rules each choose the rules: one. */
+/* --compare names both rule folders; a sweep varies the Lua rules'
+ * parameters (of --rules' folder, or the config's). */
 static int check_modes(const args *a)
 {
-    int modes = (a->compare[0] != NULL) + (a->sweep.n_dims > 0) +
-                a->native;
-    if (modes > 1 || (modes == 1 && !a->native && a->rules != NULL)) {
-        fprintf(stderr, "s6-position replay: --compare, --sweep, --native "
-                        "and --rules do not go together\n");
-        return -1;
-    }
-    return 0;
+    bool compare = a->compare[0] != NULL, sweep = a->sweep.n_dims > 0;
+    const char *clash = compare && (sweep || a->native || a->rules)
+                            ? "--compare goes with none of --sweep, --native, "
+                              "--rules"
+                        : sweep && a->native ? "--sweep varies the Lua rules' "
+                                               "parameters, not --native's"
+                                             : NULL;
+    if (clash != NULL)
+        fprintf(stderr, "s6-position replay: %s\n", clash);
+    return clash ? -1 : 0;
 }
 
 static int parse(int argc, char **argv, args *a)
