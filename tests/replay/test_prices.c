@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,74 @@ static void atr_bars_can_be_coarser_than_the_file(void **state)
     s6_prices_free(&s);
 }
 
+static uint64_t next64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* A decimal of 1 to 19 digits with the point anywhere (or none), up to
+ * 25 digits after it, sometimes an exponent: every path of the parser's
+ * fast decimal reading and its fallback. */
+static void random_decimal(uint64_t *x, char *out, size_t cap)
+{
+    int digits = 1 + (int)(next64(x) % 19), point = (int)(next64(x) % 21);
+    size_t n = 0;
+    out[n++] = (char)('1' + next64(x) % 9);
+    for (int i = 1; i < digits; i++)
+        out[n++] = (char)('0' + next64(x) % 10);
+    if (point > 0 && point < digits) {
+        memmove(out + point + 1, out + point, (size_t)(digits - point));
+        out[point] = '.';
+        n++;
+    } else if (point >= digits) { /* 0.000ddd */
+        int zeros = point - digits;
+        memmove(out + 2 + zeros, out, n);
+        memcpy(out, "0.", 2);
+        memset(out + 2, '0', (size_t)zeros);
+        n += 2 + (size_t)zeros;
+    }
+    if (next64(x) % 10 == 0)
+        n += (size_t)snprintf(out + n, cap - n, "e%d", (int)(next64(x) % 7));
+    out[n] = '\0';
+}
+
+/* Prices are the doubles strtod reads, bit for bit, whichever way the
+ * parser takes. */
+static void decimals_read_as_strtod_reads_them(void **state)
+{
+    (void)state;
+    enum { LINES = 20000 };
+    uint64_t x = 20261207;
+    size_t cap = 64 + (size_t)LINES * 200;
+    char *text = malloc(cap), (*values)[48] = calloc(LINES, sizeof *values);
+    assert_non_null(text);
+    assert_non_null(values);
+    size_t n = (size_t)snprintf(text, cap, "time,open,high,low,close\n");
+    for (int i = 0; i < LINES; i++) {
+        random_decimal(&x, values[i], sizeof values[i]);
+        n += (size_t)snprintf(text + n, cap - n, "%d,%s,%s,%s,%s\n",
+                              i + 1, values[i], values[i], values[i],
+                              values[i]);
+    }
+    s6_price_series s;
+    char err[400];
+    if (s6_prices_parse(text, "BTCUSDT.csv", &s, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(s.n, LINES);
+    for (int i = 0; i < LINES; i++) {
+        double want = strtod(values[i], NULL);
+        if (memcmp(&s.bars[i].close, &want, sizeof want) != 0)
+            fail_msg("'%s': read %.17g, strtod %.17g", values[i],
+                     s.bars[i].close, want);
+    }
+    s6_prices_free(&s);
+    free(text);
+    free(values);
+}
+
 static void shipped_files_load(void **state)
 {
     (void)state;
@@ -204,6 +273,7 @@ int main(void)
         cmocka_unit_test(the_feed_merges_by_time_and_walks_each_bar),
         cmocka_unit_test(atr_bars_can_be_coarser_than_the_file),
         cmocka_unit_test(shipped_files_load),
+        cmocka_unit_test(decimals_read_as_strtod_reads_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
