@@ -62,6 +62,7 @@ typedef struct rp {
     s6_replay_stats st;
     s6_equity_run *eq;       /* per entry, when figures are asked for */
     s6_equity_run total_eq;  /* the summed equity; "open" = any open */
+    double last_update;      /* time in market ends here for the open */
 } rp;
 
 static double sim_now(void *ud)
@@ -376,6 +377,7 @@ static int step(rp *r, const s6_price_update *u, char *err, size_t errlen)
     if (rc != 0)
         return rc;
     r->st.updates++;
+    r->last_update = u->ts;
     if (r->eq != NULL)
         sample_equity(r, u->series, u->mark);
     flush_notes(r);
@@ -557,14 +559,15 @@ static void figures_of(rp *r, size_t i, const s6_timeline_pnl *p)
         .realized = p->realized, .unrealized = p->unrealized,
         .fees = p->fees, .pnl = p->realized + p->unrealized,
         .max_drawdown = r->eq[i].max_drawdown,
-        .time_in_market = s6_equity_time_in_market(&r->eq[i], r->now),
+        .time_in_market = s6_equity_time_in_market(&r->eq[i],
+                                                   r->last_update),
         .stops_moved = p->stops_moved, .tps = p->tps, .adds = p->adds };
     snprintf(res->pos_id[i], sizeof res->pos_id[i], "%s", p->pos_id);
     snprintf(res->symbol[i], sizeof res->symbol[i], "%s", p->symbol);
     add_figures(&res->total, f);
     res->total.max_drawdown = r->total_eq.max_drawdown;
     res->total.time_in_market = s6_equity_time_in_market(&r->total_eq,
-                                                         r->now);
+                                                         r->last_update);
 }
 
 /* The result's arrays, one row per position. */
@@ -573,10 +576,7 @@ static int result_begin(rp *r)
     s6_replay_result *res = r->o->result;
     if (res == NULL)
         return 0;
-    s6_replay_event *keep = res->events;
-    size_t n_ev = res->n_events, cap = res->cap_events;
-    *res = (s6_replay_result){ .n = r->ne, .events = keep, .n_events = n_ev,
-                               .cap_events = cap };
+    *res = (s6_replay_result){ .n = r->ne };
     res->pos_id = calloc(r->ne + 1, sizeof *res->pos_id);
     res->symbol = calloc(r->ne + 1, sizeof *res->symbol);
     res->pos = calloc(r->ne + 1, sizeof *res->pos);

@@ -37,7 +37,8 @@ typedef struct s6_replay_opts {
      * the config's rules.params (a sweep's grid point), or NULL. */
     const char *(*params_of)(void *ud, const char *rule);
     void *params_ud;
-    s6_replay_result *result;   /* the figures (figures.h), or NULL */
+    s6_replay_result *result;   /* the figures (figures.h), or NULL;
+                                 * zeroed, s6_replay_result_free after */
     bool keep_events;           /* ... with the timeline as data */
     struct s6_report **report_out; /* the report's data handed over
                                     * instead of written (a comparison) */
