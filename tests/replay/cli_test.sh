@@ -176,6 +176,9 @@ compare)
     # line B's next action is the step-2 stop at 00:04.
     grep -Eq '^  A: 2026-11-25T00:03:00.000Z +hw-long +PLAN +50700 ' "$tmp/out"
     grep -Eq '^  B: 2026-11-25T00:04:00.000Z +hw-long +STOP_REQUESTED +51200 +50648.9$' "$tmp/out"
+    # the same inputs give the same bytes
+    "$bin" replay $hw --compare rules "$tmp/b" > "$tmp/again" 2> /dev/null
+    cmp "$tmp/out" "$tmp/again"
     # the same rules on both sides: no divergence
     "$bin" replay $hw --compare rules rules > "$tmp/same" 2> /dev/null
     grep -q '^The timelines are the same' "$tmp/same"
