@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/s6_errors.h"
 #include "replay/figures.h"
 
 void s6_equity_sample(s6_equity_run *e, double equity)
@@ -49,7 +50,7 @@ int s6_replay_result_event(s6_replay_result *r, const s6_replay_event *ev)
         size_t cap = r->cap_events ? r->cap_events * 2 : 64;
         s6_replay_event *v = realloc(r->events, cap * sizeof *v);
         if (v == NULL)
-            return -ENOMEM;
+            return S6_ENOMEM;
         r->events = v;
         r->cap_events = cap;
     }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/s6_errors.h"
 #include "venue/paper/positions.h"
 #include "replay/whatif.h"
 
@@ -47,7 +48,7 @@ static int load_prices(s6_replay_inputs *in, const char *const *paths,
     char (*msg)[512] = calloc(n, sizeof *msg);
     if (rc == NULL || msg == NULL) {
         free(rc), free(msg);
-        return snprintf(err, errlen, "replay: out of memory"), -ENOMEM;
+        return snprintf(err, errlen, "replay: out of memory"), S6_ENOMEM;
     }
     size_t nl = loaders_for(n);
     pthread_t th[MAX_LOADERS];
@@ -86,7 +87,7 @@ int s6_replay_inputs_load(s6_replay_inputs *in, const s6_config *cfg,
     *in = (s6_replay_inputs){ 0 };
     in->series = calloc(n_prices ? n_prices : 1, sizeof *in->series);
     if (in->series == NULL)
-        return snprintf(err, errlen, "replay: out of memory"), -ENOMEM;
+        return snprintf(err, errlen, "replay: out of memory"), S6_ENOMEM;
     int rc = load_prices(in, prices, n_prices, err, errlen);
     in->n_series = rc == 0 ? n_prices : 0; /* on failure freed already */
     if (rc == 0)

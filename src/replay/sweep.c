@@ -15,10 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "core/s6_errors.h"
 #include "replay/sweep_int.h"
+#include "util/clock.h"
 
 typedef struct record {
     uint32_t point;
@@ -34,13 +35,13 @@ int s6_sweep_parse(s6_sweep *sw, const char *arg, char *err, size_t errlen)
     const char *dot = strchr(arg, '.'), *eq = strchr(arg, '=');
     if (sw->n_dims == S6_SWEEP_MAX_DIMS)
         return snprintf(err, errlen, "--sweep: at most %d parameters",
-                        S6_SWEEP_MAX_DIMS), -E2BIG;
+                        S6_SWEEP_MAX_DIMS), S6_ERANGE;
     s6_sweep_dim *d = &sw->dim[sw->n_dims];
     if (dot == NULL || eq == NULL || dot > eq || dot == arg || eq == dot + 1 ||
         (size_t)(dot - arg) >= sizeof d->rule ||
         (size_t)(eq - dot - 1) >= sizeof d->path)
         return snprintf(err, errlen, "--sweep '%s': expected RULE.PARAM="
-                        "V1,V2,... (e.g. add_on.gamma=0.3,0.5)", arg), -EINVAL;
+                        "V1,V2,... (e.g. add_on.gamma=0.3,0.5)", arg), S6_EINVAL;
     *d = (s6_sweep_dim){ 0 };
     memcpy(d->rule, arg, (size_t)(dot - arg));
     memcpy(d->path, dot + 1, (size_t)(eq - dot - 1));
@@ -49,10 +50,10 @@ int s6_sweep_parse(s6_sweep *sw, const char *arg, char *err, size_t errlen)
         double v = strtod(s, &end);
         if (end == s || !isfinite(v) || (*end != ',' && *end != '\0'))
             return snprintf(err, errlen, "--sweep '%s': '%s' is not a "
-                            "finite number", arg, s), -EINVAL;
+                            "finite number", arg, s), S6_EINVAL;
         if (d->n == S6_SWEEP_MAX_VALUES)
             return snprintf(err, errlen, "--sweep '%s': at most %d values",
-                            arg, S6_SWEEP_MAX_VALUES), -E2BIG;
+                            arg, S6_SWEEP_MAX_VALUES), S6_ERANGE;
         d->v[d->n++] = v;
         if (*end == '\0')
             break;
@@ -68,7 +69,7 @@ int s6_sweep_order_parse(const char *name, s6_sweep_order *out)
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(name, names[i]) == 0)
             return *out = (s6_sweep_order)i, 0;
-    return -EINVAL;
+    return S6_EINVAL;
 }
 
 static size_t grid_size(const s6_sweep *sw)
@@ -129,7 +130,7 @@ static int point_params_build(point_params *pp, const s6_config *cfg,
                                           JSON_REAL_PRECISION(17));
         json_decref(doc);
         if (pp->json[pp->n++] == NULL)
-            return -ENOMEM;
+            return S6_ENOMEM;
     }
     return 0;
 }
@@ -200,12 +201,12 @@ static int collect(int fd, record *recs, size_t n, bool *seen)
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
-            return got == 0 ? 0 : -EIO;
+            return got == 0 ? 0 : S6_EIO;
         if ((got += (size_t)k) < sizeof rec)
             continue;
         got = 0;
         if (rec.point >= n)
-            return -EIO;
+            return S6_EIO;
         recs[rec.point] = rec;
         seen[rec.point] = true;
     }
@@ -229,7 +230,7 @@ static int run_grid(const s6_replay_opts *o, const s6_replay_inputs *in,
     if (jobs > 64)
         jobs = 64;
     if (seen == NULL)
-        return snprintf(err, errlen, "replay: out of memory"), -ENOMEM;
+        return snprintf(err, errlen, "replay: out of memory"), S6_ENOMEM;
     fflush(NULL); /* nothing buffered may be written twice */
     unsigned started = 0;
     for (; started < jobs; started++) {
@@ -248,23 +249,23 @@ static int run_grid(const s6_replay_opts *o, const s6_replay_inputs *in,
         }
         fd[started] = p[0];
     }
-    int rc = started == jobs ? 0 : -EAGAIN;
+    int rc = started == jobs ? 0 : S6_EIO;
     for (unsigned w = 0; w < started; w++) {
         if (collect(fd[w], recs, n, seen) != 0)
-            rc = -EIO;
+            rc = S6_EIO;
         close(fd[w]);
         int status;
         waitpid(pid[w], &status, 0);
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            rc = -EIO;
+            rc = S6_EIO;
     }
     for (size_t p = 0; rc == 0 && p < n; p++)
         if (!seen[p])
-            rc = -EIO;
+            rc = S6_EIO;
     free(seen);
     if (rc != 0)
         snprintf(err, errlen, "--sweep: a worker process failed (%s)",
-                 rc == -EAGAIN ? "cannot start it" : "it died");
+                 started < jobs ? "cannot start it" : "it died");
     return rc;
 }
 
@@ -366,9 +367,7 @@ static int first_failure(const record *recs, size_t n, char *err,
 
 static double seconds_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+    return (double)s6_clock_mono_ns() / 1e9;
 }
 
 int s6_replay_sweep(const s6_replay_opts *o, const s6_replay_inputs *in,
@@ -378,10 +377,10 @@ int s6_replay_sweep(const s6_replay_opts *o, const s6_replay_inputs *in,
     if (sw->n_dims == 0 || n > S6_SWEEP_MAX_POINTS)
         return snprintf(err, errlen, "--sweep: %s", sw->n_dims == 0
                         ? "no parameter to sweep"
-                        : "more than 4096 points in the grid"), -E2BIG;
+                        : "more than 4096 points in the grid"), S6_ERANGE;
     record *recs = calloc(n, sizeof *recs);
     if (recs == NULL)
-        return snprintf(err, errlen, "replay: out of memory"), -ENOMEM;
+        return snprintf(err, errlen, "replay: out of memory"), S6_ENOMEM;
     double start = seconds_now();
     int rc = run_grid(o, in, sw, recs, err, errlen);
     if (rc == 0)
@@ -389,7 +388,7 @@ int s6_replay_sweep(const s6_replay_opts *o, const s6_replay_inputs *in,
     s6_sweep_row *rows = rc == 0 ? rank(sw, recs, n) : NULL;
     if (rc == 0 && rows == NULL) {
         snprintf(err, errlen, "replay: out of memory");
-        rc = -ENOMEM;
+        rc = S6_ENOMEM;
     }
     if (rc == 0) {
         print_table(out, sw, rows, n);

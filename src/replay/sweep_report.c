@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/s6_errors.h"
 #include "replay/sweep_int.h"
 
 static const char page_head[] =
@@ -121,7 +122,7 @@ int s6_sweep_report_write(const s6_sweep *sw, const s6_sweep_row *rows,
 {
     FILE *f = fopen(path, "w");
     if (f == NULL)
-        return snprintf(err, errlen, "%s: %s", path, strerror(errno)), -EIO;
+        return snprintf(err, errlen, "%s: %s", path, strerror(errno)), S6_EIO;
     fputs(page_head, f);
     fputs("<p>", f);
     put_html_text(f, title);
@@ -133,6 +134,6 @@ int s6_sweep_report_write(const s6_sweep *sw, const s6_sweep_row *rows,
     table(f, sw, rows, n);
     fputs("</body></html>\n", f);
     if (fclose(f) != 0)
-        return snprintf(err, errlen, "%s: %s", path, strerror(errno)), -EIO;
+        return snprintf(err, errlen, "%s: %s", path, strerror(errno)), S6_EIO;
     return 0;
 }

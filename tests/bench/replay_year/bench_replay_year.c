@@ -21,10 +21,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "replay/whatif.h"
+#include "util/clock.h"
 
 enum { MAX_SYMBOLS = 100 };
 
@@ -40,23 +40,15 @@ typedef struct timing {
     double wall, cpu;
 } timing;
 
-static double clock_s(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static timing since(timing t0)
 {
-    return (timing){ clock_s(CLOCK_MONOTONIC) - t0.wall,
-                     clock_s(CLOCK_PROCESS_CPUTIME_ID) - t0.cpu };
+    return (timing){ (double)s6_clock_mono_ns() / 1e9 - t0.wall,
+                     s6_clock_cpu_s() - t0.cpu };
 }
 
 static timing now(void)
 {
-    return (timing){ clock_s(CLOCK_MONOTONIC),
-                     clock_s(CLOCK_PROCESS_CPUTIME_ID) };
+    return (timing){ (double)s6_clock_mono_ns() / 1e9, s6_clock_cpu_s() };
 }
 
 /* CPU seconds of the reaped worker processes (a sweep's runs). */
