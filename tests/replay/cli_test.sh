@@ -43,7 +43,7 @@ chromium_status() {
     timeout 120 chromium --headless --no-sandbox --disable-gpu \
         --user-data-dir="$tmp/profile" --virtual-time-budget=10000 \
         --dump-dom "file://$1" > "$tmp/dom" 2> "$tmp/chromium.log"
-    sed -n 's/.*<p id="status">\([^<]*\)<.*/\1/p' "$tmp/dom"
+    sed -n 's/.*<body data-check="\([^"]*\)".*/\1/p' "$tmp/dom"
 }
 
 case $case_ in
@@ -186,6 +186,9 @@ compare)
     echo "report status: $status"
     [ "$status" = "ok charts=1 drawn=1" ]
     grep -q '"label":"B (' "$tmp/c.html"
+    # the summary table above the charts: a row per run
+    grep -q '<td class="l">hw-long</td><td class="l">A (rules)</td>' "$tmp/c.html"
+    grep -q '<td class="l">hw-long</td><td class="l">B (' "$tmp/c.html"
     ;;
 sweep)
     # tp_ladder.steps[1].roe = 0.12 is the shipped ladder (run A of the
