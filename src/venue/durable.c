@@ -26,6 +26,7 @@ struct s6_durable_router {
     s6_state_edge state;
     s6_log *log;
     d_call *head, **tail;      /* waiting for the next barrier */
+    struct d_batch *out;       /* batches whose barrier is out */
     unsigned refs;             /* the timer handle + barriers out */
     bool armed;                /* the timer will ask for a barrier */
     bool closing;
@@ -33,7 +34,8 @@ struct s6_durable_router {
 
 typedef struct d_batch {
     s6_durable_router *d;
-    d_call *calls;             /* in order */
+    d_call *calls;             /* in order; NULL once close failed them */
+    struct d_batch *next;      /* in d->out */
 } d_batch;
 
 static void unref(s6_durable_router *d)
@@ -73,12 +75,22 @@ static void send_all(s6_durable_router *d, d_call *c)
     }
 }
 
+static void unlink_batch(s6_durable_router *d, d_batch *b)
+{
+    d_batch **pp = &d->out;
+    while (*pp != NULL && *pp != b)
+        pp = &(*pp)->next;
+    if (*pp == b)
+        *pp = b->next;
+}
+
 static void on_durable(void *ud, bool ok)
 {
     d_batch *b = ud;
     s6_durable_router *d = b->d;
+    unlink_batch(d, b);
     if (d->closing) {
-        fail_all(b->calls, "stopping");
+        fail_all(b->calls, "stopping"); /* NULL: close failed them */
     } else if (!ok) {
         s6_log_warn(d->log, "orders", "state not confirmed durable: the "
                     "waiting orders are retried later with their keys");
@@ -104,7 +116,8 @@ static void on_timer(uv_timer_t *t)
         fail_all(c, "out of memory");
         return;
     }
-    *b = (d_batch){ d, d->head };
+    *b = (d_batch){ d, d->head, d->out };
+    d->out = b;
     d->head = NULL;
     d->tail = &d->head;
     d->refs++;
@@ -193,6 +206,13 @@ void s6_durable_router_close(s6_durable_router *d)
     d_call *c = d->head;
     d->head = NULL;
     d->tail = &d->head;
+    /* The batches whose barrier is out end now too, so nothing is called
+     * after close returns: the caller may free what asked (the service
+     * frees its engine when the lease is lost). */
+    for (d_batch *b = d->out; b != NULL; b = b->next) {
+        fail_all(b->calls, "stopping");
+        b->calls = NULL;
+    }
     fail_all(c, "stopping");
     uv_close((uv_handle_t *)&d->timer, on_closed);
 }

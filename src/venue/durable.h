@@ -31,6 +31,8 @@ int s6_durable_router_new(uv_loop_t *loop, const s6_router *inner,
                           s6_durable_router **out);
 /* The edge the engine is given. */
 s6_router s6_durable_router_edge(s6_durable_router *d);
-/* Ends what still waits with S6_ROUTE_FAILED ("stopping"), from inside
- * this call; frees once the timer is closed and no barrier is out. */
+/* Ends everything not yet handed to the real router with S6_ROUTE_FAILED
+ * ("stopping"), from inside this call, also the calls whose barrier is
+ * still out; nothing is called after it returns.  Frees once the timer is
+ * closed and no barrier is out. */
 void s6_durable_router_close(s6_durable_router *d);
