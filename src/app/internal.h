@@ -52,6 +52,9 @@ struct s6_service {
     bool timers_on;
     bool acting;              /* start-up finished: consuming and ticking */
     bool stopping;
+    bool paused;              /* the lease is lost: no engine, nothing acts */
+    bool treasury_started;    /* once: it needs no lease (service.c) */
+    unsigned gen;             /* moves at each pause: late answers drop */
     bool reconciling;
     double last_reconcile_ok;  /* wall seconds, 0 = never */
     char reconcile_error[200];

@@ -5,6 +5,14 @@
  * callbacks (lease -> load -> restore -> reconcile -> resume -> consume),
  * each step logged, so a stalled step is visible in the log and in
  * GET /ready.
+ *
+ * A lost lease pauses (design.md §4b): the engine and the edges that act
+ * for it (router, rules edge) are torn down, the consumers and ticks stop,
+ * and HTTP, health and metrics stay up.  Another instance may act
+ * meanwhile, so when the lease comes back a fresh engine runs the whole
+ * chain again from the positions in Redis.  svc->gen moves at each pause:
+ * an answer to a call made before it finds a newer generation and is
+ * dropped.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,7 +86,7 @@ static void on_signal(void *ud, const char *symbol, int market, int side,
 static void on_snapshot(void *ud, const s6_md_snap *snaps, size_t n)
 {
     s6_service *svc = ud;
-    if (svc->stopping || svc->engine == NULL)
+    if (svc->stopping || svc->paused || svc->engine == NULL)
         return;
     for (size_t i = 0; i < n; i++)
         if (snaps[i].rc == 0)
@@ -108,6 +116,7 @@ typedef void (*after_fn)(s6_service *svc);
 typedef struct reconcile_call {
     s6_service *svc;
     after_fn after;
+    unsigned gen;
 } reconcile_call;
 
 static void on_venue(void *ud, int rc, const s6_venue_view *view,
@@ -116,9 +125,11 @@ static void on_venue(void *ud, int rc, const s6_venue_view *view,
     reconcile_call *c = ud;
     s6_service *svc = c->svc;
     after_fn after = c->after;
+    unsigned gen = c->gen;
     free(c);
     svc->reconciling = false;
-    if (svc->stopping)
+    /* The pause frees the router, which ends this call from inside. */
+    if (svc->stopping || gen != svc->gen)
         return;
     if (rc < 0) {
         snprintf(svc->reconcile_error, sizeof svc->reconcile_error, "%s",
@@ -149,7 +160,7 @@ static void reconcile_then(s6_service *svc, after_fn after)
             after(svc);
         return;
     }
-    *c = (reconcile_call){ svc, after };
+    *c = (reconcile_call){ svc, after, svc->gen };
     svc->reconciling = true;
     if (s6_s4_fetch_venue(svc->s4, on_venue, c) < 0) {
         svc->reconciling = false;
@@ -199,8 +210,13 @@ static void start_consuming(s6_service *svc)
         uv_timer_start(&svc->reconcile, on_reconcile_tick, rec_ms, rec_ms);
     if (svc->paper != NULL)
         s6_svc_paper_start(svc);
-    if (svc->treasury != NULL && s6_treasury_start(svc->treasury) < 0)
-        s6_log_error(svc->log, "treasury", "the treasury did not start");
+    /* The treasury keeps running through a pause (open_treasury says
+     * why it needs no lease), so it starts once. */
+    if (svc->treasury != NULL && !svc->treasury_started) {
+        svc->treasury_started = true;
+        if (s6_treasury_start(svc->treasury) < 0)
+            s6_log_error(svc->log, "treasury", "the treasury did not start");
+    }
 }
 
 /* The feed reads from its resolved start: no price written from now on
@@ -220,17 +236,27 @@ static void on_feed_reading(void *ud)
 
 static void resume(s6_service *svc)
 {
-    if (svc->stopping)
+    if (svc->stopping || svc->paused)
         return;
     s6_engine_resume(svc->engine);
     start_consuming(svc);
 }
 
+/* A load asked for before a pause must not restore into the engine built
+ * after it. */
+typedef struct load_call {
+    s6_service *svc;
+    unsigned gen;
+} load_call;
+
 static void on_loaded(void *ud, int rc, s6_engine_record *recs, size_t n,
                       const char *err)
 {
-    s6_service *svc = ud;
-    if (svc->stopping) {
+    load_call *c = ud;
+    s6_service *svc = c->svc;
+    bool stale = c->gen != svc->gen;
+    free(c);
+    if (svc->stopping || stale) {
         s6_state_free_records(recs, n);
         return;
     }
@@ -251,26 +277,72 @@ static void on_loaded(void *ud, int rc, s6_engine_record *recs, size_t n,
     reconcile_then(svc, resume);
 }
 
+static int build_engine(s6_service *svc, char *err, size_t errlen);
+static void drop_engine(s6_service *svc);
+
 static void on_lease_acquired(void *ud)
 {
     s6_service *svc = ud;
+    char err[512] = "";
+    if (svc->stopping)
+        return;
+    /* Back after a pause: a fresh engine, as a restart would have. */
+    if (svc->engine == NULL && build_engine(svc, err, sizeof err) < 0) {
+        s6_log_error(svc->log, "service", "cannot rebuild the engine",
+                     S6_LOG_STR("error", err));
+        fatal(svc);
+        return;
+    }
+    svc->paused = false;
     s6_app_set_ready(svc->app, "lease", true);
     s6_log_info(svc->log, "service", "lease acquired: this instance acts",
                 S6_LOG_STR("instance", svc->instance));
-    if (s6_state_load(svc->state, on_loaded, svc) < 0) {
+    load_call *c = malloc(sizeof *c);
+    if (c != NULL)
+        *c = (load_call){ svc, svc->gen };
+    if (c == NULL || s6_state_load(svc->state, on_loaded, c) < 0) {
+        free(c);
         s6_log_error(svc->log, "service", "cannot load the positions");
         fatal(svc);
     }
 }
 
-/* Another instance holds the lease now: acting on would make two writers. */
+/* Stops every input into the engine; the timers stay open for the next
+ * start_consuming. */
+static void stop_inputs(s6_service *svc)
+{
+    uv_timer_stop(&svc->tick);
+    uv_timer_stop(&svc->reconcile);
+    uv_timer_stop(&svc->pump);
+    s6_price_pub_close(svc->pub);
+    svc->pub = NULL;
+    if (svc->feed != NULL)
+        s6_feed_close(svc->feed);
+    svc->feed = NULL;
+    /* Unacknowledged results stay pending for whoever holds the lease
+     * (reclaimed after their idle time) or for our own next start. */
+    if (svc->results != NULL)
+        s6_results_close(svc->results);
+    svc->results = NULL;
+}
+
+/* Another instance holds the lease now (or may soon): acting on would make
+ * two writers.  The process stays up and the lease module keeps trying to
+ * take the lease back; on_lease_acquired then starts over. */
 static void on_lease_lost(void *ud, const char *why)
 {
     s6_service *svc = ud;
+    if (svc->stopping)
+        return;
+    s6_log_error(svc->log, "service", "lease lost: paused until it is "
+                 "acquired again", S6_LOG_STR("why", why ? why : ""));
+    svc->paused = true;
+    svc->acting = false;
+    svc->gen++;
     s6_app_set_ready(svc->app, "lease", false);
-    s6_log_error(svc->log, "service", "lease lost: stopping so that one "
-                 "instance acts", S6_LOG_STR("why", why ? why : ""));
-    fatal(svc);
+    s6_app_set_ready(svc->app, "reconciled", false);
+    stop_inputs(svc);
+    drop_engine(svc);
 }
 
 static void on_redis_state(s6_redis *r, s6_redis_state st, int code,
@@ -375,13 +447,183 @@ static int collect_instruments(s6_service *svc)
     return 0;
 }
 
+/* ---- the engine's state edge, shut at a pause ------------------------ */
+
+/* The engine writes through this gate, not to s6_state directly: while
+ * the service is paused (the lease lost) nothing it does reaches Redis,
+ * not even what the teardown's "failed" answers make it save. */
+typedef struct gate_call {
+    s6_service *svc;
+    unsigned gen;
+    void (*done)(void *cb_ud, bool ok);
+    void *cb_ud;
+} gate_call;
+
+static s6_state_edge real_state(const s6_service *svc)
+{
+    return s6_state_edge_of(svc->state);
+}
+
+static int gate_save(void *ud, const s6_engine_record *rec)
+{
+    s6_service *svc = ud;
+    s6_state_edge e = real_state(svc);
+    return svc->paused ? -ESHUTDOWN : e.save(e.ud, rec);
+}
+
+static int gate_event(void *ud, const char *symbol, const char *pos_id,
+                      const char *type, const char *json)
+{
+    s6_service *svc = ud;
+    s6_state_edge e = real_state(svc);
+    return svc->paused ? -ESHUTDOWN
+                       : e.event(e.ud, symbol, pos_id, type, json);
+}
+
+static int gate_announce(void *ud, const char *stream,
+                         const char *const *fields, size_t n)
+{
+    s6_service *svc = ud;
+    s6_state_edge e = real_state(svc);
+    return svc->paused ? -ESHUTDOWN : e.announce(e.ud, stream, fields, n);
+}
+
+static int gate_release(void *ud, const char *pos_id, double budget,
+                        int concurrency)
+{
+    s6_service *svc = ud;
+    s6_state_edge e = real_state(svc);
+    return svc->paused ? -ESHUTDOWN
+                       : e.quota_release(e.ud, pos_id, budget, concurrency);
+}
+
+/* An answer that comes after a pause would reach a freed engine: it is
+ * dropped (with the engine's small context, once per pause at most). */
+static void gate_done(void *ud, bool ok)
+{
+    gate_call *c = ud;
+    if (c->gen == c->svc->gen)
+        c->done(c->cb_ud, ok);
+    free(c);
+}
+
+static gate_call *gate_call_new(s6_service *svc,
+                                void (*done)(void *cb_ud, bool ok),
+                                void *cb_ud)
+{
+    gate_call *c = svc->paused ? NULL : malloc(sizeof *c);
+    if (c != NULL)
+        *c = (gate_call){ svc, svc->gen, done, cb_ud };
+    return c;
+}
+
+static int gate_reserve(void *ud, const char *pos_id, double budget,
+                        int concurrency, void (*done)(void *cb_ud, bool ok),
+                        void *cb_ud)
+{
+    s6_service *svc = ud;
+    s6_state_edge e = real_state(svc);
+    gate_call *c = gate_call_new(svc, done, cb_ud);
+    if (c == NULL)
+        return svc->paused ? -ESHUTDOWN : -ENOMEM;
+    int rc = e.quota_reserve(e.ud, pos_id, budget, concurrency, gate_done, c);
+    if (rc != 0)
+        free(c);
+    return rc;
+}
+
+static int gate_barrier(void *ud, void (*done)(void *cb_ud, bool ok),
+                        void *cb_ud)
+{
+    s6_service *svc = ud;
+    s6_state_edge e = real_state(svc);
+    gate_call *c = gate_call_new(svc, done, cb_ud);
+    if (c == NULL)
+        return svc->paused ? -ESHUTDOWN : -ENOMEM;
+    int rc = e.barrier(e.ud, gate_done, c);
+    if (rc != 0)
+        free(c);
+    return rc;
+}
+
+static s6_state_edge gated_state(s6_service *svc)
+{
+    return (s6_state_edge){
+        .save = gate_save, .event = gate_event, .announce = gate_announce,
+        .quota_reserve = gate_reserve, .quota_release = gate_release,
+        .barrier = gate_barrier, .ud = svc,
+    };
+}
+
+/* ---- the engine and what acts for it -------------------------------- */
+
+/* Positions by state, PnL, quotas and liquidation distances are read from
+ * the engine at each scrape; while paused there is none to read. */
+static int collect_engine(s6_metrics *m, void *ud)
+{
+    s6_service *svc = ud;
+    return svc->engine != NULL ? s6_engine_collect(m, svc->engine) : 0;
+}
+
+/* The router, the rules edge, the write-ahead and the engine: built at
+ * start and again after each pause. */
+static int build_engine(s6_service *svc, char *err, size_t errlen)
+{
+    s6_router router;
+    int rc;
+    if ((rc = open_router(svc, &router, err, errlen)) < 0 ||
+        (rc = s6_rules_edge_lua(&svc->app->rules, SVC_SLOTS, &svc->rules,
+                                err, errlen)) < 0)
+        return rc;
+    svc->rules_edge_ok = true;
+    s6_state_edge state = real_state(svc);
+    if ((rc = s6_durable_router_new(svc->loop, &router, &state, svc->log,
+                                    &svc->durable)) < 0)
+        return rc;
+    s6_engine_edges edges = {
+        .router = s6_durable_router_edge(svc->durable),
+        .state = gated_state(svc),
+        .rules = svc->rules,
+        .clock = wall_clock,
+        .store = svc->store,
+    };
+    rc = s6_engine_new(svc->cfg, &edges, svc->log, svc->app->metrics,
+                       &svc->engine, err, errlen);
+    if (rc < 0)
+        return rc;
+    s6_app_set_engine(svc->app, svc->engine);
+    return 0;
+}
+
+/* The pause's teardown.  Closing the routers ends what they hold as
+ * failed, from inside these calls, while the engine is still there (its
+ * saves meet the shut gate); after them nothing calls into the engine. */
+static void drop_engine(s6_service *svc)
+{
+    s6_app_set_engine(svc->app, NULL);
+    s6_durable_router_close(svc->durable);
+    svc->durable = NULL;
+    s6_s4_router_free(svc->s4);
+    svc->s4 = NULL;
+    s6_paper_free(svc->paper);
+    svc->paper = NULL;
+    s6_engine_free(svc->engine);
+    svc->engine = NULL;
+    if (svc->rules_edge_ok)
+        s6_rules_edge_free(&svc->rules);
+    svc->rules_edge_ok = false;
+    /* Paper mode's start positions are decided again on the next book. */
+    free(svc->entries);
+    svc->entries = NULL;
+    svc->n_entries = 0;
+}
+
 static int build(s6_service *svc, char *err, size_t errlen)
 {
     const s6_config *cfg = svc->cfg;
     s6_redis_opts ro = { .log = svc->log, .name = "cmd",
                          .on_state = on_redis_state, .state_ud = svc };
     s6_state_opts so = { .clock = wall_clock, .log = svc->log };
-    s6_router router;
     int rc = s6_httpc_new(&svc->httpc, svc->loop, NULL, svc->log);
     if (rc < 0) {
         snprintf(err, errlen, "outbound HTTP: %s", s6_strerror(rc));
@@ -391,32 +633,12 @@ static int build(s6_service *svc, char *err, size_t errlen)
         (rc = s6_redis_open(svc->loop, cfg->redis.url, &ro, &svc->redis,
                             err, errlen)) < 0 ||
         (rc = s6_state_new(svc->redis, &so, &svc->state)) < 0 ||
-        (rc = open_router(svc, &router, err, errlen)) < 0 ||
-        (rc = s6_rules_edge_lua(&svc->app->rules, SVC_SLOTS, &svc->rules,
-                                err, errlen)) < 0)
+        (rc = collect_instruments(svc)) < 0 ||
+        (rc = build_engine(svc, err, errlen)) < 0)
         return rc;
-    svc->rules_edge_ok = true;
-    s6_state_edge state = s6_state_edge_of(svc->state);
-    if ((rc = collect_instruments(svc)) < 0 ||
-        (rc = s6_durable_router_new(svc->loop, &router, &state, svc->log,
-                                    &svc->durable)) < 0)
-        return rc;
-    s6_engine_edges edges = {
-        .router = s6_durable_router_edge(svc->durable),
-        .state = s6_state_edge_of(svc->state),
-        .rules = svc->rules,
-        .clock = wall_clock,
-        .store = svc->store,
-    };
-    rc = s6_engine_new(cfg, &edges, svc->log, svc->app->metrics,
-                       &svc->engine, err, errlen);
-    if (rc < 0)
-        return rc;
-    s6_app_set_engine(svc->app, svc->engine);
-    /* Positions by state, PnL, quotas and liquidation distances are read
-     * from the engine at each scrape; it lives until after the app. */
-    if ((rc = s6_metrics_add_collector(svc->app->metrics, s6_engine_collect,
-                                       svc->engine)) < 0) {
+    /* The collector lives until after the app, the service too. */
+    if ((rc = s6_metrics_add_collector(svc->app->metrics, collect_engine,
+                                       svc)) < 0) {
         snprintf(err, errlen, "metrics: cannot add the engine's collector");
         return rc;
     }
@@ -479,10 +701,13 @@ int s6_service_start(s6_app *app, const s6_config *cfg, s6_service **out)
 
 void s6_service_reconfigure(s6_service *svc, const s6_config *cfg)
 {
-    if (svc == NULL || svc->engine == NULL)
+    if (svc == NULL)
         return;
     char err[256] = "";
-    if (s6_engine_reconfigure(svc->engine, cfg) < 0 ||
+    /* While paused there is no engine, but the one rebuilt later reads
+     * svc->cfg, so the new configuration is taken all the same. */
+    if ((svc->engine != NULL &&
+         s6_engine_reconfigure(svc->engine, cfg) < 0) ||
         (svc->s4 != NULL &&
          s6_s4_router_reconfigure(svc->s4, cfg, err, sizeof err) < 0)) {
         s6_log_error(svc->log, "service", "new configuration not applied "
