@@ -13,8 +13,9 @@
  *      own keys;
  *   6. consume ord:{results} and the market feed, start the manage and
  *      reconciliation ticks, and report ready.
- * A lost lease stops the process: another instance holds it and acts, and
- * the supervisor restarts this one as a waiting instance.
+ * A lost lease pauses: consumers and ticks stop and the engine is torn
+ * down (nothing more is sent or written), HTTP, health and metrics stay
+ * up; when the lease comes back a fresh engine runs steps 3-6 again.
  */
 #pragma once
 
