@@ -168,25 +168,48 @@ int e_request_stop(s6_engine *e, e_pos *p, double price, double qty,
     return 0;
 }
 
+/* The price at which the position has lost risk.first_stop_max_loss_roe
+ * of its margin (SPOT: of its cost); NaN when the books cannot say. */
+static double max_loss_stop(const s6_engine *e, const e_pos *p)
+{
+    const s6_position *pos = &p->rec.pos;
+    double loss = e->cfg->risk.first_stop_max_loss_roe;
+    if (pos->market == S6_MARKET_FUT)
+        return s6_price_for_roe(pos->side, pos->qty, pos->entry, pos->margin,
+                                -loss);
+    return pos->entry * (1 - pos->side * loss);
+}
+
+/* Of two protective prices the one nearer the entry risks less; a NaN
+ * (no ATR, no margin) loses to any real price. */
+static double tighter_stop(int side, double a, double b)
+{
+    if (!(isfinite(a) && a > 0))
+        return b;
+    if (!(isfinite(b) && b > 0))
+        return a;
+    return side * (a - b) > 0 ? a : b;
+}
+
+/* Design 4b: the entry's own sl_px when it protects; else the tighter of
+ * the ATR stop and the max-loss stop, so a volatile feed can never put
+ * the first stop beyond the loss the config allows. */
 int e_first_stop_price(s6_engine *e, e_pos *p, double sl_px, double *out)
 {
     const s6_position *pos = &p->rec.pos;
     const e_mkt *m = &e->mkts[p->mkt];
     double atr = m->atr > 0 ? m->atr : p->rec.atr;
-    double loss = e->cfg->risk.first_stop_max_loss_roe;
     double px;
     if (sl_px > 0 && isfinite(sl_px) && pos->side * (pos->entry - sl_px) > 0)
         px = sl_px;
-    else if (atr > 0)
-        px = s6_atr_stop(pos->side, pos->entry, atr,
-                         S6_ENGINE_FIRST_STOP_ATR_K);
-    else if (pos->market == S6_MARKET_FUT)
-        px = s6_price_for_roe(pos->side, pos->qty, pos->entry, pos->margin,
-                              -loss);
     else
-        px = pos->entry * (1 - pos->side * loss);
-    if (!(isfinite(px) && px > 0))
-        px = pos->entry * (1 - pos->side * loss); /* never none */
+        px = tighter_stop(pos->side,
+                          atr > 0 ? s6_atr_stop(pos->side, pos->entry, atr,
+                                                S6_ENGINE_FIRST_STOP_ATR_K)
+                                  : NAN,
+                          max_loss_stop(e, p));
+    if (!(isfinite(px) && px > 0)) /* never none */
+        px = pos->entry * (1 - pos->side * e->cfg->risk.first_stop_max_loss_roe);
     *out = px;
     return 0;
 }

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "core/s6_core.h"
 #include "engine_fixture.h"
 
 /* The ladder far away, so only the trailing stop acts. */
@@ -222,6 +223,76 @@ static void first_stop_from_atr_or_max_loss(void **st)
     fx_teardown(&f);
 }
 
+/* The first stop of a 10x position of 1 at 100 (tick 0.1) opened after a
+ * feed update with this ATR (NaN: none) and this sl_px (0: none). */
+static double first_stop_at_100(int side, double atr, double sl_px,
+                                double *max_loss)
+{
+    fx f;
+    fx_setup(&f, NO_TP);
+    s6_market_update m = {.ts = f.now, .mark = 100, .atr = atr,
+                          .regime = -1, .health = NAN};
+    assert_int_equal(s6_engine_on_market(f.e, "BTCUSDT", S6_MARKET_FUT, &m), 0);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, side, 1, 100, 0, sl_px),
+                     0);
+    assert_true(fabs(fx_num(&f, "leverage") - 10) < 1e-9);
+    /* the max-loss stop from the position's own books, rounded the way
+     * every stop is (towards the entry) */
+    *max_loss = s6_round_stop(
+        side,
+        s6_price_for_roe(side, fx_num(&f, "qty"), fx_num(&f, "entry"),
+                         fx_num(&f, "margin"),
+                         -f.cfg.risk.first_stop_max_loss_roe),
+        0.1);
+    fx_call *c = fx_last(&f, S6_PURPOSE_STOP, false);
+    assert_non_null(c);
+    double px = c->o.stop_price;
+    fx_teardown(&f);
+    return px;
+}
+
+/* Design 4b: a high ATR cannot put the first stop beyond the configured
+ * loss.  ATR 3.35 puts the ATR stop 6.7 from the entry, 67% of a 10x
+ * margin; the max-loss stop (25%) is tighter and is the one placed. */
+static void first_stop_capped_by_max_loss(void **st)
+{
+    (void)st;
+    for (int side = -1; side <= 1; side += 2) {
+        double ml;
+        double px = first_stop_at_100(side, 3.35, 0, &ml);
+        double atr_stop = s6_atr_stop(side, 100, 3.35, 2);
+        assert_true(side * (ml - atr_stop) > 0); /* the cap is tighter */
+        assert_true(fabs(ml - (100 - side * 2.5)) < 1e-9); /* 25% of 10 */
+        assert_true(fabs(px - ml) < 1e-9);
+    }
+}
+
+/* A low ATR keeps the ATR stop: it already risks less than the cap. */
+static void first_stop_low_atr_kept(void **st)
+{
+    (void)st;
+    for (int side = -1; side <= 1; side += 2) {
+        double ml;
+        double px = first_stop_at_100(side, 0.5, 0, &ml);
+        assert_true(fabs(px - (100 - side * 1.0)) < 1e-9);
+        assert_true(side * (px - ml) > 0);
+    }
+}
+
+/* The entry's sl_px wins on the protective side, even looser than the cap;
+ * on the wrong side it is ignored and the capped stop is placed. */
+static void first_stop_sl_px_wins_when_protective(void **st)
+{
+    (void)st;
+    for (int side = -1; side <= 1; side += 2) {
+        double ml;
+        assert_true(fabs(first_stop_at_100(side, 3.35, 100 - side * 5, &ml) -
+                         (100 - side * 5)) < 1e-9);
+        double px = first_stop_at_100(side, 3.35, 100 + side * 1, &ml);
+        assert_true(fabs(px - ml) < 1e-9);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +303,9 @@ int main(void)
         cmocka_unit_test(rejected_first_stop_guard_then_new_key),
         cmocka_unit_test(failed_stop_retried_with_same_key),
         cmocka_unit_test(first_stop_from_atr_or_max_loss),
+        cmocka_unit_test(first_stop_capped_by_max_loss),
+        cmocka_unit_test(first_stop_low_atr_kept),
+        cmocka_unit_test(first_stop_sl_px_wins_when_protective),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
