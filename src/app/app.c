@@ -413,4 +413,5 @@ void s6_app_free(s6_app *app)
     app->rules_on = false;
     s6_http_server_free(app->http);
     app->http = NULL;
+    s6_manage_keys_free(&app->manage_keys);
 }

@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "app/control.h"
+#include "app/manage_keys.h"
 #include "rules/service.h"
 #include "app/status_hist.h"
 #include "config/config.h"
@@ -83,6 +84,8 @@ struct s6_app {
      * status page's history (the engine's observer). */
     s6_engine *engine;
     struct s6_treasury *treasury;
+    /* POST /positions/manage's answers by idempotency key */
+    s6_manage_keys manage_keys;
     /* Seconds on the engine's clock, for the ages in /health; NULL: the
      * wall clock. */
     double (*clock)(void *ud);

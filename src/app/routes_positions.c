@@ -3,14 +3,18 @@
  * engine's host validation), GET /positions and GET /positions/{id}.
  *
  * The order of refusals is fixed: the token first (401, nothing read),
- * then the body (400, no engine needed), then the engine (503 when it is
- * not running; its own 404/409/423 answers otherwise).
+ * then the body and the idempotency key (400, no engine needed), then a
+ * key already used (its kept answer again, or 422 for another request),
+ * then the engine (503 when it is not running; its own 404/409/423
+ * answers otherwise).
  */
 #include "app/app.h"
 #include "app/auth.h"
+#include "app/manage_keys.h"
 #include "app/routes.h"
 #include "app/routes_positions.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 bool s6_route_available(s6_http_res *res, const void *subsystem,
@@ -41,6 +45,73 @@ static void note_plan(s6_http_res *res, const json_t *doc)
         s6_http_res_note(res, "plan_id", plan_id);
 }
 
+/* The request's idempotency key: the Idempotency-Key header or the body's
+ * action_id, both only when equal.  *key is NULL when there is none;
+ * false when the request was refused (answered). */
+static bool manage_key(s6_http_res *res, const s6_http_req *req,
+                       const s6_manage_req *mr, const char **key,
+                       const char **field)
+{
+    const char *h = s6_http_req_header(req, "Idempotency-Key");
+    const char *b = mr->action_id[0] ? mr->action_id : NULL;
+    if (h != NULL && !s6_manage_key_ok(h)) {
+        s6_http_res_error(res, 400, "invalid_value", "1 to 64 visible ASCII "
+                          "characters, no space", "Idempotency-Key");
+        return false;
+    }
+    if (h != NULL && b != NULL && strcmp(h, b) != 0) {
+        s6_http_res_error(res, 400, "invalid_value", "differs from the "
+                          "Idempotency-Key header", "action_id");
+        return false;
+    }
+    *key = h != NULL ? h : b;
+    *field = h != NULL ? "Idempotency-Key" : "action_id";
+    return true;
+}
+
+/* A key seen before: the same request gets the kept answer again, and
+ * nothing acts; another request under the key is refused.  True when the
+ * request was answered here. */
+static bool answered_before(s6_http_res *res, s6_app *app, const char *key,
+                            const char *field, const char *request)
+{
+    const s6_manage_answer *a = s6_manage_keys_find(&app->manage_keys, key);
+    if (a == NULL)
+        return false;
+    if (strcmp(a->request, request) != 0) {
+        s6_http_res_error(res, 422, "idempotency_key_reused", "this key was "
+                          "used for a different request; a new action needs "
+                          "a new key", field);
+        return true;
+    }
+    s6_http_res_note(res, "replayed", "true");
+    s6_http_res_header(res, "Idempotent-Replayed", "true");
+    s6_http_res_send(res, a->status, "application/json", a->body,
+                     a->body_len);
+    return true;
+}
+
+/* Sends the engine's answer and keeps it under key (if any).  Only
+ * answers the engine acted on are kept: a refusal changed nothing, so a
+ * retry under the same key is judged afresh. */
+static void send_kept(s6_http_res *res, s6_app *app, const char *key,
+                      const char *request, json_t *out)
+{
+    char *text = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    if (text == NULL) {
+        s6_http_res_send_json(res, 500, NULL);
+        return;
+    }
+    size_t len = strlen(text);
+    if (key != NULL &&
+        s6_manage_keys_put(&app->manage_keys, key, request, 200, text, len) != 0)
+        s6_log_warn(app->log, "http", "idempotency key not kept",
+                    S6_LOG_STR("key", key));
+    s6_http_res_send(res, 200, "application/json", text, len);
+    free(text);
+}
+
 void s6_route_manage(s6_http_res *res, const s6_http_req *req, void *ud)
 {
     s6_app *app = ud;
@@ -52,19 +123,31 @@ void s6_route_manage(s6_http_res *res, const s6_http_req *req, void *ud)
         send_api_error(res, &err);
         return;
     }
-    snprintf(mr.request_id, sizeof mr.request_id, "%s", req->request_id);
     s6_http_res_note(res, "pos_id", mr.position_id);
-    if (!s6_route_available(res, app->engine, "engine"))
+    const char *key = NULL, *field = NULL;
+    if (!manage_key(res, req, &mr, &key, &field))
         return;
+    char *request = key != NULL ? s6_manage_fingerprint(&mr) : NULL;
+    if (key != NULL && request == NULL) {
+        s6_http_res_error(res, 503, "no_memory", "out of memory", NULL);
+        return;
+    }
+    if ((key != NULL && answered_before(res, app, key, field, request)) ||
+        !s6_route_available(res, app->engine, "engine")) {
+        free(request);
+        return;
+    }
+    snprintf(mr.request_id, sizeof mr.request_id, "%s", req->request_id);
     json_t *out = NULL;
     err = (s6_api_error){ 0 };
     if (s6_engine_manage(app->engine, &mr, &out, &err) != 0 || out == NULL) {
         json_decref(out);
         send_api_error(res, &err);
-        return;
+    } else {
+        note_plan(res, out);
+        send_kept(res, app, key, request, out);
     }
-    note_plan(res, out);
-    s6_http_res_send_json(res, 200, out);
+    free(request);
 }
 
 void s6_route_positions(s6_http_res *res, const s6_http_req *req, void *ud)

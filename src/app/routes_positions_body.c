@@ -4,6 +4,7 @@
  * fixed order (syntax, unknown fields, types, action, missing, not
  * allowed, values), so the same bad body always gets the same answer.
  */
+#include "app/manage_keys.h"
 #include "app/routes_positions.h"
 #include "contract/names.h"
 
@@ -23,7 +24,7 @@ typedef enum ftype { F_STR, F_NUM, F_BOOL } ftype;
 /* The fields, in the table's order. */
 enum {
     K_SYMBOL, K_MARKET, K_POSITION_ID, K_ACTION, K_NEW_STOP_PRICE, K_LOOSEN,
-    K_QTY, K_FRACTION, K_REASON, K_DRY_RUN, N_FIELDS
+    K_QTY, K_FRACTION, K_REASON, K_DRY_RUN, K_ACTION_ID, N_FIELDS
 };
 
 typedef struct field {
@@ -47,6 +48,8 @@ static const field fields[N_FIELDS] = {
     [K_FRACTION] = { "fraction", F_NUM, ACT(S6_MANAGE_TAKE_PROFIT), 0 },
     [K_REASON] = { "reason", F_STR, ALL_ACTIONS, 0 },
     [K_DRY_RUN] = { "dry_run", F_BOOL, ALL_ACTIONS, 0 },
+    /* the idempotency key, when not sent as the Idempotency-Key header */
+    [K_ACTION_ID] = { "action_id", F_STR, ALL_ACTIONS, 0 },
 };
 
 /* The body's values by field, NULL when absent: one walk of the object,
@@ -208,6 +211,12 @@ static int read_values(const seen *b, s6_manage_req *r, s6_api_error *err)
     if (rc == 0 && r->fraction > 1)
         rc = fail(err, "invalid_value", "fraction", "a fraction of the "
                   "position: above 0, at most 1");
+    if (rc == 0)
+        rc = copy_str(b, K_ACTION_ID, r->action_id, sizeof r->action_id,
+                      false, err);
+    if (rc == 0 && b->v[K_ACTION_ID] != NULL && !s6_manage_key_ok(r->action_id))
+        rc = fail(err, "invalid_value", "action_id", "visible ASCII "
+                  "characters only, no space");
     r->loosen = json_is_true(b->v[K_LOOSEN]);
     r->dry_run = json_is_true(b->v[K_DRY_RUN]);
     return rc;

@@ -96,6 +96,9 @@ typedef enum s6_manage_action {
     S6_MANAGE_EVALUATE
 } s6_manage_action;
 
+/* An idempotency key of a manual action: at most this many characters. */
+#define S6_MANAGE_KEY_MAX 64
+
 typedef struct s6_manage_req {
     char position_id[S6_POS_ID_MAX + 1];
     char symbol[S6_SYMBOL_MAX + 1];   /* "" = any; else must match */
@@ -108,6 +111,9 @@ typedef struct s6_manage_req {
     bool dry_run;
     char reason[96];
     char request_id[40];
+    /* The body's action_id: the HTTP layer's idempotency key (docs/api.md);
+     * the engine does not read it. */
+    char action_id[S6_MANAGE_KEY_MAX + 1];
 } s6_manage_req;
 
 typedef struct s6_api_error {

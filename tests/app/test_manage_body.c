@@ -126,6 +126,10 @@ static const bad_case bad[] = {
     { "{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\",\"position_id\":\"\",\"action\":\"CLOSE\"}", 400, "invalid_value", "position_id" },
     { "{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\",\"position_id\":\"p-123456789012345678901234\",\"action\":\"CLOSE\"}", 400, "invalid_value", "position_id" },
     { "{\"symbol\":\"ABCDEFGHIJKLMNOPQRSTUVWXYZ\",\"market\":\"FUT\",\"position_id\":\"p\",\"action\":\"CLOSE\"}", 400, "invalid_value", "symbol" },
+    /* the idempotency key: a string of visible characters, not empty */
+    { "{" BASE ",\"action\":\"CLOSE\",\"action_id\":7}", 400, "bad_type", "action_id" },
+    { "{" BASE ",\"action\":\"CLOSE\",\"action_id\":\"\"}", 400, "invalid_value", "action_id" },
+    { "{" BASE ",\"action\":\"CLOSE\",\"action_id\":\"a b\"}", 400, "invalid_value", "action_id" },
 };
 
 static void bad_bodies_are_refused(void **state)
@@ -172,6 +176,32 @@ static void lengths_are_bounded(void **state)
     assert_int_equal(s6_manage_parse(exact, sizeof exact - 4, &r, &e), 0);
 }
 
+/* action_id: read for the HTTP layer, up to S6_MANAGE_KEY_MAX characters. */
+static void action_id_is_read_and_bounded(void **state)
+{
+    (void)state;
+    s6_manage_req r;
+    s6_api_error e;
+    assert_int_equal(parse("{" BASE ",\"action\":\"CLOSE\","
+                           "\"action_id\":\"close-42\"}", &r, &e), 0);
+    assert_string_equal(r.action_id, "close-42");
+    assert_int_equal(parse("{" BASE ",\"action\":\"CLOSE\"}", &r, &e), 0);
+    assert_string_equal(r.action_id, "");
+    char id[S6_MANAGE_KEY_MAX + 2];
+    memset(id, 'k', sizeof id - 1);
+    id[sizeof id - 1] = '\0';
+    char body[512];
+    snprintf(body, sizeof body, "{" BASE ",\"action\":\"CLOSE\","
+             "\"action_id\":\"%s\"}", id);
+    assert_int_equal(parse(body, &r, &e), -EINVAL);
+    assert_string_equal(e.field, "action_id");
+    id[S6_MANAGE_KEY_MAX] = '\0'; /* exactly the maximum */
+    snprintf(body, sizeof body, "{" BASE ",\"action\":\"CLOSE\","
+             "\"action_id\":\"%s\"}", id);
+    assert_int_equal(parse(body, &r, &e), 0);
+    assert_int_equal(strlen(r.action_id), S6_MANAGE_KEY_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +209,7 @@ int main(void)
         cmocka_unit_test(every_action_and_flag),
         cmocka_unit_test(bad_bodies_are_refused),
         cmocka_unit_test(lengths_are_bounded),
+        cmocka_unit_test(action_id_is_read_and_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

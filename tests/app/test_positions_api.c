@@ -130,18 +130,21 @@ typedef struct reply {
     int status;
     json_t *doc;
     char request_id[80];
+    char body[8192];  /* the body as sent, for byte-for-byte comparisons */
+    bool replayed;    /* Idempotent-Replayed: true */
 } reply;
 
-static reply call(world *w, const char *method, const char *path,
-                  const char *token, const char *body)
+/* extra: more header lines, each ending in CRLF ("" for none). */
+static reply call_h(world *w, const char *method, const char *path,
+                    const char *token, const char *extra, const char *body)
 {
     char head[1024];
     size_t len = body ? strlen(body) : 0;
     int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: t\r\n%s%s%sContent-Length: %zu\r\n"
+                     "%s %s HTTP/1.1\r\nHost: t\r\n%s%s%s%sContent-Length: %zu\r\n"
                      "Content-Type: application/json\r\n\r\n",
                      method, path, token ? "Authorization: Bearer " : "",
-                     token ? token : "", token ? "\r\n" : "", len);
+                     token ? token : "", token ? "\r\n" : "", extra, len);
     tc_conn c;
     static tc_resp r;
     assert_int_equal(tc_connect(&c, w->f->port), 0);
@@ -154,7 +157,16 @@ static reply call(world *w, const char *method, const char *path,
     out.doc = json_loadb(r.body, r.body_len, 0, NULL);
     snprintf(out.request_id, sizeof out.request_id, "%s",
              tc_header(&r, "X-Request-Id") ? tc_header(&r, "X-Request-Id") : "");
+    snprintf(out.body, sizeof out.body, "%.*s", (int)r.body_len, r.body);
+    const char *rp = tc_header(&r, "Idempotent-Replayed");
+    out.replayed = rp != NULL && strcmp(rp, "true") == 0;
     return out;
+}
+
+static reply call(world *w, const char *method, const char *path,
+                  const char *token, const char *body)
+{
+    return call_h(w, method, path, token, "", body);
 }
 
 static reply manage(world *w, const char *token, const char *body)
@@ -589,6 +601,118 @@ static void health_shows_the_engine_and_checks(void **state)
     store_ok = true;
 }
 
+/* ---- idempotent manual actions ---- */
+
+static reply manage_keyed(world *w, const char *key, const char *body_text)
+{
+    char extra[128];
+    snprintf(extra, sizeof extra, "Idempotency-Key: %s\r\n", key);
+    return call_h(w, "POST", "/positions/manage", TOKEN, extra, body_text);
+}
+
+/* Loop thread: S4 takes every order, and the last take-profit fills at
+ * the mark, so the position is free for another reduce. */
+static void do_fill_take_profit(void *ud)
+{
+    app_engine *ae = ud;
+    ae_settle(ae);
+    const ae_call *tp = NULL;
+    for (size_t i = ae->n_calls; i-- > 0 && tp == NULL;)
+        if (!ae->calls[i].cancel && ae->calls[i].o.purpose == S6_PURPOSE_TP)
+            tp = &ae->calls[i];
+    assert_non_null(tp);
+    s6_order_result r = { .kind = S6_RES_FILL, .market = S6_MARKET_FUT,
+                          .ts = ae->now };
+    snprintf(r.result_id, sizeof r.result_id, "r-%u", ++ae->rid);
+    snprintf(r.intent_id, sizeof r.intent_id, "%s", tp->o.intent_id);
+    snprintf(r.symbol, sizeof r.symbol, "BTCUSDT");
+    r.fill = (s6_fill){ .kind = S6_FILL_REDUCE, .side = -1, .qty = tp->o.qty,
+                        .price = 60500, .ts = ae->now };
+    char err[160] = "";
+    if (s6_engine_on_result(ae->e, &r, err, sizeof err) != 0)
+        fail_msg("take-profit fill refused: %s", err);
+    ae_settle(ae);
+}
+
+/* A retried TAKE_PROFIT under one key reduces once: the router sees one
+ * order, and the retry gets the first answer byte for byte, even after
+ * the first one filled (when the same request without a key acts again). */
+static void take_profit_repeat_acts_once(void **state)
+{
+    world *w = *state;
+    snapshot before = take(w);
+    const char *b = body(w, "TAKE_PROFIT", "\"fraction\":0.5");
+    reply r1 = manage_keyed(w, "tp-0001", b);
+    expect_ok(&r1);
+    assert_false(r1.replayed);
+    snapshot once = take(w);
+    assert_int_equal(once.orders, before.orders + 1);
+    assert_int_equal(once.last.purpose, S6_PURPOSE_TP);
+    assert_true(once.last.reduce_only);
+    assert_true(fabs(once.last.qty - 0.005) < 1e-12);
+    fx_call(w->f, do_fill_take_profit, &w->ae);
+    snapshot filled = take(w);
+
+    /* the same request with its fields in another order: the same meaning */
+    char again[1024];
+    snprintf(again, sizeof again, "{\"fraction\":0.5,\"action\":\"TAKE_PROFIT\","
+             "\"position_id\":\"%s\",\"market\":\"FUT\",\"symbol\":\"BTCUSDT\"}",
+             w->ae.pos_id);
+    reply r2 = manage_keyed(w, "tp-0001", again);
+    assert_int_equal(r2.status, r1.status);
+    assert_string_equal(r2.body, r1.body);
+    assert_true(r2.replayed);
+    snapshot after = take(w);
+    assert_unchanged(&filled, &after);
+
+    /* without the key the same body acts again: the key is what dedupes */
+    reply r3 = manage(w, TOKEN, b);
+    expect_ok(&r3);
+    snapshot third = take(w);
+    assert_int_equal(third.orders, filled.orders + 1);
+    assert_int_equal(third.last.purpose, S6_PURPOSE_TP);
+    json_decref(r1.doc);
+    json_decref(r2.doc);
+    json_decref(r3.doc);
+}
+
+/* The body's action_id is the same key as the header; another request
+ * under a used key is refused 422 and changes nothing. */
+static void reused_key_with_other_body_is_refused(void **state)
+{
+    world *w = *state;
+    reply r1 = manage(w, TOKEN, body(w, "TAKE_PROFIT", "\"fraction\":0.5,"
+                                     "\"action_id\":\"tp-0002\""));
+    expect_ok(&r1);
+    snapshot before = take(w);
+    reply r2 = manage_keyed(w, "tp-0002", body(w, "TAKE_PROFIT",
+                                               "\"fraction\":0.5"));
+    assert_int_equal(r2.status, 200);
+    assert_string_equal(r2.body, r1.body);
+    reply r3 = manage_keyed(w, "tp-0002", body(w, "TAKE_PROFIT",
+                                               "\"fraction\":0.25"));
+    expect_error(&r3, 422, "idempotency_key_reused", "Idempotency-Key");
+    refused_manage(w, TOKEN, body(w, "CLOSE", "\"action_id\":\"tp-0002\""),
+                   422, "idempotency_key_reused", "action_id");
+    snapshot after = take(w);
+    assert_unchanged(&before, &after);
+    /* header and body naming two keys, or a key with a space: 400 */
+    reply r4 = manage_keyed(w, "tp-0003", body(w, "TAKE_PROFIT",
+                                               "\"fraction\":0.25,"
+                                               "\"action_id\":\"tp-0004\""));
+    expect_error(&r4, 400, "invalid_value", "action_id");
+    reply r5 = manage_keyed(w, "tp 0005", body(w, "TAKE_PROFIT",
+                                               "\"fraction\":0.25"));
+    expect_error(&r5, 400, "invalid_value", "Idempotency-Key");
+    snapshot last = take(w);
+    assert_unchanged(&before, &last);
+    json_decref(r1.doc);
+    json_decref(r2.doc);
+    json_decref(r3.doc);
+    json_decref(r4.doc);
+    json_decref(r5.doc);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_engine, teardown)
@@ -601,6 +725,8 @@ int main(void)
         T(stop_move_sends_the_stop),
         T(loosening_needs_the_flag),
         T(paused_symbol_answers_423),
+        T(take_profit_repeat_acts_once),
+        T(reused_key_with_other_body_is_refused),
         T(positions_are_listed),
         T(access_line_names_the_ids),
         T(ready_follows_the_components),
