@@ -9,10 +9,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "app/manage_keys.h"
 #include "app/routes_positions.h"
 
 static int parse(const char *body, s6_manage_req *r, s6_api_error *e)
@@ -202,6 +204,55 @@ static void action_id_is_read_and_bounded(void **state)
     assert_int_equal(strlen(r.action_id), S6_MANAGE_KEY_MAX);
 }
 
+/* The fingerprint is the request's meaning: field order, spacing and the
+ * key's own field do not change it; any value does. */
+static void fingerprint_is_the_meaning(void **state)
+{
+    (void)state;
+    s6_manage_req a, b;
+    s6_api_error e;
+    assert_int_equal(parse("{" BASE ",\"action\":\"TAKE_PROFIT\","
+                           "\"qty\":1,\"action_id\":\"k1\"}", &a, &e), 0);
+    assert_int_equal(parse("{ \"qty\": 1.0, \"action\": \"TAKE_PROFIT\", " BASE
+                           "}", &b, &e), 0);
+    char *fa = s6_manage_fingerprint(&a), *fb = s6_manage_fingerprint(&b);
+    assert_string_equal(fa, fb);
+    free(fb);
+    b.qty = 1.0000000001;
+    fb = s6_manage_fingerprint(&b);
+    assert_string_not_equal(fa, fb);
+    free(fa);
+    free(fb);
+}
+
+/* The table is bounded: past S6_MANAGE_KEYS_KEPT keys the oldest is
+ * forgotten, the newer ones kept with their answers. */
+static void keys_are_bounded(void **state)
+{
+    (void)state;
+    s6_manage_keys t = { 0 };
+    assert_null(s6_manage_keys_find(&t, "k-0"));
+    char key[32], body[32];
+    for (int i = 0; i <= S6_MANAGE_KEYS_KEPT; i++) {
+        snprintf(key, sizeof key, "k-%d", i);
+        snprintf(body, sizeof body, "{\"n\":%d}", i);
+        assert_int_equal(s6_manage_keys_put(&t, key, "req", 200, body,
+                                            strlen(body)), 0);
+    }
+    assert_null(s6_manage_keys_find(&t, "k-0"));
+    const s6_manage_answer *a = s6_manage_keys_find(&t, "k-1");
+    assert_non_null(a);
+    assert_string_equal(a->body, "{\"n\":1}");
+    snprintf(key, sizeof key, "k-%d", S6_MANAGE_KEYS_KEPT);
+    a = s6_manage_keys_find(&t, key);
+    assert_non_null(a);
+    assert_int_equal(a->status, 200);
+    assert_string_equal(a->request, "req");
+    assert_int_equal(s6_manage_keys_put(&t, "a b", "req", 200, "{}", 2),
+                     -EINVAL);
+    s6_manage_keys_free(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +261,8 @@ int main(void)
         cmocka_unit_test(bad_bodies_are_refused),
         cmocka_unit_test(lengths_are_bounded),
         cmocka_unit_test(action_id_is_read_and_bounded),
+        cmocka_unit_test(fingerprint_is_the_meaning),
+        cmocka_unit_test(keys_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
