@@ -62,5 +62,12 @@ int s6_state_batch_send(st_batch *b);
 void s6_state_batch_drop(s6_state *s, st_batch *b);
 /* Sends the failed batches again (the barrier, before its PING). */
 size_t s6_state_resend_dirty(s6_state *s);
+/* Quotas on a cluster, one key per script (state_quota_split.c). */
+int s6_state_reserve_split(s6_state *s, const char *pos_id, const char *b,
+                           const char *c, void (*done)(void *cb_ud, bool ok),
+                           void *cb_ud);
+int s6_state_release_split(s6_state *s, st_batch *bt, const char *pos_id,
+                           const char *neg_b, const char *neg_c,
+                           const char *when);
 /* When the edge itself goes. */
 void s6_state_batches_free(s6_state *s);

@@ -21,6 +21,7 @@
 #include "bus/internal.h"
 #include "util/clock.h"
 #include "contract/names.h"
+#include "redis/cluster.h"
 
 static const char *comp = "state";
 
@@ -161,20 +162,23 @@ static int save_levels(st_batch *b, const s6_engine_record *rec)
     return rc;
 }
 
+/* Replaces the hash whole in one step: no reader sees it half-written. */
+static const char rules_lua[] =
+    "redis.call('DEL', KEYS[1]) "
+    "if #ARGV > 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end "
+    "return 1";
+
 /* pos:{rules}:<id>: one field per rule, its state as JSON text. */
 static int save_rules(st_batch *b, const char *id, const json_t *rules)
 {
     char key[KEY_MAX];
     int rc = s6_state_key(key, "pos:{rules}:%s", id);
-    const char *del[] = { "DEL", key };
-    if (rc == 0)
-        rc = s6_state_batch_add(b, 2, del);
     size_t n = rules ? json_object_size(rules) : 0;
-    if (rc != 0 || n == 0)
+    if (rc != 0)
         return rc;
-    const char **argv = calloc(2 + 2 * n, sizeof *argv);
-    char **texts = calloc(n, sizeof *texts);
-    int argc = 2;
+    const char **argv = calloc(4 + 2 * n, sizeof *argv);
+    char **texts = calloc(n ? n : 1, sizeof *texts);
+    int argc = 4;
     const char *name;
     const json_t *v;
     if (!argv || !texts)
@@ -182,19 +186,22 @@ static int save_rules(st_batch *b, const char *id, const json_t *rules)
     json_object_foreach((json_t *)rules, name, v) {
         if (rc != 0)
             break;
-        texts[(argc - 2) / 2] = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
-                                                  JSON_REAL_PRECISION(17));
-        if (!texts[(argc - 2) / 2]) {
+        char **text = &texts[(argc - 4) / 2];
+        *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+                                  JSON_REAL_PRECISION(17));
+        if (!*text) {
             rc = S6_ENOMEM;
             break;
         }
         argv[argc] = name;
-        argv[argc + 1] = texts[(argc - 2) / 2];
+        argv[argc + 1] = *text;
         argc += 2;
     }
     if (rc == 0) {
-        argv[0] = "HSET";
-        argv[1] = key;
+        argv[0] = "EVAL";
+        argv[1] = rules_lua;
+        argv[2] = "1";
+        argv[3] = key;
         rc = s6_state_batch_add(b, argc, argv);
     }
     for (size_t i = 0; texts && i < n; i++)
@@ -203,6 +210,14 @@ static int save_rules(st_batch *b, const char *id, const json_t *rules)
     free(argv);
     return rc;
 }
+
+/* The record and the open set share the {state} tag, hence one slot: one
+ * script writes both, atomically, on one Redis or on a cluster. */
+static const char record_lua[] =
+    "redis.call('HSET', KEYS[1], unpack(ARGV, 3)) "
+    "if ARGV[1] == '1' then redis.call('SADD', KEYS[2], ARGV[2]) "
+    "else redis.call('SREM', KEYS[2], ARGV[2]) end "
+    "return 1";
 
 static int save_record(st_batch *b, const s6_engine_record *rec,
                        const char *json)
@@ -213,15 +228,13 @@ static int save_record(st_batch *b, const s6_engine_record *rec,
     snprintf(market, sizeof market, "%s",
              s6_market_name(rec->pos.market));
     int rc = s6_state_key(key, "pos:{state}:%s", id);
-    const char *hs[] = { "HSET", key, "record", json, "state",
-                         s6_pos_state_name(rec->pos.state), "symbol",
-                         rec->pos.symbol, "market", market };
-    if (rc == 0)
-        rc = s6_state_batch_add(b, 10, hs);
     bool open = rec->pos.state != S6_POS_CLOSED;
-    const char *set[] = { open ? "SADD" : "SREM", S6_STATE_OPEN_SET, id };
+    const char *argv[] = { "EVAL", record_lua, "2", key, S6_STATE_OPEN_SET,
+                           open ? "1" : "0", id, "record", json, "state",
+                           s6_pos_state_name(rec->pos.state), "symbol",
+                           rec->pos.symbol, "market", market };
     if (rc == 0)
-        rc = s6_state_batch_add(b, 3, set);
+        rc = s6_state_batch_add(b, 15, argv);
     return rc;
 }
 
@@ -249,19 +262,17 @@ static int st_save(void *ud, const s6_engine_record *rec)
         json_decref(rules);
         return S6_ENOMEM;
     }
-    /* One transaction: a restart sees all of a save or none of it.  Kept
-     * until confirmed: the barrier sends it again if it failed. */
+    /* The record first, atomic on its own: it is what a restart reads (and
+     * then rewrites the views from), so a crash between the record and
+     * the spec's view keys loses nothing.  No transaction spans the keys:
+     * they lie in several cluster slots.  Kept until every command was
+     * confirmed: the barrier sends the whole save again otherwise. */
     st_batch *b = s6_state_batch_begin(s, 'S', rec->pos.id);
-    const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
-    int rc = b ? s6_state_batch_add(b, 1, multi) : S6_ENOMEM;
+    int rc = b ? save_record(b, rec, json) : S6_ENOMEM;
     if (rc == 0)
         rc = save_levels(b, rec);
     if (rc == 0)
         rc = save_rules(b, rec->pos.id, rules);
-    if (rc == 0)
-        rc = save_record(b, rec, json);
-    if (rc == 0)
-        rc = s6_state_batch_add(b, 1, exec);
     free(json);
     json_decref(rules);
     if (rc != 0) {
@@ -484,6 +495,10 @@ static int st_reserve(void *ud, const char *pos_id, double budget,
     char b[S6_BUS_NUM_LEN], c[16];
     s6_bus_fmt_num(budget, b);
     snprintf(c, sizeof c, "%d", concurrency);
+    if (s6_redis_is_cluster(s->r)) {
+        free(x);
+        return s6_state_reserve_split(s, pos_id, b, c, done, cb_ud);
+    }
     const char *argv[] = { "EVAL", reserve_lua, "2", S6_QUOTA_BUDGET_KEY,
                            S6_QUOTA_CONCURRENCY_KEY, b, c };
     int rc = s6_state_send(s, on_reserved, x, 7, argv);
@@ -519,7 +534,12 @@ static int st_release(void *ud, const char *pos_id, double budget,
                            S6_QUOTA_CONCURRENCY_KEY, marker, b, c, when };
     /* Kept until confirmed like a save: the marker makes a resend safe. */
     st_batch *bt = s6_state_batch_begin(s, 'R', pos_id);
-    rc = bt ? s6_state_batch_add(bt, 9, argv) : S6_ENOMEM;
+    if (!bt)
+        rc = S6_ENOMEM;
+    else if (s6_redis_is_cluster(s->r))
+        rc = s6_state_release_split(s, bt, pos_id, b, c, when);
+    else
+        rc = s6_state_batch_add(bt, 9, argv);
     if (rc != 0) {
         if (bt)
             s6_state_batch_drop(s, bt);

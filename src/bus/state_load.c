@@ -55,18 +55,14 @@ static void finish(load_ctx *x, int rc, s6_engine_record *recs, size_t n)
     ctx_free(x);
 }
 
-/* One record: decoded, its rule state taken from the hash when it has
- * one (the spec's key), else from the record itself. */
+/* One record: decoded, with its own rule state (the hash only when the
+ * record has none). */
 static int decode_item(load_item *it, s6_engine_record *rec, char *err,
                        size_t errlen)
 {
     if (!it->record) {
         snprintf(err, errlen, "pos:{state}:%s: in %s but has no record",
                  it->id, S6_STATE_OPEN_SET);
-        return S6_EINVAL;
-    }
-    if (it->rules_bad) {
-        snprintf(err, errlen, "pos:{rules}:%s: %s", it->id, it->rules_err);
         return S6_EINVAL;
     }
     char *rule_state = NULL, why[200] = "";
@@ -76,8 +72,13 @@ static int decode_item(load_item *it, s6_engine_record *rec, char *err,
         snprintf(err, errlen, "pos:{state}:%s record: %s", it->id, why);
         return S6_EINVAL;
     }
-    if (it->rules) {
-        free(rule_state);
+    /* The record is authoritative (written first); the rule-state hash is
+     * its view, read only for a record that carries no rule state. */
+    if (!rule_state && it->rules_bad) {
+        snprintf(err, errlen, "pos:{rules}:%s: %s", it->id, it->rules_err);
+        return S6_EINVAL;
+    }
+    if (!rule_state) {
         rule_state = it->rules;
         it->rules = NULL;
     }
@@ -99,6 +100,11 @@ static void decode_all(load_ctx *x)
             finish(x, S6_EINVAL, NULL, 0);
             return;
         }
+    /* A crash between a record and its views left the views behind: write
+     * them again from the record (kept until confirmed, like any save). */
+    s6_state_edge e = s6_state_edge_of(x->s);
+    for (size_t i = 0; i < x->n && !x->s->closed; i++)
+        (void)e.save(e.ud, &recs[i]);
     finish(x, 0, recs, x->n);
 }
 

@@ -27,7 +27,9 @@ struct st_batch {
     char key[S6_POS_ID_MAX + 3];   /* kind letter, ':', position id */
     st_cmd *cmds;
     size_t n, cap;
-    bool in_flight, dirty, superseded;
+    bool dirty, superseded, failed;
+    size_t owed;                   /* replies still to come */
+    long long first_int;           /* the first command's integer answer */
     void (*on_ok)(s6_state *s, const struct redisReply *rep);
     st_batch *next_in_bucket;
     st_batch *prev_dirty, *next_dirty;
@@ -123,7 +125,7 @@ st_batch *s6_state_batch_begin(s6_state *s, char kind, const char *pos_id)
     st_batch *old = *p;
     if (old) { /* superseded: never sent again */
         forget(s, old);
-        if (old->in_flight)
+        if (old->owed > 0)
             old->superseded = true;
         else
             batch_free(old);
@@ -185,25 +187,16 @@ static void mark_dirty(s6_state *s, st_batch *b)
     s->n_dirty++;
 }
 
-static void on_plain_reply(s6_redis *r, const redisReply *rep, int code,
-                           void *ud)
+/* The batch's outcome once its last reply is in: any failed command fails
+ * it (its writes are separate commands, each may fail on its own). */
+static void batch_settled(s6_state *s, st_batch *b)
 {
-    s6_state *s = ud;
-    (void)r;
-    s6_state_account(s, rep, code);
-    s6_state_unref(s);
-}
-
-static void on_last_reply(s6_redis *r, const redisReply *rep, int code,
-                          void *ud)
-{
-    st_batch *b = ud;
-    s6_state *s = b->s;
-    (void)r;
-    bool ok = s6_state_account(s, rep, code);
-    b->in_flight = false;
-    if (ok && b->on_ok && !s->closed)
-        b->on_ok(s, rep);
+    bool ok = !b->failed;
+    if (ok && b->on_ok && !s->closed) {
+        redisReply first = { .type = REDIS_REPLY_INTEGER,
+                             .integer = b->first_int };
+        b->on_ok(s, &first);
+    }
     if (b->superseded) {
         batch_free(b); /* already out of the registry */
     } else if (ok || s->closed) {
@@ -212,30 +205,47 @@ static void on_last_reply(s6_redis *r, const redisReply *rep, int code,
     } else {
         mark_dirty(s, b); /* the next barrier sends it again */
     }
+}
+
+static void on_batch_reply(s6_redis *r, const redisReply *rep, int code,
+                           void *ud)
+{
+    st_batch *b = ud;
+    s6_state *s = b->s;
+    (void)r;
+    bool first = b->owed == b->n && !b->failed;
+    if (!s6_state_account(s, rep, code))
+        b->failed = true;
+    else if (first)
+        b->first_int = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
+    if (--b->owed == 0)
+        batch_settled(s, b);
     s6_state_unref(s);
 }
 
 int s6_state_batch_send(st_batch *b)
 {
     s6_state *s = b->s;
-    for (size_t i = 0; i < b->n; i++) {
-        st_cmd *c = &b->cmds[i];
-        bool last = i + 1 == b->n;
-        int rc = s6_state_send_len(s, last ? on_last_reply : on_plain_reply,
-                                   last ? (void *)b : (void *)s, c->argc,
-                                   (const char *const *)c->argv, c->len);
-        if (rc == 0 && last)
-            b->in_flight = true;
-        if (rc != 0) {
-            if (i > 0 && strcmp(b->cmds[0].argv[0], "MULTI") == 0) {
-                const char *discard[] = { "DISCARD" };
-                s6_state_send(s, on_plain_reply, s, 1, discard);
-            }
-            mark_dirty(s, b);
-            return rc;
-        }
+    b->failed = false;
+    b->owed = b->n; /* held while sending: no reply settles it half-way */
+    size_t sent = 0;
+    int rc = 0;
+    for (; sent < b->n; sent++) {
+        st_cmd *c = &b->cmds[sent];
+        rc = s6_state_send_len(s, on_batch_reply, b, c->argc,
+                               (const char *const *)c->argv, c->len);
+        if (rc != 0)
+            break;
     }
-    return 0;
+    if (rc == 0)
+        return 0;
+    /* Not all sent (Redis down): the batch goes again with the next
+     * barrier once what was sent has answered. */
+    b->failed = true;
+    b->owed -= b->n - sent;
+    if (b->owed == 0)
+        batch_settled(s, b);
+    return rc;
 }
 
 size_t s6_state_resend_dirty(s6_state *s)
@@ -246,7 +256,7 @@ size_t s6_state_resend_dirty(s6_state *s)
         unlink_dirty(s, b);
         n++;
         if (s6_state_batch_send(b) != 0)
-            break; /* marked dirty again: Redis is down, the barrier fails */
+            break; /* dirty again: Redis is down, the barrier fails */
     }
     s->st.resent += n;
     return n;

@@ -230,9 +230,13 @@ static void test_load_restores_open_positions(void **state)
     assert_int_equal(t->e.save(t->e.ud, &b), 0);
     assert_int_equal(t->e.save(t->e.ud, &c), 0);
     assert_true(barrier(t));
-    /* The rule-state hash is the spec's key: it is what restores. */
+    /* The record is authoritative: a view changed behind its back does not
+     * restore (and is rewritten from the record); a record without rule
+     * state takes it from the view. */
     assert_int_equal(bus_cmdv(&t->f, NULL, "HSET", "pos:{rules}:p1",
                               "ladder", "{\"next\":5}", NULL), 0);
+    assert_int_equal(bus_cmdv(&t->f, NULL, "HSET", "pos:{rules}:p2",
+                              "ladder", "{\"next\":7}", NULL), 0);
 
     l = load(t);
     assert_int_equal(l.rc, 0);
@@ -243,15 +247,21 @@ static void test_load_restores_open_positions(void **state)
             assert_true(r->pos.qty == 0.01 && r->pos.entry == 64250.1);
             assert_true(r->stop.confirmed.price == 63500.5);
             assert_int_equal(r->tp_step, 1);
-            assert_non_null(strstr(r->rule_state_json, "\"next\":5"));
+            assert_null(strstr(r->rule_state_json, "\"next\":5"));
             assert_non_null(strstr(r->rule_state_json, "trailing_stop"));
         } else {
             assert_string_equal(r->pos.id, "p2");
             assert_true(r->pos.qty == 0.5);
-            assert_null(r->rule_state_json);
+            assert_non_null(strstr(r->rule_state_json, "\"next\":7"));
         }
     }
     s6_state_free_records(l.recs, l.n);
+    /* The load wrote p1's view again from its record. */
+    assert_true(barrier(t));
+    bus_reply r;
+    assert_int_equal(bus_cmdv(&t->f, &r, "HGET", "pos:{rules}:p1", "ladder",
+                              NULL), 0);
+    assert_null(strstr(r.str, "\"next\":5"));
 }
 
 static void test_load_refuses_a_bad_record(void **state)
@@ -281,6 +291,7 @@ static void test_load_refuses_a_bad_record(void **state)
                               NULL), 0);
     assert_int_equal(bus_cmdv(&t->f, NULL, "SADD", "pos:{state}:open", "p1",
                               NULL), 0);
+    a.rule_state_json = NULL; /* read from the view, which is broken */
     assert_int_equal(t->e.save(t->e.ud, &a), 0);
     assert_int_equal(bus_cmdv(&t->f, NULL, "HSET", "pos:{rules}:p1",
                               "ladder", "{oops", NULL), 0);
@@ -441,7 +452,7 @@ static void test_barrier_sends_a_failed_save_again(void **state)
     tfx *t = *state;
     s6_engine_record rec;
     make_record(&rec, "p1");
-    /* A key of the wrong type makes the save's EXEC fail. */
+    /* A key of the wrong type makes one of the save's writes fail. */
     assert_int_equal(bus_cmdv(&t->f, NULL, "SET", "pos:{tp}:ladder:p1", "x",
                               NULL), 0);
     rec.tp_step = 5;
