@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "redis/cluster.h"
 #include "redis/redis_io.h"
 
 /* One command in flight.  It stays allocated until hiredis hands it back
@@ -33,6 +34,7 @@ struct s6_redis {
     uv_timer_t cmd_timer;  /* the oldest command's deadline */
     uint32_t attempts;     /* failed connects since the last success */
     int handles_open;
+    s6_cluster *cl;        /* redis+cluster://: everything goes there */
 };
 
 #define COMPONENT "redis"
@@ -382,6 +384,42 @@ static void start_connect(s6_redis *r)
 
 static uint32_t or_default(uint32_t v, uint32_t dflt) { return v ? v : dflt; }
 
+static void apply_defaults(s6_redis_opts *o)
+{
+    o->connect_timeout_ms = or_default(o->connect_timeout_ms, 1000);
+    o->command_timeout_ms = or_default(o->command_timeout_ms, 2000);
+    o->reconnect_min_ms = or_default(o->reconnect_min_ms, 50);
+    o->reconnect_max_ms = or_default(o->reconnect_max_ms, 5000);
+    if (o->reconnect_max_ms < o->reconnect_min_ms)
+        o->reconnect_max_ms = o->reconnect_min_ms;
+    if (!o->name)
+        o->name = "redis";
+}
+
+/* The same facade; the cluster owns it from here and frees it. */
+static int open_cluster(uv_loop_t *loop, const char *url,
+                        const s6_redis_opts *opts, s6_redis **out, char *err,
+                        size_t errlen)
+{
+    s6_redis *r = calloc(1, sizeof(*r));
+    s6_cluster *cl = NULL;
+    if (!r)
+        return S6_ENOMEM;
+    if (opts)
+        r->opts = *opts;
+    apply_defaults(&r->opts);
+    r->loop = loop;
+    int rc = s6_cluster_open(loop, url, &r->opts, r, &cl, err, errlen);
+    if (rc != 0) {
+        if (!cl)
+            free(r);
+        return rc;
+    }
+    r->cl = cl;
+    *out = r;
+    return 0;
+}
+
 int s6_redis_open(uv_loop_t *loop, const char *url, const s6_redis_opts *opts,
                   s6_redis **out, char *err, size_t errlen)
 {
@@ -390,6 +428,8 @@ int s6_redis_open(uv_loop_t *loop, const char *url, const s6_redis_opts *opts,
 
     if (!loop || !out)
         return S6_EINVAL;
+    if (s6_cluster_url_is(url))
+        return open_cluster(loop, url, opts, out, err, errlen);
     if ((rc = s6_redis_url_parse(url, &u, err, errlen)) != 0)
         return rc;
     s6_redis *r = calloc(1, sizeof(*r));
@@ -399,14 +439,7 @@ int s6_redis_open(uv_loop_t *loop, const char *url, const s6_redis_opts *opts,
     r->url = u;
     if (opts)
         r->opts = *opts;
-    r->opts.connect_timeout_ms = or_default(r->opts.connect_timeout_ms, 1000);
-    r->opts.command_timeout_ms = or_default(r->opts.command_timeout_ms, 2000);
-    r->opts.reconnect_min_ms = or_default(r->opts.reconnect_min_ms, 50);
-    r->opts.reconnect_max_ms = or_default(r->opts.reconnect_max_ms, 5000);
-    if (r->opts.reconnect_max_ms < r->opts.reconnect_min_ms)
-        r->opts.reconnect_max_ms = r->opts.reconnect_min_ms;
-    if (!r->opts.name)
-        r->opts.name = "redis";
+    apply_defaults(&r->opts);
     r->state = S6_REDIS_DOWN;
     uv_timer_init(loop, &r->conn_timer);
     uv_timer_init(loop, &r->cmd_timer);
@@ -427,6 +460,10 @@ static void on_handle_closed(uv_handle_t *h)
 
 void s6_redis_close(s6_redis *r)
 {
+    if (r && r->cl) {
+        s6_cluster_close(r->cl);
+        return;
+    }
     if (!r || r->state == S6_REDIS_CLOSED)
         return;
     set_state(r, S6_REDIS_CLOSED, 0);
@@ -435,9 +472,25 @@ void s6_redis_close(s6_redis *r)
     uv_close((uv_handle_t *)&r->cmd_timer, on_handle_closed);
 }
 
-s6_redis_state s6_redis_get_state(const s6_redis *r) { return r->state; }
+s6_redis_state s6_redis_get_state(const s6_redis *r)
+{
+    return r->cl ? s6_cluster_get_state(r->cl) : r->state;
+}
 
-size_t s6_redis_in_flight(const s6_redis *r) { return r->in_flight; }
+size_t s6_redis_in_flight(const s6_redis *r)
+{
+    return r->cl ? s6_cluster_in_flight(r->cl) : r->in_flight;
+}
+
+bool s6_redis_is_cluster(const s6_redis *r) { return r && r->cl; }
+
+int s6_redis_cluster_stats_get(const s6_redis *r, s6_redis_cluster_stats *st)
+{
+    if (!r || !r->cl || !st)
+        return S6_EINVAL;
+    s6_cluster_get_stats(r->cl, st);
+    return 0;
+}
 
 int s6_redis_cmd_ex(s6_redis *r, uint32_t extra_ms, s6_redis_reply_cb cb,
                     void *ud, int argc, const char *const *argv,
@@ -448,6 +501,8 @@ int s6_redis_cmd_ex(s6_redis *r, uint32_t extra_ms, s6_redis_reply_cb cb,
     for (int i = 0; i < argc; i++)
         if (!argv[i])
             return S6_EINVAL;
+    if (r->cl)
+        return s6_cluster_cmd(r->cl, extra_ms, cb, ud, argc, argv, argvlen);
     if (r->state == S6_REDIS_CLOSED)
         return S6_ECLOSED;
     if (!r->ac)

@@ -80,13 +80,22 @@ static int notify_socket(const s6test_redis *srv)
 
 static void exec_server(const s6test_redis *srv)
 {
-    char port[16], log[192], notify[160];
+    char port[16], log[192], notify[160], timeout[16];
 
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     snprintf(port, sizeof(port), "%d", srv->port);
     snprintf(log, sizeof(log), "%s/redis.log", srv->dir);
     notify_path(srv, notify, sizeof(notify));
     setenv("NOTIFY_SOCKET", notify, 1);
+    snprintf(timeout, sizeof(timeout), "%d", srv->cluster_node_timeout_ms);
+    if (srv->cluster_node_timeout_ms > 0)
+        execlp("redis-server", "redis-server", "--port", port, "--bind",
+               "127.0.0.1", "--dir", srv->dir, "--save", "", "--appendonly",
+               "no", "--daemonize", "no", "--supervised", "systemd",
+               "--logfile", log, "--enable-debug-command", "local",
+               "--cluster-enabled", "yes", "--cluster-config-file",
+               "nodes.conf", "--cluster-node-timeout", timeout,
+               (char *)NULL);
     /* With aof every write is on disk before it is answered, so a kill
      * and restart loses nothing a client was told had happened. */
     execlp("redis-server", "redis-server", "--port", port, "--bind",
@@ -180,11 +189,17 @@ static int spawn(s6test_redis *srv)
 
 int s6test_redis_start(s6test_redis *srv)
 {
+    return s6test_redis_start_cluster_node(srv, 0);
+}
+
+int s6test_redis_start_cluster_node(s6test_redis *srv, int node_timeout_ms)
+{
     const char *tmp = getenv("TMPDIR");
     int aof = srv->aof;
 
     memset(srv, 0, sizeof(*srv));
     srv->aof = aof;
+    srv->cluster_node_timeout_ms = node_timeout_ms;
     snprintf(srv->dir, sizeof(srv->dir), "%s/s6redis.XXXXXX",
              tmp && *tmp && strlen(tmp) < 60 ? tmp : "/tmp");
     if (!mkdtemp(srv->dir))

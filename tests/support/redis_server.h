@@ -29,12 +29,16 @@ typedef struct s6test_redis {
     char dir[80];    /* data dir, log file redis.log inside */
     char url[64];    /* redis://127.0.0.1:<port>/0 */
     int aof;         /* set before start: appendonly yes */
+    int cluster_node_timeout_ms; /* > 0: a cluster node (redis_cluster.h) */
 } s6test_redis;
 
 /* A port nothing listens on right now (bound to :0 then released). */
 int s6test_free_port(void);
 
 int s6test_redis_start(s6test_redis *srv);
+/* The same as a cluster node (--cluster-enabled yes, nodes.conf in its dir,
+ * the given cluster-node-timeout). */
+int s6test_redis_start_cluster_node(s6test_redis *srv, int node_timeout_ms);
 int s6test_redis_stop(s6test_redis *srv);
 int s6test_redis_restart(s6test_redis *srv);
 void s6test_redis_destroy(s6test_redis *srv);
