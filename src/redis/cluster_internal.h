@@ -20,6 +20,7 @@ typedef struct cnode {
     int port;
     char name[300]; /* "<client name> host:port", for the node's log lines */
     s6_redis *r;
+    bool listed;    /* in cl->nodes: its state changes count from then on */
 } cnode;
 
 typedef struct ccmd ccmd;

@@ -68,10 +68,10 @@ static void on_node_state(s6_redis *r, s6_redis_state st, int code, void *ud)
     cnode *n = ud;
     s6_cluster *cl = n->cl;
 
-    (void)r;
     (void)code;
-    if (cl->closed || st == S6_REDIS_CLOSED)
-        return;
+    (void)r;
+    if (cl->closed || st == S6_REDIS_CLOSED || !n->listed)
+        return; /* not listed: still inside s6_redis_open */
     if (st == S6_REDIS_DOWN)
         s6_cluster_refresh(cl); /* a failover may have moved its slots */
     s6_cluster_update_state(cl);
@@ -110,6 +110,7 @@ cnode *s6_cluster_node_get(s6_cluster *cl, const char *host, size_t hostlen,
         return NULL;
     }
     *tail = n;
+    n->listed = true;
     cl->st.nodes++;
     return n;
 }
@@ -156,16 +157,15 @@ int s6_cluster_parse_seeds(s6_cluster *cl, const char *url, char *err,
         return seed_fail(err, errlen, url, "a cluster has only database 0");
     if (list == 0)
         return seed_fail(err, errlen, url, "no node given");
-    for (const char *s = p; s < tail;) {
+    for (const char *s = p;; s++) {
         size_t n = strcspn(s, ",/");
-        if (s + n > tail)
-            n = (size_t)(tail - s);
         int rc = add_seed(cl, url, s, n, err, errlen);
         if (rc != 0)
             return rc;
-        s += n + (s + n < tail);
+        s += n;
+        if (*s != ',')
+            return 0;
     }
-    return 0;
 }
 
 /* ---- the slot map ---- */
@@ -255,7 +255,7 @@ static void refresh_now(s6_cluster *cl)
     const size_t lens[] = { 7, 5 };
 
     cl->refresh_due = false;
-    do {
+    while (n) {
         if (s6_redis_get_state(n->r) == S6_REDIS_UP &&
             s6_redis_cmd(n->r, on_slots, n, 2, argv, lens) == 0) {
             cl->refreshing = true;
@@ -263,7 +263,9 @@ static void refresh_now(s6_cluster *cl)
             return;
         }
         n = n->next ? n->next : cl->nodes;
-    } while (n != start);
+        if (n == start)
+            break;
+    }
     /* No node connected yet: a node coming up asks again. */
     cl->refresh_due = true;
 }

@@ -237,18 +237,14 @@ int s6test_cluster_master_of(s6test_cluster *c, int slot)
 
 int s6test_cluster_replica_of(s6test_cluster *c, int m)
 {
-    char id[64], info[512];
-    if (!node_id(c, m, id, sizeof id))
-        return -1;
+    char info[1024], port[32];
+    snprintf(port, sizeof port, "master_port:%d", c->node[m].port);
     for (int i = 0; i < S6TEST_CLUSTER_NODES; i++) {
         if (i == m || c->node[i].pid <= 0)
             continue;
-            strstr(info, "role:slave")) {
-            char port[32];
-            snprintf(port, sizeof port, "master_port:%d", c->node[m].port);
-            if (strstr(info, port))
-                return i;
-        }
+        if (s6test_cluster_cmd(c, i, info, sizeof info, "INFO replication") == 0 &&
+            strstr(info, "role:slave") && strstr(info, port))
+            return i;
     }
     return -1;
 }
@@ -334,6 +330,30 @@ int s6test_cluster_failover(s6test_cluster *c, int m)
         pause_ms(POLL_MS);
     }
     return s6test_cluster_await_ok(c, 10000);
+}
+
+static long long field_ll(const char *text, const char *name)
+{
+    const char *p = strstr(text, name);
+    return p ? atoll(p + strlen(name)) : -1;
+}
+
+int s6test_cluster_await_replicated(s6test_cluster *c, int m)
+{
+    char info[2048];
+    long long end = now_ms() + 10000;
+    for (;;) {
+        if (s6test_cluster_cmd(c, m, info, sizeof info, "INFO replication") != 0)
+            return fail("replicated: the master does not answer");
+        long long want = field_ll(info, "master_repl_offset:");
+        const char *slave = strstr(info, "slave0:");
+        long long have = slave ? field_ll(slave, "offset=") : -1;
+        if (have >= want && want >= 0)
+            return 0;
+        if (now_ms() > end)
+            return fail("replicated: the replica did not catch up");
+        pause_ms(POLL_MS);
+    }
 }
 
 int s6test_cluster_kill_master(s6test_cluster *c, int m)

@@ -47,6 +47,9 @@ int s6test_cluster_migrate_slot(s6test_cluster *c, int slot, int to,
 /* CLUSTER FAILOVER on a replica of master m; returns once that replica is
  * master and every live node agrees. */
 int s6test_cluster_failover(s6test_cluster *c, int m);
+/* Returns once every replica of master m has its whole stream (the
+ * offsets in INFO replication agree). */
+int s6test_cluster_await_replicated(s6test_cluster *c, int m);
 /* Kills master m; returns once a replica took over its slots. */
 int s6test_cluster_kill_master(s6test_cluster *c, int m);
 /* Waits until every live node reports cluster_state:ok and agrees on the
