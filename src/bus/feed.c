@@ -6,12 +6,26 @@
 #include <string.h>
 
 #include "bus/fields.h"
+#include "redis/cluster.h"
+#include "redis/slot.h"
 
 enum { STREAM_PRICES = 0, STREAM_SIGNALS = 1 };
 
-struct s6_feed {
+/* A blocking reader over streams [first, first + n).  One lane reads both
+ * streams; on a Redis Cluster, where the two stream keys lie in different
+ * slots and one XREAD cannot name both, each stream gets a lane (and a
+ * blocking connection) of its own. */
+typedef struct feed_lane {
+    s6_feed *f;
     s6_redis *blk;
     uv_timer_t retry;
+    int first, n;
+    bool reading;
+} feed_lane;
+
+struct s6_feed {
+    feed_lane lane[2];
+    int n_lanes;
     s6_feed_opts o;
     char stream[2][128];
     char id[2][S6_FEED_ID_LEN];   /* "$" until resolved */
@@ -23,7 +37,7 @@ struct s6_feed {
 
 static const char *comp = "feed";
 
-static void read_next(s6_feed *f);
+static void read_next(feed_lane *l);
 
 static void unref(s6_feed *f)
 {
@@ -43,19 +57,20 @@ static void on_retry(uv_timer_t *t)
     read_next(t->data);
 }
 
-static void retry_later(s6_feed *f, const char *what, int code)
+static void retry_later(feed_lane *l, const char *what, int code)
 {
+    s6_feed *f = l->f;
     s6_log_warn(f->o.log, comp, "retrying", S6_LOG_STR("after", what),
                 S6_LOG_STR("error", s6_strerror(code)));
-    uv_timer_start(&f->retry, on_retry, f->o.retry_ms, 0);
+    uv_timer_start(&l->retry, on_retry, f->o.retry_ms, 0);
 }
 
-static int issue(s6_feed *f, uint32_t extra_ms, s6_redis_reply_cb cb, int argc,
-                 const char *const *argv)
+static int issue(feed_lane *l, uint32_t extra_ms, s6_redis_reply_cb cb,
+                 int argc, const char *const *argv)
 {
-    int rc = s6_bus_cmd(f->blk, extra_ms, cb, f, argc, argv);
+    int rc = s6_bus_cmd(l->blk, extra_ms, cb, l, argc, argv);
     if (rc == 0)
-        f->refs++;
+        l->f->refs++;
     return rc;
 }
 
@@ -134,40 +149,43 @@ static void take_stream(s6_feed *f, const redisReply *s)
 
 static void on_read(s6_redis *r, const redisReply *rep, int code, void *ud)
 {
-    s6_feed *f = ud;
+    feed_lane *l = ud;
+    s6_feed *f = l->f;
     (void)r;
     if (!reply_live(f))
         return;
     if (code != 0) {
-        retry_later(f, "XREAD", code);
+        retry_later(l, "XREAD", code);
         return;
     }
     for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements &&
                        !f->closed; i++)
         take_stream(f, rep->element[i]);
     if (!f->closed)
-        read_next(f);
+        read_next(l);
 }
 
 /* ---- start: "$" becomes the stream's last id ---- */
 
-static bool resolved(const s6_feed *f)
+/* The lane's first stream still at "$", or -1. */
+static int unresolved(const feed_lane *l)
 {
-    for (int i = 0; i < f->n_streams; i++)
-        if (strcmp(f->id[i], "$") == 0)
-            return false;
-    return true;
+    for (int i = l->first; i < l->first + l->n; i++)
+        if (strcmp(l->f->id[i], "$") == 0)
+            return i;
+    return -1;
 }
 
 static void on_last_id(s6_redis *r, const redisReply *rep, int code, void *ud)
 {
-    s6_feed *f = ud;
+    feed_lane *l = ud;
+    s6_feed *f = l->f;
     (void)r;
     if (!reply_live(f))
         return;
-    int which = resolved(f) ? -1 : strcmp(f->id[0], "$") == 0 ? 0 : 1;
+    int which = unresolved(l);
     if (code != 0 || which < 0) {
-        retry_later(f, "XREVRANGE", code);
+        retry_later(l, "XREVRANGE", code);
         return;
     }
     const redisReply *last = rep->type == REDIS_REPLY_ARRAY && rep->elements
@@ -178,19 +196,36 @@ static void on_last_id(s6_redis *r, const redisReply *rep, int code, void *ud)
                  (int)last->element[0]->len, last->element[0]->str);
     else
         strcpy(f->id[which], "0-0"); /* empty: everything from now on */
-    read_next(f);
+    read_next(l);
 }
 
-static void read_next(s6_feed *f)
+/* Every lane has sent its first read: nothing written from now on is
+ * missed, and the caller may say it is live. */
+static void lane_reading(feed_lane *l)
 {
+    s6_feed *f = l->f;
+    if (l->reading)
+        return;
+    l->reading = true;
+    for (int i = 0; i < f->n_lanes; i++)
+        if (!f->lane[i].reading)
+            return;
+    f->st.reading = true;
+    if (f->o.on_reading != NULL)
+        f->o.on_reading(f->o.ud);
+}
+
+static void read_next(feed_lane *l)
+{
+    s6_feed *f = l->f;
     int rc;
     const char *what;
-    if (!resolved(f)) {
-        int which = strcmp(f->id[0], "$") == 0 ? 0 : 1;
+    int which = unresolved(l);
+    if (which >= 0) {
         const char *argv[] = { "XREVRANGE", f->stream[which], "+", "-",
                                "COUNT", "1" };
         what = "XREVRANGE";
-        rc = issue(f, 0, on_last_id, 6, argv);
+        rc = issue(l, 0, on_last_id, 6, argv);
     } else {
         char count[16], block[16];
         snprintf(count, sizeof count, "%u", f->o.count);
@@ -198,21 +233,18 @@ static void read_next(s6_feed *f)
         const char *argv[10] = { "XREAD", "COUNT", count, "BLOCK", block,
                                  "STREAMS" };
         int argc = 6;
-        for (int i = 0; i < f->n_streams; i++)
+        for (int i = l->first; i < l->first + l->n; i++)
             argv[argc++] = f->stream[i];
-        for (int i = 0; i < f->n_streams; i++)
+        for (int i = l->first; i < l->first + l->n; i++)
             argv[argc++] = f->id[i];
         what = "XREAD";
-        bool first = !f->st.reading;
-        f->st.reading = true;
-        /* From here on nothing written to the streams is missed: the
-         * caller may say it is live. */
-        if (first && f->o.on_reading != NULL)
-            f->o.on_reading(f->o.ud);
-        rc = issue(f, f->o.block_ms, on_read, argc, argv);
+        lane_reading(l);
+        if (f->closed) /* on_reading may close the feed */
+            return;
+        rc = issue(l, f->o.block_ms, on_read, argc, argv);
     }
     if (rc != 0)
-        retry_later(f, what, rc);
+        retry_later(l, what, rc);
 }
 
 static int set_name(char *dst, const char *v, const char *dflt,
@@ -269,24 +301,40 @@ int s6_feed_start(uv_loop_t *loop, const s6_feed_opts *opts, s6_feed **out,
     if (!f)
         return S6_ENOMEM;
     int rc = configure(f, opts, err, errlen);
+    /* One XREAD names every stream, unless a cluster keeps them apart. */
+    bool apart = f->n_streams == 2 && s6_cluster_url_is(opts->url) &&
+                 s6_redis_key_slot(f->stream[0], strlen(f->stream[0])) !=
+                     s6_redis_key_slot(f->stream[1], strlen(f->stream[1]));
+    f->n_lanes = apart ? 2 : 1;
+    for (int i = 0; i < f->n_lanes; i++)
+        f->lane[i] = (feed_lane){ .f = f, .first = apart ? i : 0,
+                                  .n = apart ? 1 : f->n_streams };
     s6_redis_opts ro = { .log = opts->log, .name = "feed-blocking" };
-    if (rc == 0 && s6_redis_open(loop, opts->url, &ro, &f->blk, err, errlen))
-        rc = S6_EREDIS;
+    for (int i = 0; rc == 0 && i < f->n_lanes; i++)
+        if (s6_redis_open(loop, opts->url, &ro, &f->lane[i].blk, err, errlen))
+            rc = S6_EREDIS;
     if (rc != 0) {
+        for (int i = 0; i < f->n_lanes; i++)
+            if (f->lane[i].blk)
+                s6_redis_close(f->lane[i].blk);
         free(f);
         return rc;
     }
-    uv_timer_init(loop, &f->retry);
-    f->retry.data = f;
-    f->refs = 1; /* the timer's */
-    read_next(f);
+    f->refs = (unsigned)f->n_lanes; /* the timers' */
+    for (int i = 0; i < f->n_lanes; i++) {
+        uv_timer_init(loop, &f->lane[i].retry);
+        f->lane[i].retry.data = &f->lane[i];
+    }
     *out = f;
+    for (int i = 0; i < f->n_lanes && !f->closed; i++)
+        read_next(&f->lane[i]);
     return 0;
 }
 
 static void on_timer_closed(uv_handle_t *h)
 {
-    unref(h->data);
+    feed_lane *l = h->data;
+    unref(l->f);
 }
 
 void s6_feed_close(s6_feed *f)
@@ -294,8 +342,10 @@ void s6_feed_close(s6_feed *f)
     if (!f || f->closed)
         return;
     f->closed = true;
-    s6_redis_close(f->blk);
-    uv_close((uv_handle_t *)&f->retry, on_timer_closed);
+    for (int i = 0; i < f->n_lanes; i++) {
+        s6_redis_close(f->lane[i].blk);
+        uv_close((uv_handle_t *)&f->lane[i].retry, on_timer_closed);
+    }
 }
 
 void s6_feed_get_stats(const s6_feed *f, s6_feed_stats *st)

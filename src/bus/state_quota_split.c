@@ -144,7 +144,7 @@ int s6_state_reserve_split(s6_state *s, const char *pos_id, const char *b,
 {
     split_reserve *x = calloc(1, sizeof *x);
     if (!x)
-        return S6_BUS_ENOMEM;
+        return S6_ENOMEM;
     *x = (split_reserve){ .s = s, .done = done, .cb_ud = cb_ud };
     snprintf(x->pos_id, sizeof x->pos_id, "%s", pos_id);
     snprintf(x->b, sizeof x->b, "%s", b);

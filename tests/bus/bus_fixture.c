@@ -112,10 +112,46 @@ static bool client_up(void *r)
     return s6_redis_get_state(r) == S6_REDIS_UP;
 }
 
+/* One cluster for the whole process (starting one takes seconds), emptied
+ * before each test; removed at exit. */
+static s6test_cluster *shared_cluster;
+
+static void destroy_cluster(void)
+{
+    s6test_cluster_destroy(shared_cluster);
+    free(shared_cluster);
+    shared_cluster = NULL;
+}
+
+bool bus_fx_on_cluster(void)
+{
+    const char *v = getenv("S6_TEST_REDIS_CLUSTER");
+    return v && strcmp(v, "1") == 0;
+}
+
+s6test_cluster *bus_fx_cluster(void) { return shared_cluster; }
+
+static int start_redis(bus_fx *f)
+{
+    if (!bus_fx_on_cluster())
+        return s6test_redis_start(&f->srv);
+    if (!shared_cluster) {
+        shared_cluster = calloc(1, sizeof *shared_cluster);
+        if (!shared_cluster || s6test_cluster_start(shared_cluster) != 0)
+            return -1;
+        atexit(destroy_cluster);
+    }
+    for (int i = 0; i < S6TEST_CLUSTER_NODES; i++) /* replicas refuse: fine */
+        s6test_cluster_cmd(shared_cluster, i, NULL, 0, "FLUSHALL");
+    memset(&f->srv, 0, sizeof f->srv);
+    snprintf(f->srv.url, sizeof f->srv.url, "%s", shared_cluster->url);
+    return 0;
+}
+
 int bus_fx_setup(bus_fx *f)
 {
     memset(f, 0, sizeof *f);
-    if (uv_loop_init(&f->loop) != 0 || s6test_redis_start(&f->srv) != 0)
+    if (uv_loop_init(&f->loop) != 0 || start_redis(f) != 0)
         return -1;
     char err[256] = "";
     s6_redis_opts o = { .name = "test-cmd" };

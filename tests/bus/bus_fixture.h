@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "redis/redis.h"
+#include "redis_cluster.h"
 #include "redis_server.h"
 
 struct redisReply;
@@ -20,6 +21,13 @@ typedef struct bus_fx {
     s6test_redis srv;
     s6_redis *cmd;
 } bus_fx;
+
+/* With S6_TEST_REDIS_CLUSTER=1 in the environment every suite runs on a
+ * real 6-node Redis Cluster (one per process, emptied before each test;
+ * f->srv.url is then its redis+cluster:// URL and f->srv has no process:
+ * tests that stop the server skip). */
+bool bus_fx_on_cluster(void);
+s6test_cluster *bus_fx_cluster(void);
 
 /* Loop, server and an UP command client; 0 or -1 (printed). */
 int bus_fx_setup(bus_fx *f);

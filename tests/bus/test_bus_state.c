@@ -101,10 +101,21 @@ static void test_save_writes_the_spec_keys(void **state)
     assert_true(barrier(t));
 
     bus_reply r;
-    assert_int_equal(bus_cmdv(&t->f, &r, "KEYS", "*", NULL), 0);
     const char *want[] = { "pos:{sl}:level:p1", "pos:{tp}:ladder:p1",
                            "pos:{adds}:p1", "pos:{rules}:p1",
                            "pos:{state}:p1", "pos:{state}:open" };
+    if (bus_fx_on_cluster()) { /* the keys lie on several masters */
+        assert_int_equal(s6test_cluster_dbsize(bus_fx_cluster()), 6);
+        for (size_t i = 0; i < 6; i++) {
+            assert_int_equal(bus_cmdv(&t->f, &r, "EXISTS", want[i], NULL), 0);
+            assert_int_equal(r.integer, 1);
+        }
+        r.n_items = 6;
+        for (size_t i = 0; i < 6; i++)
+            strcpy(r.items[i], want[i]);
+    } else {
+        assert_int_equal(bus_cmdv(&t->f, &r, "KEYS", "*", NULL), 0);
+    }
     assert_int_equal(r.n_items, 6);
     for (size_t i = 0; i < 6; i++) {
         bool found = false;
@@ -425,6 +436,8 @@ static void test_barrier_reports_a_failed_write(void **state)
     /* Reported once: the next window is clean. */
     assert_true(barrier(t));
     /* A write while Redis is gone: refused, and the barrier says so. */
+    if (bus_fx_on_cluster())
+        return; /* redis_cluster and service_cluster cover node faults */
     s6test_redis_stop(&t->f.srv);
     s6_engine_record rec;
     make_record(&rec, "p1");
@@ -488,6 +501,8 @@ static bool client_down(void *r)
 
 static void test_saves_survive_a_redis_outage(void **state)
 {
+    if (bus_fx_on_cluster())
+        skip(); /* one server stopped: redis_cluster covers node faults */
     tfx *t = *state;
     s6_engine_record rec;
     make_record(&rec, "p1");

@@ -193,7 +193,7 @@ static void test_cluster_urls(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';
         assert_int_equal(s6_redis_open(&loop, bad[i], NULL, &r, err, sizeof err),
-                         S6_REDIS_EURL);
+                         S6_EURL);
         assert_non_null(strstr(err, bad[i]));
     }
     assert_int_equal(uv_loop_close(&loop), 0);
@@ -238,8 +238,8 @@ static void test_transactions_and_cross_slot_refused(void **state)
 {
     fx *f = *state;
     rec x;
-    assert_int_equal(cmdv(f, &x, "MULTI", NULL), S6_REDIS_EINVAL);
-    assert_int_equal(cmdv(f, &x, "MGET", "a{1}", "b{2}", NULL), S6_REDIS_EINVAL);
+    assert_int_equal(cmdv(f, &x, "MULTI", NULL), S6_EINVAL);
+    assert_int_equal(cmdv(f, &x, "MGET", "a{1}", "b{2}", NULL), S6_EINVAL);
     x = sync_cmd(f, "MGET", "a{1}", "b{1}");
     assert_int_equal(x.code, 0);
     x = sync_cmd(f, "PING", NULL, NULL);

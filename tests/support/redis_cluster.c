@@ -314,6 +314,17 @@ static bool is_master(s6test_cluster *c, int i)
            strstr(info, "role:master") != NULL;
 }
 
+long long s6test_cluster_dbsize(s6test_cluster *c)
+{
+    long long n = 0;
+    char out[32];
+    for (int i = 0; i < S6TEST_CLUSTER_NODES; i++)
+        if (c->node[i].pid > 0 && is_master(c, i) &&
+            s6test_cluster_cmd(c, i, out, sizeof out, "DBSIZE") == 0)
+            n += atoll(out);
+    return n;
+}
+
 int s6test_cluster_failover(s6test_cluster *c, int m)
 {
     char out[128];

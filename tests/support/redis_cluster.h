@@ -23,7 +23,7 @@ enum { S6TEST_CLUSTER_NODES = 6 };
 
 typedef struct s6test_cluster {
     s6test_redis node[S6TEST_CLUSTER_NODES];
-    char url[256];   /* redis+cluster://127.0.0.1:<p0>,127.0.0.1:<p1>/ */
+    char url[120];   /* redis+cluster://127.0.0.1:<p0>,127.0.0.1:<p1>/ */
 } s6test_cluster;
 
 int s6test_cluster_start(s6test_cluster *c);
@@ -52,6 +52,8 @@ int s6test_cluster_failover(s6test_cluster *c, int m);
 int s6test_cluster_await_replicated(s6test_cluster *c, int m);
 /* Kills master m; returns once a replica took over its slots. */
 int s6test_cluster_kill_master(s6test_cluster *c, int m);
+/* Keys held by the masters together. */
+long long s6test_cluster_dbsize(s6test_cluster *c);
 /* Waits until every live node reports cluster_state:ok and agrees on the
  * owner of every slot. */
 int s6test_cluster_await_ok(s6test_cluster *c, int deadline_ms);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -55,6 +56,16 @@ int s6test_free_port(void)
         port = ntohs(a.sin_port);
     close(fd);
     return port;
+}
+
+static bool port_free(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = loopback(port);
+    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
 }
 
 static void notify_path(const s6test_redis *srv, char *out, size_t n)
@@ -207,6 +218,10 @@ int s6test_redis_start_cluster_node(s6test_redis *srv, int node_timeout_ms)
     /* The port can be taken between probe and bind: try a few. */
     for (int attempt = 0; attempt < 3; attempt++) {
         srv->port = s6test_free_port();
+        /* A cluster node also listens on port + 10000 (its bus). */
+        while (node_timeout_ms > 0 && srv->port > 0 &&
+               (srv->port > 55535 || !port_free(srv->port + 10000)))
+            srv->port = s6test_free_port();
         if (srv->port <= 0)
             break;
         snprintf(srv->url, sizeof(srv->url), "redis://127.0.0.1:%d/0", srv->port);

@@ -27,7 +27,7 @@ typedef struct s6test_redis {
     int port;
     pid_t pid;       /* 0 when stopped */
     char dir[80];    /* data dir, log file redis.log inside */
-    char url[64];    /* redis://127.0.0.1:<port>/0 */
+    char url[128];   /* redis://127.0.0.1:<port>/0 (or a cluster URL) */
     int aof;         /* set before start: appendonly yes */
     int cluster_node_timeout_ms; /* > 0: a cluster node (redis_cluster.h) */
 } s6test_redis;
