@@ -124,12 +124,39 @@ static int list_index(const char *list, const char *word, size_t n)
     return -1;
 }
 
+static const char *url_problem(const char *s, const char *schemes);
+
+/* redis+cluster://host[:port],host[:port]...[/]: each node as a redis://
+ * URL of its own (docs/redis.md, "Redis Cluster"). */
+static const char *cluster_url_problem(const char *s)
+{
+    const char *p = s + strlen("redis+cluster://");
+    size_t list = strcspn(p, "/");
+    if (p[list] == '/' && p[list + 1] != '\0' && strcmp(p + list, "/0") != 0)
+        return "a cluster has only database 0";
+    for (;;) {
+        size_t n = strcspn(p, ",/");
+        char one[300];
+        if (n == 0 || n > 255)
+            return "a node address is empty or too long";
+        snprintf(one, sizeof one, "redis://%.*s", (int)n, p);
+        const char *why = url_problem(one, "redis");
+        if (why != NULL)
+            return why;
+        p += n;
+        if (*p++ != ',')
+            return NULL;
+    }
+}
+
 /* scheme://host[:port][/rest], host of [A-Za-z0-9.-] or [v6]; unix:/path. */
 static const char *url_problem(const char *s, const char *schemes)
 {
     size_t ns = strcspn(s, ":");
     if (s[ns] != ':' || list_index(schemes, s, ns) < 0)
         return "scheme not allowed";
+    if (strncmp(s, "redis+cluster://", 16) == 0)
+        return cluster_url_problem(s);
     for (const char *p = s; *p; p++)
         if ((unsigned char)*p <= ' ' || *p == 0x7f)
             return "contains spaces or control characters";

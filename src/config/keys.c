@@ -54,7 +54,9 @@ const s6_cfg_key s6_config_keys[] = {
       100, 3600000, NULL, R, "ms", "keep-alive wait and body inactivity" },
     /* peers */
     { "redis.url", GK(URL, redis.url), "\"redis://127.0.0.1:6379/0\"",
-      1, 1024, "redis|unix", R, "", "Redis server (state, streams, lease)" },
+      1, 1024, "redis|redis+cluster|unix", R, "",
+      "Redis server (state, streams, lease); redis+cluster://h:p,h:p/ "
+      "for a Redis Cluster" },
     { "services.s4_url", GK(URL, services.s4_url),
       "\"http://127.0.0.1:8084\"", 1, 1024, "http|https", 0, "",
       "S4, the order router (POST /orders, /cancel)" },

@@ -26,6 +26,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "redis/cluster.h"
 #include "treasury/internal.h"
 #include "util/clock.h"
 #include "contract/names.h"
@@ -100,20 +101,28 @@ static void redis_fire(s6_treasury *t, int argc, const char *const *argv)
 /* treasury:day:<YYYY-MM-DD> holds transfer_id -> amount for the transfers
  * started that UTC day (the day of created_ms, however late the outcome
  * comes); a failed or rejected one is taken out again. */
-static void day_key(double unix_s, char *buf, size_t cap)
+/* On a Redis Cluster both ledger keys carry the {treasury} hash tag: the
+ * ledger script reads both, and a script's keys must share a slot. */
+static void day_key(const s6_treasury *t, double unix_s, char *buf, size_t cap)
 {
     time_t secs = (time_t)unix_s;
     struct tm tm;
     gmtime_r(&secs, &tm);
-    strftime(buf, cap, "treasury:day:%Y-%m-%d", &tm);
+    strftime(buf, cap, s6_redis_is_cluster(t->d.redis)
+                           ? "treasury:{treasury}:day:%Y-%m-%d"
+                           : "treasury:day:%Y-%m-%d", &tm);
 }
 
-static const char LAST_KEY[] = "treasury:last";
+static const char *last_key(const s6_treasury *t)
+{
+    return s6_redis_is_cluster(t->d.redis) ? "treasury:{treasury}:last"
+                                           : "treasury:last";
+}
 
 void s6_tr_ledger(s6_treasury *t, const s6_store_transfer *tr)
 {
     char key[48], amount[48];
-    day_key((double)tr->created_ms / 1000.0, key, sizeof key);
+    day_key(t, (double)tr->created_ms / 1000.0, key, sizeof key);
     if (tr->status == S6_TRANSFER_FAILED ||
         tr->status == S6_TRANSFER_REJECTED) {
         const char *argv[] = {"HDEL", key, tr->transfer_id};
@@ -133,7 +142,7 @@ static void mark_started(s6_treasury *t, const s6_store_transfer *tr)
 {
     char at[32];
     snprintf(at, sizeof at, "%.3f", (double)tr->created_ms / 1000.0);
-    const char *last[] = {"HSET", LAST_KEY, tr->trigger_type, at};
+    const char *last[] = {"HSET", last_key(t), tr->trigger_type, at};
     redis_fire(t, 4, last);
 }
 
@@ -402,8 +411,8 @@ static void balances_got(s6_tr_run *run, int rc,
     snprintf(run->why, sizeof run->why, "%s", why ? why : "");
     run->in.balances_why = run->why;
     char key[48];
-    day_key(run->in.now, key, sizeof key);
-    const char *keys[] = {key, LAST_KEY};
+    day_key(t, run->in.now, key, sizeof key);
+    const char *keys[] = {key, last_key(t)};
     const char *args[] = {s6_treasury_trigger_name(run->rq.trigger)};
     t->pending_cb++;
     if (s6_redis_eval(t->d.redis, LEDGER_LUA, keys, 2, args, 1, ledger_read,

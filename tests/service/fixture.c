@@ -48,7 +48,15 @@ static void set_path(json_t *cfg, const char *section, const char *key,
     json_object_set_new(sec, key, value);
 }
 
-static void svc_fx_setup_redis(svc_fx *f, void (*edit)(json_t *cfg));
+static void setup_with(svc_fx *f, void (*edit)(json_t *cfg));
+
+static void svc_fx_setup_redis(svc_fx *f, void (*edit)(json_t *cfg))
+{
+    assert_int_equal(s6test_redis_start(&f->redis), 0);
+    f->rc = redisConnect("127.0.0.1", f->redis.port);
+    assert_true(f->rc != NULL && f->rc->err == 0);
+    setup_with(f, edit);
+}
 
 void svc_fx_setup(svc_fx *f, void (*edit)(json_t *cfg))
 {
@@ -63,13 +71,10 @@ void svc_fx_setup_aof(svc_fx *f, void (*edit)(json_t *cfg))
     svc_fx_setup_redis(f, edit);
 }
 
-static void svc_fx_setup_redis(svc_fx *f, void (*edit)(json_t *cfg))
+static void setup_with(svc_fx *f, void (*edit)(json_t *cfg))
 {
-    assert_int_equal(s6test_redis_start(&f->redis), 0);
     s6_s4_peer_opts po = { .redis_url = f->redis.url };
     assert_int_equal(s6_s4_peer_start(&f->peer, &po), 0);
-    f->rc = redisConnect("127.0.0.1", f->redis.port);
-    assert_true(f->rc != NULL && f->rc->err == 0);
     snprintf(f->dir, sizeof f->dir, "/tmp/s6-svc-test.XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->cfg_path, sizeof f->cfg_path, "%s/s6.json", f->dir);
@@ -88,6 +93,15 @@ static void svc_fx_setup_redis(svc_fx *f, void (*edit)(json_t *cfg))
     assert_int_equal(json_dump_file(cfg, f->cfg_path, JSON_INDENT(2)), 0);
     json_decref(cfg);
     f->port = free_port();
+}
+
+void svc_fx_setup_cluster(svc_fx *f, s6test_cluster *c,
+                          void (*edit)(json_t *cfg))
+{
+    memset(f, 0, sizeof *f);
+    f->cluster = c;
+    snprintf(f->redis.url, sizeof f->redis.url, "%s", c->url);
+    setup_with(f, edit);
 }
 
 void svc_start(svc_fx *f)
@@ -149,10 +163,12 @@ redisReply *svc_redis(svc_fx *f, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(f->rc, fmt, ap);
+    redisReply *r = f->cluster ? s6test_cluster_vcommand(f->cluster, fmt, ap)
+                               : redisvCommand(f->rc, fmt, ap);
     va_end(ap);
     if (r == NULL || r->type == REDIS_REPLY_ERROR)
-        fail_msg("redis: %s", r ? r->str : f->rc->errstr);
+        fail_msg("redis: %s", r ? r->str : f->cluster ? "no node answered"
+                                                      : f->rc->errstr);
     return r;
 }
 
@@ -486,7 +502,9 @@ void svc_replay_last_result(svc_fx *f, char *id, size_t cap)
     argv[n++] = "*";
     for (size_t i = 0; i < kv->elements && n < 80; i++)
         argv[n++] = kv->element[i]->str;
-    redisReply *x = redisCommandArgv(f->rc, (int)n, argv, NULL);
+    redisReply *x = f->cluster ? NULL : redisCommandArgv(f->rc, (int)n, argv, NULL);
+    if (f->cluster)
+        fail_msg("svc_replay_last_result: not on a cluster");
     assert_true(x != NULL && x->type == REDIS_REPLY_STRING);
     snprintf(id, cap, "%s", x->str);
     freeReplyObject(x);

@@ -12,11 +12,13 @@
 #include <stdbool.h>
 
 #include "proc.h"
+#include "redis_cluster.h"
 #include "redis_server.h"
 #include "s4_peer.h"
 
 typedef struct svc_fx {
     s6test_redis redis;
+    s6test_cluster *cluster; /* set: everything runs on this cluster */
     s6_s4_peer *peer;
     redisContext *rc;        /* the test's own blocking connection */
     char dir[96];            /* scratch: config, history */
@@ -33,6 +35,10 @@ void svc_fx_setup(svc_fx *f, void (*edit)(json_t *cfg));
 /* The same with Redis on an append-only file (fsync always), for tests
  * that kill and restart it. */
 void svc_fx_setup_aof(svc_fx *f, void (*edit)(json_t *cfg));
+/* The same on a running Redis Cluster (the test owns it): the service,
+ * the peer and svc_redis all go through its redis+cluster:// URL. */
+void svc_fx_setup_cluster(svc_fx *f, s6test_cluster *c,
+                          void (*edit)(json_t *cfg));
 void svc_fx_teardown(svc_fx *f);
 
 /* Starts the binary and waits until it manages positions (the log line of

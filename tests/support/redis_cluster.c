@@ -197,6 +197,7 @@ static int create(s6test_cluster *c)
 int s6test_cluster_start(s6test_cluster *c)
 {
     memset(c, 0, sizeof *c);
+    c->route = -1;
     for (int i = 0; i < S6TEST_CLUSTER_NODES; i++)
         if (s6test_redis_start_cluster_node(&c->node[i], NODE_TIMEOUT_MS) != 0) {
             s6test_cluster_destroy(c);
@@ -380,4 +381,82 @@ int s6test_cluster_kill_master(s6test_cluster *c, int m)
         pause_ms(POLL_MS);
     }
     return s6test_cluster_await_ok(c, 15000);
+}
+
+/* ---- a blocking client that follows the cluster ---- */
+
+static int redirect_port(const redisReply *r)
+{
+    const char *colon = r->str ? strrchr(r->str, ':') : NULL;
+    return colon ? atoi(colon + 1) : -1;
+}
+
+static redisReply *send_raw(s6test_cluster *c, int i, const char *raw,
+                            size_t len, bool asking)
+{
+    redisContext *ctx = connect_node(&c->node[i]);
+    redisReply *r = NULL;
+    if (!ctx)
+        return NULL;
+    if (asking) {
+        redisReply *a = redisCommand(ctx, "ASKING");
+        if (a)
+            freeReplyObject(a);
+    }
+    if (redisAppendFormattedCommand(ctx, raw, len) == REDIS_OK)
+        redisGetReply(ctx, (void **)&r);
+    redisFree(ctx);
+    return r;
+}
+
+redisReply *s6test_cluster_vcommand(s6test_cluster *c, const char *fmt,
+                                    va_list ap)
+{
+    char *raw = NULL;
+    int len = redisvFormatCommand(&raw, fmt, ap);
+    if (len < 0)
+        return NULL;
+    redisReply *r = NULL;
+    int node = c->route >= 0 && c->node[c->route].pid > 0 ? c->route : any_live(c);
+    bool asking = false;
+    long long end = now_ms() + 20000;
+    while (node >= 0 && now_ms() < end) {
+        r = send_raw(c, node, raw, (size_t)len, asking);
+        asking = false;
+        bool moved = r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "MOVED ", 6);
+        bool ask = r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "ASK ", 4);
+        bool again = !r || (r->type == REDIS_REPLY_ERROR &&
+                            (!strncmp(r->str, "CLUSTERDOWN", 11) ||
+                             !strncmp(r->str, "TRYAGAIN", 8)));
+        if (!moved && !ask && !again) {
+            c->route = node;
+            break;
+        }
+        int to = moved || ask ? index_of_port(c, redirect_port(r)) : -1;
+        if (r)
+            freeReplyObject(r);
+        r = NULL;
+        if (to >= 0) {
+            node = to;
+            asking = ask;
+        } else { /* a dead node or a cluster electing: another, shortly */
+            pause_ms(POLL_MS);
+            for (int k = 1; k <= S6TEST_CLUSTER_NODES; k++)
+                if (c->node[(node + k) % S6TEST_CLUSTER_NODES].pid > 0) {
+                    node = (node + k) % S6TEST_CLUSTER_NODES;
+                    break;
+                }
+        }
+    }
+    redisFreeCommand(raw);
+    return r;
+}
+
+redisReply *s6test_cluster_command(s6test_cluster *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = s6test_cluster_vcommand(c, fmt, ap);
+    va_end(ap);
+    return r;
 }

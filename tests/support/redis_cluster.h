@@ -17,12 +17,16 @@
  */
 #pragma once
 
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+
 #include "redis_server.h"
 
 enum { S6TEST_CLUSTER_NODES = 6 };
 
 typedef struct s6test_cluster {
     s6test_redis node[S6TEST_CLUSTER_NODES];
+    int route;       /* the node the last routed command went to */
     char url[120];   /* redis+cluster://127.0.0.1:<p0>,127.0.0.1:<p1>/ */
 } s6test_cluster;
 
@@ -52,6 +56,12 @@ int s6test_cluster_failover(s6test_cluster *c, int m);
 int s6test_cluster_await_replicated(s6test_cluster *c, int m);
 /* Kills master m; returns once a replica took over its slots. */
 int s6test_cluster_kill_master(s6test_cluster *c, int m);
+/* A command routed like a cluster client does (blocking): MOVED and ASK
+ * followed, CLUSTERDOWN/TRYAGAIN and dead nodes retried for up to 20 s.
+ * The reply (the caller frees it), or NULL. */
+redisReply *s6test_cluster_command(s6test_cluster *c, const char *fmt, ...);
+redisReply *s6test_cluster_vcommand(s6test_cluster *c, const char *fmt,
+                                    va_list ap);
 /* Keys held by the masters together. */
 long long s6test_cluster_dbsize(s6test_cluster *c);
 /* Waits until every live node reports cluster_state:ok and agrees on the
