@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The scale-out set-up on one machine: a private Redis Cluster of 6 nodes
+# (3 masters, 3 replicas, each on a free loopback port with its own data
+# folder, removed on exit) and two s6-position instances on it in paper mode:
+# the first holds the lease and acts (http://localhost:${PORT:-8086}), the
+# second waits as a standby (port + 1) and takes over within the lease TTL
+# when the first dies.  Ctrl-C stops everything.  docs/operations.md,
+# "Redis Cluster".
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+build=${S6_BUILD_DIR:-build}
+port=${PORT:-8086}
+scratch=$(mktemp -d -t s6-run-cluster.XXXXXX)
+pids=()
+
+# A loopback port nobody listens on, whose cluster bus port (+10000) is
+# free too.
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 30000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null &&
+       ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 10000))") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  echo "run-cluster: no free loopback port found" >&2
+  return 1
+}
+
+stop_all() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$scratch"
+}
+
+start_cluster() {
+  local nodes=() p
+  for i in 1 2 3 4 5 6; do
+    p=$(free_port)
+    mkdir -p "$scratch/node$i"
+    redis-server --port "$p" --bind 127.0.0.1 --dir "$scratch/node$i" \
+      --save "" --appendonly no --daemonize no --cluster-enabled yes \
+      --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+      >"$scratch/node$i/redis.log" 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 100); do
+      redis-cli -p "$p" ping 2>/dev/null | grep -q PONG && break
+      sleep 0.1
+    done
+    nodes+=("127.0.0.1:$p")
+  done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 \
+    --cluster-yes >"$scratch/create.log" 2>&1 || {
+    echo "run-cluster: redis-cli --cluster create failed:" >&2
+    cat "$scratch/create.log" >&2
+    return 1
+  }
+  local first=${nodes[0]#*:}
+  for _ in $(seq 1 100); do
+    redis-cli -p "$first" cluster info | grep -q 'cluster_state:ok' && break
+    sleep 0.1
+  done
+  export S6_REDIS_URL="redis+cluster://${nodes[0]},${nodes[1]},${nodes[2]}/"
+  echo "run-cluster: Redis Cluster up: ${nodes[*]} (data in $scratch)" >&2
+}
+
+./.ci/install-deps
+cmake -S . -B "$build"
+cmake --build "$build" -j"$(nproc)" --target s6-position
+
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+start_cluster
+PORT=$port S6_INSTANCE_ID=s6-a "$build/s6-position" "$@" &
+pids+=($!)
+services=($!)
+PORT=$((port + 1)) S6_INSTANCE_ID=s6-b "$build/s6-position" "$@" &
+pids+=($!)
+services+=($!)
+echo "run-cluster: s6-a on http://localhost:$port (acting)," \
+     "s6-b on http://localhost:$((port + 1)) (standby); Ctrl-C stops all" >&2
+# Until both instances are gone: killing s6-a shows s6-b taking over.
+wait "${services[@]}" || true
