@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fields.h"
-#include "state_internal.h"
+#include "bus/fields.h"
+#include "bus/internal.h"
 
 static const char *comp = "state";
 

@@ -227,6 +227,17 @@ static int any_live(const s6test_cluster *c)
     return -1;
 }
 
+int s6test_cluster_slot_ports(s6test_cluster *c, int *ports)
+{
+    static int owner[16384];
+    int i = any_live(c);
+    if (i < 0 || slot_owners(c, i, owner) != 0)
+        return -1;
+    for (int s = 0; s < 16384; s++)
+        ports[s] = owner[s] >= 0 ? c->node[owner[s]].port : 0;
+    return 0;
+}
+
 int s6test_cluster_master_of(s6test_cluster *c, int slot)
 {
     static int owner[16384];

@@ -40,6 +40,8 @@ int s6test_cluster_cmd(s6test_cluster *c, int i, char *out, size_t outlen,
                        const char *fmt, ...);
 /* The index of the node serving slot as master, by asking a live node. */
 int s6test_cluster_master_of(s6test_cluster *c, int slot);
+/* ports[slot]: the port of the slot's master (16384 of them). */
+int s6test_cluster_slot_ports(s6test_cluster *c, int *ports);
 /* A replica of master m (-1 none). */
 int s6test_cluster_replica_of(s6test_cluster *c, int m);
 /* Moves one slot, keys and all, to master `to`: IMPORTING on `to`,

@@ -339,6 +339,10 @@ static void tick_limit_phase(bench *b)
 {
     rig *r = &b->rig;
     size_t n = r->n, req = n * 20 < 200000 ? 200000 : n * 20;
+    if (r->cluster) { /* redis-benchmark speaks to one node */
+        printf("tick limit: not measured on a cluster\n");
+        return;
+    }
     char hgetall[64];
     snprintf(hgetall, sizeof hgetall, "HGETALL md:last:FUT:%s", r->symbols[0]);
     double rate50 = redis_rate(r, 50, req, hgetall);
@@ -484,7 +488,8 @@ static void run_prepare(bench *b, run *x, double rate, size_t n_upd,
     x->sent_ns = calloc(n_upd, sizeof *x->sent_ns);
     x->in_ns = calloc(n_upd, sizeof *x->in_ns);
     x->eval_ns = calloc(n_upd, sizeof *x->eval_ns);
-    x->o = (offer){ .port = r->srv.port, .upd = x->upd, .n = n_upd,
+    x->o = (offer){ .port = r->srv.port, .slot_port = r->slot_port,
+                    .upd = x->upd, .n = n_upd,
                     .rate = rate, .symbols = (const char (*)[16])r->symbols,
                     .regimes = (const char *const *)r->cfg.rules.regimes.v,
                     .n_regimes = r->cfg.rules.regimes.n,

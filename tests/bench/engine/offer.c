@@ -10,8 +10,43 @@
 #include <uv.h>
 
 #include "bus/md_codec.h"
+#include "redis/slot.h"
 
-enum { ARGS_MAX = 3 + 2 * S6_BUS_OUT_MAX };
+enum { ARGS_MAX = 3 + 2 * S6_BUS_OUT_MAX, CONNS_MAX = 8 };
+
+/* The writer's connections: one, or one per cluster master (each command
+ * goes to its key's master, as a cluster client sends it). */
+typedef struct conns {
+    int port[CONNS_MAX];
+    redisContext *c[CONNS_MAX];
+    size_t owed[CONNS_MAX];     /* replies to read at the next flush */
+    int n;
+} conns;
+
+static redisContext *conn_for(offer *o, conns *cs, const char *key)
+{
+    int port = o->slot_port
+                   ? o->slot_port[s6_redis_key_slot(key, strlen(key))]
+                   : o->port;
+    for (int i = 0; i < cs->n; i++)
+        if (cs->port[i] == port) {
+            cs->owed[i]++;
+            return cs->c[i];
+        }
+    if (cs->n == CONNS_MAX)
+        return NULL;
+    redisContext *c = redisConnect(o->host, port);
+    if (c == NULL || c->err) {
+        snprintf(o->err, sizeof o->err, "connect: %s",
+                 c ? c->errstr : "out of memory");
+        redisFree(c);
+        return NULL;
+    }
+    cs->port[cs->n] = port;
+    cs->c[cs->n] = c;
+    cs->owed[cs->n++] = 1;
+    return c;
+}
 
 static double wall_now(void)
 {
@@ -21,7 +56,7 @@ static double wall_now(void)
 }
 
 /* HSET then XADD of one update, appended to the pipeline. */
-static int append(offer *o, redisContext *c, size_t k)
+static int append(offer *o, conns *cs, size_t k)
 {
     const offer_update *u = &o->upd[k];
     s6_md_update m = { .market = S6_MARKET_FUT };
@@ -53,25 +88,24 @@ static int append(offer *o, redisContext *c, size_t k)
     hlens[1] = 4;
     hargv[2] = key;
     hlens[2] = strlen(key);
-    if (redisAppendCommandArgv(c, argc - 1, hargv + 1, hlens + 1) != REDIS_OK ||
-        redisAppendCommandArgv(c, argc, argv, lens) != REDIS_OK) {
-        snprintf(o->err, sizeof o->err, "append: %s", c->errstr);
+    redisContext *hc = conn_for(o, cs, key);
+    if (hc == NULL ||
+        redisAppendCommandArgv(hc, argc - 1, hargv + 1, hlens + 1) != REDIS_OK)
         return -1;
-    }
+    redisContext *xc = conn_for(o, cs, "md:prices");
+    if (xc == NULL || redisAppendCommandArgv(xc, argc, argv, lens) != REDIS_OK)
+        return -1;
     return 0;
 }
 
-/* Stamps updates [from, to), writes the pipeline, reads every reply. */
-static int flush(offer *o, redisContext *c, size_t from, size_t to)
+/* Writes one connection's pipeline and reads its replies. */
+static int flush_one(offer *o, redisContext *c, size_t owed)
 {
-    uint64_t now = uv_hrtime();
-    for (size_t k = from; k < to; k++)
-        __atomic_store_n(&o->sent_ns[k], now, __ATOMIC_RELEASE);
     int done = 0;
     while (!done)
         if (redisBufferWrite(c, &done) != REDIS_OK)
             goto fail;
-    for (size_t i = 0; i < 2 * (to - from); i++) {
+    for (size_t i = 0; i < owed; i++) {
         redisReply *rep;
         if (redisGetReply(c, (void **)&rep) != REDIS_OK)
             goto fail;
@@ -88,6 +122,20 @@ fail:
     return -1;
 }
 
+/* Stamps updates [from, to), writes the pipelines, reads every reply. */
+static int flush(offer *o, conns *cs, size_t from, size_t to)
+{
+    uint64_t now = uv_hrtime();
+    for (size_t k = from; k < to; k++)
+        __atomic_store_n(&o->sent_ns[k], now, __ATOMIC_RELEASE);
+    for (int i = 0; i < cs->n; i++) {
+        if (cs->owed[i] && flush_one(o, cs->c[i], cs->owed[i]) != 0)
+            return -1;
+        cs->owed[i] = 0;
+    }
+    return 0;
+}
+
 static void sleep_until(uint64_t ns)
 {
     struct timespec ts = { (time_t)(ns / 1000000000u),
@@ -100,14 +148,7 @@ static void sleep_until(uint64_t ns)
 static void *run(void *ud)
 {
     offer *o = ud;
-    redisContext *c = redisConnect(o->host, o->port);
-    if (c == NULL || c->err) {
-        snprintf(o->err, sizeof o->err, "connect: %s",
-                 c ? c->errstr : "out of memory");
-        o->rc = -1;
-        redisFree(c);
-        return NULL;
-    }
+    conns cs = { .n = 0 };
     double step_ns = 1e9 / o->rate;
     size_t sent = 0;
     o->started_ns = uv_hrtime();
@@ -117,15 +158,16 @@ static void *run(void *ud)
         if (due > o->n)
             due = o->n;
         for (size_t k = sent; k < due && o->rc == 0; k++)
-            o->rc = append(o, c, k);
+            o->rc = append(o, &cs, k);
         if (o->rc == 0 && due > sent)
-            o->rc = flush(o, c, sent, due);
+            o->rc = flush(o, &cs, sent, due);
         sent = due;
         if (sent < o->n)
             sleep_until(o->started_ns + (uint64_t)(sent * step_ns));
     }
     o->finished_ns = uv_hrtime();
-    redisFree(c);
+    for (int i = 0; i < cs.n; i++)
+        redisFree(cs.c[i]);
     return NULL;
 }
 

@@ -28,6 +28,7 @@ typedef struct offer {
     /* in */
     char host[64];
     int port;
+    const int *slot_port;          /* a cluster: ports[slot], else NULL */
     const offer_update *upd;
     size_t n;
     double rate;                   /* updates per second */

@@ -245,6 +245,25 @@ static int start_peers(rig *r, char *url4, char *url0, size_t cap)
     return 0;
 }
 
+/* A private redis-server, or with S6_BENCH_CLUSTER=1 a private 6-node
+ * Redis Cluster (3 masters, 3 replicas) that everything reaches through
+ * its redis+cluster:// URL. */
+static int start_redis(rig *r)
+{
+    const char *v = getenv("S6_BENCH_CLUSTER");
+    if (!v || strcmp(v, "1") != 0)
+        return s6test_redis_start(&r->srv);
+    r->cluster = calloc(1, sizeof *r->cluster);
+    r->slot_port = calloc(16384, sizeof *r->slot_port);
+    if (!r->cluster || !r->slot_port || s6test_cluster_start(r->cluster) != 0 ||
+        s6test_cluster_slot_ports(r->cluster, r->slot_port) != 0)
+        return -1;
+    snprintf(r->srv.url, sizeof r->srv.url, "%s", r->cluster->url);
+    r->srv.port = r->cluster->node[0].port;
+    snprintf(r->srv.dir, sizeof r->srv.dir, "/tmp/s6bench.XXXXXX");
+    return mkdtemp(r->srv.dir) ? 0 : -1;
+}
+
 int rig_start(rig *r, size_t n, s6_feed_on_market on_market, void *ud)
 {
     char err[512] = "", url4[64];
@@ -254,7 +273,7 @@ int rig_start(rig *r, size_t n, s6_feed_on_market on_market, void *ud)
     r->symbols = calloc(n, sizeof *r->symbols);
     r->instruments = calloc(n, sizeof *r->instruments);
     if (r->symbols == NULL || r->instruments == NULL ||
-        s6test_redis_start(&r->srv) != 0 ||
+        start_redis(r) != 0 ||
         start_peers(r, url4, r->floor_url, sizeof url4) != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -488,6 +507,10 @@ void rig_free(rig *r)
         fclose(r->log_file);
     if (r->srv.dir[0])
         s6test_redis_destroy(&r->srv);
+    if (r->cluster)
+        s6test_cluster_destroy(r->cluster);
+    free(r->cluster);
+    free(r->slot_port);
     free(r->symbols);
     free(r->instruments);
 }

@@ -39,6 +39,7 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "httpc/httpc.h"
+#include "redis_cluster.h"
 #include "redis_server.h"
 #include "venue/s4/router.h"
 #include "s4_peer.h"
@@ -57,6 +58,8 @@ typedef struct rig {
     FILE *log_file;
     size_t log_lines;          /* warn and above: reported at the end */
     s6test_redis srv;
+    s6test_cluster *cluster;   /* S6_BENCH_CLUSTER=1: a 6-node cluster */
+    int *slot_port;            /* then the master's port of each slot */
     s6_s4_peer *peer;          /* the engine's S4, publishing results */
     s6_s4_peer *floor_peer;    /* the baseline's S4, publishing nothing */
     s6_config cfg;
