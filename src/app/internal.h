@@ -33,6 +33,7 @@ struct s6_service {
     s6_log *log;
     const s6_config *cfg;
     char instance[64];
+    char lease_key[32], group[32]; /* this shard's (bus/shard.h) */
     s6_httpc *httpc;
     s6_store *store;
     s6_redis *redis;          /* commands: state, lease, snapshots */

@@ -131,7 +131,9 @@ void s6_svc_paper_start(s6_service *svc)
         .regimes = (const char *const *)cfg->rules.regimes.v,
         .n_regimes = cfg->rules.regimes.n, .log = svc->log,
     };
-    if (s6_price_pub_start(svc->loop, svc->redis, &po, &svc->pub, err,
+    /* Sharded: one replay for all, from shard 0's holder. */
+    if (cfg->shard.index == 0 &&
+        s6_price_pub_start(svc->loop, svc->redis, &po, &svc->pub, err,
                            sizeof err) < 0)
         s6_log_error(svc->log, "replay", "no price replay",
                      S6_LOG_STR("error", err));

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "app/internal.h"
+#include "bus/shard.h"
 #include "store/arangodb.h"
 #include "util/base64.h"
 #include "util/fs.h"
@@ -43,10 +44,25 @@ static const s6_clock wall_clock = { s6_clock_wall_now, NULL };
 
 /* ---- inputs into the engine ----------------------------------------- */
 
+/* Sharded instances: the symbols this one serves. */
+static bool ours(const s6_service *svc, const char *symbol)
+{
+    return s6_shard_of(symbol, svc->cfg->shard.count) == svc->cfg->shard.index;
+}
+
+static bool owns_symbol(void *ud, const char *symbol)
+{
+    return ours(ud, symbol);
+}
+
 static int on_result(void *ud, const s6_order_result *r, char *err,
                      size_t errlen)
 {
     s6_service *svc = ud;
+    /* Every shard's group sees every result: another shard's is
+     * acknowledged without being applied. */
+    if (!ours(svc, r->symbol))
+        return 0;
     /* S4 refusing an order for want of margin is the treasury's event
      * trigger; the engine records the refusal as any other. */
     if (svc->treasury != NULL && r->kind == S6_RES_REJECTED &&
@@ -67,6 +83,8 @@ static void on_market(void *ud, const char *symbol, int market,
                       const s6_market_update *u)
 {
     s6_service *svc = ud;
+    if (!ours(svc, symbol))
+        return;
     /* The paper venue sees the mark first, as the exchange would. */
     if (svc->paper != NULL)
         s6_svc_paper_mark(svc, symbol, market, u->mark);
@@ -78,6 +96,8 @@ static void on_signal(void *ud, const char *symbol, int market, int side,
 {
     (void)market;
     s6_service *svc = ud;
+    if (!ours(svc, symbol))
+        return;
     s6_engine_on_signal(svc->engine, symbol, side, strength, ts);
 }
 
@@ -119,6 +139,31 @@ typedef struct reconcile_call {
     unsigned gen;
 } reconcile_call;
 
+/* S4's view lists every shard's positions and orders: the engine sees
+ * only ours (another shard's would look like positions to adopt). */
+static void reconcile_ours(s6_service *svc, const s6_venue_view *view)
+{
+    if (svc->cfg->shard.count <= 1) {
+        s6_engine_reconcile(svc->engine, view);
+        return;
+    }
+    s6_venue_position *p = calloc(view->n_positions + 1, sizeof *p);
+    s6_venue_order *o = calloc(view->n_orders + 1, sizeof *o);
+    s6_venue_view mine = { p, 0, o, 0 };
+    for (size_t i = 0; p && i < view->n_positions; i++)
+        if (ours(svc, view->positions[i].symbol))
+            p[mine.n_positions++] = view->positions[i];
+    for (size_t i = 0; o && i < view->n_orders; i++)
+        if (ours(svc, view->orders[i].symbol))
+            o[mine.n_orders++] = view->orders[i];
+    if (p && o)
+        s6_engine_reconcile(svc->engine, &mine);
+    else
+        s6_log_error(svc->log, "service", "reconciliation skipped: out of memory");
+    free(p);
+    free(o);
+}
+
 static void on_venue(void *ud, int rc, const s6_venue_view *view,
                      const char *err)
 {
@@ -140,7 +185,7 @@ static void on_venue(void *ud, int rc, const s6_venue_view *view,
     } else {
         svc->reconcile_error[0] = '\0';
         svc->last_reconcile_ok = s6_clock_wall_s();
-        s6_engine_reconcile(svc->engine, view);
+        reconcile_ours(svc, view);
     }
     if (after != NULL)
         after(svc);
@@ -184,7 +229,7 @@ static void start_consuming(s6_service *svc)
     char err[256] = "";
     const s6_config *cfg = svc->cfg;
     s6_results_opts ro = {
-        .url = cfg->redis.url, .consumer = svc->instance,
+        .url = cfg->redis.url, .consumer = svc->instance, .group = svc->group,
         .on_result = on_result, .result_ud = svc,
         .barrier = on_barrier, .barrier_ud = svc, .log = svc->log,
     };
@@ -440,10 +485,11 @@ static int collect_instruments(s6_service *svc)
     svc->instruments = calloc(cfg->n_symbols + 1, sizeof *svc->instruments);
     if (svc->instruments == NULL)
         return -ENOMEM;
+    svc->n_instruments = 0;
     for (size_t i = 0; i < cfg->n_symbols; i++)
-        svc->instruments[i] = (s6_md_instrument){ cfg->symbols[i].market,
-                                                  cfg->symbols[i].name };
-    svc->n_instruments = cfg->n_symbols;
+        if (ours(svc, cfg->symbols[i].name))
+            svc->instruments[svc->n_instruments++] = (s6_md_instrument){
+                cfg->symbols[i].market, cfg->symbols[i].name };
     return 0;
 }
 
@@ -623,7 +669,8 @@ static int build(s6_service *svc, char *err, size_t errlen)
     const s6_config *cfg = svc->cfg;
     s6_redis_opts ro = { .log = svc->log, .name = "cmd",
                          .on_state = on_redis_state, .state_ud = svc };
-    s6_state_opts so = { .clock = wall_clock, .log = svc->log };
+    s6_state_opts so = { .clock = wall_clock, .log = svc->log,
+                         .owns = owns_symbol, .owns_ud = svc };
     int rc = s6_httpc_new(&svc->httpc, svc->loop, NULL, svc->log);
     if (rc < 0) {
         snprintf(err, errlen, "outbound HTTP: %s", s6_strerror(rc));
@@ -679,7 +726,12 @@ int s6_service_start(s6_app *app, const s6_config *cfg, s6_service **out)
 
     char err[512] = "";
     int rc = build(svc, err, sizeof err);
+    s6_shard_lease_key(cfg->shard.index, cfg->shard.count, svc->lease_key,
+                       sizeof svc->lease_key);
+    s6_shard_group(cfg->shard.index, cfg->shard.count, svc->group,
+                   sizeof svc->group);
     s6_lease_opts lo = {
+        .key = svc->lease_key,
         .instance_id = svc->instance, .ttl_ms = LEASE_TTL_MS,
         .on_acquired = on_lease_acquired, .on_lost = on_lease_lost,
         .ud = svc, .log = svc->log,
@@ -694,6 +746,9 @@ int s6_service_start(s6_app *app, const s6_config *cfg, s6_service **out)
     }
     s6_log_info(svc->log, "service", "waiting for the lease",
                 S6_LOG_STR("instance", svc->instance),
+                S6_LOG_STR("lease", svc->lease_key),
+                S6_LOG_INT("shard", cfg->shard.index),
+                S6_LOG_INT("shards", cfg->shard.count),
                 S6_LOG_STR("mode", cfg->s4.mode == S6_S4_HTTP ? "s4"
                                                               : "paper"));
     return 0;

@@ -41,6 +41,10 @@ typedef struct s6_state_opts {
     s6_clock clock;           /* event ts when the JSON has none; NULL now()
                                  → wall clock */
     s6_log *log;
+    /* Sharded instances: the load returns (and rewrites the views of) only
+     * the positions whose symbol this says are ours.  NULL: all. */
+    bool (*owns)(void *ud, const char *symbol);
+    void *owns_ud;
 } s6_state_opts;
 
 typedef struct s6_state_stats {

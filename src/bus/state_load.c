@@ -94,18 +94,25 @@ static void decode_all(load_ctx *x)
         finish(x, S6_ENOMEM, NULL, 0);
         return;
     }
-    for (size_t i = 0; i < x->n; i++)
-        if (decode_item(&x->items[i], &recs[i], x->err, sizeof x->err)) {
-            s6_state_free_records(recs, i);
+    size_t n = 0;
+    for (size_t i = 0; i < x->n; i++) {
+        if (decode_item(&x->items[i], &recs[n], x->err, sizeof x->err)) {
+            s6_state_free_records(recs, n);
             finish(x, S6_EINVAL, NULL, 0);
             return;
         }
+        const s6_state_opts *o = &x->s->o;
+        if (o->owns && !o->owns(o->owns_ud, recs[n].pos.symbol))
+            free((char *)recs[n].rule_state_json); /* another shard's */
+        else
+            n++;
+    }
     /* A crash between a record and its views left the views behind: write
      * them again from the record (kept until confirmed, like any save). */
     s6_state_edge e = s6_state_edge_of(x->s);
-    for (size_t i = 0; i < x->n && !x->s->closed; i++)
+    for (size_t i = 0; i < n && !x->s->closed; i++)
         (void)e.save(e.ud, &recs[i]);
-    finish(x, 0, recs, x->n);
+    finish(x, 0, recs, n);
 }
 
 static void reply_in(load_ctx *x)

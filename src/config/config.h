@@ -92,6 +92,9 @@ typedef struct s6_config {
         uint32_t manage_interval_s, reconcile_interval_s, treasury_interval_s;
     } ticks;
     struct {
+        uint32_t count, index; /* symbols split in count shards; ours */
+    } shard;
+    struct {
         double max_age_s, jump_hold_frac;
     } market_data;
     struct {

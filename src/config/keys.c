@@ -79,6 +79,11 @@ const s6_cfg_key s6_config_keys[] = {
       "60", 5, 3600, NULL, 0, "s", "reconciliation with S4's positions and orders" },
     { "ticks.treasury_interval_s", GK(U32, ticks.treasury_interval_s),
       "300", 10, 86400, NULL, 0, "s", "scheduled treasury run" },
+    /* sharding (docs/operations.md, "Sharded instances") */
+    { "shard.count", GK(U32, shard.count), "1", 1, 64, NULL, R, "",
+      "instances share the symbols in this many shards, by a stable hash" },
+    { "shard.index", GK(U32, shard.index), "0", 0, 63, NULL, R, "",
+      "the shard this instance serves (0..count-1); S6_SHARD" },
     /* market data hygiene */
     { "market_data.max_age_s", GK(NUM, market_data.max_age_s), "5",
       0, 3600, NULL, GT, "s", "no action on market data older than this" },
@@ -253,6 +258,7 @@ const s6_cfg_env s6_config_envs[] = {
     { "PORT", "http.port" },
     { "S6_HOST", "http.host" },
     { "S6_REDIS_URL", "redis.url" },
+    { "S6_SHARD", "shard.index" },
     { "S6_S4_URL", "services.s4_url" },
     { "S6_S1_URL", "services.s1_url" },
     { "S6_S12_URL", "services.s12_url" },

@@ -309,11 +309,17 @@ void svc_edit_common(json_t *cfg)
 
 void svc_spawn(svc_fx *f, proc *p, int port, const char *instance)
 {
+    svc_spawn_env(f, p, port, instance, NULL);
+}
+
+void svc_spawn_env(svc_fx *f, proc *p, int port, const char *instance,
+                   const char *extra)
+{
     char portv[16], cfg[200], inst[96];
     snprintf(portv, sizeof portv, "PORT=%d", port);
     snprintf(cfg, sizeof cfg, "S6_CONFIG=%s", f->cfg_path);
     snprintf(inst, sizeof inst, "S6_INSTANCE_ID=%s", instance);
-    const char *env[] = { portv, cfg, inst, "S6_LOG_LEVEL=info", NULL };
+    const char *env[] = { portv, cfg, inst, "S6_LOG_LEVEL=info", extra, NULL };
     spawn(p, env, NULL);
 }
 

@@ -91,6 +91,9 @@ void svc_set(json_t *cfg, const char *section, const char *key,
 /* Spawns the binary without waiting for the end of start-up (a second
  * instance, a start held by the lease): on port, as instance id. */
 void svc_spawn(svc_fx *f, proc *p, int port, const char *instance);
+/* The same with one more NAME=value in its environment (NULL: none). */
+void svc_spawn_env(svc_fx *f, proc *p, int port, const char *instance,
+                   const char *extra);
 /* Polls cond (reading the child's log between polls) until it holds;
  * fails the test naming `what` after the guard time. */
 void svc_await(svc_fx *f, bool (*cond)(svc_fx *f, void *ud), void *ud,
