@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The scale-out set-up on one machine: a private Redis Cluster of 6 nodes
 # (3 masters, 3 replicas, each on a free loopback port with its own data
-# folder, removed on exit) and two s6-position instances on it in paper mode:
-# the first holds the lease and acts (http://localhost:${PORT:-8086}), the
-# second waits as a standby (port + 1) and takes over within the lease TTL
-# when the first dies.  Ctrl-C stops everything.  docs/operations.md,
-# "Redis Cluster".
+# folder, removed on exit) and three s6-position instances on it in paper
+# mode, sharing the symbols in three shards (S6_SHARDS=3, S6_SHARD=0..2) on
+# ports ${PORT:-8086}..+2; shard 0's holder replays the demo prices.  It
+# prints the command that adds a standby for a shard.  Ctrl-C stops
+# everything.  docs/operations.md, "Redis Cluster" and "Sharded instances".
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -79,13 +79,17 @@ cmake --build "$build" -j"$(nproc)" --target s6-position
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 start_cluster
-PORT=$port S6_INSTANCE_ID=s6-a "$build/s6-position" "$@" &
-pids+=($!)
-services=($!)
-PORT=$((port + 1)) S6_INSTANCE_ID=s6-b "$build/s6-position" "$@" &
-pids+=($!)
-services+=($!)
-echo "run-cluster: s6-a on http://localhost:$port (acting)," \
-     "s6-b on http://localhost:$((port + 1)) (standby); Ctrl-C stops all" >&2
-# Until both instances are gone: killing s6-a shows s6-b taking over.
+services=()
+for k in 0 1 2; do
+  PORT=$((port + k)) S6_SHARDS=3 S6_SHARD=$k S6_INSTANCE_ID=s6-$k \
+    "$build/s6-position" "$@" &
+  pids+=($!)
+  services+=($!)
+done
+echo "run-cluster: shards 0, 1, 2 on http://localhost:$port..$((port + 2));" \
+     "a standby for shard 1:" >&2
+echo "  PORT=$((port + 3)) S6_SHARDS=3 S6_SHARD=1 S6_INSTANCE_ID=s6-1b" \
+     "S6_REDIS_URL=$S6_REDIS_URL $build/s6-position" >&2
+echo "run-cluster: Ctrl-C stops all" >&2
+# Until every instance is gone: killing one shows a standby taking over.
 wait "${services[@]}" || true

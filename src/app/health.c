@@ -27,7 +27,12 @@ static json_t *check_lease(void *ud)
 {
     s6_service *svc = ud;
     bool held = svc->lease != NULL && s6_lease_held(svc->lease);
-    return json_pack("{s:b, s:s}", "ok", held, "instance", svc->instance);
+    /* Sharded: which shard this instance serves, and the key naming the
+     * holder of each (GET s6:lease:<k> answers its instance id). */
+    return json_pack("{s:b, s:s, s:s, s:i, s:i}", "ok", held, "instance",
+                     svc->instance, "key", svc->lease_key, "shard",
+                     (int)svc->cfg->shard.index, "shards",
+                     (int)svc->cfg->shard.count);
 }
 
 static json_t *check_store(void *ud)

@@ -259,6 +259,7 @@ const s6_cfg_env s6_config_envs[] = {
     { "S6_HOST", "http.host" },
     { "S6_REDIS_URL", "redis.url" },
     { "S6_SHARD", "shard.index" },
+    { "S6_SHARDS", "shard.count" },
     { "S6_S4_URL", "services.s4_url" },
     { "S6_S1_URL", "services.s1_url" },
     { "S6_S12_URL", "services.s12_url" },
