@@ -41,21 +41,41 @@ stop_all() {
   rm -rf "$scratch"
 }
 
-start_cluster() {
-  local nodes=() p
-  for i in 1 2 3 4 5 6; do
+# One node on a free port (another if it could not bind: a port can be
+# taken between the probe and the bind); its address into node_addr.
+node_addr=""
+start_node() {
+  local i=$1 p
+  mkdir -p "$scratch/node$i"
+  for _ in 1 2 3; do
     p=$(free_port)
-    mkdir -p "$scratch/node$i"
     redis-server --port "$p" --bind 127.0.0.1 --dir "$scratch/node$i" \
       --save "" --appendonly no --daemonize no --cluster-enabled yes \
       --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
       >"$scratch/node$i/redis.log" 2>&1 &
-    pids+=($!)
+    local pid=$!
     for _ in $(seq 1 100); do
-      redis-cli -p "$p" ping 2>/dev/null | grep -q PONG && break
+      if redis-cli -p "$p" ping 2>/dev/null | grep -q PONG; then
+        pids+=("$pid")
+        node_addr="127.0.0.1:$p"
+        return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
-    nodes+=("127.0.0.1:$p")
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  echo "run-cluster: node $i did not start:" >&2
+  cat "$scratch/node$i/redis.log" >&2
+  return 1
+}
+
+start_cluster() {
+  local nodes=()
+  for i in 1 2 3 4 5 6; do
+    start_node "$i" || return 1
+    nodes+=("$node_addr")
   done
   redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 \
     --cluster-yes >"$scratch/create.log" 2>&1 || {
