@@ -66,14 +66,10 @@ static void earn_step(pos *p, int step)
     svc_mark(&fx, p->sym, p->entry * (step == 1 ? 1.0117 : 1.0218));
 }
 
-typedef struct want {
-    const pos *p;
-} want;
-
 /* One resting stop, on the protective side of the step earned. */
 static bool settled(svc_fx *f, void *ud)
 {
-    const pos *p = ((want *)ud)->p;
+    const pos *p = ud;
     s6_s4_peer_order o;
     if (svc_resting_stop(f, p->id, &o) != 1)
         return false;
@@ -95,11 +91,10 @@ static int stop_orders(const char *pos_id)
 static void settle_all(const char *phase)
 {
     for (int i = 0; i < NPOS; i++) {
-        want w = { &P[i] };
         char what[96];
         snprintf(what, sizeof what, "%s: %s has one stop at step %d", phase,
                  P[i].id, P[i].step);
-        svc_await(&fx, settled, &w, what);
+        svc_await(&fx, settled, &P[i], what);
         /* The first stop and one per step: nothing placed twice. */
         if (stop_orders(P[i].id) != 1 + P[i].step) {
             svc_print_log(&fx);
@@ -113,17 +108,6 @@ static void settle_all(const char *phase)
     freeReplyObject(last);
 }
 
-static int master_of_key(const char *key)
-{
-    char out[32];
-    int i = 0;
-    while (cluster.node[i].pid <= 0)
-        i++;
-    assert_int_equal(s6test_cluster_cmd(&cluster, i, out, sizeof out,
-                                        "CLUSTER KEYSLOT %s", key), 0);
-    return s6test_cluster_master_of(&cluster, atoi(out));
-}
-
 static int slot_of(const char *key)
 {
     char out[32];
@@ -133,6 +117,11 @@ static int slot_of(const char *key)
     assert_int_equal(s6test_cluster_cmd(&cluster, i, out, sizeof out,
                                         "CLUSTER KEYSLOT %s", key), 0);
     return atoi(out);
+}
+
+static int master_of_key(const char *key)
+{
+    return s6test_cluster_master_of(&cluster, slot_of(key));
 }
 
 /* Another master than m. */
