@@ -153,7 +153,9 @@ const s6_cfg_key s6_config_keys[] = {
       "300", 0, 86400, NULL, 0, "s", "least time between two adds" },
     { "risk.first_stop_max_loss_roe", GK(NUM,
       risk.first_stop_max_loss_roe), "0.25", 0, 1, NULL, GT, "fraction",
-      "first stop when no ATR is known: the price of this loss of margin" },
+      "the cap on the first stop: the price of this loss of margin, used "
+      "when it is tighter than the ATR stop or no ATR is known "
+      "(docs/engine.md)" },
     { "risk.liq_distance_alert_frac", GK(NUM,
       risk.liq_distance_alert_frac), "0.05", 0, 1, NULL, GT, "fraction",
       "alert when the mark is this close to the liquidation price" },
