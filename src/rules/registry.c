@@ -87,7 +87,7 @@ static size_t collect(const s6_rule_registry *reg, const s6_rule_entry *cand,
     for (int i = 0; i < reg->n; i++) {
         const s6_rule_entry *e = &reg->rules[i];
         int is_cand = e == cand;
-        if (!e->present || (!is_cand && e->good == NULL))
+        if (!e->present || (!is_cand && (e->good == NULL || e->quarantined)))
             continue;
         out[n++] = (s6_rule_src){
             .id = e->id, .name = e->name, .chunkname = e->chunkname,
@@ -100,15 +100,17 @@ static size_t collect(const s6_rule_registry *reg, const s6_rule_entry *cand,
     return n;
 }
 
-/* Builds and self-checks a ruleset; the caller owns it on success. */
-static int build_checked(s6_rule_registry *reg, const s6_rule_entry *cand,
-                         const char *src, size_t len, s6_ruleset **out,
-                         char *err, size_t errlen)
+/* Builds (and self-checks, if check) a ruleset; the caller owns it on
+ * success. */
+static int build_set(s6_rule_registry *reg, const s6_rule_entry *cand,
+                     const char *src, size_t len, int check, s6_ruleset **out,
+                     char *err, size_t errlen)
 {
     s6_rule_src srcs[S6_REG_MAX_RULES];
     size_t n = collect(reg, cand, src, len, srcs);
     int rc = s6_ruleset_new(&reg->opts, srcs, n, out, err, errlen);
-    if (rc == 0 && (rc = s6_ruleset_self_check(*out, err, errlen)) != 0) {
+    if (rc == 0 && check &&
+        (rc = s6_ruleset_self_check(*out, err, errlen)) != 0) {
         s6_ruleset_free(*out);
         *out = NULL;
     }
@@ -138,9 +140,11 @@ static void registry_fault(void *ud, const s6_rule_fault *f)
     s6_rule_registry *reg = ud;
     if (f->rule_id >= 0 && f->rule_id < reg->n) {
         s6_rule_entry *e = &reg->rules[f->rule_id];
-        e->faults++;
+        /* a rule that took its worker down gets no second chance */
+        e->faults = f->fatal && e->faults < reg->rollback_faults
+                        ? reg->rollback_faults : e->faults + 1;
         snprintf(e->last_error, sizeof e->last_error, "%s", f->message);
-        if (e->prev != NULL && e->faults >= reg->rollback_faults)
+        if (e->faults >= reg->rollback_faults)
             reg->rollback_pending = 1;
     }
     if (reg->user_fault != NULL)
@@ -173,10 +177,12 @@ static void set_good(s6_rule_entry *e, char *src, size_t len)
     e->good_len = len;
     s6_rule_hash(src, len, e->hash);
     e->faults = 0;
+    e->quarantined = 0;
     e->last_error[0] = '\0';
 }
 
-/* reuse: the last accepted trial is exactly the set to go live. */
+/* reuse: the last accepted trial is exactly the set to go live.  A set of
+ * versions that all passed their checks before is not checked again. */
 static int swap_live(s6_rule_registry *reg, int reuse, char *err,
                      size_t errlen)
 {
@@ -186,8 +192,8 @@ static int swap_live(s6_rule_registry *reg, int reuse, char *err,
         s6_ruleset_free(next);
         next = NULL;
     }
-    int rc = next != NULL ? 0 : build_checked(reg, NULL, NULL, 0, &next, err,
-                                              errlen);
+    int rc = next != NULL ? 0 : build_set(reg, NULL, NULL, 0, 0, &next, err,
+                                          errlen);
     if (rc != 0)
         return rc;
     s6_ruleset_free(reg->live);
@@ -248,7 +254,7 @@ static int scan(s6_rule_registry *reg, char *err, size_t errlen)
             continue;
         }
         s6_ruleset *trial = NULL;
-        if (build_checked(reg, e, src, len, &trial, err, errlen) != 0) {
+        if (build_set(reg, e, src, len, 1, &trial, err, errlen) != 0) {
             snprintf(e->last_error, sizeof e->last_error, "%s", err);
             free(src);
             continue;
@@ -341,34 +347,58 @@ int s6_registry_rebuild(s6_rule_registry *reg)
     return rc;
 }
 
+static void roll_back(s6_rule_registry *reg, s6_rule_entry *e)
+{
+    snprintf(reg->last_error, sizeof reg->last_error,
+             "%s: version %s rolled back to %s after %u faults: %s",
+             e->chunkname, e->hash, e->prev_hash, e->faults, e->last_error);
+    free(e->good);
+    e->good = e->prev;
+    e->good_len = e->prev_len;
+    memcpy(e->hash, e->prev_hash, sizeof e->hash);
+    e->prev = NULL;
+    e->faults = 0;
+    reg->rollbacks++;
+}
+
+/* A new rule has nothing to go back to: it leaves the live set until its
+ * file changes, and stays in the registry's error until then. */
+static void quarantine(s6_rule_registry *reg, s6_rule_entry *e)
+{
+    char why[sizeof e->last_error];
+    snprintf(why, sizeof why, "%s", e->last_error);
+    snprintf(e->last_error, sizeof e->last_error,
+             "%.40s: version %s quarantined after %u faults: %.400s",
+             e->chunkname, e->hash, e->faults, why);
+    snprintf(reg->last_error, sizeof reg->last_error, "%s", e->last_error);
+    e->quarantined = 1;
+    e->faults = 0;
+    reg->quarantines++;
+}
+
 int s6_registry_maintain(s6_rule_registry *reg)
 {
-    if (reg == NULL || !reg->rollback_pending)
+    int dead = reg != NULL && reg->live != NULL && !s6_ruleset_alive(reg->live);
+    if (reg == NULL || (!reg->rollback_pending && !dead))
         return 0;
     reg->rollback_pending = 0;
-    int rolled = 0;
+    int changed = dead;
     for (int i = 0; i < reg->n; i++) {
         s6_rule_entry *e = &reg->rules[i];
-        if (e->prev == NULL || e->faults < reg->rollback_faults)
+        if (e->good == NULL || e->quarantined ||
+            e->faults < reg->rollback_faults)
             continue;
-        snprintf(reg->last_error, sizeof reg->last_error,
-                 "%s: version %s rolled back to %s after %u faults: %s",
-                 e->chunkname, e->hash, e->prev_hash, e->faults,
-                 e->last_error);
-        free(e->good);
-        e->good = e->prev;
-        e->good_len = e->prev_len;
-        memcpy(e->hash, e->prev_hash, sizeof e->hash);
-        e->prev = NULL;
-        e->faults = 0;
-        rolled++;
+        if (e->prev != NULL)
+            roll_back(reg, e);
+        else
+            quarantine(reg, e);
+        changed = 1;
     }
     char err[512];
-    if (rolled > 0 && swap_live(reg, 0, err, sizeof err) == 0) {
-        reg->rollbacks += (unsigned)rolled;
-        return 1;
-    }
-    return 0;
+    if (!changed || swap_live(reg, 0, err, sizeof err) != 0)
+        return 0;
+    reg->restarts += (unsigned)dead;
+    return 1;
 }
 
 int s6_registry_hashes(const s6_rule_registry *reg, const char **out,

@@ -7,7 +7,8 @@
  * passes does it become the good version, and only then is a new live
  * ruleset built and swapped in (between evaluations: the registry is used
  * from one thread).  A version that keeps failing on live positions is
- * rolled back to the one before it (s6_registry_maintain).
+ * rolled back to the one before it, a new one quarantined; a rule that
+ * killed its worker at once (s6_registry_maintain).
  */
 #pragma once
 
@@ -31,6 +32,7 @@ typedef struct s6_rule_entry {
     char prev_hash[17];
     char last_error[512];     /* last rejected candidate or runtime fault */
     unsigned faults;          /* runtime faults of the live version */
+    int quarantined;          /* out of the live set until its file changes */
 } s6_rule_entry;
 
 typedef struct s6_rule_registry {
@@ -42,6 +44,8 @@ typedef struct s6_rule_registry {
     s6_ruleset *next;         /* last accepted trial, while reloading */
     unsigned version;         /* bumps on every swap */
     unsigned reloads, reload_failures, rollbacks;
+    unsigned quarantines;     /* new rules taken out for their faults */
+    unsigned restarts;        /* live sets rebuilt after their worker died */
     unsigned rollback_faults; /* faults of a new version before rollback */
     int rollback_pending;
     char last_error[512];
@@ -72,7 +76,9 @@ int s6_registry_rebuild(s6_rule_registry *reg);
 int s6_registry_check_params(s6_rule_registry *reg,
                              const char *(*params_of)(void *, const char *),
                              void *ud, char *err, size_t errlen);
-/* Between evaluations: applies a pending rollback.  Returns 1 if it did. */
+/* Between evaluations: applies a pending rollback (a changed rule) or
+ * quarantine (a new rule), and rebuilds a live set whose worker died.
+ * Returns 1 if the live set changed. */
 int s6_registry_maintain(s6_rule_registry *reg);
 const s6_rule_entry *s6_registry_find(const s6_rule_registry *reg,
                                       const char *name);

@@ -28,7 +28,14 @@ typedef struct s6_rules_svc_config {
     double deadline_us_per_eval;  /* ... plus per position */
     uint32_t load_deadline_ms;    /* compile + self-checks */
     uint64_t quiet_ms;            /* watcher debounce */
-    unsigned rollback_faults;     /* faults of a new version before rollback */
+    unsigned rollback_faults;     /* faults of a version before it is rolled
+                                     back (or quarantined, when new) */
+    unsigned max_actions;         /* per rule and evaluation (0: default) */
+    size_t max_state_bytes;       /* per rule and position (0: default) */
+    /* Not NULL: rules run in worker processes started from this
+     * executable with `rules worker` (the service); NULL: in this process
+     * (replay, benchmarks, in-process tests). */
+    const char *worker_exe;
     const char *const *regimes;   /* index 0 the default; NULL: "normal" */
     size_t n_regimes;
     /* the config's overrides of a rule's parameters (NULL: defaults) */
