@@ -156,10 +156,8 @@ int s6_rules_svc_reconfigure(s6_rules_svc *rs, const s6_rules_svc_config *cfg)
     return rc;
 }
 
-int s6_rules_svc_reload(s6_rules_svc *rs)
+static void report_reload(s6_rules_svc *rs, unsigned failures, int changed)
 {
-    unsigned failures = rs->reg.reload_failures;
-    int changed = s6_registry_reload(&rs->reg);
     if (rs->reg.reload_failures != failures) {
         s6_log_error(rs->log, "rules",
                      "rule reload refused; the previous version keeps running",
@@ -170,13 +168,84 @@ int s6_rules_svc_reload(s6_rules_svc *rs)
         log_versions(rs, "rule version live");
         count(rs, "s6_rule_reloads_total", 1, S6_LABELS("ok"));
     }
+}
+
+int s6_rules_svc_reload(s6_rules_svc *rs)
+{
+    unsigned failures = rs->reg.reload_failures;
+    int changed = s6_registry_reload(&rs->reg);
+    report_reload(rs, failures, changed);
     return changed;
+}
+
+/* ---- the watcher's reload, off the loop ---- */
+
+static void next_trial(s6_rules_svc *rs);
+
+static void run_trial(uv_work_t *w)
+{
+    s6_rules_svc *rs = w->data;
+    s6_registry_trial_run(rs->trial);
+}
+
+static void trial_ran(uv_work_t *w, int status)
+{
+    s6_rules_svc *rs = w->data;
+    (void)status;
+    s6_rule_trial *t = rs->trial;
+    rs->trial = NULL;
+    if (rs->stopping) {
+        s6_registry_trial_free(t);
+        rs->reloading = 0;
+        return;
+    }
+    rs->accepted += s6_registry_trial_done(&rs->reg, t);
+    next_trial(rs);
+}
+
+static void next_trial(s6_rules_svc *rs)
+{
+    rs->trial = s6_registry_trial_next(&rs->reg);
+    if (rs->trial != NULL) {
+        rs->work.data = rs;
+        if (uv_queue_work(rs->loop, &rs->work, run_trial, trial_ran) == 0)
+            return;
+        s6_registry_trial_free(rs->trial);
+        rs->trial = NULL;
+    }
+    int changed = s6_registry_reload_finish(
+        &rs->reg, rs->scan_rc < 0 ? rs->scan_rc : rs->accepted, rs->scan_err);
+    report_reload(rs, rs->failures_before, changed);
+    rs->reloading = 0;
+    if (rs->again) {
+        rs->again = 0;
+        s6_rules_svc_reload_async(rs);
+    }
+}
+
+void s6_rules_svc_reload_async(s6_rules_svc *rs)
+{
+    if (rs->loop == NULL || rs->reg.opts.worker_exe == NULL) {
+        (void)s6_rules_svc_reload(rs); /* in-process: one watchdog, here */
+        return;
+    }
+    if (rs->reloading) {
+        rs->again = 1;
+        return;
+    }
+    rs->reloading = 1;
+    rs->accepted = 0;
+    rs->failures_before = rs->reg.reload_failures;
+    rs->reg.reloads++;
+    rs->scan_err[0] = '\0';
+    rs->scan_rc = s6_registry_scan(&rs->reg, rs->scan_err, sizeof rs->scan_err);
+    next_trial(rs);
 }
 
 static void on_change(s6_watch *w, void *ud)
 {
     (void)w;
-    s6_rules_svc_reload(ud);
+    s6_rules_svc_reload_async(ud);
 }
 
 int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
@@ -190,6 +259,7 @@ int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
     if (rc != 0)
         return rc;
     log_versions(rs, "rule version live");
+    rs->loop = loop;
     if (loop == NULL)
         return 0;
     rc = s6_watch_start(&rs->watch, loop, cfg->rules_dir, ".lua",
@@ -373,6 +443,7 @@ json_t *s6_rules_svc_health(const s6_rules_svc *rs)
 
 void s6_rules_svc_stop(s6_rules_svc *rs)
 {
+    rs->stopping = 1; /* a trial in flight is dropped when it returns */
     if (rs->watching)
         s6_watch_stop(&rs->watch);
     rs->watching = 0;
