@@ -39,6 +39,8 @@ typedef struct wk {
     s6_state_store store;
     unsigned *before;       /* the batch's state generations before it ran */
     size_t before_cap;
+    int ids[64];            /* the rule ids of the set: the only states */
+    int nids;
     const char *regimes[64];
 } wk;
 
@@ -147,6 +149,8 @@ static void cmd_load(wk *w)
         rc = s6_ruleset_new(&o, srcs, n, &w->rs, err, sizeof err);
     if (rc != 0)
         fail(w, rc, err);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        w->ids[w->nids++] = srcs[i].id;
     /* the ruleset copied what it keeps (the Lua state holds the sources) */
     free_srcs(srcs, n, lua_dir, w, nreg);
 }
@@ -193,14 +197,14 @@ static void apply_in(wk *w)
     }
 }
 
-static unsigned *gen_at(wk *w, size_t i, int id)
+static unsigned *gen_at(wk *w, size_t i, int k)
 {
-    return &w->before[i * (size_t)w->store.nrules + (size_t)id];
+    return &w->before[i * (size_t)w->nids + (size_t)k];
 }
 
 static int note_gens(wk *w, const s6_pos_view *pos, size_t n)
 {
-    size_t need = n * (size_t)w->store.nrules;
+    size_t need = n * (size_t)w->nids;
     if (need > w->before_cap) {
         unsigned *b = realloc(w->before, need * sizeof *b);
         if (b == NULL)
@@ -209,8 +213,9 @@ static int note_gens(wk *w, const s6_pos_view *pos, size_t n)
         w->before_cap = need;
     }
     for (size_t i = 0; i < n; i++)
-        for (int id = 0; id < w->store.nrules; id++)
-            *gen_at(w, i, id) = s6_state_gen(&w->store, pos[i].slot, id);
+        for (int k = 0; k < w->nids; k++)
+            *gen_at(w, i, k) = s6_state_gen(&w->store, pos[i].slot,
+                                            w->ids[k]);
     return 0;
 }
 
@@ -222,9 +227,9 @@ static void send_states(wk *w, const s6_pos_view *pos, size_t n)
     size_t off = 0;
     uint32_t nrec = 0;
     for (size_t i = 0; i < n; i++)
-        for (int id = 0; id < w->store.nrules; id++) {
-            int slot = pos[i].slot;
-            if (s6_state_gen(&w->store, slot, id) == *gen_at(w, i, id))
+        for (int k = 0; k < w->nids; k++) {
+            int slot = pos[i].slot, id = w->ids[k];
+            if (s6_state_gen(&w->store, slot, id) == *gen_at(w, i, k))
                 continue;
             size_t len = 0;
             const char *js = s6_state_get(&w->store, slot, id, &len);

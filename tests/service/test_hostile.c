@@ -139,11 +139,6 @@ static bool refused_all(svc_fx *f, void *ud)
                     : json_is_string(json_object_get(r, "last_error")) &&
                           json_object_get(r, "version") == json_null());
     }
-    if (getenv("S6_TEST_DEBUG")) {
-        char *t = json_dumps(rules, 0);
-        fprintf(stderr, "%s\n", t);
-        free(t);
-    }
     json_decref(rules);
     return ok == N_ATTACKS;
 }
