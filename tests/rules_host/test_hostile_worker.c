@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "hostile.h"
 #include "rules/edge.h"
 #include "rules/service.h"
 #include "util/buf.h"
@@ -65,18 +66,9 @@ static void write_file(const char *dir, const char *name, const char *text,
 /* The attack's file, armed for live positions only. */
 static void write_attack(const char *dir, const char *attack)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/tests/hostile/rules/%s.lua",
-             getenv("S6_SOURCE_DIR"), attack);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    static char src[8192];
-    size_t n = fread(src, 1, sizeof src - 1, f);
-    fclose(f);
-    src[n] = '\0';
-    char *flag = strstr(src, "local live_only = false");
-    assert_non_null(flag);
-    memcpy(flag, "local live_only = true ", 23);
+    static char src[16384];
+    size_t n = s6_hostile_source(attack, 1, src, sizeof src);
+    assert_true(n > 0);
     char file[64];
     snprintf(file, sizeof file, "%s.lua", attack);
     write_file(dir, file, src, n);

@@ -20,16 +20,13 @@
 
 #include "core/s6_core.h"
 #include "fixture.h"
+#include "hostile.h"
 
 static const char *const POS = "live-1";
 static const char *const SYM = "BTCUSDT";
 static const double QTY = 0.010, ENTRY = 60000, LEV = 10, FEE_RATE = 0.0005,
                     TICK = 0.1;
 
-static const char *const ATTACKS[] = {
-    "hang_pattern", "cstack_gsub", "oom_pcall", "bad_error", "burn",
-    "raw_write", "flood", "huge_state", "spoof_event", "time_bomb"};
-enum { N_ATTACKS = sizeof ATTACKS / sizeof *ATTACKS };
 /* the attacks that fault, so end quarantined once armed */
 static const char *const FAULTING[] = {
     "hang_pattern", "cstack_gsub", "oom_pcall", "bad_error", "burn",
@@ -45,34 +42,27 @@ static void edit_config(json_t *cfg)
     svc_set(cfg, "rules", "dir", json_string(rules_dir));
 }
 
-static void copy_file(const char *from, const char *to, int arm)
+/* As an editor saves: a temporary file renamed into place. */
+static void save(const char *name, const char *text, size_t n)
 {
-    FILE *in = fopen(from, "r");
-    assert_non_null(in);
-    static char text[16384];
-    size_t n = fread(text, 1, sizeof text - 1, in);
-    fclose(in);
-    text[n] = '\0';
-    char *flag = strstr(text, "local live_only = false");
-    if (arm && flag != NULL)
-        memcpy(flag, "local live_only = true ", 23);
-    char tmp[256];
+    char to[256], tmp[264];
+    snprintf(to, sizeof to, "%s/%s.lua", rules_dir, name);
     snprintf(tmp, sizeof tmp, "%s.tmp", to);
     FILE *out = fopen(tmp, "w");
     assert_non_null(out);
     assert_int_equal(fwrite(text, 1, n, out), n);
     fclose(out);
-    assert_int_equal(rename(tmp, to), 0); /* as an editor saves */
+    assert_int_equal(rename(tmp, to), 0);
 }
 
 static void drop_attacks(int arm)
 {
-    for (size_t i = 0; i < N_ATTACKS; i++) {
-        char from[512], to[256];
-        snprintf(from, sizeof from, "%s/tests/hostile/rules/%s.lua",
-                 getenv("S6_SOURCE_DIR"), ATTACKS[i]);
-        snprintf(to, sizeof to, "%s/%s.lua", rules_dir, ATTACKS[i]);
-        copy_file(from, to, arm);
+    static char text[16384];
+    for (size_t i = 0; i < s6_hostile_n_attacks; i++) {
+        size_t n = s6_hostile_source(s6_hostile_attacks[i], arm, text,
+                                     sizeof text);
+        assert_true(n > 0);
+        save(s6_hostile_attacks[i], text, n);
     }
 }
 
@@ -81,12 +71,16 @@ static void copy_shipped_rules(void)
     static const char *const shipped[] = {"add_on", "atr_stop", "hedge",
                                           "stagnation", "tp_ladder",
                                           "trailing_stop"};
+    static char text[65536];
     for (size_t i = 0; i < sizeof shipped / sizeof *shipped; i++) {
-        char from[512], to[256];
+        char from[512];
         snprintf(from, sizeof from, "%s/rules/%s.lua", getenv("S6_SOURCE_DIR"),
                  shipped[i]);
-        snprintf(to, sizeof to, "%s/%s.lua", rules_dir, shipped[i]);
-        copy_file(from, to, 0);
+        FILE *in = fopen(from, "r");
+        assert_non_null(in);
+        size_t n = fread(text, 1, sizeof text, in);
+        fclose(in);
+        save(shipped[i], text, n);
     }
 }
 
@@ -131,16 +125,16 @@ static bool refused_all(svc_fx *f, void *ud)
     (void)ud;
     json_t *rules = health_rules(f);
     size_t ok = 0;
-    for (size_t i = 0; i < N_ATTACKS; i++) {
-        json_t *r = rule_in(rules, ATTACKS[i]);
-        bool bomb = strcmp(ATTACKS[i], "time_bomb") == 0;
+    for (size_t i = 0; i < s6_hostile_n_attacks; i++) {
+        json_t *r = rule_in(rules, s6_hostile_attacks[i]);
+        bool bomb = strcmp(s6_hostile_attacks[i], "time_bomb") == 0;
         ok += r != NULL &&
               (bomb ? json_is_true(json_object_get(r, "live"))
                     : json_is_string(json_object_get(r, "last_error")) &&
                           json_object_get(r, "version") == json_null());
     }
     json_decref(rules);
-    return ok == N_ATTACKS;
+    return ok == s6_hostile_n_attacks;
 }
 
 /* Prices keep coming (each one a batch); the faulting attacks end up
