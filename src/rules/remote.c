@@ -362,8 +362,9 @@ int s6_remote_eval(s6_remote *r, const s6_pos_view *pos,
         return S6_ERANGE;
     size_t done = 0;
     int rc = 0;
-    while (rc == 0 && (done < n || r->names_len > 0))
+    do /* at least once: slot names may be waiting even for no position */
         rc = crossing(r, pos, mkt, done, n, sink, store, &rep, &done);
+    while (rc == 0 && done < n);
     rep.positions = done;
     if (report != NULL)
         *report = rep;
