@@ -3,9 +3,11 @@
  * of tests/hostile/rules, armed only on live positions (a time bomb: the
  * probe and the self-checks pass it), runs beside an honest trailing rule
  * through the service's own path (registry, worker process, edge, guard).
- * Whatever the attack does, every batch returns within a second, the
+ * Whatever the attack does, every batch returns within a second (the
+ * hard limit and a restart; more under the sanitizers), the
  * attack is quarantined or cut to size, and the honest rule's stop keeps
- * coming for both positions.
+ * coming for both positions.  (The service's own /health bound is
+ * service_hostile's.)
  */
 #include <math.h>
 #include <setjmp.h>
@@ -25,6 +27,15 @@
 #include "util/buf.h"
 
 enum { NPOS = 2, BATCHES = 12 };
+
+/* The longest a batch may hold its caller: the hard limit of a worker
+ * that must be killed, then the new worker's start.  Under the sanitizers
+ * that start alone (spawn, load the set) takes most of a second. */
+#ifdef S6_SANITIZE
+static const double MAX_BATCH_S = 2.5;
+#else
+static const double MAX_BATCH_S = 1.0;
+#endif
 
 /* An honest rule: a stop 5 below the mark (long), and a check that the
  * views it reads are the host's, whatever ran before it. */
@@ -199,7 +210,7 @@ static void survive(rig *r, const char *attack)
         double t = batch(r, 120 + b);
         worst = t > worst ? t : worst;
     }
-    if (worst >= 1.0)
+    if (worst >= MAX_BATCH_S)
         fail_msg("%s: a batch held the caller %.3f s", attack, worst);
     for (int i = 0; i < NPOS; i++)
         if (fabs(r->stop[i] - (120 + BATCHES - 1 - 5)) > 1e-9) {
