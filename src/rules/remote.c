@@ -136,8 +136,10 @@ static int load_call(s6_remote *r, uint32_t cmd, uint32_t soft_ms, char *err,
         return S6_OK;
     }
     int c = culprit(r);
-    if (rc == 0) { /* refused: the file in question first */
-        const char *file = c >= 0 && strstr(sh->err, r->chunk[c]) == NULL
+    if (rc == 0) { /* a refused self-check names its file first (a load
+                    * error already says file:line or the parameter path) */
+        const char *file = cmd == S6_WK_CMD_CHECK && c >= 0 &&
+                                   strstr(sh->err, r->chunk[c]) == NULL
                                ? r->chunk[c] : NULL;
         snprintf(err, errlen, "%s%s%.*s", file ? file : "", file ? ": " : "",
                  S6_WK_ERR_LEN, sh->err);
