@@ -182,6 +182,11 @@ typedef struct s6_sink s6_sink;
 int s6_sink_action(s6_sink *sink, int pos_index, int rule_id, int kind,
                    double price, double qty, double fraction, int step,
                    const char *name, const char *reason);
+/* A rule returned n actions more than its cap; they were not sunk. */
+void s6_sink_capped(s6_sink *sink, int rule_id, unsigned n);
+/* 1 when a rule may emit an event of this name: [A-Za-z0-9_.:-], at most
+ * 31 characters, none of the engine's own event types (the guard's test). */
+int s6_rule_event_ok(const char *name);
 
 /*
  * Per-position rule state, as JSON, keyed by (slot, rule id).  gen changes

@@ -44,6 +44,13 @@ local function reset_state_cache()
 end
 reset_state_cache()
 
+-- Per rule and evaluation (docs/rules.md, "Limits"): actions beyond the cap
+-- are dropped and counted by the host; a larger state is the rule's error.
+local max_actions, max_state_bytes = 16, 16384
+function M.set_limits(actions, state_bytes)
+  max_actions, max_state_bytes = actions, state_bytes
+end
+
 -- Regime names, index 0 first, as the host's config lists them.
 function M.set_regimes(names)
   regimes = {}
@@ -120,19 +127,44 @@ local CANNED = {
     hedge_qty = -0.5, target_exposure = 100 },
 }
 
+-- What the live host would cut or refuse, refused before going live.
+local function within_limits(r, actions, st)
+  if type(actions) == "table" and #actions > max_actions then
+    error(("%s: returns %d actions, above the cap of %d"):format(
+      r.name, #actions, max_actions), 0)
+  end
+  for _, a in ipairs(type(actions) == "table" and actions or {}) do
+    if type(a) == "table" and a.type == "event" and
+       C.s6_rule_event_ok(tostring(a.name)) == 0 then
+      error(("%s: event name '%s' is not a rule event (reserved for the engine or malformed)"):format(
+        r.name, tostring(a.name)), 0)
+    end
+  end
+  local js = type(st) == "table" and cjson.encode(st)
+  if js and #js > max_state_bytes then
+    error(("%s: new state is %d bytes as JSON, above the limit of %d"):format(
+      r.name, #js, max_state_bytes), 0)
+  end
+end
+
 local function probe(r)
   for _, c in ipairs(CANNED) do
     for trigger in pairs(TRIGGER_BITS) do
-      checks.eval(r.mod, views.position(c),
-                  views.market { mark = c.mark, last = c.mark, mid = c.mark,
-                                 atr = 2, now = 86400, trigger = trigger },
-                  r.params[0], {})
+      local actions, st = checks.eval(r.mod, views.position(c),
+                   views.market { mark = c.mark, last = c.mark, mid = c.mark,
+                                  atr = 2, now = 86400, trigger = trigger },
+                   r.params[0], {})
+      within_limits(r, actions, st)
     end
   end
 end
 
-function M.self_check()
-  for _, r in ipairs(rules) do
+-- prog (light userdata, may be nil): where a worker publishes the rule it
+-- is in, so a rule that kills the worker is named.
+function M.self_check(prog)
+  prog = prog and ffi.cast("s6_eval_progress *", prog)
+  for i, r in ipairs(rules) do
+    if prog then prog.rule = i end
     probe(r)
     checks.run_checks(r.mod)
   end
@@ -212,6 +244,10 @@ local function put_state(store, r, slot, st)
   if st == state_view[key] then return end -- the same state handed back
   local js = type(st) == "table" and cjson.encode(st)
   if not js then error(rules[r].name .. ": new state must be a plain-data table", 0) end
+  if #js > max_state_bytes then
+    error(("%s: new state is %d bytes as JSON, above the limit of %d"):format(
+      rules[r].name, #js, max_state_bytes), 0)
+  end
   local gen = C.s6_state_set(store, slot, rule_ids[r], js, #js)
   state_gen[key], state_view[key] = gen, sandbox.readonly(st)
 end
@@ -227,7 +263,12 @@ local function step_of(x)
 end
 
 local function emit(sink, i, r, actions)
-  for k = 1, #actions do
+  local n = #actions
+  if n > max_actions then
+    C.s6_sink_capped(sink, rules[r].id, n - max_actions)
+    n = max_actions
+  end
+  for k = 1, n do
     local a = actions[k]
     local kind = type(a) == "table" and KIND[a.type] or 0
     local name = kind == 5 and tostring(a.name) or nil

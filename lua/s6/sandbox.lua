@@ -18,10 +18,16 @@ local function ro_error(_, key)
   error("attempt to modify read-only table (field '" .. tostring(key) .. "')", 2)
 end
 
+-- Every read-only proxy, weakly: table.insert, table.remove and table.sort
+-- write raw, past __newindex, so the sandbox's versions refuse these.
+local proxies = setmetatable({}, { __mode = "k" })
+
 -- A read-only view of t: reads go through, writes raise, and the metatable
 -- is hidden so neither getmetatable nor setmetatable can reach it.
 local function readonly(t)
-  return setmetatable({}, { __index = t, __newindex = ro_error, __metatable = false })
+  local p = setmetatable({}, { __index = t, __newindex = ro_error, __metatable = false })
+  proxies[p] = true
+  return p
 end
 M.readonly = readonly
 
@@ -31,6 +37,46 @@ local function copy_of(t, drop)
     if not (drop and drop[k]) then c[k] = v end
   end
   return c
+end
+
+local function guard_raw(name)
+  local fn = table[name]
+  return function(t, ...)
+    if proxies[t] then error("attempt to modify a read-only table with table." .. name, 2) end
+    return fn(t, ...)
+  end
+end
+
+local function table_lib()
+  local t = copy_of(table)
+  for _, name in ipairs({ "insert", "remove", "sort" }) do t[name] = guard_raw(name) end
+  return t
+end
+
+-- math.random of one environment: xorshift32 on its own state, so no rule
+-- sees (or moves) another's sequence.  Seeded the same for every rule:
+-- a rule's results do not depend on which other rules run.
+local function math_lib()
+  local m = copy_of(math)
+  local x = 2463534242
+  local function nextx()
+    x = bit.bxor(x, bit.lshift(x, 13))
+    x = bit.bxor(x, bit.rshift(x, 17))
+    x = bit.bxor(x, bit.lshift(x, 5))
+    return (x % 4294967296) / 4294967296
+  end
+  m.randomseed = function(seed)
+    x = bit.tobit(tonumber(seed) or 0)
+    if x == 0 then x = 2463534242 end
+  end
+  m.random = function(a, b)
+    local u = nextx()
+    if a == nil then return u end
+    if b == nil then a, b = 1, a end
+    if a > b then error("bad argument to 'random' (interval is empty)", 2) end
+    return math.floor(u * (b - a + 1)) + a
+  end
+  return readonly(m)
 end
 
 -- string.dump would turn any function into bytecode a later load could
@@ -108,9 +154,8 @@ local function shared_tables()
   if shared then return shared end
   harden_strings()
   shared = {
-    math = readonly(copy_of(math)),
     string = readonly(copy_of(string, { dump = true })),
-    table = readonly(copy_of(table)),
+    table = readonly(table_lib()),
     s6 = primitives(),
     act = readonly(act),
   }
@@ -125,6 +170,7 @@ function M.new_env()
   env.xpcall = sandbox_xpcall
   for name, f in pairs(helpers) do env[name] = f end
   for name, t in pairs(shared_tables()) do env[name] = t end
+  env.math = math_lib()
   env._G = env
   return env
 end

@@ -109,6 +109,39 @@ describe("the rule sandbox", function()
     assert.has_error(function() pos.entry_quantities[1] = 5 end)
     assert.is_false(getmetatable(pos))
   end)
+
+  it("refuses raw writes into read-only tables through the table library", function()
+    -- table.insert/remove/sort write past __newindex: a rule's table
+    -- library refuses the host's read-only proxies
+    local views = require("s6.views")
+    local pos = views.position { side = 1, qty = 2 }
+    local env = sandbox.new_env()
+    for _, call in ipairs {
+      function() env.table.insert(pos.entry_quantities, 1, 1000) end,
+      function() env.table.insert(pos, "x") end,
+      function() env.table.remove(pos.entry_quantities) end,
+      function() env.table.sort(pos.entry_quantities) end,
+    } do
+      assert.has_error(call)
+    end
+    assert.equals(2, pos.entry_quantities[1])
+    assert.is_nil(rawget(pos.entry_quantities, 1))
+    local own = {}
+    env.table.insert(own, 3)
+    assert.equals(3, own[1])
+  end)
+
+  it("gives each rule its own math.random", function()
+    local a, b = sandbox.new_env(), sandbox.new_env()
+    local first = a.math.random()
+    for _ = 1, 10 do b.math.random() end   -- b moves only its own sequence
+    b.math.randomseed(42)
+    local c = sandbox.new_env()
+    assert.equals(c.math.random(), first)   -- the same start for every rule
+    assert.equals(a.math.random(), c.math.random())
+    local n = a.math.random(1, 6)
+    assert.is_true(n >= 1 and n <= 6 and n == math.floor(n))
+  end)
 end)
 
 describe("the rule contract check", function()

@@ -17,6 +17,7 @@
 #include "app/app.h"
 #include "app/service.h"
 #include "replay/replay_cli.h"
+#include "rules/worker.h"
 
 #ifndef S6_VERSION
 #define S6_VERSION "0.0.0"
@@ -86,12 +87,16 @@ static int cmd_version(int argc, char **argv)
  * into the live folder; exit 0 only if the service would load them all. */
 static int cmd_rules(int argc, char **argv)
 {
+    /* hidden: the service's own rule workers (docs/rule-worker.md) */
+    if (argc >= 2 && strcmp(argv[1], "worker") == 0)
+        return s6_worker_main(argc > 2 ? argv[2] : NULL);
     if (argc < 2 || argc > 3 || strcmp(argv[1], "check") != 0) {
         fprintf(stderr, "Usage: s6-position rules check [DIR]\n");
         return EXIT_USAGE;
     }
     s6_rules_svc_config cfg;
     s6_rules_svc_config_default(&cfg);
+    cfg.worker_exe = s6_worker_default_exe();
     if (argc == 3)
         cfg.rules_dir = argv[2];
     return s6_rules_check(&cfg, stdout);
@@ -163,6 +168,8 @@ static int cmd_serve(int argc, char **argv)
     const s6_config *c = s6_config_live_get(&config);
     log.level = (s6_log_level)c->log.level;
     s6_app_config_from(&cfg, c);
+    /* the service process never runs rule code */
+    cfg.rules.worker_exe = s6_worker_default_exe();
     cfg.config = &config;
 
     /* A peer that resets while an answer is being written makes the next

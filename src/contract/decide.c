@@ -17,7 +17,17 @@ static void count(const s6_plan *plan, size_t nprops, s6_decide_stats *st)
     }
 }
 
-/* One position's run of proposals. */
+static void refuse(const s6_decide_hooks *hooks, s6_decide_stats *st,
+                   size_t pi, const char *reason, size_t n)
+{
+    st->unplanned += n;
+    if (hooks->refused != NULL)
+        hooks->refused(hooks->ud, pi, reason, n);
+}
+
+/* One position's run of proposals.  A run longer than the guard takes
+ * loses its tail, not the whole plan: one rule's flood must not veto the
+ * others' stops. */
 static void decide_one(const s6_pos_view *pos, const s6_mkt_view *mkt,
                        size_t pi, const s6_proposal *run, size_t nrun,
                        const s6_decide_hooks *hooks, s6_decide_stats *st,
@@ -27,9 +37,16 @@ static void decide_one(const s6_pos_view *pos, const s6_mkt_view *mkt,
     s6_limits lim;
     memset(&f, 0, sizeof f);
     memset(&lim, 0, sizeof lim);
-    if (hooks->limits(hooks->ud, pi, &f, &lim) != 0 ||
-        s6_guard_plan(&pos[pi], &mkt[pi], &f, &lim, run, nrun, plan) != 0) {
-        st->unplanned += nrun;
+    if (nrun > S6_PLAN_MAX_PROPOSALS) {
+        refuse(hooks, st, pi, "too_many", nrun - S6_PLAN_MAX_PROPOSALS);
+        nrun = S6_PLAN_MAX_PROPOSALS;
+    }
+    if (hooks->limits(hooks->ud, pi, &f, &lim) != 0) {
+        refuse(hooks, st, pi, "limits", nrun);
+        return;
+    }
+    if (s6_guard_plan(&pos[pi], &mkt[pi], &f, &lim, run, nrun, plan) != 0) {
+        refuse(hooks, st, pi, "view", nrun);
         return;
     }
     count(plan, nrun, st);

@@ -30,6 +30,11 @@ typedef struct s6_decide_hooks {
     void (*plan)(void *ud, size_t pos_index, const s6_plan *plan,
                  const s6_proposal *props, size_t n,
                  const s6_plan_versions *versions);
+    /* Optional: the guard refused nprops proposals of pos_index without a
+     * plan (reason "limits", "view"), or dropped the ones beyond
+     * S6_PLAN_MAX_PROPOSALS ("too_many") and planned the rest. */
+    void (*refused)(void *ud, size_t pos_index, const char *reason,
+                    size_t nprops);
     /* Content hash of each rule by id (the registry's), for the plan. */
     const char *const *rule_hashes;
     size_t n_rule_hashes;
@@ -41,7 +46,8 @@ typedef struct s6_decide_stats {
     size_t accepted;           /* proposals that made it into a plan */
     size_t rejected;           /* proposals dropped by the guard */
     size_t unplanned;          /* proposals of positions the guard refused
-                                  whole (bad view, > S6_PLAN_MAX_PROPOSALS) */
+                                  whole (no limits, bad view) or beyond
+                                  S6_PLAN_MAX_PROPOSALS */
     unsigned by_code[S6_REJ_COUNT];
 } s6_decide_stats;
 

@@ -361,7 +361,30 @@ static bool name_char(char c)
            c == '-';
 }
 
-/* The name becomes a stream field value and a metric label. */
+/*
+ * The engine's own event types (src/engine): a rule's event must never be
+ * mistaken for one in pos:events:{SYMBOL} or the log.  Keep in step with
+ * the engine's e_event calls (docs/rules.md, "Actions").
+ */
+static const char *const engine_events[] = {
+    "ADD_REFUSED", "ADD_ROLLED_BACK", "ADD_SENT", "ADOPTED",
+    "BLOCKED_PAUSED", "FILL", "GUARD_ARMED", "GUARD_TRIGGERED", "HEDGE_SENT",
+    "LIQ_ALERT", "LIQ_ALERT_CLEARED", "MANUAL", "ORDER_FAILED", "PLAN",
+    "POSITION_CLOSED", "POSITION_OPENED", "QUOTA_RELEASED", "RECONCILED_QTY",
+    "STATE", "STOP_CANCELLED", "STOP_CANCEL_FAILED", "STOP_CONFIRMED",
+    "STOP_FAILED", "STOP_LOST", "STOP_MISSING", "STOP_MOVED",
+    "STOP_REJECTED", "STOP_REQUESTED", "STOP_UNCONFIRMED", "TP_FILLED"};
+
+static bool engine_event(const char *name)
+{
+    for (size_t i = 0; i < sizeof engine_events / sizeof *engine_events; i++)
+        if (strcmp(name, engine_events[i]) == 0)
+            return true;
+    return false;
+}
+
+/* The name becomes a stream field value and a metric label; a rule's
+ * events live beside the engine's, never under their names. */
 static int event_named(s6__guard *g)
 {
     const char *name = g->prop->name;
@@ -374,7 +397,21 @@ static int event_named(s6__guard *g)
             return refuse(g, S6_REJ_EVENT_NAME, "event name has character "
                           "0x%02x outside [A-Za-z0-9_.:-]",
                           (unsigned char)name[i]);
+    if (g->prop->rule_index != S6_RULE_MANUAL && engine_event(name))
+        return refuse(g, S6_REJ_EVENT_NAME, "event name %s is the engine's; "
+                      "a rule's events are named otherwise", name);
     return S6_REJ_NONE;
+}
+
+int s6_rule_event_ok(const char *name)
+{
+    size_t len = name != NULL ? strnlen(name, S6_PROPOSAL_NAME_LEN) : 0;
+    if (len == 0 || len == S6_PROPOSAL_NAME_LEN || engine_event(name))
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!name_char(name[i]))
+            return 0;
+    return 1;
 }
 
 /* ---- gates: yes/no facts from the limits that refuse a whole kind ---- */

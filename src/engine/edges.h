@@ -238,6 +238,10 @@ typedef struct s6_rules_edge {
     /* The rule's name for the id a proposal carries ("trailing_stop"),
      * NULL when unknown; for the record's rule versions. */
     const char *(*rule_name)(void *ud, int rule_id);
+    /* The position a slot holds, before each view of it is evaluated
+     * (NULL: rules see no id or symbol); cheap when nothing changed. */
+    void (*slot_named)(void *ud, int slot, const char *id,
+                       const char *symbol);
     int max_slots;            /* slots the state holds; 0 = no limit */
     void *ud;
 } s6_rules_edge;

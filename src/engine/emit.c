@@ -49,6 +49,9 @@ int e_view(s6_engine *e, e_pos *p, s6_pos_view *v)
     if (rc != 0)
         return rc;
     v->slot = (int)e_slot(e, p);
+    const s6_rules_edge *re = &e->edges.rules;
+    if (re->slot_named != NULL) /* pos.id and pos.symbol for the rules */
+        re->slot_named(re->ud, v->slot, r->pos.id, r->pos.symbol);
     v->stop = r->stop.confirmed.live ? r->stop.confirmed.price
                                      : s6_stop_guard_price(&r->stop);
     v->stop_step = r->stop.step;

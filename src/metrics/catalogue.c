@@ -111,13 +111,26 @@ const s6_metric_desc s6_metrics_catalogue[] = {
      .help = "Wall time of one batch evaluation of the rules"},
     {.name = "s6_rule_errors_total", .type = S6_METRIC_COUNTER,
      .labels = {"rule", "kind"},
-     .help = "Rule faults charged to a rule: kind error (raised) or overrun "
-             "(stopped at the deadline or the memory cap)"},
+     .help = "Rule faults charged to a rule: kind error (raised), overrun "
+             "(stopped at the deadline or the memory cap) or worker_killed "
+             "(its worker crashed, ran out of memory or overran the hard "
+             "wall-clock limit)"},
     {.name = "s6_rule_reloads_total", .type = S6_METRIC_COUNTER,
      .labels = {"result"},
      .help = "Rule reloads by result: ok (swapped in), rejected (failed its "
              "checks, the old version stays), rolled_back (runtime faults "
-             "restored the previous version)"},
+             "restored the previous version), quarantined (a new rule taken "
+             "out for its faults), restarted (the worker came back)"},
+    {.name = "s6_rule_worker_restarts_total", .type = S6_METRIC_COUNTER,
+     .help = "Rule workers killed or found dead under a batch"},
+    {.name = "s6_rule_actions_dropped_total", .type = S6_METRIC_COUNTER,
+     .labels = {"rule"},
+     .help = "Batches in which a rule returned more actions than its cap "
+             "(the excess was dropped)"},
+    {.name = "s6_plans_refused_total", .type = S6_METRIC_COUNTER,
+     .labels = {"reason"},
+     .help = "Positions whose proposals the guard refused whole, by reason "
+             "(limits, view, too_many)"},
 
     /* ---- the order router (S4) ---- */
     {.name = "s6_s4_request_seconds", .type = S6_METRIC_HISTOGRAM,

@@ -24,20 +24,58 @@ static int fail(char *err, size_t errlen, int rc, const char *msg)
 
 /* ================= the Lua rule service ================= */
 
+typedef struct slot_name {
+    char id[64];
+    char symbol[32];
+} slot_name;
+
 typedef struct lua_edge {
     s6_rules_svc *svc;
     s6_sink sink;
     s6_state_store store;
     int nslots;
+    slot_name *names;         /* what the live set was told, by slot */
+    const s6_ruleset *told;   /* the live set they were told to */
 } lua_edge;
+
+static void retell(lua_edge *l, s6_ruleset *live);
 
 static int lua_run(void *ud, const s6_pos_view *pos, const s6_mkt_view *mkt,
                    size_t n, const s6_decide_hooks *hooks,
                    s6_decide_stats *stats)
 {
     lua_edge *l = ud;
+    if (l->told != l->svc->reg.live && l->svc->reg.live != NULL)
+        retell(l, l->svc->reg.live);
     return s6_rules_svc_run(l->svc, pos, mkt, n, &l->sink, &l->store, hooks,
                             stats);
+}
+
+/* A new live set (reload, rollback, restarted worker) knows no names yet. */
+static void retell(lua_edge *l, s6_ruleset *live)
+{
+    l->told = live;
+    for (int s = 0; s < l->nslots; s++)
+        if (l->names[s].id[0] != '\0')
+            (void)s6_ruleset_set_slot(live, s, l->names[s].id,
+                                      l->names[s].symbol);
+}
+
+static void lua_slot_named(void *ud, int slot, const char *id,
+                           const char *symbol)
+{
+    lua_edge *l = ud;
+    s6_ruleset *live = l->svc->reg.live;
+    if (slot < 0 || slot >= l->nslots || live == NULL)
+        return;
+    if (l->told != live)
+        retell(l, live);
+    slot_name *n = &l->names[slot];
+    if (strcmp(n->id, id) == 0 && strcmp(n->symbol, symbol) == 0)
+        return;
+    snprintf(n->id, sizeof n->id, "%s", id);
+    snprintf(n->symbol, sizeof n->symbol, "%s", symbol);
+    (void)s6_ruleset_set_slot(live, slot, n->id, n->symbol);
 }
 
 static const s6_rule_entry *lua_rule(const lua_edge *l, int id)
@@ -137,9 +175,11 @@ int s6_rules_edge_lua(struct s6_rules_svc *svc, int nslots,
         return -ENOMEM;
     l->svc = svc;
     l->nslots = nslots;
-    if (s6_sink_init(&l->sink, SINK_LIMIT) != 0 ||
+    l->names = calloc((size_t)nslots, sizeof *l->names);
+    if (l->names == NULL || s6_sink_init(&l->sink, SINK_LIMIT) != 0 ||
         s6_state_store_init(&l->store, nslots, S6_REG_MAX_RULES) != 0) {
         s6_sink_free(&l->sink);
+        free(l->names);
         free(l);
         return fail(err, errlen, -ENOMEM, "rule state store: out of memory");
     }
@@ -147,7 +187,8 @@ int s6_rules_edge_lua(struct s6_rules_svc *svc, int nslots,
                            .state_put = lua_state_put,
                            .state_drop = lua_state_drop,
                            .state_gen = lua_state_gen,
-                           .rule_name = lua_rule_name, .max_slots = nslots,
+                           .rule_name = lua_rule_name,
+                           .slot_named = lua_slot_named, .max_slots = nslots,
                            .ud = l};
     return 0;
 }
@@ -315,6 +356,7 @@ void s6_rules_edge_free(s6_rules_edge *edge)
         lua_edge *l = edge->ud;
         s6_sink_free(&l->sink);
         s6_state_store_free(&l->store);
+        free(l->names);
         free(l);
     } else if (edge->run == native_run) {
         native_edge *ne = edge->ud;

@@ -87,7 +87,7 @@ static size_t collect(const s6_rule_registry *reg, const s6_rule_entry *cand,
     for (int i = 0; i < reg->n; i++) {
         const s6_rule_entry *e = &reg->rules[i];
         int is_cand = e == cand;
-        if (!e->present || (!is_cand && e->good == NULL))
+        if (!e->present || (!is_cand && (e->good == NULL || e->quarantined)))
             continue;
         out[n++] = (s6_rule_src){
             .id = e->id, .name = e->name, .chunkname = e->chunkname,
@@ -100,15 +100,17 @@ static size_t collect(const s6_rule_registry *reg, const s6_rule_entry *cand,
     return n;
 }
 
-/* Builds and self-checks a ruleset; the caller owns it on success. */
-static int build_checked(s6_rule_registry *reg, const s6_rule_entry *cand,
-                         const char *src, size_t len, s6_ruleset **out,
-                         char *err, size_t errlen)
+/* The live set from the good versions; checked again when something
+ * besides the versions changed (the parameters).  The caller owns it on
+ * success. */
+static int build_set(s6_rule_registry *reg, int check, s6_ruleset **out,
+                     char *err, size_t errlen)
 {
     s6_rule_src srcs[S6_REG_MAX_RULES];
-    size_t n = collect(reg, cand, src, len, srcs);
+    size_t n = collect(reg, NULL, NULL, 0, srcs);
     int rc = s6_ruleset_new(&reg->opts, srcs, n, out, err, errlen);
-    if (rc == 0 && (rc = s6_ruleset_self_check(*out, err, errlen)) != 0) {
+    if (rc == 0 && check &&
+        (rc = s6_ruleset_self_check(*out, err, errlen)) != 0) {
         s6_ruleset_free(*out);
         *out = NULL;
     }
@@ -138,9 +140,11 @@ static void registry_fault(void *ud, const s6_rule_fault *f)
     s6_rule_registry *reg = ud;
     if (f->rule_id >= 0 && f->rule_id < reg->n) {
         s6_rule_entry *e = &reg->rules[f->rule_id];
-        e->faults++;
+        /* a rule that took its worker down gets no second chance */
+        e->faults = f->fatal && e->faults < reg->rollback_faults
+                        ? reg->rollback_faults : e->faults + 1;
         snprintf(e->last_error, sizeof e->last_error, "%s", f->message);
-        if (e->prev != NULL && e->faults >= reg->rollback_faults)
+        if (e->faults >= reg->rollback_faults)
             reg->rollback_pending = 1;
     }
     if (reg->user_fault != NULL)
@@ -173,11 +177,14 @@ static void set_good(s6_rule_entry *e, char *src, size_t len)
     e->good_len = len;
     s6_rule_hash(src, len, e->hash);
     e->faults = 0;
+    e->quarantined = 0;
     e->last_error[0] = '\0';
 }
 
-/* reuse: the last accepted trial is exactly the set to go live. */
-static int swap_live(s6_rule_registry *reg, int reuse, char *err,
+/* reuse: the last accepted trial is exactly the set to go live; check:
+ * self-check a rebuilt set (not needed when only known-good versions
+ * are put back together after a rollback or a dead worker). */
+static int swap_live(s6_rule_registry *reg, int reuse, int check, char *err,
                      size_t errlen)
 {
     s6_ruleset *next = reg->next;
@@ -186,8 +193,7 @@ static int swap_live(s6_rule_registry *reg, int reuse, char *err,
         s6_ruleset_free(next);
         next = NULL;
     }
-    int rc = next != NULL ? 0 : build_checked(reg, NULL, NULL, 0, &next, err,
-                                              errlen);
+    int rc = next != NULL ? 0 : build_set(reg, check, &next, err, errlen);
     if (rc != 0)
         return rc;
     s6_ruleset_free(reg->live);
@@ -196,46 +202,48 @@ static int swap_live(s6_rule_registry *reg, int reuse, char *err,
     return S6_OK;
 }
 
+static void drop_pending(s6_rule_registry *reg)
+{
+    for (int i = reg->ipend; i < reg->npend; i++)
+        free(reg->pend[i].src);
+    reg->npend = reg->ipend = 0;
+}
+
 /*
- * Visits every rule file: a new or changed one is a candidate, tried
- * together with the other good versions; a failing candidate is recorded
- * in its entry's last_error and never replaces its good version.
+ * Visits every rule file: presence first (a candidate is tried with every
+ * rule still on disk, whichever comes first in the folder), then the new or
+ * changed ones wait in pend[] to be tried one by one.  Returns how many.
  */
-static int scan(s6_rule_registry *reg, char *err, size_t errlen)
+int s6_registry_scan(s6_rule_registry *reg, char *err, size_t errlen)
 {
     struct dirent **names = NULL;
+    drop_pending(reg);
     int count = scandir(reg->dir, &names, is_rule_file, alphasort);
     if (count < 0) {
         snprintf(err, errlen, "%s: cannot read the rules folder", reg->dir);
         return S6_EINVAL;
     }
-    /* Presence first: a candidate is tried with every rule still on disk,
-     * whichever comes first in the folder. */
-    s6_rule_entry **entries = calloc((size_t)count + 1, sizeof *entries);
-    if (entries == NULL) {
-        for (int i = 0; i < count; i++)
-            free(names[i]);
-        free(names);
-        return S6_ERANGE;
-    }
+    s6_rule_entry *entries[S6_REG_MAX_RULES];
+    int ne = 0, overflow = 0;
     for (int i = 0; i < reg->n; i++)
         reg->rules[i].present = 0;
-    int changed = 0, overflow = 0;
     for (int i = 0; i < count; i++) {
-        entries[i] = entry_for(reg, names[i]->d_name);
-        if (entries[i] != NULL)
-            entries[i]->present = 1;
-        else if (!overflow++)
+        s6_rule_entry *e = entry_for(reg, names[i]->d_name);
+        if (e != NULL) {
+            e->present = 1;
+            entries[ne++] = e;
+        } else if (!overflow++) {
             snprintf(err, errlen, "%s: more than %d rules or path too long",
                      names[i]->d_name, S6_REG_MAX_RULES);
+        }
+        free(names[i]);
     }
-    for (int i = 0; i < count; i++) {
+    free(names);
+    for (int i = 0; i < ne; i++) {
         s6_rule_entry *e = entries[i];
         char *src = NULL;
         size_t len = 0;
         char hash[17];
-        if (e == NULL)
-            continue;
         if (read_file(e->chunkname, &src, &len, e->last_error,
                       sizeof e->last_error) != 0) {
             snprintf(err, errlen, "%s", e->last_error);
@@ -247,24 +255,117 @@ static int scan(s6_rule_registry *reg, char *err, size_t errlen)
             free(src);
             continue;
         }
-        s6_ruleset *trial = NULL;
-        if (build_checked(reg, e, src, len, &trial, err, errlen) != 0) {
-            snprintf(e->last_error, sizeof e->last_error, "%s", err);
-            free(src);
+        reg->pend[reg->npend++] = (s6_rule_pending){e->id, src, len};
+    }
+    return overflow ? S6_ERANGE : reg->npend;
+}
+
+static char *dup_str(const char *s, size_t len)
+{
+    char *d = s != NULL ? malloc(len + 1) : NULL;
+    if (d != NULL) {
+        memcpy(d, s, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+void s6_registry_trial_free(s6_rule_trial *t)
+{
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->n; i++) {
+        free((char *)t->srcs[i].name);
+        free((char *)t->srcs[i].chunkname);
+        free((char *)t->srcs[i].source);
+        free((char *)t->srcs[i].params_json);
+    }
+    free(t->src);
+    s6_ruleset_free(t->set);
+    free(t);
+}
+
+/* The next candidate with copies of everything it is tried with, so it
+ * can run anywhere while the registry moves on (a rollback frees a good
+ * version).  NULL when none is left. */
+s6_rule_trial *s6_registry_trial_next(s6_rule_registry *reg)
+{
+    while (reg->ipend < reg->npend) {
+        s6_rule_pending *p = &reg->pend[reg->ipend++];
+        s6_rule_trial *t = calloc(1, sizeof *t);
+        if (t == NULL) {
+            free(p->src);
             continue;
         }
-        /* The trial holds every good version plus this one: if nothing
-         * else changes, it is the next live set as it stands. */
-        s6_ruleset_free(reg->next);
-        reg->next = trial;
-        set_good(e, src, len);
-        changed++;
+        t->entry = p->entry;
+        t->src = p->src;
+        t->len = p->len;
+        t->opts = reg->opts;
+        t->version = reg->version;
+        s6_rule_src view[S6_REG_MAX_RULES];
+        t->n = collect(reg, &reg->rules[p->entry], p->src, p->len, view);
+        for (size_t i = 0; i < t->n; i++) {
+            const s6_rule_src *v = &view[i];
+            t->srcs[i] = (s6_rule_src){
+                .id = v->id, .name = dup_str(v->name, strlen(v->name)),
+                .chunkname = dup_str(v->chunkname, strlen(v->chunkname)),
+                .source = dup_str(v->source, v->len), .len = v->len,
+                .params_json = dup_str(v->params_json,
+                                       v->params_json ? strlen(v->params_json)
+                                                      : 0)};
+        }
+        return t;
     }
-    for (int i = 0; i < count; i++)
-        free(names[i]);
-    free(names);
-    free(entries);
-    return overflow ? S6_ERANGE : changed;
+    return NULL;
+}
+
+void s6_registry_trial_run(s6_rule_trial *t)
+{
+    t->rc = s6_ruleset_new(&t->opts, t->srcs, t->n, &t->set, t->err,
+                           sizeof t->err);
+    if (t->rc == 0 &&
+        (t->rc = s6_ruleset_self_check(t->set, t->err, sizeof t->err)) != 0) {
+        s6_ruleset_free(t->set);
+        t->set = NULL;
+    }
+}
+
+int s6_registry_trial_done(s6_rule_registry *reg, s6_rule_trial *t)
+{
+    s6_rule_entry *e = &reg->rules[t->entry];
+    int ok = t->rc == 0;
+    if (!ok) {
+        snprintf(e->last_error, sizeof e->last_error, "%s", t->err);
+    } else {
+        /* The trial holds every good version plus this one: if nothing
+         * else changes, it is the next live set as it stands (not when
+         * a rollback or quarantine changed the live set meanwhile). */
+        s6_ruleset_free(reg->next);
+        reg->next = reg->version == t->version ? t->set : NULL;
+        if (reg->next != NULL)
+            t->set = NULL;
+        set_good(e, t->src, t->len);
+        t->src = NULL;
+    }
+    s6_registry_trial_free(t);
+    return ok;
+}
+
+/* Every candidate of the folder, one after the other, here. */
+static int scan(s6_rule_registry *reg, char *err, size_t errlen)
+{
+    int rc = s6_registry_scan(reg, err, errlen);
+    if (rc < 0 && rc != S6_ERANGE)
+        return rc;
+    int changed = 0;
+    s6_rule_trial *t;
+    while ((t = s6_registry_trial_next(reg)) != NULL) {
+        s6_registry_trial_run(t);
+        if (t->rc != 0)
+            snprintf(err, errlen, "%s", t->err);
+        changed += s6_registry_trial_done(reg, t);
+    }
+    return rc == S6_ERANGE ? rc : changed;
 }
 
 int s6_registry_load(s6_rule_registry *reg, char *err, size_t errlen)
@@ -281,7 +382,7 @@ int s6_registry_load(s6_rule_registry *reg, char *err, size_t errlen)
             snprintf(err, errlen, "%s", reg->rules[i].last_error);
             return S6_EINVAL;
         }
-    return swap_live(reg, 1, err, errlen);
+    return swap_live(reg, 1, 1, err, errlen);
 }
 
 static int removed_any(s6_rule_registry *reg)
@@ -308,21 +409,18 @@ static void settle_error(s6_rule_registry *reg, const char *scan_err)
         snprintf(reg->last_error, sizeof reg->last_error, "%s", scan_err);
 }
 
-int s6_registry_reload(s6_rule_registry *reg)
+int s6_registry_reload_finish(s6_rule_registry *reg, int changed,
+                              const char *scan_err)
 {
-    if (reg == NULL)
-        return S6_EINVAL;
     char err[512] = "";
-    reg->reloads++;
-    int changed = scan(reg, err, sizeof err);
-    settle_error(reg, changed < 0 ? err : NULL);
+    settle_error(reg, changed < 0 ? scan_err : NULL);
     if (reg->last_error[0] != '\0')
         reg->reload_failures++;
     if (changed < 0)
         return changed;
     int removed = removed_any(reg);
     if (changed + removed > 0 &&
-        swap_live(reg, removed == 0, err, sizeof err) != 0) {
+        swap_live(reg, removed == 0, 1, err, sizeof err) != 0) {
         reg->reload_failures++;
         snprintf(reg->last_error, sizeof reg->last_error, "%s", err);
         return S6_EINVAL;
@@ -330,45 +428,79 @@ int s6_registry_reload(s6_rule_registry *reg)
     return changed + removed;
 }
 
+int s6_registry_reload(s6_rule_registry *reg)
+{
+    if (reg == NULL)
+        return S6_EINVAL;
+    char err[512] = "";
+    reg->reloads++;
+    int changed = scan(reg, err, sizeof err);
+    return s6_registry_reload_finish(reg, changed, err);
+}
+
 int s6_registry_rebuild(s6_rule_registry *reg)
 {
     if (reg == NULL)
         return S6_EINVAL;
     char err[512];
-    int rc = swap_live(reg, 0, err, sizeof err);
+    int rc = swap_live(reg, 0, 1, err, sizeof err);
     if (rc != 0)
         snprintf(reg->last_error, sizeof reg->last_error, "%s", err);
     return rc;
 }
 
+static void roll_back(s6_rule_registry *reg, s6_rule_entry *e)
+{
+    snprintf(reg->last_error, sizeof reg->last_error,
+             "%s: version %s rolled back to %s after %u faults: %s",
+             e->chunkname, e->hash, e->prev_hash, e->faults, e->last_error);
+    free(e->good);
+    e->good = e->prev;
+    e->good_len = e->prev_len;
+    memcpy(e->hash, e->prev_hash, sizeof e->hash);
+    e->prev = NULL;
+    e->faults = 0;
+    reg->rollbacks++;
+}
+
+/* A new rule has nothing to go back to: it leaves the live set until its
+ * file changes, and stays in the registry's error until then. */
+static void quarantine(s6_rule_registry *reg, s6_rule_entry *e)
+{
+    char why[sizeof e->last_error];
+    snprintf(why, sizeof why, "%s", e->last_error);
+    snprintf(e->last_error, sizeof e->last_error,
+             "%.40s: version %s quarantined after %u faults: %.400s",
+             e->chunkname, e->hash, e->faults, why);
+    snprintf(reg->last_error, sizeof reg->last_error, "%s", e->last_error);
+    e->quarantined = 1;
+    e->faults = 0;
+    reg->quarantines++;
+}
+
 int s6_registry_maintain(s6_rule_registry *reg)
 {
-    if (reg == NULL || !reg->rollback_pending)
+    int dead = reg != NULL && reg->live != NULL && !s6_ruleset_alive(reg->live);
+    if (reg == NULL || (!reg->rollback_pending && !dead))
         return 0;
     reg->rollback_pending = 0;
-    int rolled = 0;
+    int changed = dead;
     for (int i = 0; i < reg->n; i++) {
         s6_rule_entry *e = &reg->rules[i];
-        if (e->prev == NULL || e->faults < reg->rollback_faults)
+        if (e->good == NULL || e->quarantined ||
+            e->faults < reg->rollback_faults)
             continue;
-        snprintf(reg->last_error, sizeof reg->last_error,
-                 "%s: version %s rolled back to %s after %u faults: %s",
-                 e->chunkname, e->hash, e->prev_hash, e->faults,
-                 e->last_error);
-        free(e->good);
-        e->good = e->prev;
-        e->good_len = e->prev_len;
-        memcpy(e->hash, e->prev_hash, sizeof e->hash);
-        e->prev = NULL;
-        e->faults = 0;
-        rolled++;
+        if (e->prev != NULL)
+            roll_back(reg, e);
+        else
+            quarantine(reg, e);
+        changed = 1;
     }
     char err[512];
-    if (rolled > 0 && swap_live(reg, 0, err, sizeof err) == 0) {
-        reg->rollbacks += (unsigned)rolled;
-        return 1;
-    }
-    return 0;
+    if (!changed || swap_live(reg, 0, 0, err, sizeof err) != 0)
+        return 0;
+    reg->restarts += (unsigned)dead;
+    return 1;
 }
 
 int s6_registry_hashes(const s6_rule_registry *reg, const char **out,
@@ -386,6 +518,7 @@ void s6_registry_free(s6_rule_registry *reg)
 {
     if (reg == NULL)
         return;
+    drop_pending(reg);
     s6_ruleset_free(reg->live);
     s6_ruleset_free(reg->next);
     for (int i = 0; i < reg->n; i++) {

@@ -7,7 +7,8 @@
  * passes does it become the good version, and only then is a new live
  * ruleset built and swapped in (between evaluations: the registry is used
  * from one thread).  A version that keeps failing on live positions is
- * rolled back to the one before it (s6_registry_maintain).
+ * rolled back to the one before it, a new one quarantined; a rule that
+ * killed its worker at once (s6_registry_maintain).
  */
 #pragma once
 
@@ -31,7 +32,14 @@ typedef struct s6_rule_entry {
     char prev_hash[17];
     char last_error[512];     /* last rejected candidate or runtime fault */
     unsigned faults;          /* runtime faults of the live version */
+    int quarantined;          /* out of the live set until its file changes */
 } s6_rule_entry;
+
+typedef struct s6_rule_pending {
+    int entry;                /* index into rules[] */
+    char *src;
+    size_t len;
+} s6_rule_pending;
 
 typedef struct s6_rule_registry {
     char dir[PATH_MAX];
@@ -42,9 +50,13 @@ typedef struct s6_rule_registry {
     s6_ruleset *next;         /* last accepted trial, while reloading */
     unsigned version;         /* bumps on every swap */
     unsigned reloads, reload_failures, rollbacks;
+    unsigned quarantines;     /* new rules taken out for their faults */
+    unsigned restarts;        /* live sets rebuilt after their worker died */
     unsigned rollback_faults; /* faults of a new version before rollback */
     int rollback_pending;
     char last_error[512];
+    s6_rule_pending pend[S6_REG_MAX_RULES]; /* candidates of the last scan */
+    int npend, ipend;
     s6_fault_cb user_fault;   /* called after the registry counted it */
     void *user_ud;
     /* The config's parameter overrides of a rule, as add_rule takes them
@@ -61,6 +73,36 @@ int s6_registry_load(s6_rule_registry *reg, char *err, size_t errlen);
 /* Re-reads the folder; returns the number of rules whose version changed
  * (0 when nothing did or every candidate was refused: see last_error). */
 int s6_registry_reload(s6_rule_registry *reg);
+
+/*
+ * The same in steps, so candidates can be tried away from the event loop
+ * (each one is a worker process the caller waits for on another thread):
+ * scan, then trial_next / trial_run (any thread) / trial_done until
+ * trial_next gives NULL, then reload_finish.  Only one reload at a time;
+ * reloads++ is the caller's.
+ */
+typedef struct s6_rule_trial {
+    int entry;
+    char *src;                /* the candidate's text */
+    size_t len;
+    s6_ruleset_opts opts;
+    s6_rule_src srcs[S6_REG_MAX_RULES]; /* copies: the registry moves on */
+    size_t n;
+    s6_ruleset *set;          /* the trial set, when it passed */
+    unsigned version;         /* the registry's when the trial began */
+    int rc;
+    char err[512];
+} s6_rule_trial;
+
+int s6_registry_scan(s6_rule_registry *reg, char *err, size_t errlen);
+s6_rule_trial *s6_registry_trial_next(s6_rule_registry *reg);
+void s6_registry_trial_run(s6_rule_trial *t);
+/* Accepts (1) or refuses (0) the candidate; frees t. */
+int s6_registry_trial_done(s6_rule_registry *reg, s6_rule_trial *t);
+void s6_registry_trial_free(s6_rule_trial *t);
+/* changed: the candidates accepted, or the scan's negative code. */
+int s6_registry_reload_finish(s6_rule_registry *reg, int changed,
+                              const char *scan_err);
 /* Rebuilds the live set from the good versions (after the parameters or
  * the regimes changed): validate-then-swap, the old set stays on failure
  * (last_error says why).  0 or a negative code. */
@@ -72,7 +114,9 @@ int s6_registry_rebuild(s6_rule_registry *reg);
 int s6_registry_check_params(s6_rule_registry *reg,
                              const char *(*params_of)(void *, const char *),
                              void *ud, char *err, size_t errlen);
-/* Between evaluations: applies a pending rollback.  Returns 1 if it did. */
+/* Between evaluations: applies a pending rollback (a changed rule) or
+ * quarantine (a new rule), and rebuilds a live set whose worker died.
+ * Returns 1 if the live set changed. */
 int s6_registry_maintain(s6_rule_registry *reg);
 const s6_rule_entry *s6_registry_find(const s6_rule_registry *reg,
                                       const char *name);

@@ -37,6 +37,7 @@ typedef struct s6_rule_fault {
     int pos_index;           /* -1 when not inside a position's evaluation */
     int rule_id;
     int overrun;             /* 1 deadline, 0 error */
+    int fatal;               /* the worker died or was killed under it */
     char message[512];       /* with chunkname:line when the rule raised */
 } s6_rule_fault;
 
@@ -52,9 +53,22 @@ typedef struct s6_ruleset_opts {
     const char *const *regimes;   /* regime names; index 0 is the default */
     size_t n_regimes;
     s6_watchdog *watchdog;        /* NULL: no deadline (stock LuaJIT) */
+    /* Per rule and evaluation: actions beyond max_actions are dropped and
+     * counted (s6_sink.capped), a state above max_state_bytes (as JSON) is
+     * an error of the rule.  0: the defaults below. */
+    unsigned max_actions;
+    size_t max_state_bytes;
+    /* Not NULL: the rule code runs in a worker process started from this
+     * executable (docs/rule-worker.md), never in the calling process. */
+    const char *worker_exe;
+    size_t worker_as_limit;       /* the worker's address-space limit */
+    /* Where the worker publishes the rule it is in (NULL: private). */
+    s6_eval_progress *progress;
     s6_fault_cb on_fault;
     void *fault_ud;
 } s6_ruleset_opts;
+
+enum { S6_RULE_MAX_ACTIONS = 16, S6_RULE_MAX_STATE_BYTES = 16384 };
 
 typedef struct s6_eval_report {
     size_t positions;        /* positions whose evaluation finished */
@@ -75,4 +89,7 @@ int s6_ruleset_eval(s6_ruleset *rs, const s6_pos_view *pos,
 int s6_ruleset_set_slot(s6_ruleset *rs, int slot, const char *id,
                         const char *symbol);
 size_t s6_ruleset_mem_used(const s6_ruleset *rs);
+/* 0 once the worker behind a ruleset died or was killed: the ruleset has
+ * to be rebuilt (a new worker).  An in-process ruleset is always alive. */
+int s6_ruleset_alive(const s6_ruleset *rs);
 void s6_ruleset_free(s6_ruleset *rs);

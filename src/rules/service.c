@@ -5,6 +5,7 @@
 
 #include "core/s6_core.h"
 #include "rules/watchdog.h"
+#include "rules/worker_proto.h"
 
 #ifndef S6_LUA_DIR_DEFAULT
 #define S6_LUA_DIR_DEFAULT "lua"
@@ -62,15 +63,23 @@ static void count(s6_rules_svc *rs, const char *name, size_t n,
     s6_counter_inc(c);
 }
 
+static const char *fault_kind(const s6_rule_fault *f)
+{
+    return f->fatal ? "worker_killed" : f->overrun ? "overrun" : "error";
+}
+
 static void on_fault(void *ud, const s6_rule_fault *f)
 {
     s6_rules_svc *rs = ud;
     const s6_rule_entry *e = f->rule_id >= 0 && f->rule_id < rs->reg.n
                                  ? &rs->reg.rules[f->rule_id] : NULL;
     count(rs, "s6_rule_errors_total", 2,
-          S6_LABELS(e ? e->name : "?", f->overrun ? "overrun" : "error"));
-    s6_log_warn(rs->log, "rules", f->overrun ? "rule overran its deadline"
-                                             : "rule raised an error",
+          S6_LABELS(e ? e->name : "?", fault_kind(f)));
+    if (f->fatal)
+        count(rs, "s6_rule_worker_restarts_total", 0, NULL);
+    s6_log_warn(rs->log, "rules", f->fatal ? "rule worker killed"
+                                  : f->overrun ? "rule overran its deadline"
+                                               : "rule raised an error",
                 S6_LOG_STR("rule", e ? e->name : "?"),
                 S6_LOG_STR("rule_version", e ? e->hash : "?"),
                 S6_LOG_INT("pos_index", f->pos_index),
@@ -88,7 +97,15 @@ static void configure(s6_rules_svc *rs, const s6_rules_svc_config *cfg)
     o->deadline_us_per_eval = cfg->deadline_us_per_eval;
     o->load_deadline_ms = cfg->load_deadline_ms;
     o->max_faults_per_rule = 3;
-    o->watchdog = rs->wd;
+    o->max_actions = cfg->max_actions;
+    o->max_state_bytes = cfg->max_state_bytes;
+    o->worker_exe = cfg->worker_exe;
+    /* the shared regions, twice the Lua cap (the allocator's own
+     * overhead) and room for the binary, its libraries and threads */
+    o->worker_as_limit = s6_wk_layout_get().total + 2 * cfg->mem_limit +
+                         ((size_t)768 << 20);
+    /* a worker holds its own watchdog; the service's would be idle */
+    o->watchdog = cfg->worker_exe != NULL ? NULL : rs->wd;
     o->regimes = cfg->regimes;
     o->n_regimes = cfg->regimes != NULL ? cfg->n_regimes : 0;
     rs->reg.user_fault = on_fault;
@@ -139,10 +156,8 @@ int s6_rules_svc_reconfigure(s6_rules_svc *rs, const s6_rules_svc_config *cfg)
     return rc;
 }
 
-int s6_rules_svc_reload(s6_rules_svc *rs)
+static void report_reload(s6_rules_svc *rs, unsigned failures, int changed)
 {
-    unsigned failures = rs->reg.reload_failures;
-    int changed = s6_registry_reload(&rs->reg);
     if (rs->reg.reload_failures != failures) {
         s6_log_error(rs->log, "rules",
                      "rule reload refused; the previous version keeps running",
@@ -153,13 +168,84 @@ int s6_rules_svc_reload(s6_rules_svc *rs)
         log_versions(rs, "rule version live");
         count(rs, "s6_rule_reloads_total", 1, S6_LABELS("ok"));
     }
+}
+
+int s6_rules_svc_reload(s6_rules_svc *rs)
+{
+    unsigned failures = rs->reg.reload_failures;
+    int changed = s6_registry_reload(&rs->reg);
+    report_reload(rs, failures, changed);
     return changed;
+}
+
+/* ---- the watcher's reload, off the loop ---- */
+
+static void next_trial(s6_rules_svc *rs);
+
+static void run_trial(uv_work_t *w)
+{
+    s6_rules_svc *rs = w->data;
+    s6_registry_trial_run(rs->trial);
+}
+
+static void trial_ran(uv_work_t *w, int status)
+{
+    s6_rules_svc *rs = w->data;
+    (void)status;
+    s6_rule_trial *t = rs->trial;
+    rs->trial = NULL;
+    if (rs->stopping) {
+        s6_registry_trial_free(t);
+        rs->reloading = 0;
+        return;
+    }
+    rs->accepted += s6_registry_trial_done(&rs->reg, t);
+    next_trial(rs);
+}
+
+static void next_trial(s6_rules_svc *rs)
+{
+    rs->trial = s6_registry_trial_next(&rs->reg);
+    if (rs->trial != NULL) {
+        rs->work.data = rs;
+        if (uv_queue_work(rs->loop, &rs->work, run_trial, trial_ran) == 0)
+            return;
+        s6_registry_trial_free(rs->trial);
+        rs->trial = NULL;
+    }
+    int changed = s6_registry_reload_finish(
+        &rs->reg, rs->scan_rc < 0 ? rs->scan_rc : rs->accepted, rs->scan_err);
+    report_reload(rs, rs->failures_before, changed);
+    rs->reloading = 0;
+    if (rs->again) {
+        rs->again = 0;
+        s6_rules_svc_reload_async(rs);
+    }
+}
+
+void s6_rules_svc_reload_async(s6_rules_svc *rs)
+{
+    if (rs->loop == NULL || rs->reg.opts.worker_exe == NULL) {
+        (void)s6_rules_svc_reload(rs); /* in-process: one watchdog, here */
+        return;
+    }
+    if (rs->reloading) {
+        rs->again = 1;
+        return;
+    }
+    rs->reloading = 1;
+    rs->accepted = 0;
+    rs->failures_before = rs->reg.reload_failures;
+    rs->reg.reloads++;
+    rs->scan_err[0] = '\0';
+    rs->scan_rc = s6_registry_scan(&rs->reg, rs->scan_err, sizeof rs->scan_err);
+    next_trial(rs);
 }
 
 static void on_change(s6_watch *w, void *ud)
 {
     (void)w;
-    s6_rules_svc_reload(ud);
+    s6_rules_svc_reload_async(ud);
 }
 
 int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
@@ -173,6 +259,7 @@ int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
     if (rc != 0)
         return rc;
     log_versions(rs, "rule version live");
+    rs->loop = loop;
     if (loop == NULL)
         return 0;
     rc = s6_watch_start(&rs->watch, loop, cfg->rules_dir, ".lua",
@@ -186,12 +273,38 @@ int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
     return 0;
 }
 
+/* What maintain did, by the counters it moves. */
+static const struct {
+    size_t offset;
+    const char *msg, *label;
+} maintained[] = {
+    {offsetof(s6_rule_registry, rollbacks), "rule version rolled back",
+     "rolled_back"},
+    {offsetof(s6_rule_registry, quarantines), "rule quarantined",
+     "quarantined"},
+    {offsetof(s6_rule_registry, restarts), "rule worker restarted",
+     "restarted"},
+};
+
+static unsigned counter_at(const s6_rule_registry *reg, size_t offset)
+{
+    return *(const unsigned *)((const char *)reg + offset);
+}
+
 void s6_rules_svc_maintain(s6_rules_svc *rs)
 {
-    if (s6_registry_maintain(&rs->reg)) {
-        s6_log_error(rs->log, "rules", "rule version rolled back",
-                     S6_LOG_STR("error", rs->reg.last_error));
-        count(rs, "s6_rule_reloads_total", 1, S6_LABELS("rolled_back"));
+    unsigned before[3];
+    for (size_t i = 0; i < 3; i++)
+        before[i] = counter_at(&rs->reg, maintained[i].offset);
+    if (!s6_registry_maintain(&rs->reg))
+        return;
+    for (size_t i = 0; i < 3; i++) {
+        if (counter_at(&rs->reg, maintained[i].offset) == before[i])
+            continue;
+        s6_log_error(rs->log, "rules", maintained[i].msg,
+                     S6_LOG_STR("error", rs->reg.last_error),
+                     S6_LOG_INT("set_version", rs->reg.version));
+        count(rs, "s6_rule_reloads_total", 1, S6_LABELS(maintained[i].label));
         count(rs, "s6_risk_alerts_total", 1, S6_LABELS("rule_rollback"));
     }
 }
@@ -208,6 +321,18 @@ static int run_limits(void *ud, size_t pi, s6_symbol_filters *f,
 {
     run_ctx *c = ud;
     return c->user->limits(c->user->ud, pi, f, lim);
+}
+
+static void run_refused(void *ud, size_t pi, const char *reason, size_t n)
+{
+    run_ctx *c = ud;
+    s6_log_warn(c->rs->log, "rules", "proposals refused by the guard",
+                S6_LOG_INT("pos_index", (int64_t)pi),
+                S6_LOG_STR("reason", reason),
+                S6_LOG_INT("proposals", (int64_t)n));
+    count(c->rs, "s6_plans_refused_total", 1, S6_LABELS(reason));
+    if (c->user->refused != NULL)
+        c->user->refused(c->user->ud, pi, reason, n);
 }
 
 static void run_plan(void *ud, size_t pi, const s6_plan *plan,
@@ -232,6 +357,22 @@ static void run_plan(void *ud, size_t pi, const s6_plan *plan,
     c->user->plan(c->user->ud, pi, plan, props, n, v);
 }
 
+/* Actions over a rule's cap were dropped in the host: said and counted
+ * once per rule and batch, the rule's first actions went through. */
+static void report_capped(s6_rules_svc *rs, const s6_sink *sink)
+{
+    for (int id = 0; id < rs->reg.n && id < 64; id++) {
+        if (sink->capped[id] == 0)
+            continue;
+        const s6_rule_entry *e = &rs->reg.rules[id];
+        s6_log_warn(rs->log, "rules", "actions over the rule's cap dropped",
+                    S6_LOG_STR("rule", e->name),
+                    S6_LOG_STR("rule_version", e->hash),
+                    S6_LOG_INT("dropped", (int64_t)sink->capped[id]));
+        count(rs, "s6_rule_actions_dropped_total", 1, S6_LABELS(e->name));
+    }
+}
+
 static void observe_eval(s6_rules_svc *rs, uint64_t t0)
 {
     if (rs->metrics == NULL)
@@ -252,12 +393,17 @@ int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
     s6_sink_reset(sink);
     int rc = s6_ruleset_eval(rs->reg.live, pos, mkt, n, sink, store, NULL);
     observe_eval(rs, t0);
-    if (rc != 0)
+    report_capped(rs, sink);
+    if (rc != 0) {
+        /* no plans this time; a dead worker is restarted for the next */
+        s6_rules_svc_maintain(rs);
         return rc;
+    }
     const char *hashes[S6_REG_MAX_RULES];
     int nrules = s6_registry_hashes(&rs->reg, hashes, S6_REG_MAX_RULES);
     run_ctx c = {.rs = rs, .user = hooks};
     s6_decide_hooks wrapped = {.limits = run_limits, .plan = run_plan,
+                               .refused = run_refused,
                                .rule_hashes = hashes,
                                .n_rule_hashes = (size_t)nrules, .ud = &c};
     rc = s6_decide_batch(pos, mkt, n, sink->v, sink->n, &wrapped, stats);
@@ -273,24 +419,31 @@ json_t *s6_rules_svc_health(const s6_rules_svc *rs)
         if (e->good == NULL && e->last_error[0] == '\0')
             continue;
         json_array_append_new(
-            list, json_pack("{s:s,s:s?,s:s?,s:b,s:s?,s:I}", "name", e->name,
-                            "version", e->good ? e->hash : NULL, "previous",
-                            e->prev ? e->prev_hash : NULL, "live",
-                            e->good != NULL && e->present, "last_error",
+            list, json_pack("{s:s,s:s?,s:s?,s:b,s:b,s:s?,s:I}", "name",
+                            e->name, "version", e->good ? e->hash : NULL,
+                            "previous", e->prev ? e->prev_hash : NULL, "live",
+                            e->good != NULL && e->present && !e->quarantined,
+                            "quarantined", e->quarantined, "last_error",
                             e->last_error[0] ? e->last_error : NULL,
                             "faults", (json_int_t)e->faults));
     }
-    return json_pack("{s:s,s:I,s:o,s:I,s:I,s:I,s:s?}", "status",
-                     rs->reg.last_error[0] ? "degraded" : "ok", "set_version",
-                     (json_int_t)rs->reg.version, "rules", list, "reloads",
-                     (json_int_t)rs->reg.reloads, "reload_failures",
-                     (json_int_t)rs->reg.reload_failures, "rollbacks",
-                     (json_int_t)rs->reg.rollbacks, "last_error",
-                     rs->reg.last_error[0] ? rs->reg.last_error : NULL);
+    const s6_rule_registry *g = &rs->reg;
+    int alive = g->live != NULL && s6_ruleset_alive(g->live);
+    return json_pack("{s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:{s:s,s:b,s:I},s:s?}",
+                     "status", g->last_error[0] || !alive ? "degraded" : "ok",
+                     "set_version", (json_int_t)g->version, "rules", list,
+                     "reloads", (json_int_t)g->reloads, "reload_failures",
+                     (json_int_t)g->reload_failures, "rollbacks",
+                     (json_int_t)g->rollbacks, "quarantines",
+                     (json_int_t)g->quarantines, "worker", "mode",
+                     g->opts.worker_exe != NULL ? "process" : "in_process",
+                     "alive", alive, "restarts", (json_int_t)g->restarts,
+                     "last_error", g->last_error[0] ? g->last_error : NULL);
 }
 
 void s6_rules_svc_stop(s6_rules_svc *rs)
 {
+    rs->stopping = 1; /* a trial in flight is dropped when it returns */
     if (rs->watching)
         s6_watch_stop(&rs->watch);
     rs->watching = 0;

@@ -28,7 +28,14 @@ typedef struct s6_rules_svc_config {
     double deadline_us_per_eval;  /* ... plus per position */
     uint32_t load_deadline_ms;    /* compile + self-checks */
     uint64_t quiet_ms;            /* watcher debounce */
-    unsigned rollback_faults;     /* faults of a new version before rollback */
+    unsigned rollback_faults;     /* faults of a version before it is rolled
+                                     back (or quarantined, when new) */
+    unsigned max_actions;         /* per rule and evaluation (0: default) */
+    size_t max_state_bytes;       /* per rule and position (0: default) */
+    /* Not NULL: rules run in worker processes started from this
+     * executable with `rules worker` (the service); NULL: in this process
+     * (replay, benchmarks, in-process tests). */
+    const char *worker_exe;
     const char *const *regimes;   /* index 0 the default; NULL: "normal" */
     size_t n_regimes;
     /* the config's overrides of a rule's parameters (NULL: defaults) */
@@ -43,6 +50,14 @@ typedef struct s6_rules_svc {
     s6_rule_registry reg;
     s6_watch watch;
     int watching;
+    /* A reload the watcher started, its candidates tried one by one on
+     * libuv's thread pool (worker mode): the loop never waits for them. */
+    uv_loop_t *loop;
+    uv_work_t work;
+    s6_rule_trial *trial;
+    int reloading, again, stopping, scan_rc, accepted;
+    unsigned failures_before;
+    char scan_err[512];
 } s6_rules_svc;
 
 /* Defaults, with S6_RULES_DIR and S6_LUA_DIR from the environment. */
@@ -60,6 +75,10 @@ int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
 int s6_rules_svc_reconfigure(s6_rules_svc *rs, const s6_rules_svc_config *cfg);
 /* Re-reads the folder now; logs what changed or why nothing did. */
 int s6_rules_svc_reload(s6_rules_svc *rs);
+/* The same without waiting (worker mode, with a loop): the answer is
+ * logged when the last candidate has been tried; a change seen meanwhile
+ * starts another round after it.  In-process, the same as _reload. */
+void s6_rules_svc_reload_async(s6_rules_svc *rs);
 /* For the engine, between evaluations: applies a pending rollback. */
 void s6_rules_svc_maintain(s6_rules_svc *rs);
 
