@@ -54,22 +54,28 @@ static long ready_of(proc *p, int port)
     return st;
 }
 
-static void second_instance_takes_over(void **state)
+/* A running service with one position protected by its first stop, which
+ * S4 also lists, so a later reconciliation keeps it. */
+static void start_protected(svc_fx *f)
 {
-    (void)state;
-    svc_fx f;
-    svc_fx_setup(&f, edit_config);
-    svc_start(&f);
-    svc_entry_fill(&f, "r-1", POS, SYM, "BUY", "0.010", "60000", "58000");
-    svc_mark(&f, SYM, 60000);
-    svc_await(&f, one_stop_above, &(double){ 58000 }, "the first stop");
-    /* S4 holds it now: the next instance's reconciliation keeps it. */
+    svc_fx_setup(f, edit_config);
+    svc_start(f);
+    svc_entry_fill(f, "r-1", POS, SYM, "BUY", "0.010", "60000", "58000");
+    svc_mark(f, SYM, 60000);
+    svc_await(f, one_stop_above, &(double){ 58000 }, "the first stop");
     assert_int_equal(s6_s4_peer_serve(
-                         f.peer, "/positions", 200,
+                         f->peer, "/positions", 200,
                          "{\"positions\":[{\"symbol\":\"BTCUSDT\",\"market\":"
                          "\"FUT\",\"side\":\"LONG\",\"qty\":\"0.010\","
                          "\"entry_price\":\"60000\"}]}"),
                      0);
+}
+
+static void second_instance_takes_over(void **state)
+{
+    (void)state;
+    svc_fx f;
+    start_protected(&f);
 
     /* The second instance: waiting, not ready, nothing sent. */
     proc second;
@@ -145,18 +151,7 @@ static void lost_lease_pauses_then_resumes(void **state)
 {
     (void)state;
     svc_fx f;
-    svc_fx_setup(&f, edit_config);
-    svc_start(&f);
-    svc_entry_fill(&f, "r-1", POS, SYM, "BUY", "0.010", "60000", "58000");
-    svc_mark(&f, SYM, 60000);
-    svc_await(&f, one_stop_above, &(double){ 58000 }, "the first stop");
-    /* S4 holds it: the reconciliation after the pause keeps it. */
-    assert_int_equal(s6_s4_peer_serve(
-                         f.peer, "/positions", 200,
-                         "{\"positions\":[{\"symbol\":\"BTCUSDT\",\"market\":"
-                         "\"FUT\",\"side\":\"LONG\",\"qty\":\"0.010\","
-                         "\"entry_price\":\"60000\"}]}"),
-                     0);
+    start_protected(&f);
 
     /* Another instance's id in the key: the next renewal finds it. */
     freeReplyObject(svc_redis(&f, "SET s6:lease intruder PX 60000"));
