@@ -86,7 +86,8 @@ typedef void (*s6_feed_snapshot_done)(void *ud, const s6_md_snap *snaps,
 /* Pipelines n (>= 1) HGETALLs on r (a non-blocking connection) and calls
  * done once with every answer, later; an instrument whose command could
  * not be sent answers S6_EREDIS.  < 0 when none could be sent: no
- * callback then.  regimes must outlive the call. */
+ * callback then.  regimes (may be NULL) is copied: the caller's list
+ * may go before the answers come. */
 int s6_bus_feed_snapshot(s6_redis *r, const s6_md_instrument *instruments,
                          size_t n, const s6_md_regimes *regimes,
                          s6_feed_snapshot_done done, void *ud);

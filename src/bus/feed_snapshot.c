@@ -16,7 +16,7 @@ typedef struct snap_slot {  /* one reply's way back to its answer */
 } snap_slot;
 
 struct snap_ctx {
-    const s6_md_regimes *regimes;
+    s6_md_regimes regimes;  /* names[] and the strings: one copy, ours */
     s6_feed_snapshot_done done;
     void *ud;
     size_t n, owed;
@@ -26,6 +26,7 @@ struct snap_ctx {
 
 static void ctx_free(snap_ctx *x)
 {
+    free((void *)x->regimes.names);
     free(x->snaps);
     free(x->slots);
     free(x);
@@ -55,7 +56,7 @@ static void parse_snap(snap_ctx *x, s6_md_snap *s, const redisReply *rep)
     }
     s6_md_last_key(s->m.market, s->m.symbol, key, sizeof key);
     s6_md_update m;
-    s->rc = s6_md_update_parse(kv, n, x->regimes, key, &m, s->err,
+    s->rc = s6_md_update_parse(kv, n, &x->regimes, key, &m, s->err,
                                sizeof s->err);
     if (s->rc == 0)
         s->m = m;
@@ -95,6 +96,30 @@ static bool ask(s6_redis *r, snap_ctx *x, size_t i)
     return true;
 }
 
+/* The replies come after the caller's frame is gone (and after a config
+ * reload may have freed its regime list): copy the names into one block,
+ * the pointer array followed by the strings. */
+static int regimes_copy(const s6_md_regimes *in, s6_md_regimes *out)
+{
+    *out = (s6_md_regimes){ 0 };
+    if (in == NULL || in->n == 0)
+        return 0;
+    size_t bytes = in->n * sizeof(char *);
+    for (size_t i = 0; i < in->n; i++)
+        bytes += strlen(in->names[i]) + 1;
+    char **names = malloc(bytes);
+    if (names == NULL)
+        return S6_ENOMEM;
+    char *p = (char *)(names + in->n);
+    for (size_t i = 0; i < in->n; i++) {
+        size_t len = strlen(in->names[i]) + 1;
+        names[i] = memcpy(p, in->names[i], len);
+        p += len;
+    }
+    *out = (s6_md_regimes){ (const char *const *)names, in->n };
+    return 0;
+}
+
 int s6_bus_feed_snapshot(s6_redis *r, const s6_md_instrument *ins, size_t n,
                          const s6_md_regimes *regimes,
                          s6_feed_snapshot_done done, void *ud)
@@ -104,10 +129,10 @@ int s6_bus_feed_snapshot(s6_redis *r, const s6_md_instrument *ins, size_t n,
     snap_ctx *x = calloc(1, sizeof *x);
     if (!x)
         return S6_ENOMEM;
-    *x = (snap_ctx){ .regimes = regimes, .done = done, .ud = ud, .n = n,
+    *x = (snap_ctx){ .done = done, .ud = ud, .n = n,
                      .owed = 1, .snaps = calloc(n, sizeof *x->snaps),
                      .slots = calloc(n, sizeof *x->slots) };
-    if (!x->snaps || !x->slots) {
+    if (!x->snaps || !x->slots || regimes_copy(regimes, &x->regimes) != 0) {
         ctx_free(x);
         return S6_ENOMEM;
     }
