@@ -14,6 +14,7 @@
 #include "app/manage_keys.h"
 #include "rules/service.h"
 #include "app/status_hist.h"
+#include "bus/shard_holder.h"
 #include "config/config.h"
 #include "http/http.h"
 #include "metrics/metrics.h"
@@ -58,6 +59,17 @@ typedef struct s6_app_ready {
     char name[S6_APP_NAME_MAX + 1];
     bool ok;
 } s6_app_ready;
+/* Sharded instances (docs/operations.md, "Sharded instances"): this
+ * instance's shard, and how to find which shard and holder serve a
+ * position it does not hold (the service sets locate; NULL: 404 as on
+ * one instance). */
+typedef struct s6_app_shard {
+    uint32_t index, count; /* count 0 or 1: not sharded */
+    int (*locate)(void *ud, const char *pos_id, s6_shard_located done,
+                  void *cb_ud);
+    void *ud;
+} s6_app_shard;
+
 typedef void (*s6_app_stopped_cb)(s6_app *app, void *ud);
 
 typedef struct s6_app_config {
@@ -84,6 +96,7 @@ struct s6_app {
      * status page's history (the engine's observer). */
     s6_engine *engine;
     struct s6_treasury *treasury;
+    s6_app_shard shard;
     /* POST /positions/manage's answers by idempotency key */
     s6_manage_keys manage_keys;
     /* Seconds on the engine's clock, for the ages in /health; NULL: the

@@ -21,8 +21,18 @@ void s6_route_manage(s6_http_res *res, const s6_http_req *req, void *ud);
 bool s6_route_available(s6_http_res *res, const void *subsystem,
                         const char *what);
 
-/* routes_ops.c */
+/* routes_shard.c */
 struct s6_app;
+struct s6_api_error;
+/* {"index": k, "count": n}: the shard this instance serves. */
+json_t *s6_route_shard_json(const struct s6_app *app);
+/* A position this instance does not hold: 421 naming the shard and its
+ * holder when another shard serves it, else not_found's answer. */
+void s6_route_not_here(s6_http_res *res, struct s6_app *app,
+                       const char *pos_id,
+                       const struct s6_api_error *not_found);
+
+/* routes_ops.c */
 /* The bearer token mutating routes require (NULL or "": refuse all). */
 const char *s6_route_token(const struct s6_app *app);
 void s6_route_rules(s6_http_res *res, const s6_http_req *req, void *ud);

@@ -142,7 +142,10 @@ void s6_route_manage(s6_http_res *res, const s6_http_req *req, void *ud)
     err = (s6_api_error){ 0 };
     if (s6_engine_manage(app->engine, &mr, &out, &err) != 0 || out == NULL) {
         json_decref(out);
-        send_api_error(res, &err);
+        if (err.status == 404 && strcmp(err.code, "unknown_position") == 0)
+            s6_route_not_here(res, app, mr.position_id, &err);
+        else
+            send_api_error(res, &err);
     } else {
         note_plan(res, out);
         send_kept(res, app, key, request, out);
@@ -157,7 +160,9 @@ void s6_route_positions(s6_http_res *res, const s6_http_req *req, void *ud)
     if (!s6_route_available(res, app->engine, "engine"))
         return;
     json_t *list = s6_engine_positions_json(app->engine);
-    s6_http_res_send_json(res, 200, list ? json_pack("{s:o}", "positions", list)
+    s6_http_res_send_json(res, 200, list ? json_pack("{s:o,s:o}", "positions",
+                                                     list, "shard",
+                                                     s6_route_shard_json(app))
                                          : NULL);
 }
 
@@ -170,8 +175,10 @@ void s6_route_position(s6_http_res *res, const s6_http_req *req, void *ud)
         return;
     json_t *doc = s6_engine_position_json(app->engine, id);
     if (doc == NULL) {
-        s6_http_res_error(res, 404, "unknown_position",
-                          "no position with this id", "id");
+        s6_api_error e = { .status = 404, .code = "unknown_position",
+                           .field = "id",
+                           .message = "no position with this id" };
+        s6_route_not_here(res, app, id, &e);
         return;
     }
     s6_http_res_send_json(res, 200, doc);

@@ -670,7 +670,10 @@ static int build(s6_service *svc, char *err, size_t errlen)
     s6_redis_opts ro = { .log = svc->log, .name = "cmd",
                          .on_state = on_redis_state, .state_ud = svc };
     s6_state_opts so = { .clock = wall_clock, .log = svc->log,
-                         .owns = owns_symbol, .owns_ud = svc };
+                         .owns = owns_symbol, .owns_ud = svc,
+                         .wait_replicas = cfg->redis.wait_replicas,
+                         .wait_timeout_ms = cfg->redis.wait_timeout_ms,
+                         .metrics = svc->app->metrics };
     int rc = s6_httpc_new(&svc->httpc, svc->loop, NULL, svc->log);
     if (rc < 0) {
         snprintf(err, errlen, "outbound HTTP: %s", s6_strerror(rc));
@@ -705,6 +708,42 @@ static void instance_id(char *out, size_t cap)
     snprintf(out, cap, "%s-%ld", host, (long)getpid());
 }
 
+/* ---- sharded instances: who serves what ------------------------------ */
+
+static int locate_position(void *ud, const char *pos_id, s6_shard_located done,
+                           void *cb_ud)
+{
+    s6_service *svc = ud;
+    return s6_shard_locate(svc->redis, pos_id, svc->cfg->shard.count, done,
+                           cb_ud);
+}
+
+/* What other shards name for ours: shard.http_url, else the address we
+ * listen on (the host name when that is every interface). */
+static char *holder_json(const s6_service *svc)
+{
+    const s6_config *cfg = svc->cfg;
+    char url[300];
+    if (cfg->shard.http_url && cfg->shard.http_url[0]) {
+        snprintf(url, sizeof url, "%s", cfg->shard.http_url);
+    } else {
+        char host[256] = "127.0.0.1";
+        const char *h = cfg->http.host;
+        if (h && h[0] && strcmp(h, "0.0.0.0") != 0 && strcmp(h, "::") != 0)
+            snprintf(host, sizeof host, "%s", h);
+        else if (gethostname(host, sizeof host - 1) != 0)
+            snprintf(host, sizeof host, "127.0.0.1");
+        host[sizeof host - 1] = '\0';
+        snprintf(url, sizeof url, "http://%s:%d", host,
+                 s6_http_port(svc->app->http));
+    }
+    json_t *doc = json_pack("{s:s,s:s,s:i}", "instance", svc->instance,
+                            "http", url, "shard", (json_int_t)cfg->shard.index);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    return text;
+}
+
 int s6_service_start(s6_app *app, const s6_config *cfg, s6_service **out)
 {
     s6_service *svc = calloc(1, sizeof *svc);
@@ -730,15 +769,20 @@ int s6_service_start(s6_app *app, const s6_config *cfg, s6_service **out)
                        sizeof svc->lease_key);
     s6_shard_group(cfg->shard.index, cfg->shard.count, svc->group,
                    sizeof svc->group);
+    char *holder = holder_json(svc);
     s6_lease_opts lo = {
         .key = svc->lease_key,
         .instance_id = svc->instance, .ttl_ms = LEASE_TTL_MS,
         .on_acquired = on_lease_acquired, .on_lost = on_lease_lost,
-        .ud = svc, .log = svc->log,
+        .ud = svc, .log = svc->log, .holder = holder,
     };
     if (rc == 0)
         rc = s6_lease_start(svc->loop, svc->redis, &lo, &svc->lease, err,
                             sizeof err);
+    free(holder);
+    app->shard = (s6_app_shard){ .index = cfg->shard.index,
+                                 .count = cfg->shard.count,
+                                 .locate = locate_position, .ud = svc };
     if (rc < 0) {
         s6_log_error(svc->log, "service", "cannot start the engine",
                      S6_LOG_STR("error", err[0] ? err : s6_strerror(rc)));
@@ -805,6 +849,7 @@ void s6_service_stop(s6_service *svc)
         return;
     svc->stopping = true;
     svc->acting = false;
+    svc->app->shard.locate = NULL; /* the connection goes now */
     if (svc->timers_on) {
         uv_close((uv_handle_t *)&svc->tick, NULL);
         uv_close((uv_handle_t *)&svc->reconcile, NULL);

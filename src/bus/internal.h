@@ -29,6 +29,10 @@ struct s6_state {
     size_t n_buckets, n_batches;
     st_batch *dirty;        /* failed: the next barrier sends them again */
     size_t n_dirty;
+    /* slots written and not yet confirmed by wait_replicas replicas
+     * (state_wait.c): the slot and the number of its latest command */
+    struct st_unrepl { int slot; uint64_t seq; } *unrepl;
+    size_t n_unrepl, cap_unrepl;
     s6_state_stats st;
 };
 
@@ -39,6 +43,11 @@ int s6_state_send(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
                   const char *const *argv);
 int s6_state_send_len(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
                       const char *const *argv, const size_t *len);
+/* The same for a keyless command to the node of slot (-1: any), with
+ * extra_ms more before its deadline. */
+int s6_state_send_at(s6_state *s, int slot, uint32_t extra_ms,
+                     s6_redis_reply_cb cb, void *ud, int argc,
+                     const char *const *argv);
 bool s6_state_account(s6_state *s, const struct redisReply *rep, int code);
 void s6_state_unref(s6_state *s);
 /* [A-Za-z0-9_-], 1..max. */
@@ -71,3 +80,12 @@ int s6_state_release_split(s6_state *s, st_batch *bt, const char *pos_id,
                            const char *when);
 /* When the edge itself goes. */
 void s6_state_batches_free(s6_state *s);
+
+/* ---- replicas before "durable" (state_wait.c) ---- */
+
+/* Remembers the slot of a command just sent (wait_replicas > 0 only). */
+int s6_state_wait_note(s6_state *s, int argc, const char *const *argv,
+                       const size_t *len);
+/* The barrier, before its PING: a WAIT to each slot written since its
+ * writes were last confirmed; a shortfall fails the barrier. */
+void s6_state_wait_send(s6_state *s);

@@ -13,6 +13,8 @@ struct s6_lease {
     uv_timer_t tick;
     s6_lease_opts o;
     char key[128], id[64];
+    char holder_key[136];
+    char *holder;           /* opts.holder, copied; NULL: none */
     bool closed;
     bool busy;              /* an attempt or renewal is in flight */
     uint64_t ok_sent_at;    /* loop ms when the last good renewal was sent */
@@ -52,8 +54,31 @@ static const char release_lua[] =
 
 static void unref(s6_lease *l)
 {
-    if (--l->refs == 0 && l->closed)
+    if (--l->refs == 0 && l->closed) {
+        free(l->holder);
         free(l);
+    }
+}
+
+static void on_holder_set(s6_redis *r, const redisReply *rep, int code,
+                          void *ud)
+{
+    (void)r, (void)rep, (void)code;
+    unref(ud);
+}
+
+/* The holder key lives as long as the lease: a lapsed holder's address
+ * goes with its lease.  Fire and forget: the next renewal writes it
+ * again, and readers check it against the lease key. */
+static void advertise(s6_lease *l)
+{
+    if (!l->holder)
+        return;
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%u", l->o.ttl_ms);
+    const char *argv[] = { "SET", l->holder_key, l->holder, "PX", ttl };
+    if (s6_bus_cmd(l->r, 0, on_holder_set, l, 5, argv) == 0)
+        l->refs++;
 }
 
 static void lose(s6_lease *l, const char *why)
@@ -80,6 +105,7 @@ static void on_set(s6_redis *r, const redisReply *rep, int code, void *ud)
         l->st.acquired++;
         s6_log_info(l->o.log, comp, "lease acquired",
                     S6_LOG_STR("key", l->key), S6_LOG_STR("instance", l->id));
+        advertise(l);
         if (l->o.on_acquired)
             l->o.on_acquired(l->o.ud);
     }
@@ -95,6 +121,7 @@ static void on_renewed(s6_redis *r, const redisReply *rep, int code, void *ud)
         if (code == 0 && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1) {
             l->ok_sent_at = l->sent_at;
             l->st.renewals++;
+            advertise(l);
         } else if (code == 0 && rep->type == REDIS_REPLY_INTEGER) {
             lose(l, "the key holds another instance's id");
         }
@@ -167,6 +194,13 @@ int s6_lease_start(uv_loop_t *loop, s6_redis *r, const s6_lease_opts *opts,
     l->r = r;
     strcpy(l->key, key);
     strcpy(l->id, id);
+    snprintf(l->holder_key, sizeof l->holder_key, "%s%s", key,
+             S6_LEASE_HOLDER_SUFFIX);
+    l->o.holder = NULL;
+    if (opts->holder && !(l->holder = strdup(opts->holder))) {
+        free(l);
+        return S6_ENOMEM;
+    }
     uv_timer_init(loop, &l->tick);
     l->tick.data = l;
     l->refs = 1; /* the timer's */

@@ -36,7 +36,17 @@ typedef struct s6_lease_opts {
     void (*on_lost)(void *ud, const char *why);
     void *ud;
     s6_log *log;
+    /* Who holds it, for other instances to name (a JSON object such as
+     * {"instance":"s6-b","http":"http://10.0.0.7:8086"}); NULL: nothing.
+     * Written to <key>:holder with the lease's ttl after every acquire
+     * and renewal that succeeded.  The lease key itself keeps the bare
+     * instance id, so every reader of it goes on working; a reader of the
+     * holder key trusts it only while its "instance" is the lease key's
+     * value (s6_shard_holder). */
+    const char *holder;
 } s6_lease_opts;
+
+#define S6_LEASE_HOLDER_SUFFIX ":holder"
 
 typedef struct s6_lease_stats {
     uint64_t attempts;      /* acquire scripts sent while not holding */

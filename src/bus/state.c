@@ -31,6 +31,7 @@ void s6_state_unref(s6_state *s)
 {
     if (--s->refs == 0 && s->closed) {
         s6_state_batches_free(s);
+        free(s->unrepl);
         free(s);
     }
 }
@@ -72,32 +73,48 @@ static void on_plain(s6_redis *r, const redisReply *rep, int code, void *ud)
 }
 
 /* Every command of this edge goes through here, in order. */
-int s6_state_send_len(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
-                      const char *const *argv, const size_t *len)
+static int send_at(s6_state *s, int slot, uint32_t extra_ms,
+                   s6_redis_reply_cb cb, void *ud, int argc,
+                   const char *const *argv, const size_t *len)
 {
     if (s->closed)
         return S6_ECLOSED;
-    int rc = s6_redis_cmd(s->r, cb, ud, argc, argv, len);
+    int rc = s6_redis_cmd_at(s->r, slot, extra_ms, cb, ud, argc, argv, len);
     if (rc != 0) {
         s->st.failures++;
         return S6_EREDIS;
     }
     s->seq++;
     s->refs++;
+    if (s->o.wait_replicas > 0 && s6_state_wait_note(s, argc, argv, len) != 0)
+        s->fail_seq = s->seq + 1; /* unknown slot: the next barrier fails */
     return 0;
 }
 
-int s6_state_send(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
-                  const char *const *argv)
+int s6_state_send_len(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
+                      const char *const *argv, const size_t *len)
+{
+    return send_at(s, -1, 0, cb, ud, argc, argv, len);
+}
+
+int s6_state_send_at(s6_state *s, int slot, uint32_t extra_ms,
+                     s6_redis_reply_cb cb, void *ud, int argc,
+                     const char *const *argv)
 {
     size_t *len = argc > 0 ? malloc((size_t)argc * sizeof *len) : NULL;
     if (!len)
         return S6_ENOMEM;
     for (int i = 0; i < argc; i++)
         len[i] = strlen(argv[i]);
-    int rc = s6_state_send_len(s, cb, ud, argc, argv, len);
+    int rc = send_at(s, slot, extra_ms, cb, ud, argc, argv, len);
     free(len);
     return rc;
+}
+
+int s6_state_send(s6_state *s, s6_redis_reply_cb cb, void *ud, int argc,
+                  const char *const *argv)
+{
+    return s6_state_send_at(s, -1, 0, cb, ud, argc, argv);
 }
 
 /* A write that is not kept (an event, an announcement): one refused at
@@ -584,6 +601,8 @@ static int st_barrier(void *ud, void (*done)(void *cb_ud, bool ok),
                         .since = s->barrier_seq };
     /* What failed before goes again, inside this barrier's window. */
     s6_state_resend_dirty(s);
+    if (s->o.wait_replicas > 0)
+        s6_state_wait_send(s);
     const char *argv[] = { "PING" };
     int rc = s6_state_send(s, on_barrier, x, 1, argv);
     if (rc != 0) {
@@ -608,6 +627,8 @@ int s6_state_new(s6_redis *r, const s6_state_opts *opts, s6_state **out)
         s->o = *opts;
     if (!s->o.events_maxlen)
         s->o.events_maxlen = 100000;
+    if (!s->o.wait_timeout_ms)
+        s->o.wait_timeout_ms = 1000;
     s->refs = 1; /* the owner's, dropped by s6_state_free */
     *out = s;
     return 0;

@@ -5,6 +5,7 @@
  * a PING: its reply means every earlier reply is in, and it answers ok
  * only when none of the commands issued since the previous barrier failed
  * (each failure is reported to exactly one barrier, the first after it).
+ * With wait_replicas set, WAITs go before the PING (state_wait.c).
  *
  *   save          MULTI; HSET pos:{sl}:level:<id> {price, step, intent_id,
  *                 confirmed}; HSET pos:{tp}:ladder:<id> {step}; HSET
@@ -45,6 +46,16 @@ typedef struct s6_state_opts {
      * the positions whose symbol this says are ours.  NULL: all. */
     bool (*owns)(void *ud, const char *symbol);
     void *owns_ud;
+    /* Replication before "durable" (docs/operations.md, "Replicas before
+     * an order"): with wait_replicas > 0 the barrier also sends WAIT
+     * wait_replicas wait_timeout_ms to every node written since its
+     * writes were last confirmed by that many replicas, and answers
+     * "durable" only when each WAIT reached them.  A shortfall is a
+     * failed barrier: the orders stay held and the next barrier waits
+     * again.  0: off (the master's reply is enough). */
+    uint32_t wait_replicas;
+    uint32_t wait_timeout_ms; /* 0 → 1000 */
+    struct s6_metrics *metrics; /* s6_state_waits_total; may be NULL */
 } s6_state_opts;
 
 typedef struct s6_state_stats {
@@ -54,6 +65,8 @@ typedef struct s6_state_stats {
     uint64_t releases_repeated;  /* a second release: a no-op */
     uint64_t failures;           /* commands that failed */
     uint64_t resent;             /* failed saves/releases sent again */
+    uint64_t waits_ok;           /* WAITs that reached wait_replicas */
+    uint64_t waits_short;        /* WAITs that did not (or failed) */
 } s6_state_stats;
 
 typedef struct s6_state s6_state;

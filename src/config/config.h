@@ -80,6 +80,7 @@ typedef struct s6_config {
     } http;
     struct {
         char *url;
+        uint32_t wait_replicas, wait_timeout_ms; /* WAIT after a barrier */
     } redis;
     struct {
         char *s4_url, *s1_url, *s12_url;
@@ -93,6 +94,7 @@ typedef struct s6_config {
     } ticks;
     struct {
         uint32_t count, index; /* symbols split in count shards; ours */
+        char *http_url; /* named to clients of other shards; "": derived */
     } shard;
     struct {
         double max_age_s, jump_hold_frac;

@@ -57,6 +57,12 @@ const s6_cfg_key s6_config_keys[] = {
       1, 1024, "redis|redis+cluster|unix", R, "",
       "Redis server (state, streams, lease); redis+cluster://h:p,h:p/ "
       "for a Redis Cluster" },
+    { "redis.wait_replicas", GK(U32, redis.wait_replicas), "0", 0, 16,
+      NULL, R, "count", "an order leaves only once the state naming it is "
+      "on this many replicas too (WAIT); 0: the master's reply is enough" },
+    { "redis.wait_timeout_ms", GK(U32, redis.wait_timeout_ms), "1000", 1,
+      60000, NULL, R, "ms", "one WAIT's limit; short of replicas, the orders "
+      "stay held and the next barrier waits again" },
     { "services.s4_url", GK(URL, services.s4_url),
       "\"http://127.0.0.1:8084\"", 1, 1024, "http|https", 0, "",
       "S4, the order router (POST /orders, /cancel)" },
@@ -84,6 +90,9 @@ const s6_cfg_key s6_config_keys[] = {
       "instances share the symbols in this many shards, by a stable hash" },
     { "shard.index", GK(U32, shard.index), "0", 0, 63, NULL, R, "",
       "the shard this instance serves (0..count-1); S6_SHARD" },
+    { "shard.http_url", GK(STR, shard.http_url), "\"\"", 0, 1024, NULL, R,
+      "", "the address other shards name for this instance's positions; "
+      "\"\": http://<http.host>:<http.port>; S6_HTTP_URL" },
     /* market data hygiene */
     { "market_data.max_age_s", GK(NUM, market_data.max_age_s), "5",
       0, 3600, NULL, GT, "s", "no action on market data older than this" },
@@ -262,6 +271,7 @@ const s6_cfg_env s6_config_envs[] = {
     { "S6_REDIS_URL", "redis.url" },
     { "S6_SHARD", "shard.index" },
     { "S6_SHARDS", "shard.count" },
+    { "S6_HTTP_URL", "shard.http_url" },
     { "S6_S4_URL", "services.s4_url" },
     { "S6_S1_URL", "services.s1_url" },
     { "S6_S12_URL", "services.s12_url" },

@@ -144,6 +144,13 @@ const s6_metric_desc s6_metrics_catalogue[] = {
     {.name = "s6_s4_queued_orders", .type = S6_METRIC_GAUGE,
      .help = "Orders and cancels waiting in the S4 router for rate tokens"},
 
+    /* ---- Redis ---- */
+    {.name = "s6_state_waits_total", .type = S6_METRIC_COUNTER,
+     .labels = {"result"},
+     .help = "WAITs the write-ahead barrier sent (redis.wait_replicas): "
+             "ok (enough replicas had the writes) or short (not in "
+             "redis.wait_timeout_ms, or failed: the orders stay held)"},
+
     /* ---- the HTTP API ---- */
     {.name = "s6_http_requests_total", .type = S6_METRIC_COUNTER,
      .labels = {"route", "method", "code"},

@@ -396,10 +396,6 @@ int s6_cluster_cmd(s6_cluster *cl, uint32_t extra_ms, s6_redis_reply_cb cb,
                    void *ud, int argc, const char *const *argv,
                    const size_t *argvlen)
 {
-    if (cl->closed)
-        return S6_ECLOSED;
-    if (cl->state == S6_REDIS_DOWN)
-        return S6_EDOWN;
     int slot = s6_redis_cmd_slot(argc, argv, argvlen);
     if (slot == S6_REDIS_SLOT_CROSS ||
         (slot == S6_REDIS_SLOT_NONE &&
@@ -412,6 +408,19 @@ int s6_cluster_cmd(s6_cluster *cl, uint32_t extra_ms, s6_redis_reply_cb cb,
                      S6_LOG_STR("command", argv[0]));
         return S6_EINVAL;
     }
+    return s6_cluster_cmd_slot(cl, slot, extra_ms, cb, ud, argc, argv, argvlen);
+}
+
+int s6_cluster_cmd_slot(s6_cluster *cl, int slot, uint32_t extra_ms,
+                        s6_redis_reply_cb cb, void *ud, int argc,
+                        const char *const *argv, const size_t *argvlen)
+{
+    if (cl->closed)
+        return S6_ECLOSED;
+    if (cl->state == S6_REDIS_DOWN)
+        return S6_EDOWN;
+    if (slot >= S6_REDIS_SLOTS || slot < S6_REDIS_SLOT_NONE)
+        return S6_EINVAL;
     ccmd *c = cmd_new(cl, argc, argv, argvlen);
     if (!c)
         return S6_ENOMEM;

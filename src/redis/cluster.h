@@ -62,4 +62,8 @@ size_t s6_cluster_in_flight(const s6_cluster *cl);
 int s6_cluster_cmd(s6_cluster *cl, uint32_t extra_ms, s6_redis_reply_cb cb,
                    void *ud, int argc, const char *const *argv,
                    const size_t *argvlen);
+/* The same with the slot given (a keyless command for one node). */
+int s6_cluster_cmd_slot(s6_cluster *cl, int slot, uint32_t extra_ms,
+                        s6_redis_reply_cb cb, void *ud, int argc,
+                        const char *const *argv, const size_t *argvlen);
 void s6_cluster_get_stats(const s6_cluster *cl, s6_redis_cluster_stats *st);

@@ -510,6 +510,18 @@ int s6_redis_cmd_ex(s6_redis *r, uint32_t extra_ms, s6_redis_reply_cb cb,
     return submit(r, (uint64_t)r->opts.command_timeout_ms + extra_ms, false, cb, ud, argc, argv, argvlen);
 }
 
+int s6_redis_cmd_at(s6_redis *r, int slot, uint32_t extra_ms,
+                    s6_redis_reply_cb cb, void *ud, int argc,
+                    const char *const *argv, const size_t *argvlen)
+{
+    if (!r || !r->cl || slot < 0)
+        return s6_redis_cmd_ex(r, extra_ms, cb, ud, argc, argv, argvlen);
+    if (!cb || argc <= 0 || !argv || !argvlen)
+        return S6_EINVAL;
+    return s6_cluster_cmd_slot(r->cl, slot, extra_ms, cb, ud, argc, argv,
+                               argvlen);
+}
+
 int s6_redis_cmd(s6_redis *r, s6_redis_reply_cb cb, void *ud, int argc,
                  const char *const *argv, const size_t *argvlen)
 {

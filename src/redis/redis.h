@@ -94,6 +94,13 @@ int s6_redis_cmd_ex(s6_redis *r, uint32_t extra_ms, s6_redis_reply_cb cb,
                     void *ud, int argc, const char *const *argv,
                     const size_t *argvlen);
 
+/* A keyless command (WAIT) for the node that serves a slot (slot.h): on
+ * a cluster it goes to the slot's master, behind the slot's earlier
+ * commands; on one node the slot is ignored. */
+int s6_redis_cmd_at(s6_redis *r, int slot, uint32_t extra_ms,
+                    s6_redis_reply_cb cb, void *ud, int argc,
+                    const char *const *argv, const size_t *argvlen);
+
 /* ---- thin helpers: each builds one argv; NUL-terminated strings unless a
  * length array is given ---- */
 

@@ -9,9 +9,11 @@
 #include <string.h>
 #include <cmocka.h>
 #include <hiredis/hiredis.h>
+#include <signal.h>
 
 #include "bus/state.h"
 #include "bus_fixture.h"
+#include "redis/slot.h"
 
 typedef struct tfx {
     bus_fx f;
@@ -550,6 +552,112 @@ static void test_saves_survive_a_redis_outage(void **state)
     assert_true(barrier(t));
 }
 
+/* ---- redis.wait_replicas: WAIT before "durable" ---- */
+
+/* A second edge on the same client, waiting for `replicas` replicas;
+ * on the cluster once every replica has made its first sync. */
+static s6_state *waiting_state(tfx *t, uint32_t replicas, s6_state_edge *e)
+{
+    s6test_cluster *c = bus_fx_cluster();
+    for (int m = 0; c && m < S6TEST_CLUSTER_NODES; m++)
+        if (s6test_cluster_replica_of(c, m) >= 0)
+            assert_int_equal(s6test_cluster_await_replicated(c, m), 0);
+    s6_state *st;
+    s6_state_opts o = { .events_maxlen = 1000, .clock = { .now = fixed_now },
+                        .wait_replicas = replicas, .wait_timeout_ms = 200 };
+    assert_int_equal(s6_state_new(t->f.cmd, &o, &st), 0);
+    *e = s6_state_edge_of(st);
+    return st;
+}
+
+static bool edge_barrier(tfx *t, const s6_state_edge *e)
+{
+    bwait w = { 0 };
+    assert_int_equal(e->barrier(e->ud, on_done, &w), 0);
+    assert_true(bus_run_flag(&t->f, &w.done, 5000));
+    return w.ok;
+}
+
+/* One replica per master on the cluster: WAIT 1 is met, and a barrier
+ * with nothing new written sends no WAIT.  A single server has no
+ * replica: the barrier says "not durable", every time. */
+static void test_wait_for_one_replica(void **state)
+{
+    tfx *t = *state;
+    s6_state_edge e;
+    s6_state *st = waiting_state(t, 1, &e);
+    s6_engine_record rec;
+    make_record(&rec, "p1");
+    assert_int_equal(e.save(e.ud, &rec), 0);
+    s6_state_stats ss;
+    if (bus_fx_on_cluster()) {
+        assert_true(edge_barrier(t, &e));
+        s6_state_get_stats(st, &ss);
+        assert_true(ss.waits_ok >= 1);
+        assert_int_equal(ss.waits_short, 0);
+        uint64_t ok = ss.waits_ok;
+        assert_true(edge_barrier(t, &e));
+        s6_state_get_stats(st, &ss);
+        assert_int_equal(ss.waits_ok, ok);
+    } else {
+        assert_false(edge_barrier(t, &e));
+        assert_false(edge_barrier(t, &e)); /* the same writes, waited again */
+        s6_state_get_stats(st, &ss);
+        assert_int_equal(ss.waits_short, 2);
+    }
+    s6_state_free(st);
+}
+
+/* More replicas than the cluster has: never durable. */
+static void test_wait_that_cannot_be_met(void **state)
+{
+    if (!bus_fx_on_cluster())
+        skip(); /* the single server's case is in test_wait_for_one_replica */
+    tfx *t = *state;
+    s6_state_edge e;
+    s6_state *st = waiting_state(t, 2, &e);
+    s6_engine_record rec;
+    make_record(&rec, "p1");
+    assert_int_equal(e.save(e.ud, &rec), 0);
+    assert_false(edge_barrier(t, &e));
+    assert_false(edge_barrier(t, &e));
+    s6_state_stats ss;
+    s6_state_get_stats(st, &ss);
+    assert_true(ss.waits_short >= 2);
+    s6_state_free(st);
+}
+
+/* The replica of the record's master stalls: the barrier says "not
+ * durable" (the orders it guards stay held) until the replica has the
+ * writes again, with no new save in between. */
+static void test_wait_holds_until_the_replica_is_back(void **state)
+{
+    if (!bus_fx_on_cluster())
+        skip(); /* needs replicas */
+    tfx *t = *state;
+    s6test_cluster *c = bus_fx_cluster();
+    const char *key = "pos:{state}:p1";
+    int m = s6test_cluster_master_of(c, s6_redis_key_slot(key, strlen(key)));
+    int rep = s6test_cluster_replica_of(c, m);
+    assert_true(m >= 0 && rep >= 0);
+    s6_state_edge e;
+    s6_state *st = waiting_state(t, 1, &e);
+    s6_engine_record rec;
+    make_record(&rec, "p1");
+    assert_int_equal(kill(c->node[rep].pid, SIGSTOP), 0);
+    assert_int_equal(e.save(e.ud, &rec), 0);
+    bool first = edge_barrier(t, &e), second = edge_barrier(t, &e);
+    assert_int_equal(kill(c->node[rep].pid, SIGCONT), 0);
+    assert_false(first);
+    assert_false(second);
+    assert_true(edge_barrier(t, &e));
+    s6_state_stats ss;
+    s6_state_get_stats(st, &ss);
+    assert_true(ss.waits_short >= 2);
+    assert_true(ss.waits_ok >= 1);
+    s6_state_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +670,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_barrier_reports_a_failed_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_barrier_sends_a_failed_save_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_saves_survive_a_redis_outage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_for_one_replica, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_that_cannot_be_met, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_holds_until_the_replica_is_back, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,8 @@
  * each with its lease (s6:lease:<k>) and its consumer group (s6-<k>) on
  * ord:{results}; a standby of shard 1 takes it over when its holder is
  * killed, within the lease TTL, and moves that shard's stops from then on.
+ * Their HTTP routes answer for their own shard and name the other shard's
+ * holder (421), the new one after the takeover.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -47,6 +49,8 @@ static void edit_config(json_t *cfg)
     svc_set_param(cfg, "tp_ladder", "steps",
                   json_pack("[{s:f, s:i}]", "roe", 0.30, "entry", 1));
     svc_set(cfg, "shard", "count", json_integer(2));
+    /* Each instance advertises http://<http.host>:<its port>. */
+    svc_set(cfg, "http", "host", json_string("127.0.0.1"));
 }
 
 static const char *qty_of(const pos *p)
@@ -94,6 +98,83 @@ static void await_on(proc *p, const char *msg)
     pump_stop(&fx.p);
 }
 
+/* An HTTP call to the instance on `port` (svc_http speaks to fx.port). */
+static long http_on(int port, const char *method, const char *path,
+                    const char *body, json_t **doc)
+{
+    int own = fx.port;
+    json_t *got = NULL;
+    fx.port = port;
+    for (size_t i = 0; i < 2; i++)
+        if (others[i])
+            pump_in_background(others[i]);
+    long status = svc_http(&fx, method, path, SVC_TOKEN, body, &got);
+    for (size_t i = 0; i < 2; i++)
+        if (others[i])
+            pump_stop(others[i]);
+    fx.port = own;
+    if (doc)
+        *doc = got;
+    else
+        json_decref(got);
+    return status;
+}
+
+/* GET /positions/<id> and POST /positions/manage on the instance on
+ * `port` for a position of the other shard: 421, naming the shard, the
+ * symbol and the holder (its instance id and HTTP address). */
+static void expect_misdirected(int port, const pos *p, unsigned shard,
+                               const char *holder, int holder_port)
+{
+    char path[64], url[64], body[256];
+    snprintf(path, sizeof path, "/positions/%s", p->id);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", holder_port);
+    snprintf(body, sizeof body,
+             "{\"symbol\":\"%s\",\"market\":\"FUT\",\"position_id\":\"%s\","
+             "\"action\":\"EVALUATE\",\"dry_run\":true}", p->sym, p->id);
+    for (int i = 0; i < 2; i++) {
+        json_t *doc = NULL;
+        long status = i == 0 ? http_on(port, "GET", path, NULL, &doc)
+                             : http_on(port, "POST", "/positions/manage", body,
+                                       &doc);
+        assert_int_equal(status, 421);
+        assert_non_null(doc);
+        assert_string_equal(json_string_value(json_object_get(
+                                json_object_get(doc, "error"), "code")),
+                            "other_shard");
+        json_t *sh = json_object_get(doc, "shard");
+        assert_int_equal(json_integer_value(json_object_get(sh, "index")),
+                         shard);
+        assert_int_equal(json_integer_value(json_object_get(sh, "count")), 2);
+        assert_string_equal(json_string_value(json_object_get(doc, "symbol")),
+                            p->sym);
+        json_t *h = json_object_get(doc, "holder");
+        assert_string_equal(json_string_value(json_object_get(h, "instance")),
+                            holder);
+        assert_string_equal(json_string_value(json_object_get(h, "http")), url);
+        json_decref(doc);
+    }
+}
+
+/* The instance on `port` answers for its own: GET /positions lists its
+ * shard's positions and says which shard; its own position is 200; an id
+ * no shard knows stays 404. */
+static void expect_own(int port, unsigned shard)
+{
+    json_t *doc = NULL;
+    assert_int_equal(http_on(port, "GET", "/positions", NULL, &doc), 200);
+    json_t *sh = json_object_get(doc, "shard");
+    assert_int_equal(json_integer_value(json_object_get(sh, "index")), shard);
+    assert_int_equal(json_integer_value(json_object_get(sh, "count")), 2);
+    assert_int_equal(json_array_size(json_object_get(doc, "positions")), 2);
+    json_decref(doc);
+    char path[64];
+    snprintf(path, sizeof path, "/positions/%s", P[shard * 2].id);
+    assert_int_equal(http_on(port, "GET", path, NULL, NULL), 200);
+    assert_int_equal(http_on(port, "GET", "/positions/nowhere", NULL, NULL),
+                     404);
+}
+
 static void two_shards_and_a_takeover(void **state)
 {
     (void)state;
@@ -129,6 +210,12 @@ static void two_shards_and_a_takeover(void **state)
     assert_string_equal(lease->str, "s6-b");
     freeReplyObject(lease);
 
+    /* The HTTP routes answer for their shard and name the other's holder. */
+    expect_own(fx.port, 0);
+    expect_own(port_b, 1);
+    expect_misdirected(fx.port, &P[2], 1, "s6-b", port_b);
+    expect_misdirected(port_b, &P[0], 0, "s6-test-1", fx.port);
+
     /* S4 lists the positions, so a new holder's reconciliation keeps them;
      * a standby for shard 1 waits; shard 1's holder dies. */
     char body[1024];
@@ -159,6 +246,8 @@ static void two_shards_and_a_takeover(void **state)
     await_all("after the takeover");
     assert_true(logged_pos(&c, "p3"));
     assert_false(logged_pos(&c, "p1"));
+    /* Shard 0 now names the new holder. */
+    expect_misdirected(fx.port, &P[3], 1, "s6-c", port_c);
 
     proc_free(&b);
     kill(c.pid, SIGKILL);
