@@ -10,8 +10,12 @@
  * placed twice (the peer counts distinct orders per position, and each is
  * one lock-in step); every result on ord:{results} was read and
  * acknowledged; the restart places no order.
+ *
+ * Before that story, redis.wait_replicas: a stop move is held while the
+ * replica of the records' master is stopped, and goes once it is back.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -21,6 +25,8 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "redis/slot.h"
+#include "util/buf.h"
 
 typedef struct pos {
     const char *id, *sym;
@@ -215,9 +221,76 @@ static void cluster_faults(void **state)
     svc_fx_teardown(&fx);
 }
 
+/* ---- redis.wait_replicas: no order before its state is on a replica ---- */
+
+static void edit_wait(json_t *cfg)
+{
+    edit_config(cfg);
+    svc_set(cfg, "redis", "wait_replicas", json_integer(1));
+    svc_set(cfg, "redis", "wait_timeout_ms", json_integer(300));
+}
+
+static double waits_metric(const char *result)
+{
+    s6_buf body = { 0 };
+    assert_int_equal(http_get(fx.port, "/metrics", &body), 200);
+    char needle[64];
+    snprintf(needle, sizeof needle, "s6_state_waits_total{result=\"%s\"} ",
+             result);
+    const char *at = body.data ? strstr(body.data, needle) : NULL;
+    double v = at ? atof(at + strlen(needle)) : 0;
+    s6_buf_free(&body);
+    return v;
+}
+
+/* With one replica per master, WAIT 1 is met and the first stop goes.
+ * The replica of the records' master stops: the stop move the next mark
+ * earns is held (the log says so, S4 sees nothing new) until the replica
+ * runs again; then it goes, once. */
+static void wait_replicas_hold_orders(void **state)
+{
+    (void)state;
+    for (int m = 0; m < S6TEST_CLUSTER_NODES; m++)
+        if (s6test_cluster_replica_of(&cluster, m) >= 0)
+            assert_int_equal(s6test_cluster_await_replicated(&cluster, m), 0);
+    svc_fx_setup_cluster(&fx, &cluster, edit_wait);
+    svc_start(&fx);
+    pos p = { "w1", "BTCUSDT", 60000, 0 };
+    svc_entry_fill(&fx, "rw-1", p.id, p.sym, "BUY", "0.010", "60000.0",
+                   "58200.0");
+    svc_mark(&fx, p.sym, p.entry);
+    svc_await(&fx, settled, &p, "the first stop, with WAIT 1 met");
+    assert_true(waits_metric("ok") > 0);
+
+    const char *key = "pos:{state}:w1";
+    int m = s6test_cluster_master_of(&cluster,
+                                     s6_redis_key_slot(key, strlen(key)));
+    int rep = s6test_cluster_replica_of(&cluster, m);
+    assert_true(rep >= 0);
+    assert_int_equal(kill(cluster.node[rep].pid, SIGSTOP), 0);
+    earn_step(&p, 1);
+    json_t *held = svc_await_log(&fx, "replicas short: orders held");
+    int stops_while_held = stop_orders(p.id);
+    double short_count = waits_metric("short");
+    assert_int_equal(kill(cluster.node[rep].pid, SIGCONT), 0);
+    json_decref(held);
+    assert_int_equal(stops_while_held, 1);
+    assert_true(short_count > 0);
+    svc_await(&fx, settled, &p, "the moved stop, once the replica is back");
+    assert_int_equal(stop_orders(p.id), 2);
+
+    svc_stop(&fx);
+    svc_fx_teardown(&fx);
+    /* The next story starts from an empty cluster. */
+    char out[64];
+    for (int i = 0; i < S6TEST_CLUSTER_NODES; i++)
+        (void)s6test_cluster_cmd(&cluster, i, out, sizeof out, "FLUSHALL");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(wait_replicas_hold_orders),
         cmocka_unit_test(cluster_faults),
     };
     if (s6test_cluster_start(&cluster) != 0)
