@@ -251,6 +251,34 @@ static void test_a_long_stall_is_ridden_out(void **state)
     s6_redis_close(r);
 }
 
+/* The holder names itself in s6:lease:holder, with the lease's ttl,
+ * after acquiring and after renewals; the lease key keeps the bare id. */
+static void test_holder_is_advertised(void **state)
+{
+    bus_fx *f = *state;
+    inst a;
+    memset(&a, 0, sizeof a);
+    a.loop = &f->loop;
+    const char *who = "{\"instance\":\"inst-a\",\"http\":\"http://h:1\"}";
+    s6_lease_opts o = { .instance_id = "inst-a", .ttl_ms = 300,
+                        .on_acquired = on_acquired, .on_lost = on_lost,
+                        .ud = &a, .holder = who };
+    char err[256] = "";
+    assert_int_equal(s6_lease_start(&f->loop, f->cmd, &o, &a.l, err,
+                                    sizeof err), 0);
+    nstat renewed = { &a, 0, 3 };
+    assert_true(bus_run_until(f, stats_reached, &renewed, 5000));
+    holder_is(f, "inst-a");
+    bus_reply r;
+    assert_int_equal(bus_cmdv(f, &r, "GET", "s6:lease" S6_LEASE_HOLDER_SUFFIX,
+                              NULL), 0);
+    assert_string_equal(r.str, who);
+    assert_int_equal(bus_cmdv(f, &r, "PTTL", "s6:lease" S6_LEASE_HOLDER_SUFFIX,
+                              NULL), 0);
+    assert_true(r.integer > 0 && r.integer <= 300);
+    s6_lease_close(a.l, false);
+}
+
 static void test_start_refuses_bad_options(void **state)
 {
     bus_fx *f = *state;
@@ -276,6 +304,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lost_when_the_key_changes_hands, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_lost_when_redis_goes_away, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_a_long_stall_is_ridden_out, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_holder_is_advertised, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_start_refuses_bad_options, bus_fx_setup_state, bus_fx_teardown_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

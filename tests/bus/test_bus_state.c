@@ -554,17 +554,29 @@ static void test_saves_survive_a_redis_outage(void **state)
 
 /* ---- redis.wait_replicas: WAIT before "durable" ---- */
 
-/* A second edge on the same client, waiting for `replicas` replicas;
- * on the cluster once every replica has made its first sync. */
-static s6_state *waiting_state(tfx *t, uint32_t replicas, s6_state_edge *e)
+/* On the cluster, once every replica has made its first sync (it blocks:
+ * before the client exists, whose connect timers it would outlast). */
+static int setup_replicated(void **state)
 {
     s6test_cluster *c = bus_fx_cluster();
     for (int m = 0; c && m < S6TEST_CLUSTER_NODES; m++)
-        if (s6test_cluster_replica_of(c, m) >= 0)
-            assert_int_equal(s6test_cluster_await_replicated(c, m), 0);
+        if (s6test_cluster_replica_of(c, m) >= 0 &&
+            s6test_cluster_await_replicated(c, m) != 0)
+            return -1;
+    return setup(state);
+}
+
+/* A second edge on the same client, waiting for `replicas` replicas.  A
+ * WAIT that is to succeed gets a second: the acknowledgement is one
+ * replica round trip, but on a loaded machine a scheduling delay can pass
+ * 200 ms. */
+static s6_state *waiting_state(tfx *t, uint32_t replicas, uint32_t timeout_ms,
+                               s6_state_edge *e)
+{
     s6_state *st;
     s6_state_opts o = { .events_maxlen = 1000, .clock = { .now = fixed_now },
-                        .wait_replicas = replicas, .wait_timeout_ms = 200 };
+                        .wait_replicas = replicas,
+                        .wait_timeout_ms = timeout_ms };
     assert_int_equal(s6_state_new(t->f.cmd, &o, &st), 0);
     *e = s6_state_edge_of(st);
     return st;
@@ -585,7 +597,7 @@ static void test_wait_for_one_replica(void **state)
 {
     tfx *t = *state;
     s6_state_edge e;
-    s6_state *st = waiting_state(t, 1, &e);
+    s6_state *st = waiting_state(t, 1, 1000, &e);
     s6_engine_record rec;
     make_record(&rec, "p1");
     assert_int_equal(e.save(e.ud, &rec), 0);
@@ -615,7 +627,7 @@ static void test_wait_that_cannot_be_met(void **state)
         skip(); /* the single server's case is in test_wait_for_one_replica */
     tfx *t = *state;
     s6_state_edge e;
-    s6_state *st = waiting_state(t, 2, &e);
+    s6_state *st = waiting_state(t, 2, 200, &e);
     s6_engine_record rec;
     make_record(&rec, "p1");
     assert_int_equal(e.save(e.ud, &rec), 0);
@@ -641,7 +653,7 @@ static void test_wait_holds_until_the_replica_is_back(void **state)
     int rep = s6test_cluster_replica_of(c, m);
     assert_true(m >= 0 && rep >= 0);
     s6_state_edge e;
-    s6_state *st = waiting_state(t, 1, &e);
+    s6_state *st = waiting_state(t, 1, 1000, &e);
     s6_engine_record rec;
     make_record(&rec, "p1");
     assert_int_equal(kill(c->node[rep].pid, SIGSTOP), 0);
@@ -670,9 +682,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_barrier_reports_a_failed_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_barrier_sends_a_failed_save_again, setup, teardown),
         cmocka_unit_test_setup_teardown(test_saves_survive_a_redis_outage, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wait_for_one_replica, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wait_that_cannot_be_met, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wait_holds_until_the_replica_is_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_for_one_replica, setup_replicated, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_that_cannot_be_met, setup_replicated, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_holds_until_the_replica_is_back, setup_replicated, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

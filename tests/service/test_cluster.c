@@ -227,7 +227,7 @@ static void edit_wait(json_t *cfg)
 {
     edit_config(cfg);
     svc_set(cfg, "redis", "wait_replicas", json_integer(1));
-    svc_set(cfg, "redis", "wait_timeout_ms", json_integer(300));
+    svc_set(cfg, "redis", "wait_timeout_ms", json_integer(1000));
 }
 
 static double waits_metric(const char *result)
