@@ -106,8 +106,7 @@ static void exec_server(const s6test_redis *srv)
                "--logfile", log, "--enable-debug-command", "local",
                "--cluster-enabled", "yes", "--cluster-config-file",
                "nodes.conf", "--cluster-node-timeout", timeout,
-               /* a replica syncs at once, not after the 5 s default */
-               "--repl-diskless-sync-delay", "0", (char *)NULL);
+               (char *)NULL);
     /* With aof every write is on disk before it is answered, so a kill
      * and restart loses nothing a client was told had happened. */
     execlp("redis-server", "redis-server", "--port", port, "--bind",
