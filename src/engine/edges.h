@@ -114,12 +114,26 @@ typedef enum s6_route_outcome {
 typedef void (*s6_route_done)(void *cb_ud, const char *intent_id,
                               int outcome, const char *detail);
 
+/* Margin added to an isolated position from the futures wallet (S4
+ * POST /positions/margin, the exchange's add-isolated-margin). */
+typedef struct s6_margin_order {
+    char intent_id[S6_INTENT_ID_MAX + 1]; /* the idempotency key */
+    char pos_id[S6_POS_ID_MAX + 1];
+    char symbol[S6_SYMBOL_MAX + 1];
+    int market;              /* S6_MARKET_FUT */
+    double amount;           /* quote, > 0, whole cents */
+    char amount_str[32];     /* the same, exact, two decimals */
+} s6_margin_order;
+
 typedef struct s6_router {
     /* 0: done runs exactly once, later, never from inside the call. */
     int (*submit)(void *ud, const s6_order *o, s6_route_done done,
                   void *cb_ud);
     int (*cancel)(void *ud, const char *intent_id, const char *symbol,
                   int market, s6_route_done done, void *cb_ud);
+    /* The same contract; NULL when the venue cannot add margin. */
+    int (*add_margin)(void *ud, const s6_margin_order *m, s6_route_done done,
+                      void *cb_ud);
     void *ud;
 } s6_router;
 
@@ -156,6 +170,27 @@ typedef struct s6_inflight {
     char plan_id[40];
 } s6_inflight;
 
+/* The margin watch of a FUT position (engine.md, "Margin"): the alert
+ * level reached and the margin add in flight, persisted so a restart
+ * re-sends an unanswered add with its key instead of making a second. */
+typedef enum s6_margin_level {
+    S6_MARGIN_OK = 0,
+    S6_MARGIN_ALERT,      /* ratio >= risk.margin_alert_ratio */
+    S6_MARGIN_CALL,       /* ratio >= treasury.triggers.margin_call.threshold */
+    S6_MARGIN_LEVEL_COUNT
+} s6_margin_level;
+
+typedef struct s6_margin_state {
+    int level;                /* s6_margin_level, as last announced */
+    char intent_id[S6_INTENT_ID_MAX + 1]; /* the add in flight, "" none */
+    double amount;            /* its amount, quote */
+    int status;               /* s6_inflight_status (SENT, FAILED) */
+    unsigned attempts;        /* sends so far */
+    unsigned retry_tick;      /* FAILED: the tick of the next send */
+    double last_add_at;       /* when the last add was asked for */
+    double added;             /* margin added over the position's life */
+} s6_margin_state;
+
 /* What the engine persists per position: enough to rebuild it. */
 typedef struct s6_engine_record {
     s6_position pos;
@@ -178,6 +213,7 @@ typedef struct s6_engine_record {
     bool guard_alerted;       /* the unconfirmed-stop alert was raised */
     double mark;              /* last accepted mark (for views after restart) */
     double atr;               /* last ATR from the feed, 0 = unknown */
+    s6_margin_state margin;   /* absent in older records: zeros */
     /* Rule state JSON per rule name: {"trailing_stop":{...},...}; owned by
      * the caller of load, borrowed in save. */
     const char *rule_state_json;
@@ -246,6 +282,19 @@ typedef struct s6_rules_edge {
     void *ud;
 } s6_rules_edge;
 
+/* ------------------------------------------------------------------ */
+/* Edge: the treasury (docs/treasury.md, "Triggers")                 */
+
+typedef struct s6_treasury_edge {
+    /* Raises a trigger by name ("MARGIN_CALL", "RISK_LIMIT",
+     * "PROFIT_TAKING"): amount in quote, 0 = let the treasury compute the
+     * need; reported = the figure its threshold guard checks (the margin
+     * ratio, the budget use; NaN: none).  NULL: no treasury (replay). */
+    int (*raise)(void *ud, const char *trigger, double amount,
+                 double reported);
+    void *ud;
+} s6_treasury_edge;
+
 typedef struct s6_clock {
     double (*now)(void *ud); /* seconds */
     void *ud;
@@ -256,6 +305,7 @@ typedef struct s6_engine_edges {
     s6_state_edge state;
     s6_rules_edge rules;
     s6_clock clock;
+    s6_treasury_edge treasury;
     struct s6_store *store;    /* history; NULL: none (replay) */
 } s6_engine_edges;
 

@@ -14,8 +14,8 @@
 #include "store/store.h"
 #include "util/exact.h"
 
-static void bracket(const s6_symbol_cfg *sym, double notional, double *mmr,
-                    double *cum)
+void e_bracket(const s6_symbol_cfg *sym, double notional, double *mmr,
+               double *cum)
 {
     *mmr = 0;
     *cum = 0;
@@ -44,7 +44,7 @@ int e_view(s6_engine *e, e_pos *p, s6_pos_view *v)
     const e_mkt *m = &e->mkts[p->mkt];
     double mark = m->has ? m->mark : r->mark;
     double mmr, cum;
-    bracket(m->sym, r->pos.qty * r->pos.entry, &mmr, &cum);
+    e_bracket(m->sym, r->pos.qty * r->pos.entry, &mmr, &cum);
     int rc = s6_position_view(&r->pos, mark, mmr, cum, v);
     if (rc != 0)
         return rc;

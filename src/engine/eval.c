@@ -256,6 +256,7 @@ int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger)
             e_view(e, p, &pv[k]) != 0)
             continue;
         liq_alert(e, p, &pv[k]);
+        e_margin_watch(e, p);
         if (may_be_left_undone(e, p))
             e_keep_state(e, p);
         e_mkt_view(e, &e->mkts[p->mkt], trigger, &mv[k]);
@@ -356,6 +357,7 @@ int s6_engine_tick(s6_engine *e)
             continue;
         }
         e_retry_due(e, p);
+        e_margin_tick(e, p);
         unconfirmed_alert(e, p);
     }
     return e_evaluate_where(e, -1, NULL, S6_TRIG_TICK);

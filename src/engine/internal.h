@@ -14,6 +14,8 @@
  *   manage.c    manual actions; the manage answer and the position views
  *               as JSON
  *   emit.c      events, notes, saves, snapshots, metrics
+ *   margin.c    the margin ratio, its alert levels, MARGIN_CALL and the
+ *               margin added to an isolated position
  *   record.c    the record codec; metrics.c the collected families;
  *   index.c     the string -> int map behind the lookups
  * Internal functions and types are prefixed e_.  Nothing here is part of
@@ -45,6 +47,7 @@ typedef struct e_pos {
     unsigned closed_tick;      /* the tick it closed in (freed after) */
     char *state_before;        /* during an evaluation that may not carry
                                   out an action: the rule state before it */
+    bool margin_in_flight;     /* rec.margin's add was sent, no answer yet */
     unsigned rearm_tick;       /* after a refused stop: no new one before
                                   this tick (S4 would refuse a stream of
                                   them; the guard covers meanwhile) */
@@ -140,6 +143,9 @@ void e_store_order(s6_engine *e, const e_pos *p, const char *intent,
                    double qty);
 int e_view(s6_engine *e, e_pos *p, s6_pos_view *v);
 double e_target_exposure(s6_engine *e, const char *symbol);
+/* The maintenance bracket (mmr, cum) of a notional; zeros without one. */
+void e_bracket(const s6_symbol_cfg *sym, double notional, double *mmr,
+               double *cum);
 double e_guard_mark(const s6_engine *e, const e_pos *p);
 
 /* orders.c*/
@@ -191,6 +197,15 @@ bool e_replan_unheld(s6_engine *e, e_pos *p, const s6_pos_view *v,
                      s6_plan *out, s6_proposal *kept, size_t *nkept);
 int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
              bool manual_loosen);
+
+/* margin.c */
+/* The exchange's margin ratio of a FUT position at the mark (+inf when its
+ * margin balance is gone); S6_EINVAL for SPOT or an empty position. */
+int e_margin_ratio(const s6_engine *e, const e_pos *p, double *out);
+/* Alert levels, MARGIN_CALL and the margin add, after each evaluation. */
+void e_margin_watch(s6_engine *e, e_pos *p);
+/* On the tick: resend an unanswered margin add with its key. */
+void e_margin_tick(s6_engine *e, e_pos *p);
 
 /* exec.c */
 
