@@ -117,6 +117,9 @@ typedef struct s6_config {
         bool margin_add_enabled;
     } risk;
     struct {
+        double entry_tolerance_frac, margin_tolerance;
+    } reconcile;
+    struct {
         double rate_per_symbol_per_s, rate_total_per_s;
         uint32_t retry_initial_ms, retry_max_ms, retry_max_attempts;
     } orders;

@@ -178,6 +178,15 @@ const s6_cfg_key s6_config_keys[] = {
     { "risk.margin_add_min_interval_s", GK(U32,
       risk.margin_add_min_interval_s), "60", 0, 86400, NULL, 0, "s",
       "least time between two margin adds to one position" },
+    /* reconcile: the venue's books against ours */
+    { "reconcile.entry_tolerance_frac", GK(NUM,
+      reconcile.entry_tolerance_frac), "0.0001", 0, 0.1, NULL, 0,
+      "fraction", "the venue's entry price is adopted when it differs from "
+      "ours by more than this fraction" },
+    { "reconcile.margin_tolerance", GK(NUM, reconcile.margin_tolerance),
+      "0.01", 0, BIG, NULL, 0, "quote",
+      "the venue's isolated margin is adopted when it differs from ours by "
+      "more than this" },
     /* orders */
     { "orders.rate_per_symbol_per_s", GK(NUM,
       orders.rate_per_symbol_per_s), "5", 0, 1000, NULL, GT, "1/s",

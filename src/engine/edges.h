@@ -34,6 +34,8 @@ typedef enum s6_result_kind {
     S6_RES_FILL,         /* a partial or full fill: fill is set */
     S6_RES_REJECTED,     /* refused for good; reason says why */
     S6_RES_CANCELED,     /* cancelled or expired; nothing more will fill */
+    S6_RES_FUNDING,      /* a funding payment settled on a FUT position:
+                            funding_amount, funding_rate, ts */
     S6_RES_KIND_COUNT
 } s6_result_kind;
 
@@ -63,6 +65,9 @@ typedef struct s6_order_result {
     double leverage;                    /* 0 = the symbol's default */
     double risk_reserved;               /* quote reserved in risk:{budget} */
     int concurrency_reserved;           /* slots reserved in risk:{concurrency} */
+    /* FUNDING: quote received (> 0) or paid (< 0) by the position, and
+     * the funding rate it was settled at. */
+    double funding_amount, funding_rate;
     double ts;                          /* seconds */
 } s6_order_result;
 
@@ -318,6 +323,7 @@ typedef struct s6_venue_position {
     int side;       /* +1/-1 */
     double qty;     /* > 0 */
     double entry;
+    double margin;  /* the venue's isolated margin, 0 = not given */
 } s6_venue_position;
 
 typedef struct s6_venue_order {

@@ -14,6 +14,8 @@
  *   manage.c    manual actions; the manage answer and the position views
  *               as JSON
  *   emit.c      events, notes, saves, snapshots, metrics
+ *   funding.c   funding payments: margin and realized PnL
+ *   venue_books.c  the venue's entry and margin adopted
  *   margin.c    the margin ratio, its alert levels, MARGIN_CALL and the
  *               margin added to an isolated position
  *   record.c    the record codec; metrics.c the collected families;
@@ -181,6 +183,17 @@ void e_route_submit_done(void *cb_ud, const char *intent_id, int outcome,
                          const char *detail);
 void e_route_cancel_done(void *cb_ud, const char *intent_id, int outcome,
                          const char *detail);
+
+/* Today's realized PnL (UTC days) of the book and of one market. */
+void e_day_pnl(s6_engine *e, e_mkt *mk, double delta);
+
+/* venue_books.c: the venue's entry and isolated margin adopted beyond
+ * the tolerances (reconciliation). */
+void e_venue_books(s6_engine *e, e_pos *p, const s6_venue_position *vp);
+
+/* funding.c: a FUNDING result (0 applied, ignored or a duplicate). */
+int e_on_funding(s6_engine *e, const s6_order_result *r, char *err,
+                 size_t errlen);
 
 /* market.c */
 bool e_market_fresh(const s6_engine *e, const e_mkt *m);

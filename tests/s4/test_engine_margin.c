@@ -29,7 +29,12 @@
     "\"step\":0.001,\"min_qty\":0.001,\"min_notional\":5,"                \
     "\"taker_fee\":0.0005,\"leverage\":20,\"brackets\":[{"                \
     "\"notional_floor\":0,\"notional_cap\":50000000,\"mmr\":0.004,"       \
-    "\"cum\":0}]}},"                                                      \
+    "\"cum\":0}]},"                                                       \
+    "\"ETHUSDT\":{\"market\":\"FUT\",\"tick\":0.01,\"step\":0.001,"       \
+    "\"min_qty\":0.001,\"min_notional\":5,\"leverage\":20,\"brackets\":["  \
+    "{\"notional_floor\":0,\"notional_cap\":50000,\"mmr\":0.005,"         \
+    "\"cum\":0},{\"notional_floor\":50000,\"notional_cap\":250000,"       \
+    "\"mmr\":0.01,\"cum\":250}]}},"                                       \
     "\"risk\":{\"margin_alert_ratio\":0.15,"                              \
     "\"margin_add_target_ratio\":0.1,\"margin_add_max\":500,"             \
     "\"margin_add_min_interval_s\":60},"                                  \
@@ -325,12 +330,53 @@ static void refused_add_books_nothing(void **state)
     assert_int_equal(s6_s4_peer_count(w->f.peer, S6_S4P_MARGIN_REQUESTS), 1);
 }
 
+/* The liquidation price takes the bracket of the notional at that price,
+ * not at the entry: a long entered just above a bracket edge liquidates
+ * in the bracket below it. */
+static void liq_price_resolves_brackets(void **state)
+{
+    world *w = *state;
+    s6_order_result r = { .kind = S6_RES_FILL, .market = S6_MARKET_FUT,
+                          .ts = w->now, .sl_px = 2550 };
+    snprintf(r.result_id, sizeof r.result_id, "r-eth-1");
+    snprintf(r.intent_id, sizeof r.intent_id, "up-eth");
+    snprintf(r.symbol, sizeof r.symbol, "ETHUSDT");
+    r.fill = (s6_fill){ .kind = S6_FILL_ENTRY, .side = 1, .qty = 20,
+                        .price = 2600, .ts = w->now };
+    snprintf(r.fill.intent_id, sizeof r.fill.intent_id, "up-eth");
+    snprintf(r.fill.result_id, sizeof r.fill.result_id, "r-eth-1");
+    char err[160] = "";
+    if (s6_engine_on_result(w->e, &r, err, sizeof err) != 0)
+        fail_msg("result: %s", err);
+    w->now += 1;
+    s6_market_update m = { .ts = w->now, .mark = 2600, .atr = NAN,
+                           .regime = -1, .health = NAN };
+    assert_int_equal(s6_engine_on_market(w->e, "ETHUSDT", S6_MARKET_FUT, &m),
+                     0);
+    json_t *p = position(w);
+    double margin = num(p, "margin");
+    double liq = num(p, "liq_price");
+    json_decref(p);
+    const s6_symbol_cfg *sym = s6_config_symbol(&w->f.cfg, S6_MARKET_FUT,
+                                                "ETHUSDT");
+    double want = s6_liq_price_brackets(1, 20, 2600, margin, sym->brackets.v,
+                                        sym->brackets.n);
+    /* the entry's bracket (mmr 1%, cum 250) would say 2482.32 */
+    double entry_bracket = s6_liq_price_isolated(1, 20, 2600, margin, 0.01,
+                                                 250);
+    assert_true(fabs(liq - want) < 0.006);
+    assert_true(fabs(liq - entry_bracket) > 0.05);
+    assert_true(20 * want < 50000); /* resolved into the lower bracket */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(margin_call_adds_margin_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(refused_add_books_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(liq_price_resolves_brackets, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
