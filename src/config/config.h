@@ -114,7 +114,7 @@ typedef struct s6_config {
         double stop_min_move_frac;
         double margin_alert_ratio, margin_add_target_ratio, margin_add_max;
         uint32_t margin_add_min_interval_s;
-        bool margin_add_enabled;
+        bool margin_add_enabled, enforce_entry_limits;
     } risk;
     struct {
         double entry_tolerance_frac, margin_tolerance;

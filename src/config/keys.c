@@ -140,6 +140,10 @@ const s6_cfg_key s6_config_keys[] = {
       "100000", 0, BIG, NULL, GT, "quote", "largest position notional" },
     { "risk.max_leverage", GK(NUM, risk.max_leverage), "20", 1, 125, NULL,
       0, "x", "no symbol may use more" },
+    { "risk.enforce_entry_limits", GK(BOOL, risk.enforce_entry_limits),
+      "false", 0, 0, NULL, 0, "",
+      "an entry above risk.max_position_qty or _notional is reduced to the "
+      "limit (false: alert and RISK event only)" },
     { "risk.daily_loss_limit", GK(NUM, risk.daily_loss_limit), "1000", 0,
       BIG, NULL, GT, "quote", "realized loss in a UTC day that stops new risk" },
     { "risk.budget", GK(NUM, risk.budget), "10000", 0, BIG, NULL, GT,

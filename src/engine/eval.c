@@ -46,7 +46,7 @@ int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
                           e->day_realized <= -c->risk.daily_loss_limit;
     double free_budget = c->risk.budget - e->reserved;
     lim->risk_budget_free = free_budget > 0 ? free_budget : 0;
-    lim->concurrency_ok = true; /* adds take budget, not slots */
+    lim->concurrency_ok = e_concurrency_ok(e);
     lim->min_stop_move_frac = c->risk.stop_min_move_frac;
     lim->stop_replace_in_flight = r->stop.pending.live ||
                                   r->stop.cancelling.live;
@@ -360,5 +360,6 @@ int s6_engine_tick(s6_engine *e)
         e_margin_tick(e, p);
         unconfirmed_alert(e, p);
     }
+    e_budget_watch(e);
     return e_evaluate_where(e, -1, NULL, S6_TRIG_TICK);
 }

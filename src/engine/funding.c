@@ -27,6 +27,7 @@ int e_on_funding(s6_engine *e, const s6_order_result *r, char *err,
     if (dup)
         return 0;
     e_day_pnl(e, &e->mkts[p->mkt], r->funding_amount);
+    e_daily_loss_watch(e, p);
     e_event(e, p, "FUNDING", r->funding_amount, "", "{s:s,s:f,s:f,s:f,s:f}",
             "result_id", r->result_id, "amount", r->funding_amount, "rate",
             r->funding_rate, "margin", p->rec.pos.margin, "realized_pnl",

@@ -16,6 +16,7 @@
  *   emit.c      events, notes, saves, snapshots, metrics
  *   funding.c   funding payments: margin and realized PnL
  *   venue_books.c  the venue's entry and margin adopted
+ *   risk_limits.c  entry limits, daily loss alert, concurrency, RISK_LIMIT
  *   margin.c    the margin ratio, its alert levels, MARGIN_CALL and the
  *               margin added to an isolated position
  *   record.c    the record codec; metrics.c the collected families;
@@ -94,6 +95,8 @@ struct s6_engine {
     double last_tick, last_price;
     bool resumed;
     double day_start, day_realized; /* the daily loss limit's figures */
+    double daily_loss_day;     /* the UTC day the daily loss alert fired */
+    bool budget_over;          /* budget use over the RISK_LIMIT threshold */
     size_t stale_dropped, jumps_held;
     double reserved;           /* risk budget held by positions whose quota
                                   is not released (kept as they change: a
@@ -190,6 +193,14 @@ void e_day_pnl(s6_engine *e, e_mkt *mk, double delta);
 /* venue_books.c: the venue's entry and isolated margin adopted beyond
  * the tolerances (reconciliation). */
 void e_venue_books(s6_engine *e, e_pos *p, const s6_venue_position *vp);
+
+/* risk_limits.c: the entry limits and the daily loss alert after a fill;
+ * the daily loss alert alone (funding); the concurrency quota add-ons
+ * respect; RISK_LIMIT on the budget use (the tick). */
+void e_risk_after_fill(s6_engine *e, e_pos *p, int effect);
+void e_daily_loss_watch(s6_engine *e, e_pos *p);
+bool e_concurrency_ok(const s6_engine *e);
+void e_budget_watch(s6_engine *e);
 
 /* funding.c: a FUNDING result (0 applied, ignored or a duplicate). */
 int e_on_funding(s6_engine *e, const s6_order_result *r, char *err,

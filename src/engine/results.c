@@ -397,6 +397,7 @@ static void after_fill(s6_engine *e, e_pos *p, const s6_order_result *r,
         rec->stop_resize = true;
         e_protect(e, p);
     }
+    e_risk_after_fill(e, p, eff);
 }
 
 /* The fill's own fields, checked by s6_position_apply_fill on a scratch

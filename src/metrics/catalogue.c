@@ -107,7 +107,8 @@ const s6_metric_desc s6_metrics_catalogue[] = {
     {.name = "s6_risk_alerts_total", .type = S6_METRIC_COUNTER,
      .labels = {"kind"},
      .help = "Risk alerts raised, by kind (liquidation_distance, "
-             "margin_ratio, margin_call, stop_unconfirmed, daily_loss, "
+             "margin_ratio, margin_call, entry_limit, stop_unconfirmed, "
+             "daily_loss, "
              "stale_market, mark_jump, rule_rollback)"},
     {.name = "s6_proposals_rejected_total", .type = S6_METRIC_COUNTER,
      .labels = {"code"},

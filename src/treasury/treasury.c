@@ -587,7 +587,12 @@ int s6_treasury_run_scheduled(s6_treasury *t)
     if (t == NULL || t->closing)
         return -EINVAL;
     resume(t);
-    return submit_event(t, S6_TT_SCHEDULED, 0, NAN);
+    int rc = submit_event(t, S6_TT_SCHEDULED, 0, NAN);
+    /* the sweep back to SPOT runs on the same schedule when enabled (its
+     * own min_interval_s and window id keep it to its pace) */
+    if (rc == 0 && t->cfg.trig[S6_TT_PROFIT_TAKING].enabled)
+        rc = submit_event(t, S6_TT_PROFIT_TAKING, 0, NAN);
+    return rc;
 }
 
 static void on_tick(uv_timer_t *h)
