@@ -17,6 +17,7 @@
  *   funding.c   funding payments: margin and realized PnL
  *   venue_books.c  the venue's entry and margin adopted
  *   risk_limits.c  entry limits, daily loss alert, concurrency, RISK_LIMIT
+ *   history.c   fills into the history store's order rows
  *   margin.c    the margin ratio, its alert levels, MARGIN_CALL and the
  *               margin added to an isolated position
  *   record.c    the record codec; metrics.c the collected families;
@@ -201,6 +202,10 @@ void e_risk_after_fill(s6_engine *e, e_pos *p, int effect);
 void e_daily_loss_watch(s6_engine *e, e_pos *p);
 bool e_concurrency_ok(const s6_engine *e);
 void e_budget_watch(s6_engine *e);
+
+/* history.c: a fill into its order's row of the history store (before
+ * the in-flight order moves). */
+void e_history_fill(s6_engine *e, e_pos *p, const s6_fill *f);
 
 /* funding.c: a FUNDING result (0 applied, ignored or a duplicate). */
 int e_on_funding(s6_engine *e, const s6_order_result *r, char *err,

@@ -180,8 +180,9 @@ void e_route_cancel_done(void *cb_ud, const char *intent_id, int outcome,
                 intent_id, "detail", detail ? detail : "");
         return;
     }
+    s6_stop_order gone = p->rec.stop.cancelling;
     s6_stop_cancelled(&p->rec.stop, intent_id);
-    e_store_order(e, p, intent_id, "STOP", "CANCELED", 0, 0);
+    e_store_order(e, p, intent_id, "STOP", "CANCELED", gone.price, gone.qty);
     e_event(e, p, "STOP_CANCELLED", 0, "", "{s:s}", "intent_id", intent_id);
     e_protect(e, p);
     e_save(e, p);
@@ -371,6 +372,7 @@ static void after_fill(s6_engine *e, e_pos *p, const s6_order_result *r,
                        const s6_fill *f, s6_fill_effect eff, int old_state)
 {
     s6_engine_record *rec = &p->rec;
+    e_history_fill(e, p, f);
     fill_inflight(e, p, f, eff);
     e_event(e, p, "FILL", f->qty, "", "{s:s,s:s,s:s,s:i,s:f,s:f,s:f,s:f}",
             "result_id", r->result_id, "intent_id", f->intent_id, "kind",

@@ -94,6 +94,7 @@ static void new_engine(fx *f)
         .rules = f->rules,
         .clock = {.now = clock_now, .ud = f},
         .treasury = {.raise = r_raise, .ud = f},
+        .store = f->store,
     };
     char err[256] = "";
     assert_int_equal(s6_engine_new(&f->cfg, &ed, &f->log, f->metrics, &f->e,
