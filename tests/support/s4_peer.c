@@ -46,7 +46,9 @@ typedef struct book_ent {
     double entry;        /* average entry of the open quantity */
     double realized;     /* closed PnL, before fees */
     double fees;
-    double margin;       /* isolated margin added by POST /positions/margin */
+    double margin;       /* isolated margin: entries' and added */
+    bool margin_known;   /* the peer knows it (an entry's leverage, set by
+                            the test): only then GET /positions shows it */
     unsigned fills;
 } book_ent;
 
@@ -328,9 +330,13 @@ static void book_fill(s6_s4_peer *p, const char *symbol, const char *market,
     }
     double closed = qty < fabs(b->qty) ? qty : fabs(b->qty);
     b->realized += closed * (price - b->entry) * (b->qty > 0 ? 1 : -1);
+    b->margin *= 1 - closed / fabs(b->qty); /* released in proportion */
     b->qty += side * closed;
-    if (fabs(b->qty) < 1e-12)
+    if (fabs(b->qty) < 1e-12) {
         b->qty = 0;
+        b->margin = 0;
+        b->margin_known = false;
+    }
     if (qty > closed) { /* flipped: the rest opens the other way */
         b->qty = side * (qty - closed);
         b->entry = price;
@@ -826,7 +832,7 @@ static char *book_positions(s6_s4_peer *p)
             "{s:s, s:s, s:s, s:o, s:o}", "symbol", b->symbol, "market",
             b->market, "side", b->qty > 0 ? "LONG" : "SHORT", "qty",
             decimal(fabs(b->qty)), "entry_price", decimal(b->entry));
-        if (b->margin > 0)
+        if (b->margin_known && b->margin > 0)
             json_object_set_new(pos, "margin", decimal(b->margin));
         json_array_append_new(arr, pos);
     }
@@ -1307,8 +1313,15 @@ int s6_s4_peer_entry(s6_s4_peer *p, const s6_s4_peer_entry_fill *in)
     snprintf(o.side, sizeof o.side, "%s", in->side > 0 ? "BUY" : "SELL");
     snprintf(o.quantity, sizeof o.quantity, "%.8g", in->qty);
     pthread_mutex_lock(&p->mu);
-    if (p->book_on)
+    if (p->book_on) {
         book_fill(p, o.symbol, o.market, in->side, in->qty, in->price);
+        book_ent *b = book_find(p, o.symbol, o.market, false);
+        if (b && in->leverage > 0) { /* the isolated wallet, fee paid */
+            b->margin += in->qty * in->price / in->leverage -
+                         in->qty * in->price * p->fee_rate;
+            b->margin_known = true;
+        }
+    }
     s6_order_result *r = queue_result(p, &o, S6_RES_FILL, S6_FILL_ENTRY,
                                       in->price, in->qty);
     if (r) {
@@ -1359,8 +1372,10 @@ int s6_s4_peer_set_margin(s6_s4_peer *p, const char *symbol, double margin)
 {
     pthread_mutex_lock(&p->mu);
     book_ent *b = book_find(p, symbol, "FUT", true);
-    if (b)
+    if (b) {
         b->margin = margin;
+        b->margin_known = true;
+    }
     pthread_mutex_unlock(&p->mu);
     return b ? 0 : -ENOMEM;
 }

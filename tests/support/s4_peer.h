@@ -183,7 +183,8 @@ int s6_s4_peer_move(s6_s4_peer *p, const char *symbol, double price);
 typedef struct s6_s4_peer_book {
     double qty;       /* signed */
     double entry, realized, fees;
-    double margin;    /* isolated margin the venue shows (set or added) */
+    double margin;    /* isolated margin: entries with a leverage, set, added;
+                         released in proportion by reduces */
     unsigned fills;
 } s6_s4_peer_book;
 
@@ -191,8 +192,9 @@ typedef struct s6_s4_peer_book {
  * refused insufficient_balance until the test funds it). */
 void s6_s4_peer_set_fut_free(s6_s4_peer *p, double amount);
 double s6_s4_peer_fut_free(s6_s4_peer *p);
-/* The isolated margin the venue holds for symbol (FUT), as GET /positions
- * shows it when the venue book is on. */
+/* The isolated margin the venue holds for symbol (FUT).  GET /positions
+ * shows it (venue book on) once known: set here, or from an entry fill
+ * with a leverage (s6_s4_peer_entry); margin adds and reduces move it. */
 int s6_s4_peer_set_margin(s6_s4_peer *p, const char *symbol, double margin);
 /* -ENOENT when the venue never traded symbol on market (NULL: FUT). */
 int s6_s4_peer_book_get(s6_s4_peer *p, const char *symbol, const char *market,
