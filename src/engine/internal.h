@@ -98,6 +98,9 @@ struct s6_engine {
     double day_start, day_realized; /* the daily loss limit's figures */
     double daily_loss_day;     /* the UTC day the daily loss alert fired */
     bool budget_over;          /* budget use over the RISK_LIMIT threshold */
+    size_t n_open;             /* open positions, counted when !open_known:
+                                  every change of state forgets the count */
+    bool open_known;
     size_t stale_dropped, jumps_held;
     double reserved;           /* risk budget held by positions whose quota
                                   is not released (kept as they change: a
@@ -200,7 +203,7 @@ void e_venue_books(s6_engine *e, e_pos *p, const s6_venue_position *vp);
  * respect; RISK_LIMIT on the budget use (the tick). */
 void e_risk_after_fill(s6_engine *e, e_pos *p, int effect);
 void e_daily_loss_watch(s6_engine *e, e_pos *p);
-bool e_concurrency_ok(const s6_engine *e);
+bool e_concurrency_ok(s6_engine *e);
 void e_budget_watch(s6_engine *e);
 
 /* history.c: a fill into its order's row of the history store (before

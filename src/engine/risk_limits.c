@@ -86,18 +86,25 @@ void e_daily_loss_watch(s6_engine *e, e_pos *p)
 
 void e_risk_after_fill(s6_engine *e, e_pos *p, int effect)
 {
+    if (effect == S6_FILL_OPENED || effect == S6_FILL_CLOSED)
+        e->open_known = false; /* the fill moved the state */
     if (effect == S6_FILL_OPENED || effect == S6_FILL_GREW)
         entry_limits(e, p);
     e_daily_loss_watch(e, p);
 }
 
-bool e_concurrency_ok(const s6_engine *e)
+/* Counted again only after a state changed: a price update that acts
+ * must not walk a book of thousands of positions. */
+bool e_concurrency_ok(s6_engine *e)
 {
-    size_t open = 0;
-    for (size_t i = 0; i < e->n_mkts; i++)
-        open += e_find_open((s6_engine *)e, e->mkts[i].market,
-                            e->mkts[i].symbol) != NULL;
-    return open <= e->cfg->risk.max_concurrent_positions;
+    if (!e->open_known) {
+        e->n_open = 0;
+        for (size_t i = 0; i < e->n_pos; i++)
+            e->n_open += e->pos[i].used &&
+                         e->pos[i].rec.pos.state != S6_POS_CLOSED;
+        e->open_known = true;
+    }
+    return e->n_open <= e->cfg->risk.max_concurrent_positions;
 }
 
 void e_budget_watch(s6_engine *e)
