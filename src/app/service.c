@@ -603,6 +603,20 @@ static s6_state_edge gated_state(s6_service *svc)
 
 /* ---- the engine and what acts for it -------------------------------- */
 
+/* The engine's treasury edge: a trigger it measured (the margin ratio at
+ * MARGIN_CALL), named as the treasury names it. */
+static int raise_trigger(void *ud, const char *trigger, double amount,
+                         double reported)
+{
+    s6_service *svc = ud;
+    s6_treasury_trigger tt;
+    if (svc->treasury == NULL)
+        return 0; /* treasury.enabled = false: nothing to raise */
+    if (s6_treasury_trigger_parse(trigger, &tt) != 0)
+        return -EINVAL;
+    return s6_treasury_raise(svc->treasury, tt, amount, reported);
+}
+
 /* Positions by state, PnL, quotas and liquidation distances are read from
  * the engine at each scrape; while paused there is none to read. */
 static int collect_engine(s6_metrics *m, void *ud)
@@ -631,6 +645,7 @@ static int build_engine(s6_service *svc, char *err, size_t errlen)
         .state = gated_state(svc),
         .rules = svc->rules,
         .clock = wall_clock,
+        .treasury = { raise_trigger, svc },
         .store = svc->store,
     };
     rc = s6_engine_new(svc->cfg, &edges, svc->log, svc->app->metrics,

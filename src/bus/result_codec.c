@@ -9,6 +9,7 @@
 static const char *const kind_names[S6_RES_KIND_COUNT] = {
     [S6_RES_ACCEPTED] = "ACCEPTED", [S6_RES_FILL] = "FILL",
     [S6_RES_REJECTED] = "REJECTED", [S6_RES_CANCELED] = "CANCELED",
+    [S6_RES_FUNDING] = "FUNDING",
 };
 
 static const char *const fill_names[] = {
@@ -136,6 +137,13 @@ static int parse_extras(const s6_bus_in *in, s6_order_result *r, char *err,
     if (rc == 0)
         rc = s6_bus_get_int(in, "concurrency_reserved", false, 0, 1000000,
                             &r->concurrency_reserved, err, errlen);
+    bool funding = r->kind == S6_RES_FUNDING;
+    if (rc == 0)
+        rc = s6_bus_get_num(in, "amount", funding, -DBL_MAX, DBL_MAX,
+                            &r->funding_amount, err, errlen);
+    if (rc == 0)
+        rc = s6_bus_get_num(in, "rate", funding, -1, 1, &r->funding_rate, err,
+                            errlen);
     return rc;
 }
 
@@ -220,6 +228,10 @@ static int format_extras(const s6_order_result *r, s6_bus_out *o)
     if (r->concurrency_reserved > 0)
         rc |= s6_bus_out_int(o, "concurrency_reserved",
                              r->concurrency_reserved);
+    if (r->kind == S6_RES_FUNDING) {
+        rc |= s6_bus_out_num(o, "amount", r->funding_amount);
+        rc |= s6_bus_out_num(o, "rate", r->funding_rate);
+    }
     rc |= s6_bus_out_num(o, "ts", r->ts);
     return rc;
 }

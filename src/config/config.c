@@ -284,6 +284,9 @@ static int check_limits(s6_config *c, s6_config_error *err)
     if (c->treasury.profit_ceiling <= c->treasury.min_free_fut)
         return fail(err, "treasury.profit_ceiling",
                     "must be > treasury.min_free_fut");
+    if (c->risk.margin_add_target_ratio >= c->treasury.margin_call.threshold)
+        return fail(err, "risk.margin_add_target_ratio",
+                    "must be < treasury.triggers.margin_call.threshold");
     if (c->shard.index >= c->shard.count)
         return fail(err, "shard.index", "must be < shard.count");
     return 0;

@@ -114,7 +114,13 @@ typedef struct s6_config {
         uint32_t add_on_cap, add_on_min_interval_s;
         double first_stop_max_loss_roe, liq_distance_alert_frac;
         double stop_min_move_frac;
+        double margin_alert_ratio, margin_add_target_ratio, margin_add_max;
+        uint32_t margin_add_min_interval_s;
+        bool margin_add_enabled, enforce_entry_limits;
     } risk;
+    struct {
+        double entry_tolerance_frac, margin_tolerance;
+    } reconcile;
     struct {
         double rate_per_symbol_per_s, rate_total_per_s;
         uint32_t retry_initial_ms, retry_max_ms, retry_max_attempts;

@@ -149,6 +149,10 @@ const s6_cfg_key s6_config_keys[] = {
       "100000", 0, BIG, NULL, GT, "quote", "largest position notional" },
     { "risk.max_leverage", GK(NUM, risk.max_leverage), "20", 1, 125, NULL,
       0, "x", "no symbol may use more" },
+    { "risk.enforce_entry_limits", GK(BOOL, risk.enforce_entry_limits),
+      "false", 0, 0, NULL, 0, "",
+      "an entry above risk.max_position_qty or _notional is reduced to the "
+      "limit (false: alert and RISK event only)" },
     { "risk.daily_loss_limit", GK(NUM, risk.daily_loss_limit), "1000", 0,
       BIG, NULL, GT, "quote", "realized loss in a UTC day that stops new risk" },
     { "risk.budget", GK(NUM, risk.budget), "10000", 0, BIG, NULL, GT,
@@ -171,6 +175,31 @@ const s6_cfg_key s6_config_keys[] = {
     { "risk.stop_min_move_frac", GK(NUM, risk.stop_min_move_frac),
       "0.0005", 0, 0.1, NULL, 0, "fraction",
       "smallest stop improvement worth a replace, fraction of the mark" },
+    { "risk.margin_alert_ratio", GK(NUM, risk.margin_alert_ratio), "0.5", 0,
+      1, NULL, GT, "fraction",
+      "MARGIN_ALERT when a FUT position's margin ratio (maintenance margin "
+      "/ margin balance) reaches this; MARGIN_CALL at "
+      "treasury.triggers.margin_call.threshold" },
+    { "risk.margin_add_enabled", GK(BOOL, risk.margin_add_enabled), "true",
+      0, 0, NULL, 0, "",
+      "at MARGIN_CALL, add isolated margin from the futures wallet" },
+    { "risk.margin_add_target_ratio", GK(NUM, risk.margin_add_target_ratio),
+      "0.4", 0, 1, NULL, GT, "fraction",
+      "a margin add brings the margin ratio down to this" },
+    { "risk.margin_add_max", GK(NUM, risk.margin_add_max), "1000", 0, BIG,
+      NULL, GT, "quote", "largest single margin add" },
+    { "risk.margin_add_min_interval_s", GK(U32,
+      risk.margin_add_min_interval_s), "60", 0, 86400, NULL, 0, "s",
+      "least time between two margin adds to one position" },
+    /* reconcile: the venue's books against ours */
+    { "reconcile.entry_tolerance_frac", GK(NUM,
+      reconcile.entry_tolerance_frac), "0.0001", 0, 0.1, NULL, 0,
+      "fraction", "the venue's entry price is adopted when it differs from "
+      "ours by more than this fraction" },
+    { "reconcile.margin_tolerance", GK(NUM, reconcile.margin_tolerance),
+      "0.01", 0, BIG, NULL, 0, "quote",
+      "the venue's isolated margin is adopted when it differs from ours by "
+      "more than this" },
     /* orders */
     { "orders.rate_per_symbol_per_s", GK(NUM,
       orders.rate_per_symbol_per_s), "5", 0, 1000, NULL, GT, "1/s",

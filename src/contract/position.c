@@ -99,6 +99,35 @@ static void remember(s6_position *p, const char *result_id)
     p->n_seen++;
 }
 
+int s6_position_apply_funding(s6_position *p, const char *result_id,
+                              double amount, bool *duplicate, char *err,
+                              size_t errlen)
+{
+    const char *why = NULL;
+    if (p == NULL || result_id == NULL || duplicate == NULL)
+        why = "NULL argument";
+    else if (p->market != S6_MARKET_FUT)
+        why = "funding settles on FUT positions only";
+    else if (p->state == S6_POS_CLOSED || !(p->qty > 0))
+        why = "no open position";
+    else if (!isfinite(amount))
+        why = "amount: a finite number";
+    else if (result_id[0] == '\0' || strlen(result_id) >= S6_RESULT_ID_MAX)
+        why = "result_id: 1 to 47 characters";
+    if (why != NULL) {
+        if (err != NULL && errlen > 0)
+            snprintf(err, errlen, "%s", why);
+        return S6_EINVAL;
+    }
+    *duplicate = seen(p, result_id);
+    if (*duplicate)
+        return S6_OK;
+    p->margin += amount;
+    p->realized_pnl += amount;
+    remember(p, result_id);
+    return S6_OK;
+}
+
 static const char *fill_problem(const s6_position *p, const s6_fill *f)
 {
     size_t idlen = strnlen(f->result_id, S6_RESULT_ID_MAX);

@@ -116,6 +116,18 @@ int s6_position_apply_fill(s6_position *p, const s6_fill *f, double qty_step,
                            s6_fill_effect *effect, char *err, size_t errlen);
 
 /*
+ * A funding payment settled on a FUT position: amount in quote, > 0 when
+ * the position received it, < 0 when it paid.  The exchange settles it
+ * into the isolated wallet, so it moves the isolated margin, and it is
+ * realized PnL.  result_id joins the fills' seen list: a replay sets
+ * *duplicate and changes nothing.  Refused (nothing changed): SPOT, an
+ * empty or closed position, an amount that is not finite.
+ */
+int s6_position_apply_funding(s6_position *p, const char *result_id,
+                              double amount, bool *duplicate, char *err,
+                              size_t errlen);
+
+/*
  * The idempotency key of the next order for this position:
  * "<id>-<action>-<seq>", seq in base 36, at most 36 characters (Binance's
  * client order id limit), and seq moves on.  A retry

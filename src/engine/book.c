@@ -151,6 +151,7 @@ e_pos *e_new_pos(s6_engine *e, const char *id, const char *symbol,
         return NULL;
     p->used = true;
     p->mkt = mi;
+    e->open_known = false;
     e->free_hint = slot + 1;
     if (slot == e->n_pos)
         e->n_pos++;
@@ -194,6 +195,7 @@ void e_free_pos(s6_engine *e, e_pos *p)
     if (!p->rec.quota_released)
         e->reserved -= p->rec.risk_reserved;
     p->used = false;
+    e->open_known = false;
     e_index_del(&e->by_id, p->rec.pos.id);
     if (e->mkts[p->mkt].open_slot == (int)slot)
         e->mkts[p->mkt].open_slot = -1;

@@ -34,6 +34,8 @@ typedef enum s6_result_kind {
     S6_RES_FILL,         /* a partial or full fill: fill is set */
     S6_RES_REJECTED,     /* refused for good; reason says why */
     S6_RES_CANCELED,     /* cancelled or expired; nothing more will fill */
+    S6_RES_FUNDING,      /* a funding payment settled on a FUT position:
+                            funding_amount, funding_rate, ts */
     S6_RES_KIND_COUNT
 } s6_result_kind;
 
@@ -63,6 +65,9 @@ typedef struct s6_order_result {
     double leverage;                    /* 0 = the symbol's default */
     double risk_reserved;               /* quote reserved in risk:{budget} */
     int concurrency_reserved;           /* slots reserved in risk:{concurrency} */
+    /* FUNDING: quote received (> 0) or paid (< 0) by the position, and
+     * the funding rate it was settled at. */
+    double funding_amount, funding_rate;
     double ts;                          /* seconds */
 } s6_order_result;
 
@@ -114,12 +119,26 @@ typedef enum s6_route_outcome {
 typedef void (*s6_route_done)(void *cb_ud, const char *intent_id,
                               int outcome, const char *detail);
 
+/* Margin added to an isolated position from the futures wallet (S4
+ * POST /positions/margin, the exchange's add-isolated-margin). */
+typedef struct s6_margin_order {
+    char intent_id[S6_INTENT_ID_MAX + 1]; /* the idempotency key */
+    char pos_id[S6_POS_ID_MAX + 1];
+    char symbol[S6_SYMBOL_MAX + 1];
+    int market;              /* S6_MARKET_FUT */
+    double amount;           /* quote, > 0, whole cents */
+    char amount_str[32];     /* the same, exact, two decimals */
+} s6_margin_order;
+
 typedef struct s6_router {
     /* 0: done runs exactly once, later, never from inside the call. */
     int (*submit)(void *ud, const s6_order *o, s6_route_done done,
                   void *cb_ud);
     int (*cancel)(void *ud, const char *intent_id, const char *symbol,
                   int market, s6_route_done done, void *cb_ud);
+    /* The same contract; NULL when the venue cannot add margin. */
+    int (*add_margin)(void *ud, const s6_margin_order *m, s6_route_done done,
+                      void *cb_ud);
     void *ud;
 } s6_router;
 
@@ -156,6 +175,27 @@ typedef struct s6_inflight {
     char plan_id[40];
 } s6_inflight;
 
+/* The margin watch of a FUT position (engine.md, "Margin"): the alert
+ * level reached and the margin add in flight, persisted so a restart
+ * re-sends an unanswered add with its key instead of making a second. */
+typedef enum s6_margin_level {
+    S6_MARGIN_OK = 0,
+    S6_MARGIN_ALERT,      /* ratio >= risk.margin_alert_ratio */
+    S6_MARGIN_CALL,       /* ratio >= treasury.triggers.margin_call.threshold */
+    S6_MARGIN_LEVEL_COUNT
+} s6_margin_level;
+
+typedef struct s6_margin_state {
+    int level;                /* s6_margin_level, as last announced */
+    char intent_id[S6_INTENT_ID_MAX + 1]; /* the add in flight, "" none */
+    double amount;            /* its amount, quote */
+    int status;               /* s6_inflight_status (SENT, FAILED) */
+    unsigned attempts;        /* sends so far */
+    unsigned retry_tick;      /* FAILED: the tick of the next send */
+    double last_add_at;       /* when the last add was asked for */
+    double added;             /* margin added over the position's life */
+} s6_margin_state;
+
 /* What the engine persists per position: enough to rebuild it. */
 typedef struct s6_engine_record {
     s6_position pos;
@@ -178,6 +218,7 @@ typedef struct s6_engine_record {
     bool guard_alerted;       /* the unconfirmed-stop alert was raised */
     double mark;              /* last accepted mark (for views after restart) */
     double atr;               /* last ATR from the feed, 0 = unknown */
+    s6_margin_state margin;   /* absent in older records: zeros */
     /* Rule state JSON per rule name: {"trailing_stop":{...},...}; owned by
      * the caller of load, borrowed in save. */
     const char *rule_state_json;
@@ -246,6 +287,19 @@ typedef struct s6_rules_edge {
     void *ud;
 } s6_rules_edge;
 
+/* ------------------------------------------------------------------ */
+/* Edge: the treasury (docs/treasury.md, "Triggers")                 */
+
+typedef struct s6_treasury_edge {
+    /* Raises a trigger by name ("MARGIN_CALL", "RISK_LIMIT",
+     * "PROFIT_TAKING"): amount in quote, 0 = let the treasury compute the
+     * need; reported = the figure its threshold guard checks (the margin
+     * ratio, the budget use; NaN: none).  NULL: no treasury (replay). */
+    int (*raise)(void *ud, const char *trigger, double amount,
+                 double reported);
+    void *ud;
+} s6_treasury_edge;
+
 typedef struct s6_clock {
     double (*now)(void *ud); /* seconds */
     void *ud;
@@ -256,6 +310,7 @@ typedef struct s6_engine_edges {
     s6_state_edge state;
     s6_rules_edge rules;
     s6_clock clock;
+    s6_treasury_edge treasury;
     struct s6_store *store;    /* history; NULL: none (replay) */
 } s6_engine_edges;
 
@@ -268,6 +323,7 @@ typedef struct s6_venue_position {
     int side;       /* +1/-1 */
     double qty;     /* > 0 */
     double entry;
+    double margin;  /* the venue's isolated margin, 0 = not given */
 } s6_venue_position;
 
 typedef struct s6_venue_order {

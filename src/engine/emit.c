@@ -14,8 +14,8 @@
 #include "store/store.h"
 #include "util/exact.h"
 
-static void bracket(const s6_symbol_cfg *sym, double notional, double *mmr,
-                    double *cum)
+void e_bracket(const s6_symbol_cfg *sym, double notional, double *mmr,
+               double *cum)
 {
     *mmr = 0;
     *cum = 0;
@@ -26,6 +26,22 @@ static void bracket(const s6_symbol_cfg *sym, double notional, double *mmr,
         if (notional < b->notional_cap)
             break;
     }
+}
+
+/* The exchange takes the bracket of the notional *at the liquidation
+ * price*, not at the entry: with more than one bracket the price is
+ * resolved across them (s6_liq_price_brackets). */
+static void liq_from_brackets(const s6_symbol_cfg *sym, const s6_position *pos,
+                              double mark, s6_pos_view *v)
+{
+    if (pos->market != S6_MARKET_FUT || sym == NULL || sym->brackets.n == 0 ||
+        !(pos->margin > 0))
+        return;
+    double lp = s6_liq_price_brackets(pos->side, pos->qty, pos->entry,
+                                      pos->margin, sym->brackets.v,
+                                      sym->brackets.n);
+    v->liq_price = isnan(lp) ? 0 : lp;
+    v->liq_distance = s6_liq_distance(pos->side, mark, v->liq_price);
 }
 
 double e_guard_mark(const s6_engine *e, const e_pos *p)
@@ -44,10 +60,11 @@ int e_view(s6_engine *e, e_pos *p, s6_pos_view *v)
     const e_mkt *m = &e->mkts[p->mkt];
     double mark = m->has ? m->mark : r->mark;
     double mmr, cum;
-    bracket(m->sym, r->pos.qty * r->pos.entry, &mmr, &cum);
+    e_bracket(m->sym, r->pos.qty * r->pos.entry, &mmr, &cum);
     int rc = s6_position_view(&r->pos, mark, mmr, cum, v);
     if (rc != 0)
         return rc;
+    liq_from_brackets(m->sym, &r->pos, mark, v);
     v->slot = (int)e_slot(e, p);
     const s6_rules_edge *re = &e->edges.rules;
     if (re->slot_named != NULL) /* pos.id and pos.symbol for the rules */

@@ -75,6 +75,7 @@ int e_transition(s6_engine *e, e_pos *p, s6_pos_state to, const char *why)
                      S6_LOG_STR("error", err), S6_LOG_STR("why", why));
         return rc;
     }
+    e->open_known = false;
     e_event(e, p, "STATE", 0, "", "{s:s,s:s,s:s}", "from",
             s6_pos_state_name(from), "to", s6_pos_state_name(to), "why", why);
     return 0;

@@ -46,7 +46,7 @@ int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
                           e->day_realized <= -c->risk.daily_loss_limit;
     double free_budget = c->risk.budget - e->reserved;
     lim->risk_budget_free = free_budget > 0 ? free_budget : 0;
-    lim->concurrency_ok = true; /* adds take budget, not slots */
+    lim->concurrency_ok = e_concurrency_ok(e);
     lim->min_stop_move_frac = c->risk.stop_min_move_frac;
     lim->stop_replace_in_flight = r->stop.pending.live ||
                                   r->stop.cancelling.live;
@@ -256,6 +256,7 @@ int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger)
             e_view(e, p, &pv[k]) != 0)
             continue;
         liq_alert(e, p, &pv[k]);
+        e_margin_watch(e, p);
         if (may_be_left_undone(e, p))
             e_keep_state(e, p);
         e_mkt_view(e, &e->mkts[p->mkt], trigger, &mv[k]);
@@ -356,7 +357,9 @@ int s6_engine_tick(s6_engine *e)
             continue;
         }
         e_retry_due(e, p);
+        e_margin_tick(e, p);
         unconfirmed_alert(e, p);
     }
+    e_budget_watch(e);
     return e_evaluate_where(e, -1, NULL, S6_TRIG_TICK);
 }

@@ -14,6 +14,12 @@
  *   manage.c    manual actions; the manage answer and the position views
  *               as JSON
  *   emit.c      events, notes, saves, snapshots, metrics
+ *   funding.c   funding payments: margin and realized PnL
+ *   venue_books.c  the venue's entry and margin adopted
+ *   risk_limits.c  entry limits, daily loss alert, concurrency, RISK_LIMIT
+ *   history.c   fills into the history store's order rows
+ *   margin.c    the margin ratio, its alert levels, MARGIN_CALL and the
+ *               margin added to an isolated position
  *   record.c    the record codec; metrics.c the collected families;
  *   index.c     the string -> int map behind the lookups
  * Internal functions and types are prefixed e_.  Nothing here is part of
@@ -45,6 +51,7 @@ typedef struct e_pos {
     unsigned closed_tick;      /* the tick it closed in (freed after) */
     char *state_before;        /* during an evaluation that may not carry
                                   out an action: the rule state before it */
+    bool margin_in_flight;     /* rec.margin's add was sent, no answer yet */
     unsigned rearm_tick;       /* after a refused stop: no new one before
                                   this tick (S4 would refuse a stream of
                                   them; the guard covers meanwhile) */
@@ -89,6 +96,11 @@ struct s6_engine {
     double last_tick, last_price;
     bool resumed;
     double day_start, day_realized; /* the daily loss limit's figures */
+    double daily_loss_day;     /* the UTC day the daily loss alert fired */
+    bool budget_over;          /* budget use over the RISK_LIMIT threshold */
+    size_t n_open;             /* open positions, counted when !open_known:
+                                  every change of state forgets the count */
+    bool open_known;
     size_t stale_dropped, jumps_held;
     double reserved;           /* risk budget held by positions whose quota
                                   is not released (kept as they change: a
@@ -140,6 +152,9 @@ void e_store_order(s6_engine *e, const e_pos *p, const char *intent,
                    double qty);
 int e_view(s6_engine *e, e_pos *p, s6_pos_view *v);
 double e_target_exposure(s6_engine *e, const char *symbol);
+/* The maintenance bracket (mmr, cum) of a notional; zeros without one. */
+void e_bracket(const s6_symbol_cfg *sym, double notional, double *mmr,
+               double *cum);
 double e_guard_mark(const s6_engine *e, const e_pos *p);
 
 /* orders.c*/
@@ -176,6 +191,29 @@ void e_route_submit_done(void *cb_ud, const char *intent_id, int outcome,
 void e_route_cancel_done(void *cb_ud, const char *intent_id, int outcome,
                          const char *detail);
 
+/* Today's realized PnL (UTC days) of the book and of one market. */
+void e_day_pnl(s6_engine *e, e_mkt *mk, double delta);
+
+/* venue_books.c: the venue's entry and isolated margin adopted beyond
+ * the tolerances (reconciliation). */
+void e_venue_books(s6_engine *e, e_pos *p, const s6_venue_position *vp);
+
+/* risk_limits.c: the entry limits and the daily loss alert after a fill;
+ * the daily loss alert alone (funding); the concurrency quota add-ons
+ * respect; RISK_LIMIT on the budget use (the tick). */
+void e_risk_after_fill(s6_engine *e, e_pos *p, int effect);
+void e_daily_loss_watch(s6_engine *e, e_pos *p);
+bool e_concurrency_ok(s6_engine *e);
+void e_budget_watch(s6_engine *e);
+
+/* history.c: a fill into its order's row of the history store (before
+ * the in-flight order moves). */
+void e_history_fill(s6_engine *e, e_pos *p, const s6_fill *f);
+
+/* funding.c: a FUNDING result (0 applied, ignored or a duplicate). */
+int e_on_funding(s6_engine *e, const s6_order_result *r, char *err,
+                 size_t errlen);
+
 /* market.c */
 bool e_market_fresh(const s6_engine *e, const e_mkt *m);
 void e_mkt_view(const s6_engine *e, const e_mkt *m, int trigger,
@@ -191,6 +229,15 @@ bool e_replan_unheld(s6_engine *e, e_pos *p, const s6_pos_view *v,
                      s6_plan *out, s6_proposal *kept, size_t *nkept);
 int e_limits(s6_engine *e, e_pos *p, s6_symbol_filters *f, s6_limits *lim,
              bool manual_loosen);
+
+/* margin.c */
+/* The exchange's margin ratio of a FUT position at the mark (+inf when its
+ * margin balance is gone); S6_EINVAL for SPOT or an empty position. */
+int e_margin_ratio(const s6_engine *e, const e_pos *p, double *out);
+/* Alert levels, MARGIN_CALL and the margin add, after each evaluation. */
+void e_margin_watch(s6_engine *e, e_pos *p);
+/* On the tick: resend an unanswered margin add with its key. */
+void e_margin_tick(s6_engine *e, e_pos *p);
 
 /* exec.c */
 

@@ -397,6 +397,19 @@ static json_t *pos_json(s6_engine *e, e_pos *p)
         versions ? versions : json_object(), "orders_in_flight",
         inflight_json(r));
     e_exact(e, p, doc);
+    double ratio;
+    static const char *const levels[S6_MARGIN_LEVEL_COUNT] = {
+        [S6_MARGIN_OK] = "OK", [S6_MARGIN_ALERT] = "ALERT",
+        [S6_MARGIN_CALL] = "MARGIN_CALL"};
+    bool fut = r->pos.market == S6_MARKET_FUT;
+    json_object_set_new(doc, "margin_ratio",
+                        fut && e_margin_ratio(e, p, &ratio) == 0
+                            ? num_or_null(ratio) : json_null());
+    json_object_set_new(doc, "margin_level",
+                        fut && r->margin.level >= 0 &&
+                                r->margin.level < S6_MARGIN_LEVEL_COUNT
+                            ? json_string(levels[r->margin.level])
+                            : json_null());
     return doc;
 }
 

@@ -17,8 +17,23 @@ static void gauge(s6_metrics *m, const char *name, size_t n,
 }
 
 /* One market's open position into the per-symbol families. */
+/* The exchange's margin ratio of a FUT position, and the worst one. */
+static void collect_margin(s6_engine *e, s6_metrics *m, const e_mkt *mk,
+                           const e_pos *p, double *worst)
+{
+    double ratio;
+    if (mk->market != S6_MARKET_FUT)
+        return;
+    const char *l[] = {mk->symbol};
+    bool have = p != NULL && p->rec.pos.qty > 0 &&
+                e_margin_ratio(e, p, &ratio) == 0;
+    gauge(m, "s6_margin_ratio", 1, l, have ? ratio : 0);
+    if (have && ratio > *worst)
+        *worst = ratio;
+}
+
 static void collect_market(s6_engine *e, s6_metrics *m, const e_mkt *mk,
-                           double *liq_min, int *slots)
+                           double *liq_min, int *slots, double *worst)
 {
     static const s6_pos_state open_states[] = {
         S6_POS_PENDING_ENTRY, S6_POS_ACTIVE, S6_POS_PENDING_CLOSING};
@@ -35,6 +50,7 @@ static void collect_market(s6_engine *e, s6_metrics *m, const e_mkt *mk,
     s6_pos_view v;
     bool viewed = p != NULL && p->rec.pos.qty > 0 && e_view(e, p, &v) == 0;
     gauge(m, "s6_unrealized_pnl", 2, ms, viewed ? v.upnl : 0);
+    collect_margin(e, m, mk, p, worst);
     if (p != NULL && !p->rec.quota_released)
         *slots += p->rec.concurrency_reserved;
     if (!viewed || !(v.liq_price > 0) || !isfinite(v.liq_distance))
@@ -51,10 +67,11 @@ int s6_engine_collect(s6_metrics *m, void *ud)
     s6_engine *e = ud;
     if (m == NULL || e == NULL)
         return -1;
-    double liq_min = INFINITY;
+    double liq_min = INFINITY, worst = 0;
     int slots = 0;
     for (size_t i = 0; i < e->n_mkts; i++)
-        collect_market(e, m, &e->mkts[i], &liq_min, &slots);
+        collect_market(e, m, &e->mkts[i], &liq_min, &slots, &worst);
+    gauge(m, "s6_margin_ratio_max", 0, NULL, worst);
     gauge(m, "s6_risk_budget_reserved", 0, NULL, e->reserved);
     gauge(m, "s6_risk_budget_limit", 0, NULL, e->cfg->risk.budget);
     gauge(m, "s6_concurrency_used", 0, NULL, slots);

@@ -158,8 +158,10 @@ int s6_engine_reconcile(s6_engine *e, const s6_venue_view *v)
             e_save(e, p);
             continue;
         }
-        if (vp != NULL)
+        if (vp != NULL) {
             adopt_qty(e, p, vp);
+            e_venue_books(e, p, vp);
+        }
         if (p->rec.pos.market == S6_MARKET_FUT)
             reconcile_stop(e, p, v);
         if (e->resumed)

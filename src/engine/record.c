@@ -84,6 +84,15 @@ static const field rec_fields[] = {
     D(atr, s6_engine_record, 0, INF_),
 };
 
+static const field margin_fields[] = {
+    I(level, s6_margin_state, 0, S6_MARGIN_LEVEL_COUNT - 1),
+    S(intent_id, s6_margin_state), D(amount, s6_margin_state, 0, INF_),
+    I(status, s6_margin_state, 0, S6_INF_STATUS_COUNT - 1),
+    U(attempts, s6_margin_state), U(retry_tick, s6_margin_state),
+    D(last_add_at, s6_margin_state, 0, INF_),
+    D(added, s6_margin_state, 0, INF_),
+};
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- encode ---- */
@@ -148,6 +157,8 @@ char *s6_engine_record_encode(const s6_engine_record *rec)
         return NULL;
     json_object_set_new(o, "pos", enc_position(&rec->pos));
     json_object_set_new(o, "stop", enc_stop(&rec->stop));
+    json_object_set_new(o, "margin", enc_obj(&rec->margin, margin_fields,
+                                             N(margin_fields)));
     json_t *inf = json_array();
     for (size_t i = 0; i < rec->n_inflight && i < S6_ENGINE_MAX_INFLIGHT; i++)
         json_array_append_new(inf, enc_obj(&rec->inflight[i], inflight_fields,
@@ -321,6 +332,11 @@ int s6_engine_record_decode(const char *json, s6_engine_record *rec,
         rc = dec_stop(json_object_get(o, "stop"), &r.stop, err, errlen);
     if (rc == 0)
         rc = dec_inflight(json_object_get(o, "inflight"), &r, err, errlen);
+    /* Records written before the margin watch have none: zeros. */
+    const json_t *mg = json_object_get(o, "margin");
+    if (rc == 0 && mg != NULL)
+        rc = dec_obj(mg, &r.margin, margin_fields, N(margin_fields),
+                     "margin.", err, errlen);
     const json_t *rs = json_object_get(o, "rule_state");
     if (rc == 0 && rs != NULL && !json_is_null(rs) && !json_is_object(rs))
         rc = bad(err, errlen, "", "rule_state", "an object or null");

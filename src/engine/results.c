@@ -180,8 +180,9 @@ void e_route_cancel_done(void *cb_ud, const char *intent_id, int outcome,
                 intent_id, "detail", detail ? detail : "");
         return;
     }
+    s6_stop_order gone = p->rec.stop.cancelling;
     s6_stop_cancelled(&p->rec.stop, intent_id);
-    e_store_order(e, p, intent_id, "STOP", "CANCELED", 0, 0);
+    e_store_order(e, p, intent_id, "STOP", "CANCELED", gone.price, gone.qty);
     e_event(e, p, "STOP_CANCELLED", 0, "", "{s:s}", "intent_id", intent_id);
     e_protect(e, p);
     e_save(e, p);
@@ -211,11 +212,12 @@ static bool id_chars(const char *s, size_t max, bool may_be_empty)
 static const char *result_problem(const s6_order_result *r)
 {
     if (r->kind < S6_RES_ACCEPTED || r->kind >= S6_RES_KIND_COUNT)
-        return "kind: ACCEPTED, FILL, REJECTED or CANCELED";
+        return "kind: ACCEPTED, FILL, REJECTED, CANCELED or FUNDING";
     size_t n = strnlen(r->result_id, sizeof r->result_id);
     if (n == 0 || n == sizeof r->result_id)
         return "result_id: 1 to 47 characters";
-    if (!id_chars(r->intent_id, S6_INTENT_ID_MAX, r->kind == S6_RES_FILL))
+    if (!id_chars(r->intent_id, S6_INTENT_ID_MAX,
+                  r->kind == S6_RES_FILL || r->kind == S6_RES_FUNDING))
         return "intent_id: 1 to 36 characters of [A-Za-z0-9_.:-]";
     if (!id_chars(r->pos_id, S6_POS_ID_MAX, true))
         return "pos_id: at most 24 characters of [A-Za-z0-9_-]";
@@ -225,6 +227,9 @@ static const char *result_problem(const s6_order_result *r)
         return "market: FUT or SPOT";
     if (!isfinite(r->ts))
         return "ts: a finite time";
+    if (r->kind == S6_RES_FUNDING && !(isfinite(r->funding_amount) &&
+                                       isfinite(r->funding_rate)))
+        return "amount, rate: finite numbers";
     if (r->kind != S6_RES_FILL)
         return NULL;
     if (!(isfinite(r->sl_px) && r->sl_px >= 0))
@@ -348,7 +353,7 @@ static void fill_inflight(s6_engine *e, e_pos *p, const s6_fill *f,
 
 /* Today's realized PnL (UTC days), of the book (the daily loss limit)
  * and of the market (the s6_realized_pnl gauge). */
-static void day_pnl(s6_engine *e, e_mkt *mk, double delta)
+void e_day_pnl(s6_engine *e, e_mkt *mk, double delta)
 {
     double day = floor(e_now(e) / 86400.0) * 86400.0;
     if (day != e->day_start) {
@@ -367,6 +372,7 @@ static void after_fill(s6_engine *e, e_pos *p, const s6_order_result *r,
                        const s6_fill *f, s6_fill_effect eff, int old_state)
 {
     s6_engine_record *rec = &p->rec;
+    e_history_fill(e, p, f);
     fill_inflight(e, p, f, eff);
     e_event(e, p, "FILL", f->qty, "", "{s:s,s:s,s:s,s:i,s:f,s:f,s:f,s:f}",
             "result_id", r->result_id, "intent_id", f->intent_id, "kind",
@@ -393,6 +399,7 @@ static void after_fill(s6_engine *e, e_pos *p, const s6_order_result *r,
         rec->stop_resize = true;
         e_protect(e, p);
     }
+    e_risk_after_fill(e, p, eff);
 }
 
 /* The fill's own fields, checked by s6_position_apply_fill on a scratch
@@ -461,7 +468,7 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
         fill_inflight(e, &e->pos[hedger], &f, S6_FILL_GREW);
         e_save(e, &e->pos[hedger]);
     }
-    day_pnl(e, &e->mkts[p->mkt], p->rec.pos.realized_pnl - realized);
+    e_day_pnl(e, &e->mkts[p->mkt], p->rec.pos.realized_pnl - realized);
     after_fill(e, p, r, &f, eff, old_state);
     if (p->rec.pos.state == S6_POS_ACTIVE && e->mkts[p->mkt].has) {
         e_pos *one = p;
@@ -524,6 +531,8 @@ int s6_engine_on_result(s6_engine *e, const s6_order_result *r, char *err,
     int rc = 0;
     if (r->kind == S6_RES_FILL) {
         rc = on_fill(e, r, err, errlen);
+    } else if (r->kind == S6_RES_FUNDING) {
+        rc = e_on_funding(e, r, err, errlen);
     } else {
         e_pos *p = position_for(e, r);
         if (p == NULL || p->rec.pos.state == S6_POS_CLOSED) {

@@ -67,6 +67,15 @@ const s6_metric_desc s6_metrics_catalogue[] = {
      .collected = true, BUCKETS(liq_distance_buckets),
      .help = "Liquidation distance (|mark - liquidation price| / mark) of each "
              "FUT position that has a liquidation price, at scrape time"},
+    {.name = "s6_margin_ratio", .type = S6_METRIC_GAUGE, .collected = true,
+     .labels = {"symbol"}, .max_series = SYMBOL_SERIES,
+     .help = "Margin ratio of the open FUT position (maintenance margin / "
+             "margin balance; 1 = liquidation, +Inf when the balance is "
+             "gone), 0 when none is open"},
+    {.name = "s6_margin_ratio_max", .type = S6_METRIC_GAUGE,
+     .collected = true,
+     .help = "The worst (highest) margin ratio over the open FUT positions, "
+             "0 when none"},
     {.name = "s6_paused", .type = S6_METRIC_GAUGE, .collected = true,
      .labels = {"scope"}, .max_series = SYMBOL_SERIES,
      .help = "1 while the kill switch holds: scope \"all\" or a symbol; "
@@ -98,8 +107,9 @@ const s6_metric_desc s6_metrics_catalogue[] = {
     {.name = "s6_risk_alerts_total", .type = S6_METRIC_COUNTER,
      .labels = {"kind"},
      .help = "Risk alerts raised, by kind (liquidation_distance, "
-             "stop_unconfirmed, daily_loss, stale_market, mark_jump, "
-             "rule_rollback)"},
+             "margin_ratio, margin_call, entry_limit, stop_unconfirmed, "
+             "daily_loss, "
+             "stale_market, mark_jump, rule_rollback)"},
     {.name = "s6_proposals_rejected_total", .type = S6_METRIC_COUNTER,
      .labels = {"code"},
      .help = "Rule and manual proposals the guard dropped, by rejection "

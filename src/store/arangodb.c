@@ -13,6 +13,9 @@
  * Operations that read, check and write (update a transfer, upsert an
  * order) read first, check like the SQLite backend (the same shared rules),
  * then write with If-Match so a concurrent change is refused, not lost.
+ * Upserts of one order are chained: the next starts when the one before
+ * it finishes, so an order's statuses land in the order they were asked
+ * for (two at once would meet If-Match, and one would be lost).
  *
  * Longer than 600 lines on purpose: one backend of store.h in one file,
  * in the same sections and order as sqlite.c (snapshots, orders,
@@ -48,6 +51,7 @@ typedef struct s6_arango {
     char *auth;          /* "Authorization: ..." or NULL */
     unsigned timeout_ms;
     arq *inflight;       /* operations waiting for a response */
+    bool closing;        /* close is failing what is in flight */
 } s6_arango;
 
 /* Called with every response (any status); body may be NULL. */
@@ -63,6 +67,8 @@ struct arq {
     /* Reads the document an operation answers with (doc_got/doc_written). */
     void (*answer)(arq *q, const json_t *doc);
     bool existed;                    /* create_transfer: the key was there */
+    bool upsert;                     /* an order upsert */
+    arq *waiter;                     /* the same order's next upsert */
     char key[S6_STORE_ID_MAX + 1];
     s6_store_order ord;
     s6_store_transfer tr;
@@ -74,10 +80,13 @@ struct arq {
 
 /* ---- completing ----------------------------------------------------- */
 
+static void order_upsert_start(arq *q);
+
 static void finish(arq *q, int rc, const s6_store_err *e,
                    const s6_store_result *res)
 {
     s6_arango *a = q->a;
+    arq *next = a->closing ? NULL : q->waiter;
     if (q->prev)
         q->prev->next = q->next;
     else if (a->inflight == q)
@@ -87,6 +96,8 @@ static void finish(arq *q, int rc, const s6_store_err *e,
     s6_store_finish(q->call, rc, e, res);
     free(q->list);
     free(q);
+    if (next)
+        order_upsert_start(next);
 }
 
 static void finish_errf(arq *q, int rc, const char *fmt, const char *detail)
@@ -400,6 +411,11 @@ static void order_upsert_read(arq *q, int status, json_t *body)
          json_string_value(json_object_get(body, "_rev")), doc_written);
 }
 
+static void order_upsert_start(arq *q)
+{
+    get_doc(q, "orders", q->ord.intent_id, order_upsert_read);
+}
+
 static int ar_upsert_order(s6_store *base, const s6_store_order *o,
                            s6_store_call call, s6_store_err *err)
 {
@@ -408,7 +424,15 @@ static int ar_upsert_order(s6_store *base, const s6_store_order *o,
         return S6_ENOMEM;
     q->ord = *o;
     q->answer = order_answer;
-    get_doc(q, "orders", o->intent_id, order_upsert_read);
+    q->upsert = true;
+    /* the last upsert of this order still out: this one follows it */
+    for (arq *p = q->next; p; p = p->next)
+        if (p->upsert && !p->waiter &&
+            strcmp(p->ord.intent_id, o->intent_id) == 0) {
+            p->waiter = q;
+            return 0;
+        }
+    order_upsert_start(q);
     return 0;
 }
 
@@ -583,6 +607,7 @@ static int ar_list_unfinished(s6_store *base, s6_store_call call,
 static void ar_close(s6_store *base)
 {
     s6_arango *a = (s6_arango *)base;
+    a->closing = true; /* a chained upsert is failed here, not started */
     /* httpc runs a cancelled request's callback before returning, which
      * completes the operation with ECLOSED and unlinks it. */
     while (a->inflight) {

@@ -505,12 +505,12 @@ int s6_tr_submit(s6_treasury *t, const s6_tr_request *rq)
 }
 
 static int submit_event(s6_treasury *t, s6_treasury_trigger trig,
-                        double amount)
+                        double amount, double reported)
 {
     if (!(amount >= 0) || !isfinite(amount))
         return -EINVAL;
     s6_tr_request rq = {.trigger = trig, .requested = amount,
-                        .reported = NAN, .request_enabled = true};
+                        .reported = reported, .request_enabled = true};
     return s6_tr_submit(t, &rq);
 }
 
@@ -519,7 +519,7 @@ int s6_treasury_on_insufficient_balance(s6_treasury *t, const char *symbol)
     if (t != NULL)
         s6_tr_log(t, S6_LOG_INFO, "insufficient_balance from S4", NULL,
                   symbol);
-    return submit_event(t, S6_TT_INSUFFICIENT_BALANCE, 0);
+    return submit_event(t, S6_TT_INSUFFICIENT_BALANCE, 0, NAN);
 }
 
 int s6_treasury_request(s6_treasury *t, s6_treasury_trigger trigger,
@@ -527,7 +527,15 @@ int s6_treasury_request(s6_treasury *t, s6_treasury_trigger trigger,
 {
     if (trigger == S6_TT_PROFIT_TAKING)
         return -EINVAL; /* a need for margin moves money to FUT */
-    return submit_event(t, trigger, amount);
+    return submit_event(t, trigger, amount, NAN);
+}
+
+int s6_treasury_raise(s6_treasury *t, s6_treasury_trigger trigger,
+                      double amount, double reported)
+{
+    if (!(isnan(reported) || reported >= 0)) /* +inf: the margin is gone */
+        return -EINVAL;
+    return submit_event(t, trigger, amount, reported);
 }
 
 /* ---- schedule and resume ---- */
@@ -579,7 +587,12 @@ int s6_treasury_run_scheduled(s6_treasury *t)
     if (t == NULL || t->closing)
         return -EINVAL;
     resume(t);
-    return submit_event(t, S6_TT_SCHEDULED, 0);
+    int rc = submit_event(t, S6_TT_SCHEDULED, 0, NAN);
+    /* the sweep back to SPOT runs on the same schedule when enabled (its
+     * own min_interval_s and window id keep it to its pace) */
+    if (rc == 0 && t->cfg.trig[S6_TT_PROFIT_TAKING].enabled)
+        rc = submit_event(t, S6_TT_PROFIT_TAKING, 0, NAN);
+    return rc;
 }
 
 static void on_tick(uv_timer_t *h)

@@ -131,6 +131,12 @@ int s6_treasury_on_insufficient_balance(s6_treasury *t, const char *symbol);
 /* The engine needs margin: amount in quote, 0 = compute the need. */
 int s6_treasury_request(s6_treasury *t, s6_treasury_trigger trigger,
                         double amount);
+/* The same for any trigger the engine measures itself (MARGIN_CALL with
+ * the margin ratio, RISK_LIMIT with the budget use, PROFIT_TAKING with
+ * NaN): reported goes to the threshold guard as a request's would; NaN
+ * skips that guard. */
+int s6_treasury_raise(s6_treasury *t, s6_treasury_trigger trigger,
+                      double amount, double reported);
 /* One scheduled run now (what the timer does). */
 int s6_treasury_run_scheduled(s6_treasury *t);
 

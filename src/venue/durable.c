@@ -9,10 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef enum d_kind { D_SUBMIT = 0, D_CANCEL, D_MARGIN } d_kind;
+
 typedef struct d_call {
     struct d_call *next;
-    bool cancel;
+    d_kind kind;
     s6_order order;                      /* submit */
+    s6_margin_order margin;              /* margin add */
     char intent_id[S6_INTENT_ID_MAX + 1];/* cancel */
     char symbol[S6_SYMBOL_MAX + 1];
     int market;
@@ -48,7 +51,9 @@ static void fail_all(d_call *c, const char *why)
 {
     while (c != NULL) {
         d_call *next = c->next;
-        const char *id = c->cancel ? c->intent_id : c->order.intent_id;
+        const char *id = c->kind == D_CANCEL   ? c->intent_id
+                         : c->kind == D_MARGIN ? c->margin.intent_id
+                                               : c->order.intent_id;
         c->done(c->cb_ud, id, S6_ROUTE_FAILED, why);
         free(c);
         c = next;
@@ -61,9 +66,11 @@ static void send_all(s6_durable_router *d, d_call *c)
 {
     while (c != NULL) {
         d_call *next = c->next;
-        int rc = c->cancel
+        int rc = c->kind == D_CANCEL
             ? d->inner.cancel(d->inner.ud, c->intent_id, c->symbol,
                               c->market, c->done, c->cb_ud)
+            : c->kind == D_MARGIN
+            ? d->inner.add_margin(d->inner.ud, &c->margin, c->done, c->cb_ud)
             : d->inner.submit(d->inner.ud, &c->order, c->done, c->cb_ud);
         if (rc != 0) {
             c->next = NULL;
@@ -158,10 +165,23 @@ static int d_cancel(void *ud, const char *intent_id, const char *symbol,
     d_call *c = calloc(1, sizeof *c);
     if (c == NULL)
         return -ENOMEM;
-    c->cancel = true;
+    c->kind = D_CANCEL;
     snprintf(c->intent_id, sizeof c->intent_id, "%s", intent_id);
     snprintf(c->symbol, sizeof c->symbol, "%s", symbol);
     c->market = market;
+    c->done = done;
+    c->cb_ud = cb_ud;
+    return enqueue(ud, c);
+}
+
+static int d_add_margin(void *ud, const s6_margin_order *m,
+                        s6_route_done done, void *cb_ud)
+{
+    d_call *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    c->kind = D_MARGIN;
+    c->margin = *m;
     c->done = done;
     c->cb_ud = cb_ud;
     return enqueue(ud, c);
@@ -190,7 +210,10 @@ int s6_durable_router_new(uv_loop_t *loop, const s6_router *inner,
 
 s6_router s6_durable_router_edge(s6_durable_router *d)
 {
-    return (s6_router){ d_submit, d_cancel, d };
+    return (s6_router){ .submit = d_submit, .cancel = d_cancel,
+                        .add_margin = d->inner.add_margin != NULL
+                                          ? d_add_margin : NULL,
+                        .ud = d };
 }
 
 static void on_closed(uv_handle_t *h)

@@ -104,6 +104,56 @@ static void test_result_roundtrip(void **state)
     strcpy(rej.reason, "Order would immediately trigger.");
     rej.ts = 17;
     roundtrip(&rej);
+
+    s6_order_result fund;
+    memset(&fund, 0, sizeof fund);
+    fund.kind = S6_RES_FUNDING;
+    strcpy(fund.result_id, "fund-8");
+    strcpy(fund.symbol, "BTCUSDT");
+    fund.funding_amount = -0.6425;
+    fund.funding_rate = 0.0001;
+    fund.ts = 1764115200;
+    roundtrip(&fund);
+}
+
+static void entry_with(entry *e, const char *const *base, const char *field,
+                       const char *value);
+
+/* A funding payment: amount (signed) and rate, documented in
+ * order-results.md; both required on FUNDING, refused by name. */
+static void test_result_funding(void **state)
+{
+    (void)state;
+    static const char *const funding[] = {
+        "result_id", "f-1", "kind", "FUNDING", "symbol", "BTCUSDT",
+        "market", "FUT", "amount", "-0.6425", "rate", "0.0001",
+        "ts", "1764115200", NULL
+    };
+    entry e;
+    entry_of(&e, funding);
+    s6_order_result r;
+    char err[256] = "";
+    assert_int_equal(s6_result_parse(e.kv, e.n, &r, err, sizeof err), 0);
+    assert_int_equal(r.kind, S6_RES_FUNDING);
+    assert_true(r.funding_amount == -0.6425);
+    assert_true(r.funding_rate == 0.0001);
+    assert_string_equal(r.intent_id, "");
+    static const struct {
+        const char *field, *value, *expect;
+    } bad[] = {
+        { "amount", NULL, "field 'amount': missing" },
+        { "rate", NULL, "field 'rate': missing" },
+        { "rate", "2", "field 'rate'" },
+        { "amount", "NaN", "field 'amount'" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        entry_with(&e, funding, bad[i].field, bad[i].value);
+        err[0] = '\0';
+        assert_int_not_equal(s6_result_parse(e.kv, e.n, &r, err, sizeof err),
+                             0);
+        if (!strstr(err, bad[i].expect))
+            fail_msg("%s: '%s', want '%s'", bad[i].field, err, bad[i].expect);
+    }
 }
 
 /* base with one field replaced, added, or (value NULL) removed. */
@@ -470,6 +520,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_result_example),
         cmocka_unit_test(test_result_roundtrip),
+        cmocka_unit_test(test_result_funding),
         cmocka_unit_test(test_result_bad_fields),
         cmocka_unit_test(test_result_duplicate_and_unknown),
         cmocka_unit_test(test_result_reason_is_free_text),

@@ -75,6 +75,17 @@ static int r_cancel(void *ud, const char *intent_id, const char *symbol,
     return 0;
 }
 
+static int r_raise(void *ud, const char *trigger, double amount,
+                   double reported)
+{
+    fx *f = ud;
+    (void)amount;
+    f->raised++;
+    snprintf(f->raised_trigger, sizeof f->raised_trigger, "%s", trigger);
+    f->raised_reported = reported;
+    return 0;
+}
+
 static void new_engine(fx *f)
 {
     s6_engine_edges ed = {
@@ -82,6 +93,8 @@ static void new_engine(fx *f)
         .state = s6_mem_state_edge(f->ms),
         .rules = f->rules,
         .clock = {.now = clock_now, .ud = f},
+        .treasury = {.raise = r_raise, .ud = f},
+        .store = f->store,
     };
     char err[256] = "";
     assert_int_equal(s6_engine_new(&f->cfg, &ed, &f->log, f->metrics, &f->e,

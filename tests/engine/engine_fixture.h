@@ -42,6 +42,12 @@ typedef struct fx {
     s6_engine *e;
     char pos_id[S6_POS_ID_MAX + 1]; /* the position the test follows */
     unsigned rid;                    /* result ids */
+    struct s6_store *store;          /* history, NULL: none (set, then
+                                        fx_restart, to give the engine one) */
+    /* what the engine raised with the treasury edge */
+    unsigned raised;
+    char raised_trigger[24];
+    double raised_reported;
 } fx;
 
 /* Engine on the rules of rules/ with params_json as the config's

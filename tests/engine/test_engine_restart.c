@@ -72,6 +72,11 @@ static s6_engine_record full_record(void)
     r.liq_alerted = true;
     r.mark = 49500.5;
     r.atr = 120.25;
+    r.margin = (s6_margin_state){.level = S6_MARGIN_CALL,
+                                 .intent_id = "p-1-mg-7", .amount = 16.14,
+                                 .status = S6_INF_SENT, .attempts = 2,
+                                 .retry_tick = 11, .last_add_at = 1764110400.5,
+                                 .added = 30.25};
     r.rule_state_json = "{\"trailing_stop\":{\"step\":1}}";
     return r;
 }

@@ -406,6 +406,51 @@ static void balances_move_with_margin_pnl_and_fees(void **state)
     drop(f);
 }
 
+static int add_margin(fx *f, const char *intent, const char *symbol,
+                      double amount)
+{
+    s6_margin_order m = { .market = S6_MARKET_FUT, .amount = amount };
+    snprintf(m.intent_id, sizeof m.intent_id, "%s", intent);
+    snprintf(m.pos_id, sizeof m.pos_id, "p1");
+    snprintf(m.symbol, sizeof m.symbol, "%s", symbol);
+    snprintf(m.amount_str, sizeof m.amount_str, "%.2f", amount);
+    return f->r.add_margin(f->r.ud, &m, on_done, f);
+}
+
+/* The add-isolated-margin call: wallet to position once per key;
+ * refusals named, nothing moved. */
+static void margin_adds_move_the_wallet_once(void **state)
+{
+    (void)state;
+    fx *f = make(0, 0, 1);
+    s6_paper_mark(f->p, "BTCUSDT", S6_MARKET_FUT, 50000);
+    assert_int_equal(add_margin(f, "p1-mg-1", "BTCUSDT", 10), 0);
+    open_long(f, 0.100);
+    s6_paper_balances b0, b1;
+    s6_paper_get_balances(f->p, &b0);
+    s6_paper_position pos0, pos1;
+    s6_paper_get_position(f->p, "BTCUSDT", S6_MARKET_FUT, &pos0);
+    assert_int_equal(add_margin(f, "p1-mg-2", "BTCUSDT", 25.5), 0);
+    assert_int_equal(add_margin(f, "p1-mg-2", "BTCUSDT", 25.5), 0);
+    assert_int_equal(add_margin(f, "p1-mg-3", "BTCUSDT", 1e6), 0);
+    assert_int_equal(add_margin(f, "p1-mg-4", "DOGEUSDT", 1), 0);
+    s6_paper_pump(f->p);
+    const int want_out[] = { S6_ROUTE_REJECTED, S6_ROUTE_OK, S6_ROUTE_OK,
+                             S6_ROUTE_REJECTED, S6_ROUTE_REJECTED };
+    const char *want[] = { "no_position", "margin added", "margin added",
+                           "insufficient_balance", "unknown_symbol" };
+    assert_int_equal(f->n_done, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(f->done[i].outcome, want_out[i]);
+        assert_string_equal(f->done[i].detail, want[i]);
+    }
+    s6_paper_get_balances(f->p, &b1);
+    s6_paper_get_position(f->p, "BTCUSDT", S6_MARKET_FUT, &pos1);
+    assert_double_equal(b1.fut_free, b0.fut_free - 25.5, 1e-9);
+    assert_double_equal(pos1.margin, pos0.margin + 25.5, 1e-9);
+    drop(f);
+}
+
 static void spot_books_move_the_spot_balance(void **state)
 {
     (void)state;
@@ -567,6 +612,7 @@ int main(void)
         cmocka_unit_test(a_repeated_intent_never_fills_twice),
         cmocka_unit_test(refusals_name_the_reason),
         cmocka_unit_test(balances_move_with_margin_pnl_and_fees),
+        cmocka_unit_test(margin_adds_move_the_wallet_once),
         cmocka_unit_test(spot_books_move_the_spot_balance),
         cmocka_unit_test(a_restored_position_can_be_protected_and_closed),
         cmocka_unit_test(entries_carry_the_intent_extras),

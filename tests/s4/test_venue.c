@@ -18,7 +18,8 @@ static const char *const POSITIONS =
     "{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\",\"side\":\"LONG\","
     "\"qty\":\"0.010\",\"entry_price\":\"64250.1\"},"
     "{\"symbol\":\"ETHUSDT\",\"market\":\"FUT\",\"side\":\"SHORT\","
-    "\"qty\":\"1.5\",\"entry_price\":\"3100\",\"unrealized_pnl\":\"-3\"}]}";
+    "\"qty\":\"1.5\",\"entry_price\":\"3100\",\"unrealized_pnl\":\"-3\","
+    "\"margin\":\"232.55\"}]}";
 
 static void parses_positions_and_orders(void **state)
 {
@@ -33,6 +34,8 @@ static void parses_positions_and_orders(void **state)
     assert_true(v.positions[0].qty == 0.010);
     assert_true(v.positions[0].entry == 64250.1);
     assert_int_equal(v.positions[1].side, -1);
+    assert_true(v.positions[0].margin == 0); /* not given */
+    assert_true(v.positions[1].margin == 232.55);
     const char *orders =
         "{\"orders\":["
         "{\"intent_id\":\"p1-sl-3\",\"symbol\":\"BTCUSDT\",\"market\":\"FUT\","
@@ -82,6 +85,8 @@ static const struct {
     { false, POS(GOOD_POS ",\"qty\":\"1\",\"entry_price\":\"1.\""),
       "positions[0].entry_price: not a decimal string" },
     { false, POS(GOOD_POS ",\"qty\":\"1\""), "positions[0].entry_price" },
+    { false, POS(GOOD_POS ",\"qty\":\"1\",\"entry_price\":\"1\","
+                 "\"margin\":-2"), "positions[0].margin" },
     { false, POS("\"symbol\":\"BTCUSDT\",\"market\":\"PERP\",\"side\":\"LONG\","
                  "\"qty\":\"1\",\"entry_price\":\"1\""),
       "positions[0].market" },

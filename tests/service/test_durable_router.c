@@ -93,7 +93,8 @@ static int setup(void **state)
     static fx f;
     memset(&f, 0, sizeof f);
     uv_loop_init(&f.loop);
-    s6_router inner = { inner_submit, inner_cancel, &f.w };
+    s6_router inner = { .submit = inner_submit, .cancel = inner_cancel,
+                        .ud = &f.w };
     s6_state_edge st = { .barrier = barrier, .ud = &f.w };
     assert_int_equal(s6_durable_router_new(&f.loop, &inner, &st, NULL, &f.d),
                      0);

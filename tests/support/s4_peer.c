@@ -46,8 +46,17 @@ typedef struct book_ent {
     double entry;        /* average entry of the open quantity */
     double realized;     /* closed PnL, before fees */
     double fees;
+    double margin;       /* isolated margin: entries' and added */
+    bool margin_known;   /* the peer knows it (an entry's leverage, set by
+                            the test): only then GET /positions shows it */
     unsigned fills;
 } book_ent;
+
+/* A margin add taken, by intent: a repeat answers it again. */
+typedef struct margin_ent {
+    char intent_id[37], symbol[25];
+    double amount, margin_after;
+} margin_ent;
 
 typedef struct order_ent {
     s6_s4_peer_order o;
@@ -92,6 +101,9 @@ struct s6_s4_peer {
     book_ent *book;
     size_t n_book, cap_book;
     char as_of[32];      /* the last ord:{results} entry id published */
+    margin_ent *margins;
+    size_t n_margins, cap_margins;
+    double fut_free;     /* the futures wallet margin adds draw from */
 };
 
 /* ------------------------------------------------------------------ */
@@ -318,9 +330,13 @@ static void book_fill(s6_s4_peer *p, const char *symbol, const char *market,
     }
     double closed = qty < fabs(b->qty) ? qty : fabs(b->qty);
     b->realized += closed * (price - b->entry) * (b->qty > 0 ? 1 : -1);
+    b->margin *= 1 - closed / fabs(b->qty); /* released in proportion */
     b->qty += side * closed;
-    if (fabs(b->qty) < 1e-12)
+    if (fabs(b->qty) < 1e-12) {
         b->qty = 0;
+        b->margin = 0;
+        b->margin_known = false;
+    }
     if (qty > closed) { /* flipped: the rest opens the other way */
         b->qty = side * (qty - closed);
         b->entry = price;
@@ -630,6 +646,97 @@ static void do_cancel(s6_s4_peer *p, const s6_http_req *q, answer *a)
         a->status = 0;
 }
 
+static margin_ent *find_margin(s6_s4_peer *p, const char *intent)
+{
+    for (size_t i = 0; i < p->n_margins; i++)
+        if (strcmp(p->margins[i].intent_id, intent) == 0)
+            return &p->margins[i];
+    return NULL;
+}
+
+static void margin_answer(answer *a, const margin_ent *m)
+{
+    snprintf(a->body, sizeof a->body,
+             "{\"intent_id\":\"%s\",\"status\":\"OK\",\"amount\":"
+             "\"%.2f\",\"margin\":\"%.2f\"}",
+             m->intent_id, m->amount, m->margin_after);
+}
+
+/* The exchange's add-isolated-margin: from the futures wallet into the
+ * position's margin, once per intent_id. */
+static void take_margin(s6_s4_peer *p, const char *intent, const char *symbol,
+                        double amount, answer *a)
+{
+    margin_ent *m = find_margin(p, intent);
+    if (m) {
+        a->status = 200;
+        margin_answer(a, m);
+        return;
+    }
+    book_ent *b = book_find(p, symbol, "FUT", !p->book_on);
+    if (!b || (p->book_on && b->qty == 0)) {
+        error_answer(a, 400, "no_position", "no isolated position to add to");
+        return;
+    }
+    if (amount > p->fut_free) {
+        error_answer(a, 400, "insufficient_balance",
+                     "the futures wallet cannot cover the margin");
+        return;
+    }
+    if (grow((void **)&p->margins, &p->cap_margins, p->n_margins,
+             sizeof *p->margins) < 0) {
+        error_answer(a, 500, "internal", "out of memory");
+        return;
+    }
+    p->fut_free -= amount;
+    b->margin += amount;
+    m = &p->margins[p->n_margins++];
+    memset(m, 0, sizeof *m);
+    snprintf(m->intent_id, sizeof m->intent_id, "%s", intent);
+    snprintf(m->symbol, sizeof m->symbol, "%s", symbol);
+    m->amount = amount;
+    m->margin_after = b->margin;
+    p->counts[S6_S4P_MARGINS]++;
+    a->status = 201;
+    margin_answer(a, m);
+}
+
+static void do_margin(s6_s4_peer *p, const s6_http_req *q, answer *a)
+{
+    char intent[37], pos_id[25], symbol[25], market[8], type[8], amt[32];
+    json_t *b = json_loadb(q->body, q->body_len, 0, NULL);
+    const char *bad =
+        !field(b, "intent_id", intent, sizeof intent)  ? "intent_id"
+        : !field(b, "pos_id", pos_id, sizeof pos_id)   ? "pos_id"
+        : !field(b, "symbol", symbol, sizeof symbol)   ? "symbol"
+        : !field(b, "market", market, sizeof market) ||
+                  strcmp(market, "FUT") != 0           ? "market"
+        : !field(b, "type", type, sizeof type) ||
+                  strcmp(type, "ADD") != 0             ? "type"
+        : !field(b, "amount", amt, sizeof amt) ||
+                  !(strtod(amt, NULL) > 0)             ? "amount"
+                                                       : NULL;
+    json_decref(b);
+    if (bad) {
+        error_answer(a, 400, "invalid_field", bad);
+        return;
+    }
+    const char *key = s6_http_req_header(q, "Idempotency-Key");
+    if (!key || strcmp(key, intent) != 0) {
+        error_answer(a, 400, "idempotency_key_mismatch",
+                     "Idempotency-Key must be the intent_id");
+        return;
+    }
+    char code[64] = "";
+    s6_s4_peer_rule r = take_rule(p, intent, "/positions/margin", code,
+                                  sizeof code);
+    if (apply_rule(&r, code, a))
+        return;
+    take_margin(p, intent, symbol, strtod(amt, NULL), a);
+    if (r.mode == S6_S4P_STALL)
+        a->status = 0;
+}
+
 static void send_answer(s6_s4_peer *p, s6_http_res *res, const answer *a)
 {
     if (a->status < 0) {
@@ -658,14 +765,19 @@ static void on_post(s6_http_res *res, const s6_http_req *q, void *ud)
     answer a = { .status = 500 };
     pthread_mutex_lock(&p->mu);
     bool order = strcmp(q->path, "/orders") == 0;
+    bool margin = strcmp(q->path, "/positions/margin") == 0;
     s6_s4_peer_rec *rec = record(p, q);
     if (order)
         do_order(p, q, &a);
+    else if (margin)
+        do_margin(p, q, &a);
     else
         do_cancel(p, q, &a);
     if (rec)
         rec->status = a.status;
-    p->counts[order ? S6_S4P_REQUESTS : S6_S4P_CANCELS]++;
+    p->counts[order    ? S6_S4P_REQUESTS
+              : margin ? S6_S4P_MARGIN_REQUESTS
+                       : S6_S4P_CANCELS]++;
     changed(p);
     pthread_mutex_unlock(&p->mu);
     flush_outbox(p);
@@ -716,10 +828,13 @@ static char *book_positions(s6_s4_peer *p)
         const book_ent *b = &p->book[i];
         if (b->qty == 0)
             continue;
-        json_array_append_new(arr, json_pack(
+        json_t *pos = json_pack(
             "{s:s, s:s, s:s, s:o, s:o}", "symbol", b->symbol, "market",
             b->market, "side", b->qty > 0 ? "LONG" : "SHORT", "qty",
-            decimal(fabs(b->qty)), "entry_price", decimal(b->entry)));
+            decimal(fabs(b->qty)), "entry_price", decimal(b->entry));
+        if (b->margin_known && b->margin > 0)
+            json_object_set_new(pos, "margin", decimal(b->margin));
+        json_array_append_new(arr, pos);
     }
     json_t *doc = json_pack("{s:o, s:s}", "positions", arr, "as_of", p->as_of);
     char *s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -802,8 +917,9 @@ static int setup(s6_s4_peer *p)
     lim.linger_ms = 200;
     if (rc == 0)
         rc = s6_http_server_new(&p->srv, &p->loop, &lim, NULL);
-    static const char *const posts[] = { "/orders", "/cancel" };
-    for (int i = 0; rc == 0 && i < 2; i++)
+    static const char *const posts[] = { "/orders", "/cancel",
+                                         "/positions/margin" };
+    for (int i = 0; rc == 0 && i < 3; i++)
         rc = s6_http_route(p->srv, "POST", posts[i], on_post, p);
     for (int i = 0; rc == 0 && i < GET_COUNT; i++)
         rc = s6_http_route(p->srv, "GET", GET_PATHS[i], on_get, p);
@@ -915,6 +1031,7 @@ void s6_s4_peer_free(s6_s4_peer *p)
     free(p->stalls);
     free(p->outbox);
     free(p->book);
+    free(p->margins);
     close(p->notify[0]);
     close(p->notify[1]);
     pthread_cond_destroy(&p->cv);
@@ -1196,8 +1313,15 @@ int s6_s4_peer_entry(s6_s4_peer *p, const s6_s4_peer_entry_fill *in)
     snprintf(o.side, sizeof o.side, "%s", in->side > 0 ? "BUY" : "SELL");
     snprintf(o.quantity, sizeof o.quantity, "%.8g", in->qty);
     pthread_mutex_lock(&p->mu);
-    if (p->book_on)
+    if (p->book_on) {
         book_fill(p, o.symbol, o.market, in->side, in->qty, in->price);
+        book_ent *b = book_find(p, o.symbol, o.market, false);
+        if (b && in->leverage > 0) { /* the isolated wallet, fee paid */
+            b->margin += in->qty * in->price / in->leverage -
+                         in->qty * in->price * p->fee_rate;
+            b->margin_known = true;
+        }
+    }
     s6_order_result *r = queue_result(p, &o, S6_RES_FILL, S6_FILL_ENTRY,
                                       in->price, in->qty);
     if (r) {
@@ -1229,6 +1353,33 @@ int s6_s4_peer_move(s6_s4_peer *p, const char *symbol, double price)
     return 0;
 }
 
+void s6_s4_peer_set_fut_free(s6_s4_peer *p, double amount)
+{
+    pthread_mutex_lock(&p->mu);
+    p->fut_free = amount;
+    pthread_mutex_unlock(&p->mu);
+}
+
+double s6_s4_peer_fut_free(s6_s4_peer *p)
+{
+    pthread_mutex_lock(&p->mu);
+    double v = p->fut_free;
+    pthread_mutex_unlock(&p->mu);
+    return v;
+}
+
+int s6_s4_peer_set_margin(s6_s4_peer *p, const char *symbol, double margin)
+{
+    pthread_mutex_lock(&p->mu);
+    book_ent *b = book_find(p, symbol, "FUT", true);
+    if (b) {
+        b->margin = margin;
+        b->margin_known = true;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return b ? 0 : -ENOMEM;
+}
+
 int s6_s4_peer_book_get(s6_s4_peer *p, const char *symbol, const char *market,
                         s6_s4_peer_book *out)
 {
@@ -1237,7 +1388,7 @@ int s6_s4_peer_book_get(s6_s4_peer *p, const char *symbol, const char *market,
     if (b)
         *out = (s6_s4_peer_book){ .qty = b->qty, .entry = b->entry,
                                   .realized = b->realized, .fees = b->fees,
-                                  .fills = b->fills };
+                                  .margin = b->margin, .fills = b->fills };
     pthread_mutex_unlock(&p->mu);
     return b ? 0 : -ENOENT;
 }

@@ -13,6 +13,12 @@
  *                  orders answer FILLED, STOP_MARKET orders NEW (resting).
  *   POST /cancel   200 {"status":"CANCELED"} for a resting order it holds,
  *                  404 {"error":{"code":"unknown_order"}} otherwise.
+ *   POST /positions/margin
+ *                  the exchange's add-isolated-margin: validated, keyed
+ *                  and deduplicated like an order; the amount leaves the
+ *                  futures wallet (s6_s4_peer_set_fut_free; 400
+ *                  insufficient_balance beyond it) for the position's
+ *                  margin, which GET /positions shows as "margin".
  *   GET /positions, GET /open-orders
  *                  the bodies the test set; by default no positions and the
  *                  stops the peer holds (NEW, not cancelled or triggered).
@@ -126,6 +132,8 @@ typedef enum s6_s4_peer_counter {
     S6_S4P_ORDERS,       /* distinct orders taken */
     S6_S4P_CANCELS,      /* POST /cancel recorded */
     S6_S4P_PUBLISHED,    /* results written to the stream */
+    S6_S4P_MARGIN_REQUESTS, /* POST /positions/margin recorded */
+    S6_S4P_MARGINS,      /* distinct margin adds taken */
     S6_S4P_COUNTER_COUNT
 } s6_s4_peer_counter;
 
@@ -175,8 +183,19 @@ int s6_s4_peer_move(s6_s4_peer *p, const char *symbol, double price);
 typedef struct s6_s4_peer_book {
     double qty;       /* signed */
     double entry, realized, fees;
+    double margin;    /* isolated margin: entries with a leverage, set, added;
+                         released in proportion by reduces */
     unsigned fills;
 } s6_s4_peer_book;
+
+/* The futures wallet margin adds draw from (0 at start: every add is
+ * refused insufficient_balance until the test funds it). */
+void s6_s4_peer_set_fut_free(s6_s4_peer *p, double amount);
+double s6_s4_peer_fut_free(s6_s4_peer *p);
+/* The isolated margin the venue holds for symbol (FUT).  GET /positions
+ * shows it (venue book on) once known: set here, or from an entry fill
+ * with a leverage (s6_s4_peer_entry); margin adds and reduces move it. */
+int s6_s4_peer_set_margin(s6_s4_peer *p, const char *symbol, double margin);
 /* -ENOENT when the venue never traded symbol on market (NULL: FUT). */
 int s6_s4_peer_book_get(s6_s4_peer *p, const char *symbol, const char *market,
                         s6_s4_peer_book *out);

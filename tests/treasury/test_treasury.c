@@ -439,6 +439,52 @@ static void profit_taking_sweeps_to_spot(void **state)
     assert_true(s6_s1_peer_amount(w->s1, "t:pt-1") == 750);
 }
 
+/* The engine's MARGIN_CALL (s6_treasury_raise with the margin ratio it
+ * measured): under the threshold it is skipped by guard 5; at it, the
+ * transfer is made and reaches S1 once. */
+static void margin_call_from_the_engine(void **state)
+{
+    world *w = *state;
+    const char *id = "t:MARGIN_CALL:1764109800";
+    w_balances(w, 5000, 200, 1);
+    assert_int_equal(s6_treasury_raise(w->t, S6_TT_MARGIN_CALL, 0, 0.5), 0);
+    assert_reaches(w, id, S6_TRANSFER_SKIPPED);
+    assert_non_null(strstr(stored(w, id).reason, "threshold"));
+    assert_int_equal(s6_s1_peer_calls(w->s1), 0);
+    /* the id of the window is decided: the next window takes the call */
+    w->now += 300;
+    const char *id2 = "t:MARGIN_CALL:1764110100";
+    w_balances(w, 5000, 200, 1);
+    assert_int_equal(s6_treasury_raise(w->t, S6_TT_MARGIN_CALL, 0, 0.85), 0);
+    assert_reaches(w, id2, S6_TRANSFER_SUCCESS);
+    assert_true(stored(w, id2).amount == 300);
+    assert_true(s6_s1_peer_amount(w->s1, id2) == 300);
+    assert_int_equal(s6_treasury_raise(w->t, S6_TT_MARGIN_CALL, 0, -1),
+                     -EINVAL);
+}
+
+/* The schedule sweeps too once PROFIT_TAKING is enabled; disabled (the
+ * default) it does not. */
+static void profit_taking_is_scheduled_when_enabled(void **state)
+{
+    world *w = *state;
+    const char *id = "t:PROFIT_TAKING:1764109800";
+    w_balances(w, 100, 10750, 1);
+    assert_int_equal(s6_treasury_run_scheduled(w->t), 0);
+    assert_reaches(w, SCHED_ID, S6_TRANSFER_SKIPPED);
+    w_settle(w, 30);
+    assert_int_equal(s6_s1_peer_calls(w->s1), 0);
+    w->cfg.trig[S6_TT_PROFIT_TAKING].enabled = true;
+    s6_treasury_set_cfg(w->t, &w->cfg);
+    assert_int_equal(s6_treasury_run_scheduled(w->t), 0);
+    assert_reaches(w, id, S6_TRANSFER_SUCCESS);
+    s6_store_transfer tr = stored(w, id);
+    assert_true(tr.amount == 750);
+    assert_string_equal(tr.from, "FUT");
+    assert_string_equal(tr.to, "SPOT");
+    assert_true(s6_s1_peer_amount(w->s1, id) == 750);
+}
+
 static void insufficient_balance_from_s4(void **state)
 {
     world *w = *state;
@@ -582,6 +628,8 @@ int main(void)
         T(s1_errors_are_retried, setup_auto),
         T(s1_refusal_fails_the_transfer, setup_auto),
         T(profit_taking_sweeps_to_spot, setup_auto),
+        T(profit_taking_is_scheduled_when_enabled, setup_auto),
+        T(margin_call_from_the_engine, setup_auto),
         T(insufficient_balance_from_s4, setup_auto),
         T(restart_while_approval_is_awaited, setup_approval),
         T(restart_after_s1_took_it, setup_auto),

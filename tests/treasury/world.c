@@ -28,6 +28,8 @@ s6_treasury_cfg w_default_cfg(const world *w, bool full_auto)
     c.trig[S6_TT_MARGIN_CALL].threshold = 0.8;
     c.trig[S6_TT_RISK_LIMIT].threshold = 0.9;
     c.trig[S6_TT_PROFIT_TAKING].threshold = 100;
+    /* off, as configured by default: enabled, every scheduled run sweeps */
+    c.trig[S6_TT_PROFIT_TAKING].enabled = false;
     s6_s1_peer_url(w->s1, c.s1_url, sizeof c.s1_url);
     s6_s12_peer_url(w->s12, c.s12_url, sizeof c.s12_url);
     return c;

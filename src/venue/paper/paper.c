@@ -276,9 +276,53 @@ static int cancel(void *ud, const char *intent_id, const char *symbol,
                                   now_of(p) + p->o.latency);
 }
 
+/* Why the venue refuses a margin add, or NULL. */
+static const char *margin_refusal(const s6_paper *p, long book,
+                                  const s6_margin_order *m)
+{
+    if (book < 0)
+        return "unknown_symbol";
+    if (m->market != S6_MARKET_FUT || !(m->amount > 0))
+        return "invalid_field";
+    if (!(p->books[book].pos.qty > 0))
+        return "no_position";
+    return p->fut_free < m->amount ? "insufficient_balance" : NULL;
+}
+
+/* The exchange's add-isolated-margin: the futures wallet's free balance
+ * moves into the position's margin, once per intent. */
+static int add_margin(void *ud, const s6_margin_order *m, s6_route_done done,
+                      void *cb_ud)
+{
+    s6_paper *p = ud;
+    if (m == NULL || done == NULL || m->intent_id[0] == '\0')
+        return -EINVAL;
+    long known = s6_paper_index_find(p, m->intent_id);
+    if (known >= 0)
+        return queue_done(p, (size_t)known, done, cb_ud,
+                          p->orders[known].outcome);
+    long book = s6_paper_book_find(p, m->symbol, m->market);
+    size_t i;
+    if (new_order(p, m->intent_id, &i) != 0)
+        return -ENOMEM;
+    s6_paper_order *o = &p->orders[i];
+    snprintf(o->pos_id, sizeof o->pos_id, "%s", m->pos_id);
+    o->book = book < 0 ? 0 : (size_t)book;
+    const char *why = margin_refusal(p, book, m);
+    o->state = why ? S6_PO_REJECTED : S6_PO_FILLED;
+    o->outcome = why ? S6_ROUTE_REJECTED : S6_ROUTE_OK;
+    snprintf(o->detail, sizeof o->detail, "%s", why ? why : "margin added");
+    if (why == NULL) {
+        p->fut_free -= m->amount;
+        p->books[book].pos.margin += m->amount;
+    }
+    return queue_done(p, i, done, cb_ud, o->outcome);
+}
+
 s6_router s6_paper_router(s6_paper *p)
 {
-    return (s6_router){ .submit = submit, .cancel = cancel, .ud = p };
+    return (s6_router){ .submit = submit, .cancel = cancel,
+                        .add_margin = add_margin, .ud = p };
 }
 
 /* ---- marks, fills, the pump ---- */

@@ -16,7 +16,7 @@
 
 #define COMP "s4"
 
-enum { OP_ORDER = 0, OP_CANCEL, OP_COUNT };
+enum { OP_ORDER = 0, OP_CANCEL, OP_MARGIN, OP_COUNT };
 
 /* Per operation: the path and the metric endpoint label. */
 static const struct {
@@ -24,6 +24,7 @@ static const struct {
 } OPS[OP_COUNT] = {
     [OP_ORDER] = { "/orders", "orders" },
     [OP_CANCEL] = { "/cancel", "cancel" },
+    [OP_MARGIN] = { "/positions/margin", "margin" },
 };
 
 static const char *const OUTCOMES[S6_ROUTE_OUTCOME_COUNT] = {
@@ -168,7 +169,7 @@ static void on_answer(const s6_httpc_result *res, void *ud)
     const char *kind;
     char detail[sizeof j->detail];
     int outcome = s6_s4_answer_outcome(
-        res, j->op == OP_ORDER ? j->intent_id : NULL, &kind, detail,
+        res, j->op != OP_CANCEL ? j->intent_id : NULL, &kind, detail,
         sizeof detail);
     s6_s4_call_observe(r, &j->call, OPS[j->op].endpoint, kind);
     finish(r, j, res, outcome, detail);
@@ -419,10 +420,36 @@ static int edge_cancel(void *ud, const char *intent_id, const char *symbol,
     return enqueue(r, j);
 }
 
+/* Margin is protection: it goes ahead of take-profits and add-ons. */
+static int edge_add_margin(void *ud, const s6_margin_order *m,
+                           s6_route_done done, void *cb_ud)
+{
+    s6_s4_router *r = ud;
+    if (r->closing)
+        return -ESHUTDOWN;
+    if (!m || !done)
+        return -EINVAL;
+    const char *bad = s6_s4_margin_bad_field(m);
+    if (bad)
+        return refuse(r, "add_margin", m->intent_id, bad);
+    job *j = job_new(r, OP_MARGIN, m->intent_id, m->symbol, m->market, done,
+                     cb_ud);
+    if (!j)
+        return -ENOMEM;
+    snprintf(j->pos_id, sizeof j->pos_id, "%s", m->pos_id);
+    j->priority = true;
+    j->body = s6_s4_margin_body(m);
+    if (!j->body) {
+        job_free(j);
+        return -ENOMEM;
+    }
+    return enqueue(r, j);
+}
+
 void s6_s4_router_edge(s6_s4_router *r, s6_router *out)
 {
     *out = (s6_router){ .submit = edge_submit, .cancel = edge_cancel,
-                        .ud = r };
+                        .add_margin = edge_add_margin, .ud = r };
 }
 
 /* ------------------------------------------------------------------ */

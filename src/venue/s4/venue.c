@@ -94,6 +94,11 @@ static int parse_position(const cursor *c, json_t *o, s6_venue_position *p)
         (rc = get_decimal(c, o, "qty", &p->qty)) < 0 ||
         (rc = get_decimal(c, o, "entry_price", &p->entry)) < 0)
         return rc;
+    /* The isolated margin, when the venue gives it (0: not given). */
+    p->margin = 0;
+    if (json_object_get(o, "margin") != NULL &&
+        (rc = get_decimal(c, o, "margin", &p->margin)) < 0)
+        return rc;
     p->side = side ? 1 : -1;
     return 0;
 }

@@ -143,6 +143,33 @@ char *s6_s4_cancel_body(const char *intent_id, const char *symbol,
     return s;
 }
 
+/* A margin add: isolated margin exists on FUT only. */
+const char *s6_s4_margin_bad_field(const s6_margin_order *m)
+{
+    if (!token_ok(m->intent_id, S6_INTENT_ID_MAX))
+        return "intent_id";
+    if (!token_ok(m->pos_id, S6_POS_ID_MAX))
+        return "pos_id";
+    if (!token_ok(m->symbol, S6_SYMBOL_MAX))
+        return "symbol";
+    if (m->market != S6_MARKET_FUT)
+        return "market";
+    if (!decimal_ok(m->amount_str, sizeof m->amount_str))
+        return "amount_str";
+    return NULL;
+}
+
+char *s6_s4_margin_body(const s6_margin_order *m)
+{
+    json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "intent_id",
+                          m->intent_id, "pos_id", m->pos_id, "symbol",
+                          m->symbol, "market", s6_market_name(m->market),
+                          "type", "ADD", "amount", m->amount_str);
+    char *s = b ? json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(b);
+    return s;
+}
+
 /* S4's {"error":{"code","message"}} as "code: message". */
 static void error_detail(const s6_httpc_result *res, char *out, size_t cap)
 {

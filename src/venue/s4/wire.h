@@ -23,6 +23,11 @@ char *s6_s4_order_body(const s6_order *o);
 char *s6_s4_cancel_body(const char *intent_id, const char *symbol,
                         int market);
 
+/* A margin add (POST /positions/margin): the unfit field or NULL, and the
+ * body {"intent_id","pos_id","symbol","market","type":"ADD","amount"}. */
+const char *s6_s4_margin_bad_field(const s6_margin_order *m);
+char *s6_s4_margin_body(const s6_margin_order *m);
+
 /* pos_id of an intent "<pos_id>-<action>-<seq>" ("" when not of that
  * form), for logging a cancel. */
 void s6_s4_pos_of_intent(const char *intent, char *out, size_t cap);
