@@ -147,14 +147,29 @@ local function within_limits(r, actions, st)
   end
 end
 
-local function probe(r)
+-- The canned positions at host time t, opened six hours before it.
+local function probe_at(r, t)
   for _, c in ipairs(CANNED) do
+    local pos = checks.copy(c)
+    pos.opened_at = t - 6 * 3600
     for trigger in pairs(TRIGGER_BITS) do
-      local actions, st = checks.eval(r.mod, views.position(c),
+      local actions, st = checks.eval(r.mod, views.position(pos),
                    views.market { mark = c.mark, last = c.mark, mid = c.mark,
-                                  atr = 2, now = 86400, trigger = trigger },
+                                  atr = 2, now = t, trigger = trigger },
                    r.params[0], {})
       within_limits(r, actions, st)
+    end
+  end
+end
+
+-- At a small clock (as the canned views always had), then at every
+-- realistic one; an error says which.
+local function probe(r, times)
+  probe_at(r, 86400)
+  for _, t in ipairs(times) do
+    local ok, err = pcall(probe_at, r, t)
+    if not ok then
+      error(tostring(err) .. " (at " .. checks.time_label(t) .. ")", 0)
     end
   end
 end
@@ -163,10 +178,11 @@ end
 -- is in, so a rule that kills the worker is named.
 function M.self_check(prog)
   prog = prog and ffi.cast("s6_eval_progress *", prog)
+  local times = checks.realistic_times()
   for i, r in ipairs(rules) do
     if prog then prog.rule = i end
-    probe(r)
-    checks.run_checks(r.mod)
+    probe(r, times)
+    checks.run_checks(r.mod, times)
   end
   return true
 end

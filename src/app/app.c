@@ -61,6 +61,7 @@ static const struct {
     { "POST", "/positions/manage", s6_route_manage },
     { "GET", "/rules", s6_route_rules },
     { "POST", "/rules/reload", s6_route_rules_reload },
+    { "POST", "/rules/promote", s6_route_rules_promote },
     { "POST", "/control/pause", s6_route_pause },
     { "POST", "/control/resume", s6_route_resume },
 };

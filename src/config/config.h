@@ -102,6 +102,8 @@ typedef struct s6_config {
         uint32_t deadline_ms;
         double deadline_us_per_eval;
         uint32_t mem_limit_mb, load_deadline_ms, rollback_faults;
+        uint32_t clean_batches;
+        double shadow_promote_after_s;
         s6_str_list regimes; /* index 0 is the default regime */
         s6_rule_params_list params;
     } rules;

@@ -51,13 +51,30 @@ static int is_rule_file(const struct dirent *d)
            strcmp(d->d_name + n - 4, ".lua") == 0;
 }
 
+static const char SHADOW_SUFFIX[] = ".shadow.lua";
+
+/* <rule>.shadow.lua is the rule's shadow, not a rule of its own. */
+static int is_shadow_file(const char *file)
+{
+    size_t n = strlen(file), k = sizeof SHADOW_SUFFIX - 1;
+    return n > k && strcmp(file + n - k, SHADOW_SUFFIX) == 0;
+}
+
+static s6_rule_entry *entry_named(s6_rule_registry *reg, const char *name)
+{
+    for (int i = 0; i < reg->n; i++)
+        if (strcmp(reg->rules[i].name, name) == 0)
+            return &reg->rules[i];
+    return NULL;
+}
+
 static s6_rule_entry *entry_for(s6_rule_registry *reg, const char *file)
 {
     char name[S6_RULE_NAME_MAX];
     snprintf(name, sizeof name, "%.*s", (int)(strlen(file) - 4), file);
-    for (int i = 0; i < reg->n; i++)
-        if (strcmp(reg->rules[i].name, name) == 0)
-            return &reg->rules[i];
+    s6_rule_entry *known = entry_named(reg, name);
+    if (known != NULL)
+        return known;
     char path[PATH_MAX];
     int len = snprintf(path, sizeof path, "%s/%s", reg->dir, file);
     if (reg->n >= S6_REG_MAX_RULES || len < 0 || (size_t)len >= sizeof path)
@@ -144,6 +161,8 @@ static void registry_fault(void *ud, const s6_rule_fault *f)
         e->faults = f->fatal && e->faults < reg->rollback_faults
                         ? reg->rollback_faults : e->faults + 1;
         snprintf(e->last_error, sizeof e->last_error, "%s", f->message);
+        e->faulted = 1;
+        e->clean = 0;
         if (e->faults >= reg->rollback_faults)
             reg->rollback_pending = 1;
     }
@@ -164,6 +183,7 @@ int s6_registry_init(s6_rule_registry *reg, const char *dir,
     reg->opts.on_fault = registry_fault;
     reg->opts.fault_ud = reg;
     reg->rollback_faults = 5;
+    reg->clean_batches = 20;
     return S6_OK;
 }
 
@@ -178,7 +198,24 @@ static void set_good(s6_rule_entry *e, char *src, size_t len)
     s6_rule_hash(src, len, e->hash);
     e->faults = 0;
     e->quarantined = 0;
+    e->clean = 0;
+    e->faulted = 0;
+    e->rolled_back = 0;
+    e->bad_hash[0] = '\0';
     e->last_error[0] = '\0';
+}
+
+/* Which parameters each rule now runs with, so a rebuild can say whose
+ * changed. */
+static void note_params(s6_rule_registry *reg)
+{
+    for (int i = 0; i < reg->n; i++) {
+        const char *p = reg->params_of != NULL
+                            ? reg->params_of(reg->params_ud, reg->rules[i].name)
+                            : NULL;
+        s6_rule_hash(p != NULL ? p : "", p != NULL ? strlen(p) : 0,
+                     reg->rules[i].params_hash);
+    }
 }
 
 /* reuse: the last accepted trial is exactly the set to go live; check:
@@ -199,6 +236,7 @@ static int swap_live(s6_rule_registry *reg, int reuse, int check, char *err,
     s6_ruleset_free(reg->live);
     reg->live = next;
     reg->version++;
+    note_params(reg);
     return S6_OK;
 }
 
@@ -209,15 +247,71 @@ static void drop_pending(s6_rule_registry *reg)
     reg->npend = reg->ipend = 0;
 }
 
+/* A shadow file: tried (as its rule's shadow) when its text is new. */
+static void scan_shadow(s6_rule_registry *reg, const char *file)
+{
+    char name[S6_RULE_NAME_MAX], path[PATH_MAX];
+    snprintf(name, sizeof name, "%.*s",
+             (int)(strlen(file) - (sizeof SHADOW_SUFFIX - 1)), file);
+    s6_rule_entry *e = entry_named(reg, name);
+    int plen = snprintf(path, sizeof path, "%s/%s", reg->dir, file);
+    if (plen < 0 || (size_t)plen >= sizeof path)
+        return;
+    if (e == NULL || !e->present || e->good == NULL) {
+        snprintf(reg->scan_note, sizeof reg->scan_note,
+                 "%.400s: no live rule '%s' to shadow", path, name);
+        return;
+    }
+    e->shadow_present = 1;
+    char *src = NULL;
+    size_t len = 0;
+    char hash[17];
+    if (read_file(path, &src, &len, e->shadow_error,
+                  sizeof e->shadow_error) != 0)
+        return;
+    s6_rule_hash(src, len, hash);
+    if (e->shadow != NULL && strcmp(hash, e->shadow_hash) == 0) {
+        free(src);
+        return;
+    }
+    reg->pend[reg->npend++] = (s6_rule_pending){e->id, 1, src, len};
+}
+
+/* A live file: a candidate when its text is neither the live version nor
+ * the one last rolled back. */
+static void scan_live(s6_rule_registry *reg, s6_rule_entry *e)
+{
+    char *src = NULL;
+    size_t len = 0;
+    char hash[17];
+    if (read_file(e->chunkname, &src, &len, e->last_error,
+                  sizeof e->last_error) != 0)
+        return;
+    s6_rule_hash(src, len, hash);
+    if (e->good != NULL && strcmp(hash, e->hash) == 0) {
+        e->last_error[0] = '\0'; /* back to the live text */
+        e->rolled_back = 0;
+        free(src);
+        return;
+    }
+    if (strcmp(hash, e->bad_hash) == 0) {
+        free(src); /* still the version rolled back: it stays out */
+        return;
+    }
+    reg->pend[reg->npend++] = (s6_rule_pending){e->id, 0, src, len};
+}
+
 /*
  * Visits every rule file: presence first (a candidate is tried with every
  * rule still on disk, whichever comes first in the folder), then the new or
- * changed ones wait in pend[] to be tried one by one.  Returns how many.
+ * changed ones wait in pend[] to be tried one by one, shadows after the
+ * live files.  Returns how many.
  */
 int s6_registry_scan(s6_rule_registry *reg, char *err, size_t errlen)
 {
     struct dirent **names = NULL;
     drop_pending(reg);
+    reg->scan_note[0] = '\0';
     int count = scandir(reg->dir, &names, is_rule_file, alphasort);
     if (count < 0) {
         snprintf(err, errlen, "%s: cannot read the rules folder", reg->dir);
@@ -226,8 +320,10 @@ int s6_registry_scan(s6_rule_registry *reg, char *err, size_t errlen)
     s6_rule_entry *entries[S6_REG_MAX_RULES];
     int ne = 0, overflow = 0;
     for (int i = 0; i < reg->n; i++)
-        reg->rules[i].present = 0;
+        reg->rules[i].present = reg->rules[i].shadow_present = 0;
     for (int i = 0; i < count; i++) {
+        if (is_shadow_file(names[i]->d_name))
+            continue;
         s6_rule_entry *e = entry_for(reg, names[i]->d_name);
         if (e != NULL) {
             e->present = 1;
@@ -236,27 +332,15 @@ int s6_registry_scan(s6_rule_registry *reg, char *err, size_t errlen)
             snprintf(err, errlen, "%s: more than %d rules or path too long",
                      names[i]->d_name, S6_REG_MAX_RULES);
         }
+    }
+    for (int i = 0; i < ne; i++)
+        scan_live(reg, entries[i]);
+    for (int i = 0; i < count; i++) {
+        if (is_shadow_file(names[i]->d_name))
+            scan_shadow(reg, names[i]->d_name);
         free(names[i]);
     }
     free(names);
-    for (int i = 0; i < ne; i++) {
-        s6_rule_entry *e = entries[i];
-        char *src = NULL;
-        size_t len = 0;
-        char hash[17];
-        if (read_file(e->chunkname, &src, &len, e->last_error,
-                      sizeof e->last_error) != 0) {
-            snprintf(err, errlen, "%s", e->last_error);
-            continue;
-        }
-        s6_rule_hash(src, len, hash);
-        if (e->good != NULL && strcmp(hash, e->hash) == 0) {
-            e->last_error[0] = '\0'; /* back to the live text */
-            free(src);
-            continue;
-        }
-        reg->pend[reg->npend++] = (s6_rule_pending){e->id, src, len};
-    }
     return overflow ? S6_ERANGE : reg->npend;
 }
 
@@ -298,6 +382,7 @@ s6_rule_trial *s6_registry_trial_next(s6_rule_registry *reg)
             continue;
         }
         t->entry = p->entry;
+        t->shadow = p->shadow;
         t->src = p->src;
         t->len = p->len;
         t->opts = reg->opts;
@@ -330,11 +415,34 @@ void s6_registry_trial_run(s6_rule_trial *t)
     }
 }
 
+/* A shadow that passed replaces the rule's shadow; its counts start over. */
+static void take_shadow(s6_rule_registry *reg, s6_rule_entry *e,
+                        s6_rule_trial *t)
+{
+    free(e->shadow);
+    e->shadow = t->src;
+    e->shadow_len = t->len;
+    s6_rule_hash(t->src, t->len, e->shadow_hash);
+    t->src = NULL;
+    e->shadow_error[0] = '\0';
+    e->shadow_faults = 0;
+    e->shadow_since_ms = 0;
+    e->shadow_evals = e->shadow_differed = 0;
+    memset(e->shadow_diff, 0, sizeof e->shadow_diff);
+    e->shadow_last_diff[0] = '\0';
+    reg->shadow_dirty = 1;
+}
+
 int s6_registry_trial_done(s6_rule_registry *reg, s6_rule_trial *t)
 {
     s6_rule_entry *e = &reg->rules[t->entry];
-    int ok = t->rc == 0;
-    if (!ok) {
+    int ok = t->rc == 0, live = !t->shadow;
+    if (t->shadow) {
+        if (ok)
+            take_shadow(reg, e, t);
+        else
+            snprintf(e->shadow_error, sizeof e->shadow_error, "%s", t->err);
+    } else if (!ok) {
         snprintf(e->last_error, sizeof e->last_error, "%s", t->err);
     } else {
         /* The trial holds every good version plus this one: if nothing
@@ -348,7 +456,7 @@ int s6_registry_trial_done(s6_rule_registry *reg, s6_rule_trial *t)
         t->src = NULL;
     }
     s6_registry_trial_free(t);
-    return ok;
+    return ok && live;
 }
 
 /* Every candidate of the folder, one after the other, here. */
@@ -397,7 +505,30 @@ static int removed_any(s6_rule_registry *reg)
     return n;
 }
 
-/* The registry's error is the first rule whose file on disk is refused. */
+static void drop_shadow(s6_rule_registry *reg, s6_rule_entry *e)
+{
+    if (e->shadow == NULL)
+        return;
+    free(e->shadow);
+    e->shadow = NULL;
+    e->shadow_hash[0] = '\0';
+    reg->shadow_dirty = 1;
+}
+
+/* Shadows whose file (or whose live rule) is gone leave. */
+static void drop_gone_shadows(s6_rule_registry *reg)
+{
+    for (int i = 0; i < reg->n; i++) {
+        s6_rule_entry *e = &reg->rules[i];
+        if (!e->shadow_present || !e->present || e->good == NULL) {
+            drop_shadow(reg, e);
+            e->shadow_error[0] = '\0';
+        }
+    }
+}
+
+/* The registry's error is the first rule whose file on disk is refused
+ * (its live file, then its shadow file). */
 static void settle_error(s6_rule_registry *reg, const char *scan_err)
 {
     reg->last_error[0] = '\0';
@@ -405,6 +536,14 @@ static void settle_error(s6_rule_registry *reg, const char *scan_err)
         if (reg->rules[i].present && reg->rules[i].last_error[0] != '\0')
             snprintf(reg->last_error, sizeof reg->last_error, "%s",
                      reg->rules[i].last_error);
+    for (int i = 0; i < reg->n && reg->last_error[0] == '\0'; i++)
+        if (reg->rules[i].shadow_present &&
+            reg->rules[i].shadow_error[0] != '\0')
+            snprintf(reg->last_error, sizeof reg->last_error, "%s",
+                     reg->rules[i].shadow_error);
+    if (reg->last_error[0] == '\0' && reg->scan_note[0] != '\0')
+        snprintf(reg->last_error, sizeof reg->last_error, "%s",
+                 reg->scan_note);
     if (reg->last_error[0] == '\0' && scan_err != NULL)
         snprintf(reg->last_error, sizeof reg->last_error, "%s", scan_err);
 }
@@ -419,6 +558,7 @@ int s6_registry_reload_finish(s6_rule_registry *reg, int changed,
     if (changed < 0)
         return changed;
     int removed = removed_any(reg);
+    drop_gone_shadows(reg);
     if (changed + removed > 0 &&
         swap_live(reg, removed == 0, 1, err, sizeof err) != 0) {
         reg->reload_failures++;
@@ -449,17 +589,45 @@ int s6_registry_rebuild(s6_rule_registry *reg)
     return rc;
 }
 
+/* What a faulting version goes back to: the last version that ran
+ * cleanly, else the one before it; NULL when there is none. */
+static const char *rollback_target(const s6_rule_entry *e, size_t *len,
+                                   const char **hash)
+{
+    if (e->proven != NULL && strcmp(e->proven_hash, e->hash) != 0) {
+        *len = e->proven_len;
+        *hash = e->proven_hash;
+        return e->proven;
+    }
+    *len = e->prev_len;
+    *hash = e->prev_hash;
+    return e->prev;
+}
+
 static void roll_back(s6_rule_registry *reg, s6_rule_entry *e)
 {
+    size_t len = 0;
+    const char *hash = NULL;
+    const char *src = rollback_target(e, &len, &hash);
+    char *copy = dup_str(src, len);
+    if (copy == NULL)
+        return;
     snprintf(reg->last_error, sizeof reg->last_error,
-             "%s: version %s rolled back to %s after %u faults: %s",
-             e->chunkname, e->hash, e->prev_hash, e->faults, e->last_error);
+             "%s: version %s rolled back to %s (%s) after %u faults: %s",
+             e->chunkname, e->hash, hash,
+             src == e->proven ? "the last that ran cleanly"
+                              : "the one before; none ran cleanly yet",
+             e->faults, e->last_error);
+    memcpy(e->bad_hash, e->hash, sizeof e->hash);
     free(e->good);
-    e->good = e->prev;
-    e->good_len = e->prev_len;
-    memcpy(e->hash, e->prev_hash, sizeof e->hash);
+    e->good = copy;
+    e->good_len = len;
+    memcpy(e->hash, hash, sizeof e->hash);
+    free(e->prev);
     e->prev = NULL;
     e->faults = 0;
+    e->clean = 0;
+    e->rolled_back = 1;
     reg->rollbacks++;
 }
 
@@ -490,7 +658,9 @@ int s6_registry_maintain(s6_rule_registry *reg)
         if (e->good == NULL || e->quarantined ||
             e->faults < reg->rollback_faults)
             continue;
-        if (e->prev != NULL)
+        size_t len;
+        const char *hash;
+        if (rollback_target(e, &len, &hash) != NULL)
             roll_back(reg, e);
         else
             quarantine(reg, e);
@@ -501,6 +671,175 @@ int s6_registry_maintain(s6_rule_registry *reg)
         return 0;
     reg->restarts += (unsigned)dead;
     return 1;
+}
+
+void s6_registry_batch_done(s6_rule_registry *reg, int rc)
+{
+    for (int i = 0; reg != NULL && i < reg->n; i++) {
+        s6_rule_entry *e = &reg->rules[i];
+        int ran = e->good != NULL && e->present && !e->quarantined;
+        if (ran && rc == 0 && !e->faulted &&
+            ++e->clean >= reg->clean_batches &&
+            strcmp(e->proven_hash, e->hash) != 0) {
+            char *copy = dup_str(e->good, e->good_len);
+            if (copy != NULL) {
+                free(e->proven);
+                e->proven = copy;
+                e->proven_len = e->good_len;
+                memcpy(e->proven_hash, e->hash, sizeof e->hash);
+            }
+        }
+        e->faulted = 0;
+    }
+}
+
+/* ---- shadows ---- */
+
+static void shadow_fault(void *ud, const s6_rule_fault *f)
+{
+    s6_rule_registry *reg = ud;
+    if (f->rule_id >= 0 && f->rule_id < reg->n) {
+        s6_rule_entry *e = &reg->rules[f->rule_id];
+        /* a shadow that keeps failing, or took its worker down, retires:
+         * it only ever had to prove itself */
+        e->shadow_faults = f->fatal && e->shadow_faults < reg->rollback_faults
+                               ? reg->rollback_faults : e->shadow_faults + 1;
+        snprintf(e->shadow_error, sizeof e->shadow_error, "%s", f->message);
+        if (e->shadow_faults >= reg->rollback_faults)
+            reg->shadow_dirty = 1;
+    }
+    if (reg->user_shadow_fault != NULL)
+        reg->user_shadow_fault(reg->user_ud, f);
+}
+
+/* Retires the shadows that failed too often (their error stays). */
+static void retire_failed_shadows(s6_rule_registry *reg)
+{
+    for (int i = 0; i < reg->n; i++) {
+        s6_rule_entry *e = &reg->rules[i];
+        if (e->shadow != NULL && e->shadow_faults > 0 &&
+            e->shadow_faults >= reg->rollback_faults) {
+            char why[sizeof e->shadow_error];
+            snprintf(why, sizeof why, "%s", e->shadow_error);
+            snprintf(e->shadow_error, sizeof e->shadow_error,
+                     "shadow %s retired after %u faults: %.400s",
+                     e->shadow_hash, e->shadow_faults, why);
+            drop_shadow(reg, e);
+        }
+    }
+}
+
+int s6_registry_shadow_sync(s6_rule_registry *reg, uint64_t now_ms)
+{
+    if (reg == NULL)
+        return S6_EINVAL;
+    int dead = reg->shadow_set != NULL && !s6_ruleset_alive(reg->shadow_set);
+    if (!reg->shadow_dirty && !dead)
+        return S6_OK;
+    retire_failed_shadows(reg);
+    reg->shadow_dirty = 0;
+    s6_ruleset_free(reg->shadow_set);
+    reg->shadow_set = NULL;
+    s6_rule_src srcs[S6_REG_MAX_RULES];
+    size_t n = 0;
+    for (int i = 0; i < reg->n; i++) {
+        s6_rule_entry *e = &reg->rules[i];
+        if (e->shadow == NULL || e->good == NULL || !e->present ||
+            e->quarantined)
+            continue;
+        if (e->shadow_since_ms == 0)
+            e->shadow_since_ms = now_ms;
+        srcs[n++] = (s6_rule_src){
+            .id = e->id, .name = e->name, .chunkname = e->chunkname,
+            .source = e->shadow, .len = e->shadow_len,
+            .params_json = reg->params_of != NULL
+                               ? reg->params_of(reg->params_ud, e->name)
+                               : NULL};
+    }
+    if (n == 0)
+        return S6_OK;
+    s6_ruleset_opts o = reg->opts;
+    o.on_fault = shadow_fault;
+    o.fault_ud = reg;
+    char err[512] = "";
+    int rc = s6_ruleset_new(&o, srcs, n, &reg->shadow_set, err, sizeof err);
+    if (rc != 0)
+        for (int i = 0; i < reg->n; i++)
+            if (reg->rules[i].shadow != NULL)
+                snprintf(reg->rules[i].shadow_error,
+                         sizeof reg->rules[i].shadow_error,
+                         "the shadows could not start: %.400s", err);
+    return rc;
+}
+
+static int write_text(const char *path, const char *text, size_t len,
+                      char *err, size_t errlen)
+{
+    char tmp[PATH_MAX + 16];
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash != NULL ? (int)(slash - path + 1) : 0;
+    snprintf(tmp, sizeof tmp, "%.*s.promote-%s", dirlen, path,
+             slash != NULL ? slash + 1 : path);
+    FILE *f = fopen(tmp, "wb");
+    int ok = f != NULL && fwrite(text, 1, len, f) == len;
+    ok = f != NULL && fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%.400s: cannot write the promoted version",
+                 path);
+        (void)remove(tmp);
+        return S6_EIO;
+    }
+    return S6_OK;
+}
+
+int s6_registry_promote(s6_rule_registry *reg, const char *name, char *err,
+                        size_t errlen)
+{
+    s6_rule_entry *e = reg != NULL && name != NULL ? entry_named(reg, name)
+                                                   : NULL;
+    if (e == NULL || e->good == NULL) {
+        snprintf(err, errlen, "no live rule '%.64s'", name ? name : "");
+        return S6_ENOTFOUND;
+    }
+    if (e->shadow == NULL) {
+        snprintf(err, errlen, "rule '%s' has no shadow to promote", name);
+        return S6_EINVAL;
+    }
+    /* the set as it will run, before anything on disk changes */
+    char *live = e->good;
+    size_t live_len = e->good_len;
+    int quarantined = e->quarantined;
+    e->good = e->shadow;
+    e->good_len = e->shadow_len;
+    e->quarantined = 0;
+    s6_ruleset *next = NULL;
+    int rc = build_set(reg, 0, &next, err, errlen);
+    e->good = live;
+    e->good_len = live_len;
+    e->quarantined = quarantined;
+    if (rc == 0)
+        rc = write_text(e->chunkname, e->shadow, e->shadow_len, err, errlen);
+    if (rc != 0) {
+        s6_ruleset_free(next);
+        return rc;
+    }
+    char shadow_path[PATH_MAX + 96];
+    int plen = snprintf(shadow_path, sizeof shadow_path, "%s/%s%s", reg->dir,
+                        e->name, SHADOW_SUFFIX);
+    if (plen > 0 && (size_t)plen < sizeof shadow_path)
+        (void)remove(shadow_path);
+    char *src = e->shadow;
+    e->shadow = NULL;
+    e->shadow_hash[0] = '\0';
+    e->shadow_present = 0;
+    set_good(e, src, e->shadow_len);
+    s6_ruleset_free(reg->live);
+    reg->live = next;
+    reg->version++;
+    note_params(reg);
+    reg->promotions++;
+    reg->shadow_dirty = 1;
+    return S6_OK;
 }
 
 int s6_registry_hashes(const s6_rule_registry *reg, const char **out,
@@ -521,9 +860,12 @@ void s6_registry_free(s6_rule_registry *reg)
     drop_pending(reg);
     s6_ruleset_free(reg->live);
     s6_ruleset_free(reg->next);
+    s6_ruleset_free(reg->shadow_set);
     for (int i = 0; i < reg->n; i++) {
         free(reg->rules[i].good);
         free(reg->rules[i].prev);
+        free(reg->rules[i].proven);
+        free(reg->rules[i].shadow);
     }
     memset(reg, 0, sizeof *reg);
 }

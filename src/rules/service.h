@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "metrics/metrics.h"
 #include "rules/registry.h"
+#include "rules/shadow.h"
 #include "rules/sink.h"
 #include "rules/state_store.h"
 #include "util/log.h"
@@ -30,6 +31,10 @@ typedef struct s6_rules_svc_config {
     uint64_t quiet_ms;            /* watcher debounce */
     unsigned rollback_faults;     /* faults of a version before it is rolled
                                      back (or quarantined, when new) */
+    unsigned clean_batches;       /* clean batches that prove a version (0:
+                                     20), what a rollback returns to */
+    double shadow_promote_after_s; /* a shadow without a fault this long
+                                      is promoted; 0: only by request */
     unsigned max_actions;         /* per rule and evaluation (0: default) */
     size_t max_state_bytes;       /* per rule and position (0: default) */
     /* Not NULL: rules run in worker processes started from this
@@ -42,6 +47,13 @@ typedef struct s6_rules_svc_config {
     const char *(*params_of)(void *ud, const char *rule);
     void *params_ud;
 } s6_rules_svc_config;
+
+/* What the registry ran before a reload, so the log names what changed. */
+typedef struct s6_rules_snap {
+    char live[S6_REG_MAX_RULES][17];   /* "" when none */
+    char shadow[S6_REG_MAX_RULES][17];
+    char params[S6_REG_MAX_RULES][17];
+} s6_rules_snap;
 
 typedef struct s6_rules_svc {
     s6_log *log;
@@ -58,6 +70,9 @@ typedef struct s6_rules_svc {
     int reloading, again, stopping, scan_rc, accepted;
     unsigned failures_before;
     char scan_err[512];
+    s6_rules_snap before;         /* the registry as the reload found it */
+    s6_shadow shadow;             /* shadow versions, evaluated per batch */
+    double promote_after_s;
 } s6_rules_svc;
 
 /* Defaults, with S6_RULES_DIR and S6_LUA_DIR from the environment. */
@@ -94,6 +109,10 @@ int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
                      const s6_mkt_view *mkt, size_t n, s6_sink *sink,
                      s6_state_store *store, const s6_decide_hooks *hooks,
                      s6_decide_stats *stats);
+/* Makes the rule's shadow live (see s6_registry_promote); logged and
+ * counted.  0, or the registry's code with err saying why. */
+int s6_rules_svc_promote(s6_rules_svc *rs, const char *rule, char *err,
+                         size_t errlen);
 /* {"version":N,"rules":[{"name","hash","previous","last_error"}],...} */
 json_t *s6_rules_svc_health(const s6_rules_svc *rs);
 void s6_rules_svc_stop(s6_rules_svc *rs);
