@@ -257,7 +257,8 @@ static void scan_shadow(s6_rule_registry *reg, const char *file)
     int plen = snprintf(path, sizeof path, "%s/%s", reg->dir, file);
     if (plen < 0 || (size_t)plen >= sizeof path)
         return;
-    if (e == NULL || !e->present || e->good == NULL) {
+    /* the live file is tried first: its version may be on its way */
+    if (e == NULL || !e->present) {
         snprintf(reg->scan_note, sizeof reg->scan_note,
                  "%.400s: no live rule '%s' to shadow", path, name);
         return;
@@ -415,6 +416,17 @@ void s6_registry_trial_run(s6_rule_trial *t)
     }
 }
 
+/* A shadow's record starts over (a new shadow, or none after a promotion). */
+static void shadow_restart(s6_rule_entry *e)
+{
+    e->shadow_error[0] = '\0';
+    e->shadow_faults = 0;
+    e->shadow_since_ms = 0;
+    e->shadow_evals = e->shadow_differed = 0;
+    memset(e->shadow_diff, 0, sizeof e->shadow_diff);
+    e->shadow_last_diff[0] = '\0';
+}
+
 /* A shadow that passed replaces the rule's shadow; its counts start over. */
 static void take_shadow(s6_rule_registry *reg, s6_rule_entry *e,
                         s6_rule_trial *t)
@@ -424,12 +436,7 @@ static void take_shadow(s6_rule_registry *reg, s6_rule_entry *e,
     e->shadow_len = t->len;
     s6_rule_hash(t->src, t->len, e->shadow_hash);
     t->src = NULL;
-    e->shadow_error[0] = '\0';
-    e->shadow_faults = 0;
-    e->shadow_since_ms = 0;
-    e->shadow_evals = e->shadow_differed = 0;
-    memset(e->shadow_diff, 0, sizeof e->shadow_diff);
-    e->shadow_last_diff[0] = '\0';
+    shadow_restart(e);
     reg->shadow_dirty = 1;
 }
 
@@ -832,6 +839,7 @@ int s6_registry_promote(s6_rule_registry *reg, const char *name, char *err,
     e->shadow = NULL;
     e->shadow_hash[0] = '\0';
     e->shadow_present = 0;
+    shadow_restart(e);
     set_good(e, src, e->shadow_len);
     s6_ruleset_free(reg->live);
     reg->live = next;

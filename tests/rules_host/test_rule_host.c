@@ -343,6 +343,106 @@ static void reload_keeps_rule_state(void **state)
     assert_int_equal(f->sink.v[0].pos_index, 1);
 }
 
+/* A version that errors on live positions, told apart by its text. */
+static void write_broken(fixture *f, int v)
+{
+    char src[512];
+    snprintf(src, sizeof src,
+             "-- v%d\n"
+             "local r = { name = 'lock', triggers = { 'tick' } }\n"
+             "function r.evaluate(pos)\n"
+             "  if pos.qty == 7 then error('broken v%d') end\n"
+             "end\n"
+             "return r\n", v, v);
+    write_rule(f, "lock", src);
+}
+
+/* v1 runs clean long enough to be proven; v2 goes live and is replaced
+ * before it ever runs; v3 breaks: the rollback lands on v1, not on v2
+ * (the version before, as broken as v3), and the file's v3 stays out. */
+static void rollback_to_last_clean_version(void **state)
+{
+    fixture *f = *state;
+    char err[512] = "";
+    write_rule(f, "lock", LOCK_RULE);
+    assert_int_equal(load(f, err, sizeof err), 0);
+    f->reg.clean_batches = 3;
+    const s6_rule_entry *e = s6_registry_find(&f->reg, "lock");
+    char v1[17], v2[17];
+    memcpy(v1, e->hash, 17);
+    s6_eval_report rep;
+    for (int i = 0; i < 3; i++) {
+        assert_null(e->proven);
+        eval(f, 4, &rep);
+        s6_registry_batch_done(&f->reg, 0);
+    }
+    assert_string_equal(e->proven_hash, v1);
+    write_broken(f, 2);
+    assert_int_equal(s6_registry_reload(&f->reg), 1);
+    memcpy(v2, e->hash, 17);
+    write_broken(f, 3);
+    assert_int_equal(s6_registry_reload(&f->reg), 1);
+    assert_string_equal(e->prev_hash, v2);
+    for (int i = 0; i < 4; i++)
+        f->pos[i].qty = 7;
+    for (int round = 0; round < 2; round++) {
+        eval(f, 4, &rep);
+        s6_registry_batch_done(&f->reg, 0);
+    }
+    assert_true(f->reg.rollback_pending);
+    assert_int_equal(s6_registry_maintain(&f->reg), 1);
+    assert_string_equal(e->hash, v1);
+    assert_true(e->rolled_back);
+    assert_non_null(strstr(f->reg.last_error, "the last that ran cleanly"));
+    /* the file still holds v3: a reload does not put it back */
+    assert_int_equal(s6_registry_reload(&f->reg), 0);
+    assert_string_equal(e->hash, v1);
+    eval(f, 4, &rep);
+    assert_int_equal(rep.errors, 0);
+    /* a fault breaks a streak: v1 must run clean again from zero */
+    assert_int_equal(e->clean, 0);
+}
+
+/* Rules that only fail at a real date: on the clock (caught by the probe)
+ * and where only a self-check's position reaches it (caught by the
+ * self-check run again at realistic host times).  Both refused, with the
+ * time named, and the good version stays. */
+static void clock_bombs_are_refused(void **state)
+{
+    fixture *f = *state;
+    char err[512] = "";
+    write_rule(f, "lock", LOCK_RULE);
+    assert_int_equal(load(f, err, sizeof err), 0);
+    char good[17];
+    memcpy(good, s6_registry_find(&f->reg, "lock")->hash, 17);
+    static const char *const bombs[] = {
+        "local r = { name = 'lock', triggers = { 'tick' } }\n"
+        "function r.evaluate(pos, mkt)\n"
+        "  if mkt.now > 1e9 then error('clock bomb') end\n"
+        "end\n"
+        "return r\n",
+        "local r = { name = 'lock', triggers = { 'tick' } }\n"
+        "function r.evaluate(pos, mkt)\n"
+        "  if pos.add_on_count == 1 and mkt.now - pos.opened_at < 60\n"
+        "     and pos.opened_at > 1.6e9 then error('added-on bomb') end\n"
+        "end\n"
+        "r.checks = { { name = 'after an add',\n"
+        "  pos = { add_on_count = 1, opened_at = 100 }, mkt = { now = 130 },\n"
+        "  expect = function(actions) assert(#actions == 0) end } }\n"
+        "return r\n",
+    };
+    static const char *const want[] = {"lock.lua:3: clock bomb",
+                                       "self-check 'after an add'"};
+    for (size_t i = 0; i < 2; i++) {
+        write_rule(f, "lock", bombs[i]);
+        assert_int_equal(s6_registry_reload(&f->reg), 0);
+        print_message("refused: %s\n", f->reg.last_error);
+        assert_non_null(strstr(f->reg.last_error, want[i]));
+        assert_non_null(strstr(f->reg.last_error, "(at now = "));
+        assert_string_equal(s6_registry_find(&f->reg, "lock")->hash, good);
+    }
+}
+
 static void bytecode_is_refused(void **state)
 {
     fixture *f = *state;
@@ -367,6 +467,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_version_never_replaces_good, setup, teardown),
         cmocka_unit_test_setup_teardown(reload_keeps_rule_state, setup, teardown),
         cmocka_unit_test_setup_teardown(bytecode_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(rollback_to_last_clean_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(clock_bombs_are_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
