@@ -247,6 +247,25 @@ static void drop_pending(s6_rule_registry *reg)
     reg->npend = reg->ipend = 0;
 }
 
+/* <dir>/<rule>.shadow.lua, the name a shadow's errors carry. */
+static void shadow_chunkname(const s6_rule_entry *e, char *out, size_t len)
+{
+    snprintf(out, len, "%.*s%s", (int)(strlen(e->chunkname) - 4),
+             e->chunkname, SHADOW_SUFFIX);
+}
+
+/* A refusal names the file refused, also when the error arose in the
+ * host's code (a chunk that overran its load deadline). */
+static void refusal(char *out, size_t len, const char *file, const char *err)
+{
+    char msg[512];
+    if (strstr(err, file) != NULL)
+        snprintf(msg, sizeof msg, "%s", err);
+    else
+        snprintf(msg, sizeof msg, "%.200s: %.300s", file, err);
+    snprintf(out, len, "%s", msg);
+}
+
 /* A shadow file: tried (as its rule's shadow) when its text is new. */
 static void scan_shadow(s6_rule_registry *reg, const char *file)
 {
@@ -390,11 +409,16 @@ s6_rule_trial *s6_registry_trial_next(s6_rule_registry *reg)
         t->version = reg->version;
         s6_rule_src view[S6_REG_MAX_RULES];
         t->n = collect(reg, &reg->rules[p->entry], p->src, p->len, view);
+        char shadow_file[PATH_MAX];
+        shadow_chunkname(&reg->rules[p->entry], shadow_file,
+                         sizeof shadow_file);
         for (size_t i = 0; i < t->n; i++) {
             const s6_rule_src *v = &view[i];
+            const char *chunk = t->shadow && v->id == p->entry ? shadow_file
+                                                               : v->chunkname;
             t->srcs[i] = (s6_rule_src){
                 .id = v->id, .name = dup_str(v->name, strlen(v->name)),
-                .chunkname = dup_str(v->chunkname, strlen(v->chunkname)),
+                .chunkname = dup_str(chunk, strlen(chunk)),
                 .source = dup_str(v->source, v->len), .len = v->len,
                 .params_json = dup_str(v->params_json,
                                        v->params_json ? strlen(v->params_json)
@@ -444,13 +468,15 @@ int s6_registry_trial_done(s6_rule_registry *reg, s6_rule_trial *t)
 {
     s6_rule_entry *e = &reg->rules[t->entry];
     int ok = t->rc == 0, live = !t->shadow;
+    char file[PATH_MAX];
+    shadow_chunkname(e, file, sizeof file);
     if (t->shadow) {
         if (ok)
             take_shadow(reg, e, t);
         else
-            snprintf(e->shadow_error, sizeof e->shadow_error, "%s", t->err);
+            refusal(e->shadow_error, sizeof e->shadow_error, file, t->err);
     } else if (!ok) {
-        snprintf(e->last_error, sizeof e->last_error, "%s", t->err);
+        refusal(e->last_error, sizeof e->last_error, e->chunkname, t->err);
     } else {
         /* The trial holds every good version plus this one: if nothing
          * else changes, it is the next live set as it stands (not when
@@ -736,35 +762,9 @@ static void retire_failed_shadows(s6_rule_registry *reg)
     }
 }
 
-int s6_registry_shadow_sync(s6_rule_registry *reg, uint64_t now_ms)
+static int start_shadows(s6_rule_registry *reg, const s6_rule_src *srcs,
+                         size_t n)
 {
-    if (reg == NULL)
-        return S6_EINVAL;
-    int dead = reg->shadow_set != NULL && !s6_ruleset_alive(reg->shadow_set);
-    if (!reg->shadow_dirty && !dead)
-        return S6_OK;
-    retire_failed_shadows(reg);
-    reg->shadow_dirty = 0;
-    s6_ruleset_free(reg->shadow_set);
-    reg->shadow_set = NULL;
-    s6_rule_src srcs[S6_REG_MAX_RULES];
-    size_t n = 0;
-    for (int i = 0; i < reg->n; i++) {
-        s6_rule_entry *e = &reg->rules[i];
-        if (e->shadow == NULL || e->good == NULL || !e->present ||
-            e->quarantined)
-            continue;
-        if (e->shadow_since_ms == 0)
-            e->shadow_since_ms = now_ms;
-        srcs[n++] = (s6_rule_src){
-            .id = e->id, .name = e->name, .chunkname = e->chunkname,
-            .source = e->shadow, .len = e->shadow_len,
-            .params_json = reg->params_of != NULL
-                               ? reg->params_of(reg->params_ud, e->name)
-                               : NULL};
-    }
-    if (n == 0)
-        return S6_OK;
     s6_ruleset_opts o = reg->opts;
     o.on_fault = shadow_fault;
     o.fault_ud = reg;
@@ -778,6 +778,46 @@ int s6_registry_shadow_sync(s6_rule_registry *reg, uint64_t now_ms)
                          "the shadows could not start: %.400s", err);
     return rc;
 }
+
+int s6_registry_shadow_sync(s6_rule_registry *reg, uint64_t now_ms)
+{
+    if (reg == NULL)
+        return S6_EINVAL;
+    int dead = reg->shadow_set != NULL && !s6_ruleset_alive(reg->shadow_set);
+    if (!reg->shadow_dirty && !dead)
+        return S6_OK;
+    retire_failed_shadows(reg);
+    reg->shadow_dirty = 0;
+    s6_ruleset_free(reg->shadow_set);
+    reg->shadow_set = NULL;
+    s6_rule_src srcs[S6_REG_MAX_RULES];
+    char (*chunks)[PATH_MAX] = malloc(S6_REG_MAX_RULES * sizeof *chunks);
+    if (chunks == NULL)
+        return S6_ENOMEM;
+    size_t n = 0;
+    for (int i = 0; i < reg->n; i++) {
+        s6_rule_entry *e = &reg->rules[i];
+        if (e->shadow == NULL || e->good == NULL || !e->present ||
+            e->quarantined)
+            continue;
+        if (e->shadow_since_ms == 0)
+            e->shadow_since_ms = now_ms;
+        shadow_chunkname(e, chunks[n], sizeof chunks[n]);
+        srcs[n] = (s6_rule_src){
+            .id = e->id, .name = e->name, .chunkname = chunks[n],
+            .source = e->shadow, .len = e->shadow_len,
+            .params_json = reg->params_of != NULL
+                               ? reg->params_of(reg->params_ud, e->name)
+                               : NULL};
+        n++;
+    }
+    int rc = S6_OK;
+    if (n > 0)
+        rc = start_shadows(reg, srcs, n);
+    free(chunks);
+    return rc;
+}
+
 
 static int write_text(const char *path, const char *text, size_t len,
                       char *err, size_t errlen)
