@@ -400,7 +400,10 @@ int s6_rules_svc_promote(s6_rules_svc *rs, const char *rule, char *err,
  * fault becomes live by itself (rules.shadow_promote_after_s). */
 static void auto_promote(s6_rules_svc *rs)
 {
-    if (rs->promote_after_s <= 0 || rs->reg.shadow_set == NULL)
+    /* the service only: a replay's clock is not the wall clock, and it
+     * must never write the rule folder */
+    if (rs->promote_after_s <= 0 || rs->reg.shadow_set == NULL ||
+        rs->loop == NULL)
         return;
     uint64_t now = now_ms();
     for (int i = 0; i < rs->reg.n; i++) {
