@@ -134,24 +134,6 @@ static int build_set(s6_rule_registry *reg, int check, s6_ruleset **out,
     return rc;
 }
 
-int s6_registry_check_params(s6_rule_registry *reg,
-                             const char *(*params_of)(void *, const char *),
-                             void *ud, char *err, size_t errlen)
-{
-    const char *(*was)(void *, const char *) = reg->params_of;
-    void *was_ud = reg->params_ud;
-    reg->params_of = params_of;
-    reg->params_ud = ud;
-    s6_rule_src srcs[S6_REG_MAX_RULES];
-    size_t n = collect(reg, NULL, NULL, 0, srcs);
-    reg->params_of = was;
-    reg->params_ud = was_ud;
-    s6_ruleset *trial = NULL;
-    int rc = s6_ruleset_new(&reg->opts, srcs, n, &trial, err, errlen);
-    s6_ruleset_free(trial);
-    return rc;
-}
-
 static void registry_fault(void *ud, const s6_rule_fault *f)
 {
     s6_rule_registry *reg = ud;
@@ -254,12 +236,13 @@ static void shadow_chunkname(const s6_rule_entry *e, char *out, size_t len)
              e->chunkname, SHADOW_SUFFIX);
 }
 
-/* A refusal names the file refused, also when the error arose in the
- * host's code (a chunk that overran its load deadline). */
+/* A refusal names the file refused, also when the error points into the
+ * host's code (a chunk that overran its load deadline is stopped in
+ * lua/s6/sandbox.lua); a parameter's error names its path instead. */
 static void refusal(char *out, size_t len, const char *file, const char *err)
 {
     char msg[512];
-    if (strstr(err, file) != NULL)
+    if (strstr(err, file) != NULL || strstr(err, ".lua:") == NULL)
         snprintf(msg, sizeof msg, "%s", err);
     else
         snprintf(msg, sizeof msg, "%.200s: %.300s", file, err);
@@ -392,6 +375,27 @@ void s6_registry_trial_free(s6_rule_trial *t)
 /* The next candidate with copies of everything it is tried with, so it
  * can run anywhere while the registry moves on (a rollback frees a good
  * version).  NULL when none is left. */
+/* The sources a trial runs, copied so it can run anywhere while the
+ * registry moves on; `shadow_of` (an entry id, or -1) is named as its
+ * shadow file. */
+static void copy_sources(s6_rule_trial *t, const s6_rule_src *view,
+                         const char *shadow_file, int shadow_of)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const s6_rule_src *v = &view[i];
+        const char *chunk = v->id == shadow_of ? shadow_file : v->chunkname;
+        t->srcs[i] = (s6_rule_src){
+            .id = v->id, .name = dup_str(v->name, strlen(v->name)),
+            .chunkname = dup_str(chunk, strlen(chunk)),
+            .source = dup_str(v->source, v->len), .len = v->len,
+            .params_json = dup_str(v->params_json,
+                                   v->params_json ? strlen(v->params_json)
+                                                  : 0)};
+    }
+}
+
+/* The next candidate with copies of everything it is tried with (a
+ * rollback frees a good version).  NULL when none is left. */
 s6_rule_trial *s6_registry_trial_next(s6_rule_registry *reg)
 {
     while (reg->ipend < reg->npend) {
@@ -412,21 +416,40 @@ s6_rule_trial *s6_registry_trial_next(s6_rule_registry *reg)
         char shadow_file[PATH_MAX];
         shadow_chunkname(&reg->rules[p->entry], shadow_file,
                          sizeof shadow_file);
-        for (size_t i = 0; i < t->n; i++) {
-            const s6_rule_src *v = &view[i];
-            const char *chunk = t->shadow && v->id == p->entry ? shadow_file
-                                                               : v->chunkname;
-            t->srcs[i] = (s6_rule_src){
-                .id = v->id, .name = dup_str(v->name, strlen(v->name)),
-                .chunkname = dup_str(chunk, strlen(chunk)),
-                .source = dup_str(v->source, v->len), .len = v->len,
-                .params_json = dup_str(v->params_json,
-                                       v->params_json ? strlen(v->params_json)
-                                                      : 0)};
-        }
+        copy_sources(t, view, shadow_file, t->shadow ? p->entry : -1);
         return t;
     }
     return NULL;
+}
+
+s6_rule_trial *s6_registry_trial_params(
+    s6_rule_registry *reg, const char *(*params_of)(void *, const char *),
+    void *ud)
+{
+    s6_rule_trial *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    t->entry = -1;
+    t->opts = reg->opts;
+    t->version = reg->version;
+    const char *(*was)(void *, const char *) = reg->params_of;
+    void *was_ud = reg->params_ud;
+    reg->params_of = params_of;
+    reg->params_ud = ud;
+    s6_rule_src view[S6_REG_MAX_RULES];
+    t->n = collect(reg, NULL, NULL, 0, view);
+    copy_sources(t, view, NULL, -1);
+    reg->params_of = was;
+    reg->params_ud = was_ud;
+    return t;
+}
+
+int s6_registry_adopt(s6_rule_registry *reg, s6_ruleset *set)
+{
+    s6_ruleset_free(reg->next);
+    reg->next = set;
+    char err[512];
+    return swap_live(reg, 1, 0, err, sizeof err);
 }
 
 void s6_registry_trial_run(s6_rule_trial *t)

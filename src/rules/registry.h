@@ -134,6 +134,15 @@ typedef struct s6_rule_trial {
 } s6_rule_trial;
 
 int s6_registry_scan(s6_rule_registry *reg, char *err, size_t errlen);
+/* A trial of the live versions with other parameters (a config about to
+ * be swapped in): entry -1; run it like any trial, then free it or adopt
+ * its set. */
+s6_rule_trial *s6_registry_trial_params(
+    s6_rule_registry *reg, const char *(*params_of)(void *, const char *),
+    void *ud);
+/* Makes `set` (a passed trial's, built while `version` did not move) the
+ * live set.  0 or a negative code. */
+int s6_registry_adopt(s6_rule_registry *reg, s6_ruleset *set);
 s6_rule_trial *s6_registry_trial_next(s6_rule_registry *reg);
 void s6_registry_trial_run(s6_rule_trial *t);
 /* Accepts (1) or refuses (0) the candidate; frees t. */
@@ -146,13 +155,6 @@ int s6_registry_reload_finish(s6_rule_registry *reg, int changed,
  * the regimes changed): validate-then-swap, the old set stays on failure
  * (last_error says why).  0 or a negative code. */
 int s6_registry_rebuild(s6_rule_registry *reg);
-/* Would the live versions build with these parameters?  Compiles them in
- * a throw-away set, which checks every override against its rule's schema
- * (err: "rules.params.<rule>.<path>: why"); self-checks are left to the
- * rebuild that follows.  0 or a negative code; nothing live changes. */
-int s6_registry_check_params(s6_rule_registry *reg,
-                             const char *(*params_of)(void *, const char *),
-                             void *ud, char *err, size_t errlen);
 /* Between evaluations: applies a pending rollback (a changed rule) or
  * quarantine (a new rule), and rebuilds a live set whose worker died.
  * Returns 1 if the live set changed. */

@@ -214,12 +214,79 @@ static void sync_shadows(s6_rules_svc *rs)
                      S6_LOG_STR("error", rs->reg.rules[0].shadow_error));
 }
 
+/* ---- a configuration's parameters, tried off the loop ---- */
+
+static void run_params(uv_work_t *w)
+{
+    s6_rules_svc *rs = w->data;
+    s6_registry_trial_run(rs->ptrial);
+}
+
+static void params_ran(uv_work_t *w, int status)
+{
+    s6_rules_svc *rs = w->data;
+    (void)status;
+    s6_rule_trial *t = rs->ptrial;
+    rs->ptrial = NULL;
+    if (rs->stopping) {
+        s6_registry_trial_free(t);
+        return;
+    }
+    s6_ruleset_free(rs->pset);
+    rs->pset = t->rc == 0 ? t->set : NULL;
+    rs->pset_version = t->version;
+    t->set = NULL;
+    int rc = t->rc;
+    char err[512];
+    snprintf(err, sizeof err, "%s", t->err);
+    s6_registry_trial_free(t);
+    rs->pdone(rs->pdone_ud, rc, rc != 0 ? err : NULL);
+}
+
+void s6_rules_svc_try_params(s6_rules_svc *rs,
+                             const char *(*params_of)(void *, const char *),
+                             void *params_ud,
+                             void (*done)(void *ud, int rc, const char *err),
+                             void *done_ud)
+{
+    s6_rule_trial *t = rs->ptrial == NULL
+                           ? s6_registry_trial_params(&rs->reg, params_of,
+                                                      params_ud)
+                           : NULL;
+    if (t == NULL) {
+        done(done_ud, rs->ptrial != NULL ? S6_EBUSY : S6_ENOMEM,
+             "the rule parameters could not be tried");
+        return;
+    }
+    rs->ptrial = t;
+    rs->pdone = done;
+    rs->pdone_ud = done_ud;
+    rs->pwork.data = rs;
+    if (rs->loop != NULL && rs->reg.opts.worker_exe != NULL &&
+        uv_queue_work(rs->loop, &rs->pwork, run_params, params_ran) == 0)
+        return;
+    run_params(&rs->pwork); /* in-process: one watchdog, here */
+    params_ran(&rs->pwork, 0);
+}
+
+/* The set the configuration's check built, when nothing changed since. */
+static int adopt_tried(s6_rules_svc *rs)
+{
+    s6_ruleset *set = rs->pset;
+    rs->pset = NULL;
+    if (set == NULL || rs->pset_version != rs->reg.version) {
+        s6_ruleset_free(set);
+        return S6_EINVAL;
+    }
+    return s6_registry_adopt(&rs->reg, set);
+}
+
 int s6_rules_svc_reconfigure(s6_rules_svc *rs, const s6_rules_svc_config *cfg)
 {
     s6_rules_snap was;
     take_snap(rs, &was);
     configure(rs, cfg);
-    int rc = s6_registry_rebuild(&rs->reg);
+    int rc = adopt_tried(rs) == 0 ? 0 : s6_registry_rebuild(&rs->reg);
     if (rc != 0)
         s6_log_error(rs->log, "rules",
                      "new rule settings refused; the running rule set stays",
@@ -665,6 +732,8 @@ void s6_rules_svc_stop(s6_rules_svc *rs)
 
 void s6_rules_svc_free(s6_rules_svc *rs)
 {
+    s6_ruleset_free(rs->pset);
+    rs->pset = NULL;
     s6_shadow_free(&rs->shadow);
     s6_registry_free(&rs->reg);
     s6_watchdog_stop(rs->wd);

@@ -72,6 +72,13 @@ typedef struct s6_rules_svc {
     char scan_err[512];
     s6_rules_snap before;         /* the registry as the reload found it */
     s6_shadow shadow;             /* shadow versions, evaluated per batch */
+    /* A configuration's parameters tried off the loop before it swaps. */
+    uv_work_t pwork;
+    s6_rule_trial *ptrial;
+    void (*pdone)(void *ud, int rc, const char *err);
+    void *pdone_ud;
+    s6_ruleset *pset;             /* the set it built, adopted at the swap */
+    unsigned pset_version;        /* the registry's version it was built on */
     double promote_after_s;
 } s6_rules_svc;
 
@@ -88,6 +95,16 @@ int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
 /* The configuration changed (parameters, regimes, limits): rebuild the
  * live set with it — validate-then-swap, logged either way. */
 int s6_rules_svc_reconfigure(s6_rules_svc *rs, const s6_rules_svc_config *cfg);
+/* Would the live versions build, probe and self-check with these
+ * parameters (a config about to be swapped in)?  Tried on libuv's thread
+ * pool in worker mode (here otherwise); done(ud, 0 | code, err) answers
+ * on the loop, never after s6_rules_svc_stop.  The set it built goes live
+ * at the next s6_rules_svc_reconfigure without being built again. */
+void s6_rules_svc_try_params(s6_rules_svc *rs,
+                             const char *(*params_of)(void *, const char *),
+                             void *params_ud,
+                             void (*done)(void *ud, int rc, const char *err),
+                             void *done_ud);
 /* Re-reads the folder now; logs what changed or why nothing did. */
 int s6_rules_svc_reload(s6_rules_svc *rs);
 /* The same without waiting (worker mode, with a loop): the answer is
