@@ -258,6 +258,8 @@ void s6_rules_svc_try_params(s6_rules_svc *rs,
              "the rule parameters could not be tried");
         return;
     }
+    s6_log_info(rs->log, "rules", "rule parameters being checked",
+                S6_LOG_INT("rules", (int64_t)t->n));
     rs->ptrial = t;
     rs->pdone = done;
     rs->pdone_ud = done_ud;

@@ -162,17 +162,26 @@ static bool log_seen(svc_fx *f, const char *msg)
            strstr(f->p.err.data, msg) != NULL;
 }
 
-static void start(svc_fx *f)
+/* The shipped rules (and `extra`, a rule named spinner, unless NULL) in a
+ * private live folder, the service on them, a long with its first stop. */
+static void start_with(svc_fx *f, const char *extra)
 {
     unsetenv("S6_RULES_DIR"); /* ctest's; it would win over the config */
     snprintf(rules_dir, sizeof rules_dir, "/tmp/s6-deploy-svc-XXXXXX");
     assert_non_null(mkdtemp(rules_dir));
     copy_shipped_rules();
+    if (extra != NULL)
+        save("spinner.lua", extra);
     svc_fx_setup(f, edit_config);
     svc_start(f);
     svc_entry_fill(f, "r-1", POS, SYM, "BUY", "0.010", "60000", "58000");
     svc_mark(f, SYM, 60000);
     svc_await(f, stop_resting_at, "58000.0", "the first stop");
+}
+
+static void start(svc_fx *f)
+{
+    start_with(f, NULL);
 }
 
 static void finish(svc_fx *f)
@@ -227,6 +236,66 @@ static void loop_serves_while_a_candidate_burns(void **state)
     snprintf(path, sizeof path, "%s/spin.lua", rules_dir);
     assert_int_equal(unlink(path), 0);
     svc_await(&f, status_is, "ok", "healthy again once the file is gone");
+    finish(&f);
+}
+
+/* A rule that spins when its parameter says so: harmless as shipped,
+ * a config that sets spin = 1 makes its check burn the whole deadline. */
+static const char SPINNER[] =
+    "return { name = 'spinner', triggers = { 'tick' },\n"
+    "  params = { spin = 0 }, schema = { spin = 'integer in [0, 1]' },\n"
+    "  evaluate = function(pos, mkt, p)\n"
+    "    if p.spin == 1 then while true do end end\n"
+    "  end }\n";
+
+/* Rewrites the running config file with rules.params.spinner.base.spin. */
+static void set_spin(svc_fx *f, int spin)
+{
+    json_error_t e;
+    json_t *cfg = json_load_file(f->cfg_path, 0, &e);
+    assert_non_null(cfg);
+    svc_set_param(cfg, "spinner", "spin", json_integer(spin));
+    char tmp[200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", f->cfg_path);
+    assert_int_equal(json_dump_file(cfg, tmp, JSON_INDENT(2)), 0);
+    json_decref(cfg);
+    assert_int_equal(rename(tmp, f->cfg_path), 0);
+}
+
+/* A configuration change is tried the same way: the rule set built with
+ * the new parameters, probed and self-checked in a worker, off the loop. */
+static void loop_serves_while_a_config_is_tried(void **state)
+{
+    (void)state;
+    svc_fx f;
+    start_with(&f, SPINNER);
+    double quiet = price_to_stop(&f, 60700, lock_price(0.0));
+    set_spin(&f, 1);
+    json_decref(svc_await_log(&f, "rule parameters being checked"));
+    double t_burn = now_s();
+    double busy = price_to_stop(&f, 61300, lock_price(0.10));
+    pump(&f.p, 0);
+    assert_false(log_seen(&f, "config refused"));
+    json_t *line = svc_await_log(&f, "config refused, the running one stays");
+    double burnt = now_s() - t_burn;
+    print_message("config refused: %s (%s)\n",
+                  json_string_value(json_object_get(line, "key")),
+                  json_string_value(json_object_get(line, "reason")));
+    assert_string_equal(json_string_value(json_object_get(line, "key")),
+                        "rules.params");
+    assert_non_null(strstr(json_string_value(json_object_get(line, "reason")),
+                           "spinner"));
+    json_decref(line);
+    print_message("price -> stop: %.1f ms quiet, %.1f ms while a config's "
+                  "rule set burnt %.0f ms\n", quiet * 1e3, busy * 1e3,
+                  burnt * 1e3);
+    assert_true(burnt > 0.8);
+    assert_true(busy < 0.2);
+    json_t *doc = NULL;
+    assert_int_equal(svc_http(&f, "GET", "/health", NULL, NULL, &doc), 200);
+    json_t *cfg = json_object_get(json_object_get(doc, "checks"), "config");
+    assert_int_equal(json_integer_value(json_object_get(cfg, "version")), 1);
+    json_decref(doc);
     finish(&f);
 }
 
@@ -350,6 +419,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(loop_serves_while_a_candidate_burns),
+        cmocka_unit_test(loop_serves_while_a_config_is_tried),
         cmocka_unit_test(shadow_counted_never_sent_then_promoted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
