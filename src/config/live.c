@@ -147,6 +147,7 @@ int s6_config_live_reload(s6_config_live *live)
         s6_config_free(&fresh);
     if (rc != 0)
         return refuse(live, &err, rc);
+    bool had_error = live->has_error;
     live->has_error = false;
     note_pending(live, &pd);
     if (json_equal(fresh.doc, live->cur->doc)) {
@@ -167,6 +168,7 @@ int s6_config_live_reload(s6_config_live *live)
     }
     *next = fresh;
     if (live->check_async != NULL) {
+        live->has_error = had_error; /* until the answer says otherwise */
         live->checking = next;
         live->check_async(live->check_async_ud, next, live);
         return 0;
