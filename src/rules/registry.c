@@ -134,18 +134,27 @@ static int build_set(s6_rule_registry *reg, int check, s6_ruleset **out,
     return rc;
 }
 
+/* Counts a fault into *faults and its message into msg; returns whether
+ * the threshold is reached.  A fault that took the worker down reaches it
+ * at once: no second chance. */
+static int charge(const s6_rule_fault *f, unsigned threshold,
+                  unsigned *faults, char *msg, size_t len)
+{
+    *faults = f->fatal && *faults < threshold ? threshold : *faults + 1;
+    snprintf(msg, len, "%s", f->message);
+    return *faults >= threshold;
+}
+
 static void registry_fault(void *ud, const s6_rule_fault *f)
 {
     s6_rule_registry *reg = ud;
     if (f->rule_id >= 0 && f->rule_id < reg->n) {
         s6_rule_entry *e = &reg->rules[f->rule_id];
-        /* a rule that took its worker down gets no second chance */
-        e->faults = f->fatal && e->faults < reg->rollback_faults
-                        ? reg->rollback_faults : e->faults + 1;
-        snprintf(e->last_error, sizeof e->last_error, "%s", f->message);
+        int out = charge(f, reg->rollback_faults, &e->faults, e->last_error,
+                         sizeof e->last_error);
         e->faulted = 1;
         e->clean = 0;
-        if (e->faults >= reg->rollback_faults)
+        if (out)
             reg->rollback_pending = 1;
     }
     if (reg->user_fault != NULL)
@@ -758,10 +767,8 @@ static void shadow_fault(void *ud, const s6_rule_fault *f)
         s6_rule_entry *e = &reg->rules[f->rule_id];
         /* a shadow that keeps failing, or took its worker down, retires:
          * it only ever had to prove itself */
-        e->shadow_faults = f->fatal && e->shadow_faults < reg->rollback_faults
-                               ? reg->rollback_faults : e->shadow_faults + 1;
-        snprintf(e->shadow_error, sizeof e->shadow_error, "%s", f->message);
-        if (e->shadow_faults >= reg->rollback_faults)
+        if (charge(f, reg->rollback_faults, &e->shadow_faults, e->shadow_error,
+                   sizeof e->shadow_error))
             reg->shadow_dirty = 1;
     }
     if (reg->user_shadow_fault != NULL)

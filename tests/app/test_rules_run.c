@@ -54,6 +54,28 @@ static void on_plan(void *ud, size_t pi, const s6_plan *plan,
         snprintf(s->version, sizeof s->version, "%s", v->hashes[0]);
 }
 
+/* The rule host in-process on a folder, as the engine's edge starts it. */
+static void start_rules(s6_rules_svc *rs, const char *dir, s6_log *log,
+                        s6_metrics *m)
+{
+    s6_rules_svc_config cfg;
+    s6_rules_svc_config_default(&cfg);
+    cfg.rules_dir = dir;
+    static char lua_dir[512]; /* the host keeps it for every later build */
+    char err[512] = "";
+    snprintf(lua_dir, sizeof lua_dir, "%s/lua", getenv("S6_SOURCE_DIR"));
+    cfg.lua_dir = lua_dir;
+    assert_int_equal(s6_rules_svc_start(rs, NULL, log, m, &cfg, err, sizeof err), 0);
+}
+
+/* A 3 BTC long at 100 with the mark at 110. */
+static const s6_pos_view POS = {.slot = 0, .side = 1, .qty = 3, .entry = 100,
+                                .margin = 30, .leverage = 10, .n_entries = 1,
+                                .entry_qty = {3}, .liq_distance = INFINITY};
+static const s6_mkt_view MKT = {.now = 10, .mark = 110, .last = 110,
+                                .mid = 110, .health = 1,
+                                .trigger = S6_TRIG_TICK};
+
 /* Two rules: one proposes a good stop (rounded up to the tick), the other
  * a stop above the mark, which the guard drops.  (A rule proposing that on
  * the canned positions would not even load: the probe refuses it.) */
@@ -85,20 +107,11 @@ static void plans_logged_and_counted(void **state)
     s6_log_set_sink(&log, capture, &lines);
     s6_metrics *m;
     assert_int_equal(s6_metrics_new_service(&m), 0);
-    s6_rules_svc_config cfg;
-    s6_rules_svc_config_default(&cfg);
-    cfg.rules_dir = dir;
-    char lua_dir[512], err[512] = "";
-    snprintf(lua_dir, sizeof lua_dir, "%s/lua", getenv("S6_SOURCE_DIR"));
-    cfg.lua_dir = lua_dir;
     s6_rules_svc rs;
-    assert_int_equal(s6_rules_svc_start(&rs, NULL, &log, m, &cfg, err, sizeof err), 0);
+    start_rules(&rs, dir, &log, m);
 
-    s6_pos_view pos = {.slot = 0, .side = 1, .qty = 3, .entry = 100,
-                       .margin = 30, .leverage = 10, .n_entries = 1,
-                       .entry_qty = {3}, .liq_distance = INFINITY};
-    s6_mkt_view mkt = {.now = 10, .mark = 110, .last = 110, .mid = 110,
-                       .health = 1, .trigger = S6_TRIG_TICK};
+    s6_pos_view pos = POS;
+    s6_mkt_view mkt = MKT;
     s6_sink sink;
     s6_state_store store;
     assert_int_equal(s6_sink_init(&sink, 64), 0);
@@ -181,22 +194,13 @@ static void shadow_counted_never_acted_then_promoted(void **state)
     s6_log_init(&log, S6_LOG_OFF);
     s6_metrics *m;
     assert_int_equal(s6_metrics_new_service(&m), 0);
-    s6_rules_svc_config cfg;
-    s6_rules_svc_config_default(&cfg);
-    cfg.rules_dir = dir;
-    char lua_dir[512], err[512] = "";
-    snprintf(lua_dir, sizeof lua_dir, "%s/lua", getenv("S6_SOURCE_DIR"));
-    cfg.lua_dir = lua_dir;
     s6_rules_svc rs;
-    assert_int_equal(s6_rules_svc_start(&rs, NULL, &log, m, &cfg, err, sizeof err), 0);
+    start_rules(&rs, dir, &log, m);
     const s6_rule_entry *e = s6_registry_find(&rs.reg, "trail");
     assert_non_null(e->shadow);
 
-    s6_pos_view pos = {.slot = 0, .side = 1, .qty = 3, .entry = 100,
-                       .margin = 30, .leverage = 10, .n_entries = 1,
-                       .entry_qty = {3}, .liq_distance = INFINITY};
-    s6_mkt_view mkt = {.now = 10, .mark = 110, .last = 110, .mid = 110,
-                       .health = 1, .trigger = S6_TRIG_TICK};
+    s6_pos_view pos = POS;
+    s6_mkt_view mkt = MKT;
     s6_sink sink;
     s6_state_store store;
     assert_int_equal(s6_sink_init(&sink, 64), 0);
@@ -224,6 +228,7 @@ static void shadow_counted_never_acted_then_promoted(void **state)
                          json_object_get(sh, "diff"), "stop")), 2);
     json_decref(doc);
 
+    char err[512];
     assert_int_equal(s6_rules_svc_promote(&rs, "nope", err, sizeof err), S6_ENOTFOUND);
     assert_int_equal(s6_rules_svc_promote(&rs, "trail", err, sizeof err), 0);
     assert_null(e->shadow);
