@@ -443,6 +443,82 @@ static void clock_bombs_are_refused(void **state)
     }
 }
 
+/* The field names of the docs' table headed by `header` ("| `pos.`
+ * field"), as a Lua list ("'id', 'symbol', ..."); returns how many. */
+static int documented_fields(const char *doc, const char *header, char *out,
+                             size_t len)
+{
+    const char *at = strstr(doc, header);
+    assert_non_null(at);
+    at = strchr(at, '\n') + 1;  /* the header row */
+    at = strchr(at, '\n') + 1;  /* |---|---| */
+    int n = 0;
+    size_t k = 0;
+    out[0] = '\0';
+    while (at[0] == '|') {
+        const char *end = strchr(at + 1, '|');  /* the first cell only */
+        for (const char *q = strchr(at, '`'); q != NULL && q < end;
+             q = strchr(q + 1, '`')) {
+            const char *close = strchr(q + 1, '`');
+            k += (size_t)snprintf(out + k, len - k, "%s'%.*s'", n ? ", " : "",
+                                  (int)(close - q - 1), q + 1);
+            n++;
+            q = close;
+        }
+        at = strchr(at, '\n') + 1;
+    }
+    return n;
+}
+
+/* Every field docs/rules.md lists for pos and mkt reaches a rule, on the
+ * positions of a real batch (not only on the canned views), and the
+ * position's id and symbol are the slot's. */
+static void views_carry_every_documented_field(void **state)
+{
+    fixture *f = *state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/rules.md", getenv("S6_SOURCE_DIR"));
+    FILE *in = fopen(path, "r");
+    assert_non_null(in);
+    static char doc[1 << 17];
+    doc[fread(doc, 1, sizeof doc - 1, in)] = '\0';
+    fclose(in);
+    char posf[2048], mktf[1024];
+    int np = documented_fields(doc, "| `pos.` field", posf, sizeof posf);
+    int nm = documented_fields(doc, "| `mkt.` field", mktf, sizeof mktf);
+    print_message("%d pos fields: %s\n%d mkt fields: %s\n", np, posf, nm, mktf);
+    assert_true(np >= 20); /* the table, read: a parse that lost rows fails */
+    assert_true(nm >= 10);
+    static char src[8192];
+    snprintf(src, sizeof src,
+             "local r = { name = 'fields', triggers = { 'tick' } }\n"
+             "function r.evaluate(pos, mkt)\n"
+             "  if pos.qty ~= 7 then return end -- the live batch only\n"
+             "  local miss = {}\n"
+             "  for _, k in ipairs({ %s }) do\n"
+             "    if pos[k] == nil then miss[#miss + 1] = 'pos.' .. k end end\n"
+             "  for _, k in ipairs({ %s }) do\n"
+             "    if mkt[k] == nil then miss[#miss + 1] = 'mkt.' .. k end end\n"
+             "  if #miss > 0 then error('missing ' .. table.concat(miss, ' '), 0) end\n"
+             "  if pos.id ~= 'live-7' or pos.symbol ~= 'ETHUSDT' or\n"
+             "     pos.entry_quantities[1] ~= 7 then error('wrong id, symbol or fill', 0) end\n"
+             "  return { act.event('FIELDS_OK', 'every field') }\n"
+             "end\n"
+             "return r\n", posf, mktf);
+    write_rule(f, "fields", src);
+    char err[512] = "";
+    assert_int_equal(load(f, err, sizeof err), 0);
+    assert_int_equal(s6_ruleset_set_slot(f->reg.live, 0, "live-7", "ETHUSDT"), 0);
+    f->pos[0].qty = 7;
+    f->pos[0].entry_qty[0] = 7;
+    s6_eval_report rep;
+    eval(f, 1, &rep);
+    if (f->faults > 0)
+        fail_msg("%s", f->last_fault);
+    assert_int_equal(f->sink.n, 1);
+    assert_string_equal(f->sink.v[0].name, "FIELDS_OK");
+}
+
 static void bytecode_is_refused(void **state)
 {
     fixture *f = *state;
@@ -469,6 +545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bytecode_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(rollback_to_last_clean_version, setup, teardown),
         cmocka_unit_test_setup_teardown(clock_bombs_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(views_carry_every_documented_field, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
