@@ -230,8 +230,12 @@ static void loop_serves_while_a_candidate_burns(void **state)
     assert_true(busy < 0.2);
     svc_await(&f, stop_resting_at, p2, "the step 2 stop resting");
 
-    /* the refused file holds the service's status down until it goes */
+    /* the refused file holds the service's status down until it goes;
+     * the service stays ready: the last good versions still protect */
     assert_string_equal(health_status(&f), "degraded");
+    json_t *ready = NULL;
+    assert_int_equal(svc_http(&f, "GET", "/ready", NULL, NULL, &ready), 200);
+    json_decref(ready);
     char path[192];
     snprintf(path, sizeof path, "%s/spin.lua", rules_dir);
     assert_int_equal(unlink(path), 0);
