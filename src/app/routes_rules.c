@@ -18,17 +18,16 @@ static const char *rule_named(s6_http_res *res, const s6_http_req *req,
     *doc = req->body_len > 0 ? json_loadb(req->body, req->body_len, 0, &e)
                              : NULL;
     if (*doc == NULL || !json_is_object(*doc)) {
-        s6_http_res_error(res, 400, "bad_json",
-                          "the body must be a JSON object {\"rule\": \"<name>\"}",
-                          NULL);
+        s6_http_res_error(res, 400, "bad_json", "the body must be a JSON "
+                          "object {\"rule\": \"<name>\"}", NULL);
         return NULL;
     }
     const char *k;
     json_t *v;
     json_object_foreach(*doc, k, v) {
         if (strcmp(k, "rule") != 0) {
-            s6_http_res_error(res, 400, "unknown_field", "only rule is accepted",
-                              k);
+            s6_http_res_error(res, 400, "unknown_field",
+                              "only rule is accepted", k);
             return NULL;
         }
     }

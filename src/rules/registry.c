@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rules/registry.h"
+#include "rules/registry_internal.h"
 #include "core/s6_core.h"
 
 /* A rule is a small script; anything bigger is a mistake, not a rule. */
@@ -51,16 +52,16 @@ static int is_rule_file(const struct dirent *d)
            strcmp(d->d_name + n - 4, ".lua") == 0;
 }
 
-static const char SHADOW_SUFFIX[] = ".shadow.lua";
+const char s6__reg_shadow_suffix[] = ".shadow.lua";
 
 /* <rule>.shadow.lua is the rule's shadow, not a rule of its own. */
 static int is_shadow_file(const char *file)
 {
-    size_t n = strlen(file), k = sizeof SHADOW_SUFFIX - 1;
-    return n > k && strcmp(file + n - k, SHADOW_SUFFIX) == 0;
+    size_t n = strlen(file), k = sizeof s6__reg_shadow_suffix - 1;
+    return n > k && strcmp(file + n - k, s6__reg_shadow_suffix) == 0;
 }
 
-static s6_rule_entry *entry_named(s6_rule_registry *reg, const char *name)
+s6_rule_entry *s6__reg_entry_named(s6_rule_registry *reg, const char *name)
 {
     for (int i = 0; i < reg->n; i++)
         if (strcmp(reg->rules[i].name, name) == 0)
@@ -72,7 +73,7 @@ static s6_rule_entry *entry_for(s6_rule_registry *reg, const char *file)
 {
     char name[S6_RULE_NAME_MAX];
     snprintf(name, sizeof name, "%.*s", (int)(strlen(file) - 4), file);
-    s6_rule_entry *known = entry_named(reg, name);
+    s6_rule_entry *known = s6__reg_entry_named(reg, name);
     if (known != NULL)
         return known;
     char path[PATH_MAX];
@@ -120,7 +121,7 @@ static size_t collect(const s6_rule_registry *reg, const s6_rule_entry *cand,
 /* The live set from the good versions; checked again when something
  * besides the versions changed (the parameters).  The caller owns it on
  * success. */
-static int build_set(s6_rule_registry *reg, int check, s6_ruleset **out,
+int s6__reg_build_set(s6_rule_registry *reg, int check, s6_ruleset **out,
                      char *err, size_t errlen)
 {
     s6_rule_src srcs[S6_REG_MAX_RULES];
@@ -137,7 +138,7 @@ static int build_set(s6_rule_registry *reg, int check, s6_ruleset **out,
 /* Counts a fault into *faults and its message into msg; returns whether
  * the threshold is reached.  A fault that took the worker down reaches it
  * at once: no second chance. */
-static int charge(const s6_rule_fault *f, unsigned threshold,
+int s6__reg_charge(const s6_rule_fault *f, unsigned threshold,
                   unsigned *faults, char *msg, size_t len)
 {
     *faults = f->fatal && *faults < threshold ? threshold : *faults + 1;
@@ -150,8 +151,8 @@ static void registry_fault(void *ud, const s6_rule_fault *f)
     s6_rule_registry *reg = ud;
     if (f->rule_id >= 0 && f->rule_id < reg->n) {
         s6_rule_entry *e = &reg->rules[f->rule_id];
-        int out = charge(f, reg->rollback_faults, &e->faults, e->last_error,
-                         sizeof e->last_error);
+        int out = s6__reg_charge(f, reg->rollback_faults, &e->faults,
+                                 e->last_error, sizeof e->last_error);
         e->faulted = 1;
         e->clean = 0;
         if (out)
@@ -178,7 +179,7 @@ int s6_registry_init(s6_rule_registry *reg, const char *dir,
     return S6_OK;
 }
 
-static void set_good(s6_rule_entry *e, char *src, size_t len)
+void s6__reg_set_good(s6_rule_entry *e, char *src, size_t len)
 {
     free(e->prev);
     e->prev = e->good;
@@ -198,7 +199,7 @@ static void set_good(s6_rule_entry *e, char *src, size_t len)
 
 /* Which parameters each rule now runs with, so a rebuild can say whose
  * changed. */
-static void note_params(s6_rule_registry *reg)
+void s6__reg_note_params(s6_rule_registry *reg)
 {
     for (int i = 0; i < reg->n; i++) {
         const char *p = reg->params_of != NULL
@@ -221,13 +222,14 @@ static int swap_live(s6_rule_registry *reg, int reuse, int check, char *err,
         s6_ruleset_free(next);
         next = NULL;
     }
-    int rc = next != NULL ? 0 : build_set(reg, check, &next, err, errlen);
+    int rc = next != NULL
+                 ? 0 : s6__reg_build_set(reg, check, &next, err, errlen);
     if (rc != 0)
         return rc;
     s6_ruleset_free(reg->live);
     reg->live = next;
     reg->version++;
-    note_params(reg);
+    s6__reg_note_params(reg);
     return S6_OK;
 }
 
@@ -239,10 +241,10 @@ static void drop_pending(s6_rule_registry *reg)
 }
 
 /* <dir>/<rule>.shadow.lua, the name a shadow's errors carry. */
-static void shadow_chunkname(const s6_rule_entry *e, char *out, size_t len)
+void s6__reg_shadow_chunkname(const s6_rule_entry *e, char *out, size_t len)
 {
     snprintf(out, len, "%.*s%s", (int)(strlen(e->chunkname) - 4),
-             e->chunkname, SHADOW_SUFFIX);
+             e->chunkname, s6__reg_shadow_suffix);
 }
 
 /* A refusal names the file refused, also when the error points into the
@@ -263,8 +265,8 @@ static void scan_shadow(s6_rule_registry *reg, const char *file)
 {
     char name[S6_RULE_NAME_MAX], path[PATH_MAX];
     snprintf(name, sizeof name, "%.*s",
-             (int)(strlen(file) - (sizeof SHADOW_SUFFIX - 1)), file);
-    s6_rule_entry *e = entry_named(reg, name);
+             (int)(strlen(file) - (sizeof s6__reg_shadow_suffix - 1)), file);
+    s6_rule_entry *e = s6__reg_entry_named(reg, name);
     int plen = snprintf(path, sizeof path, "%s/%s", reg->dir, file);
     if (plen < 0 || (size_t)plen >= sizeof path)
         return;
@@ -423,7 +425,7 @@ s6_rule_trial *s6_registry_trial_next(s6_rule_registry *reg)
         s6_rule_src view[S6_REG_MAX_RULES];
         t->n = collect(reg, &reg->rules[p->entry], p->src, p->len, view);
         char shadow_file[PATH_MAX];
-        shadow_chunkname(&reg->rules[p->entry], shadow_file,
+        s6__reg_shadow_chunkname(&reg->rules[p->entry], shadow_file,
                          sizeof shadow_file);
         copy_sources(t, view, shadow_file, t->shadow ? p->entry : -1);
         return t;
@@ -473,7 +475,7 @@ void s6_registry_trial_run(s6_rule_trial *t)
 }
 
 /* A shadow's record starts over (a new shadow, or none after a promotion). */
-static void shadow_restart(s6_rule_entry *e)
+void s6__reg_shadow_restart(s6_rule_entry *e)
 {
     e->shadow_error[0] = '\0';
     e->shadow_faults = 0;
@@ -492,7 +494,7 @@ static void take_shadow(s6_rule_registry *reg, s6_rule_entry *e,
     e->shadow_len = t->len;
     s6_rule_hash(t->src, t->len, e->shadow_hash);
     t->src = NULL;
-    shadow_restart(e);
+    s6__reg_shadow_restart(e);
     reg->shadow_dirty = 1;
 }
 
@@ -501,7 +503,7 @@ int s6_registry_trial_done(s6_rule_registry *reg, s6_rule_trial *t)
     s6_rule_entry *e = &reg->rules[t->entry];
     int ok = t->rc == 0, live = !t->shadow;
     char file[PATH_MAX];
-    shadow_chunkname(e, file, sizeof file);
+    s6__reg_shadow_chunkname(e, file, sizeof file);
     if (t->shadow) {
         if (ok)
             take_shadow(reg, e, t);
@@ -517,7 +519,7 @@ int s6_registry_trial_done(s6_rule_registry *reg, s6_rule_trial *t)
         reg->next = reg->version == t->version ? t->set : NULL;
         if (reg->next != NULL)
             t->set = NULL;
-        set_good(e, t->src, t->len);
+        s6__reg_set_good(e, t->src, t->len);
         t->src = NULL;
     }
     s6_registry_trial_free(t);
@@ -570,7 +572,7 @@ static int removed_any(s6_rule_registry *reg)
     return n;
 }
 
-static void drop_shadow(s6_rule_registry *reg, s6_rule_entry *e)
+void s6__reg_drop_shadow(s6_rule_registry *reg, s6_rule_entry *e)
 {
     if (e->shadow == NULL)
         return;
@@ -586,7 +588,7 @@ static void drop_gone_shadows(s6_rule_registry *reg)
     for (int i = 0; i < reg->n; i++) {
         s6_rule_entry *e = &reg->rules[i];
         if (!e->shadow_present || !e->present || e->good == NULL) {
-            drop_shadow(reg, e);
+            s6__reg_drop_shadow(reg, e);
             e->shadow_error[0] = '\0';
         }
     }
@@ -756,168 +758,6 @@ void s6_registry_batch_done(s6_rule_registry *reg, int rc)
         }
         e->faulted = 0;
     }
-}
-
-/* ---- shadows ---- */
-
-static void shadow_fault(void *ud, const s6_rule_fault *f)
-{
-    s6_rule_registry *reg = ud;
-    if (f->rule_id >= 0 && f->rule_id < reg->n) {
-        s6_rule_entry *e = &reg->rules[f->rule_id];
-        /* a shadow that keeps failing, or took its worker down, retires:
-         * it only ever had to prove itself */
-        if (charge(f, reg->rollback_faults, &e->shadow_faults, e->shadow_error,
-                   sizeof e->shadow_error))
-            reg->shadow_dirty = 1;
-    }
-    if (reg->user_shadow_fault != NULL)
-        reg->user_shadow_fault(reg->user_ud, f);
-}
-
-/* Retires the shadows that failed too often (their error stays). */
-static void retire_failed_shadows(s6_rule_registry *reg)
-{
-    for (int i = 0; i < reg->n; i++) {
-        s6_rule_entry *e = &reg->rules[i];
-        if (e->shadow != NULL && e->shadow_faults > 0 &&
-            e->shadow_faults >= reg->rollback_faults) {
-            char why[sizeof e->shadow_error];
-            snprintf(why, sizeof why, "%s", e->shadow_error);
-            snprintf(e->shadow_error, sizeof e->shadow_error,
-                     "shadow %s retired after %u faults: %.400s",
-                     e->shadow_hash, e->shadow_faults, why);
-            drop_shadow(reg, e);
-        }
-    }
-}
-
-static int start_shadows(s6_rule_registry *reg, const s6_rule_src *srcs,
-                         size_t n)
-{
-    s6_ruleset_opts o = reg->opts;
-    o.on_fault = shadow_fault;
-    o.fault_ud = reg;
-    char err[512] = "";
-    int rc = s6_ruleset_new(&o, srcs, n, &reg->shadow_set, err, sizeof err);
-    if (rc != 0)
-        for (int i = 0; i < reg->n; i++)
-            if (reg->rules[i].shadow != NULL)
-                snprintf(reg->rules[i].shadow_error,
-                         sizeof reg->rules[i].shadow_error,
-                         "the shadows could not start: %.400s", err);
-    return rc;
-}
-
-int s6_registry_shadow_sync(s6_rule_registry *reg, uint64_t now_ms)
-{
-    if (reg == NULL)
-        return S6_EINVAL;
-    int dead = reg->shadow_set != NULL && !s6_ruleset_alive(reg->shadow_set);
-    if (!reg->shadow_dirty && !dead)
-        return S6_OK;
-    retire_failed_shadows(reg);
-    reg->shadow_dirty = 0;
-    s6_ruleset_free(reg->shadow_set);
-    reg->shadow_set = NULL;
-    s6_rule_src srcs[S6_REG_MAX_RULES];
-    char (*chunks)[PATH_MAX] = malloc(S6_REG_MAX_RULES * sizeof *chunks);
-    if (chunks == NULL)
-        return S6_ENOMEM;
-    size_t n = 0;
-    for (int i = 0; i < reg->n; i++) {
-        s6_rule_entry *e = &reg->rules[i];
-        if (e->shadow == NULL || e->good == NULL || !e->present ||
-            e->quarantined)
-            continue;
-        if (e->shadow_since_ms == 0)
-            e->shadow_since_ms = now_ms;
-        shadow_chunkname(e, chunks[n], sizeof chunks[n]);
-        srcs[n] = (s6_rule_src){
-            .id = e->id, .name = e->name, .chunkname = chunks[n],
-            .source = e->shadow, .len = e->shadow_len,
-            .params_json = reg->params_of != NULL
-                               ? reg->params_of(reg->params_ud, e->name)
-                               : NULL};
-        n++;
-    }
-    int rc = S6_OK;
-    if (n > 0)
-        rc = start_shadows(reg, srcs, n);
-    free(chunks);
-    return rc;
-}
-
-
-static int write_text(const char *path, const char *text, size_t len,
-                      char *err, size_t errlen)
-{
-    char tmp[PATH_MAX + 16];
-    const char *slash = strrchr(path, '/');
-    int dirlen = slash != NULL ? (int)(slash - path + 1) : 0;
-    snprintf(tmp, sizeof tmp, "%.*s.promote-%s", dirlen, path,
-             slash != NULL ? slash + 1 : path);
-    FILE *f = fopen(tmp, "wb");
-    int ok = f != NULL && fwrite(text, 1, len, f) == len;
-    ok = f != NULL && fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%.400s: cannot write the promoted version",
-                 path);
-        (void)remove(tmp);
-        return S6_EIO;
-    }
-    return S6_OK;
-}
-
-int s6_registry_promote(s6_rule_registry *reg, const char *name, char *err,
-                        size_t errlen)
-{
-    s6_rule_entry *e = reg != NULL && name != NULL ? entry_named(reg, name)
-                                                   : NULL;
-    if (e == NULL || e->good == NULL) {
-        snprintf(err, errlen, "no live rule '%.64s'", name ? name : "");
-        return S6_ENOTFOUND;
-    }
-    if (e->shadow == NULL) {
-        snprintf(err, errlen, "rule '%s' has no shadow to promote", name);
-        return S6_EINVAL;
-    }
-    /* the set as it will run, before anything on disk changes */
-    char *live = e->good;
-    size_t live_len = e->good_len;
-    int quarantined = e->quarantined;
-    e->good = e->shadow;
-    e->good_len = e->shadow_len;
-    e->quarantined = 0;
-    s6_ruleset *next = NULL;
-    int rc = build_set(reg, 0, &next, err, errlen);
-    e->good = live;
-    e->good_len = live_len;
-    e->quarantined = quarantined;
-    if (rc == 0)
-        rc = write_text(e->chunkname, e->shadow, e->shadow_len, err, errlen);
-    if (rc != 0) {
-        s6_ruleset_free(next);
-        return rc;
-    }
-    char shadow_path[PATH_MAX + 96];
-    int plen = snprintf(shadow_path, sizeof shadow_path, "%s/%s%s", reg->dir,
-                        e->name, SHADOW_SUFFIX);
-    if (plen > 0 && (size_t)plen < sizeof shadow_path)
-        (void)remove(shadow_path);
-    char *src = e->shadow;
-    e->shadow = NULL;
-    e->shadow_hash[0] = '\0';
-    e->shadow_present = 0;
-    shadow_restart(e);
-    set_good(e, src, e->shadow_len);
-    s6_ruleset_free(reg->live);
-    reg->live = next;
-    reg->version++;
-    note_params(reg);
-    reg->promotions++;
-    reg->shadow_dirty = 1;
-    return S6_OK;
 }
 
 int s6_registry_hashes(const s6_rule_registry *reg, const char **out,
