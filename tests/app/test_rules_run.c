@@ -259,11 +259,90 @@ static void shadow_counted_never_acted_then_promoted(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* rules.shadow_promote_after_s: a shadow that ran that long on live
+ * positions without a fault goes live by itself, in the service (a loop);
+ * a faulting one never does. */
+static void shadow_promoted_after_a_clean_run(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/s6-autopromote-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char live[512], shadow[512];
+    snprintf(live, sizeof live, TRAIL, "5.2");
+    snprintf(shadow, sizeof shadow, TRAIL, "3.2");
+    write_file(dir, "trail.lua", live);
+    write_file(dir, "trail.shadow.lua", shadow);
+    s6_log log;
+    s6_log_init(&log, S6_LOG_OFF);
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    s6_rules_svc_config cfg;
+    s6_rules_svc_config_default(&cfg);
+    cfg.rules_dir = dir;
+    static char lua_dir[512];
+    snprintf(lua_dir, sizeof lua_dir, "%s/lua", getenv("S6_SOURCE_DIR"));
+    cfg.lua_dir = lua_dir;
+    cfg.shadow_promote_after_s = 0.05;
+    char err[512] = "";
+    s6_rules_svc rs;
+    assert_int_equal(s6_rules_svc_start(&rs, &loop, &log, NULL, &cfg, err,
+                                        sizeof err), 0);
+    s6_pos_view pos = POS;
+    s6_mkt_view mkt = MKT;
+    s6_sink sink;
+    s6_state_store store;
+    assert_int_equal(s6_sink_init(&sink, 64), 0);
+    assert_int_equal(s6_state_store_init(&store, 1, 8), 0);
+    seen s = {0};
+    s6_decide_hooks h = {.limits = limits, .plan = on_plan, .ud = &s};
+    s6_decide_stats st;
+    const s6_rule_entry *e = s6_registry_find(&rs.reg, "trail");
+    /* batches until the shadow has run its time: then it is live */
+    uint64_t t0 = uv_hrtime();
+    while (e->shadow != NULL) {
+        assert_true(uv_hrtime() - t0 < 5000000000ull);
+        assert_int_equal(s6_rules_svc_run(&rs, &pos, &mkt, 1, &sink, &store,
+                                          &h, &st), 0);
+    }
+    assert_true(uv_hrtime() - t0 >= 50000000ull);
+    assert_int_equal(rs.reg.promotions, 1);
+    assert_int_equal(s6_rules_svc_run(&rs, &pos, &mkt, 1, &sink, &store, &h,
+                                      &st), 0);
+    assert_true(fabs(s.stop - 107.0) < 1e-9); /* the promoted version acts */
+
+    /* a shadow that faults is never promoted, however long it runs */
+    write_file(dir, "trail.shadow.lua",
+               "return { name = 'trail', triggers = { 'tick' },\n"
+               "  evaluate = function(pos) if pos.qty == 3 then\n"
+               "    error('shadow bug') end end }\n");
+    assert_int_equal(s6_rules_svc_reload(&rs), 0);
+    assert_non_null(e->shadow);
+    assert_int_equal(s6_rules_svc_run(&rs, &pos, &mkt, 1, &sink, &store, &h,
+                                      &st), 0);
+    assert_int_equal(e->shadow_faults, 1);
+    t0 = uv_hrtime();
+    while (uv_hrtime() - t0 < 100000000ull)
+        assert_int_equal(s6_rules_svc_run(&rs, &pos, &mkt, 1, &sink, &store,
+                                          &h, &st), 0);
+    assert_int_equal(rs.reg.promotions, 1);
+
+    s6_rules_svc_stop(&rs);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    s6_sink_free(&sink);
+    s6_state_store_free(&store);
+    s6_rules_svc_free(&rs);
+    (void)uv_loop_close(&loop);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(plans_logged_and_counted),
         cmocka_unit_test(shadow_counted_never_acted_then_promoted),
+        cmocka_unit_test(shadow_promoted_after_a_clean_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
