@@ -237,6 +237,66 @@ local function located(msg)
   return msg
 end
 
+-- ---- realistic clocks ---------------------------------------------------------
+
+-- Days since 1970-01-01 of a UTC civil date (proleptic Gregorian).
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local doy = math.floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1
+  return era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100)
+         + doy - 719468
+end
+
+local DAY = 86400
+
+-- The host clocks a rule is also tried at before it goes live: the wall
+-- clock now and around it, the month and year boundaries next to it, and
+-- fixed dates that break naive date code (a year's last second, a leap day,
+-- the 32-bit limit).  A rule whose arithmetic on mkt.now or pos.opened_at
+-- only fails on a real date (the canned views use small times) is refused
+-- instead of failing on live positions.
+function M.realistic_times(now)
+  now = math.floor(now or os.time())
+  local d = os.date("!*t", now)
+  local month = days_from_civil(d.year, d.month, 1) * DAY
+  local next_month = days_from_civil(d.month == 12 and d.year + 1 or d.year,
+                                     d.month % 12 + 1, 1) * DAY
+  local next_year = days_from_civil(d.year + 1, 1, 1) * DAY
+  return {
+    now, now - DAY, now + DAY, now + 30 * DAY, now + 365 * DAY,
+    month, next_month - 1, next_month, next_year - 1, next_year,
+    1704067199, -- 2023-12-31 23:59:59 UTC
+    1709164800, -- 2024-02-29 00:00:00 UTC
+    2147483647, -- 2038-01-19 03:14:07 UTC, the signed 32-bit limit
+  }
+end
+
+-- The self-checks' share of those: every third (now, a month on, the end
+-- of this month, the new year, the 32-bit limit); each check runs at each.
+function M.check_times(times)
+  local out = {}
+  for i = 1, #times, 3 do out[#out + 1] = times[i] end
+  return out
+end
+
+function M.time_label(t)
+  return ("now = %d, %s"):format(t, os.date("!%Y-%m-%d %H:%M:%S UTC", t))
+end
+
+-- The check's views moved to host time t: the clock and every time of the
+-- position that is set, so durations stay what the check meant.
+local function at_time(c, t)
+  local pos, mkt = deep_copy(c.pos or {}), deep_copy(c.mkt or {})
+  local delta = t - (mkt.now or 0)
+  mkt.now = t
+  for _, k in ipairs({ "opened_at", "last_add_at" }) do
+    if pos[k] ~= nil and pos[k] ~= 0 then pos[k] = pos[k] + delta end
+  end
+  return pos, mkt
+end
+
 local function run_check(rule, c)
   local pos, mkt = M.scene(c.pos, c.mkt, rule.triggers[1])
   local actions, state_or_err = evaluate(rule, pos, mkt, c.params, c.state)
@@ -244,15 +304,28 @@ local function run_check(rule, c)
   c.expect(actions, state_or_err)
 end
 
+-- The same check at host time t: its expectations were written for its
+-- own clock, so only what the host refuses counts (an error, a malformed
+-- return, an invalid proposal).
+local function run_check_at(rule, c, t)
+  local p, m = at_time(c, t)
+  local pos, mkt = M.scene(p, m, rule.triggers[1])
+  local actions, err = evaluate(rule, pos, mkt, c.params, c.state)
+  if not actions then error(err, 0) end
+end
+
 -- Runs rule.checks, a list of
 --   { name=, pos={...}, mkt={...}, params={...}?, state={...}?,
 --     expect=function(actions, state) ... end }
 -- where expect raises (assert) when the rule is wrong.  Every proposal of
--- a check must also be valid, as in eval().  Returns the number of checks
--- run; raises "<rule>: self-check '<name>': file:line: message" at the
--- first failure.
-function M.run_checks(rule)
+-- a check must also be valid, as in eval().  Each check then runs again at
+-- realistic host times (times, default M.check_times(M.realistic_times())), where
+-- only an error or an invalid proposal fails it.  Returns the number of
+-- checks run; raises "<rule>: self-check '<name>': file:line: message"
+-- (with the time, when only a realistic one failed) at the first failure.
+function M.run_checks(rule, times)
   local checks = rule.checks or {}
+  times = times or M.check_times(M.realistic_times())
   for i, c in ipairs(checks) do
     local label = type(c) == "table" and c.name or ("#" .. i)
     local ok, err
@@ -260,6 +333,11 @@ function M.run_checks(rule)
       ok, err = false, "a check needs an expect function"
     else
       ok, err = xpcall(run_check, located, rule, c)
+      for _, t in ipairs(times) do
+        if not ok then break end
+        ok, err = xpcall(run_check_at, located, rule, c, t)
+        if not ok then err = tostring(err) .. " (at " .. M.time_label(t) .. ")" end
+      end
     end
     if not ok then
       error(string.format("%s: self-check '%s': %s", tostring(rule.name),

@@ -31,6 +31,7 @@ local nrules, rule_ids = 0, {} -- #rules and each rules[i].id, read by the hot l
 local regimes = { [0] = "normal" }
 
 local TRIGGER_BITS = { tick = 1, price = 2, fill = 4, signal = 8 }
+local TRIGGER_NAMES = { "tick", "price", "fill", "signal" }
 local KIND = { stop = 1, reduce = 2, close = 3, add = 4, event = 5, hedge = 6 }
 
 -- Decoded rule states, flat and keyed by slot * nrules + i for rule i:
@@ -147,14 +148,36 @@ local function within_limits(r, actions, st)
   end
 end
 
-local function probe(r)
-  for _, c in ipairs(CANNED) do
-    for trigger in pairs(TRIGGER_BITS) do
-      local actions, st = checks.eval(r.mod, views.position(c),
+-- Canned positions at host time t, opened six hours before it, under the
+-- given triggers.
+local function probe_at(r, t, canned, triggers)
+  for _, c in ipairs(canned) do
+    local pos = checks.copy(c)
+    pos.opened_at = t - 6 * 3600
+    for _, trigger in ipairs(triggers) do
+      local actions, st = checks.eval(r.mod, views.position(pos),
                    views.market { mark = c.mark, last = c.mark, mid = c.mark,
-                                  atr = 2, now = 86400, trigger = trigger },
+                                  atr = 2, now = t, trigger = trigger },
                    r.params[0], {})
       within_limits(r, actions, st)
+    end
+  end
+end
+
+-- Every canned position under every trigger at a small clock (as the
+-- canned views always had), then each realistic clock with one canned
+-- position under one of the rule's own triggers, both in turn: every
+-- position and every trigger meets several dates, at a cost close to the
+-- small clock's alone (every combination at every date would cost a check
+-- deadline on a busy machine).  An error says at which time.
+local function probe(r, times)
+  probe_at(r, 86400, CANNED, TRIGGER_NAMES)
+  local own = r.mod.triggers
+  for i, t in ipairs(times) do
+    local ok, err = pcall(probe_at, r, t, { CANNED[(i - 1) % #CANNED + 1] },
+                          { own[(i - 1) % #own + 1] })
+    if not ok then
+      error(tostring(err) .. " (at " .. checks.time_label(t) .. ")", 0)
     end
   end
 end
@@ -163,10 +186,11 @@ end
 -- is in, so a rule that kills the worker is named.
 function M.self_check(prog)
   prog = prog and ffi.cast("s6_eval_progress *", prog)
+  local times = checks.realistic_times()
   for i, r in ipairs(rules) do
     if prog then prog.rule = i end
-    probe(r)
-    checks.run_checks(r.mod)
+    probe(r, times)
+    checks.run_checks(r.mod, checks.check_times(times))
   end
   return true
 end

@@ -61,6 +61,7 @@ static const struct {
     { "POST", "/positions/manage", s6_route_manage },
     { "GET", "/rules", s6_route_rules },
     { "POST", "/rules/reload", s6_route_rules_reload },
+    { "POST", "/rules/promote", s6_route_rules_promote },
     { "POST", "/control/pause", s6_route_pause },
     { "POST", "/control/resume", s6_route_resume },
 };
@@ -211,29 +212,52 @@ static const char *params_in(void *cfg, const char *rule)
     return s6_config_rule_params(cfg, rule);
 }
 
-/* Before a reload swaps: the rule names and every override against its
- * rule's schema, so a typo in a parameter is refused like any config
- * error and the running config and rule set stay together. */
+/* Before a reload swaps: the rule names (here, in C) ... */
 static int check_config(void *ud, const s6_config *fresh, s6_config_error *e)
 {
     s6_app *app = ud;
-    if (!app->rules_on)
+    if (!app->rules_on || check_names_in(app, fresh, e) == 0)
         return 0;
-    if (check_names_in(app, fresh, e) != 0) {
-        s6_config_error named = *e; /* the setter starts afresh */
-        return s6_config_error_set(e, app->config->path, named.path,
-                                   named.reason);
+    s6_config_error named = *e; /* the setter starts afresh */
+    return s6_config_error_set(e, app->config->path, named.path, named.reason);
+}
+
+static void params_tried(void *ud, int rc, const char *msg)
+{
+    s6_app *app = ud;
+    s6_config_error e;
+    memset(&e, 0, sizeof e);
+    if (rc != 0) {
+        /* "rules.params.<rule>.<path>: why", as the rule host words it */
+        char text[sizeof e.message];
+        snprintf(text, sizeof text, "%s", msg != NULL ? msg : "refused");
+        char *sep = strstr(text, ": ");
+        if (sep != NULL && strncmp(text, "rules.params", 12) == 0) {
+            *sep = '\0';
+            (void)s6_config_error_set(&e, app->config->path, text, sep + 2);
+        } else {
+            (void)s6_config_error_set(&e, app->config->path, "rules.params",
+                                      text);
+        }
     }
-    char msg[sizeof e->message];
-    if (s6_registry_check_params(&app->rules.reg, params_in, (void *)fresh,
-                                 msg, sizeof msg) == 0)
-        return 0;
-    /* "rules.params.<rule>.<path>: why", as the rule host words it */
-    char *sep = strstr(msg, ": ");
-    if (sep == NULL)
-        return s6_config_error_set(e, app->config->path, "rules.params", msg);
-    *sep = '\0';
-    return s6_config_error_set(e, app->config->path, msg, sep + 2);
+    s6_config_live_checked(app->config, rc, &e);
+}
+
+/* ... then every override against its rule's schema, and the rule set
+ * built, probed and self-checked with the new parameters, in a rule worker
+ * off the event loop: a bad parameter is refused like any config error,
+ * the running config and rule set stay together, and the set that passed
+ * goes live with the config without being built again. */
+static void check_params(void *ud, const s6_config *fresh, s6_config_live *live)
+{
+    s6_app *app = ud;
+    (void)live;
+    if (!app->rules_on) {
+        s6_config_live_checked(app->config, 0, NULL);
+        return;
+    }
+    s6_rules_svc_try_params(&app->rules, params_in, (void *)fresh,
+                            params_tried, app);
 }
 
 /* Rule parameters come from the configuration running at the time a rule
@@ -325,6 +349,7 @@ int s6_app_start(s6_app *app, uv_loop_t *loop, s6_log *log,
     }
     if (app->config != NULL) {
         s6_config_live_set_check(app->config, check_config, app);
+        s6_config_live_set_check_async(app->config, check_params, app);
         s6_config_live_subscribe(app->config, on_config, app);
         rc = s6_config_live_watch(app->config, loop, 50);
         if (rc < 0)

@@ -37,6 +37,8 @@ void s6_route_not_here(s6_http_res *res, struct s6_app *app,
 const char *s6_route_token(const struct s6_app *app);
 void s6_route_rules(s6_http_res *res, const s6_http_req *req, void *ud);
 void s6_route_rules_reload(s6_http_res *res, const s6_http_req *req, void *ud);
+/* POST /rules/promote {"rule": "<name>"}: the rule's shadow goes live. */
+void s6_route_rules_promote(s6_http_res *res, const s6_http_req *req, void *ud);
 void s6_route_pause(s6_http_res *res, const s6_http_req *req, void *ud);
 void s6_route_resume(s6_http_res *res, const s6_http_req *req, void *ud);
 int s6_collect_paused(s6_metrics *m, void *ud);

@@ -59,15 +59,18 @@ static bool add_check(json_t *checks, const char *name, json_t *c)
 }
 
 /* Every check of the service; *ok turns false when one fails.  The
- * configuration, the rules and the kill switch inform rather than fail:
- * a refused reload keeps the previous good version running. */
+ * configuration and the kill switch inform rather than fail: a refused
+ * reload keeps the previous good version running.  The rules degrade the
+ * service while what runs is not what the operator chose (a file refused,
+ * a rule quarantined or rolled back, the worker down); /ready stays as it
+ * is, since the stops and the guard still work (docs/api.md). */
 static json_t *health_checks(const s6_app *app, bool *ok)
 {
     json_t *checks = json_object();
     if (app->config != NULL)
         json_object_set_new(checks, "config", s6_config_live_health(app->config));
     if (app->rules_on)
-        json_object_set_new(checks, "rules", s6_rules_svc_health(&app->rules));
+        *ok &= add_check(checks, "rules", s6_rules_svc_health(&app->rules));
     json_object_set_new(checks, "paused", s6_pause_json(&app->pause));
     for (unsigned i = 0; i < app->n_checks; i++) {
         const s6_app_check *h = &app->checks[i];

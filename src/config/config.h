@@ -104,6 +104,8 @@ typedef struct s6_config {
         uint32_t deadline_ms;
         double deadline_us_per_eval;
         uint32_t mem_limit_mb, load_deadline_ms, rollback_faults;
+        uint32_t clean_batches;
+        double shadow_promote_after_s;
         s6_str_list regimes; /* index 0 is the default regime */
         s6_rule_params_list params;
     } rules;
@@ -259,6 +261,12 @@ typedef void (*s6_config_sub_cb)(s6_config_live *live, const s6_config *old,
 typedef int (*s6_config_check_cb)(void *ud, const s6_config *fresh,
                                   s6_config_error *err);
 
+/* The same check when it takes long (it builds worker processes): it
+ * starts and returns; its answer comes later, on the loop thread, through
+ * s6_config_live_checked (exactly once).  `fresh` stays valid until then. */
+typedef void (*s6_config_check_async_cb)(void *ud, const s6_config *fresh,
+                                         s6_config_live *live);
+
 enum { S6_CONFIG_MAX_SUBS = 16, S6_CONFIG_MAX_PENDING = 32 };
 
 struct s6_config_live {
@@ -282,6 +290,10 @@ struct s6_config_live {
     unsigned n_subs;
     s6_config_check_cb check;  /* the last word before a swap, or NULL */
     void *check_ud;
+    s6_config_check_async_cb check_async; /* after `check`, or NULL */
+    void *check_async_ud;
+    s6_config *checking;       /* waiting for check_async's answer */
+    bool again;                /* the file changed meanwhile */
     s6_watch watch;
     bool watching;
 };
@@ -294,11 +306,20 @@ int s6_config_live_subscribe(s6_config_live *live, s6_config_sub_cb cb,
 /* One check every reload must pass before it swaps (NULL: none). */
 void s6_config_live_set_check(s6_config_live *live, s6_config_check_cb cb,
                               void *ud);
+/* A check that answers later; while it runs, a further change waits for
+ * its answer, then the file is read again. */
+void s6_config_live_set_check_async(s6_config_live *live,
+                                    s6_config_check_async_cb cb, void *ud);
+/* check_async's answer: 0 swaps the config it was given in, else it is
+ * refused with err like any config error. */
+void s6_config_live_checked(s6_config_live *live, int rc,
+                            const s6_config_error *err);
 /* Watches the file's folder for *.json changes (debounced by quiet_ms). */
 int s6_config_live_watch(s6_config_live *live, uv_loop_t *loop,
                          uint64_t quiet_ms);
-/* Re-reads the file now.  1: swapped; 0: no change; < 0: refused (the
- * good config stays, last_error says why). */
+/* Re-reads the file now.  1: swapped; 0: no change, or the async check
+ * is on its way; < 0: refused (the good config stays, last_error says
+ * why). */
 int s6_config_live_reload(s6_config_live *live);
 static inline const s6_config *s6_config_live_get(const s6_config_live *l)
 {

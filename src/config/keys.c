@@ -113,6 +113,14 @@ const s6_cfg_key s6_config_keys[] = {
     { "rules.rollback_faults", GK(U32, rules.rollback_faults), "5", 1,
       1000, NULL, R, "count",
       "runtime faults of a new rule version before it is rolled back" },
+    { "rules.clean_batches", GK(U32, rules.clean_batches), "20", 1, 1000000,
+      NULL, R, "count",
+      "batches in a row without a fault that prove a rule version: what a "
+      "rollback returns to" },
+    { "rules.shadow_promote_after_s", GK(NUM, rules.shadow_promote_after_s),
+      "0", 0, 2592000, NULL, R, "s",
+      "a shadow rule version that ran this long without a fault is promoted; "
+      "0: only by POST /rules/promote" },
     { "rules.regimes", GK(STRLIST, rules.regimes),
       "[\"normal\", \"trending\", \"ranging\", \"volatile\"]", 1, 32, NULL, R,
       "", "market regime names; the first is the default" },

@@ -135,6 +135,10 @@ static void swap(s6_config_live *live, s6_config *next)
 
 int s6_config_live_reload(s6_config_live *live)
 {
+    if (live->checking != NULL) {
+        live->again = true;
+        return 0;
+    }
     s6_config fresh;
     s6_config_error err;
     pending pd = { .n = 0 };
@@ -143,6 +147,7 @@ int s6_config_live_reload(s6_config_live *live)
         s6_config_free(&fresh);
     if (rc != 0)
         return refuse(live, &err, rc);
+    bool had_error = live->has_error;
     live->has_error = false;
     note_pending(live, &pd);
     if (json_equal(fresh.doc, live->cur->doc)) {
@@ -162,8 +167,42 @@ int s6_config_live_reload(s6_config_live *live)
         return refuse(live, &err, -ENOMEM);
     }
     *next = fresh;
+    if (live->check_async != NULL) {
+        live->has_error = had_error; /* until the answer says otherwise */
+        live->checking = next;
+        live->check_async(live->check_async_ud, next, live);
+        return 0;
+    }
     swap(live, next);
     return 1;
+}
+
+void s6_config_live_set_check_async(s6_config_live *live,
+                                    s6_config_check_async_cb cb, void *ud)
+{
+    live->check_async = cb;
+    live->check_async_ud = ud;
+}
+
+void s6_config_live_checked(s6_config_live *live, int rc,
+                            const s6_config_error *err)
+{
+    s6_config *next = live->checking;
+    live->checking = NULL;
+    if (next == NULL)
+        return;
+    if (rc != 0) {
+        s6_config_free(next);
+        free(next);
+        (void)refuse(live, err, rc < 0 ? rc : -EINVAL);
+    } else {
+        live->has_error = false;
+        swap(live, next);
+    }
+    if (live->again) {
+        live->again = false;
+        (void)s6_config_live_reload(live);
+    }
 }
 
 void s6_config_live_set_check(s6_config_live *live, s6_config_check_cb cb,
@@ -234,6 +273,11 @@ void s6_config_live_stop(s6_config_live *live)
 
 void s6_config_live_free(s6_config_live *live)
 {
+    if (live->checking != NULL) { /* its answer never comes now */
+        s6_config_free(live->checking);
+        free(live->checking);
+        live->checking = NULL;
+    }
     if (live->cur != NULL) {
         s6_config_free(live->cur);
         free(live->cur);

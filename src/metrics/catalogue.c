@@ -130,7 +130,21 @@ const s6_metric_desc s6_metrics_catalogue[] = {
      .help = "Rule reloads by result: ok (swapped in), rejected (failed its "
              "checks, the old version stays), rolled_back (runtime faults "
              "restored the previous version), quarantined (a new rule taken "
-             "out for its faults), restarted (the worker came back)"},
+             "out for its faults), restarted (the worker came back), "
+             "promoted (a shadow version made live)"},
+    {.name = "s6_rule_shadow_evals_total", .type = S6_METRIC_COUNTER,
+     .labels = {"rule"},
+     .help = "Positions on which a rule's shadow version was evaluated and "
+             "its plan compared with the live plan"},
+    {.name = "s6_rule_shadow_diffs_total", .type = S6_METRIC_COUNTER,
+     .labels = {"rule", "kind"},
+     .help = "Positions whose plan with the rule's shadow version differed "
+             "from the live plan, by what differed (stop, reduce, add, hedge, "
+             "event)"},
+    {.name = "s6_rule_shadow_errors_total", .type = S6_METRIC_COUNTER,
+     .labels = {"rule", "kind"},
+     .help = "Faults of a rule's shadow version (error, overrun, "
+             "worker_killed); never charged to the live version"},
     {.name = "s6_rule_worker_restarts_total", .type = S6_METRIC_COUNTER,
      .help = "Rule workers killed or found dead under a batch"},
     {.name = "s6_rule_actions_dropped_total", .type = S6_METRIC_COUNTER,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rules/registry.h"
+#include "rules/registry_internal.h"
 #include "core/s6_core.h"
 
 /* A rule is a small script; anything bigger is a mistake, not a rule. */
@@ -51,13 +52,30 @@ static int is_rule_file(const struct dirent *d)
            strcmp(d->d_name + n - 4, ".lua") == 0;
 }
 
+const char s6__reg_shadow_suffix[] = ".shadow.lua";
+
+/* <rule>.shadow.lua is the rule's shadow, not a rule of its own. */
+static int is_shadow_file(const char *file)
+{
+    size_t n = strlen(file), k = sizeof s6__reg_shadow_suffix - 1;
+    return n > k && strcmp(file + n - k, s6__reg_shadow_suffix) == 0;
+}
+
+s6_rule_entry *s6__reg_entry_named(s6_rule_registry *reg, const char *name)
+{
+    for (int i = 0; i < reg->n; i++)
+        if (strcmp(reg->rules[i].name, name) == 0)
+            return &reg->rules[i];
+    return NULL;
+}
+
 static s6_rule_entry *entry_for(s6_rule_registry *reg, const char *file)
 {
     char name[S6_RULE_NAME_MAX];
     snprintf(name, sizeof name, "%.*s", (int)(strlen(file) - 4), file);
-    for (int i = 0; i < reg->n; i++)
-        if (strcmp(reg->rules[i].name, name) == 0)
-            return &reg->rules[i];
+    s6_rule_entry *known = s6__reg_entry_named(reg, name);
+    if (known != NULL)
+        return known;
     char path[PATH_MAX];
     int len = snprintf(path, sizeof path, "%s/%s", reg->dir, file);
     if (reg->n >= S6_REG_MAX_RULES || len < 0 || (size_t)len >= sizeof path)
@@ -103,7 +121,7 @@ static size_t collect(const s6_rule_registry *reg, const s6_rule_entry *cand,
 /* The live set from the good versions; checked again when something
  * besides the versions changed (the parameters).  The caller owns it on
  * success. */
-static int build_set(s6_rule_registry *reg, int check, s6_ruleset **out,
+int s6__reg_build_set(s6_rule_registry *reg, int check, s6_ruleset **out,
                      char *err, size_t errlen)
 {
     s6_rule_src srcs[S6_REG_MAX_RULES];
@@ -117,22 +135,15 @@ static int build_set(s6_rule_registry *reg, int check, s6_ruleset **out,
     return rc;
 }
 
-int s6_registry_check_params(s6_rule_registry *reg,
-                             const char *(*params_of)(void *, const char *),
-                             void *ud, char *err, size_t errlen)
+/* Counts a fault into *faults and its message into msg; returns whether
+ * the threshold is reached.  A fault that took the worker down reaches it
+ * at once: no second chance. */
+int s6__reg_charge(const s6_rule_fault *f, unsigned threshold,
+                  unsigned *faults, char *msg, size_t len)
 {
-    const char *(*was)(void *, const char *) = reg->params_of;
-    void *was_ud = reg->params_ud;
-    reg->params_of = params_of;
-    reg->params_ud = ud;
-    s6_rule_src srcs[S6_REG_MAX_RULES];
-    size_t n = collect(reg, NULL, NULL, 0, srcs);
-    reg->params_of = was;
-    reg->params_ud = was_ud;
-    s6_ruleset *trial = NULL;
-    int rc = s6_ruleset_new(&reg->opts, srcs, n, &trial, err, errlen);
-    s6_ruleset_free(trial);
-    return rc;
+    *faults = f->fatal && *faults < threshold ? threshold : *faults + 1;
+    snprintf(msg, len, "%s", f->message);
+    return *faults >= threshold;
 }
 
 static void registry_fault(void *ud, const s6_rule_fault *f)
@@ -140,11 +151,11 @@ static void registry_fault(void *ud, const s6_rule_fault *f)
     s6_rule_registry *reg = ud;
     if (f->rule_id >= 0 && f->rule_id < reg->n) {
         s6_rule_entry *e = &reg->rules[f->rule_id];
-        /* a rule that took its worker down gets no second chance */
-        e->faults = f->fatal && e->faults < reg->rollback_faults
-                        ? reg->rollback_faults : e->faults + 1;
-        snprintf(e->last_error, sizeof e->last_error, "%s", f->message);
-        if (e->faults >= reg->rollback_faults)
+        int out = s6__reg_charge(f, reg->rollback_faults, &e->faults,
+                                 e->last_error, sizeof e->last_error);
+        e->faulted = 1;
+        e->clean = 0;
+        if (out)
             reg->rollback_pending = 1;
     }
     if (reg->user_fault != NULL)
@@ -164,10 +175,11 @@ int s6_registry_init(s6_rule_registry *reg, const char *dir,
     reg->opts.on_fault = registry_fault;
     reg->opts.fault_ud = reg;
     reg->rollback_faults = 5;
+    reg->clean_batches = 20;
     return S6_OK;
 }
 
-static void set_good(s6_rule_entry *e, char *src, size_t len)
+void s6__reg_set_good(s6_rule_entry *e, char *src, size_t len)
 {
     free(e->prev);
     e->prev = e->good;
@@ -178,7 +190,24 @@ static void set_good(s6_rule_entry *e, char *src, size_t len)
     s6_rule_hash(src, len, e->hash);
     e->faults = 0;
     e->quarantined = 0;
+    e->clean = 0;
+    e->faulted = 0;
+    e->rolled_back = 0;
+    e->bad_hash[0] = '\0';
     e->last_error[0] = '\0';
+}
+
+/* Which parameters each rule now runs with, so a rebuild can say whose
+ * changed. */
+void s6__reg_note_params(s6_rule_registry *reg)
+{
+    for (int i = 0; i < reg->n; i++) {
+        const char *p = reg->params_of != NULL
+                            ? reg->params_of(reg->params_ud, reg->rules[i].name)
+                            : NULL;
+        s6_rule_hash(p != NULL ? p : "", p != NULL ? strlen(p) : 0,
+                     reg->rules[i].params_hash);
+    }
 }
 
 /* reuse: the last accepted trial is exactly the set to go live; check:
@@ -193,12 +222,14 @@ static int swap_live(s6_rule_registry *reg, int reuse, int check, char *err,
         s6_ruleset_free(next);
         next = NULL;
     }
-    int rc = next != NULL ? 0 : build_set(reg, check, &next, err, errlen);
+    int rc = next != NULL
+                 ? 0 : s6__reg_build_set(reg, check, &next, err, errlen);
     if (rc != 0)
         return rc;
     s6_ruleset_free(reg->live);
     reg->live = next;
     reg->version++;
+    s6__reg_note_params(reg);
     return S6_OK;
 }
 
@@ -209,15 +240,92 @@ static void drop_pending(s6_rule_registry *reg)
     reg->npend = reg->ipend = 0;
 }
 
+/* <dir>/<rule>.shadow.lua, the name a shadow's errors carry. */
+void s6__reg_shadow_chunkname(const s6_rule_entry *e, char *out, size_t len)
+{
+    snprintf(out, len, "%.*s%s", (int)(strlen(e->chunkname) - 4),
+             e->chunkname, s6__reg_shadow_suffix);
+}
+
+/* A refusal names the file refused, also when the error points into the
+ * host's code (a chunk that overran its load deadline is stopped in
+ * lua/s6/sandbox.lua); a parameter's error names its path instead. */
+static void refusal(char *out, size_t len, const char *file, const char *err)
+{
+    char msg[512];
+    if (strstr(err, file) != NULL || strstr(err, ".lua:") == NULL)
+        snprintf(msg, sizeof msg, "%s", err);
+    else
+        snprintf(msg, sizeof msg, "%.200s: %.300s", file, err);
+    snprintf(out, len, "%s", msg);
+}
+
+/* A shadow file: tried (as its rule's shadow) when its text is new. */
+static void scan_shadow(s6_rule_registry *reg, const char *file)
+{
+    char name[S6_RULE_NAME_MAX], path[PATH_MAX];
+    snprintf(name, sizeof name, "%.*s",
+             (int)(strlen(file) - (sizeof s6__reg_shadow_suffix - 1)), file);
+    s6_rule_entry *e = s6__reg_entry_named(reg, name);
+    int plen = snprintf(path, sizeof path, "%s/%s", reg->dir, file);
+    if (plen < 0 || (size_t)plen >= sizeof path)
+        return;
+    /* the live file is tried first: its version may be on its way */
+    if (e == NULL || !e->present) {
+        snprintf(reg->scan_note, sizeof reg->scan_note,
+                 "%.400s: no live rule '%s' to shadow", path, name);
+        return;
+    }
+    e->shadow_present = 1;
+    char *src = NULL;
+    size_t len = 0;
+    char hash[17];
+    if (read_file(path, &src, &len, e->shadow_error,
+                  sizeof e->shadow_error) != 0)
+        return;
+    s6_rule_hash(src, len, hash);
+    if (e->shadow != NULL && strcmp(hash, e->shadow_hash) == 0) {
+        free(src);
+        return;
+    }
+    reg->pend[reg->npend++] = (s6_rule_pending){e->id, 1, src, len};
+}
+
+/* A live file: a candidate when its text is neither the live version nor
+ * the one last rolled back. */
+static void scan_live(s6_rule_registry *reg, s6_rule_entry *e)
+{
+    char *src = NULL;
+    size_t len = 0;
+    char hash[17];
+    if (read_file(e->chunkname, &src, &len, e->last_error,
+                  sizeof e->last_error) != 0)
+        return;
+    s6_rule_hash(src, len, hash);
+    if (e->good != NULL && strcmp(hash, e->hash) == 0) {
+        e->last_error[0] = '\0'; /* back to the live text */
+        e->rolled_back = 0;
+        free(src);
+        return;
+    }
+    if (strcmp(hash, e->bad_hash) == 0) {
+        free(src); /* still the version rolled back: it stays out */
+        return;
+    }
+    reg->pend[reg->npend++] = (s6_rule_pending){e->id, 0, src, len};
+}
+
 /*
  * Visits every rule file: presence first (a candidate is tried with every
  * rule still on disk, whichever comes first in the folder), then the new or
- * changed ones wait in pend[] to be tried one by one.  Returns how many.
+ * changed ones wait in pend[] to be tried one by one, shadows after the
+ * live files.  Returns how many.
  */
 int s6_registry_scan(s6_rule_registry *reg, char *err, size_t errlen)
 {
     struct dirent **names = NULL;
     drop_pending(reg);
+    reg->scan_note[0] = '\0';
     int count = scandir(reg->dir, &names, is_rule_file, alphasort);
     if (count < 0) {
         snprintf(err, errlen, "%s: cannot read the rules folder", reg->dir);
@@ -226,8 +334,10 @@ int s6_registry_scan(s6_rule_registry *reg, char *err, size_t errlen)
     s6_rule_entry *entries[S6_REG_MAX_RULES];
     int ne = 0, overflow = 0;
     for (int i = 0; i < reg->n; i++)
-        reg->rules[i].present = 0;
+        reg->rules[i].present = reg->rules[i].shadow_present = 0;
     for (int i = 0; i < count; i++) {
+        if (is_shadow_file(names[i]->d_name))
+            continue;
         s6_rule_entry *e = entry_for(reg, names[i]->d_name);
         if (e != NULL) {
             e->present = 1;
@@ -236,27 +346,15 @@ int s6_registry_scan(s6_rule_registry *reg, char *err, size_t errlen)
             snprintf(err, errlen, "%s: more than %d rules or path too long",
                      names[i]->d_name, S6_REG_MAX_RULES);
         }
+    }
+    for (int i = 0; i < ne; i++)
+        scan_live(reg, entries[i]);
+    for (int i = 0; i < count; i++) {
+        if (is_shadow_file(names[i]->d_name))
+            scan_shadow(reg, names[i]->d_name);
         free(names[i]);
     }
     free(names);
-    for (int i = 0; i < ne; i++) {
-        s6_rule_entry *e = entries[i];
-        char *src = NULL;
-        size_t len = 0;
-        char hash[17];
-        if (read_file(e->chunkname, &src, &len, e->last_error,
-                      sizeof e->last_error) != 0) {
-            snprintf(err, errlen, "%s", e->last_error);
-            continue;
-        }
-        s6_rule_hash(src, len, hash);
-        if (e->good != NULL && strcmp(hash, e->hash) == 0) {
-            e->last_error[0] = '\0'; /* back to the live text */
-            free(src);
-            continue;
-        }
-        reg->pend[reg->npend++] = (s6_rule_pending){e->id, src, len};
-    }
     return overflow ? S6_ERANGE : reg->npend;
 }
 
@@ -288,6 +386,27 @@ void s6_registry_trial_free(s6_rule_trial *t)
 /* The next candidate with copies of everything it is tried with, so it
  * can run anywhere while the registry moves on (a rollback frees a good
  * version).  NULL when none is left. */
+/* The sources a trial runs, copied so it can run anywhere while the
+ * registry moves on; `shadow_of` (an entry id, or -1) is named as its
+ * shadow file. */
+static void copy_sources(s6_rule_trial *t, const s6_rule_src *view,
+                         const char *shadow_file, int shadow_of)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const s6_rule_src *v = &view[i];
+        const char *chunk = v->id == shadow_of ? shadow_file : v->chunkname;
+        t->srcs[i] = (s6_rule_src){
+            .id = v->id, .name = dup_str(v->name, strlen(v->name)),
+            .chunkname = dup_str(chunk, strlen(chunk)),
+            .source = dup_str(v->source, v->len), .len = v->len,
+            .params_json = dup_str(v->params_json,
+                                   v->params_json ? strlen(v->params_json)
+                                                  : 0)};
+    }
+}
+
+/* The next candidate with copies of everything it is tried with (a
+ * rollback frees a good version).  NULL when none is left. */
 s6_rule_trial *s6_registry_trial_next(s6_rule_registry *reg)
 {
     while (reg->ipend < reg->npend) {
@@ -298,25 +417,50 @@ s6_rule_trial *s6_registry_trial_next(s6_rule_registry *reg)
             continue;
         }
         t->entry = p->entry;
+        t->shadow = p->shadow;
         t->src = p->src;
         t->len = p->len;
         t->opts = reg->opts;
         t->version = reg->version;
         s6_rule_src view[S6_REG_MAX_RULES];
         t->n = collect(reg, &reg->rules[p->entry], p->src, p->len, view);
-        for (size_t i = 0; i < t->n; i++) {
-            const s6_rule_src *v = &view[i];
-            t->srcs[i] = (s6_rule_src){
-                .id = v->id, .name = dup_str(v->name, strlen(v->name)),
-                .chunkname = dup_str(v->chunkname, strlen(v->chunkname)),
-                .source = dup_str(v->source, v->len), .len = v->len,
-                .params_json = dup_str(v->params_json,
-                                       v->params_json ? strlen(v->params_json)
-                                                      : 0)};
-        }
+        char shadow_file[PATH_MAX];
+        s6__reg_shadow_chunkname(&reg->rules[p->entry], shadow_file,
+                         sizeof shadow_file);
+        copy_sources(t, view, shadow_file, t->shadow ? p->entry : -1);
         return t;
     }
     return NULL;
+}
+
+s6_rule_trial *s6_registry_trial_params(
+    s6_rule_registry *reg, const char *(*params_of)(void *, const char *),
+    void *ud)
+{
+    s6_rule_trial *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    t->entry = -1;
+    t->opts = reg->opts;
+    t->version = reg->version;
+    const char *(*was)(void *, const char *) = reg->params_of;
+    void *was_ud = reg->params_ud;
+    reg->params_of = params_of;
+    reg->params_ud = ud;
+    s6_rule_src view[S6_REG_MAX_RULES];
+    t->n = collect(reg, NULL, NULL, 0, view);
+    copy_sources(t, view, NULL, -1);
+    reg->params_of = was;
+    reg->params_ud = was_ud;
+    return t;
+}
+
+int s6_registry_adopt(s6_rule_registry *reg, s6_ruleset *set)
+{
+    s6_ruleset_free(reg->next);
+    reg->next = set;
+    char err[512];
+    return swap_live(reg, 1, 0, err, sizeof err);
 }
 
 void s6_registry_trial_run(s6_rule_trial *t)
@@ -330,12 +474,43 @@ void s6_registry_trial_run(s6_rule_trial *t)
     }
 }
 
+/* A shadow's record starts over (a new shadow, or none after a promotion). */
+void s6__reg_shadow_restart(s6_rule_entry *e)
+{
+    e->shadow_error[0] = '\0';
+    e->shadow_faults = 0;
+    e->shadow_since_ms = 0;
+    e->shadow_evals = e->shadow_differed = 0;
+    memset(e->shadow_diff, 0, sizeof e->shadow_diff);
+    e->shadow_last_diff[0] = '\0';
+}
+
+/* A shadow that passed replaces the rule's shadow; its counts start over. */
+static void take_shadow(s6_rule_registry *reg, s6_rule_entry *e,
+                        s6_rule_trial *t)
+{
+    free(e->shadow);
+    e->shadow = t->src;
+    e->shadow_len = t->len;
+    s6_rule_hash(t->src, t->len, e->shadow_hash);
+    t->src = NULL;
+    s6__reg_shadow_restart(e);
+    reg->shadow_dirty = 1;
+}
+
 int s6_registry_trial_done(s6_rule_registry *reg, s6_rule_trial *t)
 {
     s6_rule_entry *e = &reg->rules[t->entry];
-    int ok = t->rc == 0;
-    if (!ok) {
-        snprintf(e->last_error, sizeof e->last_error, "%s", t->err);
+    int ok = t->rc == 0, live = !t->shadow;
+    char file[PATH_MAX];
+    s6__reg_shadow_chunkname(e, file, sizeof file);
+    if (t->shadow) {
+        if (ok)
+            take_shadow(reg, e, t);
+        else
+            refusal(e->shadow_error, sizeof e->shadow_error, file, t->err);
+    } else if (!ok) {
+        refusal(e->last_error, sizeof e->last_error, e->chunkname, t->err);
     } else {
         /* The trial holds every good version plus this one: if nothing
          * else changes, it is the next live set as it stands (not when
@@ -344,11 +519,11 @@ int s6_registry_trial_done(s6_rule_registry *reg, s6_rule_trial *t)
         reg->next = reg->version == t->version ? t->set : NULL;
         if (reg->next != NULL)
             t->set = NULL;
-        set_good(e, t->src, t->len);
+        s6__reg_set_good(e, t->src, t->len);
         t->src = NULL;
     }
     s6_registry_trial_free(t);
-    return ok;
+    return ok && live;
 }
 
 /* Every candidate of the folder, one after the other, here. */
@@ -397,7 +572,30 @@ static int removed_any(s6_rule_registry *reg)
     return n;
 }
 
-/* The registry's error is the first rule whose file on disk is refused. */
+void s6__reg_drop_shadow(s6_rule_registry *reg, s6_rule_entry *e)
+{
+    if (e->shadow == NULL)
+        return;
+    free(e->shadow);
+    e->shadow = NULL;
+    e->shadow_hash[0] = '\0';
+    reg->shadow_dirty = 1;
+}
+
+/* Shadows whose file (or whose live rule) is gone leave. */
+static void drop_gone_shadows(s6_rule_registry *reg)
+{
+    for (int i = 0; i < reg->n; i++) {
+        s6_rule_entry *e = &reg->rules[i];
+        if (!e->shadow_present || !e->present || e->good == NULL) {
+            s6__reg_drop_shadow(reg, e);
+            e->shadow_error[0] = '\0';
+        }
+    }
+}
+
+/* The registry's error is the first rule whose file on disk is refused
+ * (its live file, then its shadow file). */
 static void settle_error(s6_rule_registry *reg, const char *scan_err)
 {
     reg->last_error[0] = '\0';
@@ -405,6 +603,14 @@ static void settle_error(s6_rule_registry *reg, const char *scan_err)
         if (reg->rules[i].present && reg->rules[i].last_error[0] != '\0')
             snprintf(reg->last_error, sizeof reg->last_error, "%s",
                      reg->rules[i].last_error);
+    for (int i = 0; i < reg->n && reg->last_error[0] == '\0'; i++)
+        if (reg->rules[i].shadow_present &&
+            reg->rules[i].shadow_error[0] != '\0')
+            snprintf(reg->last_error, sizeof reg->last_error, "%s",
+                     reg->rules[i].shadow_error);
+    if (reg->last_error[0] == '\0' && reg->scan_note[0] != '\0')
+        snprintf(reg->last_error, sizeof reg->last_error, "%s",
+                 reg->scan_note);
     if (reg->last_error[0] == '\0' && scan_err != NULL)
         snprintf(reg->last_error, sizeof reg->last_error, "%s", scan_err);
 }
@@ -419,6 +625,7 @@ int s6_registry_reload_finish(s6_rule_registry *reg, int changed,
     if (changed < 0)
         return changed;
     int removed = removed_any(reg);
+    drop_gone_shadows(reg);
     if (changed + removed > 0 &&
         swap_live(reg, removed == 0, 1, err, sizeof err) != 0) {
         reg->reload_failures++;
@@ -449,17 +656,45 @@ int s6_registry_rebuild(s6_rule_registry *reg)
     return rc;
 }
 
+/* What a faulting version goes back to: the last version that ran
+ * cleanly, else the one before it; NULL when there is none. */
+static const char *rollback_target(const s6_rule_entry *e, size_t *len,
+                                   const char **hash)
+{
+    if (e->proven != NULL && strcmp(e->proven_hash, e->hash) != 0) {
+        *len = e->proven_len;
+        *hash = e->proven_hash;
+        return e->proven;
+    }
+    *len = e->prev_len;
+    *hash = e->prev_hash;
+    return e->prev;
+}
+
 static void roll_back(s6_rule_registry *reg, s6_rule_entry *e)
 {
+    size_t len = 0;
+    const char *hash = NULL;
+    const char *src = rollback_target(e, &len, &hash);
+    char *copy = dup_str(src, len);
+    if (copy == NULL)
+        return;
     snprintf(reg->last_error, sizeof reg->last_error,
-             "%s: version %s rolled back to %s after %u faults: %s",
-             e->chunkname, e->hash, e->prev_hash, e->faults, e->last_error);
+             "%s: version %s rolled back to %s (%s) after %u faults: %s",
+             e->chunkname, e->hash, hash,
+             src == e->proven ? "the last that ran cleanly"
+                              : "the one before; none ran cleanly yet",
+             e->faults, e->last_error);
+    memcpy(e->bad_hash, e->hash, sizeof e->hash);
     free(e->good);
-    e->good = e->prev;
-    e->good_len = e->prev_len;
-    memcpy(e->hash, e->prev_hash, sizeof e->hash);
+    e->good = copy;
+    e->good_len = len;
+    memcpy(e->hash, hash, sizeof e->hash);
+    free(e->prev);
     e->prev = NULL;
     e->faults = 0;
+    e->clean = 0;
+    e->rolled_back = 1;
     reg->rollbacks++;
 }
 
@@ -490,7 +725,9 @@ int s6_registry_maintain(s6_rule_registry *reg)
         if (e->good == NULL || e->quarantined ||
             e->faults < reg->rollback_faults)
             continue;
-        if (e->prev != NULL)
+        size_t len;
+        const char *hash;
+        if (rollback_target(e, &len, &hash) != NULL)
             roll_back(reg, e);
         else
             quarantine(reg, e);
@@ -501,6 +738,26 @@ int s6_registry_maintain(s6_rule_registry *reg)
         return 0;
     reg->restarts += (unsigned)dead;
     return 1;
+}
+
+void s6_registry_batch_done(s6_rule_registry *reg, int rc)
+{
+    for (int i = 0; reg != NULL && i < reg->n; i++) {
+        s6_rule_entry *e = &reg->rules[i];
+        int ran = e->good != NULL && e->present && !e->quarantined;
+        if (ran && rc == 0 && !e->faulted &&
+            ++e->clean >= reg->clean_batches &&
+            strcmp(e->proven_hash, e->hash) != 0) {
+            char *copy = dup_str(e->good, e->good_len);
+            if (copy != NULL) {
+                free(e->proven);
+                e->proven = copy;
+                e->proven_len = e->good_len;
+                memcpy(e->proven_hash, e->hash, sizeof e->hash);
+            }
+        }
+        e->faulted = 0;
+    }
 }
 
 int s6_registry_hashes(const s6_rule_registry *reg, const char **out,
@@ -521,9 +778,12 @@ void s6_registry_free(s6_rule_registry *reg)
     drop_pending(reg);
     s6_ruleset_free(reg->live);
     s6_ruleset_free(reg->next);
+    s6_ruleset_free(reg->shadow_set);
     for (int i = 0; i < reg->n; i++) {
         free(reg->rules[i].good);
         free(reg->rules[i].prev);
+        free(reg->rules[i].proven);
+        free(reg->rules[i].shadow);
     }
     memset(reg, 0, sizeof *reg);
 }

@@ -14,10 +14,17 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "rules/ruleset.h"
 
 enum { S6_REG_MAX_RULES = 64, S6_RULE_NAME_MAX = 64 };
+
+/* How a shadow's plan can differ from the live one, one count each. */
+typedef enum s6_shadow_kind {
+    S6_SHADOW_STOP, S6_SHADOW_REDUCE, S6_SHADOW_ADD, S6_SHADOW_HEDGE,
+    S6_SHADOW_EVENT, S6_SHADOW_KINDS
+} s6_shadow_kind;
 
 typedef struct s6_rule_entry {
     int id;
@@ -30,13 +37,38 @@ typedef struct s6_rule_entry {
     char *prev;               /* the version before, for rollback */
     size_t prev_len;
     char prev_hash[17];
+    /* The last version that ran cleanly: clean_batches batches in a row
+     * with the live set and no fault of this rule (docs/rules.md).  What a
+     * rollback goes back to; `prev` only when none did yet. */
+    char *proven;
+    size_t proven_len;
+    char proven_hash[17];
+    unsigned clean;           /* clean batches of the live version so far */
+    int faulted;              /* faulted in the batch being run */
+    int rolled_back;          /* runs an older version than its file holds */
+    char bad_hash[17];        /* the version rolled back: not tried again */
+    char params_hash[17];     /* of the parameters it was last built with */
     char last_error[512];     /* last rejected candidate or runtime fault */
     unsigned faults;          /* runtime faults of the live version */
     int quarantined;          /* out of the live set until its file changes */
+    /* A shadow version (<name>.shadow.lua): evaluated beside the live one
+     * on the live positions, its plans compared and never acted on. */
+    char *shadow;
+    size_t shadow_len;
+    char shadow_hash[17];
+    int shadow_present;       /* its file is there (this scan) */
+    char shadow_error[512];   /* the shadow file's refusal, or its fault */
+    unsigned shadow_faults;
+    uint64_t shadow_since_ms; /* when it started (the caller's clock) */
+    unsigned long long shadow_evals;  /* positions compared */
+    unsigned long long shadow_differed; /* ... whose plans differed */
+    unsigned long long shadow_diff[S6_SHADOW_KINDS]; /* by s6_shadow_kind */
+    char shadow_last_diff[256];
 } s6_rule_entry;
 
 typedef struct s6_rule_pending {
     int entry;                /* index into rules[] */
+    int shadow;               /* the candidate is the rule's shadow */
     char *src;
     size_t len;
 } s6_rule_pending;
@@ -53,12 +85,18 @@ typedef struct s6_rule_registry {
     unsigned quarantines;     /* new rules taken out for their faults */
     unsigned restarts;        /* live sets rebuilt after their worker died */
     unsigned rollback_faults; /* faults of a new version before rollback */
+    unsigned clean_batches;   /* clean batches that prove a version */
     int rollback_pending;
+    s6_ruleset *shadow_set;   /* the shadow versions, NULL when none */
+    int shadow_dirty;         /* shadow_set no longer matches the entries */
+    unsigned promotions;
     char last_error[512];
     s6_rule_pending pend[S6_REG_MAX_RULES]; /* candidates of the last scan */
     int npend, ipend;
     s6_fault_cb user_fault;   /* called after the registry counted it */
     void *user_ud;
+    s6_fault_cb user_shadow_fault; /* a shadow's fault, after it counted */
+    char scan_note[512];      /* a shadow file without a live rule */
     /* The config's parameter overrides of a rule, as add_rule takes them
      * ({"base":{},"regimes":{}}), or NULL; read whenever a set is built. */
     const char *(*params_of)(void *ud, const char *rule);
@@ -83,6 +121,7 @@ int s6_registry_reload(s6_rule_registry *reg);
  */
 typedef struct s6_rule_trial {
     int entry;
+    int shadow;               /* tried as the rule's shadow */
     char *src;                /* the candidate's text */
     size_t len;
     s6_ruleset_opts opts;
@@ -95,6 +134,15 @@ typedef struct s6_rule_trial {
 } s6_rule_trial;
 
 int s6_registry_scan(s6_rule_registry *reg, char *err, size_t errlen);
+/* A trial of the live versions with other parameters (a config about to
+ * be swapped in): entry -1; run it like any trial, then free it or adopt
+ * its set. */
+s6_rule_trial *s6_registry_trial_params(
+    s6_rule_registry *reg, const char *(*params_of)(void *, const char *),
+    void *ud);
+/* Makes `set` (a passed trial's, built while `version` did not move) the
+ * live set.  0 or a negative code. */
+int s6_registry_adopt(s6_rule_registry *reg, s6_ruleset *set);
 s6_rule_trial *s6_registry_trial_next(s6_rule_registry *reg);
 void s6_registry_trial_run(s6_rule_trial *t);
 /* Accepts (1) or refuses (0) the candidate; frees t. */
@@ -107,17 +155,25 @@ int s6_registry_reload_finish(s6_rule_registry *reg, int changed,
  * the regimes changed): validate-then-swap, the old set stays on failure
  * (last_error says why).  0 or a negative code. */
 int s6_registry_rebuild(s6_rule_registry *reg);
-/* Would the live versions build with these parameters?  Compiles them in
- * a throw-away set, which checks every override against its rule's schema
- * (err: "rules.params.<rule>.<path>: why"); self-checks are left to the
- * rebuild that follows.  0 or a negative code; nothing live changes. */
-int s6_registry_check_params(s6_rule_registry *reg,
-                             const char *(*params_of)(void *, const char *),
-                             void *ud, char *err, size_t errlen);
 /* Between evaluations: applies a pending rollback (a changed rule) or
  * quarantine (a new rule), and rebuilds a live set whose worker died.
  * Returns 1 if the live set changed. */
 int s6_registry_maintain(s6_rule_registry *reg);
+/* After a batch the live set ran (rc its result): a rule without a fault
+ * in it counts one clean batch, and clean_batches of them in a row make
+ * its live version the one a rollback returns to. */
+void s6_registry_batch_done(s6_rule_registry *reg, int rc);
+/* Builds the set of shadow versions again when they changed (a shadow
+ * file saved, removed or promoted); now_ms stamps new shadows.  0 or a
+ * negative code (the shadows stay out, shadow_error says why). */
+int s6_registry_shadow_sync(s6_rule_registry *reg, uint64_t now_ms);
+/* Makes the rule's shadow its live version: the shadow's text is written
+ * over <name>.lua (so the folder and the service agree, and a restart
+ * runs it), the shadow file removed, the live set rebuilt.  0, or
+ * S6_ENOTFOUND (no such rule) / S6_EINVAL (no shadow) / an I/O error with
+ * err saying why; nothing changes on failure. */
+int s6_registry_promote(s6_rule_registry *reg, const char *name, char *err,
+                        size_t errlen);
 const s6_rule_entry *s6_registry_find(const s6_rule_registry *reg,
                                       const char *name);
 /* out[id] = the live version's hash of rule id (NULL if none), for ids

@@ -46,6 +46,8 @@ void s6_rules_svc_config_from(s6_rules_svc_config *r, const s6_config *c)
     r->deadline_us_per_eval = c->rules.deadline_us_per_eval;
     r->load_deadline_ms = c->rules.load_deadline_ms;
     r->rollback_faults = c->rules.rollback_faults;
+    r->clean_batches = c->rules.clean_batches;
+    r->shadow_promote_after_s = c->rules.shadow_promote_after_s;
     r->regimes = (const char *const *)c->rules.regimes.v;
     r->n_regimes = c->rules.regimes.n;
 }
@@ -86,6 +88,22 @@ static void on_fault(void *ud, const s6_rule_fault *f)
                 S6_LOG_STR("error", f->message));
 }
 
+static void on_shadow_fault(void *ud, const s6_rule_fault *f)
+{
+    s6_rules_svc *rs = ud;
+    const s6_rule_entry *e = f->rule_id >= 0 && f->rule_id < rs->reg.n
+                                 ? &rs->reg.rules[f->rule_id] : NULL;
+    count(rs, "s6_rule_shadow_errors_total", 2,
+          S6_LABELS(e ? e->name : "?", fault_kind(f)));
+    s6_log_warn(rs->log, "rules", "shadow rule failed; the live version is "
+                "not affected",
+                S6_LOG_STR("rule", e ? e->name : "?"),
+                S6_LOG_STR("shadow_version", e ? e->shadow_hash : "?"),
+                S6_LOG_STR("kind", fault_kind(f)),
+                S6_LOG_INT("pos_index", f->pos_index),
+                S6_LOG_STR("error", f->message));
+}
+
 /* The settings a rule set is built with; the registry keeps its own fault
  * hook in front of ours. */
 static void configure(s6_rules_svc *rs, const s6_rules_svc_config *cfg)
@@ -109,7 +127,10 @@ static void configure(s6_rules_svc *rs, const s6_rules_svc_config *cfg)
     o->regimes = cfg->regimes;
     o->n_regimes = cfg->regimes != NULL ? cfg->n_regimes : 0;
     rs->reg.user_fault = on_fault;
+    rs->reg.user_shadow_fault = on_shadow_fault;
     rs->reg.user_ud = rs;
+    rs->reg.clean_batches = cfg->clean_batches > 0 ? cfg->clean_batches : 20;
+    rs->promote_after_s = cfg->shadow_promote_after_s;
     rs->reg.rollback_faults = cfg->rollback_faults > 0 ? cfg->rollback_faults : 5;
     rs->reg.params_of = cfg->params_of;
     rs->reg.params_ud = cfg->params_ud;
@@ -131,50 +152,176 @@ static int open_registry(s6_rules_svc *rs, const s6_rules_svc_config *cfg,
     return rc;
 }
 
-static void log_versions(s6_rules_svc *rs, const char *msg)
+static void take_snap(const s6_rules_svc *rs, s6_rules_snap *snap)
 {
+    memset(snap, 0, sizeof *snap);
     for (int i = 0; i < rs->reg.n; i++) {
         const s6_rule_entry *e = &rs->reg.rules[i];
-        if (e->good == NULL)
-            continue;
-        s6_log_info(rs->log, "rules", msg, S6_LOG_STR("rule", e->name),
-                    S6_LOG_STR("rule_version", e->hash),
-                    S6_LOG_INT("set_version", rs->reg.version));
+        if (e->good != NULL && e->present && !e->quarantined)
+            memcpy(snap->live[i], e->hash, 17);
+        if (e->shadow != NULL)
+            memcpy(snap->shadow[i], e->shadow_hash, 17);
+        if (e->good != NULL)
+            memcpy(snap->params[i], e->params_hash, 17);
     }
+}
+
+/* One line per rule whose live version, shadow or parameters changed
+ * since `was`; nothing about the others. */
+static void log_changes(s6_rules_svc *rs, const s6_rules_snap *was)
+{
+    s6_rules_snap now;
+    take_snap(rs, &now);
+    for (int i = 0; i < rs->reg.n; i++) {
+        const char *name = rs->reg.rules[i].name;
+        if (strcmp(now.live[i], was->live[i]) != 0)
+            s6_log_info(rs->log, "rules", now.live[i][0] ? "rule version live"
+                                                         : "rule removed",
+                        S6_LOG_STR("rule", name),
+                        S6_LOG_STR("rule_version",
+                                   now.live[i][0] ? now.live[i] : NULL),
+                        S6_LOG_STR("previous",
+                                   was->live[i][0] ? was->live[i] : NULL),
+                        S6_LOG_INT("set_version", rs->reg.version));
+        else if (now.live[i][0] && was->params[i][0] &&
+                 strcmp(now.params[i], was->params[i]) != 0)
+            s6_log_info(rs->log, "rules", "rule parameters live",
+                        S6_LOG_STR("rule", name),
+                        S6_LOG_STR("rule_version", now.live[i]),
+                        S6_LOG_INT("set_version", rs->reg.version));
+        if (strcmp(now.shadow[i], was->shadow[i]) != 0)
+            s6_log_info(rs->log, "rules", now.shadow[i][0]
+                                              ? "rule shadow running"
+                                              : "rule shadow stopped",
+                        S6_LOG_STR("rule", name),
+                        S6_LOG_STR("shadow_version",
+                                   now.shadow[i][0] ? now.shadow[i] : NULL),
+                        S6_LOG_STR("rule_version",
+                                   now.live[i][0] ? now.live[i] : NULL));
+    }
+}
+
+static uint64_t now_ms(void)
+{
+    return uv_hrtime() / 1000000u;
+}
+
+/* The shadow set follows its entries (a shadow saved, gone, retired). */
+static void sync_shadows(s6_rules_svc *rs)
+{
+    if (s6_registry_shadow_sync(&rs->reg, now_ms()) != 0)
+        s6_log_error(rs->log, "rules", "rule shadows could not start",
+                     S6_LOG_STR("error", rs->reg.rules[0].shadow_error));
+}
+
+/* ---- a configuration's parameters, tried off the loop ---- */
+
+static void run_params(uv_work_t *w)
+{
+    s6_rules_svc *rs = w->data;
+    s6_registry_trial_run(rs->ptrial);
+}
+
+static void params_ran(uv_work_t *w, int status)
+{
+    s6_rules_svc *rs = w->data;
+    (void)status;
+    s6_rule_trial *t = rs->ptrial;
+    rs->ptrial = NULL;
+    if (rs->stopping) {
+        s6_registry_trial_free(t);
+        return;
+    }
+    s6_ruleset_free(rs->pset);
+    rs->pset = t->rc == 0 ? t->set : NULL;
+    rs->pset_version = t->version;
+    t->set = NULL;
+    int rc = t->rc;
+    char err[512];
+    snprintf(err, sizeof err, "%s", t->err);
+    s6_registry_trial_free(t);
+    rs->pdone(rs->pdone_ud, rc, rc != 0 ? err : NULL);
+}
+
+void s6_rules_svc_try_params(s6_rules_svc *rs,
+                             const char *(*params_of)(void *, const char *),
+                             void *params_ud,
+                             void (*done)(void *ud, int rc, const char *err),
+                             void *done_ud)
+{
+    s6_rule_trial *t = rs->ptrial == NULL
+                           ? s6_registry_trial_params(&rs->reg, params_of,
+                                                      params_ud)
+                           : NULL;
+    if (t == NULL) {
+        done(done_ud, rs->ptrial != NULL ? S6_EBUSY : S6_ENOMEM,
+             "the rule parameters could not be tried");
+        return;
+    }
+    s6_log_info(rs->log, "rules", "rule parameters being checked",
+                S6_LOG_INT("rules", (int64_t)t->n));
+    rs->ptrial = t;
+    rs->pdone = done;
+    rs->pdone_ud = done_ud;
+    rs->pwork.data = rs;
+    if (rs->loop != NULL && rs->reg.opts.worker_exe != NULL &&
+        uv_queue_work(rs->loop, &rs->pwork, run_params, params_ran) == 0)
+        return;
+    run_params(&rs->pwork); /* in-process: one watchdog, here */
+    params_ran(&rs->pwork, 0);
+}
+
+/* The set the configuration's check built, when nothing changed since. */
+static int adopt_tried(s6_rules_svc *rs)
+{
+    s6_ruleset *set = rs->pset;
+    rs->pset = NULL;
+    if (set == NULL || rs->pset_version != rs->reg.version) {
+        s6_ruleset_free(set);
+        return S6_EINVAL;
+    }
+    return s6_registry_adopt(&rs->reg, set);
 }
 
 int s6_rules_svc_reconfigure(s6_rules_svc *rs, const s6_rules_svc_config *cfg)
 {
+    s6_rules_snap was;
+    take_snap(rs, &was);
     configure(rs, cfg);
-    int rc = s6_registry_rebuild(&rs->reg);
+    int rc = adopt_tried(rs) == 0 ? 0 : s6_registry_rebuild(&rs->reg);
     if (rc != 0)
         s6_log_error(rs->log, "rules",
                      "new rule settings refused; the running rule set stays",
                      S6_LOG_STR("error", rs->reg.last_error));
     else
-        log_versions(rs, "rule version live");
+        log_changes(rs, &was);
+    rs->reg.shadow_dirty = 1; /* the shadows take the new parameters too */
+    sync_shadows(rs);
     return rc;
 }
 
-static void report_reload(s6_rules_svc *rs, unsigned failures, int changed)
+static void report_reload(s6_rules_svc *rs, unsigned failures, int changed,
+                          const s6_rules_snap *was)
 {
+    sync_shadows(rs);
+    log_changes(rs, was);
     if (rs->reg.reload_failures != failures) {
         s6_log_error(rs->log, "rules",
                      "rule reload refused; the previous version keeps running",
                      S6_LOG_STR("error", rs->reg.last_error));
         count(rs, "s6_rule_reloads_total", 1, S6_LABELS("rejected"));
     }
-    if (changed > 0) {
-        log_versions(rs, "rule version live");
+    if (changed > 0)
         count(rs, "s6_rule_reloads_total", 1, S6_LABELS("ok"));
-    }
 }
 
 int s6_rules_svc_reload(s6_rules_svc *rs)
 {
     unsigned failures = rs->reg.reload_failures;
+    s6_rules_snap was;
+    take_snap(rs, &was);
     int changed = s6_registry_reload(&rs->reg);
-    report_reload(rs, failures, changed);
+    report_reload(rs, failures, changed, &was);
     return changed;
 }
 
@@ -207,6 +354,9 @@ static void next_trial(s6_rules_svc *rs)
 {
     rs->trial = s6_registry_trial_next(&rs->reg);
     if (rs->trial != NULL) {
+        s6_log_info(rs->log, "rules", "rule candidate being checked",
+                    S6_LOG_STR("rule", rs->reg.rules[rs->trial->entry].name),
+                    S6_LOG_STR("as", rs->trial->shadow ? "shadow" : "live"));
         rs->work.data = rs;
         if (uv_queue_work(rs->loop, &rs->work, run_trial, trial_ran) == 0)
             return;
@@ -215,7 +365,7 @@ static void next_trial(s6_rules_svc *rs)
     }
     int changed = s6_registry_reload_finish(
         &rs->reg, rs->scan_rc < 0 ? rs->scan_rc : rs->accepted, rs->scan_err);
-    report_reload(rs, rs->failures_before, changed);
+    report_reload(rs, rs->failures_before, changed, &rs->before);
     rs->reloading = 0;
     if (rs->again) {
         rs->again = 0;
@@ -236,6 +386,7 @@ void s6_rules_svc_reload_async(s6_rules_svc *rs)
     rs->reloading = 1;
     rs->accepted = 0;
     rs->failures_before = rs->reg.reload_failures;
+    take_snap(rs, &rs->before);
     rs->reg.reloads++;
     rs->scan_err[0] = '\0';
     rs->scan_rc = s6_registry_scan(&rs->reg, rs->scan_err, sizeof rs->scan_err);
@@ -255,10 +406,13 @@ int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
     memset(rs, 0, sizeof *rs);
     rs->log = log;
     rs->metrics = metrics;
+    s6_rules_snap none;
+    memset(&none, 0, sizeof none);
     int rc = open_registry(rs, cfg, err, errlen);
     if (rc != 0)
         return rc;
-    log_versions(rs, "rule version live");
+    sync_shadows(rs);
+    log_changes(rs, &none);
     rs->loop = loop;
     if (loop == NULL)
         return 0;
@@ -291,8 +445,54 @@ static unsigned counter_at(const s6_rule_registry *reg, size_t offset)
     return *(const unsigned *)((const char *)reg + offset);
 }
 
+int s6_rules_svc_promote(s6_rules_svc *rs, const char *rule, char *err,
+                         size_t errlen)
+{
+    s6_rules_snap was;
+    take_snap(rs, &was);
+    int rc = s6_registry_promote(&rs->reg, rule, err, errlen);
+    if (rc != 0)
+        return rc;
+    sync_shadows(rs);
+    const s6_rule_entry *e = s6_registry_find(&rs->reg, rule);
+    s6_log_warn(rs->log, "rules", "rule shadow promoted",
+                S6_LOG_STR("rule", rule),
+                S6_LOG_STR("rule_version", e->hash),
+                S6_LOG_STR("previous", e->prev ? e->prev_hash : NULL),
+                S6_LOG_INT("set_version", rs->reg.version));
+    log_changes(rs, &was);
+    count(rs, "s6_rule_reloads_total", 1, S6_LABELS("promoted"));
+    return 0;
+}
+
+/* A shadow that ran a whole promote_after_s on live positions without a
+ * fault becomes live by itself (rules.shadow_promote_after_s). */
+static void auto_promote(s6_rules_svc *rs)
+{
+    /* the service only: a replay's clock is not the wall clock, and it
+     * must never write the rule folder */
+    if (rs->promote_after_s <= 0 || rs->reg.shadow_set == NULL ||
+        rs->loop == NULL)
+        return;
+    uint64_t now = now_ms();
+    for (int i = 0; i < rs->reg.n; i++) {
+        const s6_rule_entry *e = &rs->reg.rules[i];
+        if (e->shadow == NULL || e->shadow_faults > 0 ||
+            e->shadow_evals == 0 || e->shadow_since_ms == 0 ||
+            (double)(now - e->shadow_since_ms) < rs->promote_after_s * 1e3)
+            continue;
+        char err[512];
+        char name[S6_RULE_NAME_MAX];
+        snprintf(name, sizeof name, "%s", e->name);
+        if (s6_rules_svc_promote(rs, name, err, sizeof err) != 0)
+            s6_log_error(rs->log, "rules", "rule shadow not promoted",
+                         S6_LOG_STR("rule", name), S6_LOG_STR("error", err));
+    }
+}
+
 void s6_rules_svc_maintain(s6_rules_svc *rs)
 {
+    auto_promote(rs);
     unsigned before[3];
     for (size_t i = 0; i < 3; i++)
         before[i] = counter_at(&rs->reg, maintained[i].offset);
@@ -354,7 +554,27 @@ static void run_plan(void *ud, size_t pi, const s6_plan *plan,
                     S6_LOG_STR("code", code), S6_LOG_STR("reason", r->reason));
         count(c->rs, "s6_proposals_rejected_total", 1, S6_LABELS(code));
     }
+    s6_shadow_live_plan(&c->rs->shadow, pi, plan);
     c->user->plan(c->user->ud, pi, plan, props, n, v);
+}
+
+static void count_diff(void *ud, const s6_rule_entry *e, int kind)
+{
+    count(ud, "s6_rule_shadow_diffs_total", 2,
+          S6_LABELS(e->name, s6_shadow_kind_name(kind)));
+}
+
+/* The shadows' evaluations and plans so far, as counters. */
+static void count_shadow_evals(s6_rules_svc *rs, size_t n)
+{
+    for (int i = 0; rs->metrics != NULL && i < rs->reg.n; i++) {
+        if (rs->reg.rules[i].shadow == NULL)
+            continue;
+        s6_counter *c = NULL;
+        (void)s6_counter_get(rs->metrics, "s6_rule_shadow_evals_total", 1,
+                             S6_LABELS(rs->reg.rules[i].name), &c);
+        s6_counter_add(c, (double)n);
+    }
 }
 
 /* Actions over a rule's cap were dropped in the host: said and counted
@@ -389,11 +609,15 @@ int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
 {
     if (rs == NULL || rs->reg.live == NULL || hooks == NULL)
         return S6_EINVAL;
+    sync_shadows(rs);
+    /* first, so the shadows read the states the live versions start from */
+    (void)s6_shadow_before(&rs->shadow, &rs->reg, pos, mkt, n, store);
     uint64_t t0 = uv_hrtime();
     s6_sink_reset(sink);
     int rc = s6_ruleset_eval(rs->reg.live, pos, mkt, n, sink, store, NULL);
     observe_eval(rs, t0);
     report_capped(rs, sink);
+    s6_registry_batch_done(&rs->reg, rc);
     if (rc != 0) {
         /* no plans this time; a dead worker is restarted for the next */
         s6_rules_svc_maintain(rs);
@@ -407,38 +631,97 @@ int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
                                .rule_hashes = hashes,
                                .n_rule_hashes = (size_t)nrules, .ud = &c};
     rc = s6_decide_batch(pos, mkt, n, sink->v, sink->n, &wrapped, stats);
+    if (rs->shadow.ran) {
+        count_shadow_evals(rs, n);
+        s6_shadow_compare(&rs->shadow, &rs->reg, pos, mkt, n, sink, hooks,
+                          count_diff, rs);
+    }
     s6_rules_svc_maintain(rs);
     return rc;
+}
+
+static json_t *shadow_json(const s6_rule_entry *e, uint64_t now)
+{
+    if (e->shadow == NULL)
+        return e->shadow_error[0]
+                   ? json_pack("{s:n,s:s}", "version", "last_error",
+                               e->shadow_error)
+                   : json_null();
+    json_t *by = json_object();
+    for (int k = 0; k < S6_SHADOW_KINDS; k++)
+        json_object_set_new(by, s6_shadow_kind_name(k),
+                            json_integer((json_int_t)e->shadow_diff[k]));
+    double age = e->shadow_since_ms > 0 && now >= e->shadow_since_ms
+                     ? (double)(now - e->shadow_since_ms) / 1e3 : 0;
+    return json_pack("{s:s,s:f,s:I,s:I,s:o,s:s?,s:I,s:s?}", "version",
+                     e->shadow_hash, "running_s", age, "evaluations",
+                     (json_int_t)e->shadow_evals, "differed",
+                     (json_int_t)e->shadow_differed, "diff", by, "last_diff",
+                     e->shadow_last_diff[0] ? e->shadow_last_diff : NULL,
+                     "faults", (json_int_t)e->shadow_faults, "last_error",
+                     e->shadow_error[0] ? e->shadow_error : NULL);
+}
+
+static json_t *rule_json(const s6_rule_entry *e, uint64_t now)
+{
+    json_t *r = json_pack(
+        "{s:s,s:s?,s:s?,s:b,s:b,s:s?,s:I}", "name", e->name, "version",
+        e->good ? e->hash : NULL, "previous", e->prev ? e->prev_hash : NULL,
+        "live", e->good != NULL && e->present && !e->quarantined,
+        "quarantined", e->quarantined, "last_error",
+        e->last_error[0] ? e->last_error : NULL, "faults",
+        (json_int_t)e->faults);
+    json_object_set_new(r, "proven", e->proven ? json_string(e->proven_hash)
+                                               : json_null());
+    json_object_set_new(r, "clean_batches", json_integer(e->clean));
+    json_object_set_new(r, "rolled_back", json_boolean(e->rolled_back));
+    json_object_set_new(r, "shadow", shadow_json(e, now));
+    return r;
+}
+
+/* Degraded while something the operator chose is not what runs: a file
+ * refused, a rule quarantined or rolled back, a shadow refused or
+ * retired, or the worker down. */
+static int rules_degraded(const s6_rule_registry *g, int alive)
+{
+    int bad = g->last_error[0] != '\0' || !alive;
+    for (int i = 0; i < g->n && !bad; i++) {
+        const s6_rule_entry *e = &g->rules[i];
+        bad = e->present && (e->quarantined || e->rolled_back ||
+                             (e->shadow_present && e->shadow_error[0]));
+    }
+    return bad;
 }
 
 json_t *s6_rules_svc_health(const s6_rules_svc *rs)
 {
     json_t *list = json_array();
+    uint64_t now = now_ms();
+    unsigned shadows = 0;
     for (int i = 0; i < rs->reg.n; i++) {
         const s6_rule_entry *e = &rs->reg.rules[i];
+        shadows += e->shadow != NULL;
         if (e->good == NULL && e->last_error[0] == '\0')
             continue;
-        json_array_append_new(
-            list, json_pack("{s:s,s:s?,s:s?,s:b,s:b,s:s?,s:I}", "name",
-                            e->name, "version", e->good ? e->hash : NULL,
-                            "previous", e->prev ? e->prev_hash : NULL, "live",
-                            e->good != NULL && e->present && !e->quarantined,
-                            "quarantined", e->quarantined, "last_error",
-                            e->last_error[0] ? e->last_error : NULL,
-                            "faults", (json_int_t)e->faults));
+        json_array_append_new(list, rule_json(e, now));
     }
     const s6_rule_registry *g = &rs->reg;
     int alive = g->live != NULL && s6_ruleset_alive(g->live);
-    return json_pack("{s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:{s:s,s:b,s:I},s:s?}",
-                     "status", g->last_error[0] || !alive ? "degraded" : "ok",
-                     "set_version", (json_int_t)g->version, "rules", list,
-                     "reloads", (json_int_t)g->reloads, "reload_failures",
-                     (json_int_t)g->reload_failures, "rollbacks",
-                     (json_int_t)g->rollbacks, "quarantines",
-                     (json_int_t)g->quarantines, "worker", "mode",
-                     g->opts.worker_exe != NULL ? "process" : "in_process",
-                     "alive", alive, "restarts", (json_int_t)g->restarts,
-                     "last_error", g->last_error[0] ? g->last_error : NULL);
+    int degraded = rules_degraded(g, alive);
+    json_t *doc = json_pack(
+        "{s:b,s:s,s:I,s:o,s:I,s:I,s:I,s:I,s:{s:s,s:b,s:I},s:s?}", "ok",
+        !degraded, "status", degraded ? "degraded" : "ok", "set_version",
+        (json_int_t)g->version, "rules", list, "reloads",
+        (json_int_t)g->reloads, "reload_failures",
+        (json_int_t)g->reload_failures, "rollbacks", (json_int_t)g->rollbacks,
+        "quarantines", (json_int_t)g->quarantines, "worker", "mode",
+        g->opts.worker_exe != NULL ? "process" : "in_process", "alive", alive,
+        "restarts", (json_int_t)g->restarts, "last_error",
+        g->last_error[0] ? g->last_error : NULL);
+    json_object_set_new(doc, "shadows", json_integer(shadows));
+    json_object_set_new(doc, "promotions", json_integer(g->promotions));
+    json_object_set_new(doc, "clean_batches", json_integer(g->clean_batches));
+    return doc;
 }
 
 void s6_rules_svc_stop(s6_rules_svc *rs)
@@ -451,6 +734,9 @@ void s6_rules_svc_stop(s6_rules_svc *rs)
 
 void s6_rules_svc_free(s6_rules_svc *rs)
 {
+    s6_ruleset_free(rs->pset);
+    rs->pset = NULL;
+    s6_shadow_free(&rs->shadow);
     s6_registry_free(&rs->reg);
     s6_watchdog_stop(rs->wd);
     rs->wd = NULL;
@@ -470,12 +756,19 @@ int s6_rules_check(const s6_rules_svc_config *cfg, FILE *out)
             fprintf(out, "ok    %-24s %s\n", e->name, e->hash);
         else if (++failed)
             fprintf(out, "FAIL  %s\n", e->last_error);
+        if (e->shadow != NULL)
+            fprintf(out, "ok    %-24s %s (shadow)\n", e->name,
+                    e->shadow_hash);
+        else if (e->shadow_present && e->shadow_error[0] && ++failed)
+            fprintf(out, "FAIL  %s\n", e->shadow_error);
     }
+    if (rs.reg.scan_note[0] && ++failed)
+        fprintf(out, "FAIL  %s\n", rs.reg.scan_note);
     if (rc != 0 && failed == 0)
         fprintf(out, "FAIL  %s\n", err[0] ? err : cfg->rules_dir);
-    else if (rc == 0)
+    else if (rc == 0 && failed == 0)
         fprintf(out, "%d rule(s) pass the contract, the probe on canned "
                      "positions and their self-checks\n", rs.reg.n);
     s6_rules_svc_free(&rs);
-    return rc == 0 ? 0 : 1;
+    return rc == 0 && failed == 0 ? 0 : 1;
 }

@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "metrics/metrics.h"
 #include "rules/registry.h"
+#include "rules/shadow.h"
 #include "rules/sink.h"
 #include "rules/state_store.h"
 #include "util/log.h"
@@ -30,6 +31,10 @@ typedef struct s6_rules_svc_config {
     uint64_t quiet_ms;            /* watcher debounce */
     unsigned rollback_faults;     /* faults of a version before it is rolled
                                      back (or quarantined, when new) */
+    unsigned clean_batches;       /* clean batches that prove a version (0:
+                                     20), what a rollback returns to */
+    double shadow_promote_after_s; /* a shadow without a fault this long
+                                      is promoted; 0: only by request */
     unsigned max_actions;         /* per rule and evaluation (0: default) */
     size_t max_state_bytes;       /* per rule and position (0: default) */
     /* Not NULL: rules run in worker processes started from this
@@ -42,6 +47,13 @@ typedef struct s6_rules_svc_config {
     const char *(*params_of)(void *ud, const char *rule);
     void *params_ud;
 } s6_rules_svc_config;
+
+/* What the registry ran before a reload, so the log names what changed. */
+typedef struct s6_rules_snap {
+    char live[S6_REG_MAX_RULES][17];   /* "" when none */
+    char shadow[S6_REG_MAX_RULES][17];
+    char params[S6_REG_MAX_RULES][17];
+} s6_rules_snap;
 
 typedef struct s6_rules_svc {
     s6_log *log;
@@ -58,6 +70,16 @@ typedef struct s6_rules_svc {
     int reloading, again, stopping, scan_rc, accepted;
     unsigned failures_before;
     char scan_err[512];
+    s6_rules_snap before;         /* the registry as the reload found it */
+    s6_shadow shadow;             /* shadow versions, evaluated per batch */
+    /* A configuration's parameters tried off the loop before it swaps. */
+    uv_work_t pwork;
+    s6_rule_trial *ptrial;
+    void (*pdone)(void *ud, int rc, const char *err);
+    void *pdone_ud;
+    s6_ruleset *pset;             /* the set it built, adopted at the swap */
+    unsigned pset_version;        /* the registry's version it was built on */
+    double promote_after_s;
 } s6_rules_svc;
 
 /* Defaults, with S6_RULES_DIR and S6_LUA_DIR from the environment. */
@@ -73,6 +95,16 @@ int s6_rules_svc_start(s6_rules_svc *rs, uv_loop_t *loop, s6_log *log,
 /* The configuration changed (parameters, regimes, limits): rebuild the
  * live set with it — validate-then-swap, logged either way. */
 int s6_rules_svc_reconfigure(s6_rules_svc *rs, const s6_rules_svc_config *cfg);
+/* Would the live versions build, probe and self-check with these
+ * parameters (a config about to be swapped in)?  Tried on libuv's thread
+ * pool in worker mode (here otherwise); done(ud, 0 | code, err) answers
+ * on the loop, never after s6_rules_svc_stop.  The set it built goes live
+ * at the next s6_rules_svc_reconfigure without being built again. */
+void s6_rules_svc_try_params(s6_rules_svc *rs,
+                             const char *(*params_of)(void *, const char *),
+                             void *params_ud,
+                             void (*done)(void *ud, int rc, const char *err),
+                             void *done_ud);
 /* Re-reads the folder now; logs what changed or why nothing did. */
 int s6_rules_svc_reload(s6_rules_svc *rs);
 /* The same without waiting (worker mode, with a loop): the answer is
@@ -94,6 +126,10 @@ int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
                      const s6_mkt_view *mkt, size_t n, s6_sink *sink,
                      s6_state_store *store, const s6_decide_hooks *hooks,
                      s6_decide_stats *stats);
+/* Makes the rule's shadow live (see s6_registry_promote); logged and
+ * counted.  0, or the registry's code with err saying why. */
+int s6_rules_svc_promote(s6_rules_svc *rs, const char *rule, char *err,
+                         size_t errlen);
 /* {"version":N,"rules":[{"name","hash","previous","last_error"}],...} */
 json_t *s6_rules_svc_health(const s6_rules_svc *rs);
 void s6_rules_svc_stop(s6_rules_svc *rs);

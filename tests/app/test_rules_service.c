@@ -163,6 +163,31 @@ static const char *rules_status(int port, json_t **doc)
     return json_string_value(json_object_get(rules, "status"));
 }
 
+/* Log lines so far with message msg, and of those how many name rule. */
+static int log_lines(const proc *p, const char *msg, const char *rule,
+                     int *naming)
+{
+    int n = 0;
+    *naming = 0;
+    const char *at = p->err.data;
+    while (at != NULL && *at) {
+        const char *end = strchr(at, '\n');
+        size_t len = end ? (size_t)(end - at) : strlen(at);
+        char line[4096];
+        snprintf(line, sizeof line, "%.*s", (int)(len < 4095 ? len : 4095), at);
+        json_t *doc = json_loads(line, 0, NULL);
+        const char *m = json_string_value(json_object_get(doc, "msg"));
+        if (m != NULL && strcmp(m, msg) == 0) {
+            n++;
+            const char *r = json_string_value(json_object_get(doc, "rule"));
+            *naming += r != NULL && strcmp(r, rule) == 0;
+        }
+        json_decref(doc);
+        at = end ? end + 1 : NULL;
+    }
+    return n;
+}
+
 /* The value of one series in a /metrics scrape, -1 when absent. */
 static double scrape(int port, const char *series)
 {
@@ -196,6 +221,9 @@ static void hot_reload_refuses_then_accepts(void **state)
                            "stagnation.lua:3:"));
     json_decref(line);
     assert_string_equal(rules_status(port, &doc), "degraded");
+    /* and so is the service as a whole; /ready is not the rules' to say */
+    assert_string_equal(json_string_value(json_object_get(doc, "status")),
+                        "degraded");
     json_t *rules = json_object_get(json_object_get(doc, "checks"), "rules");
     assert_non_null(strstr(json_string_value(json_object_get(rules, "last_error")),
                            "stagnation.lua:3:"));
@@ -211,10 +239,23 @@ static void hot_reload_refuses_then_accepts(void **state)
     size_t n = fread(good, 1, sizeof good - 40, f);
     fclose(f);
     snprintf(good + n, sizeof good - n, "\n-- tuned\n");
+    int naming;
+    int at_start = log_lines(&p, "rule version live", "stagnation", &naming);
+    assert_int_equal(at_start, 6); /* every rule once, at start */
     save(&d, "stagnation.lua", good);
     line = await_log(&p, "rule version live");
+    /* the reload names the one rule that changed, and no other */
+    assert_string_equal(json_string_value(json_object_get(line, "rule")),
+                        "stagnation");
     json_decref(line);
+    assert_int_equal(log_lines(&p, "rule version live", "stagnation", &naming),
+                     at_start + 1);
+    assert_int_equal(naming, 2);
     assert_string_equal(rules_status(port, &doc), "ok");
+    /* the rules no longer hold the service's status down (Redis and the
+     * rest may, here: they are not running) */
+    assert_true(json_is_true(json_object_get(
+        json_object_get(json_object_get(doc, "checks"), "rules"), "ok")));
     json_decref(doc);
     assert_true(scrape(port, "s6_rule_reloads_total{result=\"ok\"}") == 1);
 
@@ -243,7 +284,17 @@ static void config_reload_rebuilds_rules(void **state)
     save(&d, "s6.json", "{\"rules\": {\"params\": {\"trailing_stop\": "
                         "{\"base\": {\"min_move\": 0.001}}}}}\n");
     json_decref(await_log(&p, "config reloaded"));
-    json_decref(await_log(&p, "rule version live")); /* rebuilt with it */
+    /* rebuilt with it: the log names the rule whose parameters changed */
+    json_t *changed = await_log(&p, "rule parameters live");
+    assert_string_equal(json_string_value(json_object_get(changed, "rule")),
+                        "trailing_stop");
+    json_decref(changed);
+    int naming;
+    assert_int_equal(log_lines(&p, "rule parameters live", "trailing_stop",
+                               &naming), 1);
+    assert_int_equal(naming, 1);
+    assert_int_equal(log_lines(&p, "rule version live", "trailing_stop",
+                               &naming), 6); /* only the start's */
     json_t *doc;
     assert_int_equal(http_get_json(port, "/health", &doc), 200);
     json_t *cfg = json_object_get(json_object_get(doc, "checks"), "config");

@@ -249,6 +249,55 @@ static void a_refused_check_keeps_the_running_config(void **state)
     assert_int_equal(live->version, 2);
 }
 
+/* A check that answers later: the config waits for its answer (a change
+ * saved meanwhile is read after it), a refusal keeps the running one. */
+typedef struct later {
+    const s6_config *fresh; /* the config being checked, NULL when none */
+    unsigned asked;
+} later;
+
+static void ask_later(void *ud, const s6_config *fresh, s6_config_live *live)
+{
+    later *l = ud;
+    (void)live;
+    l->fresh = fresh;
+    l->asked++;
+}
+
+static void an_async_check_answers_later(void **state)
+{
+    fixture *f = *state;
+    s6_config_live *live = &f->live;
+    later l = {0};
+    s6_config_live_set_check_async(live, ask_later, &l);
+    editor_save(f, good(12, 8086));
+    assert_int_equal(s6_config_live_reload(live), 0); /* on its way */
+    assert_int_equal(l.asked, 1);
+    assert_int_equal(l.fresh->ticks.manage_interval_s, 12);
+    assert_int_equal(live->version, 1);              /* not swapped yet */
+    editor_save(f, good(11, 8086));
+    assert_int_equal(s6_config_live_reload(live), 0); /* waits its turn */
+    assert_int_equal(l.asked, 1);
+    s6_config_error e;
+    s6_config_error_set(&e, "s6.json", "rules.params", "spinner: too slow");
+    s6_config_live_checked(live, -EINVAL, &e);
+    /* 12 refused, the running config stays; 11 read again and asked */
+    assert_true(live->has_error);
+    assert_string_equal(live->last_error.path, "rules.params");
+    assert_int_equal(live->version, 1);
+    assert_int_equal(f->calls, 0);
+    assert_int_equal(l.asked, 2);
+    assert_int_equal(l.fresh->ticks.manage_interval_s, 11);
+    s6_config_live_checked(live, 0, NULL);
+    assert_int_equal(live->version, 2);
+    assert_int_equal(f->calls, 1);
+    assert_false(live->has_error);
+    assert_int_equal(s6_config_live_get(live)->ticks.manage_interval_s, 11);
+    /* an answer nobody waits for changes nothing */
+    s6_config_live_checked(live, 0, NULL);
+    assert_int_equal(live->version, 2);
+}
+
 static void env_applies_at_init_and_on_reload(void **state)
 {
     (void)state;
@@ -288,6 +337,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(
             a_refused_check_keeps_the_running_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_async_check_answers_later, setup,
+                                        teardown),
         cmocka_unit_test(env_applies_at_init_and_on_reload),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -343,6 +343,182 @@ static void reload_keeps_rule_state(void **state)
     assert_int_equal(f->sink.v[0].pos_index, 1);
 }
 
+/* A version that errors on live positions, told apart by its text. */
+static void write_broken(fixture *f, int v)
+{
+    char src[512];
+    snprintf(src, sizeof src,
+             "-- v%d\n"
+             "local r = { name = 'lock', triggers = { 'tick' } }\n"
+             "function r.evaluate(pos)\n"
+             "  if pos.qty == 7 then error('broken v%d') end\n"
+             "end\n"
+             "return r\n", v, v);
+    write_rule(f, "lock", src);
+}
+
+/* v1 runs clean long enough to be proven; v2 goes live and is replaced
+ * before it ever runs; v3 breaks: the rollback lands on v1, not on v2
+ * (the version before, as broken as v3), and the file's v3 stays out. */
+static void rollback_to_last_clean_version(void **state)
+{
+    fixture *f = *state;
+    char err[512] = "";
+    write_rule(f, "lock", LOCK_RULE);
+    assert_int_equal(load(f, err, sizeof err), 0);
+    f->reg.clean_batches = 3;
+    const s6_rule_entry *e = s6_registry_find(&f->reg, "lock");
+    char v1[17], v2[17];
+    memcpy(v1, e->hash, 17);
+    s6_eval_report rep;
+    for (int i = 0; i < 3; i++) {
+        assert_null(e->proven);
+        eval(f, 4, &rep);
+        s6_registry_batch_done(&f->reg, 0);
+    }
+    assert_string_equal(e->proven_hash, v1);
+    write_broken(f, 2);
+    assert_int_equal(s6_registry_reload(&f->reg), 1);
+    memcpy(v2, e->hash, 17);
+    write_broken(f, 3);
+    assert_int_equal(s6_registry_reload(&f->reg), 1);
+    assert_string_equal(e->prev_hash, v2);
+    for (int i = 0; i < 4; i++)
+        f->pos[i].qty = 7;
+    for (int round = 0; round < 2; round++) {
+        eval(f, 4, &rep);
+        s6_registry_batch_done(&f->reg, 0);
+    }
+    assert_true(f->reg.rollback_pending);
+    assert_int_equal(s6_registry_maintain(&f->reg), 1);
+    assert_string_equal(e->hash, v1);
+    assert_true(e->rolled_back);
+    assert_non_null(strstr(f->reg.last_error, "the last that ran cleanly"));
+    /* the file still holds v3: a reload does not put it back */
+    assert_int_equal(s6_registry_reload(&f->reg), 0);
+    assert_string_equal(e->hash, v1);
+    eval(f, 4, &rep);
+    assert_int_equal(rep.errors, 0);
+    /* a fault breaks a streak: v1 must run clean again from zero */
+    assert_int_equal(e->clean, 0);
+}
+
+/* Rules that only fail at a real date: on the clock (caught by the probe)
+ * and where only a self-check's position reaches it (caught by the
+ * self-check run again at realistic host times).  Both refused, with the
+ * time named, and the good version stays. */
+static void clock_bombs_are_refused(void **state)
+{
+    fixture *f = *state;
+    char err[512] = "";
+    write_rule(f, "lock", LOCK_RULE);
+    assert_int_equal(load(f, err, sizeof err), 0);
+    char good[17];
+    memcpy(good, s6_registry_find(&f->reg, "lock")->hash, 17);
+    static const char *const bombs[] = {
+        "local r = { name = 'lock', triggers = { 'tick' } }\n"
+        "function r.evaluate(pos, mkt)\n"
+        "  if mkt.now > 1e9 then error('clock bomb') end\n"
+        "end\n"
+        "return r\n",
+        "local r = { name = 'lock', triggers = { 'tick' } }\n"
+        "function r.evaluate(pos, mkt)\n"
+        "  if pos.add_on_count == 1 and mkt.now - pos.opened_at < 60\n"
+        "     and pos.opened_at > 1.6e9 then error('added-on bomb') end\n"
+        "end\n"
+        "r.checks = { { name = 'after an add',\n"
+        "  pos = { add_on_count = 1, opened_at = 100 }, mkt = { now = 130 },\n"
+        "  expect = function(actions) assert(#actions == 0) end } }\n"
+        "return r\n",
+    };
+    static const char *const want[] = {"lock.lua:3: clock bomb",
+                                       "self-check 'after an add'"};
+    for (size_t i = 0; i < 2; i++) {
+        write_rule(f, "lock", bombs[i]);
+        assert_int_equal(s6_registry_reload(&f->reg), 0);
+        print_message("refused: %s\n", f->reg.last_error);
+        assert_non_null(strstr(f->reg.last_error, want[i]));
+        assert_non_null(strstr(f->reg.last_error, "(at now = "));
+        assert_string_equal(s6_registry_find(&f->reg, "lock")->hash, good);
+    }
+}
+
+/* The field names of the docs' table headed by `header` ("| `pos.`
+ * field"), as a Lua list ("'id', 'symbol', ..."); returns how many. */
+static int documented_fields(const char *doc, const char *header, char *out,
+                             size_t len)
+{
+    const char *at = strstr(doc, header);
+    assert_non_null(at);
+    at = strchr(at, '\n') + 1;  /* the header row */
+    at = strchr(at, '\n') + 1;  /* |---|---| */
+    int n = 0;
+    size_t k = 0;
+    out[0] = '\0';
+    while (at[0] == '|') {
+        const char *end = strchr(at + 1, '|');  /* the first cell only */
+        for (const char *q = strchr(at, '`'); q != NULL && q < end;
+             q = strchr(q + 1, '`')) {
+            const char *close = strchr(q + 1, '`');
+            k += (size_t)snprintf(out + k, len - k, "%s'%.*s'", n ? ", " : "",
+                                  (int)(close - q - 1), q + 1);
+            n++;
+            q = close;
+        }
+        at = strchr(at, '\n') + 1;
+    }
+    return n;
+}
+
+/* Every field docs/rules.md lists for pos and mkt reaches a rule, on the
+ * positions of a real batch (not only on the canned views), and the
+ * position's id and symbol are the slot's. */
+static void views_carry_every_documented_field(void **state)
+{
+    fixture *f = *state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/rules.md", getenv("S6_SOURCE_DIR"));
+    FILE *in = fopen(path, "r");
+    assert_non_null(in);
+    static char doc[1 << 17];
+    doc[fread(doc, 1, sizeof doc - 1, in)] = '\0';
+    fclose(in);
+    char posf[2048], mktf[1024];
+    int np = documented_fields(doc, "| `pos.` field", posf, sizeof posf);
+    int nm = documented_fields(doc, "| `mkt.` field", mktf, sizeof mktf);
+    print_message("%d pos fields: %s\n%d mkt fields: %s\n", np, posf, nm, mktf);
+    assert_true(np >= 20); /* the table, read: a parse that lost rows fails */
+    assert_true(nm >= 10);
+    static char src[8192];
+    snprintf(src, sizeof src,
+             "local r = { name = 'fields', triggers = { 'tick' } }\n"
+             "function r.evaluate(pos, mkt)\n"
+             "  if pos.qty ~= 7 then return end -- the live batch only\n"
+             "  local miss = {}\n"
+             "  for _, k in ipairs({ %s }) do\n"
+             "    if pos[k] == nil then miss[#miss + 1] = 'pos.' .. k end end\n"
+             "  for _, k in ipairs({ %s }) do\n"
+             "    if mkt[k] == nil then miss[#miss + 1] = 'mkt.' .. k end end\n"
+             "  if #miss > 0 then error('missing ' .. table.concat(miss, ' '), 0) end\n"
+             "  if pos.id ~= 'live-7' or pos.symbol ~= 'ETHUSDT' or\n"
+             "     pos.entry_quantities[1] ~= 7 then error('wrong id, symbol or fill', 0) end\n"
+             "  return { act.event('FIELDS_OK', 'every field') }\n"
+             "end\n"
+             "return r\n", posf, mktf);
+    write_rule(f, "fields", src);
+    char err[512] = "";
+    assert_int_equal(load(f, err, sizeof err), 0);
+    assert_int_equal(s6_ruleset_set_slot(f->reg.live, 0, "live-7", "ETHUSDT"), 0);
+    f->pos[0].qty = 7;
+    f->pos[0].entry_qty[0] = 7;
+    s6_eval_report rep;
+    eval(f, 1, &rep);
+    if (f->faults > 0)
+        fail_msg("%s", f->last_fault);
+    assert_int_equal(f->sink.n, 1);
+    assert_string_equal(f->sink.v[0].name, "FIELDS_OK");
+}
+
 static void bytecode_is_refused(void **state)
 {
     fixture *f = *state;
@@ -367,6 +543,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_version_never_replaces_good, setup, teardown),
         cmocka_unit_test_setup_teardown(reload_keeps_rule_state, setup, teardown),
         cmocka_unit_test_setup_teardown(bytecode_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(rollback_to_last_clean_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(clock_bombs_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(views_carry_every_documented_field, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
