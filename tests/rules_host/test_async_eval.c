@@ -103,6 +103,9 @@ static void setup_rig(rig *r)
     cfg.rules_dir = r->dir;
     cfg.lua_dir = lua_dir;
     cfg.worker_exe = S6_POSITION_EXE;
+    /* no timing is tested here: a cold worker on a loaded machine must
+     * not meet the hard limit (-ETIMEDOUT) */
+    cfg.deadline_ms = 1000;
     char err[512] = "";
     if (s6_rules_svc_start(&r->svc, &r->loop, &r->log, r->m, &cfg, err,
                            sizeof err) != 0)
