@@ -294,30 +294,28 @@ static bool protect_first(s6_engine *e, e_pos *p)
 
 static void batch_free(batch *b)
 {
-    if (b == NULL)
-        return;
-    free(b->slots), free(b->versions), free(b->gens), free(b->dropped);
-    free(b->pv), free(b->mv);
     free(b);
 }
 
+/* The batch and its arrays in one block: a replay makes one per price. */
 static batch *batch_new(s6_engine *e, size_t n, int trigger)
 {
-    batch *b = calloc(1, sizeof *b);
+    size_t m = n + 1;
+    size_t size = sizeof(batch) + m * (sizeof(s6_pos_view) +
+                                       sizeof(s6_mkt_view) + sizeof(size_t) +
+                                       2 * sizeof(unsigned) + sizeof(bool));
+    batch *b = malloc(size);
     if (b == NULL)
         return NULL;
-    *b = (batch){.e = e, .trigger = trigger,
-                 .slots = malloc((n + 1) * sizeof *b->slots),
-                 .versions = malloc((n + 1) * sizeof *b->versions),
-                 .gens = malloc((n + 1) * sizeof *b->gens),
-                 .dropped = calloc(n + 1, sizeof *b->dropped),
-                 .pv = malloc((n + 1) * sizeof *b->pv),
-                 .mv = malloc((n + 1) * sizeof *b->mv)};
-    if (b->slots == NULL || b->versions == NULL || b->gens == NULL ||
-        b->dropped == NULL || b->pv == NULL || b->mv == NULL) {
-        batch_free(b);
-        return NULL;
-    }
+    char *at = (char *)(b + 1); /* views first: the strictest alignment */
+    *b = (batch){.e = e, .trigger = trigger};
+    b->pv = (s6_pos_view *)at, at += m * sizeof *b->pv;
+    b->mv = (s6_mkt_view *)at, at += m * sizeof *b->mv;
+    b->slots = (size_t *)at, at += m * sizeof *b->slots;
+    b->versions = (unsigned *)at, at += m * sizeof *b->versions;
+    b->gens = (unsigned *)at, at += m * sizeof *b->gens;
+    b->dropped = (bool *)at;
+    memset(b->dropped, 0, m * sizeof *b->dropped);
     b->hooks = (s6_decide_hooks){.limits = hook_limits, .plan = hook_plan,
                                  .current = hook_current, .ud = b};
     return b;

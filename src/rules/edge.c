@@ -180,11 +180,8 @@ static void lua_state_drop(void *ud, int slot)
 static unsigned lua_state_gen(void *ud, int slot)
 {
     lua_edge *l = ud;
-    unsigned g = 0;
-    for (int id = 0; slot >= 0 && slot < l->nslots && id < l->store.nrules;
-         id++)
-        g += s6_state_gen(&l->store, slot, id);
-    return g;
+    return slot >= 0 && slot < l->nslots ? s6_state_slot_gen(&l->store, slot)
+                                         : 0;
 }
 
 int s6_rules_edge_lua(struct s6_rules_svc *svc, int nslots,
