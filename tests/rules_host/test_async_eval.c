@@ -40,6 +40,7 @@ typedef struct rig {
     s6_rules_edge edge;
     s6_pos_view pos[NPOS];
     s6_mkt_view mkt[NPOS];
+    s6_decide_hooks hooks; /* lives until the answer */
     s6_decide_stats stats;
     int keep[NPOS];
     int asked[NPOS];
@@ -128,8 +129,8 @@ static void teardown_rig(rig *r)
     assert_int_equal(system(cmd), 0);
 }
 
-/* One batch of both positions, started, then answered on the loop. */
-static void batch(rig *r, int keep0, int keep1)
+/* Both positions at a mark of 120, sent; the answer is the loop's. */
+static void send_batch(rig *r, int keep0, int keep1)
 {
     for (int i = 0; i < NPOS; i++) {
         r->pos[i] = (s6_pos_view){.slot = i, .side = 1, .qty = 1,
@@ -144,13 +145,20 @@ static void batch(rig *r, int keep0, int keep1)
     r->keep[0] = keep0;
     r->keep[1] = keep1;
     r->done = 0;
-    s6_decide_hooks h = {.limits = limits, .plan = on_plan,
-                         .current = current, .ud = r};
+    r->hooks = (s6_decide_hooks){.limits = limits, .plan = on_plan,
+                                 .current = current, .ud = r};
     bool pending = false;
-    assert_int_equal(r->edge.start(r->edge.ud, r->pos, r->mkt, NPOS, &h,
-                                   &r->stats, on_done, r, &pending),
+    assert_int_equal(r->edge.start(r->edge.ud, r->pos, r->mkt, NPOS,
+                                   &r->hooks, &r->stats, on_done, r,
+                                   &pending),
                      0);
     assert_true(pending);
+}
+
+/* One batch of both positions, started, then answered on the loop. */
+static void batch(rig *r, int keep0, int keep1)
+{
+    send_batch(r, keep0, keep1);
     /* nothing of the answer before the loop reads it */
     assert_int_equal(r->done + r->planned[0] + r->planned[1] + r->asked[0] +
                          r->asked[1], 0);
@@ -197,22 +205,7 @@ static void replaced_set_answers_its_batch(void **state)
     rig *r = calloc(1, sizeof *r);
     assert_non_null(r);
     setup_rig(r);
-    s6_decide_hooks h = {.limits = limits, .plan = on_plan,
-                         .current = current, .ud = r};
-    r->keep[0] = r->keep[1] = 1;
-    for (int i = 0; i < NPOS; i++) {
-        r->pos[i] = (s6_pos_view){.slot = i, .side = 1, .qty = 1,
-                                  .entry = 100, .margin = 10, .leverage = 10,
-                                  .n_entries = 1, .entry_qty = {1},
-                                  .liq_distance = INFINITY};
-        r->mkt[i] = (s6_mkt_view){.now = 1e9, .mark = 120, .last = 120,
-                                  .mid = 120, .health = 1,
-                                  .trigger = S6_TRIG_PRICE};
-    }
-    bool pending = false;
-    assert_int_equal(r->edge.start(r->edge.ud, r->pos, r->mkt, NPOS, &h,
-                                   &r->stats, on_done, r, &pending), 0);
-    assert_true(pending);
+    send_batch(r, 1, 1);
     assert_int_equal(s6_registry_rebuild(&r->svc.reg), 0); /* a new set */
     while (r->done == 0)
         assert_true(uv_run(&r->loop, UV_RUN_ONCE) >= 0);
