@@ -8,7 +8,6 @@
 #include "rules/remote.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,10 +218,6 @@ struct s6_eval_call {
     int handles;                /* open handles; freed when none is left */
 };
 
-/* The generation `sent` holds for a state the worker has and the store
- * never had (a dropped position's): it never equals the store's. */
-#define UNKNOWN_GEN UINT_MAX
-
 /* `sent` follows the store it describes; a new store starts from nothing. */
 static int track(s6_remote *r, const s6_state_store *st)
 {
@@ -295,7 +290,7 @@ static void take_states(s6_eval_call *c)
         size_t cell = (size_t)rec.slot * (size_t)st->nrules +
                       (size_t)rec.rule_id;
         if (dropped_slot(c, rec.slot)) {
-            r->sent[cell] = UNKNOWN_GEN;
+            r->sent[cell] = S6_STATE_GEN_NONE; /* sent again */
             continue;
         }
         r->sent[cell] = s6_state_set(st, rec.slot, rec.rule_id,

@@ -85,7 +85,7 @@ unsigned s6_state_set(s6_state_store *st, int slot, int rule_id,
     free(st->json[c]);
     st->json[c] = copy;
     st->len[c] = copy ? len : 0;
-    if (++st->gen[c] == 0)
+    if (++st->gen[c] == 0 || st->gen[c] == S6_STATE_GEN_NONE)
         st->gen[c] = 1;
     st->slot_gen[slot]++;
     return st->gen[c];

@@ -1,9 +1,14 @@
 /* Per-position rule state as JSON, keyed by (slot, rule id). */
 #pragma once
 
+#include <limits.h>
 #include <stddef.h>
 
 #include "contract/s6_rule_abi.h"
+
+/* A generation no cell ever has: what a reader holds when it holds
+ * something the store never had (rules/remote.c). */
+#define S6_STATE_GEN_NONE UINT_MAX
 
 struct s6_state_store {
     int nslots;
