@@ -268,6 +268,19 @@ typedef struct s6_rules_edge {
     int (*run)(void *ud, const s6_pos_view *pos, const s6_mkt_view *mkt,
                size_t n, const s6_decide_hooks *hooks,
                s6_decide_stats *stats);
+    /* Optional: the same without waiting.  *pending true: the batch left;
+     * later, from the loop, the plans reach hooks (hooks->current asked
+     * first, per position) and done(cb_ud, rc) runs.  *pending false: it
+     * ran here as run does (rc its result, done not called).  One batch
+     * at a time; pos, mkt, stats and hooks->ud live until done. */
+    int (*start)(void *ud, const s6_pos_view *pos, const s6_mkt_view *mkt,
+                 size_t n, const s6_decide_hooks *hooks,
+                 s6_decide_stats *stats, void (*done)(void *cb_ud, int rc),
+                 void *cb_ud, bool *pending);
+    /* The batch in flight, now (at most its hard limit): settle delivers
+     * it (done runs inside), cancel drops it (done never runs). */
+    void (*settle)(void *ud);
+    void (*cancel)(void *ud);
     /* The rule state of one position (slot) as one JSON object keyed by
      * rule name, for save; and the restore.  NULL when stateless. */
     char *(*state_get)(void *ud, int slot);

@@ -169,6 +169,7 @@ void e_event(s6_engine *e, e_pos *p, const char *type, double value,
 
 void e_save(s6_engine *e, e_pos *p)
 {
+    p->version = ++e->save_seq;
     char *rs = e->edges.rules.state_get != NULL && p->rec.pos.state !=
                        S6_POS_CLOSED
                    ? e->edges.rules.state_get(e->edges.rules.ud,

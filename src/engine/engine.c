@@ -126,6 +126,7 @@ void s6_engine_free(s6_engine *e)
 {
     if (e == NULL)
         return;
+    e_rules_free(e);
     free(e->pos);
     free(e->mkts);
     e_index_free(&e->by_id);

@@ -55,6 +55,8 @@ typedef struct e_pos {
     unsigned rearm_tick;       /* after a refused stop: no new one before
                                   this tick (S4 would refuse a stream of
                                   them; the guard covers meanwhile) */
+    unsigned version;          /* moves at every save (engine-wide seq):
+                                  a plan made before is stale */
 } e_pos;
 
 typedef struct e_mkt {
@@ -107,6 +109,10 @@ struct s6_engine {
                                   sum over the book per plan would walk it) */
     char recent[64][S6_RESULT_ID_MAX]; /* non-fill results seen */
     unsigned n_recent;
+    unsigned save_seq;         /* the last e_pos.version handed out */
+    struct e_batch *flight;    /* the rule batch out, if any (eval.c) */
+    unsigned *want;            /* by slot: S6_TRIG_* waiting for it */
+    size_t want_cap;
 };
 
 /* engine.c */
@@ -220,7 +226,12 @@ void e_mkt_view(const s6_engine *e, const e_mkt *m, int trigger,
                 s6_mkt_view *v);
 
 /* eval.c */
+/* Evaluates the batch; while another is out (rules answered later), the
+ * protective part runs now and the rules when that one is back. */
 int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger);
+/* The batch out, answered now (POST /positions/manage evaluates at once). */
+void e_rules_settle(s6_engine *e);
+void e_rules_free(s6_engine *e);
 /* The ACTIVE positions of one market (mi >= 0), of a symbol on both
  * markets, or all of them (mi < 0, symbol NULL), evaluated as one batch. */
 int e_evaluate_where(s6_engine *e, int mi, const char *symbol, int trigger);
