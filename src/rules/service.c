@@ -828,10 +828,10 @@ void s6_rules_svc_stop(s6_rules_svc *rs)
 
 void s6_rules_svc_free(s6_rules_svc *rs)
 {
+    s6_rules_svc_cancel(rs); /* the batch in flight first: it uses the set */
     s6_ruleset_free(rs->pset);
     rs->pset = NULL;
     s6_shadow_free(&rs->shadow);
-    s6_rules_svc_cancel(rs);
     s6_registry_free(&rs->reg);
     s6_watchdog_stop(rs->wd);
     rs->wd = NULL;
