@@ -242,6 +242,7 @@ void e_store_order(s6_engine *e, const e_pos *p, const char *intent,
     memset(&o, 0, sizeof o);
     snprintf(o.intent_id, sizeof o.intent_id, "%s", intent);
     snprintf(o.pos_id, sizeof o.pos_id, "%s", p->rec.pos.id);
+    snprintf(o.symbol, sizeof o.symbol, "%s", p->rec.pos.symbol);
     snprintf(o.kind, sizeof o.kind, "%s", kind);
     snprintf(o.status, sizeof o.status, "%s", status);
     o.price = price;
