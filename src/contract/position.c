@@ -99,6 +99,16 @@ static void remember(s6_position *p, const char *result_id)
     p->n_seen++;
 }
 
+void s6_position_mark_seen(s6_position *p, const char *result_id)
+{
+    remember(p, result_id);
+}
+
+bool s6_position_has_seen(const s6_position *p, const char *result_id)
+{
+    return seen(p, result_id);
+}
+
 static const char *fill_problem(const s6_position *p, const s6_fill *f)
 {
     size_t idlen = strnlen(f->result_id, S6_RESULT_ID_MAX);

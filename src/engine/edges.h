@@ -64,6 +64,10 @@ typedef struct s6_order_result {
     double risk_reserved;               /* quote reserved in risk:{budget} */
     int concurrency_reserved;           /* slots reserved in risk:{concurrency} */
     double ts;                          /* seconds */
+    /* The entry's id on ord:{results} ("ms-seq"), set by the consumer,
+     * "" when the result did not come from the stream (replay, tests):
+     * what a venue view's as_of is compared with (reconcile.c). */
+    char stream_id[S6_RESULT_ID_MAX];
 } s6_order_result;
 
 /* ------------------------------------------------------------------ */
@@ -285,4 +289,14 @@ typedef struct s6_venue_view {
     size_t n_positions;
     const s6_venue_order *orders;
     size_t n_orders;
+    /* Freshness (docs/engine.md "The venue's view and the results"): the
+     * as_of of the positions and of the open orders (the last
+     * ord:{results} id S4 had published when it answered; "" = S4 did not
+     * say), and how far the results consumer has read ("" = unknown). */
+    const char *as_of_positions;
+    const char *as_of_orders;
+    const char *results_read;
+    /* The clock (s6_clock) when the view was asked for, 0 = unknown: a
+     * position changed since then is not shrunk, closed or re-armed. */
+    double taken_at;
 } s6_venue_view;

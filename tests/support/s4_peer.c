@@ -92,6 +92,10 @@ struct s6_s4_peer {
     book_ent *book;
     size_t n_book, cap_book;
     char as_of[32];      /* the last ord:{results} entry id published */
+    unsigned publishing; /* XADDs sent, not answered */
+    s6_http_res *views[16]; /* GETs waiting for the results to be out */
+    int view_kind[16];
+    size_t n_views;
 };
 
 /* ------------------------------------------------------------------ */
@@ -367,6 +371,8 @@ static void trigger_crossed(s6_s4_peer *p, const char *symbol, double price)
     }
 }
 
+static void answer_views(s6_s4_peer *p);
+
 static void on_xadd(s6_redis *rd, const redisReply *reply, int code,
                     void *ud)
 {
@@ -374,6 +380,8 @@ static void on_xadd(s6_redis *rd, const redisReply *reply, int code,
     (void)reply;
     s6_s4_peer *p = ud;
     pthread_mutex_lock(&p->mu);
+    if (p->publishing > 0)
+        p->publishing--;
     if (code == 0) {
         p->counts[S6_S4P_PUBLISHED]++;
         if (reply && reply->type == REDIS_REPLY_STRING)
@@ -383,6 +391,7 @@ static void on_xadd(s6_redis *rd, const redisReply *reply, int code,
         fprintf(stderr, "s4_peer: XADD failed: %s\n", s6_strerror(code));
     changed(p);
     pthread_mutex_unlock(&p->mu);
+    answer_views(p);
 }
 
 /* On the peer's loop. */
@@ -392,9 +401,12 @@ static void flush_outbox(s6_s4_peer *p)
     for (size_t i = 0; i < p->n_outbox; i++) {
         s6_bus_out o;
         char err[200];
+        p->publishing++;
         if (s6_result_format(&p->outbox[i], &o, err, sizeof err) < 0 ||
-            s6_redis_xadd(p->redis, p->stream, "*", o.kv, o.n, on_xadd, p) < 0)
+            s6_redis_xadd(p->redis, p->stream, "*", o.kv, o.n, on_xadd, p) < 0) {
+            p->publishing--;
             fprintf(stderr, "s4_peer: result not published: %s\n", err);
+        }
     }
     p->n_outbox = 0;
     pthread_mutex_unlock(&p->mu);
@@ -727,20 +739,63 @@ static char *book_positions(s6_s4_peer *p)
     return s;
 }
 
+/* Caller holds mu; the body is sent without it. */
+static char *view_body(s6_s4_peer *p, int k, int *status)
+{
+    *status = p->serve_status[k] ? p->serve_status[k] : 200;
+    return p->serve_body[k] ? strdup(p->serve_body[k])
+           : k == GET_POSITIONS ? book_positions(p)
+                                : resting_stops(p);
+}
+
+static void send_view(s6_http_res *res, char *body, int status)
+{
+    s6_http_res_send(res, body ? status : 500, "application/json",
+                     body ? body : "", body ? strlen(body) : 0);
+    free(body);
+}
+
+/* A view's as_of covers every change it shows (docs/contracts/s4.md): a
+ * GET asked while results are still being published waits for them. */
+static void answer_views(s6_s4_peer *p)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->publishing > 0 || p->n_outbox > 0 || p->n_views == 0) {
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    size_t n = p->n_views;
+    s6_http_res *res[16];
+    char *body[16];
+    int status[16];
+    for (size_t i = 0; i < n; i++) {
+        res[i] = p->views[i];
+        body[i] = view_body(p, p->view_kind[i], &status[i]);
+    }
+    p->n_views = 0;
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < n; i++)
+        send_view(res[i], body[i], status[i]);
+}
+
 static void on_get(s6_http_res *res, const s6_http_req *q, void *ud)
 {
     s6_s4_peer *p = ud;
     int k = strcmp(q->path, GET_PATHS[GET_POSITIONS]) == 0 ? GET_POSITIONS
                                                             : GET_OPEN_ORDERS;
     pthread_mutex_lock(&p->mu);
-    int status = p->serve_status[k] ? p->serve_status[k] : 200;
-    char *body = p->serve_body[k] ? strdup(p->serve_body[k])
-                 : k == GET_POSITIONS ? book_positions(p)
-                                      : resting_stops(p);
+    if ((p->publishing > 0 || p->n_outbox > 0) && p->n_views < 16) {
+        p->view_kind[p->n_views] = k;
+        p->views[p->n_views++] = res;
+        pthread_mutex_unlock(&p->mu);
+        flush_outbox(p);
+        answer_views(p); /* nothing could be sent: no wait */
+        return;
+    }
+    int status;
+    char *body = view_body(p, k, &status);
     pthread_mutex_unlock(&p->mu);
-    s6_http_res_send(res, body ? status : 500, "application/json",
-                     body ? body : "", body ? strlen(body) : 0);
-    free(body);
+    send_view(res, body, status);
 }
 
 /* ------------------------------------------------------------------ */
@@ -757,6 +812,13 @@ static void drop_stalls(s6_s4_peer *p)
         s6_http_res_send(res, 500, NULL, NULL, 0);
     }
     p->n_stalls = 0;
+    for (size_t i = 0; i < p->n_views; i++) {
+        s6_http_res *res = p->views[i];
+        if (res->conn && res->conn->state != S6__CONN_CLOSED)
+            s6__conn_close(res->conn);
+        s6_http_res_send(res, 500, NULL, NULL, 0);
+    }
+    p->n_views = 0;
     pthread_mutex_unlock(&p->mu);
 }
 
