@@ -114,6 +114,43 @@ static const char *why_of(const redisReply *rep, int code)
 
 /* ---- start-up: group, reclaim ---- */
 
+/* The group's last-delivered-id: everything up to it was handed to some
+ * consumer of the group, and was applied (acknowledged) or waits in a
+ * pending list the reclaim and the pending read go through.  It is where
+ * this consumer's reading starts (s6_results_read_to). */
+static void on_info(s6_redis *r, const redisReply *rep, int code, void *ud)
+{
+    s6_results *c = ud;
+    (void)r;
+    if (!reply_live(c))
+        return;
+    if (code != 0 || rep->type != REDIS_REPLY_ARRAY) {
+        retry_later(c, PH_GROUP, "XINFO GROUPS", why_of(rep, code));
+        return;
+    }
+    for (size_t g = 0; g < rep->elements; g++) {
+        const redisReply *grp = rep->element[g];
+        const char *name = NULL, *last = NULL;
+        for (size_t k = 0; grp->type == REDIS_REPLY_ARRAY &&
+                           k + 1 < grp->elements; k += 2) {
+            const redisReply *key = grp->element[k], *val = grp->element[k + 1];
+            if (key->type != REDIS_REPLY_STRING ||
+                val->type != REDIS_REPLY_STRING)
+                continue;
+            if (strcmp(key->str, "name") == 0)
+                name = val->str;
+            else if (strcmp(key->str, "last-delivered-id") == 0)
+                last = val->str;
+        }
+        if (name && last && strcmp(name, c->group) == 0 &&
+            strlen(last) < ID_LEN && s6_stream_id_cmp(last, c->read_to) > 0)
+            strcpy(c->read_to, last);
+    }
+    c->ph = PH_CLAIM;
+    strcpy(c->cursor, "0-0");
+    step(c);
+}
+
 static void on_group(s6_redis *r, const redisReply *rep, int code, void *ud)
 {
     s6_results *c = ud;
@@ -124,9 +161,9 @@ static void on_group(s6_redis *r, const redisReply *rep, int code, void *ud)
         retry_later(c, PH_GROUP, "XGROUP CREATE", why_of(rep, code));
         return;
     }
-    c->ph = PH_CLAIM;
-    strcpy(c->cursor, "0-0");
-    step(c);
+    const char *argv[] = { "XINFO", "GROUPS", c->stream };
+    if (issue(c, c->cmd, 0, on_info, 3, argv) != 0)
+        retry_later(c, PH_GROUP, "XINFO GROUPS", s6_strerror(S6_EDOWN));
 }
 
 static void on_claim(s6_redis *r, const redisReply *rep, int code, void *ud)

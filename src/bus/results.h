@@ -95,6 +95,8 @@ int s6_results_start(uv_loop_t *loop, s6_redis *cmd,
  * batch waiting for its barrier stays pending, to be read again). */
 void s6_results_close(s6_results *c);
 void s6_results_get_stats(const s6_results *c, s6_results_stats *st);
-/* The id of the last entry handled (applied, refused or dead-lettered),
- * "" before the first: the consumer has read the stream up to it. */
+/* How far the stream has been read: the group's last-delivered-id at
+ * start (everything before it was applied by some consumer, or waits in a
+ * pending list read before on_current), then the id of the last entry
+ * handled (applied, refused or dead-lettered). */
 const char *s6_results_read_to(const s6_results *c);

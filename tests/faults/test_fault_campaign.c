@@ -13,6 +13,9 @@
  *   - no intent reached S4 as two different orders (every POST naming an
  *     intent carries the same body);
  *   - the quotas hold exactly what the open positions reserved;
+ *   - every fill is booked: per symbol, the realized PnL of S6's positions
+ *     (closed ones from their POSITION_CLOSED events, open ones from the
+ *     API) is what the venue's fills realized, net of their fees;
  *   - the service is up and ready.
  *
  * The real binary, a real redis-server (AOF, fsync always) and the S4 peer
@@ -237,6 +240,72 @@ static bool quotas_match(campaign *c, size_t n_open, verdict *v)
     return true;
 }
 
+/* The last POSITION_CLOSED of each position in pos:events:{sym}: its
+ * realized PnL (net of fees, to the cent). */
+static double closed_realized(campaign *c, const char *sym, size_t *n_closed)
+{
+    redisReply *r = svc_redis(&c->f, "XRANGE pos:events:{%s} - +", sym);
+    char ids[512][24];
+    double pnl[512];
+    size_t n = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *kv = r->element[i]->element[1];
+        const char *type = "", *id = "";
+        double realized = 0;
+        for (size_t k = 0; k + 1 < kv->elements; k += 2) {
+            const char *key = kv->element[k]->str, *val = kv->element[k + 1]->str;
+            if (strcmp(key, "type") == 0)
+                type = val;
+            else if (strcmp(key, "pos_id") == 0)
+                id = val;
+            else if (strcmp(key, "realized_pnl") == 0)
+                realized = atof(val);
+        }
+        if (strcmp(type, "POSITION_CLOSED") != 0)
+            continue;
+        size_t j = 0;
+        while (j < n && strcmp(ids[j], id) != 0)
+            j++;
+        if (j == n && n < 512)
+            snprintf(ids[n++], sizeof ids[0], "%s", id);
+        if (j < 512)
+            pnl[j] = realized;
+    }
+    freeReplyObject(r);
+    double sum = 0;
+    for (size_t j = 0; j < n; j++)
+        sum += pnl[j];
+    *n_closed = n;
+    return sum;
+}
+
+/* Every fill booked: what S6 realized on each symbol is what the venue's
+ * fills realized, net of their fees (a fill S6 never applied, or applied
+ * twice, shows here; so does a loss closed away as venue_flat). */
+static bool fills_booked(campaign *c, json_t *list, verdict *v)
+{
+    for (int s = 0; s < N_SYM; s++) {
+        size_t n_closed = 0;
+        double ours = closed_realized(c, SYMS[s], &n_closed);
+        size_t i;
+        json_t *p;
+        json_array_foreach(list, i, p) {
+            const char *sym = json_string_value(json_object_get(p, "symbol"));
+            if (sym && strcmp(sym, SYMS[s]) == 0)
+                ours += num(p, "realized_pnl");
+        }
+        s6_s4_peer_book b = { 0 };
+        s6_s4_peer_book_get(c->f.peer, SYMS[s], NULL, &b);
+        double venue = b.realized - b.fees;
+        double tol = 0.011 * (double)(n_closed + 2);
+        if (fabs(ours - venue) > tol)
+            return bad(v, "%s: S6 realized %.4f, the venue's fills %.4f "
+                       "(%zu closed positions)", SYMS[s], ours, venue,
+                       n_closed);
+    }
+    return true;
+}
+
 static bool end_state(svc_fx *f, void *ud)
 {
     campaign *c = (campaign *)f;
@@ -246,7 +315,8 @@ static bool end_state(svc_fx *f, void *ud)
         return bad(v, "GET /positions failed");
     json_t *list = json_object_get(doc, "positions");
     bool ok = books_agree(c, list, v) && one_body_per_intent(c, v) &&
-              quotas_match(c, json_array_size(list), v);
+              quotas_match(c, json_array_size(list), v) &&
+              fills_booked(c, list, v);
     json_decref(doc);
     if (ok && svc_http(f, "GET", "/ready", NULL, NULL, NULL) != 200)
         ok = bad(v, "not ready");
