@@ -297,6 +297,7 @@ typedef struct s6_venue_view {
     const char *as_of_orders;
     const char *results_read;
     /* The clock (s6_clock) when the view was asked for, 0 = unknown: a
-     * position changed since then is not shrunk, closed or re-armed. */
+     * position whose stop changed since then gets no stop repair from it
+     * (fills are ordered by the stream ids instead). */
     double taken_at;
 } s6_venue_view;

@@ -54,8 +54,9 @@ typedef struct e_pos {
     unsigned rearm_tick;       /* after a refused stop: no new one before
                                   this tick (S4 would refuse a stream of
                                   them; the guard covers meanwhile) */
-    double touched;            /* clock of the last fill or stop change: a
-                                  view taken before it is stale for it */
+    double touched;            /* clock of the last stop change: a view
+                                  asked for before it does not repair the
+                                  stop */
     unsigned flat_views;       /* fallback: views in a row without it */
     unsigned qty_views;        /* fallback: views in a row with qty_seen */
     double qty_seen;           /* the venue's quantity in the last view */

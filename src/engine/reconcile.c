@@ -61,12 +61,12 @@ static bool fresh_for(s6_engine *e, const s6_venue_view *v, int market,
            e_now(e) - m->last_result_at >= S6_ENGINE_VIEW_QUIET_S;
 }
 
-/* Fresh for the position, which has not changed since the view was
- * asked for either (a stop confirmed by S4's answer carries no id). */
-static bool fresh_pos(s6_engine *e, const s6_venue_view *v, const e_pos *p)
+/* For the stop's repairs: the view is also older than the position's
+ * last stop change (a stop confirmed by S4's answer carries no stream
+ * id, and a view asked for before it may not list it yet). */
+static bool stop_fresh(const s6_venue_view *v, const e_pos *p, bool fresh)
 {
-    return fresh_for(e, v, p->rec.pos.market, p->rec.pos.symbol) &&
-           !(v->taken_at > 0 && p->touched >= v->taken_at);
+    return fresh && !(v->taken_at > 0 && p->touched >= v->taken_at);
 }
 
 /* A change that shrinks, closes or cancels: with as_of one fresh view is
@@ -246,7 +246,7 @@ int s6_engine_reconcile(s6_engine *e, const s6_venue_view *v)
             p->rec.pos.state == S6_POS_PENDING_ENTRY)
             continue;
         const s6_venue_position *vp = venue_pos(v, p);
-        bool fresh = fresh_pos(e, v, p);
+        bool fresh = fresh_for(e, v, p->rec.pos.market, p->rec.pos.symbol);
         stale += !fresh;
         if (vp != NULL)
             p->flat_views = 0;
@@ -261,7 +261,7 @@ int s6_engine_reconcile(s6_engine *e, const s6_venue_view *v)
         if (vp != NULL && fresh)
             adopt_qty(e, p, vp, v);
         if (p->rec.pos.market == S6_MARKET_FUT)
-            reconcile_stop(e, p, v, fresh);
+            reconcile_stop(e, p, v, stop_fresh(v, p, fresh));
         if (e->resumed)
             e_protect(e, p); /* at start-up, resume does it */
         e_save(e, p);

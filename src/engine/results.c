@@ -562,7 +562,6 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
     }
     day_pnl(e, &e->mkts[p->mkt], p->rec.pos.realized_pnl - realized);
     after_fill(e, p, r, &f, eff, old_state);
-    p->touched = e_now(e);
     if (p->rec.pos.state == S6_POS_ACTIVE && e->mkts[p->mkt].has &&
         e->resumed) {
         e_pos *one = p;

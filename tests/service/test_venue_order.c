@@ -141,7 +141,7 @@ static void after_an_outage_protection_is_bounded(void **state)
     s6_s4_peer_rule down = { .mode = S6_S4P_FAIL, .status = 503 };
     assert_int_equal(s6_s4_peer_rule_path(f.peer, "/orders", &down), 0);
     venue_entry(&f, "d3", 1, 59000);
-    long until = now_ms() + 8000; /* the outage: many failed stops */
+    long until = now_ms() + 25000; /* the outage: many failed stops */
     while (now_ms() < until)
         pump(&f.p, 100);
     assert_int_equal(svc_resting_stops(&f, "d3"), 0);
