@@ -87,9 +87,12 @@ static int build(s6_engine *e, const e_pos *p, int market, int type,
 static void submit_stop(s6_engine *e, e_pos *p, const s6_stop_order *so)
 {
     s6_order o;
+    /* No plan id on a stop: a re-send must carry the very same body, and
+     * another plan may run between the first send and a retry (the
+     * STOP_REQUESTED event names the plan's reason). */
     int rc = build(e, p, p->rec.pos.market, S6_ORDER_STOP_MARKET,
                    S6_PURPOSE_STOP, -p->rec.pos.side, true, so->qty, so->price,
-                   so->intent_id, p->rec.last_plan_id, &o);
+                   so->intent_id, "", &o);
     if (rc == 0)
         rc = e->edges.router.submit(e->edges.router.ud, &o,
                                     e_route_submit_done, e);

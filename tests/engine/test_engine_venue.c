@@ -77,6 +77,30 @@ static void confirm_stop(fx *f)
         fx_answer(f, c, S6_ROUTE_OK);
 }
 
+/* The engine on params, p1 open (0.1 or qty at 50000, stop 49000) and,
+ * when confirm, its stop resting. */
+static void open_p1(fx *f, const char *params, double qty, bool confirm)
+{
+    fx_setup(f, params);
+    assert_int_equal(entry(f, "p1", "", qty, 500, 49000), 0);
+    if (confirm)
+        confirm_stop(f);
+}
+
+/* One add-on at ROE 5%, no interval. */
+#define ONE_ADD "{\"tp_ladder\":{\"base\":{\"steps\":[{\"roe\":5," \
+                "\"entry\":1}]}},\"add_on\":{\"base\":{\"thresholds\":" \
+                "[0.05],\"cap\":1,\"min_interval\":0,\"gamma\":0.5}}}"
+
+/* A same-side signal at a price where the add-on rule asks, and the
+ * quota's answer. */
+static void ask_add(fx *f, double mark)
+{
+    assert_int_equal(fx_price(f, mark), 0);
+    assert_int_equal(s6_engine_on_signal(f->e, "BTCUSDT", 1, 0.9, f->now), 0);
+    s6_mem_state_pump(f->ms);
+}
+
 /* Failure 2: an entry filled between the two GETs (or after them): the
  * view says flat, but the engine applied a later result for the symbol. */
 static void a_stale_view_closes_nothing(void **st)
@@ -134,9 +158,7 @@ static void without_as_of_two_quiet_views_are_needed(void **st)
 {
     (void)st;
     fx f;
-    fx_setup(&f, NO_TP);
-    assert_int_equal(entry(&f, "p1", "", 0.1, 500, 49000), 0);
-    confirm_stop(&f);
+    open_p1(&f, NO_TP, 0.1, true);
     s6_venue_view flat = {0};
     assert_int_equal(s6_engine_reconcile(f.e, &flat), 0);
     assert_string_equal(state_of(&f), "ACTIVE"); /* not quiet yet */
@@ -211,8 +233,7 @@ static void a_failing_stop_retries_without_backoff(void **st)
 {
     (void)st;
     fx f;
-    fx_setup(&f, NO_TP);
-    assert_int_equal(entry(&f, "p1", "", 0.1, 500, 49000), 0);
+    open_p1(&f, NO_TP, 0.1, false);
     for (int i = 0; i < 6; i++) {
         fx_call *c = fx_last(&f, S6_PURPOSE_STOP, false);
         assert_false(c->answered);
@@ -244,20 +265,13 @@ static void an_add_waits_for_the_stop(void **st)
 {
     (void)st;
     fx f;
-    fx_setup(&f, "{\"tp_ladder\":{\"base\":{\"steps\":[{\"roe\":5,"
-                 "\"entry\":1}]}},\"add_on\":{\"base\":{\"thresholds\":"
-                 "[0.05],\"cap\":1,\"min_interval\":0,\"gamma\":0.5}}}");
-    assert_int_equal(entry(&f, "p1", "", 0.2, 500, 49000), 0);
-    assert_int_equal(fx_price(&f, 50300), 0);
-    assert_int_equal(s6_engine_on_signal(f.e, "BTCUSDT", 1, 0.9, f.now), 0);
-    s6_mem_state_pump(f.ms);
+    open_p1(&f, ONE_ADD, 0.2, false);
+    ask_add(&f, 50300);
     assert_int_equal(fx_count(&f, S6_PURPOSE_ADD, false), 0);
     assert_true(fx_events(&f, "BLOCKED_UNPROTECTED") >= 1);
     confirm_stop(&f);
     f.now += 1;
-    assert_int_equal(s6_engine_on_signal(f.e, "BTCUSDT", 1, 0.9, f.now), 0);
-    assert_int_equal(fx_price(&f, 50310), 0);
-    s6_mem_state_pump(f.ms);
+    ask_add(&f, 50310);
     assert_int_equal(fx_count(&f, S6_PURPOSE_ADD, false), 1);
     fx_teardown(&f);
 }
@@ -268,9 +282,7 @@ static void a_failed_cancel_is_hunted(void **st)
 {
     (void)st;
     fx f;
-    fx_setup(&f, NO_TP);
-    assert_int_equal(entry(&f, "p1", "", 0.1, 500, 49000), 0);
-    confirm_stop(&f);
+    open_p1(&f, NO_TP, 0.1, true);
     char sl[S6_INTENT_ID_MAX + 1];
     snprintf(sl, sizeof sl, "%s", fx_last(&f, S6_PURPOSE_STOP, false)->o.intent_id);
     /* closed by hand at the venue: the fill names no intent of ours */
@@ -299,14 +311,8 @@ static void a_close_withdraws_what_is_retrying(void **st)
 {
     (void)st;
     fx f;
-    fx_setup(&f, "{\"tp_ladder\":{\"base\":{\"steps\":[{\"roe\":5,"
-                 "\"entry\":1}]}},\"add_on\":{\"base\":{\"thresholds\":"
-                 "[0.05],\"cap\":1,\"min_interval\":0,\"gamma\":0.5}}}");
-    assert_int_equal(entry(&f, "p1", "", 0.2, 500, 49000), 0);
-    confirm_stop(&f);
-    assert_int_equal(fx_price(&f, 50300), 0);
-    assert_int_equal(s6_engine_on_signal(f.e, "BTCUSDT", 1, 0.9, f.now), 0);
-    s6_mem_state_pump(f.ms);
+    open_p1(&f, ONE_ADD, 0.2, true);
+    ask_add(&f, 50300);
     fx_call *add = fx_last(&f, S6_PURPOSE_ADD, false);
     assert_non_null(add);
     char intent[S6_INTENT_ID_MAX + 1];
