@@ -196,15 +196,16 @@ static bool holds_stop(const e_pos *p, const char *intent_id)
 /* A stop of ours (an "-sl-" key) resting at the venue that no open
  * position holds: its position closed and the process died before the
  * cancel went out, or a replaced stop's cancel was lost.  Left resting it
- * would act on the next position of the symbol, so it is cancelled.
+ * would act on the next position of the symbol, so it is cancelled, on
+ * any view, fresh or not: S6 keys a stop only for a position it holds,
+ * and saves the key before sending it.
  * Orders without our key shape (someone's manual stop) are left alone. */
 static void cancel_orphan_stops(s6_engine *e, const s6_venue_view *v)
 {
     for (size_t i = 0; i < v->n_orders; i++) {
         const s6_venue_order *o = &v->orders[i];
         if (o->type != S6_ORDER_STOP_MARKET ||
-            strstr(o->intent_id, "-sl-") == NULL ||
-            !fresh_for(e, v, o->market, o->symbol))
+            strstr(o->intent_id, "-sl-") == NULL)
             continue;
         e_pos *p = e_by_intent(e, o->intent_id);
         if (p != NULL && p->rec.pos.state != S6_POS_CLOSED &&
