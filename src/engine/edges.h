@@ -69,6 +69,10 @@ typedef struct s6_order_result {
      * the funding rate it was settled at. */
     double funding_amount, funding_rate;
     double ts;                          /* seconds */
+    /* The entry's id on ord:{results} ("ms-seq"), set by the consumer,
+     * "" when the result did not come from the stream (replay, tests):
+     * what a venue view's as_of is compared with (reconcile.c). */
+    char stream_id[S6_RESULT_ID_MAX];
 } s6_order_result;
 
 /* ------------------------------------------------------------------ */
@@ -354,4 +358,15 @@ typedef struct s6_venue_view {
     size_t n_positions;
     const s6_venue_order *orders;
     size_t n_orders;
+    /* Freshness (docs/engine.md "The venue's view and the results"): the
+     * as_of of the positions and of the open orders (the last
+     * ord:{results} id S4 had published when it answered; "" = S4 did not
+     * say), and how far the results consumer has read ("" = unknown). */
+    const char *as_of_positions;
+    const char *as_of_orders;
+    const char *results_read;
+    /* The clock (s6_clock) when the view was asked for, 0 = unknown: a
+     * position whose stop changed since then gets no stop repair from it
+     * (fills are ordered by the stream ids instead). */
+    double taken_at;
 } s6_venue_view;
