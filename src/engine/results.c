@@ -468,7 +468,7 @@ static void absorb_entry(s6_engine *e, e_pos *p, const s6_order_result *r)
                                      : r->fill.fee;
     p->rec.pos.fees_paid += fee;
     p->rec.pos.realized_pnl -= fee;
-    day_pnl(e, &e->mkts[p->mkt], -fee);
+    e_day_pnl(e, &e->mkts[p->mkt], -fee);
     e_event(e, p, "ADOPTED_ENTRY", r->fill.qty, "", "{s:s,s:s,s:f,s:f}",
             "result_id", r->result_id, "entry_pos_id", r->pos_id, "budget",
             r->risk_reserved, "stop", px);
