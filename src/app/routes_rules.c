@@ -44,7 +44,7 @@ static const char *rule_named(s6_http_res *res, const s6_http_req *req,
 typedef struct later {
     s6_http_res *res;
     s6_app *app;
-    char rule[64];               /* promote: the rule named */
+    char rule[S6_RULE_NAME_MAX]; /* promote: the rule named */
 } later;
 
 static later *later_new(s6_http_res *res, s6_app *app)

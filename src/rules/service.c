@@ -337,6 +337,14 @@ int s6_rules_svc_reload(s6_rules_svc *rs)
 
 static void next_trial(s6_rules_svc *rs);
 
+/* Why the reload that began with `failures` refused a file, or NULL. */
+static const char *refusal_of(const s6_rules_svc *rs, int changed,
+                              unsigned failures)
+{
+    return changed < 0 || rs->reg.reload_failures != failures
+               ? rs->reg.last_error : NULL;
+}
+
 /* Answers the callers whose round is over; every one when the service
  * stops (all). */
 static void answer_waiting(s6_rules_svc *rs, int changed, const char *err,
@@ -394,9 +402,8 @@ static void next_trial(s6_rules_svc *rs)
         &rs->reg, rs->scan_rc < 0 ? rs->scan_rc : rs->accepted, rs->scan_err);
     report_reload(rs, rs->failures_before, changed, &rs->before);
     rs->reloading = 0;
-    int refused = changed < 0 ||
-                  rs->reg.reload_failures != rs->failures_before;
-    answer_waiting(rs, changed, refused ? rs->reg.last_error : NULL, 0);
+    answer_waiting(rs, changed, refusal_of(rs, changed, rs->failures_before),
+                   0);
     if (rs->again) {
         rs->again = 0;
         s6_rules_svc_reload_async(rs);
@@ -430,8 +437,7 @@ void s6_rules_svc_reload_then(s6_rules_svc *rs, s6_rules_done_cb done,
     if (rs->loop == NULL || rs->reg.opts.worker_exe == NULL) {
         unsigned failures = rs->reg.reload_failures;
         int changed = s6_rules_svc_reload(rs);
-        done(ud, changed, changed < 0 || rs->reg.reload_failures != failures
-                              ? rs->reg.last_error : NULL);
+        done(ud, changed, refusal_of(rs, changed, failures));
         return;
     }
     if (rs->stopping || rs->nwaiting == S6_RULES_WAITERS) {
