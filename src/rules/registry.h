@@ -167,18 +167,15 @@ void s6_registry_batch_done(s6_rule_registry *reg, int rc);
  * file saved, removed or promoted); now_ms stamps new shadows.  0 or a
  * negative code (the shadows stay out, shadow_error says why). */
 int s6_registry_shadow_sync(s6_rule_registry *reg, uint64_t now_ms);
-/* Makes the rule's shadow its live version: the set as it will run is
- * built, probed and self-checked, then the shadow's text is written over
+/* Makes the rule's shadow its live version, in steps so the check can run
+ * away from the event loop: promote_trial (NULL with *rc S6_ENOTFOUND, no
+ * such rule, or S6_EINVAL, no shadow, and err), s6_registry_trial_run on
+ * any thread (the set as it will run, built, probed and self-checked),
+ * then promote_done (frees t): the shadow's text is written over
  * <name>.lua (so the folder and the service agree, and a restart runs it),
- * the shadow file removed and the set goes live.  0, or S6_ENOTFOUND (no
- * such rule) / S6_EINVAL (no shadow) / S6_ECONSTRAINT (the set refused) /
- * S6_EBUSY (the rules changed while it was checked) / an I/O error with
- * err saying why; nothing changes on failure. */
-int s6_registry_promote(s6_rule_registry *reg, const char *name, char *err,
-                        size_t errlen);
-/* The same in steps, so the check can run away from the event loop:
- * promote_trial (NULL with *rc and err when the rule cannot be promoted),
- * s6_registry_trial_run on any thread, then promote_done (frees t). */
+ * the shadow file removed and the set goes live.  0, or S6_ECONSTRAINT
+ * (the set refused) / S6_EBUSY (the rules changed while it was checked) /
+ * an I/O error with err saying why; nothing changes on failure. */
 s6_rule_trial *s6_registry_promote_trial(s6_rule_registry *reg,
                                          const char *name, int *rc, char *err,
                                          size_t errlen);

@@ -202,14 +202,3 @@ int s6_registry_promote_done(s6_rule_registry *reg, s6_rule_trial *t,
     reg->shadow_dirty = 1;
     return S6_OK;
 }
-
-int s6_registry_promote(s6_rule_registry *reg, const char *name, char *err,
-                        size_t errlen)
-{
-    int rc;
-    s6_rule_trial *t = s6_registry_promote_trial(reg, name, &rc, err, errlen);
-    if (t == NULL)
-        return rc;
-    s6_registry_trial_run(t);
-    return s6_registry_promote_done(reg, t, err, errlen);
-}

@@ -156,8 +156,9 @@ int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
                      const s6_mkt_view *mkt, size_t n, s6_sink *sink,
                      s6_state_store *store, const s6_decide_hooks *hooks,
                      s6_decide_stats *stats);
-/* Makes the rule's shadow live (see s6_registry_promote); logged and
- * counted.  0, or the registry's code with err saying why. */
+/* Makes the rule's shadow live (see s6_registry_promote_trial), its set
+ * checked on this thread; logged and counted.  0, or the registry's code
+ * with err saying why. */
 int s6_rules_svc_promote(s6_rules_svc *rs, const char *rule, char *err,
                          size_t errlen);
 /* The same with the set checked on libuv's thread pool (worker mode; here
