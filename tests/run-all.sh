@@ -10,9 +10,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 build=build
 options=(-DS6_WERROR=ON -DS6_SANITIZE=OFF -DS6_TESTS=ON)
+select=()
 if [[ "${S6_SANITIZE:-0}" == 1 ]]; then
   build="build-asan"
   options=(-DS6_WERROR=ON -DS6_SANITIZE=ON -DS6_TESTS=ON)
+  # The fault campaign restarts the service dozens of times; under the
+  # sanitizers it overruns its timeout (docs/testing.md "Fault campaign").
+  select=(-LE faults)
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 fi
 
@@ -25,7 +29,7 @@ cmake --build "$build" -j"$(nproc)"
 summary=""
 status=0
 shopt -s lastpipe
-(cd "$build" && ctest --output-on-failure --no-tests=error 2>&1) |
+(cd "$build" && ctest --output-on-failure --no-tests=error "${select[@]}" 2>&1) |
   while IFS= read -r line; do
     if [[ "$line" =~ ^[0-9]+%\ tests\ passed, ]]; then
       summary="$line"

@@ -50,6 +50,12 @@ struct s6_service {
     s6_engine *engine;
     s6_treasury *treasury;    /* NULL when treasury.enabled is false */
     uv_timer_t tick, reconcile, pump;
+    uv_timer_t protect;       /* the protection pass, every second */
+    uv_timer_t again;         /* a start-up view ahead of the results */
+    unsigned again_tries;
+    bool results_current;     /* the consumer has read to the stream's end
+                                 since its last failure */
+    bool acting_started;      /* resume ran for this engine */
     bool timers_on;
     bool acting;              /* start-up finished: consuming and ticking */
     bool stopping;

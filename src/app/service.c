@@ -2,9 +2,11 @@
  * service.c — the engine wired to its real edges (service.h).
  *
  * Everything here runs on the app's loop.  The start-up is a chain of
- * callbacks (lease -> load -> restore -> reconcile -> resume -> consume),
- * each step logged, so a stalled step is visible in the log and in
- * GET /ready.
+ * callbacks (lease -> load -> restore -> results read to the end ->
+ * reconcile -> resume -> market feed and ticks), each step logged, so a
+ * stalled step is visible in the log and in GET /ready.  Results come
+ * before the venue's view (design.md §4b): a view is only compared with a
+ * book that holds every result S4 had published when it answered.
  *
  * A lost lease pauses (design.md §4b): the engine and the edges that act
  * for it (router, rules edge) are torn down, the consumers and ticks stop,
@@ -29,6 +31,9 @@
 #include "venue/s4/venue.h"
 
 enum { SVC_SLOTS = 16384, LEASE_TTL_MS = 10000 };
+/* The protection pass's cadence (s6_engine_protect), and how a start-up
+ * view that is ahead of the results read is asked for again. */
+enum { PROTECT_MS = 1000, AGAIN_MS = 250, AGAIN_TRIES = 40 };
 
 /* Stops the whole process the way a signal does, so the app's stop hook
  * (main.c) runs and stops the service too. */
@@ -137,31 +142,50 @@ typedef struct reconcile_call {
     s6_service *svc;
     after_fn after;
     unsigned gen;
+    double taken_at;          /* the engine's clock when asked */
 } reconcile_call;
+
+static void reconcile_then(s6_service *svc, after_fn after);
+static void resume_after_view(s6_service *svc);
+
+static void on_again(uv_timer_t *t)
+{
+    s6_service *svc = t->data;
+    if (!svc->stopping && !svc->paused && svc->engine != NULL)
+        reconcile_then(svc, svc->acting_started ? NULL : resume_after_view);
+}
 
 /* S4's view lists every shard's positions and orders: the engine sees
  * only ours (another shard's would look like positions to adopt). */
-static void reconcile_ours(s6_service *svc, const s6_venue_view *view)
+static int reconcile_ours(s6_service *svc, const s6_venue_view *view,
+                          double taken_at)
 {
-    if (svc->cfg->shard.count <= 1) {
-        s6_engine_reconcile(svc->engine, view);
-        return;
-    }
+    s6_venue_view all = *view;
+    all.results_read = svc->results ? s6_results_read_to(svc->results) : "";
+    all.taken_at = taken_at;
+    if (svc->cfg->shard.count <= 1)
+        return s6_engine_reconcile(svc->engine, &all);
     s6_venue_position *p = calloc(view->n_positions + 1, sizeof *p);
     s6_venue_order *o = calloc(view->n_orders + 1, sizeof *o);
-    s6_venue_view mine = { p, 0, o, 0 };
+    s6_venue_view mine = all;
+    mine.positions = p;
+    mine.n_positions = 0;
+    mine.orders = o;
+    mine.n_orders = 0;
     for (size_t i = 0; p && i < view->n_positions; i++)
         if (ours(svc, view->positions[i].symbol))
             p[mine.n_positions++] = view->positions[i];
     for (size_t i = 0; o && i < view->n_orders; i++)
         if (ours(svc, view->orders[i].symbol))
             o[mine.n_orders++] = view->orders[i];
+    int rc = S6_ENOMEM;
     if (p && o)
-        s6_engine_reconcile(svc->engine, &mine);
+        rc = s6_engine_reconcile(svc->engine, &mine);
     else
         s6_log_error(svc->log, "service", "reconciliation skipped: out of memory");
     free(p);
     free(o);
+    return rc;
 }
 
 static void on_venue(void *ud, int rc, const s6_venue_view *view,
@@ -171,6 +195,7 @@ static void on_venue(void *ud, int rc, const s6_venue_view *view,
     s6_service *svc = c->svc;
     after_fn after = c->after;
     unsigned gen = c->gen;
+    double taken_at = c->taken_at;
     free(c);
     svc->reconciling = false;
     /* The pause frees the router, which ends this call from inside. */
@@ -182,10 +207,15 @@ static void on_venue(void *ud, int rc, const s6_venue_view *view,
         s6_log_error(svc->log, "service", "reconciliation with S4 failed; "
                      "retried on the next reconciliation tick",
                      S6_LOG_STR("error", svc->reconcile_error));
+    } else if (reconcile_ours(svc, view, taken_at) == S6_ENOTREADY &&
+               after != NULL && svc->again_tries++ < AGAIN_TRIES) {
+        /* at start-up the view must not be ahead of the results: the
+         * consumer reads on, the view is asked for again */
+        uv_timer_start(&svc->again, on_again, AGAIN_MS, 0);
+        return;
     } else {
         svc->reconcile_error[0] = '\0';
         svc->last_reconcile_ok = s6_clock_wall_s();
-        reconcile_ours(svc, view);
     }
     if (after != NULL)
         after(svc);
@@ -205,7 +235,7 @@ static void reconcile_then(s6_service *svc, after_fn after)
             after(svc);
         return;
     }
-    *c = (reconcile_call){ svc, after, svc->gen };
+    *c = (reconcile_call){ svc, after, svc->gen, s6_clock_wall_now(NULL) };
     svc->reconciling = true;
     if (s6_s4_fetch_venue(svc->s4, on_venue, c) < 0) {
         svc->reconciling = false;
@@ -215,24 +245,68 @@ static void reconcile_then(s6_service *svc, after_fn after)
     }
 }
 
+/* A view is compared with the book only while the consumer is current:
+ * after a lost connection it first reads what it missed. */
 static void on_reconcile_tick(uv_timer_t *t)
 {
-    reconcile_then(t->data, NULL);
+    s6_service *svc = t->data;
+    if (svc->results_current)
+        reconcile_then(svc, NULL);
+}
+
+static void on_protect(uv_timer_t *t)
+{
+    s6_service *svc = t->data;
+    if (!svc->stopping && !svc->paused && svc->engine != NULL)
+        s6_engine_protect(svc->engine);
 }
 
 /* ---- start-up chain ------------------------------------------------- */
 
 static void on_feed_reading(void *ud);
 
-static void start_consuming(s6_service *svc)
+static void reconcile_after_results(s6_service *svc);
+
+static void on_results_current(void *ud, bool current)
+{
+    s6_service *svc = ud;
+    svc->results_current = current;
+    s6_log_info(svc->log, "service", current
+                ? "order results read to the end of the stream"
+                : "order results behind: views wait until they are read",
+                S6_LOG_BOOL("acting", svc->acting));
+    if (current && !svc->acting_started && !svc->reconciling &&
+        !uv_is_active((uv_handle_t *)&svc->again) &&
+        !svc->paused && !svc->stopping)
+        reconcile_after_results(svc);
+}
+
+/* The first step after restore: results are read (and applied to the
+ * engine, which does not act before resume) up to the stream's end. */
+static void start_results(s6_service *svc)
 {
     char err[256] = "";
     const s6_config *cfg = svc->cfg;
     s6_results_opts ro = {
         .url = cfg->redis.url, .consumer = svc->instance, .group = svc->group,
         .on_result = on_result, .result_ud = svc,
-        .barrier = on_barrier, .barrier_ud = svc, .log = svc->log,
+        .barrier = on_barrier, .barrier_ud = svc,
+        .on_current = on_results_current, .current_ud = svc, .log = svc->log,
     };
+    svc->results_current = false;
+    svc->again_tries = 0;
+    if (s6_results_start(svc->loop, svc->redis, &ro, &svc->results, err,
+                         sizeof err) < 0) {
+        s6_log_error(svc->log, "service", "cannot consume results; stopping",
+                     S6_LOG_STR("error", err));
+        fatal(svc);
+    }
+}
+
+static void start_consuming(s6_service *svc)
+{
+    char err[256] = "";
+    const s6_config *cfg = svc->cfg;
     s6_feed_opts fo = {
         .url = cfg->redis.url,
         .regimes = { (const char *const *)cfg->rules.regimes.v,
@@ -240,17 +314,16 @@ static void start_consuming(s6_service *svc)
         .on_market = on_market, .on_signal = on_signal,
         .on_reading = on_feed_reading, .ud = svc, .log = svc->log,
     };
-    if (s6_results_start(svc->loop, svc->redis, &ro, &svc->results, err,
-                         sizeof err) < 0 ||
-        s6_feed_start(svc->loop, &fo, &svc->feed, err, sizeof err) < 0) {
-        s6_log_error(svc->log, "service", "cannot consume results or the "
-                     "market feed; stopping", S6_LOG_STR("error", err));
+    if (s6_feed_start(svc->loop, &fo, &svc->feed, err, sizeof err) < 0) {
+        s6_log_error(svc->log, "service", "cannot consume the market feed; "
+                     "stopping", S6_LOG_STR("error", err));
         fatal(svc);
         return;
     }
     uint64_t tick_ms = (uint64_t)cfg->ticks.manage_interval_s * 1000;
     uint64_t rec_ms = (uint64_t)cfg->ticks.reconcile_interval_s * 1000;
     uv_timer_start(&svc->tick, on_tick, tick_ms, tick_ms);
+    uv_timer_start(&svc->protect, on_protect, PROTECT_MS, PROTECT_MS);
     if (svc->s4 != NULL)
         uv_timer_start(&svc->reconcile, on_reconcile_tick, rec_ms, rec_ms);
     if (svc->paper != NULL)
@@ -281,10 +354,24 @@ static void on_feed_reading(void *ud)
 
 static void resume(s6_service *svc)
 {
-    if (svc->stopping || svc->paused)
+    if (svc->stopping || svc->paused || svc->acting_started)
         return;
+    svc->acting_started = true;
     s6_engine_resume(svc->engine);
     start_consuming(svc);
+}
+
+static void resume_after_view(s6_service *svc)
+{
+    resume(svc);
+}
+
+static void reconcile_after_results(s6_service *svc)
+{
+    if (svc->acting_started)
+        return;
+    s6_log_info(svc->log, "service", "results applied: reconciling");
+    reconcile_then(svc, resume_after_view);
 }
 
 /* A load asked for before a pause must not restore into the engine built
@@ -319,7 +406,8 @@ static void on_loaded(void *ud, int rc, s6_engine_record *recs, size_t n,
                 S6_LOG_INT("count", (long long)n));
     s6_svc_paper_restore(svc, recs, n);
     s6_state_free_records(recs, n);
-    reconcile_then(svc, resume);
+    svc->acting_started = false;
+    start_results(svc);
 }
 
 static int build_engine(s6_service *svc, char *err, size_t errlen);
@@ -359,6 +447,10 @@ static void stop_inputs(s6_service *svc)
     uv_timer_stop(&svc->tick);
     uv_timer_stop(&svc->reconcile);
     uv_timer_stop(&svc->pump);
+    uv_timer_stop(&svc->protect);
+    uv_timer_stop(&svc->again);
+    svc->results_current = false;
+    svc->acting_started = false;
     s6_price_pub_close(svc->pub);
     svc->pub = NULL;
     if (svc->feed != NULL)
@@ -770,7 +862,10 @@ int s6_service_start(s6_app *app, const s6_config *cfg, s6_service **out)
     uv_timer_init(svc->loop, &svc->tick);
     uv_timer_init(svc->loop, &svc->reconcile);
     uv_timer_init(svc->loop, &svc->pump);
+    uv_timer_init(svc->loop, &svc->protect);
+    uv_timer_init(svc->loop, &svc->again);
     svc->tick.data = svc->reconcile.data = svc->pump.data = svc;
+    svc->protect.data = svc->again.data = svc;
     svc->timers_on = true;
     *out = svc;
     s6_app_set_ready(app, "redis", false);
@@ -869,6 +964,8 @@ void s6_service_stop(s6_service *svc)
         uv_close((uv_handle_t *)&svc->tick, NULL);
         uv_close((uv_handle_t *)&svc->reconcile, NULL);
         uv_close((uv_handle_t *)&svc->pump, NULL);
+        uv_close((uv_handle_t *)&svc->protect, NULL);
+        uv_close((uv_handle_t *)&svc->again, NULL);
         svc->timers_on = false;
     }
     s6_price_pub_close(svc->pub);

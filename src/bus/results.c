@@ -7,6 +7,7 @@
 
 #include "bus/fields.h"
 #include "bus/result_codec.h"
+#include "util/stream_id.h"
 
 enum { ID_LEN = 48 };
 
@@ -34,6 +35,9 @@ struct s6_results {
     unsigned batch_waits;
     bool batch_ok;
     bool held_back;             /* on_result said S6_RESULTS_RETRY */
+    bool current;               /* read to the stream's end since the last
+                                   failure (opts.on_current) */
+    char read_to[ID_LEN];       /* the last entry handled */
     s6_results_stats st;
 };
 
@@ -66,9 +70,19 @@ static void on_retry(uv_timer_t *t)
 
 /* After any failure: start again from our pending list, so entries a lost
  * reply delivered (and never acknowledged) are read again. */
+static void set_current(s6_results *c, bool current)
+{
+    if (c->current == current)
+        return;
+    c->current = current;
+    if (c->o.on_current != NULL)
+        c->o.on_current(c->o.current_ud, current);
+}
+
 static void retry_later(s6_results *c, phase from, const char *what,
                         const char *why)
 {
+    set_current(c, false);
     s6_log_warn(c->o.log, comp, "retrying", S6_LOG_STR("after", what),
                 S6_LOG_STR("error", why),
                 S6_LOG_STR("stream", c->stream));
@@ -100,6 +114,43 @@ static const char *why_of(const redisReply *rep, int code)
 
 /* ---- start-up: group, reclaim ---- */
 
+/* The group's last-delivered-id: everything up to it was handed to some
+ * consumer of the group, and was applied (acknowledged) or waits in a
+ * pending list the reclaim and the pending read go through.  It is where
+ * this consumer's reading starts (s6_results_read_to). */
+static void on_info(s6_redis *r, const redisReply *rep, int code, void *ud)
+{
+    s6_results *c = ud;
+    (void)r;
+    if (!reply_live(c))
+        return;
+    if (code != 0 || rep->type != REDIS_REPLY_ARRAY) {
+        retry_later(c, PH_GROUP, "XINFO GROUPS", why_of(rep, code));
+        return;
+    }
+    for (size_t g = 0; g < rep->elements; g++) {
+        const redisReply *grp = rep->element[g];
+        const char *name = NULL, *last = NULL;
+        for (size_t k = 0; grp->type == REDIS_REPLY_ARRAY &&
+                           k + 1 < grp->elements; k += 2) {
+            const redisReply *key = grp->element[k], *val = grp->element[k + 1];
+            if (key->type != REDIS_REPLY_STRING ||
+                val->type != REDIS_REPLY_STRING)
+                continue;
+            if (strcmp(key->str, "name") == 0)
+                name = val->str;
+            else if (strcmp(key->str, "last-delivered-id") == 0)
+                last = val->str;
+        }
+        if (name && last && strcmp(name, c->group) == 0 &&
+            strlen(last) < ID_LEN && s6_stream_id_cmp(last, c->read_to) > 0)
+            strcpy(c->read_to, last);
+    }
+    c->ph = PH_CLAIM;
+    strcpy(c->cursor, "0-0");
+    step(c);
+}
+
 static void on_group(s6_redis *r, const redisReply *rep, int code, void *ud)
 {
     s6_results *c = ud;
@@ -110,9 +161,9 @@ static void on_group(s6_redis *r, const redisReply *rep, int code, void *ud)
         retry_later(c, PH_GROUP, "XGROUP CREATE", why_of(rep, code));
         return;
     }
-    c->ph = PH_CLAIM;
-    strcpy(c->cursor, "0-0");
-    step(c);
+    const char *argv[] = { "XINFO", "GROUPS", c->stream };
+    if (issue(c, c->cmd, 0, on_info, 3, argv) != 0)
+        retry_later(c, PH_GROUP, "XINFO GROUPS", s6_strerror(S6_EDOWN));
 }
 
 static void on_claim(s6_redis *r, const redisReply *rep, int code, void *ud)
@@ -224,6 +275,7 @@ static bool deliver(s6_results *c, const char *id, const redisReply *fields)
         return true;
     }
     c->st.delivered++;
+    snprintf(res.stream_id, sizeof res.stream_id, "%s", id);
     int rc = c->o.on_result(c->o.result_ud, &res, err, sizeof err);
     if (rc == S6_RESULTS_RETRY) {
         c->st.held_back++;
@@ -269,6 +321,8 @@ static void batch_run(s6_results *c, const redisReply *entries)
             c->held_back = true;
             break;
         }
+        if (s6_stream_id_cmp(id, c->read_to) > 0)
+            snprintf(c->read_to, sizeof c->read_to, "%s", id);
     }
     c->refs++;
     c->batch_waits++;
@@ -331,9 +385,14 @@ static void on_read(s6_redis *r, const redisReply *rep, int code, void *ud)
     const redisReply *entries = rep->type == REDIS_REPLY_NIL ? NULL
                                                               : entries_of(rep);
     if (!entries || entries->elements == 0) {
+        bool was_live = c->ph == PH_LIVE;
         if (c->ph == PH_PENDING) /* own backlog done: now new entries */
             c->ph = PH_LIVE;
         c->st.live = c->ph == PH_LIVE;
+        if (was_live)
+            set_current(c, true); /* a read of `>` found nothing more */
+        if (c->closed)
+            return;
         step(c);
         return;
     }
@@ -396,11 +455,17 @@ static void step(s6_results *c)
         break;
     }
     default: {
+        /* Until the end of the stream is reached the reads do not block:
+         * an empty answer then means "read to the end" (opts.on_current). */
         const char *argv[] = { "XREADGROUP", "GROUP", c->group, c->consumer,
                                "COUNT", count, "BLOCK", block, "STREAMS",
                                c->stream, ">" };
+        const char *now[] = { "XREADGROUP", "GROUP", c->group, c->consumer,
+                              "COUNT", count, "STREAMS", c->stream, ">" };
         what = "XREADGROUP >";
-        rc = issue(c, c->blk, c->o.block_ms, on_read, 11, argv);
+        rc = c->current
+                 ? issue(c, c->blk, c->o.block_ms, on_read, 11, argv)
+                 : issue(c, c->blk, 0, on_read, 9, now);
         break;
     }
     }
@@ -497,4 +562,9 @@ void s6_results_close(s6_results *c)
 void s6_results_get_stats(const s6_results *c, s6_results_stats *st)
 {
     *st = c->st;
+}
+
+const char *s6_results_read_to(const s6_results *c)
+{
+    return c->read_to;
 }

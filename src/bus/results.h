@@ -63,6 +63,13 @@ typedef struct s6_results_opts {
     void *result_ud;
     s6_results_barrier barrier;
     void *barrier_ud;
+    /* NULL, or called with current = true each time the consumer has
+     * handled everything the stream held (an empty non-blocking read after
+     * its own backlog), and with false when a failure sends it back to
+     * its pending list: between the two, views of the venue may be ahead
+     * of what was applied. */
+    void (*on_current)(void *ud, bool current);
+    void *current_ud;
     s6_log *log;
 } s6_results_opts;
 
@@ -88,3 +95,8 @@ int s6_results_start(uv_loop_t *loop, s6_redis *cmd,
  * batch waiting for its barrier stays pending, to be read again). */
 void s6_results_close(s6_results *c);
 void s6_results_get_stats(const s6_results *c, s6_results_stats *st);
+/* How far the stream has been read: the group's last-delivered-id at
+ * start (everything before it was applied by some consumer, or waits in a
+ * pending list read before on_current), then the id of the last entry
+ * handled (applied, refused or dead-lettered). */
+const char *s6_results_read_to(const s6_results *c);

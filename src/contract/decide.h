@@ -35,6 +35,11 @@ typedef struct s6_decide_hooks {
      * S6_PLAN_MAX_PROPOSALS ("too_many") and planned the rest. */
     void (*refused)(void *ud, size_t pos_index, const char *reason,
                     size_t nprops);
+    /* Optional, for a batch evaluated without waiting: asked for each
+     * position when the rules' answer is back; 0 (the position changed
+     * meanwhile: a fill, a close) drops its proposals and the rule-state
+     * changes its evaluation made. */
+    int (*current)(void *ud, size_t pos_index);
     /* Content hash of each rule by id (the registry's), for the plan. */
     const char *const *rule_hashes;
     size_t n_rule_hashes;

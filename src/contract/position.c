@@ -128,6 +128,16 @@ int s6_position_apply_funding(s6_position *p, const char *result_id,
     return S6_OK;
 }
 
+void s6_position_mark_seen(s6_position *p, const char *result_id)
+{
+    remember(p, result_id);
+}
+
+bool s6_position_has_seen(const s6_position *p, const char *result_id)
+{
+    return seen(p, result_id);
+}
+
 static const char *fill_problem(const s6_position *p, const s6_fill *f)
 {
     size_t idlen = strnlen(f->result_id, S6_RESULT_ID_MAX);

@@ -104,6 +104,11 @@ int s6_position_init(s6_position *p, const char *id, const char *symbol,
 int s6_position_transition(s6_position *p, s6_pos_state to, char *err,
                            size_t errlen);
 
+/* A result the position has taken account of without applying it as a
+ * fill (an adopted position's own ENTRY): later copies are duplicates. */
+void s6_position_mark_seen(s6_position *p, const char *result_id);
+bool s6_position_has_seen(const s6_position *p, const char *result_id);
+
 /*
  * Applies one fill; on success *effect says what it did.  Validates
  * everything first and changes nothing on error: bad numbers, a reduce

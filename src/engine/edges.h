@@ -69,6 +69,10 @@ typedef struct s6_order_result {
      * the funding rate it was settled at. */
     double funding_amount, funding_rate;
     double ts;                          /* seconds */
+    /* The entry's id on ord:{results} ("ms-seq"), set by the consumer,
+     * "" when the result did not come from the stream (replay, tests):
+     * what a venue view's as_of is compared with (reconcile.c). */
+    char stream_id[S6_RESULT_ID_MAX];
 } s6_order_result;
 
 /* ------------------------------------------------------------------ */
@@ -268,6 +272,19 @@ typedef struct s6_rules_edge {
     int (*run)(void *ud, const s6_pos_view *pos, const s6_mkt_view *mkt,
                size_t n, const s6_decide_hooks *hooks,
                s6_decide_stats *stats);
+    /* Optional: the same without waiting.  *pending true: the batch left;
+     * later, from the loop, the plans reach hooks (hooks->current asked
+     * first, per position) and done(cb_ud, rc) runs.  *pending false: it
+     * ran here as run does (rc its result, done not called).  One batch
+     * at a time; pos, mkt, stats and hooks->ud live until done. */
+    int (*start)(void *ud, const s6_pos_view *pos, const s6_mkt_view *mkt,
+                 size_t n, const s6_decide_hooks *hooks,
+                 s6_decide_stats *stats, void (*done)(void *cb_ud, int rc),
+                 void *cb_ud, bool *pending);
+    /* The batch in flight, now (at most its hard limit): settle delivers
+     * it (done runs inside), cancel drops it (done never runs). */
+    void (*settle)(void *ud);
+    void (*cancel)(void *ud);
     /* The rule state of one position (slot) as one JSON object keyed by
      * rule name, for save; and the restore.  NULL when stateless. */
     char *(*state_get)(void *ud, int slot);
@@ -341,4 +358,15 @@ typedef struct s6_venue_view {
     size_t n_positions;
     const s6_venue_order *orders;
     size_t n_orders;
+    /* Freshness (docs/engine.md "The venue's view and the results"): the
+     * as_of of the positions and of the open orders (the last
+     * ord:{results} id S4 had published when it answered; "" = S4 did not
+     * say), and how far the results consumer has read ("" = unknown). */
+    const char *as_of_positions;
+    const char *as_of_orders;
+    const char *results_read;
+    /* The clock (s6_clock) when the view was asked for, 0 = unknown: a
+     * position whose stop changed since then gets no stop repair from it
+     * (fills are ordered by the stream ids instead). */
+    double taken_at;
 } s6_venue_view;

@@ -169,6 +169,7 @@ void e_event(s6_engine *e, e_pos *p, const char *type, double value,
 
 void e_save(s6_engine *e, e_pos *p)
 {
+    p->version = ++e->save_seq;
     char *rs = e->edges.rules.state_get != NULL && p->rec.pos.state !=
                        S6_POS_CLOSED
                    ? e->edges.rules.state_get(e->edges.rules.ud,
@@ -241,6 +242,7 @@ void e_store_order(s6_engine *e, const e_pos *p, const char *intent,
     memset(&o, 0, sizeof o);
     snprintf(o.intent_id, sizeof o.intent_id, "%s", intent);
     snprintf(o.pos_id, sizeof o.pos_id, "%s", p->rec.pos.id);
+    snprintf(o.symbol, sizeof o.symbol, "%s", p->rec.pos.symbol);
     snprintf(o.kind, sizeof o.kind, "%s", kind);
     snprintf(o.status, sizeof o.status, "%s", status);
     o.price = price;

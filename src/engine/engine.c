@@ -28,7 +28,7 @@ double e_now(const s6_engine *e)
 void e_release_quota(s6_engine *e, e_pos *p)
 {
     s6_engine_record *r = &p->rec;
-    if (r->quota_released)
+    if (r->quota_released || e_quota_pending(p))
         return;
     /* The record's flag keeps this engine from asking twice; the edge's
      * marker keeps a restart between the two from releasing twice. */
@@ -53,7 +53,7 @@ void e_release_quota(s6_engine *e, e_pos *p)
 void e_close_done(s6_engine *e, e_pos *p, const char *why)
 {
     e_cancel_stops(e, p);
-    p->rec.n_inflight = 0;
+    e_withdraw_orders(e, p);
     p->rec.stop_needed = p->rec.stop_resize = p->rec.stop_retry = false;
     p->closed_tick = e->ticks;
     e_event(e, p, "POSITION_CLOSED", p->rec.pos.realized_pnl, "",
@@ -126,8 +126,10 @@ void s6_engine_free(s6_engine *e)
 {
     if (e == NULL)
         return;
+    e_rules_free(e);
     free(e->pos);
     free(e->mkts);
+    free(e->leftovers);
     e_index_free(&e->by_id);
     e_index_free(&e->by_mkt);
     e_index_free(&e->by_sym);

@@ -82,8 +82,17 @@ int s6_engine_tick(s6_engine *e);
 
 /* Compares the book with the venue and repairs it: stops the venue holds
  * become confirmed, stops it lacks are re-armed, a position the venue no
- * longer has is closed, a quantity that differs is logged and adopted. */
+ * longer has is closed, a quantity that differs is logged and adopted.
+ * Only where the view is fresh (docs/engine.md "The venue's view and the
+ * results"); S6_ENOTREADY, nothing done, when the view is ahead of the
+ * results read (v->results_read before its as_of): ask again later. */
 int s6_engine_reconcile(s6_engine *e, const s6_venue_view *v);
+
+/* The protection pass, on a short fixed cadence of its own (the service
+ * runs it every second): stops that failed are sent again, leftovers are
+ * cancelled again, positions without a stop get one.  Cheap when all is
+ * in order. */
+int s6_engine_protect(s6_engine *e);
 
 /* ------------------------------------------------------------------ */
 /* Manual actions (POST /positions/manage) and queries                */

@@ -81,22 +81,76 @@ static unsigned state_gen(s6_engine *e, e_pos *p)
                : 0;
 }
 
-typedef struct batch {
+/*
+ * A batch may be answered later (rules in a worker, on the loop), so it
+ * names its positions by slot (the book may grow meanwhile) and by the
+ * version each was evaluated at.  A position saved since (a fill, a
+ * close, a stop confirmed) is no longer the one its rules saw: its plan
+ * and rule-state changes are dropped and it is evaluated again.
+ */
+struct e_batch {
     s6_engine *e;
-    e_pos **ps;
     size_t n;
+    int trigger;
+    size_t *slots;
+    unsigned *versions;
     unsigned *gens;   /* each position's rule-state generation, as saved */
-    const s6_pos_view *pv;
-    const s6_mkt_view *mv;
-} batch;
+    bool *dropped;
+    s6_pos_view *pv;
+    s6_mkt_view *mv;
+    s6_decide_hooks hooks;
+    s6_decide_stats stats;
+};
+typedef struct e_batch batch;
+
+static e_pos *pos_of(const batch *b, size_t pi)
+{
+    return &b->e->pos[b->slots[pi]];
+}
+
+/* The trigger waits for the batch in flight (one at a time). */
+static void want(s6_engine *e, e_pos *p, int trigger)
+{
+    size_t slot = e_slot(e, p);
+    if (slot >= e->want_cap) {
+        size_t cap = e->cap_pos > slot ? e->cap_pos : slot + 1;
+        unsigned *w = realloc(e->want, cap * sizeof *w);
+        if (w == NULL)
+            return; /* the next tick evaluates it */
+        memset(w + e->want_cap, 0, (cap - e->want_cap) * sizeof *w);
+        e->want = w;
+        e->want_cap = cap;
+    }
+    e->want[slot] |= (unsigned)trigger;
+}
 
 static int hook_limits(void *ud, size_t pi, s6_symbol_filters *f,
                        s6_limits *lim)
 {
     batch *b = ud;
-    return pi < b->n ? e_limits(b->e, b->ps[pi], f, lim, false) : -EINVAL;
+    return pi < b->n ? e_limits(b->e, pos_of(b, pi), f, lim, false) : -EINVAL;
 }
 
+static int hook_current(void *ud, size_t pi)
+{
+    batch *b = ud;
+    if (pi >= b->n)
+        return 0;
+    e_pos *p = pos_of(b, pi);
+    bool same = b->slots[pi] < b->e->n_pos && p->used &&
+                p->rec.pos.state == S6_POS_ACTIVE &&
+                p->version == b->versions[pi];
+    if (same)
+        return 1;
+    b->dropped[pi] = true;
+    if (b->slots[pi] < b->e->n_pos && p->used) {
+        s6_log_info(b->e->log, "engine", "plan dropped: the position changed "
+                    "while its rules ran", S6_LOG_STR("pos_id", p->rec.pos.id));
+        if (p->rec.pos.state == S6_POS_ACTIVE)
+            want(b->e, p, b->trigger);
+    }
+    return 0;
+}
 static void versions_json(s6_engine *e, const s6_plan_versions *v, char *out,
                           size_t len)
 {
@@ -173,9 +227,9 @@ static void hook_plan(void *ud, size_t pi, const s6_plan *plan,
                       const s6_plan_versions *versions)
 {
     batch *b = ud;
-    if (pi >= b->n || n > S6_PLAN_MAX_PROPOSALS)
+    if (pi >= b->n || n > S6_PLAN_MAX_PROPOSALS || b->dropped[pi])
         return;
-    e_pos *p = b->ps[pi];
+    e_pos *p = pos_of(b, pi);
     s6_plan *again = malloc(sizeof *again);
     s6_proposal *kept = malloc(n * sizeof *kept + 1);
     size_t nkept = 0;
@@ -238,53 +292,172 @@ static bool protect_first(s6_engine *e, e_pos *p)
     return r->pos.state == S6_POS_ACTIVE;
 }
 
-int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger)
+static void batch_free(batch *b)
 {
-    s6_pos_view *pv = malloc((n + 1) * sizeof *pv);
-    s6_mkt_view *mv = malloc((n + 1) * sizeof *mv);
-    e_pos **run = malloc((n + 1) * sizeof *run);
-    unsigned *gens = malloc((n + 1) * sizeof *gens);
-    if (pv == NULL || mv == NULL || run == NULL || gens == NULL) {
-        free(pv), free(mv), free(run), free(gens);
-        return -ENOMEM;
+    free(b);
+}
+
+/* The batch and its arrays in one block: a replay makes one per price. */
+static batch *batch_new(s6_engine *e, size_t n, int trigger)
+{
+    size_t m = n + 1;
+    size_t size = sizeof(batch) + m * (sizeof(s6_pos_view) +
+                                       sizeof(s6_mkt_view) + sizeof(size_t) +
+                                       2 * sizeof(unsigned) + sizeof(bool));
+    batch *b = malloc(size);
+    if (b == NULL)
+        return NULL;
+    char *at = (char *)(b + 1); /* views first: the strictest alignment */
+    *b = (batch){.e = e, .trigger = trigger};
+    b->pv = (s6_pos_view *)at, at += m * sizeof *b->pv;
+    b->mv = (s6_mkt_view *)at, at += m * sizeof *b->mv;
+    b->slots = (size_t *)at, at += m * sizeof *b->slots;
+    b->versions = (unsigned *)at, at += m * sizeof *b->versions;
+    b->gens = (unsigned *)at, at += m * sizeof *b->gens;
+    b->dropped = (bool *)at;
+    memset(b->dropped, 0, m * sizeof *b->dropped);
+    b->hooks = (s6_decide_hooks){.limits = hook_limits, .plan = hook_plan,
+                                 .current = hook_current, .ud = b};
+    return b;
+}
+
+/* The batch is answered (now, or later from the loop). */
+static void batch_finish(batch *b, int rc)
+{
+    s6_engine *e = b->e;
+    if (rc != 0)
+        s6_log_error(e->log, "engine", "rule evaluation failed",
+                     S6_LOG_INT("rc", rc), S6_LOG_INT("positions",
+                                                      (int64_t)b->n));
+    for (size_t i = 0; i < b->n; i++) {
+        e_pos *p = pos_of(b, i);
+        if (b->slots[i] >= e->n_pos || !p->used)
+            continue;
+        e_drop_state(p);
+        /* rule state moved without a plan (a step reached, a flag set):
+         * persisted too, or a restart would forget it */
+        if (!b->dropped[i] && state_gen(e, p) != b->gens[i])
+            e_save(e, p);
     }
+    batch_free(b);
+}
+
+static void drain(s6_engine *e);
+
+static void batch_done(void *ud, int rc)
+{
+    batch *b = ud;
+    s6_engine *e = b->e;
+    e->flight = NULL;
+    batch_finish(b, rc);
+    drain(e);
+}
+
+/* Protection and the views now; the rules now or, with a worker on the
+ * loop, later (batch_done). */
+static int start_batch(s6_engine *e, e_pos **ps, size_t n, int trigger)
+{
+    batch *b = batch_new(e, n, trigger);
+    if (b == NULL)
+        return -ENOMEM;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         e_pos *p = ps[i];
         if (!p->used || p->rec.pos.state != S6_POS_ACTIVE ||
             !e_market_fresh(e, &e->mkts[p->mkt]) || !protect_first(e, p) ||
-            e_view(e, p, &pv[k]) != 0)
+            e_view(e, p, &b->pv[k]) != 0)
             continue;
-        liq_alert(e, p, &pv[k]);
+        liq_alert(e, p, &b->pv[k]);
         e_margin_watch(e, p);
         if (may_be_left_undone(e, p))
             e_keep_state(e, p);
-        e_mkt_view(e, &e->mkts[p->mkt], trigger, &mv[k]);
-        gens[k] = state_gen(e, p);
-        run[k++] = p;
+        e_mkt_view(e, &e->mkts[p->mkt], trigger, &b->mv[k]);
+        b->gens[k] = state_gen(e, p);
+        b->versions[k] = p->version;
+        b->slots[k++] = e_slot(e, p);
     }
-    int rc = 0;
-    if (k > 0) {
-        batch b = {.e = e, .ps = run, .n = k, .gens = gens, .pv = pv,
-                   .mv = mv};
-        s6_decide_hooks hooks = {.limits = hook_limits, .plan = hook_plan,
-                                 .ud = &b};
-        s6_decide_stats stats;
-        rc = e->edges.rules.run(e->edges.rules.ud, pv, mv, k, &hooks, &stats);
-        if (rc != 0)
-            s6_log_error(e->log, "engine", "rule evaluation failed",
-                         S6_LOG_INT("rc", rc), S6_LOG_INT("positions",
-                                                          (int64_t)k));
-        /* rule state moved without a plan (a step reached, a flag set):
-         * persisted too, or a restart would forget it */
-        for (size_t i = 0; i < k; i++) {
-            e_drop_state(run[i]);
-            if (state_gen(e, run[i]) != gens[i])
-                e_save(e, run[i]);
-        }
+    b->n = k;
+    if (k == 0) {
+        batch_free(b);
+        return 0;
     }
-    free(pv), free(mv), free(run), free(gens);
+    const s6_rules_edge *re = &e->edges.rules;
+    bool pending = false;
+    int rc = re->start != NULL
+                 ? re->start(re->ud, b->pv, b->mv, k, &b->hooks, &b->stats,
+                             batch_done, b, &pending)
+                 : re->run(re->ud, b->pv, b->mv, k, &b->hooks, &b->stats);
+    if (pending) {
+        e->flight = b;
+        return 0;
+    }
+    batch_finish(b, rc);
     return rc;
+}
+
+/* What waited for the batch in flight, one trigger per batch (a view
+ * carries one), the lowest bit first. */
+static void drain(s6_engine *e)
+{
+    while (e->flight == NULL) {
+        unsigned all = 0;
+        for (size_t s = 0; s < e->want_cap && s < e->n_pos; s++)
+            all |= e->want[s];
+        if (all == 0)
+            return;
+        unsigned bit = all & -all;
+        e_pos **ps = malloc((e->n_pos + 1) * sizeof *ps);
+        if (ps == NULL)
+            return;
+        size_t n = 0;
+        for (size_t s = 0; s < e->want_cap && s < e->n_pos; s++)
+            if (e->want[s] & bit) {
+                e->want[s] &= ~bit;
+                if (e->pos[s].used)
+                    ps[n++] = &e->pos[s];
+            }
+        (void)start_batch(e, ps, n, (int)bit);
+        free(ps);
+    }
+}
+
+int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger)
+{
+    if (e->flight == NULL) {
+        int rc = start_batch(e, ps, n, trigger);
+        drain(e);
+        return rc;
+    }
+    /* protective work never waits for the rules */
+    for (size_t i = 0; i < n; i++) {
+        e_pos *p = ps[i];
+        if (p->used && p->rec.pos.state == S6_POS_ACTIVE &&
+            e_market_fresh(e, &e->mkts[p->mkt]) && protect_first(e, p))
+            want(e, p, trigger);
+    }
+    return 0;
+}
+
+void e_rules_settle(s6_engine *e)
+{
+    const s6_rules_edge *re = &e->edges.rules;
+    for (int i = 0; e->flight != NULL && re->settle != NULL && i < 8; i++) {
+        batch *b = e->flight;
+        re->settle(re->ud);
+        if (e->flight == b)
+            break; /* nothing could be waited for */
+    }
+}
+
+void e_rules_free(s6_engine *e)
+{
+    if (e->flight != NULL && e->edges.rules.cancel != NULL)
+        e->edges.rules.cancel(e->edges.rules.ud);
+    batch_free(e->flight);
+    e->flight = NULL;
+    free(e->want);
+    e->want = NULL;
+    e->want_cap = 0;
 }
 
 /* ---- which positions an input evaluates; the manage tick ---- */

@@ -119,15 +119,31 @@ void e_drop_state(e_pos *p)
 
 /* The kill switch holds this purpose: recorded (unless a dry run), the
  * rule's state put back, nothing sent. */
+/* Design 4b: while a FUT position of the symbol has no confirmed stop,
+ * orders that add risk on it wait (an add; a hedge unless it shrinks the
+ * FUT position). */
+static bool adds_unprotected_risk(s6_engine *e, const e_pos *p,
+                                  const s6_plan_action *a, int purpose)
+{
+    if (purpose != S6_PURPOSE_ADD && purpose != S6_PURPOSE_HEDGE)
+        return false;
+    if (!e_symbol_unprotected(e, p->rec.pos.symbol))
+        return false;
+    const e_pos *fut = e_find_open(e, S6_MARKET_FUT, p->rec.pos.symbol);
+    return purpose == S6_PURPOSE_ADD || fut == NULL ||
+           fut->rec.pos.side == a->side;
+}
+
 static bool blocked(s6_engine *e, e_pos *p, const s6_plan_action *a,
                     int purpose, bool dry_run)
 {
-    if (!e_paused(e, p->rec.pos.symbol, purpose))
+    bool paused = e_paused(e, p->rec.pos.symbol, purpose);
+    if (!paused && !adds_unprotected_risk(e, p, a, purpose))
         return false;
     if (!dry_run) {
         not_done(e, p, a);
-        e_event(e, p, "BLOCKED_PAUSED", a->qty, "", "{s:s}", "purpose",
-                e_purpose_name(purpose));
+        e_event(e, p, paused ? "BLOCKED_PAUSED" : "BLOCKED_UNPROTECTED",
+                a->qty, "", "{s:s}", "purpose", e_purpose_name(purpose));
     }
     return true;
 }

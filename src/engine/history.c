@@ -3,7 +3,8 @@
  * row of the intent a fill names moves to PARTIALLY_FILLED or FILLED with
  * the quantity filled so far and the fill's price (docs/engine.md,
  * "History").  Sent, accepted, cancelled, rejected and failed are written
- * where those happen (orders.c, results.c).
+ * where those happen (orders.c, results.c).  Each write is also one more
+ * event of the order's life in order_events (the store appends it).
  */
 #include <string.h>
 

@@ -32,9 +32,15 @@
 #include "contract/plan.h"
 #include "contract/names.h"
 
-/* A stop that keeps failing is retried for ever (a position is never left
- * without one), but no more often than every this many ticks. */
+/* A market order that keeps failing is re-sent no more often than every
+ * this many ticks.  (A stop is retried on the protection cadence, never
+ * backed off: s6_engine_protect.) */
 enum { S6_ENGINE_BACKOFF_MAX_TICKS = 8 };
+/* Without an as_of from S4, a view is used for an instrument only when no
+ * result was applied for it this long before, and a discrepancy that
+ * shrinks or closes only when two views in a row show it. */
+#define S6_ENGINE_VIEW_QUIET_S 3.0
+enum { S6_ENGINE_VIEW_AGREE = 2 };
 /* A market order (TP, add, close, hedge) answered FAILED this many times
  * is abandoned: S4 could not be reached, the plan is stale by then. */
 enum { S6_ENGINE_ORDER_MAX_ATTEMPTS = 5 };
@@ -55,6 +61,16 @@ typedef struct e_pos {
     unsigned rearm_tick;       /* after a refused stop: no new one before
                                   this tick (S4 would refuse a stream of
                                   them; the guard covers meanwhile) */
+    unsigned version;          /* moves at every save (engine-wide seq):
+                                  a plan made before is stale */
+    double touched;            /* clock of the last stop change: a view
+                                  asked for before it does not repair the
+                                  stop */
+    unsigned flat_views;       /* fallback: views in a row without it */
+    unsigned qty_views;        /* fallback: views in a row with qty_seen */
+    double qty_seen;           /* the venue's quantity in the last view */
+    bool adopted;              /* made from a view, no ENTRY result yet */
+    char adopt_as_of[S6_RESULT_ID_MAX]; /* the adopting view's as_of */
 } e_pos;
 
 typedef struct e_mkt {
@@ -70,9 +86,24 @@ typedef struct e_mkt {
     int open_slot;             /* the position open on it (one-way mode:
                                   at most one), -1 none; checked on use */
     double held_mark;
+    char last_result[S6_RESULT_ID_MAX]; /* stream id of the last result
+                                  applied for it (reconcile.c) */
+    double last_result_at;     /* clock when it was applied */
     int signal_side;
     double signal_strength, signal_ts;
 } e_mkt;
+
+/* An order of ours S4 may still hold after its position let go of it (a
+ * replaced or closed position's stop whose cancel failed, an order that
+ * was withdrawn while it may have reached S4): cancelled again until S4
+ * confirms it gone (orders.c, e_hunt). */
+typedef struct e_leftover {
+    char intent_id[S6_INTENT_ID_MAX + 1];
+    char symbol[S6_SYMBOL_MAX + 1];
+    int market;
+    bool in_flight;            /* a cancel is out */
+    unsigned attempts;
+} e_leftover;
 
 struct s6_engine {
     const s6_config *cfg;
@@ -107,6 +138,13 @@ struct s6_engine {
                                   sum over the book per plan would walk it) */
     char recent[64][S6_RESULT_ID_MAX]; /* non-fill results seen */
     unsigned n_recent;
+    unsigned save_seq;         /* the last e_pos.version handed out */
+    struct e_batch *flight;    /* the rule batch out, if any (eval.c) */
+    unsigned *want;            /* by slot: S6_TRIG_* waiting for it */
+    size_t want_cap;
+    e_leftover *leftovers;     /* orders to cancel until S4 says gone */
+    size_t n_leftovers, cap_leftovers;
+    bool venue_failing;        /* the last router outcome was FAILED */
 };
 
 /* engine.c */
@@ -178,6 +216,25 @@ void e_add_reserved(void *cb_ud, bool ok);
 int e_start_add(s6_engine *e, e_pos *p, double qty, double budget,
                 const char *plan_id);
 
+/* reconcile.c */
+/* A result for (market, symbol) was applied: views older than it are
+ * stale for that instrument. */
+void e_note_result(s6_engine *e, const s6_order_result *r);
+
+/* orders.c: the hunt for leftovers */
+void e_leftover_add(s6_engine *e, const char *intent_id, const char *symbol,
+                    int market);
+void e_leftover_gone(s6_engine *e, const char *intent_id);
+void e_leftover_failed(s6_engine *e, const char *intent_id);
+void e_hunt(s6_engine *e);
+/* The symbol has an open FUT position without a confirmed stop: orders
+ * that add risk on it wait (design 4b). */
+bool e_symbol_unprotected(s6_engine *e, const char *symbol);
+/* Withdraws what a closing position still has queued or retrying. */
+void e_withdraw_orders(s6_engine *e, e_pos *p);
+/* An add's quota answer is still due: the release waits for it. */
+bool e_quota_pending(const e_pos *p);
+
 /* results.c */
 void e_stop_placed(s6_engine *e, e_pos *p, const char *intent);
 void e_stop_refused(s6_engine *e, e_pos *p, const char *intent,
@@ -220,7 +277,12 @@ void e_mkt_view(const s6_engine *e, const e_mkt *m, int trigger,
                 s6_mkt_view *v);
 
 /* eval.c */
+/* Evaluates the batch; while another is out (rules answered later), the
+ * protective part runs now and the rules when that one is back. */
 int e_evaluate(s6_engine *e, e_pos **ps, size_t n, int trigger);
+/* The batch out, answered now (POST /positions/manage evaluates at once). */
+void e_rules_settle(s6_engine *e);
+void e_rules_free(s6_engine *e);
 /* The ACTIVE positions of one market (mi >= 0), of a symbol on both
  * markets, or all of them (mi < 0, symbol NULL), evaluated as one batch. */
 int e_evaluate_where(s6_engine *e, int mi, const char *symbol, int trigger);

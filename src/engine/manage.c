@@ -212,6 +212,7 @@ static int evaluate_one(s6_engine *e, e_pos *p, bool dry_run,
         return api_fail(err, 503, "no_memory", "", "out of memory");
     c->e = e;
     c->p = p;
+    e_rules_settle(e); /* one batch at a time; this one answers now */
     s6_pos_view v;
     s6_mkt_view mv;
     int slot = (int)e_slot(e, p);

@@ -87,9 +87,12 @@ static int build(s6_engine *e, const e_pos *p, int market, int type,
 static void submit_stop(s6_engine *e, e_pos *p, const s6_stop_order *so)
 {
     s6_order o;
+    /* No plan id on a stop: a re-send must carry the very same body, and
+     * another plan may run between the first send and a retry (the
+     * STOP_REQUESTED event names the plan's reason). */
     int rc = build(e, p, p->rec.pos.market, S6_ORDER_STOP_MARKET,
                    S6_PURPOSE_STOP, -p->rec.pos.side, true, so->qty, so->price,
-                   so->intent_id, p->rec.last_plan_id, &o);
+                   so->intent_id, "", &o);
     if (rc == 0)
         rc = e->edges.router.submit(e->edges.router.ud, &o,
                                     e_route_submit_done, e);
@@ -141,6 +144,13 @@ int e_request_stop(s6_engine *e, e_pos *p, double price, double qty,
         return -EINVAL;
     if (pos->market == S6_MARKET_SPOT)
         return arm_spot_guard(e, p, px, why);
+    if (!e->resumed) {
+        /* results read before the venue's view: nothing goes out yet;
+         * the guard holds the price and resume asks for the stop */
+        p->rec.stop.guard = px;
+        p->rec.stop_needed = true;
+        return S6_ENOTREADY;
+    }
     double q = on_step(qty, sym->step);
     if (!(q > 0))
         return -EINVAL;
@@ -157,6 +167,7 @@ int e_request_stop(s6_engine *e, e_pos *p, double price, double qty,
     if (rc != 0)
         return rc;
     p->rec.stop_needed = false;
+    p->touched = e_now(e);
     /* the key is durable before S4 can hold an order under it: a restart
      * must never hand the same sequence number to another order */
     e_save(e, p);
@@ -282,11 +293,115 @@ void e_cancel_stops(s6_engine *e, e_pos *p)
                                      &st->cancelling};
     for (size_t i = 0; p->rec.pos.market == S6_MARKET_FUT && i < 3; i++)
         if (orders[i]->live)
-            e->edges.router.cancel(e->edges.router.ud, orders[i]->intent_id,
-                                   p->rec.pos.symbol, p->rec.pos.market,
-                                   e_route_cancel_done, e);
+            e_leftover_add(e, orders[i]->intent_id, p->rec.pos.symbol,
+                           p->rec.pos.market);
     s6_stop_clear(st);
     p->cancel_in_flight = p->place_in_flight = false;
+    e_hunt(e);
+}
+
+/* ---- leftovers: cancelled until S4 confirms them gone ---- */
+
+static e_leftover *leftover_find(s6_engine *e, const char *intent_id)
+{
+    for (size_t i = 0; intent_id != NULL && i < e->n_leftovers; i++)
+        if (strcmp(e->leftovers[i].intent_id, intent_id) == 0)
+            return &e->leftovers[i];
+    return NULL;
+}
+
+void e_leftover_add(s6_engine *e, const char *intent_id, const char *symbol,
+                    int market)
+{
+    if (leftover_find(e, intent_id) != NULL)
+        return;
+    if (e->n_leftovers == e->cap_leftovers) {
+        size_t nc = e->cap_leftovers ? 2 * e->cap_leftovers : 8;
+        e_leftover *nv = realloc(e->leftovers, nc * sizeof *nv);
+        if (nv == NULL) {
+            s6_log_error(e->log, "engine", "leftover not tracked: out of "
+                         "memory; the next reconciliation finds it",
+                         S6_LOG_STR("intent_id", intent_id));
+            return;
+        }
+        e->leftovers = nv;
+        e->cap_leftovers = nc;
+    }
+    e_leftover *l = &e->leftovers[e->n_leftovers++];
+    memset(l, 0, sizeof *l);
+    snprintf(l->intent_id, sizeof l->intent_id, "%s", intent_id);
+    snprintf(l->symbol, sizeof l->symbol, "%s", symbol);
+    l->market = market;
+}
+
+void e_leftover_gone(s6_engine *e, const char *intent_id)
+{
+    e_leftover *l = leftover_find(e, intent_id);
+    if (l == NULL)
+        return;
+    *l = e->leftovers[--e->n_leftovers];
+}
+
+void e_leftover_failed(s6_engine *e, const char *intent_id)
+{
+    e_leftover *l = leftover_find(e, intent_id);
+    if (l != NULL)
+        l->in_flight = false; /* the next protection pass tries again */
+}
+
+void e_hunt(s6_engine *e)
+{
+    for (size_t i = 0; i < e->n_leftovers; i++) {
+        e_leftover *l = &e->leftovers[i];
+        if (l->in_flight)
+            continue;
+        l->in_flight = true; /* before the call: its outcome may be quick */
+        l->attempts++;
+        if (e->edges.router.cancel(e->edges.router.ud, l->intent_id,
+                                   l->symbol, l->market, e_route_cancel_done,
+                                   e) != 0)
+            l->in_flight = false;
+    }
+}
+
+bool e_symbol_unprotected(s6_engine *e, const char *symbol)
+{
+    const e_pos *p = e_find_open(e, S6_MARKET_FUT, symbol);
+    return p != NULL && p->rec.pos.state != S6_POS_CLOSED &&
+           !p->rec.stop.confirmed.live;
+}
+
+/* The position closed: nothing of it may still reach S4.  What S4 cannot
+ * have seen is dropped; what it may have seen is cancelled (the router
+ * drops one still queued, and holds the cancel behind one it is sending);
+ * an add waiting for its quota stays until the answer, so a reservation
+ * granted late is released with the rest. */
+void e_withdraw_orders(s6_engine *e, e_pos *p)
+{
+    s6_engine_record *r = &p->rec;
+    for (size_t i = 0; i < r->n_inflight;) {
+        s6_inflight *o = &r->inflight[i];
+        if (o->status == S6_INF_RESERVING) {
+            i++;
+            continue;
+        }
+        if (o->attempts > 0) {
+            e_leftover_add(e, o->intent_id, r->pos.symbol, o->market);
+            e_event(e, p, "ORDER_WITHDRAWN", o->qty, "", "{s:s,s:s}",
+                    "intent_id", o->intent_id, "purpose",
+                    e_purpose_name(o->purpose));
+        }
+        e_inflight_drop(p, o);
+    }
+    e_hunt(e);
+}
+
+bool e_quota_pending(const e_pos *p)
+{
+    for (size_t i = 0; i < p->rec.n_inflight; i++)
+        if (p->rec.inflight[i].status == S6_INF_RESERVING)
+            return true;
+    return false;
 }
 
 /* ---- market orders ---- */
@@ -460,6 +575,13 @@ void e_add_reserved(void *cb_ud, bool ok)
         e_event(e, p, "ADD_REFUSED", o->qty, "", "{s:s,s:s}", "intent_id",
                 o->intent_id, "reason", ok ? "position not active" : "quota");
         e_inflight_drop(p, o);
+    } else if (e_symbol_unprotected(e, p->rec.pos.symbol)) {
+        e_reserve(e, p, o->budget);
+        o->status = S6_INF_FAILED; /* attempts 0: S4 never saw it */
+        o->retry_tick = e->ticks + 1;
+        e_event(e, p, "ADD_HELD", o->qty, "", "{s:s,s:s}", "intent_id",
+                o->intent_id, "reason", "a position of the symbol has no "
+                "confirmed stop");
     } else {
         e_reserve(e, p, o->budget);
         submit_inflight(e, p, o);
@@ -467,6 +589,8 @@ void e_add_reserved(void *cb_ud, bool ok)
                 o->intent_id, "qty", o->qty, "budget", o->budget);
     }
     e_save(e, p);
+    if (p->rec.pos.state == S6_POS_CLOSED)
+        e_release_quota(e, p); /* the late answer was the last wait */
 }
 
 /* ---- the tick's retries ---- */
@@ -479,13 +603,16 @@ void e_retry_due(s6_engine *e, e_pos *p)
         return;
     }
     bool changed = false;
-    if (r->stop_retry && e->ticks >= r->stop_retry_tick) {
+    if (r->stop_retry) {
         e_resend_stop(e, p);
         changed = true;
     }
+    bool hold = e_symbol_unprotected(e, r->pos.symbol);
     for (size_t i = 0; i < r->n_inflight;) {
         s6_inflight *o = &r->inflight[i];
-        if (o->status != S6_INF_FAILED || e->ticks < o->retry_tick) {
+        bool adds_risk = !o->reduce_only && o->purpose != S6_PURPOSE_CLOSE;
+        if (o->status != S6_INF_FAILED || e->ticks < o->retry_tick ||
+            (hold && adds_risk)) {
             i++;
             continue;
         }
@@ -501,4 +628,30 @@ void e_retry_due(s6_engine *e, e_pos *p)
         e_send_cancel(e, p);
     if (changed)
         e_save(e, p);
+}
+
+/* ---- the protection pass ---- */
+
+int s6_engine_protect(s6_engine *e)
+{
+    if (e == NULL)
+        return -EINVAL;
+    if (!e->resumed)
+        return 0;
+    for (size_t i = 0; i < e->n_pos; i++) {
+        e_pos *p = &e->pos[i];
+        s6_engine_record *r = &p->rec;
+        if (!p->used || r->pos.state == S6_POS_CLOSED)
+            continue;
+        bool retry = r->stop_retry && !p->place_in_flight;
+        if (retry)
+            e_resend_stop(e, p);
+        if (r->stop.cancelling.live && !p->cancel_in_flight)
+            e_send_cancel(e, p);
+        e_protect(e, p);
+        if (retry)
+            e_save(e, p);
+    }
+    e_hunt(e);
+    return 0;
 }

@@ -11,6 +11,7 @@
 
 #include "engine/internal.h"
 #include "core/s6_core.h"
+#include "util/stream_id.h"
 
 static unsigned backoff_ticks(unsigned failures)
 {
@@ -18,6 +19,16 @@ static unsigned backoff_ticks(unsigned failures)
     while (failures-- > 1 && t < S6_ENGINE_BACKOFF_MAX_TICKS)
         t *= 2;
     return t;
+}
+
+/* S4 answered after a run of failures: every stop waiting for its retry
+ * goes now rather than at the next protection pass. */
+static void venue_answered(s6_engine *e, int outcome)
+{
+    bool was_failing = e->venue_failing;
+    e->venue_failing = outcome == S6_ROUTE_FAILED;
+    if (was_failing && !e->venue_failing)
+        s6_engine_protect(e);
 }
 
 /* ---- the stop's outcomes ---- */
@@ -32,6 +43,8 @@ void e_stop_placed(s6_engine *e, e_pos *p, const char *intent)
     p->place_in_flight = false;
     p->rec.stop_retry = false;
     p->rec.guard_alerted = false;
+    p->touched = e_now(e);
+    st->failures = 0; /* S4 answers again: the count starts over */
     bool moved = cmd.kind == S6_STOP_CMD_CANCEL;
     if (moved) {
         p->cancel_in_flight = false;
@@ -78,8 +91,10 @@ void e_stop_failed(s6_engine *e, e_pos *p, const char *intent,
     if (s6_stop_place_failed(st, intent, true, &cmd) != 0)
         return;
     p->place_in_flight = false;
+    /* no backoff: the protection pass re-sends it every second, and at
+     * once when S4 answers again (venue_answered) */
     p->rec.stop_retry = true;
-    p->rec.stop_retry_tick = e->ticks + backoff_ticks(st->failures);
+    p->rec.stop_retry_tick = e->ticks;
     e_store_order(e, p, intent, "STOP", "FAILED", st->pending.price,
                   st->pending.qty);
     e_event(e, p, "STOP_FAILED", st->pending.price, "", "{s:s,s:s,s:i}",
@@ -143,6 +158,7 @@ void e_route_submit_done(void *cb_ud, const char *intent_id, int outcome,
     s6_engine *e = cb_ud;
     e_pos *p = e_by_intent(e, intent_id);
     s6_inflight *o = p != NULL ? e_inflight_find(p, intent_id) : NULL;
+    venue_answered(e, outcome);
     if (p != NULL && p->rec.stop.pending.live &&
         strcmp(p->rec.stop.pending.intent_id, intent_id) == 0) {
         p->place_in_flight = false;
@@ -167,6 +183,11 @@ void e_route_cancel_done(void *cb_ud, const char *intent_id, int outcome,
 {
     s6_engine *e = cb_ud;
     e_pos *p = e_by_intent(e, intent_id);
+    venue_answered(e, outcome);
+    if (outcome == S6_ROUTE_OK)
+        e_leftover_gone(e, intent_id);
+    else
+        e_leftover_failed(e, intent_id);
     if (p == NULL || !p->rec.stop.cancelling.live ||
         strcmp(p->rec.stop.cancelling.intent_id, intent_id) != 0) {
         s6_log_debug(e->log, "engine", "cancel outcome for a stop no longer "
@@ -413,6 +434,64 @@ static int fill_problem(const s6_fill *f, int market, char *why, size_t len)
                    : s6_position_apply_fill(&scratch, f, 1e-12, &eff, why, len);
 }
 
+/* The reservations an entry carries, recorded with the position that
+ * took the entry: released with it, once. */
+static void claim_reservation(s6_engine *e, e_pos *p, const s6_order_result *r)
+{
+    e_reserve(e, p, r->risk_reserved);
+    p->rec.concurrency_reserved += r->concurrency_reserved;
+}
+
+/* An adopted position's own ENTRY, read after the view it was adopted
+ * from (a view without as_of, or one the consumer had not caught up
+ * with): the quantity is already in; its reservation and its stop are
+ * taken over. */
+static bool absorbs(s6_engine *e, const e_pos *p, const s6_order_result *r,
+                    const s6_fill *f)
+{
+    return p->adopted && f->side == p->rec.pos.side &&
+           f->qty <= p->rec.pos.qty + e_sym(e, p)->step / 2 &&
+           (p->adopt_as_of[0] == '\0' ||
+            s6_stream_id_cmp(r->stream_id, p->adopt_as_of) <= 0);
+}
+
+static void absorb_entry(s6_engine *e, e_pos *p, const s6_order_result *r)
+{
+    s6_stop *st = &p->rec.stop;
+    double px, now = st->confirmed.live ? st->confirmed.price
+                     : st->pending.live ? st->pending.price : st->guard;
+    e_first_stop_price(e, p, r->sl_px, &px);
+    claim_reservation(e, p, r);
+    p->adopted = false;
+    /* the view brought the quantity, the result brings its fee */
+    double fee = r->fill.fee_in_base ? r->fill.fee * r->fill.price
+                                     : r->fill.fee;
+    p->rec.pos.fees_paid += fee;
+    p->rec.pos.realized_pnl -= fee;
+    day_pnl(e, &e->mkts[p->mkt], -fee);
+    e_event(e, p, "ADOPTED_ENTRY", r->fill.qty, "", "{s:s,s:s,s:f,s:f}",
+            "result_id", r->result_id, "entry_pos_id", r->pos_id, "budget",
+            r->risk_reserved, "stop", px);
+    if (r->sl_px > 0 && (now <= 0 || p->rec.pos.side * (px - now) > 0)) {
+        if (st->confirmed.live || st->pending.live)
+            e_request_stop(e, p, px, p->rec.pos.qty, st->step, "entry's stop");
+        else
+            st->guard = px;
+    }
+    e_save(e, p);
+}
+
+/* One-way mode: an ENTRY naming another position (or none) on a symbol
+ * with an open one is the same venue position.  It is merged, both ids
+ * logged and both reservations recorded (docs/contracts/order-results.md
+ * "Identity"), or absorbed into a position adopted from the venue. */
+static bool other_entry(s6_engine *e, e_pos *p, const s6_order_result *r,
+                        const s6_fill *f)
+{
+    return f->kind == S6_FILL_ENTRY && p->rec.pos.state != S6_POS_CLOSED &&
+           named_position(e, r) != p;
+}
+
 static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
                    size_t errlen)
 {
@@ -440,6 +519,17 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
         r = &hedged;
         p = e_find_open(e, r->market, r->symbol);
     }
+    bool merged = false;
+    if (!hedge && p != NULL && other_entry(e, p, r, &f)) {
+        if (s6_position_has_seen(&p->rec.pos, f.result_id))
+            return 0;
+        if (absorbs(e, p, r, &f)) {
+            s6_position_mark_seen(&p->rec.pos, f.result_id);
+            absorb_entry(e, p, r);
+            return 0;
+        }
+        merged = true;
+    }
     bool created = false;
     if (p == NULL) {
         if (!hedge && f.kind != S6_FILL_ENTRY && f.kind != S6_FILL_MANUAL)
@@ -464,13 +554,23 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
     }
     if (eff == S6_FILL_DUPLICATE)
         return 0;
+    if (merged) {
+        claim_reservation(e, p, r);
+        p->adopted = false;
+        e_count(e, "s6_risk_alerts_total", "entry_merged", NULL);
+        e_event(e, p, "ENTRY_MERGED", f.qty, "", "{s:s,s:s,s:f,s:i}",
+                "merged_pos_id", r->pos_id, "result_id", r->result_id,
+                "budget", r->risk_reserved, "concurrency",
+                r->concurrency_reserved);
+    }
     if (hedge) {
         fill_inflight(e, &e->pos[hedger], &f, S6_FILL_GREW);
         e_save(e, &e->pos[hedger]);
     }
     e_day_pnl(e, &e->mkts[p->mkt], p->rec.pos.realized_pnl - realized);
     after_fill(e, p, r, &f, eff, old_state);
-    if (p->rec.pos.state == S6_POS_ACTIVE && e->mkts[p->mkt].has) {
+    if (p->rec.pos.state == S6_POS_ACTIVE && e->mkts[p->mkt].has &&
+        e->resumed) {
         e_pos *one = p;
         e_evaluate(e, &one, 1, S6_TRIG_FILL);
     }
@@ -528,6 +628,9 @@ int s6_engine_on_result(s6_engine *e, const s6_order_result *r, char *err,
         return refuse(e, err, errlen, r->result_id, why);
     if (seen_recently(e, r->result_id))
         return 0;
+    e_note_result(e, r);
+    if (r->kind != S6_RES_ACCEPTED)
+        e_leftover_gone(e, r->intent_id); /* filled, refused or cancelled */
     int rc = 0;
     if (r->kind == S6_RES_FILL) {
         rc = on_fill(e, r, err, errlen);

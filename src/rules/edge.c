@@ -51,6 +51,31 @@ static int lua_run(void *ud, const s6_pos_view *pos, const s6_mkt_view *mkt,
                             stats);
 }
 
+static int lua_start(void *ud, const s6_pos_view *pos,
+                     const s6_mkt_view *mkt, size_t n,
+                     const s6_decide_hooks *hooks, s6_decide_stats *stats,
+                     void (*done)(void *cb_ud, int rc), void *cb_ud,
+                     bool *pending)
+{
+    lua_edge *l = ud;
+    if (l->told != l->svc->reg.live && l->svc->reg.live != NULL)
+        retell(l, l->svc->reg.live);
+    return s6_rules_svc_run_start(l->svc, pos, mkt, n, &l->sink, &l->store,
+                                  hooks, stats, done, cb_ud, pending);
+}
+
+static void lua_settle(void *ud)
+{
+    lua_edge *l = ud;
+    s6_rules_svc_settle(l->svc);
+}
+
+static void lua_cancel(void *ud)
+{
+    lua_edge *l = ud;
+    s6_rules_svc_cancel(l->svc);
+}
+
 /* A new live set (reload, rollback, restarted worker) knows no names yet. */
 static void retell(lua_edge *l, s6_ruleset *live)
 {
@@ -155,11 +180,8 @@ static void lua_state_drop(void *ud, int slot)
 static unsigned lua_state_gen(void *ud, int slot)
 {
     lua_edge *l = ud;
-    unsigned g = 0;
-    for (int id = 0; slot >= 0 && slot < l->nslots && id < l->store.nrules;
-         id++)
-        g += s6_state_gen(&l->store, slot, id);
-    return g;
+    return slot >= 0 && slot < l->nslots ? s6_state_slot_gen(&l->store, slot)
+                                         : 0;
 }
 
 int s6_rules_edge_lua(struct s6_rules_svc *svc, int nslots,
@@ -183,7 +205,9 @@ int s6_rules_edge_lua(struct s6_rules_svc *svc, int nslots,
         free(l);
         return fail(err, errlen, -ENOMEM, "rule state store: out of memory");
     }
-    *out = (s6_rules_edge){.run = lua_run, .state_get = lua_state_get,
+    *out = (s6_rules_edge){.run = lua_run, .start = lua_start,
+                           .settle = lua_settle, .cancel = lua_cancel,
+                           .state_get = lua_state_get,
                            .state_put = lua_state_put,
                            .state_drop = lua_state_drop,
                            .state_gen = lua_state_gen,
@@ -354,6 +378,7 @@ void s6_rules_edge_free(s6_rules_edge *edge)
         return;
     if (edge->run == lua_run) {
         lua_edge *l = edge->ud;
+        s6_rules_svc_cancel(l->svc); /* its sink and store go */
         s6_sink_free(&l->sink);
         s6_state_store_free(&l->store);
         free(l->names);

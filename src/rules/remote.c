@@ -8,9 +8,12 @@
 #include "rules/remote.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <uv.h>
 
 #include "core/s6_core.h"
 #include "rules/sink.h"
@@ -30,6 +33,8 @@ struct s6_remote {
     char *names;              /* slot names waiting for the next batch */
     size_t names_len, names_cap;
     size_t mem_used;
+    s6_eval_call *call;       /* the evaluation in flight, if any */
+    int doomed;               /* freed by its owner while a call was out */
 };
 
 /* ---- the in arena ---- */
@@ -188,6 +193,31 @@ int s6_remote_self_check(s6_remote *r, char *err, size_t errlen)
 
 /* ---- evaluation ---- */
 
+/*
+ * One evaluation, crossing by crossing.  Waited for (s6_remote_eval) or
+ * driven by the loop (s6_remote_eval_start): the answer's socket is
+ * watched, a timer holds the hard limit, and done runs once the last
+ * crossing is back.  A position the caller no longer holds as it was
+ * (keep says 0) loses its proposals and its state changes; the worker is
+ * told the service's state again next time.
+ */
+struct s6_eval_call {
+    s6_remote *r;
+    const s6_pos_view *pos;
+    const s6_mkt_view *mkt;
+    size_t n, from, to;
+    s6_sink *sink;
+    s6_state_store *st;
+    s6_eval_report rep;
+    s6_eval_async a;            /* a.loop NULL: waited for */
+    uint32_t seq, hard;
+    uint64_t due_ms;            /* the hard limit, on uv_hrtime's clock */
+    unsigned char *stale;       /* by slot, this crossing's dropped ones */
+    uv_poll_t poll;
+    uv_timer_t timer;
+    int handles;                /* open handles; freed when none is left */
+};
+
 /* `sent` follows the store it describes; a new store starts from nothing. */
 static int track(s6_remote *r, const s6_state_store *st)
 {
@@ -235,9 +265,17 @@ static size_t sync_states(s6_remote *r, arena *a, const s6_pos_view *pos,
     return to;
 }
 
-/* The states the rules changed, into the service's store. */
-static void take_states(s6_remote *r, s6_state_store *st)
+static bool dropped_slot(const s6_eval_call *c, int slot)
 {
+    return c->stale != NULL && slot >= 0 && slot < c->st->nslots &&
+           c->stale[slot];
+}
+
+/* The states the rules changed, into the service's store. */
+static void take_states(s6_eval_call *c)
+{
+    s6_remote *r = c->r;
+    s6_state_store *st = c->st;
     const s6_wk_shm *sh = s6_worker_shm(r->w);
     const char *p = s6_worker_region(r->w, r->lay.out);
     size_t off = 0;
@@ -249,52 +287,61 @@ static void take_states(s6_remote *r, s6_state_store *st)
         if (off > sh->out_len || rec.slot < 0 || rec.slot >= st->nslots ||
             rec.rule_id < 0 || rec.rule_id >= st->nrules)
             break;
-        unsigned g = s6_state_set(st, rec.slot, rec.rule_id,
-                                  rec.len == S6_WK_NONE ? NULL : body,
-                                  rec.len == S6_WK_NONE ? 0 : rec.len);
-        r->sent[(size_t)rec.slot * (size_t)st->nrules + (size_t)rec.rule_id] =
-            g;
+        size_t cell = (size_t)rec.slot * (size_t)st->nrules +
+                      (size_t)rec.rule_id;
+        if (dropped_slot(c, rec.slot)) {
+            r->sent[cell] = S6_STATE_GEN_NONE; /* sent again */
+            continue;
+        }
+        r->sent[cell] = s6_state_set(st, rec.slot, rec.rule_id,
+                                     rec.len == S6_WK_NONE ? NULL : body,
+                                     rec.len == S6_WK_NONE ? 0 : rec.len);
     }
 }
 
-static void take_results(s6_remote *r, size_t base, s6_sink *sink,
-                         s6_eval_report *rep)
+static void take_results(s6_eval_call *c)
 {
+    s6_remote *r = c->r;
     const s6_wk_shm *sh = s6_worker_shm(r->w);
     const s6_proposal *props = s6_worker_region(r->w, r->lay.props);
     for (uint32_t i = 0; i < sh->nprops && i < S6_WK_MAX_PROPS; i++) {
         s6_proposal p = props[i];
-        p.pos_index += (int)base;
-        (void)s6_sink_put(sink, &p);
+        p.pos_index += (int)c->from;
+        if (p.pos_index >= 0 && (size_t)p.pos_index < c->n &&
+            dropped_slot(c, c->pos[p.pos_index].slot))
+            continue;
+        (void)s6_sink_put(c->sink, &p);
     }
-    sink->dropped += sh->dropped;
+    c->sink->dropped += sh->dropped;
     for (int i = 0; i < 64; i++)
-        sink->capped[i] += sh->capped[i];
+        c->sink->capped[i] += sh->capped[i];
     const s6_rule_fault *f = s6_worker_region(r->w, r->lay.faults);
     for (uint32_t i = 0; i < sh->nfaults && i < S6_WK_MAX_FAULTS; i++) {
         s6_rule_fault x = f[i];
         x.message[sizeof x.message - 1] = '\0';
-        x.pos_index = x.pos_index >= 0 ? x.pos_index + (int)base : -1;
-        if (r->opts.on_fault != NULL)
+        x.pos_index = x.pos_index >= 0 ? x.pos_index + (int)c->from : -1;
+        if (r->opts.on_fault != NULL && !r->doomed)
             r->opts.on_fault(r->opts.fault_ud, &x);
     }
-    rep->errors += sh->report.errors;
-    rep->overruns += sh->report.overruns;
-    rep->oom += sh->report.oom;
+    c->rep.errors += sh->report.errors;
+    c->rep.overruns += sh->report.overruns;
+    c->rep.oom += sh->report.oom;
     r->mem_used = sh->mem_used;
 }
 
-/* The worker died under a batch: the rule it was in takes the blame. */
-static void post_mortem(s6_remote *r, size_t base, int rc, const char *how)
+/* The worker died under a batch: the rule it was in takes the blame
+ * (unless its set is no longer live: the blame would land on another). */
+static void post_mortem(s6_eval_call *c, int rc, const char *how)
 {
+    s6_remote *r = c->r;
     const s6_wk_shm *sh = s6_worker_shm(r->w);
-    int c = culprit(r);
-    s6_rule_fault f = {.pos_index = c >= 0 ? sh->prog.pos + (int)base : -1,
-                       .rule_id = c >= 0 ? r->ids[c] : -1,
+    int k = culprit(r);
+    s6_rule_fault f = {.pos_index = k >= 0 ? sh->prog.pos + (int)c->from : -1,
+                       .rule_id = k >= 0 ? r->ids[k] : -1,
                        .overrun = rc == -ETIMEDOUT, .fatal = 1};
     snprintf(f.message, sizeof f.message, "%s: rule worker %s while the rule "
-             "ran", c >= 0 ? r->chunk[c] : "rules", how);
-    if (r->opts.on_fault != NULL)
+             "ran", k >= 0 ? r->chunk[k] : "rules", how);
+    if (r->opts.on_fault != NULL && !r->doomed)
         r->opts.on_fault(r->opts.fault_ud, &f);
 }
 
@@ -316,61 +363,259 @@ static uint32_t eval_budget(const s6_remote *r, size_t n)
     return ms > 1e9 ? 1000000000u : (uint32_t)ms + 1;
 }
 
-/* One crossing: positions [from, to') with to' <= to; returns to'. */
-static int crossing(s6_remote *r, const s6_pos_view *pos,
-                    const s6_mkt_view *mkt, size_t from, size_t to,
-                    s6_sink *sink, s6_state_store *st, s6_eval_report *rep,
-                    size_t *end)
+static uint64_t now_ms(void)
 {
+    return uv_hrtime() / 1000000u;
+}
+
+/* Sends the crossing of positions [c->from, c->to) with c->to as far as
+ * the regions take. */
+static int send_crossing(s6_eval_call *c)
+{
+    s6_remote *r = c->r;
     s6_wk_shm *sh = s6_worker_shm(r->w);
     arena a = {.base = s6_worker_region(r->w, r->lay.in),
                .cap = r->lay.in_cap};
     put_names(r, &a);
-    if (to - from > S6_WK_MAX_POS)
-        to = from + S6_WK_MAX_POS;
+    size_t to = c->n - c->from > S6_WK_MAX_POS ? c->from + S6_WK_MAX_POS
+                                                : c->n;
     size_t want = to;
-    to = sync_states(r, &a, pos, from, to, st);
-    if (to == from && want > from)
+    to = sync_states(r, &a, c->pos, c->from, to, c->st);
+    if (to == c->from && want > c->from)
         return S6_ERANGE; /* one position's states exceed the arena */
-    size_t n = to - from;
-    memcpy(s6_worker_region(r->w, r->lay.pos), pos + from, n * sizeof *pos);
-    memcpy(s6_worker_region(r->w, r->lay.mkt), mkt + from, n * sizeof *mkt);
+    size_t n = to - c->from;
+    memcpy(s6_worker_region(r->w, r->lay.pos), c->pos + c->from,
+           n * sizeof *c->pos);
+    memcpy(s6_worker_region(r->w, r->lay.mkt), c->mkt + c->from,
+           n * sizeof *c->mkt);
     sh->n = (uint32_t)n;
-    sh->nslots = st->nslots;
-    sh->nrules = st->nrules;
+    sh->nslots = c->st->nslots;
+    sh->nrules = c->st->nrules;
     sh->in_len = a.len;
     sh->n_in = a.nrec;
-    char how[128];
-    int rc = s6_worker_call(r->w, S6_WK_CMD_EVAL,
-                            hard_ms(eval_budget(r, n)), how, sizeof how);
+    c->to = to;
+    c->hard = hard_ms(eval_budget(r, n));
+    c->due_ms = now_ms() + c->hard;
+    return s6_worker_send(r->w, S6_WK_CMD_EVAL, &c->seq);
+}
+
+/* Which positions of the crossing the caller dropped, by slot. */
+static void mark_dropped(s6_eval_call *c)
+{
+    if (c->stale == NULL)
+        return;
+    memset(c->stale, 0, (size_t)c->st->nslots);
+    for (size_t i = c->from; i < c->to; i++) {
+        int slot = c->pos[i].slot;
+        if (slot >= 0 && slot < c->st->nslots && !c->a.keep(c->a.ud, i))
+            c->stale[slot] = 1;
+    }
+}
+
+/*
+ * The crossing's outcome (rc of the wait, how the worker ended): its
+ * answer taken, and the next crossing sent.  Returns 1 while a crossing
+ * is out, else the evaluation's result.
+ */
+static int advance(s6_eval_call *c, int rc, const char *how)
+{
     if (rc != 0) {
-        post_mortem(r, from, rc, how);
+        post_mortem(c, rc, how);
         return rc;
     }
-    take_states(r, st);
-    take_results(r, from, sink, rep);
-    *end = to;
-    return S6_OK;
+    mark_dropped(c);
+    take_states(c);
+    take_results(c);
+    c->from = c->to;
+    c->rep.positions = c->from;
+    if (c->from >= c->n)
+        return S6_OK;
+    rc = send_crossing(c);
+    return rc != 0 ? rc : 1;
+}
+
+static int begin(s6_remote *r, s6_eval_call *c)
+{
+    if (!s6_worker_alive(r->w))
+        return -EPIPE;
+    if (r->call != NULL)
+        return -EBUSY; /* the worker answers one batch at a time */
+    if (track(r, c->st) != 0)
+        return S6_ERANGE;
+    /* at least one crossing: slot names may wait even for no position */
+    return send_crossing(c);
+}
+
+/* The crossings one after the other, each waited for. */
+static int run_waited(s6_eval_call *c)
+{
+    int rc = 1;
+    while (rc == 1) {
+        char how[128];
+        rc = advance(c, s6_worker_await(c->r->w, c->seq, c->hard, how,
+                                        sizeof how), how);
+    }
+    return rc;
 }
 
 int s6_remote_eval(s6_remote *r, const s6_pos_view *pos,
                    const s6_mkt_view *mkt, size_t n, s6_sink *sink,
                    s6_state_store *store, s6_eval_report *report)
 {
-    s6_eval_report rep = {0};
-    if (!s6_worker_alive(r->w))
-        return -EPIPE;
-    if (track(r, store) != 0)
-        return S6_ERANGE;
-    size_t done = 0;
-    int rc = 0;
-    do /* at least once: slot names may be waiting even for no position */
-        rc = crossing(r, pos, mkt, done, n, sink, store, &rep, &done);
-    while (rc == 0 && done < n);
-    rep.positions = done;
+    s6_eval_call c = {.r = r, .pos = pos, .mkt = mkt, .n = n, .sink = sink,
+                      .st = store};
+    int rc = begin(r, &c);
+    if (rc == 0)
+        rc = run_waited(&c);
     if (report != NULL)
-        *report = rep;
+        *report = c.rep;
     return rc;
+}
+
+/* ---- without waiting ---- */
+
+static void really_free(s6_remote *r);
+
+static void handle_closed(uv_handle_t *h)
+{
+    s6_eval_call *c = h->data;
+    if (--c->handles == 0) {
+        free(c->stale);
+        free(c);
+    }
+}
+
+/* The evaluation is over: the handles go, then done runs last (it may
+ * free the remote, e.g. a rollback after this batch). */
+static void finish(s6_eval_call *c, int rc, bool deliver)
+{
+    s6_remote *r = c->r;
+    r->call = NULL;
+    uv_close((uv_handle_t *)&c->poll, handle_closed);
+    uv_close((uv_handle_t *)&c->timer, handle_closed);
+    s6_remote *doomed = r->doomed ? r : NULL;
+    if (deliver && c->a.done != NULL)
+        c->a.done(c->a.ud, rc);
+    if (doomed != NULL)
+        really_free(doomed);
+}
+
+static void step(s6_eval_call *c, int rc, const char *how);
+
+static void on_timer(uv_timer_t *t)
+{
+    s6_eval_call *c = t->data;
+    char how[128];
+    s6_worker_kill(c->r->w, c->hard, how, sizeof how);
+    step(c, -ETIMEDOUT, how);
+}
+
+static void on_readable(uv_poll_t *p, int status, int events)
+{
+    (void)events;
+    s6_eval_call *c = p->data;
+    char how[128] = "";
+    int rc = -EPIPE;
+    if (status < 0)
+        s6_worker_kill(c->r->w, 0, how, sizeof how);
+    else
+        rc = s6_worker_try(c->r->w, c->seq, how, sizeof how);
+    if (rc != 1)
+        step(c, rc, how);
+}
+
+/* Arms the watch and the limit for the crossing just sent. */
+static int arm(s6_eval_call *c)
+{
+    int rc = uv_timer_start(&c->timer, on_timer, c->hard, 0);
+    return rc != 0 ? rc
+                   : uv_poll_start(&c->poll, UV_READABLE | UV_DISCONNECT,
+                                   on_readable);
+}
+
+static void step(s6_eval_call *c, int rc, const char *how)
+{
+    rc = advance(c, rc, how);
+    if (rc == 1 && (rc = arm(c)) == 0)
+        return;
+    uv_timer_stop(&c->timer);
+    uv_poll_stop(&c->poll);
+    finish(c, rc, true);
+}
+
+int s6_remote_eval_start(s6_remote *r, const s6_pos_view *pos,
+                         const s6_mkt_view *mkt, size_t n, s6_sink *sink,
+                         s6_state_store *store, const s6_eval_async *a,
+                         s6_eval_call **out)
+{
+    *out = NULL;
+    s6_eval_call *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return S6_ERANGE;
+    *c = (s6_eval_call){.r = r, .pos = pos, .mkt = mkt, .n = n, .sink = sink,
+                        .st = store, .a = *a};
+    int rc = a->keep != NULL &&
+                     (c->stale = calloc((size_t)store->nslots + 1, 1)) == NULL
+                 ? S6_ERANGE : begin(r, c);
+    if (rc != 0) {
+        free(c->stale);
+        free(c);
+        return rc;
+    }
+    if (uv_timer_init(a->loop, &c->timer) == 0) {
+        c->timer.data = c;
+        c->handles = 1;
+        if (uv_poll_init(a->loop, &c->poll, s6_worker_fd(r->w)) == 0) {
+            c->poll.data = c;
+            c->handles = 2;
+            if (arm(c) == 0) {
+                r->call = c;
+                *out = c;
+                return S6_OK;
+            }
+        }
+    }
+    rc = run_waited(c); /* the answer cannot be watched: waited for here */
+    if (c->handles == 0) {
+        free(c->stale);
+        free(c);
+        return rc;
+    }
+    uv_timer_stop(&c->timer);
+    if (c->handles == 2)
+        uv_poll_stop(&c->poll);
+    uv_close((uv_handle_t *)&c->timer, handle_closed);
+    if (c->handles == 2)
+        uv_close((uv_handle_t *)&c->poll, handle_closed);
+    return rc;
+}
+
+/* Waits here for what the loop would have: bounded by the hard limit. */
+static void wait_out(s6_eval_call *c, bool deliver)
+{
+    uv_timer_stop(&c->timer);
+    uv_poll_stop(&c->poll);
+    int rc = 1;
+    while (rc == 1) {
+        uint64_t now = now_ms();
+        uint32_t left = c->due_ms > now ? (uint32_t)(c->due_ms - now) : 0;
+        char how[128];
+        rc = advance(c, s6_worker_await(c->r->w, c->seq, left, how,
+                                        sizeof how), how);
+    }
+    finish(c, rc, deliver);
+}
+
+void s6_eval_call_settle(s6_eval_call *c)
+{
+    if (c != NULL)
+        wait_out(c, true);
+}
+
+void s6_eval_call_cancel(s6_eval_call *c)
+{
+    if (c != NULL)
+        wait_out(c, false);
 }
 
 int s6_remote_set_slot(s6_remote *r, int slot, const char *id,
@@ -408,12 +653,22 @@ int s6_remote_alive(const s6_remote *r)
     return s6_worker_alive(r->w);
 }
 
-void s6_remote_free(s6_remote *r)
+static void really_free(s6_remote *r)
 {
-    if (r == NULL)
-        return;
     s6_worker_free(r->w);
     free(r->sent);
     free(r->names);
     free(r);
+}
+
+/* A set replaced under a batch in flight lives until its answer (or its
+ * hard limit): the batch was the live set's when it left. */
+void s6_remote_free(s6_remote *r)
+{
+    if (r == NULL)
+        return;
+    if (r->call != NULL)
+        r->doomed = 1;
+    else
+        really_free(r);
 }

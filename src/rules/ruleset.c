@@ -374,6 +374,20 @@ int s6_ruleset_eval(s6_ruleset *rs, const s6_pos_view *pos,
     return S6_OK;
 }
 
+int s6_ruleset_eval_start(s6_ruleset *rs, const s6_pos_view *pos,
+                          const s6_mkt_view *mkt, size_t n, s6_sink *sink,
+                          s6_state_store *store, const s6_eval_async *a,
+                          s6_eval_call **call)
+{
+    *call = NULL;
+    if (rs != NULL && rs->remote != NULL && a != NULL && a->loop != NULL &&
+        (n == 0 || (pos != NULL && mkt != NULL)) && sink != NULL &&
+        store != NULL && n <= (size_t)INT32_MAX)
+        return s6_remote_eval_start(rs->remote, pos, mkt, n, sink, store, a,
+                                    call);
+    return s6_ruleset_eval(rs, pos, mkt, n, sink, store, NULL);
+}
+
 int s6_ruleset_set_slot(s6_ruleset *rs, int slot, const char *id,
                         const char *symbol)
 {

@@ -85,6 +85,33 @@ int s6_ruleset_self_check(s6_ruleset *rs, char *err, size_t errlen);
 int s6_ruleset_eval(s6_ruleset *rs, const s6_pos_view *pos,
                     const s6_mkt_view *mkt, size_t n, s6_sink *sink,
                     s6_state_store *store, s6_eval_report *report);
+/*
+ * The same evaluation without waiting for it, for a caller on a libuv
+ * loop: a worker ruleset sends the batch and returns with *call set; the
+ * loop takes the answer and runs done(ud, rc) (never from inside this
+ * call).  pos, mkt, sink and store must live until then.  keep (optional)
+ * is asked per position when its answer is back: 0 drops the position's
+ * proposals and rule-state changes (it changed meanwhile).  *call NULL:
+ * the evaluation ran to its end here (an in-process ruleset), rc is its
+ * result and done is not called.
+ */
+typedef struct s6_eval_call s6_eval_call;
+typedef struct s6_eval_async {
+    struct uv_loop_s *loop;
+    int (*keep)(void *ud, size_t pos_index);
+    void (*done)(void *ud, int rc);
+    void *ud;
+} s6_eval_async;
+int s6_ruleset_eval_start(s6_ruleset *rs, const s6_pos_view *pos,
+                          const s6_mkt_view *mkt, size_t n, s6_sink *sink,
+                          s6_state_store *store, const s6_eval_async *a,
+                          s6_eval_call **call);
+/* An evaluation in flight, now: waits for its answer (at most its hard
+ * limit) and delivers it (settle: done runs; cancel: it does not).  A
+ * ruleset freed meanwhile stays until then; its faults are not reported
+ * (its rules are no longer the live ones). */
+void s6_eval_call_settle(s6_eval_call *call);
+void s6_eval_call_cancel(s6_eval_call *call);
 /* Names a slot's position (id, symbol) and drops the slot's cached state. */
 int s6_ruleset_set_slot(s6_ruleset *rs, int slot, const char *id,
                         const char *symbol);

@@ -1,5 +1,7 @@
 #include "rules/service.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -724,19 +726,13 @@ static void observe_eval(s6_rules_svc *rs, uint64_t t0)
     s6_hist_observe(h, (double)(uv_hrtime() - t0) / 1e9);
 }
 
-int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
-                     const s6_mkt_view *mkt, size_t n, s6_sink *sink,
-                     s6_state_store *store, const s6_decide_hooks *hooks,
-                     s6_decide_stats *stats)
+/* After the evaluation: timed, capped actions said, the proposals guarded
+ * into plans for the caller's hooks, then any pending rollback. */
+static int run_tail(s6_rules_svc *rs, int rc, const s6_pos_view *pos,
+                    const s6_mkt_view *mkt, size_t n, s6_sink *sink,
+                    const s6_decide_hooks *hooks, s6_decide_stats *stats,
+                    uint64_t t0)
 {
-    if (rs == NULL || rs->reg.live == NULL || hooks == NULL)
-        return S6_EINVAL;
-    sync_shadows(rs);
-    /* first, so the shadows read the states the live versions start from */
-    (void)s6_shadow_before(&rs->shadow, &rs->reg, pos, mkt, n, store);
-    uint64_t t0 = uv_hrtime();
-    s6_sink_reset(sink);
-    int rc = s6_ruleset_eval(rs->reg.live, pos, mkt, n, sink, store, NULL);
     observe_eval(rs, t0);
     report_capped(rs, sink);
     s6_registry_batch_done(&rs->reg, rc);
@@ -760,6 +756,103 @@ int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
     }
     s6_rules_svc_maintain(rs);
     return rc;
+}
+
+int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
+                     const s6_mkt_view *mkt, size_t n, s6_sink *sink,
+                     s6_state_store *store, const s6_decide_hooks *hooks,
+                     s6_decide_stats *stats)
+{
+    bool pending = false;
+    return s6_rules_svc_run_start(rs, pos, mkt, n, sink, store, hooks, stats,
+                                  NULL, NULL, &pending);
+}
+
+/* ---- a batch in flight (worker mode, with a loop) ---- */
+
+struct s6_rules_flight {
+    s6_rules_svc *rs;
+    const s6_pos_view *pos;
+    const s6_mkt_view *mkt;
+    size_t n;
+    s6_sink *sink;
+    s6_decide_hooks hooks;
+    s6_decide_stats *stats;
+    s6_rules_svc_done done;
+    void *ud;
+    uint64_t t0;
+    s6_eval_call *call;
+};
+
+static int flight_keep(void *ud, size_t pi)
+{
+    s6_rules_flight *f = ud;
+    return f->hooks.current == NULL || f->hooks.current(f->hooks.ud, pi);
+}
+
+static void flight_done(void *ud, int rc)
+{
+    s6_rules_flight *f = ud;
+    f->rs->flight = NULL;
+    rc = run_tail(f->rs, rc, f->pos, f->mkt, f->n, f->sink, &f->hooks,
+                  f->stats, f->t0);
+    f->done(f->ud, rc);
+    free(f);
+}
+
+int s6_rules_svc_run_start(s6_rules_svc *rs, const s6_pos_view *pos,
+                           const s6_mkt_view *mkt, size_t n, s6_sink *sink,
+                           s6_state_store *store,
+                           const s6_decide_hooks *hooks,
+                           s6_decide_stats *stats, s6_rules_svc_done done,
+                           void *ud, bool *pending)
+{
+    *pending = false;
+    if (rs == NULL || rs->reg.live == NULL || hooks == NULL)
+        return S6_EINVAL;
+    if (rs->flight != NULL)
+        return -EBUSY;
+    sync_shadows(rs);
+    /* first, so the shadows read the states the live versions start from */
+    (void)s6_shadow_before(&rs->shadow, &rs->reg, pos, mkt, n, store);
+    uint64_t t0 = uv_hrtime();
+    s6_sink_reset(sink);
+    s6_rules_flight *f = done != NULL && rs->loop != NULL
+                             ? calloc(1, sizeof *f) : NULL;
+    if (f != NULL) {
+        *f = (s6_rules_flight){.rs = rs, .pos = pos, .mkt = mkt, .n = n,
+                               .sink = sink, .hooks = *hooks, .stats = stats,
+                               .done = done, .ud = ud, .t0 = t0};
+        s6_eval_async a = {.loop = rs->loop, .keep = flight_keep,
+                           .done = flight_done, .ud = f};
+        int rc = s6_ruleset_eval_start(rs->reg.live, pos, mkt, n, sink, store,
+                                       &a, &f->call);
+        if (f->call != NULL) {
+            rs->flight = f;
+            *pending = true;
+            return S6_OK;
+        }
+        free(f);
+        return run_tail(rs, rc, pos, mkt, n, sink, hooks, stats, t0);
+    }
+    int rc = s6_ruleset_eval(rs->reg.live, pos, mkt, n, sink, store, NULL);
+    return run_tail(rs, rc, pos, mkt, n, sink, hooks, stats, t0);
+}
+
+void s6_rules_svc_settle(s6_rules_svc *rs)
+{
+    if (rs != NULL && rs->flight != NULL)
+        s6_eval_call_settle(rs->flight->call);
+}
+
+void s6_rules_svc_cancel(s6_rules_svc *rs)
+{
+    s6_rules_flight *f = rs != NULL ? rs->flight : NULL;
+    if (f == NULL)
+        return;
+    rs->flight = NULL;
+    s6_eval_call_cancel(f->call);
+    free(f);
 }
 
 static json_t *shadow_json(const s6_rule_entry *e, uint64_t now)
@@ -849,6 +942,7 @@ json_t *s6_rules_svc_health(const s6_rules_svc *rs)
 void s6_rules_svc_stop(s6_rules_svc *rs)
 {
     rs->stopping = 1; /* a trial in flight is dropped when it returns */
+    s6_rules_svc_cancel(rs);
     if (rs->watching)
         s6_watch_stop(&rs->watch);
     rs->watching = 0;
@@ -856,6 +950,7 @@ void s6_rules_svc_stop(s6_rules_svc *rs)
 
 void s6_rules_svc_free(s6_rules_svc *rs)
 {
+    s6_rules_svc_cancel(rs); /* the batch in flight first: it uses the set */
     s6_ruleset_free(rs->pset);
     rs->pset = NULL;
     s6_shadow_free(&rs->shadow);

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <uv.h>
 
@@ -54,6 +55,7 @@ typedef struct s6_rules_snap {
     char shadow[S6_REG_MAX_RULES][17];
     char params[S6_REG_MAX_RULES][17];
 } s6_rules_snap;
+typedef struct s6_rules_flight s6_rules_flight;
 
 /* An answer for whoever asked: 0 or a negative code, err NULL or why. */
 typedef void (*s6_rules_done_cb)(void *ud, int rc, const char *err);
@@ -102,6 +104,7 @@ typedef struct s6_rules_svc {
     s6_rules_done_cb mdone;
     void *mdone_ud;
     char mrule[S6_RULE_NAME_MAX];
+    s6_rules_flight *flight;      /* the batch in flight, if any */
 } s6_rules_svc;
 
 /* Defaults, with S6_RULES_DIR and S6_LUA_DIR from the environment. */
@@ -166,6 +169,27 @@ int s6_rules_svc_promote(s6_rules_svc *rs, const char *rule, char *err,
  * promotion is checked, S6_ECANCELED when the service stopped meanwhile. */
 void s6_rules_svc_promote_async(s6_rules_svc *rs, const char *rule,
                                 s6_rules_done_cb done, void *ud);
+/*
+ * The same without waiting (worker mode, with a loop): the batch leaves,
+ * *pending is true, and later, from the loop, the plans reach the hooks
+ * and done(ud, rc) runs.  hooks->current, when set, is asked per position
+ * as the answer arrives: a position that changed meanwhile gets no plan
+ * and keeps its rule state.  One batch at a time (-EBUSY).  pos, mkt,
+ * sink, store, stats and hooks->ud must live until done.  Without a loop
+ * or a worker, or with done NULL, the batch runs here: *pending is false
+ * and the result is returned.
+ */
+typedef void (*s6_rules_svc_done)(void *ud, int rc);
+int s6_rules_svc_run_start(s6_rules_svc *rs, const s6_pos_view *pos,
+                           const s6_mkt_view *mkt, size_t n, s6_sink *sink,
+                           s6_state_store *store,
+                           const s6_decide_hooks *hooks,
+                           s6_decide_stats *stats, s6_rules_svc_done done,
+                           void *ud, bool *pending);
+/* The batch in flight, now (bounded by its hard limit): settle delivers
+ * it (its done runs here), cancel drops it (done never runs). */
+void s6_rules_svc_settle(s6_rules_svc *rs);
+void s6_rules_svc_cancel(s6_rules_svc *rs);
 /* {"version":N,"rules":[{"name","hash","previous","last_error"}],...} */
 json_t *s6_rules_svc_health(const s6_rules_svc *rs);
 void s6_rules_svc_stop(s6_rules_svc *rs);

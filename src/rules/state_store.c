@@ -17,9 +17,11 @@ int s6_state_store_init(s6_state_store *st, int nslots, int nrules)
     st->json = calloc(n, sizeof *st->json);
     st->len = calloc(n, sizeof *st->len);
     st->gen = calloc(n, sizeof *st->gen);
+    st->slot_gen = calloc((size_t)nslots, sizeof *st->slot_gen);
     st->nslots = nslots;
     st->nrules = nrules;
-    if (st->json == NULL || st->len == NULL || st->gen == NULL) {
+    if (st->json == NULL || st->len == NULL || st->gen == NULL ||
+        st->slot_gen == NULL) {
         s6_state_store_free(st);
         return S6_ERANGE;
     }
@@ -36,6 +38,7 @@ void s6_state_store_free(s6_state_store *st)
     free(st->json);
     free(st->len);
     free(st->gen);
+    free(st->slot_gen);
     memset(st, 0, sizeof *st);
 }
 
@@ -82,9 +85,16 @@ unsigned s6_state_set(s6_state_store *st, int slot, int rule_id,
     free(st->json[c]);
     st->json[c] = copy;
     st->len[c] = copy ? len : 0;
-    if (++st->gen[c] == 0)
+    if (++st->gen[c] == 0 || st->gen[c] == S6_STATE_GEN_NONE)
         st->gen[c] = 1;
+    st->slot_gen[slot]++;
     return st->gen[c];
+}
+
+unsigned s6_state_slot_gen(const s6_state_store *st, int slot)
+{
+    return st != NULL && slot >= 0 && slot < st->nslots ? st->slot_gen[slot]
+                                                        : 0;
 }
 
 void s6_state_store_clear_slot(s6_state_store *st, int slot)

@@ -158,6 +158,19 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Reads one answer without waiting: 1 it is seq's, 0 none (yet) or an
+ * older one, -1 the worker is gone. */
+static int take_answer(s6_worker *w, uint32_t seq)
+{
+    uint32_t got = 0;
+    ssize_t k = recv(w->sock, &got, sizeof got, MSG_DONTWAIT);
+    if (k < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
+    if (k != (ssize_t)sizeof got)
+        return -1;
+    return got == seq ? 1 : 0;
+}
+
 /* Waits for the answer to seq; 1 answered, 0 timed out, -1 died. */
 static int await(s6_worker *w, uint32_t seq, uint32_t timeout_ms)
 {
@@ -172,31 +185,31 @@ static int await(s6_worker *w, uint32_t seq, uint32_t timeout_ms)
             continue;
         if (r <= 0)
             return r == 0 ? 0 : -1;
-        uint32_t got = 0;
-        ssize_t k = recv(w->sock, &got, sizeof got, 0);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k != (ssize_t)sizeof got)
-            return -1;
-        if (got == seq)
-            return 1;
+        int a = take_answer(w, seq);
+        if (a != 0)
+            return a;
     }
 }
 
-int s6_worker_call(s6_worker *w, uint32_t cmd, uint32_t timeout_ms,
-                   char *how, size_t howlen)
+int s6_worker_send(s6_worker *w, uint32_t cmd, uint32_t *seq)
 {
-    if (how != NULL && howlen > 0)
-        how[0] = '\0';
     if (w == NULL || w->dead)
         return -EPIPE;
     w->shm->cmd = cmd;
     w->shm->status = 0;
     w->shm->err[0] = '\0';
-    uint32_t seq = ++w->seq;
-    int r = send(w->sock, &seq, sizeof seq, MSG_NOSIGNAL) ==
-                    (ssize_t)sizeof seq
-                ? await(w, seq, timeout_ms) : -1;
+    *seq = ++w->seq;
+    if (send(w->sock, seq, sizeof *seq, MSG_NOSIGNAL) == (ssize_t)sizeof *seq)
+        return 0;
+    kill_and_reap(w, NULL, 0);
+    return -EPIPE;
+}
+
+/* An outcome of await or take_answer as the call's result; a worker that
+ * failed is killed and *how says how it ended. */
+static int outcome(s6_worker *w, int r, uint32_t timeout_ms, char *how,
+                   size_t howlen)
+{
     if (r == 1)
         return 0;
     if (r == 0 && how != NULL)
@@ -204,6 +217,50 @@ int s6_worker_call(s6_worker *w, uint32_t cmd, uint32_t timeout_ms,
                  timeout_ms);
     kill_and_reap(w, how, howlen);
     return r == 0 ? -ETIMEDOUT : -EPIPE;
+}
+
+int s6_worker_await(s6_worker *w, uint32_t seq, uint32_t timeout_ms,
+                    char *how, size_t howlen)
+{
+    if (how != NULL && howlen > 0)
+        how[0] = '\0';
+    if (w == NULL || w->dead)
+        return -EPIPE;
+    return outcome(w, await(w, seq, timeout_ms), timeout_ms, how, howlen);
+}
+
+int s6_worker_try(s6_worker *w, uint32_t seq, char *how, size_t howlen)
+{
+    if (how != NULL && howlen > 0)
+        how[0] = '\0';
+    if (w == NULL || w->dead)
+        return -EPIPE;
+    int a = take_answer(w, seq);
+    return a == 0 ? 1 : outcome(w, a, 0, how, howlen);
+}
+
+void s6_worker_kill(s6_worker *w, uint32_t after_ms, char *how, size_t howlen)
+{
+    if (how != NULL && howlen > 0)
+        how[0] = '\0';
+    if (w == NULL || w->dead)
+        return;
+    (void)outcome(w, 0, after_ms, how, howlen);
+}
+
+int s6_worker_fd(const s6_worker *w)
+{
+    return w != NULL && !w->dead ? w->sock : -1;
+}
+
+int s6_worker_call(s6_worker *w, uint32_t cmd, uint32_t timeout_ms,
+                   char *how, size_t howlen)
+{
+    uint32_t seq = 0;
+    if (how != NULL && howlen > 0)
+        how[0] = '\0';
+    int rc = s6_worker_send(w, cmd, &seq);
+    return rc != 0 ? rc : s6_worker_await(w, seq, timeout_ms, how, howlen);
 }
 
 void s6_worker_free(s6_worker *w)

@@ -34,6 +34,17 @@ void *s6_worker_region(s6_worker *w, size_t offset);
  */
 int s6_worker_call(s6_worker *w, uint32_t cmd, uint32_t timeout_ms,
                    char *how, size_t howlen);
+/* The same in steps, for a caller that waits on its own loop: send the
+ * command (its seq out), then either await it (as s6_worker_call) or try
+ * when fd is readable: 0 answered, 1 not yet, -EPIPE died (killed,
+ * *how says how).  kill ends a worker that did not answer in after_ms. */
+int s6_worker_send(s6_worker *w, uint32_t cmd, uint32_t *seq);
+int s6_worker_await(s6_worker *w, uint32_t seq, uint32_t timeout_ms,
+                    char *how, size_t howlen);
+int s6_worker_try(s6_worker *w, uint32_t seq, char *how, size_t howlen);
+void s6_worker_kill(s6_worker *w, uint32_t after_ms, char *how,
+                    size_t howlen);
+int s6_worker_fd(const s6_worker *w);
 int s6_worker_alive(const s6_worker *w);
 void s6_worker_free(s6_worker *w);
 

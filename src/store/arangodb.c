@@ -15,7 +15,11 @@
  * then write with If-Match so a concurrent change is refused, not lost.
  * Upserts of one order are chained: the next starts when the one before
  * it finishes, so an order's statuses land in the order they were asked
- * for (two at once would meet If-Match, and one would be lost).
+ * for (two at once would meet If-Match, and one would be lost).  An upsert
+ * ends with a POST of its order_events document (no If-Match: append
+ * only); there is no transaction across the two, so a failed POST fails
+ * the upsert after the orders document moved, and repeating the upsert
+ * writes the event.
  *
  * Longer than 600 lines on purpose: one backend of store.h in one file,
  * in the same sections and order as sqlite.c (snapshots, orders,
@@ -38,6 +42,9 @@ static const char *const UNFINISHED[] = { "PENDING", "APPROVED", "SUBMITTED" };
 static const char Q_LATEST[] =
     "FOR s IN positions_snapshots FILTER s.pos_id == @pos_id"
     " SORT s.ts_ms DESC, TO_NUMBER(s._key) DESC LIMIT 1 RETURN s";
+static const char Q_EVENTS[] =
+    "FOR e IN order_events FILTER e.intent_id == @intent_id"
+    " SORT TO_NUMBER(e._key) RETURN e";
 static const char Q_UNFINISHED[] =
     "FOR t IN treasury_transfers FILTER t.status IN @statuses"
     " SORT t.created_ms, t.transfer_id RETURN t";
@@ -71,11 +78,16 @@ struct arq {
     arq *waiter;                     /* the same order's next upsert */
     char key[S6_STORE_ID_MAX + 1];
     s6_store_order ord;
+    s6_store_order stored;           /* upsert: the row, once written */
     s6_store_transfer tr;
     s6_store_transfer_update up;
     char reason[S6_STORE_TEXT_MAX + 1];
-    s6_store_transfer *list;
-    size_t n, cap;
+    /* A cursor read: rows of `elem` bytes parsed by parse_row, handed to
+     * rows_done once the last batch is in. */
+    void *rows;
+    size_t n, cap, elem;
+    int (*parse_row)(const json_t *doc, void *row, s6_store_err *e);
+    void (*rows_done)(arq *q);
 };
 
 /* ---- completing ----------------------------------------------------- */
@@ -94,7 +106,7 @@ static void finish(arq *q, int rc, const s6_store_err *e,
     if (q->next)
         q->next->prev = q->prev;
     s6_store_finish(q->call, rc, e, res);
-    free(q->list);
+    free(q->rows);
     free(q);
     if (next)
         order_upsert_start(next);
@@ -329,6 +341,76 @@ static int ar_latest_snapshot(s6_store *base, const char *pos_id,
     return 0;
 }
 
+/* ---- cursors ------------------------------------------------------- */
+
+static int append_batch(arq *q, const json_t *result, s6_store_err *e)
+{
+    size_t i;
+    const json_t *doc;
+    json_array_foreach(result, i, doc) {
+        if (q->n == q->cap) {
+            size_t cap = q->cap ? q->cap * 2 : 16;
+            void *grown = realloc(q->rows, cap * q->elem);
+            if (!grown)
+                return s6_store_errf(e, S6_ENOMEM, "out of memory");
+            q->rows = grown;
+            q->cap = cap;
+        }
+        int rc = q->parse_row(doc, (char *)q->rows + q->n * q->elem, e);
+        if (rc)
+            return rc;
+        q->n++;
+    }
+    return 0;
+}
+
+/* One batch of a cursor: the next one is asked for while hasMore. */
+static void cursor_batch(arq *q, int status, json_t *body)
+{
+    s6_store_err e;
+    if (status != 200 && status != 201) {
+        fail_status(q, status, body);
+        return;
+    }
+    json_t *result = json_object_get(body, "result");
+    int rc = json_is_array(result)
+                 ? append_batch(q, result, &e)
+                 : s6_store_errf(&e, S6_ECORRUPT,
+                                 "cursor answer without a result array");
+    if (rc) {
+        fail_corrupt(q, &e);
+        return;
+    }
+    const char *id = json_string_value(json_object_get(body, "id"));
+    if (json_is_true(json_object_get(body, "hasMore")) && id) {
+        char path[256], enc[200];
+        encode_key(id, enc, sizeof enc);
+        snprintf(path, sizeof path, "/_api/cursor/%s", enc);
+        send_req(q, "PUT", path, NULL, NULL, cursor_batch);
+        return;
+    }
+    q->rows_done(q);
+}
+
+/* Starts an AQL read whose rows parse_row reads into elem-sized records. */
+static int start_cursor(s6_store *base, s6_store_call call, const char *op,
+                        json_t *query, size_t elem,
+                        int (*parse_row)(const json_t *, void *,
+                                         s6_store_err *),
+                        void (*rows_done)(arq *), s6_store_err *err)
+{
+    arq *q = start(base, call, op, err);
+    if (!q) {
+        json_decref(query);
+        return S6_ENOMEM;
+    }
+    q->elem = elem;
+    q->parse_row = parse_row;
+    q->rows_done = rows_done;
+    send_req(q, "POST", "/_api/cursor", query, NULL, cursor_batch);
+    return 0;
+}
+
 /* ---- orders --------------------------------------------------------- */
 
 /* A document read by key: 404 is "not found" (rc 0) except where the
@@ -411,6 +493,33 @@ static void order_upsert_read(arq *q, int status, json_t *body)
          json_string_value(json_object_get(body, "_rev")), doc_written);
 }
 
+static void event_appended(arq *q, int status, json_t *body)
+{
+    if (status != 201 && status != 202) {
+        fail_status(q, status, body);
+        return;
+    }
+    s6_store_result res = { .found = true, .order = &q->stored };
+    finish(q, 0, NULL, &res);
+}
+
+/* The row is written: the event follows in the same operation, so the
+ * next upsert of this order (chained) starts after it and the events'
+ * generated keys grow in the order's own sequence. */
+static void order_upserted(arq *q, const json_t *doc)
+{
+    s6_store_err e;
+    if (s6_store_order_from_json(doc, &q->stored, &e)) {
+        fail_corrupt(q, &e);
+        return;
+    }
+    s6_store_order_event ev;
+    s6_store_order_event_of(&q->ord, &ev);
+    q->op = "append order event";
+    send_req(q, "POST", "/_api/document/order_events",
+             s6_store_order_event_to_json(&ev), NULL, event_appended);
+}
+
 static void order_upsert_start(arq *q)
 {
     get_doc(q, "orders", q->ord.intent_id, order_upsert_read);
@@ -423,7 +532,7 @@ static int ar_upsert_order(s6_store *base, const s6_store_order *o,
     if (!q)
         return S6_ENOMEM;
     q->ord = *o;
-    q->answer = order_answer;
+    q->answer = order_upserted;
     q->upsert = true;
     /* the last upsert of this order still out: this one follows it */
     for (arq *p = q->next; p; p = p->next)
@@ -434,6 +543,28 @@ static int ar_upsert_order(s6_store *base, const s6_store_order *o,
         }
     order_upsert_start(q);
     return 0;
+}
+
+static int parse_event(const json_t *doc, void *row, s6_store_err *e)
+{
+    return s6_store_order_event_from_json(doc, row, e);
+}
+
+static void events_done(arq *q)
+{
+    s6_store_result res = { .found = q->n > 0, .events = q->rows,
+                            .n_events = q->n };
+    finish(q, 0, NULL, &res);
+}
+
+static int ar_order_events(s6_store *base, const char *intent_id,
+                           s6_store_call call, s6_store_err *err)
+{
+    return start_cursor(base, call, "order events",
+                        aql(Q_EVENTS, json_pack("{s:s}", "intent_id",
+                                                intent_id)),
+                        sizeof(s6_store_order_event), parse_event,
+                        events_done, err);
 }
 
 /* ---- treasury transfers --------------------------------------------- */
@@ -537,52 +668,14 @@ static int ar_update_transfer(s6_store *base, const char *id,
     return 0;
 }
 
-static int append_batch(arq *q, const json_t *result, s6_store_err *e)
+static int parse_transfer(const json_t *doc, void *row, s6_store_err *e)
 {
-    size_t i;
-    const json_t *doc;
-    json_array_foreach(result, i, doc) {
-        if (q->n == q->cap) {
-            size_t cap = q->cap ? q->cap * 2 : 16;
-            s6_store_transfer *grown = realloc(q->list, cap * sizeof *grown);
-            if (!grown)
-                return s6_store_errf(e, S6_ENOMEM, "out of memory");
-            q->list = grown;
-            q->cap = cap;
-        }
-        int rc = s6_store_transfer_from_json(doc, &q->list[q->n], e);
-        if (rc)
-            return rc;
-        q->n++;
-    }
-    return 0;
+    return s6_store_transfer_from_json(doc, row, e);
 }
 
-static void unfinished_batch(arq *q, int status, json_t *body)
+static void unfinished_done(arq *q)
 {
-    s6_store_err e;
-    if (status != 200 && status != 201) {
-        fail_status(q, status, body);
-        return;
-    }
-    json_t *result = json_object_get(body, "result");
-    int rc = json_is_array(result)
-                 ? append_batch(q, result, &e)
-                 : s6_store_errf(&e, S6_ECORRUPT,
-                                 "cursor answer without a result array");
-    if (rc) {
-        fail_corrupt(q, &e);
-        return;
-    }
-    const char *id = json_string_value(json_object_get(body, "id"));
-    if (json_is_true(json_object_get(body, "hasMore")) && id) {
-        char path[256], enc[200];
-        encode_key(id, enc, sizeof enc);
-        snprintf(path, sizeof path, "/_api/cursor/%s", enc);
-        send_req(q, "PUT", path, NULL, NULL, unfinished_batch);
-        return;
-    }
-    s6_store_result res = { .found = q->n > 0, .transfers = q->list,
+    s6_store_result res = { .found = q->n > 0, .transfers = q->rows,
                             .n_transfers = q->n };
     finish(q, 0, NULL, &res);
 }
@@ -590,16 +683,13 @@ static void unfinished_batch(arq *q, int status, json_t *body)
 static int ar_list_unfinished(s6_store *base, s6_store_call call,
                               s6_store_err *err)
 {
-    arq *q = start(base, call, "list unfinished", err);
-    if (!q)
-        return S6_ENOMEM;
     json_t *st = json_array();
     for (size_t i = 0; i < sizeof UNFINISHED / sizeof UNFINISHED[0]; i++)
         json_array_append_new(st, json_string(UNFINISHED[i]));
-    send_req(q, "POST", "/_api/cursor",
-         aql(Q_UNFINISHED, json_pack("{s:o}", "statuses", st)), NULL,
-         unfinished_batch);
-    return 0;
+    return start_cursor(base, call, "list unfinished",
+                        aql(Q_UNFINISHED, json_pack("{s:o}", "statuses", st)),
+                        sizeof(s6_store_transfer), parse_transfer,
+                        unfinished_done, err);
 }
 
 /* ---- open and close ------------------------------------------------- */
@@ -626,6 +716,7 @@ static const s6_store_ops ARANGO_OPS = {
     .latest_snapshot = ar_latest_snapshot,
     .upsert_order = ar_upsert_order,
     .get_order = ar_get_order,
+    .order_events = ar_order_events,
     .create_transfer = ar_create_transfer,
     .update_transfer = ar_update_transfer,
     .get_transfer = ar_get_transfer,

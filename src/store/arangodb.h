@@ -2,9 +2,11 @@
  * arangodb.h — the store over ArangoDB's HTTP API (document API and AQL
  * cursors), through the service's outbound HTTP client on the loop.
  *
- * Collections: positions_snapshots, orders, treasury_transfers (created by
- * the operator; the backend does not create them).  Keys: orders by
- * intent_id, transfers by transfer_id, snapshots by ArangoDB's own keys.
+ * Collections: positions_snapshots, orders, order_events,
+ * treasury_transfers (created by the operator; the backend does not
+ * create them).  Keys: orders by intent_id, transfers by transfer_id,
+ * snapshots and order events by ArangoDB's own keys (the traditional,
+ * increasing numeric generator: an order's events read back by key).
  * Every operation completes from the loop (store.h); close completes the
  * ones in flight with S6_ECLOSED before it returns.
  *

@@ -42,6 +42,13 @@ static const field ORDER_FIELDS[] = {
     I64(O, updated_ms), END,
 };
 #undef O
+/* seq is not a field: SQLite's row id, ArangoDB's generated _key. */
+#define E s6_store_order_event
+static const field EVENT_FIELDS[] = {
+    STR(E, intent_id), STR(E, pos_id), STR(E, symbol), STR(E, kind),
+    STR(E, status), NUM(E, price), NUM(E, qty), I64(E, ts_ms), END,
+};
+#undef E
 #define T s6_store_transfer
 static const field TRANSFER_FIELDS[] = {
     STR(T, transfer_id), STR(T, trigger_id), STR(T, trigger_type),
@@ -134,6 +141,42 @@ static int record_from_json(const field *fields, const json_t *doc, void *rec,
 json_t *s6_store_order_to_json(const s6_store_order *o)
 {
     return record_to_json(ORDER_FIELDS, o);
+}
+
+void s6_store_order_event_of(const s6_store_order *o,
+                             s6_store_order_event *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    memcpy(ev->intent_id, o->intent_id, sizeof ev->intent_id);
+    memcpy(ev->pos_id, o->pos_id, sizeof ev->pos_id);
+    memcpy(ev->symbol, o->symbol, sizeof ev->symbol);
+    memcpy(ev->kind, o->kind, sizeof ev->kind);
+    memcpy(ev->status, o->status, sizeof ev->status);
+    ev->price = o->price;
+    ev->qty = o->qty;
+    ev->ts_ms = o->updated_ms;
+}
+
+json_t *s6_store_order_event_to_json(const s6_store_order_event *ev)
+{
+    return record_to_json(EVENT_FIELDS, ev);
+}
+
+int s6_store_order_event_from_json(const json_t *doc, s6_store_order_event *ev,
+                                   s6_store_err *err)
+{
+    memset(ev, 0, sizeof *ev);
+    int rc = record_from_json(EVENT_FIELDS, doc, ev, "order event", err);
+    const char *key = json_string_value(json_object_get(doc, "_key"));
+    char *end = NULL;
+    if (rc == 0 && key)
+        ev->seq = strtoll(key, &end, 10);
+    if (rc == 0 && (!key || !*key || *end))
+        rc = s6_store_errf(err, S6_ECORRUPT,
+                           "stored order event: _key %s is not a number "
+                           "(the collection needs the traditional key "
+                           "generator)", key ? key : "missing");
+    return rc;
 }
 
 json_t *s6_store_transfer_to_json(const s6_store_transfer *t)

@@ -42,3 +42,13 @@ int s6_store_order_from_json(const json_t *doc, s6_store_order *o,
                              s6_store_err *err);
 int s6_store_transfer_from_json(const json_t *doc, s6_store_transfer *t,
                                 s6_store_err *err);
+
+/* The event an accepted upsert of o appends (seq left 0: the backend's
+ * own counter gives it), the one row both backends store. */
+void s6_store_order_event_of(const s6_store_order *o,
+                             s6_store_order_event *ev);
+/* The event's document; from_json takes seq from the numeric _key ArangoDB
+ * generated, and returns 0 or S6_ECORRUPT. */
+json_t *s6_store_order_event_to_json(const s6_store_order_event *ev);
+int s6_store_order_event_from_json(const json_t *doc, s6_store_order_event *ev,
+                                   s6_store_err *err);

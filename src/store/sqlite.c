@@ -54,6 +54,15 @@ static const char *const MIGRATIONS[] = {
     "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX treasury_transfers_unfinished ON treasury_transfers(created_ms)"
     "  WHERE status IN ('PENDING','APPROVED','SUBMITTED');",
+    /* 2: an order's life, one row per status written (IF NOT EXISTS: a
+     * file an operator prepared by hand is taken as it is). */
+    "CREATE TABLE IF NOT EXISTS order_events ("
+    "  seq INTEGER PRIMARY KEY, intent_id TEXT NOT NULL,"
+    "  pos_id TEXT NOT NULL, symbol TEXT NOT NULL, kind TEXT NOT NULL,"
+    "  status TEXT NOT NULL, price REAL NOT NULL, qty REAL NOT NULL,"
+    "  ts_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS order_events_intent"
+    "  ON order_events(intent_id, seq);",
 };
 #define SCHEMA_VERSION ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -65,11 +74,13 @@ static const char *const MIGRATIONS[] = {
 #define ORDER_COLS                                                         \
     "intent_id, pos_id, kind, status, s4_order_id, price, qty, "           \
     "created_ms, updated_ms"
+#define EVENT_COLS                                                         \
+    "seq, intent_id, pos_id, symbol, kind, status, price, qty, ts_ms"
 
 enum {
     Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
     Q_SNAP_INSERT, Q_SNAP_LATEST,
-    Q_ORDER_UPSERT, Q_ORDER_GET,
+    Q_ORDER_UPSERT, Q_ORDER_GET, Q_EVENT_INSERT, Q_EVENTS,
     Q_TR_INSERT, Q_TR_GET, Q_TR_UPDATE, Q_TR_UNFINISHED,
     Q_COUNT
 };
@@ -96,6 +107,10 @@ static const char *const SQL[Q_COUNT] = {
         "  updated_ms = excluded.updated_ms"
         " WHERE orders.pos_id = excluded.pos_id AND orders.kind = excluded.kind",
     [Q_ORDER_GET] = "SELECT " ORDER_COLS " FROM orders WHERE intent_id = ?1",
+    [Q_EVENT_INSERT] = "INSERT INTO order_events(" EVENT_COLS ")"
+                       " VALUES (NULL, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [Q_EVENTS] = "SELECT " EVENT_COLS " FROM order_events"
+                 " WHERE intent_id = ?1 ORDER BY seq",
     [Q_TR_INSERT] = "INSERT INTO treasury_transfers(" TRANSFER_COLS ")"
                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                     " ON CONFLICT(transfer_id) DO NOTHING",
@@ -305,6 +320,23 @@ static int load_order(s6_sqlite *s, const char *intent_id, s6_store_order *o,
                     err);
 }
 
+static int append_event(s6_sqlite *s, const s6_store_order *o,
+                        s6_store_err *err)
+{
+    s6_store_order_event ev;
+    s6_store_order_event_of(o, &ev);
+    sqlite3_stmt *st = q(s, Q_EVENT_INSERT);
+    bind_text(st, 1, ev.intent_id);
+    bind_text(st, 2, ev.pos_id);
+    bind_text(st, 3, ev.symbol);
+    bind_text(st, 4, ev.kind);
+    bind_text(st, 5, ev.status);
+    sqlite3_bind_double(st, 6, ev.price);
+    sqlite3_bind_double(st, 7, ev.qty);
+    sqlite3_bind_int64(st, 8, ev.ts_ms);
+    return run(s, st, "append order event", err);
+}
+
 static int upsert_order_tx(s6_sqlite *s, const s6_store_order *o,
                            s6_store_order *out, s6_store_err *err)
 {
@@ -328,7 +360,7 @@ static int upsert_order_tx(s6_sqlite *s, const s6_store_order *o,
     }
     if (rc == 0 && load_order(s, o->intent_id, out, err) != 1)
         rc = S6_ECORRUPT;
-    return rc;
+    return rc ? rc : append_event(s, o, err);
 }
 
 static int sq_upsert_order(s6_store *base, const s6_store_order *o,
@@ -343,6 +375,67 @@ static int sq_upsert_order(s6_store *base, const s6_store_order *o,
     s6_store_result res = { .found = rc == 0, .order = rc ? NULL : &stored };
     (void)err;
     s6_store_finish(call, rc, &e, &res);
+    return 0;
+}
+
+/* Reads every row of st into a grown array of elem-sized records (*out,
+ * free() it, also on error). */
+static int collect(s6_sqlite *s, sqlite3_stmt *st, const char *op,
+                   size_t elem, row_reader read, void **out, size_t *n,
+                   s6_store_err *err)
+{
+    size_t cap = 0;
+    int src, rc = 0;
+    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            void *grown = realloc(*out, cap * elem);
+            if (!grown) {
+                rc = s6_store_errf(err, S6_ENOMEM, "%s: out of memory", op);
+                break;
+            }
+            *out = grown;
+        }
+        rc = read(st, (char *)*out + elem * (*n)++, err);
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = db_fail(s->db, src, op, err);
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int read_event(sqlite3_stmt *st, void *out, s6_store_err *err)
+{
+    s6_store_order_event *ev = out;
+    memset(ev, 0, sizeof *ev);
+    ev->seq = sqlite3_column_int64(st, 0);
+    int rc = COL_TEXT(st, 1, ev->intent_id, "intent_id");
+    rc = rc ? rc : COL_TEXT(st, 2, ev->pos_id, "pos_id");
+    rc = rc ? rc : COL_TEXT(st, 3, ev->symbol, "symbol");
+    rc = rc ? rc : COL_TEXT(st, 4, ev->kind, "kind");
+    rc = rc ? rc : COL_TEXT(st, 5, ev->status, "status");
+    ev->price = sqlite3_column_double(st, 6);
+    ev->qty = sqlite3_column_double(st, 7);
+    ev->ts_ms = sqlite3_column_int64(st, 8);
+    return rc;
+}
+
+static int sq_order_events(s6_store *base, const char *intent_id,
+                           s6_store_call call, s6_store_err *err)
+{
+    s6_sqlite *s = (s6_sqlite *)base;
+    s6_store_err e;
+    s6_store_order_event *list = NULL;
+    size_t n = 0;
+    sqlite3_stmt *st = q(s, Q_EVENTS);
+    bind_text(st, 1, intent_id);
+    int rc = collect(s, st, "order events", sizeof *list, read_event,
+                     (void **)&list, &n, &e);
+    s6_store_result res = { .found = rc == 0 && n > 0, .events = list,
+                            .n_events = rc ? 0 : n };
+    (void)err;
+    s6_store_finish(call, rc, &e, &res);
+    free(list);
     return 0;
 }
 
@@ -484,31 +577,6 @@ static int sq_get_transfer(s6_store *base, const char *id, s6_store_call call,
     return 0;
 }
 
-static int collect_unfinished(s6_sqlite *s, s6_store_transfer **out,
-                              size_t *n, s6_store_err *err)
-{
-    sqlite3_stmt *st = q(s, Q_TR_UNFINISHED);
-    size_t cap = 0;
-    int src, rc = 0;
-    while (rc == 0 && (src = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            s6_store_transfer *grown = realloc(*out, cap * sizeof **out);
-            if (!grown) {
-                rc = s6_store_errf(err, S6_ENOMEM,
-                                   "list unfinished: out of memory");
-                break;
-            }
-            *out = grown;
-        }
-        rc = read_transfer(st, &(*out)[(*n)++], err);
-    }
-    if (rc == 0 && src != SQLITE_DONE)
-        rc = db_fail(s->db, src, "list unfinished", err);
-    sqlite3_reset(st);
-    return rc;
-}
-
 static int sq_list_unfinished(s6_store *base, s6_store_call call,
                               s6_store_err *err)
 {
@@ -516,7 +584,8 @@ static int sq_list_unfinished(s6_store *base, s6_store_call call,
     s6_store_err e;
     s6_store_transfer *list = NULL;
     size_t n = 0;
-    int rc = collect_unfinished(s, &list, &n, &e);
+    int rc = collect(s, q(s, Q_TR_UNFINISHED), "list unfinished",
+                     sizeof *list, read_transfer, (void **)&list, &n, &e);
     s6_store_result res = { .found = rc == 0 && n > 0, .transfers = list,
                             .n_transfers = rc ? 0 : n };
     (void)err;
@@ -542,6 +611,7 @@ static const s6_store_ops SQLITE_OPS = {
     .latest_snapshot = sq_latest_snapshot,
     .upsert_order = sq_upsert_order,
     .get_order = sq_get_order,
+    .order_events = sq_order_events,
     .create_transfer = sq_create_transfer,
     .update_transfer = sq_update_transfer,
     .get_transfer = sq_get_transfer,

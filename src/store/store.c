@@ -217,6 +217,7 @@ static int check_order(const s6_store_order *o, s6_store_err *err)
     TRY(CHECK_ENUM("kind", o->kind, KINDS));
     TRY(CHECK_ENUM("status", o->status, ORDER_STATUSES));
     TRY(CHECK_ID("s4_order_id", o->s4_order_id, true));
+    TRY(CHECK_ID("symbol", o->symbol, true));
     TRY(check_num("price", o->price, 0, err));
     TRY(check_num("qty", o->qty, 0, err));
     if (o->qty == 0)
@@ -329,6 +330,14 @@ int s6_store_get_order(s6_store *st, const char *intent_id,
     TRY(check_call(st, done, err));
     TRY(check_key("intent_id", intent_id, err));
     return st->ops->get_order(st, intent_id, CALL(done, ud), err);
+}
+
+int s6_store_order_events(s6_store *st, const char *intent_id,
+                          s6_store_done_fn done, void *ud, s6_store_err *err)
+{
+    TRY(check_call(st, done, err));
+    TRY(check_key("intent_id", intent_id, err));
+    return st->ops->order_events(st, intent_id, CALL(done, ud), err);
 }
 
 int s6_store_create_transfer(s6_store *st, const s6_store_transfer *tr,

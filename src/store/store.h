@@ -10,6 +10,10 @@
  *   orders               one row per intent_id (the idempotency key),
  *                        upserted as the order moves: the spec's
  *                        `UPSERT orders(stop)`.
+ *   order_events         append-only; every accepted upsert also appends
+ *                        the status it wrote, so an order's whole life
+ *                        (SENT, ACKED, ..., FILLED) is kept, not only the
+ *                        last status the orders row holds.
  *   treasury_transfers   one row per transfer_id.  Create is idempotent:
  *                        creating an id that exists changes nothing and
  *                        hands back the stored row, so a repeated trigger
@@ -100,7 +104,23 @@ typedef struct s6_store_order {
     double qty;              /* > 0 */
     int64_t created_ms;      /* > 0; kept from the first upsert */
     int64_t updated_ms;      /* >= created_ms */
+    /* May be empty.  Kept in the order's events only: the orders row
+     * predates it and other services read that row as it is. */
+    char symbol[S6_STORE_SYM_MAX + 1];
 } s6_store_order;
+
+/* One status an order took, as its upsert wrote it. */
+typedef struct s6_store_order_event {
+    int64_t seq;             /* grows with every event the store appends */
+    char intent_id[S6_STORE_ID_MAX + 1];
+    char pos_id[S6_STORE_ID_MAX + 1];
+    char symbol[S6_STORE_SYM_MAX + 1];
+    char kind[16];
+    char status[20];
+    double price;
+    double qty;              /* the order's, or filled so far on a fill */
+    int64_t ts_ms;           /* the upsert's updated_ms */
+} s6_store_order_event;
 
 typedef enum s6_transfer_status {
     S6_TRANSFER_PENDING = 0,
@@ -144,6 +164,8 @@ typedef struct s6_store_result {
     bool existed;                        /* create_transfer: id was there */
     const s6_store_snapshot *snapshot;   /* latest_snapshot */
     const s6_store_order *order;         /* get_order */
+    const s6_store_order_event *events;  /* order_events, by seq */
+    size_t n_events;
     const s6_store_transfer *transfer;   /* create/update/get_transfer */
     const s6_store_transfer *transfers;  /* list_unfinished, oldest first */
     size_t n_transfers;
@@ -172,6 +194,8 @@ typedef struct s6_store_ops {
                         s6_store_err *);
     int (*get_order)(s6_store *, const char *intent_id, s6_store_call,
                      s6_store_err *);
+    int (*order_events)(s6_store *, const char *intent_id, s6_store_call,
+                        s6_store_err *);
     int (*create_transfer)(s6_store *, const s6_store_transfer *,
                            s6_store_call, s6_store_err *);
     int (*update_transfer)(s6_store *, const char *transfer_id,
@@ -195,10 +219,16 @@ int s6_store_append_snapshot(s6_store *st, const s6_store_snapshot *snap,
 int s6_store_latest_snapshot(s6_store *st, const char *pos_id,
                              s6_store_done_fn done, void *ud,
                              s6_store_err *err);
+/* Also appends the status written to order_events (SQLite: in the same
+ * transaction; ArangoDB: after the orders document, before done). */
 int s6_store_upsert_order(s6_store *st, const s6_store_order *ord,
                           s6_store_done_fn done, void *ud, s6_store_err *err);
 int s6_store_get_order(s6_store *st, const char *intent_id,
                        s6_store_done_fn done, void *ud, s6_store_err *err);
+/* The order's life: every status its upserts wrote, oldest first (by seq);
+ * found=false and no events when the store has none. */
+int s6_store_order_events(s6_store *st, const char *intent_id,
+                          s6_store_done_fn done, void *ud, s6_store_err *err);
 int s6_store_create_transfer(s6_store *st, const s6_store_transfer *tr,
                              s6_store_done_fn done, void *ud,
                              s6_store_err *err);

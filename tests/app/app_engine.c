@@ -74,6 +74,7 @@ int ae_start(app_engine *ae, s6_app *app, s6_log *log, const s6_config *cfg)
         fprintf(stderr, "engine: %s\n", err);
         return -1;
     }
+    s6_engine_resume(ae->e); /* nothing to restore or reconcile */
     s6_app_set_engine(app, ae->e);
     app->clock = clock_now;
     app->clock_ud = ae;

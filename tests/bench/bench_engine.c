@@ -184,6 +184,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "engine: %s\n", err);
         return 1;
     }
+    s6_engine_resume(e); /* nothing to restore or reconcile */
     int failures = 0;
 
     double t0 = now_s();

@@ -96,7 +96,8 @@ static double bench_store(s6_store *st, int n, double *us)
 
     r.name = "store upsert_order";
     for (int i = 0; i < n; i++) {
-        s6_store_order o = { .pos_id = "p1", .kind = "STOP", .status = "ACKED",
+        s6_store_order o = { .pos_id = "p1", .symbol = "BTCUSDT",
+                             .kind = "STOP", .status = "ACKED",
                              .s4_order_id = "s4-1", .price = 63500, .qty = 0.01,
                              .created_ms = 1, .updated_ms = 1 + i };
         snprintf(o.intent_id, sizeof o.intent_id, "p1-sl-%d", i / 2);

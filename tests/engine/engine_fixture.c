@@ -91,7 +91,7 @@ static void new_engine(fx *f)
     s6_engine_edges ed = {
         .router = {.submit = r_submit, .cancel = r_cancel, .ud = &f->router},
         .state = s6_mem_state_edge(f->ms),
-        .rules = f->rules,
+        .rules = f->wrap != NULL ? f->wrap(f->rules) : f->rules,
         .clock = {.now = clock_now, .ud = f},
         .treasury = {.raise = r_raise, .ud = f},
         .store = f->store,
@@ -103,7 +103,14 @@ static void new_engine(fx *f)
 
 void fx_setup(fx *f, const char *params_json)
 {
+    fx_setup_wrapped(f, params_json, NULL);
+}
+
+void fx_setup_wrapped(fx *f, const char *params_json,
+                      s6_rules_edge (*wrap)(s6_rules_edge inner))
+{
     memset(f, 0, sizeof *f);
+    f->wrap = wrap;
     char text[4096];
     snprintf(text, sizeof text, config_fmt, params_json ? params_json : "{}");
     s6_config_error cerr;

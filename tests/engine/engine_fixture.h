@@ -48,11 +48,17 @@ typedef struct fx {
     unsigned raised;
     char raised_trigger[24];
     double raised_reported;
+    /* the engine's rules edge made from the Lua one (NULL: that one) */
+    s6_rules_edge (*wrap)(s6_rules_edge inner);
 } fx;
 
 /* Engine on the rules of rules/ with params_json as the config's
  * rules.params (NULL: the shipped defaults). */
 void fx_setup(fx *f, const char *params_json);
+/* The same with the engine's rules edge made by wrap from the Lua one
+ * (a test's edge that answers later). */
+void fx_setup_wrapped(fx *f, const char *params_json,
+                      s6_rules_edge (*wrap)(s6_rules_edge inner));
 void fx_teardown(fx *f);
 /* A new engine on the same state, clock and rules (the old one freed):
  * restore from the saved records, then resume.  The router is emptied

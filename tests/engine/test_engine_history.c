@@ -1,9 +1,10 @@
 /*
  * The history an engine run leaves, read back from the store: every
  * order's row with its last status (sent, accepted, filled with quantity
- * and price, cancelled with the stop it was, rejected) and the position's
- * snapshots — on SQLite, and on the ArangoDB backend through its HTTP
- * stand-in (tests/store/arango_fake.h).
+ * and price, cancelled with the stop it was, rejected), every order's
+ * whole life from order_events (each status in turn, with its price and
+ * quantity) and the position's snapshots — on SQLite, and on the ArangoDB
+ * backend through its HTTP stand-in (tests/store/arango_fake.h).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -88,11 +89,15 @@ static void close_backend(backend *b)
     assert_int_equal(uv_loop_close(&b->loop), 0);
 }
 
+#define MAX_EVENTS 8
+
 typedef struct got {
     int done, rc;
     bool found;
     s6_store_order order;
     s6_store_snapshot snap;
+    s6_store_order_event events[MAX_EVENTS];
+    size_t n_events;
 } got;
 
 static void on_got(void *ud, int rc, const char *msg,
@@ -109,6 +114,9 @@ static void on_got(void *ud, int rc, const char *msg,
         g->snap = *res->snapshot;
         g->snap.rule_versions = NULL;
     }
+    g->n_events = res->n_events;
+    for (size_t i = 0; i < res->n_events && i < MAX_EVENTS; i++)
+        g->events[i] = res->events[i];
 }
 
 static void wait_got(backend *b, got *g)
@@ -139,6 +147,53 @@ static void expect(backend *b, const char *intent, const char *kind,
         fail_msg("%s: %s %s %.10g x %.10g, want %s %s %.10g x %.10g", intent,
                  o.kind, o.status, o.price, o.qty, kind, status, price, qty);
 }
+
+/* One status of an order's life: what it was, at which price and
+ * quantity. */
+typedef struct step {
+    const char *status;
+    double price, qty;
+} step;
+
+/* The order's events are exactly `want`, in order, each naming the order,
+ * its position, symbol and kind, their seq growing. */
+static void expect_life(backend *b, const fx *f, const char *intent,
+                        const char *kind, const step *want, size_t n)
+{
+    got g = {0};
+    s6_store_err e;
+    assert_int_equal(s6_store_order_events(b->st, intent, on_got, &g, &e), 0);
+    wait_got(b, &g);
+    char have[256] = "";
+    for (size_t i = 0; i < g.n_events && i < MAX_EVENTS; i++)
+        snprintf(have + strlen(have), sizeof have - strlen(have), " %s",
+                 g.events[i].status);
+    if (g.n_events != n)
+        fail_msg("%s: %zu events (%s), want %zu", intent, g.n_events, have, n);
+    for (size_t i = 0; i < n; i++) {
+        const s6_store_order_event *ev = &g.events[i];
+        if (strcmp(ev->status, want[i].status) != 0 ||
+            fabs(ev->price - want[i].price) > 1e-9 ||
+            fabs(ev->qty - want[i].qty) > 1e-9)
+            fail_msg("%s event %zu: %s %.10g x %.10g, want %s %.10g x %.10g "
+                     "(life:%s)", intent, i, ev->status, ev->price, ev->qty,
+                     want[i].status, want[i].price, want[i].qty, have);
+        assert_string_equal(ev->intent_id, intent);
+        assert_string_equal(ev->pos_id, f->pos_id);
+        assert_string_equal(ev->symbol, "BTCUSDT");
+        assert_string_equal(ev->kind, kind);
+        assert_true(ev->ts_ms > 0);
+        if (i > 0)
+            assert_true(ev->seq > g.events[i - 1].seq);
+    }
+}
+
+#define LIFE(b, f, intent, kind, ...)                                     \
+    do {                                                                  \
+        const step life_[] = {__VA_ARGS__};                              \
+        expect_life(b, f, intent, kind, life_,                            \
+                    sizeof life_ / sizeof life_[0]);                      \
+    } while (0)
 
 static s6_manage_req req(fx *f, int action)
 {
@@ -234,6 +289,25 @@ static void run_and_read_back(backend *b)
     assert_true(fabs(g.snap.qty - 0.06) < 1e-9);
     assert_true(fabs(g.snap.entry_px - 50000) < 1e-9);
     assert_true(g.snap.realized_pnl > 0);
+
+    /* the stop that stands is hit: the rest of the position goes */
+    char sl2_intent[S6_INTENT_ID_MAX + 1];
+    snprintf(sl2_intent, sizeof sl2_intent, "%s", sl2->o.intent_id);
+    assert_int_equal(fx_fill(&f, sl2_intent, S6_FILL_STOP, -1, 0.06, 49500,
+                             0, 0), 0);
+    drain(b);
+    expect(b, sl2_intent, "STOP", "FILLED", 49500, 0.06);
+
+    /* every order's whole life, not only the status its row kept */
+    LIFE(b, &f, "up-1", "ENTRY", {"FILLED", 50000, 0.1});
+    LIFE(b, &f, first_stop, "STOP", {"SENT", 49000, 0.1},
+         {"ACKED", 49000, 0.1}, {"CANCELED", 49000, 0.1});
+    LIFE(b, &f, sl2_intent, "STOP", {"SENT", 49500, 0.1},
+         {"ACKED", 49500, 0.1}, {"FILLED", 49500, 0.06});
+    LIFE(b, &f, tp_intent, "TAKE_PROFIT", {"SENT", 0, 0.04},
+         {"ACKED", 0, 0.04}, {"PARTIALLY_FILLED", 50100, 0.01},
+         {"FILLED", 50120, 0.04});
+    LIFE(b, &f, cl_intent, "CLOSE", {"SENT", 0, 0.06}, {"REJECTED", 0, 0.06});
     fx_teardown(&f);
 }
 

@@ -273,7 +273,8 @@ static void reconcile_cancels_orphan_stops(void **st)
     };
     snprintf(vo[0].intent_id, sizeof vo[0].intent_id, "%s", own->o.intent_id);
     s6_venue_view v = {.positions = &vp, .n_positions = 1, .orders = vo,
-                       .n_orders = 3};
+                       .n_orders = 3, .as_of_positions = "1-0",
+                       .as_of_orders = "1-0"};
     assert_int_equal(s6_engine_reconcile(f.e, &v), 0);
     assert_non_null(fx_find(&f, "gone7-sl-4", true));
     assert_null(fx_find(&f, own->o.intent_id, true));
@@ -292,7 +293,8 @@ static void reconcile_repairs(void **st)
     /* the venue holds the position but not its stop */
     s6_venue_position vp = {.symbol = "BTCUSDT", .market = S6_MARKET_FUT,
                             .side = 1, .qty = 0.1, .entry = 50000};
-    s6_venue_view v = {.positions = &vp, .n_positions = 1};
+    s6_venue_view v = {.positions = &vp, .n_positions = 1,
+                       .as_of_positions = "1-0", .as_of_orders = "1-0"};
     size_t before = fx_count(&f, S6_PURPOSE_STOP, false);
     assert_int_equal(s6_engine_reconcile(f.e, &v), 0);
     assert_int_equal(fx_events(&f, "STOP_MISSING"), 1);
@@ -312,7 +314,7 @@ static void reconcile_repairs(void **st)
     assert_int_equal(f.router.n, calls);
 
     /* the venue is flat: the position is closed, its quota released */
-    s6_venue_view flat = {0};
+    s6_venue_view flat = {.as_of_positions = "1-0", .as_of_orders = "1-0"};
     assert_int_equal(s6_engine_reconcile(f.e, &flat), 0);
     json_t *p = fx_pos(&f);
     assert_string_equal(json_string_value(json_object_get(p, "state")), "CLOSED");
@@ -322,7 +324,9 @@ static void reconcile_repairs(void **st)
     /* a venue position S6 never saw is adopted and protected */
     assert_int_equal(s6_engine_reconcile(f.e, &(s6_venue_view){
                                                   .positions = &vp,
-                                                  .n_positions = 1}), 0);
+                                                  .n_positions = 1,
+                                                  .as_of_positions = "1-0",
+                                                  .as_of_orders = "1-0"}), 0);
     assert_int_equal(fx_events(&f, "ADOPTED"), 1);
     fx_call *sl = fx_last(&f, S6_PURPOSE_STOP, false);
     assert_true(sl->o.stop_price < 50000 && !sl->answered);

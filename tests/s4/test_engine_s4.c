@@ -319,10 +319,11 @@ static void reconcile_rearms_a_missing_stop(void **state)
 
     assert_int_equal(s6_s4_peer_serve(w->f.peer, "/positions", 200,
         "{\"positions\":[{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\","
-        "\"side\":\"LONG\",\"qty\":\"0.010\",\"entry_price\":\"64250.1\"}]}"),
-        0);
+        "\"side\":\"LONG\",\"qty\":\"0.010\",\"entry_price\":\"64250.1\"}],"
+        "\"as_of\":\"1-0\"}"), 0);
     assert_int_equal(s6_s4_peer_serve(w->f.peer, "/open-orders", 200,
-                                      "{\"orders\":[]}"), 0);
+                                      "{\"orders\":[],\"as_of\":\"1-0\"}"),
+                     0);
     fetched g = { .w = w };
     assert_int_equal(s6_s4_fetch_venue(w->f.router, on_venue, &g), 0);
     while (!g.done)

@@ -300,6 +300,51 @@ static void free_fails_everything_pending(void **state)
     assert_int_equal(f->done[0].outcome, S6_ROUTE_FAILED);
 }
 
+static void stop_loop(uv_timer_t *t)
+{
+    uv_stop(t->loop);
+}
+
+static bool one_order_request(void *ud)
+{
+    fx *f = ud;
+    return s6_s4_peer_count(f->peer, S6_S4P_REQUESTS) >= 1;
+}
+
+/* An add-on cancelled while its order waits between retries (its position
+ * closed): no further attempt reaches S4, the order ends FAILED and the
+ * cancel goes after it.  Before, the retry landed after the cancel and
+ * opened a position nobody managed. */
+static void cancel_stops_the_retries_of_its_order(void **state)
+{
+    fx *f = *state;
+    fx_stop(f);
+    fx_start(f, "{\"rate_per_symbol_per_s\":1000,\"rate_total_per_s\":1000,"
+                "\"retry_initial_ms\":300,\"retry_max_ms\":300,"
+                "\"retry_max_attempts\":3}");
+    s6_s4_peer_rule r = { .mode = S6_S4P_FAIL, .status = 503 };
+    assert_int_equal(s6_s4_peer_rule_path(f->peer, "/orders", &r), 0);
+    s6_order o;
+    fx_order(&o, "p1-ad-3", "BTCUSDT", S6_PURPOSE_ADD, S6_ORDER_MARKET);
+    o.reduce_only = false;
+    assert_int_equal(fx_submit(f, &o), 0);
+    fx_run_until(f, one_order_request, f, 5000);
+    assert_int_equal(s6_s4_peer_rule_path(f->peer, "/orders", NULL), 0);
+    assert_int_equal(fx_cancel(f, "p1-ad-3", "BTCUSDT"), 0);
+    fx_wait_done(f, 2, 5000);
+    assert_int_equal(fx_find(f, "p1-ad-3")->outcome, S6_ROUTE_FAILED);
+    assert_int_equal(f->done[1].outcome, S6_ROUTE_OK);
+    /* the retry S4 would have taken never came */
+    uv_timer_t t;
+    uv_timer_init(&f->loop, &t);
+    uv_timer_start(&t, stop_loop, 700, 0);
+    uv_run(&f->loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(s6_s4_peer_count(f->peer, S6_S4P_ORDERS), 0);
+    assert_false(f->done_in_call);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +358,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(bad_orders_are_refused, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(metrics_count_requests_and_errors, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(free_fails_everything_pending, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(cancel_stops_the_retries_of_its_order, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

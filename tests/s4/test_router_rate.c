@@ -238,8 +238,10 @@ static void cancel_of_a_queued_order_sends_nothing(void **state)
     stop(f);
 }
 
-/* A cancel of an order whose answer is still awaited waits for it: it
- * reaches S4 after the order's last send and finds the order resting. */
+/* A cancel of an order whose answer is still awaited waits for it, and
+ * the order is sent no more (a retry landing after the cancel would place
+ * an order nobody tracks): the order ends FAILED, the cancel reaches S4
+ * after the order's only send and finds the order resting. */
 static void cancel_waits_for_its_order_in_flight(void **state)
 {
     (void)state;
@@ -251,13 +253,15 @@ static void cancel_waits_for_its_order_in_flight(void **state)
                                           1, 5000), 0);
     assert_int_equal(fx_cancel(f, "w-sl-1", "BTCUSDT"), 0);
     fx_wait_done(f, 2, 5000);
+    assert_false(f->done_in_call);
     assert_string_equal(f->done[0].intent_id, "w-sl-1");
-    assert_int_equal(f->done[0].outcome, S6_ROUTE_OK); /* the order */
+    assert_int_equal(f->done[0].outcome, S6_ROUTE_FAILED); /* withdrawn */
     assert_int_equal(f->done[1].outcome, S6_ROUTE_OK);
     assert_string_equal(f->done[1].detail, "canceled");
-    /* The stalled send, its resend, then the cancel. */
-    assert_string_equal(s6_s4_peer_get(f->peer, 1)->path, "/orders");
-    assert_string_equal(s6_s4_peer_get(f->peer, 2)->path, "/cancel");
+    /* The stalled send, then the cancel; no resend. */
+    assert_string_equal(s6_s4_peer_get(f->peer, 0)->path, "/orders");
+    assert_string_equal(s6_s4_peer_get(f->peer, 1)->path, "/cancel");
+    assert_int_equal(s6_s4_peer_count(f->peer, S6_S4P_REQUESTS), 1);
     s6_s4_peer_order po;
     assert_int_equal(s6_s4_peer_find_order(f->peer, "w-sl-1", &po), 0);
     assert_string_equal(po.state, "CANCELED");

@@ -416,7 +416,8 @@ long svc_http(svc_fx *f, const char *method, const char *path,
     long st = http_call(f->port, method, path, token, body, &out);
     if (f->running)
         pump_stop(&f->p);
-    *doc = out.data ? json_loads(out.data, 0, NULL) : NULL;
+    if (doc != NULL)
+        *doc = out.data ? json_loads(out.data, 0, NULL) : NULL;
     s6_buf_free(&out);
     return st;
 }

@@ -12,13 +12,17 @@
 #include "http/http.h"
 
 static const char *const COLLECTIONS[] = {
-    "positions_snapshots", "orders", "treasury_transfers", NULL };
+    "positions_snapshots", "orders", "order_events", "treasury_transfers",
+    NULL };
 
 /* The only AQL the store sends (src/store/arangodb.c); anything else is a
  * parse error here, as an unexpected query must fail a test. */
 static const char Q_LATEST[] =
     "FOR s IN positions_snapshots FILTER s.pos_id == @pos_id"
     " SORT s.ts_ms DESC, TO_NUMBER(s._key) DESC LIMIT 1 RETURN s";
+static const char Q_EVENTS[] =
+    "FOR e IN order_events FILTER e.intent_id == @intent_id"
+    " SORT TO_NUMBER(e._key) RETURN e";
 static const char Q_UNFINISHED[] =
     "FOR t IN treasury_transfers FILTER t.status IN @statuses"
     " SORT t.created_ms, t.transfer_id RETURN t";
@@ -211,6 +215,14 @@ static int cmp_created(const void *a, const void *b)
                   json_string_value(json_object_get(y, "transfer_id")));
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    long kx = atol(json_string_value(json_object_get(x, "_key")));
+    long ky = atol(json_string_value(json_object_get(y, "_key")));
+    return (kx > ky) - (kx < ky);
+}
+
 static bool in_array(const json_t *arr, const char *s)
 {
     size_t i;
@@ -222,28 +234,53 @@ static bool in_array(const json_t *arr, const char *s)
     return false;
 }
 
-/* Runs one of the two known queries over a collection: filter, sort. */
-static json_t *run_query(arango_fake *f, const char *q, const json_t *vars)
+/* The queries this peer knows: the collection, the field filtered on,
+ * the bind variable (a string to equal, or an array to be in), the sort
+ * and how many rows at most (0: all). */
+static const struct known_query {
+    const char *text, *coll, *field, *var;
+    int (*cmp)(const void *, const void *);
+    size_t limit;
+} QUERIES[] = {
+    { Q_LATEST, "positions_snapshots", "pos_id", "pos_id", cmp_latest, 1 },
+    { Q_EVENTS, "order_events", "intent_id", "intent_id", cmp_key, 0 },
+    { Q_UNFINISHED, "treasury_transfers", "status", "statuses", cmp_created,
+      0 },
+};
+
+static const struct known_query *find_query(const char *q)
 {
-    bool latest = strcmp(q, Q_LATEST) == 0;
-    json_t *c = json_object_get(f->colls, latest ? "positions_snapshots"
-                                                 : "treasury_transfers");
-    const char *pos = json_string_value(json_object_get(vars, "pos_id"));
-    const json_t *sts = json_object_get(vars, "statuses");
+    for (size_t i = 0; q && i < sizeof QUERIES / sizeof QUERIES[0]; i++)
+        if (strcmp(q, QUERIES[i].text) == 0)
+            return &QUERIES[i];
+    return NULL;
+}
+
+static bool matches(const json_t *want, const char *v)
+{
+    return json_is_array(want) ? in_array(want, v)
+                               : v && json_is_string(want) &&
+                                     strcmp(v, json_string_value(want)) == 0;
+}
+
+/* Runs a known query over its collection: filter, sort, limit. */
+static json_t *run_query(arango_fake *f, const struct known_query *kq,
+                         const json_t *vars)
+{
+    json_t *c = json_object_get(f->colls, kq->coll);
+    const json_t *want = json_object_get(vars, kq->var);
     json_t *rows[4096];
     size_t n = 0;
     const char *k;
     json_t *doc;
     json_object_foreach(c, k, doc) {
-        const char *v = json_string_value(
-            json_object_get(doc, latest ? "pos_id" : "status"));
-        if (n < 4096 && (latest ? v && pos && !strcmp(v, pos)
-                                : in_array(sts, v)))
+        const char *v = json_string_value(json_object_get(doc, kq->field));
+        if (n < 4096 && matches(want, v))
             rows[n++] = doc;
     }
-    qsort(rows, n, sizeof rows[0], latest ? cmp_latest : cmp_created);
+    qsort(rows, n, sizeof rows[0], kq->cmp);
     json_t *out = json_array();
-    for (size_t i = 0; i < n && (!latest || i < 1); i++)
+    for (size_t i = 0; i < n && (!kq->limit || i < kq->limit); i++)
         json_array_append_new(out, json_deep_copy(rows[i]));
     return out;
 }
@@ -256,12 +293,12 @@ static void on_cursor(s6_http_res *res, const s6_http_req *req, void *ud)
         return;
     const char *q = json_string_value(json_object_get(body, "query"));
     json_t *vars = json_object_get(body, "bindVars");
-    if (!q || (strcmp(q, Q_LATEST) && strcmp(q, Q_UNFINISHED)) ||
-        !json_is_object(vars))
+    const struct known_query *kq = find_query(q);
+    if (!kq || !json_is_object(vars))
         send_error(res, 400, 1501, "AQL: syntax error (not a query this "
                                    "peer knows)");
     else
-        send_batch(f, res, 201, run_query(f, q, vars), NULL);
+        send_batch(f, res, 201, run_query(f, kq, vars), NULL);
     json_decref(body);
 }
 

@@ -33,6 +33,8 @@ typedef struct got {
     s6_store_transfer transfer;
     s6_store_transfer list[16];
     size_t n_list;
+    s6_store_order_event events[16];
+    size_t n_events;
 } got;
 
 void got_done(void *ud, int rc, const char *msg, const s6_store_result *res);

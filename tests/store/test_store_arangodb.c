@@ -438,6 +438,9 @@ static const char ORDER_DOC[] =
     "\"status\":\"ACKED\",\"s4_order_id\":\"s4-9\",\"price\":100.5,"
     "\"qty\":2.0,\"created_ms\":10,\"updated_ms\":20,\"_rev\":\"_o1\"}";
 
+static const char EVENT_ANSWER[] =
+    "{\"_key\":\"41\",\"_id\":\"order_events/41\",\"_rev\":\"_e1\"}";
+
 static void order_upsert_inserts_or_patches(void **state)
 {
     fx *f = *state;
@@ -445,12 +448,14 @@ static void order_upsert_inserts_or_patches(void **state)
     char answer[512];
     s6_store_order o = { .intent_id = "p1-sl-1", .pos_id = "p1",
                          .kind = "STOP", .status = "NEW", .price = 100.5,
-                         .qty = 2, .created_ms = 10, .updated_ms = 10 };
+                         .qty = 2, .created_ms = 10, .updated_ms = 10,
+                         .symbol = "BTCUSDT" };
     /* Absent: inserted with its key. */
     script(f, "GET", DB "/_api/document/orders/p1-sl-1", 404,
            "{\"error\":true,\"code\":404,\"errorNum\":1202}");
     snprintf(answer, sizeof answer, "{\"new\":%s}", ORDER_DOC);
     script(f, "POST", DB "/_api/document/orders", 201, answer);
+    script(f, "POST", DB "/_api/document/order_events", 202, EVENT_ANSWER);
     RUN(f, g, s6_store_upsert_order(f->st, &o, got_done, &g, &e_));
     assert_int_equal(g.rc, 0);
     body_is(req(f, 1, "POST", DB "/_api/document/orders", "returnNew=true"),
@@ -458,11 +463,19 @@ static void order_upsert_inserts_or_patches(void **state)
             "\"status\":\"NEW\",\"s4_order_id\":\"\",\"price\":100.5,"
             "\"qty\":2.0,\"created_ms\":10,\"updated_ms\":10,"
             "\"_key\":\"p1-sl-1\"}");
+    /* then the event, appended: no key, no If-Match */
+    body_is(req(f, 2, "POST", DB "/_api/document/order_events", ""),
+            "{\"intent_id\":\"p1-sl-1\",\"pos_id\":\"p1\","
+            "\"symbol\":\"BTCUSDT\",\"kind\":\"STOP\",\"status\":\"NEW\","
+            "\"price\":100.5,\"qty\":2.0,\"ts_ms\":10}");
+    assert_null(s6_peer_header(f->peer, 2, "If-Match"));
+    assert_int_equal(s6_peer_count(f->peer), 3);
 
     /* Present: patched; created_ms and an empty S4 id are not sent. */
     s6_peer_clear(f->peer);
     script(f, "GET", DB "/_api/document/orders/p1-sl-1", 200, ORDER_DOC);
     script(f, "PATCH", DB "/_api/document/orders/p1-sl-1", 200, answer);
+    script(f, "POST", DB "/_api/document/order_events", 202, EVENT_ANSWER);
     strcpy(o.status, "CANCELED");
     o.updated_ms = 30;
     RUN(f, g, s6_store_upsert_order(f->st, &o, got_done, &g, &e_));
@@ -473,6 +486,11 @@ static void order_upsert_inserts_or_patches(void **state)
                 "returnNew=true"),
             "{\"status\":\"CANCELED\",\"price\":100.5,\"qty\":2.0,"
             "\"updated_ms\":30}");
+    body_is(req(f, 2, "POST", DB "/_api/document/order_events", ""),
+            "{\"intent_id\":\"p1-sl-1\",\"pos_id\":\"p1\","
+            "\"symbol\":\"BTCUSDT\",\"kind\":\"STOP\","
+            "\"status\":\"CANCELED\",\"price\":100.5,\"qty\":2.0,"
+            "\"ts_ms\":30}");
 
     /* The key stored for another position: refused, nothing written. */
     s6_peer_clear(f->peer);
@@ -481,6 +499,69 @@ static void order_upsert_inserts_or_patches(void **state)
     assert_int_equal(g.rc, S6_ECONFLICT);
     assert_non_null(strstr(g.msg, "refused for pos_id p9"));
     assert_int_equal(s6_peer_count(f->peer), 1);
+}
+
+/* The orders document moved but its event was refused: the upsert says
+ * so, naming the step, and a read of the life pages through the cursor
+ * in key order. */
+static void order_events_append_and_read(void **state)
+{
+    fx *f = *state;
+    got g;
+    char answer[512];
+    s6_store_order o = { .intent_id = "p1-sl-1", .pos_id = "p1",
+                         .kind = "STOP", .status = "ACKED", .price = 100.5,
+                         .qty = 2, .created_ms = 10, .updated_ms = 20 };
+    snprintf(answer, sizeof answer, "{\"new\":%s}", ORDER_DOC);
+    script(f, "GET", DB "/_api/document/orders/p1-sl-1", 404,
+           "{\"error\":true,\"code\":404,\"errorNum\":1202}");
+    script(f, "POST", DB "/_api/document/orders", 201, answer);
+    script(f, "POST", DB "/_api/document/order_events", 507,
+           "{\"error\":true,\"code\":507,\"errorNum\":32,"
+           "\"errorMessage\":\"disk full\"}");
+    RUN(f, g, s6_store_upsert_order(f->st, &o, got_done, &g, &e_));
+    assert_int_equal(g.rc, S6_EFULL);
+    assert_string_equal(g.msg, "arangodb append order event: HTTP 507, "
+                               "errorNum 32: disk full");
+
+    s6_peer_clear(f->peer);
+    static const char first[] =
+        "{\"result\":[{\"_key\":\"7\",\"intent_id\":\"p1-sl-1\","
+        "\"pos_id\":\"p1\",\"symbol\":\"BTCUSDT\",\"kind\":\"STOP\","
+        "\"status\":\"SENT\",\"price\":100.5,\"qty\":2,\"ts_ms\":10}],"
+        "\"hasMore\":true,\"id\":\"88\",\"error\":false,\"code\":201}";
+    static const char next[] =
+        "{\"result\":[{\"_key\":\"12\",\"intent_id\":\"p1-sl-1\","
+        "\"pos_id\":\"p1\",\"symbol\":\"BTCUSDT\",\"kind\":\"STOP\","
+        "\"status\":\"ACKED\",\"price\":100.5,\"qty\":2,\"ts_ms\":20}],"
+        "\"hasMore\":false,\"error\":false,\"code\":200}";
+    script(f, "POST", DB "/_api/cursor", 201, first);
+    script(f, "PUT", DB "/_api/cursor/88", 200, next);
+    RUN(f, g, s6_store_order_events(f->st, "p1-sl-1", got_done, &g, &e_));
+    assert_int_equal(g.rc, 0);
+    assert_true(g.found);
+    assert_int_equal(g.n_events, 2);
+    assert_int_equal(g.events[0].seq, 7);
+    assert_string_equal(g.events[0].status, "SENT");
+    assert_int_equal(g.events[1].seq, 12);
+    assert_string_equal(g.events[1].status, "ACKED");
+    assert_int_equal(g.events[1].ts_ms, 20);
+    body_is(req(f, 0, "POST", DB "/_api/cursor", ""),
+            "{\"query\":\"FOR e IN order_events FILTER e.intent_id == "
+            "@intent_id SORT TO_NUMBER(e._key) RETURN e\",\"bindVars\":"
+            "{\"intent_id\":\"p1-sl-1\"},\"batchSize\":1000}");
+    req(f, 1, "PUT", DB "/_api/cursor/88", "");
+
+    /* a key from another generator cannot order the life: refused */
+    s6_peer_clear(f->peer);
+    script(f, "POST", DB "/_api/cursor", 201,
+           "{\"result\":[{\"_key\":\"a7\",\"intent_id\":\"p1-sl-1\","
+           "\"pos_id\":\"p1\",\"symbol\":\"\",\"kind\":\"STOP\","
+           "\"status\":\"SENT\",\"price\":1,\"qty\":2,\"ts_ms\":10}],"
+           "\"hasMore\":false,\"error\":false,\"code\":201}");
+    RUN(f, g, s6_store_order_events(f->st, "p1-sl-1", got_done, &g, &e_));
+    assert_int_equal(g.rc, S6_ECORRUPT);
+    assert_non_null(strstr(g.msg, "_key a7 is not a number"));
 }
 
 static void failures_map_to_store_errors(void **state)
@@ -558,6 +639,7 @@ int main(void)
         T(unfinished_list_follows_the_cursor),
         T(snapshots_append_and_latest),
         T(order_upsert_inserts_or_patches),
+        T(order_events_append_and_read),
         T(failures_map_to_store_errors),
         T(close_completes_what_is_in_flight),
         T(bad_options_are_refused),

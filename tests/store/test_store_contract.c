@@ -44,6 +44,9 @@ void got_done(void *ud, int rc, const char *msg, const s6_store_result *res)
     g->n_list = res->n_transfers;
     for (size_t i = 0; i < res->n_transfers && i < 16; i++)
         g->list[i] = res->transfers[i];
+    g->n_events = res->n_events;
+    for (size_t i = 0; i < res->n_events && i < 16; i++)
+        g->events[i] = res->events[i];
 }
 
 /* An operation accepted by the store completes exactly once. */
@@ -92,7 +95,7 @@ static s6_store_order order_of(const char *intent, const char *status,
 {
     s6_store_order o = { .pos_id = "p1", .kind = "STOP", .price = 63900.4,
                          .qty = 0.003, .created_ms = created,
-                         .updated_ms = updated };
+                         .updated_ms = updated, .symbol = "BTCUSDT" };
     snprintf(o.intent_id, sizeof o.intent_id, "%s", intent);
     snprintf(o.status, sizeof o.status, "%s", status);
     return o;
@@ -238,6 +241,63 @@ static void order_upsert_round_trip(void **state)
     assert_non_null(strstr(g.msg, "p9"));
     OK(c, g, s6_store_get_order(c->st, "p1-sl-1", got_done, &g, &e_));
     assert_order_equal(&g.order, &want);
+
+    /* The life: every accepted upsert, in turn, the refused one not. */
+    const s6_store_order *life[] = { &o, &ack, &cancel };
+    OK(c, g, s6_store_order_events(c->st, "p1-sl-1", got_done, &g, &e_));
+    assert_true(g.found);
+    assert_int_equal(g.n_events, 3);
+    for (size_t i = 0; i < 3; i++) {
+        const s6_store_order_event *ev = &g.events[i];
+        assert_string_equal(ev->intent_id, "p1-sl-1");
+        assert_string_equal(ev->pos_id, "p1");
+        assert_string_equal(ev->symbol, "BTCUSDT");
+        assert_string_equal(ev->kind, "STOP");
+        assert_string_equal(ev->status, life[i]->status);
+        assert_true(ev->price == life[i]->price);
+        assert_true(ev->qty == life[i]->qty);
+        assert_int_equal(ev->ts_ms, life[i]->updated_ms);
+        if (i > 0)
+            assert_true(ev->seq > g.events[i - 1].seq);
+    }
+    /* Another order's life is its own. */
+    OK(c, g, s6_store_order_events(c->st, "p1-sl-2", got_done, &g, &e_));
+    assert_false(g.found);
+    assert_int_equal(g.n_events, 0);
+}
+
+/* Two orders moving in turn: each life keeps its own statuses in order,
+ * the same status twice included (a replayed answer is a fact too). */
+static void order_lives_interleave(void **state)
+{
+    ctx *c = *state;
+    got g;
+    static const char *const A[] = { "SENT", "ACKED", "PARTIALLY_FILLED",
+                                     "PARTIALLY_FILLED", "FILLED" };
+    static const char *const B[] = { "SENT", "REJECTED" };
+    for (int i = 0; i < 5; i++) {
+        s6_store_order a = order_of("p1-tp-1", A[i], 100, 100 + i);
+        strcpy(a.kind, "TAKE_PROFIT");
+        a.qty = 0.001 * (i + 1);
+        OK(c, g, s6_store_upsert_order(c->st, &a, got_done, &g, &e_));
+        if (i < 2) {
+            s6_store_order b = order_of("p1-cl-1", B[i], 100, 100 + i);
+            strcpy(b.kind, "CLOSE");
+            b.symbol[0] = '\0'; /* may be empty */
+            OK(c, g, s6_store_upsert_order(c->st, &b, got_done, &g, &e_));
+        }
+    }
+    OK(c, g, s6_store_order_events(c->st, "p1-tp-1", got_done, &g, &e_));
+    assert_int_equal(g.n_events, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(g.events[i].status, A[i]);
+        assert_true(g.events[i].qty == 0.001 * (double)(i + 1));
+    }
+    OK(c, g, s6_store_order_events(c->st, "p1-cl-1", got_done, &g, &e_));
+    assert_int_equal(g.n_events, 2);
+    assert_string_equal(g.events[0].status, "SENT");
+    assert_string_equal(g.events[1].status, "REJECTED");
+    assert_string_equal(g.events[1].symbol, "");
 }
 
 /* ---- transfers ------------------------------------------------------ */
@@ -406,6 +466,7 @@ MUT(o_bad_status, strcpy(o->status, "DONE"))
 MUT(o_nan_price, o->price = NAN)
 MUT(o_zero_qty, o->qty = 0)
 MUT(o_updated_before_created, o->updated_ms = o->created_ms - 1)
+MUT(o_space_symbol, strcpy(o->symbol, "BTC USDT"))
 MUT(t_empty_id, t->transfer_id[0] = 0)
 MUT(t_unknown_status, t->status = (s6_transfer_status)99)
 MUT(t_negative_status, t->status = (s6_transfer_status)-1)
@@ -439,6 +500,7 @@ static const struct { const char *field; int kind; void (*m)(
     { "price: not a finite", 1, o_nan_price },
     { "qty: must be above 0", 1, o_zero_qty },
     { "updated_ms: 99 is below 100", 1, o_updated_before_created },
+    { "symbol: character 0x20", 1, o_space_symbol },
     { "transfer_id: empty", 2, t_empty_id },
     { "status: unknown status 99", 2, t_unknown_status },
     { "status: unknown status -1", 2, t_negative_status },
@@ -458,6 +520,8 @@ static void assert_store_empty(ctx *c)
     assert_false(g.found);
     OK(c, g, s6_store_get_order(c->st, "p1-sl-1", got_done, &g, &e_));
     assert_false(g.found);
+    OK(c, g, s6_store_order_events(c->st, "p1-sl-1", got_done, &g, &e_));
+    assert_int_equal(g.n_events, 0);
     OK(c, g, s6_store_get_transfer(c->st, "tr-1", got_done, &g, &e_));
     assert_false(g.found);
     OK(c, g, s6_store_list_unfinished_transfers(c->st, got_done, &g, &e_));
@@ -502,6 +566,9 @@ static void bad_keys_and_arguments_are_refused(void **state)
     assert_int_equal(s6_store_get_order(c->st, "", got_done, &g, &e),
                      S6_EINVAL);
     assert_string_equal(e.msg, "intent_id: empty");
+    assert_int_equal(s6_store_order_events(c->st, NULL, got_done, &g, &e),
+                     S6_EINVAL);
+    assert_string_equal(e.msg, "intent_id: missing (NULL)");
     assert_int_equal(s6_store_get_transfer(c->st, "a\tb", got_done, &g, &e),
                      S6_EINVAL);
     assert_non_null(strstr(e.msg, "transfer_id: character 0x09"));
@@ -561,6 +628,14 @@ static void reopen_keeps_the_data(void **state)
     /* Still idempotent after the restart. */
     OK(c, g, s6_store_create_transfer(c->st, &t, got_done, &g, &e_));
     assert_true(g.existed);
+    /* The order's life goes on where it was, in sequence. */
+    s6_store_order filled = order_of("p1-sl-1", "FILLED", 100, 300);
+    OK(c, g, s6_store_upsert_order(c->st, &filled, got_done, &g, &e_));
+    OK(c, g, s6_store_order_events(c->st, "p1-sl-1", got_done, &g, &e_));
+    assert_int_equal(g.n_events, 2);
+    assert_string_equal(g.events[0].status, "ACKED");
+    assert_string_equal(g.events[1].status, "FILLED");
+    assert_true(g.events[1].seq > g.events[0].seq);
 }
 
 typedef struct nested {
@@ -658,6 +733,7 @@ int contract_run(const contract_backend *b)
     const struct CMUnitTest tests[] = {
         T(snapshot_round_trip_and_latest),
         T(order_upsert_round_trip),
+        T(order_lives_interleave),
         T(transfer_create_is_idempotent),
         T(transfer_status_moves_forward_only),
         T(every_status_round_trips),

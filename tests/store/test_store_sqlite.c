@@ -139,13 +139,14 @@ static void schema_version_and_wal_on_disk(void **state)
     s6_store_close(open_path(t->path)); /* a second open migrates nothing */
     sqlite3 *db = raw_open(t->path);
     assert_string_equal(raw_text(db, "SELECT group_concat(version) FROM "
-                                     "schema_version", buf, sizeof buf), "1");
+                                     "schema_version", buf, sizeof buf), "1,2");
     assert_string_equal(raw_text(db, "PRAGMA journal_mode", buf, sizeof buf),
                         "wal");
     assert_string_equal(raw_text(db, "SELECT count(*) FROM sqlite_master WHERE"
                                      " name IN ('positions_snapshots','orders',"
-                                     "'treasury_transfers')", buf, sizeof buf),
-                        "3");
+                                     "'order_events','treasury_transfers')",
+                                     buf, sizeof buf),
+                        "4");
     sqlite3_close(db);
 }
 
@@ -162,7 +163,82 @@ static void newer_schema_is_refused(void **state)
     assert_null(st);
     assert_non_null(strstr(e.msg, t->path));
     assert_non_null(strstr(e.msg, "schema version 99 is newer than this "
-                                  "build's 1"));
+                                  "build's 2"));
+}
+
+static s6_store_order an_order(const char *status, int64_t ms)
+{
+    s6_store_order o = { .intent_id = "p1-sl-1", .pos_id = "p1",
+                         .symbol = "BTCUSDT", .kind = "STOP", .price = 100,
+                         .qty = 1, .created_ms = ms, .updated_ms = ms };
+    snprintf(o.status, sizeof o.status, "%s", status);
+    return o;
+}
+
+static void upsert(s6_store *st, const s6_store_order *o, got *g)
+{
+    s6_store_err e;
+    memset(g, 0, sizeof *g);
+    assert_int_equal(s6_store_upsert_order(st, o, got_done, g, &e), 0);
+}
+
+/* A file the previous build wrote (schema 1, no order_events, an order
+ * row in it) opens, gains the table, keeps its row, and records the next
+ * status as the first event of that order. */
+static void version_1_file_gains_order_events(void **state)
+{
+    tmpdb *t = *state;
+    char buf[64];
+    s6_store_close(open_path(t->path));
+    sqlite3 *db = raw_open(t->path);
+    raw_exec(db, "DROP TABLE order_events; DELETE FROM schema_version"
+                 " WHERE version = 2;"
+                 "INSERT INTO orders VALUES ('p1-sl-1','p1','STOP','SENT','',"
+                 "100.0,1.0,10,10)");
+    sqlite3_close(db);
+
+    s6_store *st = open_path(t->path);
+    got g;
+    s6_store_order ack = an_order("ACKED", 20);
+    upsert(st, &ack, &g);
+    assert_int_equal(g.rc, 0);
+    assert_int_equal(g.order.created_ms, 10); /* the old row, moved */
+    s6_store_err e;
+    memset(&g, 0, sizeof g);
+    assert_int_equal(s6_store_order_events(st, "p1-sl-1", got_done, &g, &e),
+                     0);
+    assert_int_equal(g.n_events, 1);
+    assert_string_equal(g.events[0].status, "ACKED");
+    s6_store_close(st);
+    db = raw_open(t->path);
+    assert_string_equal(raw_text(db, "SELECT group_concat(version) FROM "
+                                     "schema_version", buf, sizeof buf), "1,2");
+    sqlite3_close(db);
+}
+
+/* The row and its event are one transaction: an event that cannot be
+ * written leaves the orders row as it was. */
+static void refused_event_leaves_the_row(void **state)
+{
+    tmpdb *t = *state;
+    s6_store *st = open_path(t->path);
+    got g;
+    s6_store_order sent = an_order("SENT", 10);
+    upsert(st, &sent, &g);
+    assert_int_equal(g.rc, 0);
+    sqlite3 *db = raw_open(t->path);
+    raw_exec(db, "CREATE TRIGGER no_events BEFORE INSERT ON order_events"
+                 " BEGIN SELECT RAISE(ABORT, 'events refused'); END");
+    sqlite3_close(db);
+    s6_store_order ack = an_order("ACKED", 20);
+    upsert(st, &ack, &g);
+    assert_int_equal(g.rc, S6_ECONSTRAINT);
+    assert_non_null(strstr(g.msg, "append order event"));
+    s6_store_err e;
+    memset(&g, 0, sizeof g);
+    assert_int_equal(s6_store_get_order(st, "p1-sl-1", got_done, &g, &e), 0);
+    assert_string_equal(g.order.status, "SENT");
+    s6_store_close(st);
 }
 
 static void not_a_database_is_refused(void **state)
@@ -284,6 +360,8 @@ int main(void)
         T(schema_version_and_wal_on_disk),
         T(newer_schema_is_refused),
         T(not_a_database_is_refused),
+        T(version_1_file_gains_order_events),
+        T(refused_event_leaves_the_row),
         T(lock_held_elsewhere_is_busy),
         T(full_disk_is_efull_and_keeps_earlier_rows),
         cmocka_unit_test(memory_database_works),

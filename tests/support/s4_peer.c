@@ -104,6 +104,11 @@ struct s6_s4_peer {
     margin_ent *margins;
     size_t n_margins, cap_margins;
     double fut_free;     /* the futures wallet margin adds draw from */
+    unsigned publishing; /* XADDs sent, not answered (0 or 1) */
+    uv_timer_t republish; /* a failed XADD is tried again */
+    s6_http_res *views[16]; /* GETs waiting for the results to be out */
+    int view_kind[16];
+    size_t n_views;
 };
 
 /* ------------------------------------------------------------------ */
@@ -383,36 +388,69 @@ static void trigger_crossed(s6_s4_peer *p, const char *symbol, double price)
     }
 }
 
+static void answer_views(s6_s4_peer *p);
+static void flush_outbox(s6_s4_peer *p);
+
+/* S4 publishes every result, in order: one XADD at a time, the head of
+ * the outbox leaves it only once Redis took it; a failure (Redis down or
+ * restarting) is tried again shortly (S6 refuses a copy a lost reply
+ * left behind by its result_id). */
+static void on_republish(uv_timer_t *t)
+{
+    flush_outbox(t->data);
+}
+
 static void on_xadd(s6_redis *rd, const redisReply *reply, int code,
                     void *ud)
 {
     (void)rd;
-    (void)reply;
     s6_s4_peer *p = ud;
     pthread_mutex_lock(&p->mu);
-    if (code == 0) {
+    p->publishing = 0;
+    bool ok = code == 0;
+    if (ok) {
         p->counts[S6_S4P_PUBLISHED]++;
         if (reply && reply->type == REDIS_REPLY_STRING)
             snprintf(p->as_of, sizeof p->as_of, "%s", reply->str);
+        if (p->n_outbox > 0)
+            memmove(p->outbox, p->outbox + 1,
+                    --p->n_outbox * sizeof *p->outbox);
+    } else {
+        fprintf(stderr, "s4_peer: XADD failed, tried again: %s\n",
+                s6_strerror(code));
     }
-    else
-        fprintf(stderr, "s4_peer: XADD failed: %s\n", s6_strerror(code));
     changed(p);
+    bool stopping = p->stopping;
     pthread_mutex_unlock(&p->mu);
+    if (stopping)
+        return;
+    if (ok)
+        flush_outbox(p);
+    else
+        uv_timer_start(&p->republish, on_republish, 100, 0);
+    answer_views(p);
 }
 
 /* On the peer's loop. */
 static void flush_outbox(s6_s4_peer *p)
 {
     pthread_mutex_lock(&p->mu);
-    for (size_t i = 0; i < p->n_outbox; i++) {
+    while (p->publishing == 0 && p->n_outbox > 0 && p->redis && !p->stopping) {
         s6_bus_out o;
         char err[200];
-        if (s6_result_format(&p->outbox[i], &o, err, sizeof err) < 0 ||
-            s6_redis_xadd(p->redis, p->stream, "*", o.kv, o.n, on_xadd, p) < 0)
+        if (s6_result_format(&p->outbox[0], &o, err, sizeof err) < 0) {
             fprintf(stderr, "s4_peer: result not published: %s\n", err);
+            memmove(p->outbox, p->outbox + 1,
+                    --p->n_outbox * sizeof *p->outbox);
+            continue;
+        }
+        p->publishing = 1;
+        if (s6_redis_xadd(p->redis, p->stream, "*", o.kv, o.n, on_xadd, p) < 0) {
+            p->publishing = 0;
+            uv_timer_start(&p->republish, on_republish, 100, 0);
+            break;
+        }
     }
-    p->n_outbox = 0;
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -842,20 +880,69 @@ static char *book_positions(s6_s4_peer *p)
     return s;
 }
 
+/* Caller holds mu; the body is sent without it. */
+static char *view_body(s6_s4_peer *p, int k, int *status)
+{
+    *status = p->serve_status[k] ? p->serve_status[k] : 200;
+    return p->serve_body[k] ? strdup(p->serve_body[k])
+           : k == GET_POSITIONS ? book_positions(p)
+                                : resting_stops(p);
+}
+
+static void send_view(s6_http_res *res, char *body, int status)
+{
+    s6_http_res_send(res, body ? status : 500, "application/json",
+                     body ? body : "", body ? strlen(body) : 0);
+    free(body);
+}
+
+/* Results not yet in the stream (none can be, without Redis). */
+static bool unpublished(const s6_s4_peer *p)
+{
+    return p->redis != NULL && (p->publishing > 0 || p->n_outbox > 0);
+}
+
+/* A view's as_of covers every change it shows (docs/contracts/s4.md): a
+ * GET asked while results are still being published waits for them. */
+static void answer_views(s6_s4_peer *p)
+{
+    pthread_mutex_lock(&p->mu);
+    if (p->n_views == 0 || unpublished(p)) {
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+    size_t n = p->n_views;
+    s6_http_res *res[16];
+    char *body[16];
+    int status[16];
+    for (size_t i = 0; i < n; i++) {
+        res[i] = p->views[i];
+        body[i] = view_body(p, p->view_kind[i], &status[i]);
+    }
+    p->n_views = 0;
+    pthread_mutex_unlock(&p->mu);
+    for (size_t i = 0; i < n; i++)
+        send_view(res[i], body[i], status[i]);
+}
+
 static void on_get(s6_http_res *res, const s6_http_req *q, void *ud)
 {
     s6_s4_peer *p = ud;
     int k = strcmp(q->path, GET_PATHS[GET_POSITIONS]) == 0 ? GET_POSITIONS
                                                             : GET_OPEN_ORDERS;
     pthread_mutex_lock(&p->mu);
-    int status = p->serve_status[k] ? p->serve_status[k] : 200;
-    char *body = p->serve_body[k] ? strdup(p->serve_body[k])
-                 : k == GET_POSITIONS ? book_positions(p)
-                                      : resting_stops(p);
+    if (unpublished(p) && p->n_views < 16) {
+        p->view_kind[p->n_views] = k;
+        p->views[p->n_views++] = res;
+        pthread_mutex_unlock(&p->mu);
+        flush_outbox(p);
+        answer_views(p); /* nothing could be sent: no wait */
+        return;
+    }
+    int status;
+    char *body = view_body(p, k, &status);
     pthread_mutex_unlock(&p->mu);
-    s6_http_res_send(res, body ? status : 500, "application/json",
-                     body ? body : "", body ? strlen(body) : 0);
-    free(body);
+    send_view(res, body, status);
 }
 
 /* ------------------------------------------------------------------ */
@@ -872,6 +959,13 @@ static void drop_stalls(s6_s4_peer *p)
         s6_http_res_send(res, 500, NULL, NULL, 0);
     }
     p->n_stalls = 0;
+    for (size_t i = 0; i < p->n_views; i++) {
+        s6_http_res *res = p->views[i];
+        if (res->conn && res->conn->state != S6__CONN_CLOSED)
+            s6__conn_close(res->conn);
+        s6_http_res_send(res, 500, NULL, NULL, 0);
+    }
+    p->n_views = 0;
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -900,6 +994,7 @@ static void on_wake(uv_async_t *h)
     if (rd)
         s6_redis_close(rd);
     uv_close((uv_handle_t *)&p->wake, NULL);
+    uv_close((uv_handle_t *)&p->republish, NULL);
 }
 
 static int setup(s6_s4_peer *p)
@@ -941,6 +1036,7 @@ static void *run(void *arg)
     pthread_mutex_unlock(&p->mu);
     if (rc < 0) {
         uv_close((uv_handle_t *)&p->wake, NULL);
+        uv_close((uv_handle_t *)&p->republish, NULL);
         if (p->redis)
             s6_redis_close(p->redis);
         p->redis = NULL;
@@ -970,8 +1066,11 @@ int s6_s4_peer_start(s6_s4_peer **out, const s6_s4_peer_opts *opts)
     }
     uv_async_init(&p->loop, &p->wake, on_wake);
     p->wake.data = p;
+    uv_timer_init(&p->loop, &p->republish);
+    p->republish.data = p;
     if (pthread_create(&p->thread, NULL, run, p) != 0) {
         uv_close((uv_handle_t *)&p->wake, NULL);
+        uv_close((uv_handle_t *)&p->republish, NULL);
         uv_run(&p->loop, UV_RUN_DEFAULT);
         uv_loop_close(&p->loop);
         free(p);

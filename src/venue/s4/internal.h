@@ -36,6 +36,7 @@ struct s6_s4_router {
     char base[1024];
     uv_timer_t rate_timer; /* fires when tokens allow the queue's head */
     uv_timer_t defer_timer; /* delivers outcomes decided inside a call */
+    uv_timer_t withdraw_timer; /* stops the retries of withdrawn orders */
     int open_handles;
     bool closing;
     s6_rate total;

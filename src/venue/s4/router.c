@@ -52,6 +52,7 @@ typedef struct s6_s4_job {
     int market;
     char *body;
     int outcome;             /* deferred: the outcome to deliver */
+    bool withdrawn;          /* a cancel came while it was being sent */
     char detail[160];
     s6_route_done done;
     void *cb_ud;
@@ -234,6 +235,27 @@ static job *find_intent(const job_list *l, int op, const char *intent)
     return NULL;
 }
 
+/* An order cancelled while it is being sent (or waits between its
+ * retries) is not tried again: a retry landing after the cancel would
+ * place an order nobody tracks (an add-on of a closed position).  The
+ * request is ended from the loop, never inside the engine's cancel call;
+ * the cancel, held behind it, goes next. */
+static void on_withdraw(uv_timer_t *t)
+{
+    s6_s4_router *r = t->data;
+    for (bool again = true; again;) {
+        again = false;
+        for (job *j = r->sending.head; j; j = j->next)
+            if (j->op == OP_ORDER && j->withdrawn) {
+                if (s6_httpc_cancel(r->httpc, j->call.id) == 0)
+                    again = true; /* j is gone: start over */
+                else
+                    j->withdrawn = false;
+                break;
+            }
+    }
+}
+
 /* A cancel must not overtake its own order: S4 would answer "unknown
  * order" and the order would land afterwards, uncancelled. */
 static bool held(const s6_s4_router *r, const job *j)
@@ -401,6 +423,11 @@ static int edge_cancel(void *ud, const char *intent_id, const char *symbol,
     if (!j)
         return -ENOMEM;
     s6_s4_pos_of_intent(intent_id, j->pos_id, sizeof j->pos_id);
+    job *sending = find_intent(&r->sending, OP_ORDER, intent_id);
+    if (sending && !sending->withdrawn) {
+        sending->withdrawn = true;
+        uv_timer_start(&r->withdraw_timer, on_withdraw, 0, 0);
+    }
     job *queued = find_intent(&r->queue, OP_ORDER, intent_id);
     if (queued) { /* never sent: neither request is needed */
         list_remove(&r->queue, queued);
@@ -516,8 +543,9 @@ int s6_s4_router_new(uv_loop_t *loop, s6_httpc *httpc, const s6_config *cfg,
     s6_rate_init(&r->total, rate, burst_of(rate), now_s(r));
     uv_timer_init(loop, &r->rate_timer);
     uv_timer_init(loop, &r->defer_timer);
-    r->rate_timer.data = r->defer_timer.data = r;
-    r->open_handles = 2;
+    uv_timer_init(loop, &r->withdraw_timer);
+    r->rate_timer.data = r->defer_timer.data = r->withdraw_timer.data = r;
+    r->open_handles = 3;
     *out = r;
     return 0;
 }
@@ -592,4 +620,5 @@ void s6_s4_router_free(s6_s4_router *r)
     }
     uv_close((uv_handle_t *)&r->rate_timer, on_closed);
     uv_close((uv_handle_t *)&r->defer_timer, on_closed);
+    uv_close((uv_handle_t *)&r->withdraw_timer, on_closed);
 }

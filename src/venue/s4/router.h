@@ -21,7 +21,10 @@
  * order over the rate waits in a queue and is sent as soon as tokens allow
  * (a uv timer); nothing is dropped.  Within a symbol the queue is FIFO,
  * except that protective orders (purpose sl or cl) and cancels go ahead of
- * tp, add and hg.
+ * tp, add and hg.  A cancel never overtakes its own order: it waits until
+ * the order's request ends, and an order cancelled while it is being sent
+ * or retried gets no further attempt (its request is ended from the loop,
+ * outcome S6_ROUTE_FAILED, then the cancel goes).
  *
  * One thread: the loop's.  The router borrows the loop, the client, the
  * config, the log and the metrics; all must outlive it.

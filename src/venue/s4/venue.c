@@ -129,9 +129,28 @@ static int parse_order(const cursor *c, json_t *o, s6_venue_order *v)
 typedef int (*elem_parser)(const cursor *c, json_t *o, void *elem);
 
 /* body must be {"<list>":[...]}; each element parsed into a fresh array. */
+/* The answer's optional "as_of": the last ord:{results} id S4 had
+ * published when it answered ("<ms>-<seq>"). */
+static int parse_as_of(json_t *doc, char *as_of, size_t cap, char *err,
+                       size_t errlen)
+{
+    json_t *v = json_object_get(doc, "as_of");
+    as_of[0] = '\0';
+    if (v == NULL || json_is_null(v))
+        return 0;
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+    if (s == NULL || n >= cap || (n > 0 && strspn(s, "0123456789-") != n)) {
+        snprintf(err, errlen, "as_of: not a stream id (\"<ms>-<seq>\")");
+        return -EPROTO;
+    }
+    memcpy(as_of, s, n + 1);
+    return 0;
+}
+
 static int parse_list(const char *body, const char *list, size_t elem_size,
                       elem_parser parse, void **out, size_t *n_out,
-                      char *err, size_t errlen)
+                      char *as_of, size_t as_of_cap, char *err, size_t errlen)
 {
     json_error_t je;
     json_t *doc = json_loads(body ? body : "", JSON_REJECT_DUPLICATES, &je);
@@ -142,6 +161,10 @@ static int parse_list(const char *body, const char *list, size_t elem_size,
     json_t *arr = json_object_get(doc, list);
     if (!json_is_array(arr)) {
         snprintf(err, errlen, "%s: missing or not an array", list);
+        json_decref(doc);
+        return -EPROTO;
+    }
+    if (parse_as_of(doc, as_of, as_of_cap, err, errlen) < 0) {
         json_decref(doc);
         return -EPROTO;
     }
@@ -172,13 +195,16 @@ int s6_s4_parse_positions(const char *body, s6_s4_venue *out, char *err,
 {
     void *v;
     size_t n;
+    char as_of[sizeof out->as_of_positions];
     int rc = parse_list(body, "positions", sizeof(s6_venue_position),
-                        (elem_parser)parse_position, &v, &n, err, errlen);
+                        (elem_parser)parse_position, &v, &n, as_of,
+                        sizeof as_of, err, errlen);
     if (rc < 0)
         return rc;
     free(out->positions);
     out->positions = v;
     out->n_positions = n;
+    memcpy(out->as_of_positions, as_of, sizeof as_of);
     return 0;
 }
 
@@ -187,13 +213,16 @@ int s6_s4_parse_open_orders(const char *body, s6_s4_venue *out, char *err,
 {
     void *v;
     size_t n;
+    char as_of[sizeof out->as_of_orders];
     int rc = parse_list(body, "orders", sizeof(s6_venue_order),
-                        (elem_parser)parse_order, &v, &n, err, errlen);
+                        (elem_parser)parse_order, &v, &n, as_of, sizeof as_of,
+                        err, errlen);
     if (rc < 0)
         return rc;
     free(out->orders);
     out->orders = v;
     out->n_orders = n;
+    memcpy(out->as_of_orders, as_of, sizeof as_of);
     return 0;
 }
 
@@ -257,6 +286,8 @@ static void fetch_end(fetch *f)
             .n_positions = f->venue.n_positions,
             .orders = f->venue.orders,
             .n_orders = f->venue.n_orders,
+            .as_of_positions = f->venue.as_of_positions,
+            .as_of_orders = f->venue.as_of_orders,
         };
         f->done(f->ud, 0, &v, "");
     }

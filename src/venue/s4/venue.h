@@ -18,6 +18,9 @@ typedef struct s6_s4_venue {
     size_t n_positions;
     s6_venue_order *orders;
     size_t n_orders;
+    /* Each answer's "as_of" (docs/contracts/s4.md), "" when absent. */
+    char as_of_positions[48];
+    char as_of_orders[48];
 } s6_s4_venue;
 
 /* rc 0: view is the venue (valid only during the call).  rc < 0: view is

@@ -189,8 +189,10 @@ static int build(rig *r, char *err, size_t errlen)
         .store = r->store,
     };
     s6_s4_router_edge(r->s4, &edges.router);
-    return s6_engine_new(&r->cfg, &edges, &r->log, r->metrics, &r->engine,
-                         err, errlen) < 0 ? -1 : 0;
+    if (s6_engine_new(&r->cfg, &edges, &r->log, r->metrics, &r->engine,
+                      err, errlen) < 0)
+        return -1;
+    return s6_engine_resume(r->engine) < 0 ? -1 : 0; /* nothing to restore */
 }
 
 static int on_result(void *ud, const s6_order_result *res, char *err,
