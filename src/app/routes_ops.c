@@ -1,6 +1,6 @@
 /*
- * Operators' routes: the rules (GET /rules, POST /rules/reload) and the
- * kill switch (POST /control/pause, /control/resume).  Mutating routes need
+ * Operators' routes: the rules (GET /rules; reload and promote are in
+ * routes_rules.c) and the kill switch (POST /control/pause, /control/resume).  Mutating routes need
  * the bearer token; bad input answers 4xx and changes nothing.
  */
 #include "app/app.h"
@@ -31,25 +31,6 @@ void s6_route_rules(s6_http_res *res, const s6_http_req *req, void *ud)
     if (!rules_running(res, app))
         return;
     s6_http_res_send_json(res, 200, s6_rules_svc_health(&app->rules));
-}
-
-void s6_route_rules_reload(s6_http_res *res, const s6_http_req *req, void *ud)
-{
-    s6_app *app = ud;
-    if (!s6_auth_require(res, req, s6_route_token(app)))
-        return;
-    if (!rules_running(res, app))
-        return;
-    unsigned failures = app->rules.reg.reload_failures;
-    int changed = s6_rules_svc_reload(&app->rules);
-    if (changed < 0 || app->rules.reg.reload_failures != failures) {
-        s6_http_res_error(res, 422, "rule_refused", app->rules.reg.last_error,
-                          NULL);
-        return;
-    }
-    s6_http_res_send_json(res, 200,
-                          json_pack("{s:i,s:o}", "changed", changed, "rules",
-                                    s6_rules_svc_health(&app->rules)));
 }
 
 /* The optional body {"symbol": "BTCUSDT", "reason": "..."}: *symbol NULL

@@ -383,9 +383,6 @@ void s6_registry_trial_free(s6_rule_trial *t)
     free(t);
 }
 
-/* The next candidate with copies of everything it is tried with, so it
- * can run anywhere while the registry moves on (a rollback frees a good
- * version).  NULL when none is left. */
 /* The sources a trial runs, copied so it can run anywhere while the
  * registry moves on; `shadow_of` (an entry id, or -1) is named as its
  * shadow file. */
@@ -416,21 +413,27 @@ s6_rule_trial *s6_registry_trial_next(s6_rule_registry *reg)
             free(p->src);
             continue;
         }
-        t->entry = p->entry;
         t->shadow = p->shadow;
-        t->src = p->src;
-        t->len = p->len;
-        t->opts = reg->opts;
-        t->version = reg->version;
-        s6_rule_src view[S6_REG_MAX_RULES];
-        t->n = collect(reg, &reg->rules[p->entry], p->src, p->len, view);
-        char shadow_file[PATH_MAX];
-        s6__reg_shadow_chunkname(&reg->rules[p->entry], shadow_file,
-                         sizeof shadow_file);
-        copy_sources(t, view, shadow_file, t->shadow ? p->entry : -1);
+        s6__reg_trial_fill(reg, t, p->entry, p->src, p->len);
         return t;
     }
     return NULL;
+}
+
+void s6__reg_trial_fill(s6_rule_registry *reg, s6_rule_trial *t, int entry,
+                        char *src, size_t len)
+{
+    t->entry = entry;
+    t->src = src;
+    t->len = len;
+    t->opts = reg->opts;
+    t->version = reg->version;
+    s6_rule_src view[S6_REG_MAX_RULES];
+    t->n = collect(reg, &reg->rules[entry], src, len, view);
+    char shadow_file[PATH_MAX];
+    s6__reg_shadow_chunkname(&reg->rules[entry], shadow_file,
+                             sizeof shadow_file);
+    copy_sources(t, view, shadow_file, t->shadow ? entry : -1);
 }
 
 s6_rule_trial *s6_registry_trial_params(

@@ -167,13 +167,20 @@ void s6_registry_batch_done(s6_rule_registry *reg, int rc);
  * file saved, removed or promoted); now_ms stamps new shadows.  0 or a
  * negative code (the shadows stay out, shadow_error says why). */
 int s6_registry_shadow_sync(s6_rule_registry *reg, uint64_t now_ms);
-/* Makes the rule's shadow its live version: the shadow's text is written
- * over <name>.lua (so the folder and the service agree, and a restart
- * runs it), the shadow file removed, the live set rebuilt.  0, or
- * S6_ENOTFOUND (no such rule) / S6_EINVAL (no shadow) / an I/O error with
- * err saying why; nothing changes on failure. */
-int s6_registry_promote(s6_rule_registry *reg, const char *name, char *err,
-                        size_t errlen);
+/* Makes the rule's shadow its live version, in steps so the check can run
+ * away from the event loop: promote_trial (NULL with *rc S6_ENOTFOUND, no
+ * such rule, or S6_EINVAL, no shadow, and err), s6_registry_trial_run on
+ * any thread (the set as it will run, built, probed and self-checked),
+ * then promote_done (frees t): the shadow's text is written over
+ * <name>.lua (so the folder and the service agree, and a restart runs it),
+ * the shadow file removed and the set goes live.  0, or S6_ECONSTRAINT
+ * (the set refused) / S6_EBUSY (the rules changed while it was checked) /
+ * an I/O error with err saying why; nothing changes on failure. */
+s6_rule_trial *s6_registry_promote_trial(s6_rule_registry *reg,
+                                         const char *name, int *rc, char *err,
+                                         size_t errlen);
+int s6_registry_promote_done(s6_rule_registry *reg, s6_rule_trial *t,
+                             char *err, size_t errlen);
 const s6_rule_entry *s6_registry_find(const s6_rule_registry *reg,
                                       const char *name);
 /* out[id] = the live version's hash of rule id (NULL if none), for ids

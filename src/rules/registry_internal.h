@@ -22,3 +22,7 @@ void s6__reg_set_good(s6_rule_entry *e, char *src, size_t len);
 void s6__reg_note_params(s6_rule_registry *reg);
 void s6__reg_shadow_restart(s6_rule_entry *e);
 void s6__reg_drop_shadow(s6_rule_registry *reg, s6_rule_entry *e);
+/* t (calloc'd, t->shadow set) becomes a trial of src (owned from now on)
+ * standing in for the entry's version, with copies of the other rules. */
+void s6__reg_trial_fill(s6_rule_registry *reg, s6_rule_trial *t, int entry,
+                        char *src, size_t len);

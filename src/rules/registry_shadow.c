@@ -116,35 +116,69 @@ static int write_text(const char *path, const char *text, size_t len,
     return S6_OK;
 }
 
-int s6_registry_promote(s6_rule_registry *reg, const char *name, char *err,
-                        size_t errlen)
+/* The rule named, when it has a shadow to promote; NULL with *rc and err
+ * saying why otherwise. */
+static s6_rule_entry *promotable(s6_rule_registry *reg, const char *name,
+                                 int *rc, char *err, size_t errlen)
 {
     s6_rule_entry *e = reg != NULL && name != NULL
                            ? s6__reg_entry_named(reg, name) : NULL;
     if (e == NULL || e->good == NULL) {
         snprintf(err, errlen, "no live rule '%.64s'", name ? name : "");
-        return S6_ENOTFOUND;
+        *rc = S6_ENOTFOUND;
+        return NULL;
     }
     if (e->shadow == NULL) {
         snprintf(err, errlen, "rule '%s' has no shadow to promote", name);
-        return S6_EINVAL;
+        *rc = S6_EINVAL;
+        return NULL;
     }
-    /* the set as it will run, before anything on disk changes */
-    char *live = e->good;
-    size_t live_len = e->good_len;
-    int quarantined = e->quarantined;
-    e->good = e->shadow;
-    e->good_len = e->shadow_len;
-    e->quarantined = 0;
-    s6_ruleset *next = NULL;
-    int rc = s6__reg_build_set(reg, 0, &next, err, errlen);
-    e->good = live;
-    e->good_len = live_len;
-    e->quarantined = quarantined;
-    if (rc == 0)
+    return e;
+}
+
+s6_rule_trial *s6_registry_promote_trial(s6_rule_registry *reg,
+                                         const char *name, int *rc, char *err,
+                                         size_t errlen)
+{
+    s6_rule_entry *e = promotable(reg, name, rc, err, errlen);
+    if (e == NULL)
+        return NULL;
+    s6_rule_trial *t = calloc(1, sizeof *t);
+    char *src = t != NULL ? malloc(e->shadow_len + 1) : NULL;
+    if (src == NULL) {
+        free(t);
+        snprintf(err, errlen, "out of memory");
+        *rc = S6_ENOMEM;
+        return NULL;
+    }
+    memcpy(src, e->shadow, e->shadow_len);
+    src[e->shadow_len] = '\0';
+    /* the set as it will run: the shadow's text in place of the live one
+     * (a quarantined one too), named as the file it is written to */
+    s6__reg_trial_fill(reg, t, e->id, src, e->shadow_len);
+    *rc = S6_OK;
+    return t;
+}
+
+int s6_registry_promote_done(s6_rule_registry *reg, s6_rule_trial *t,
+                             char *err, size_t errlen)
+{
+    s6_rule_entry *e = &reg->rules[t->entry];
+    char hash[17];
+    s6_rule_hash(t->src, t->len, hash);
+    int rc = t->rc != 0 ? S6_ECONSTRAINT : S6_OK;
+    if (rc != 0)
+        snprintf(err, errlen, "%s", t->err);
+    else if (e->shadow == NULL || e->good == NULL ||
+             strcmp(hash, e->shadow_hash) != 0 || reg->version != t->version) {
+        snprintf(err, errlen, "the rules of '%s' changed while its shadow "
+                 "was checked; nothing was promoted", e->name);
+        rc = S6_EBUSY;
+    } else {
         rc = write_text(e->chunkname, e->shadow, e->shadow_len, err, errlen);
+    }
     if (rc != 0) {
-        s6_ruleset_free(next);
+        s6_registry_trial_free(t);
         return rc;
     }
     char shadow_path[PATH_MAX + 96];
@@ -159,11 +193,12 @@ int s6_registry_promote(s6_rule_registry *reg, const char *name, char *err,
     s6__reg_shadow_restart(e);
     s6__reg_set_good(e, src, e->shadow_len);
     s6_ruleset_free(reg->live);
-    reg->live = next;
+    reg->live = t->set;
+    t->set = NULL;
+    s6_registry_trial_free(t);
     reg->version++;
     s6__reg_note_params(reg);
     reg->promotions++;
     reg->shadow_dirty = 1;
     return S6_OK;
 }
-

@@ -216,6 +216,19 @@ static void sync_shadows(s6_rules_svc *rs)
                      S6_LOG_STR("error", rs->reg.rules[0].shadow_error));
 }
 
+/* A trial on libuv's thread pool in worker mode, so the loop never waits
+ * for it; in-process here (one watchdog, here).  ran follows on the loop. */
+static void off_loop(s6_rules_svc *rs, uv_work_t *w, uv_work_cb run,
+                     uv_after_work_cb ran)
+{
+    w->data = rs;
+    if (rs->loop != NULL && rs->reg.opts.worker_exe != NULL &&
+        uv_queue_work(rs->loop, w, run, ran) == 0)
+        return;
+    run(w);
+    ran(w, 0);
+}
+
 /* ---- a configuration's parameters, tried off the loop ---- */
 
 static void run_params(uv_work_t *w)
@@ -265,12 +278,7 @@ void s6_rules_svc_try_params(s6_rules_svc *rs,
     rs->ptrial = t;
     rs->pdone = done;
     rs->pdone_ud = done_ud;
-    rs->pwork.data = rs;
-    if (rs->loop != NULL && rs->reg.opts.worker_exe != NULL &&
-        uv_queue_work(rs->loop, &rs->pwork, run_params, params_ran) == 0)
-        return;
-    run_params(&rs->pwork); /* in-process: one watchdog, here */
-    params_ran(&rs->pwork, 0);
+    off_loop(rs, &rs->pwork, run_params, params_ran);
 }
 
 /* The set the configuration's check built, when nothing changed since. */
@@ -331,6 +339,32 @@ int s6_rules_svc_reload(s6_rules_svc *rs)
 
 static void next_trial(s6_rules_svc *rs);
 
+/* Why the reload that began with `failures` refused a file, or NULL. */
+static const char *refusal_of(const s6_rules_svc *rs, int changed,
+                              unsigned failures)
+{
+    return changed < 0 || rs->reg.reload_failures != failures
+               ? rs->reg.last_error : NULL;
+}
+
+/* Answers the callers whose round is over; every one when the service
+ * stops (all). */
+static void answer_waiting(s6_rules_svc *rs, int changed, const char *err,
+                           int all)
+{
+    s6_rules_waiter due[S6_RULES_WAITERS];
+    int ndue = 0, kept = 0;
+    for (int i = 0; i < rs->nwaiting; i++) {
+        if (all || rs->waiting[i].round <= rs->round)
+            due[ndue++] = rs->waiting[i];
+        else
+            rs->waiting[kept++] = rs->waiting[i];
+    }
+    rs->nwaiting = kept;
+    for (int i = 0; i < ndue; i++)
+        due[i].done(due[i].ud, changed, err);
+}
+
 static void run_trial(uv_work_t *w)
 {
     s6_rules_svc *rs = w->data;
@@ -346,6 +380,7 @@ static void trial_ran(uv_work_t *w, int status)
     if (rs->stopping) {
         s6_registry_trial_free(t);
         rs->reloading = 0;
+        answer_waiting(rs, S6_ECANCELED, "the service is stopping", 1);
         return;
     }
     rs->accepted += s6_registry_trial_done(&rs->reg, t);
@@ -369,6 +404,8 @@ static void next_trial(s6_rules_svc *rs)
         &rs->reg, rs->scan_rc < 0 ? rs->scan_rc : rs->accepted, rs->scan_err);
     report_reload(rs, rs->failures_before, changed, &rs->before);
     rs->reloading = 0;
+    answer_waiting(rs, changed, refusal_of(rs, changed, rs->failures_before),
+                   0);
     if (rs->again) {
         rs->again = 0;
         s6_rules_svc_reload_async(rs);
@@ -386,6 +423,7 @@ void s6_rules_svc_reload_async(s6_rules_svc *rs)
         return;
     }
     rs->reloading = 1;
+    rs->round++;
     rs->accepted = 0;
     rs->failures_before = rs->reg.reload_failures;
     take_snap(rs, &rs->before);
@@ -393,6 +431,28 @@ void s6_rules_svc_reload_async(s6_rules_svc *rs)
     rs->scan_err[0] = '\0';
     rs->scan_rc = s6_registry_scan(&rs->reg, rs->scan_err, sizeof rs->scan_err);
     next_trial(rs);
+}
+
+void s6_rules_svc_reload_then(s6_rules_svc *rs, s6_rules_done_cb done,
+                              void *ud)
+{
+    if (rs->loop == NULL || rs->reg.opts.worker_exe == NULL) {
+        unsigned failures = rs->reg.reload_failures;
+        int changed = s6_rules_svc_reload(rs);
+        done(ud, changed, refusal_of(rs, changed, failures));
+        return;
+    }
+    if (rs->stopping || rs->nwaiting == S6_RULES_WAITERS) {
+        done(ud, rs->stopping ? S6_ECANCELED : S6_EBUSY,
+             rs->stopping ? "the service is stopping"
+                          : "too many reloads waiting; ask again later");
+        return;
+    }
+    /* the round that starts now, or the one after the round running:
+     * either reads the folder after this call */
+    rs->waiting[rs->nwaiting++] =
+        (s6_rules_waiter){.done = done, .ud = ud, .round = rs->round + 1};
+    s6_rules_svc_reload_async(rs);
 }
 
 static void on_change(s6_watch *w, void *ud)
@@ -447,24 +507,89 @@ static unsigned counter_at(const s6_rule_registry *reg, size_t offset)
     return *(const unsigned *)((const char *)reg + offset);
 }
 
-int s6_rules_svc_promote(s6_rules_svc *rs, const char *rule, char *err,
-                         size_t errlen)
+/* The checked promotion t goes live (or is refused); logged and counted. */
+static int promoted(s6_rules_svc *rs, s6_rule_trial *t, char *err,
+                    size_t errlen)
 {
     s6_rules_snap was;
     take_snap(rs, &was);
-    int rc = s6_registry_promote(&rs->reg, rule, err, errlen);
+    const s6_rule_entry *e = &rs->reg.rules[t->entry];
+    int rc = s6_registry_promote_done(&rs->reg, t, err, errlen);
     if (rc != 0)
         return rc;
     sync_shadows(rs);
-    const s6_rule_entry *e = s6_registry_find(&rs->reg, rule);
     s6_log_warn(rs->log, "rules", "rule shadow promoted",
-                S6_LOG_STR("rule", rule),
+                S6_LOG_STR("rule", e->name),
                 S6_LOG_STR("rule_version", e->hash),
                 S6_LOG_STR("previous", e->prev ? e->prev_hash : NULL),
                 S6_LOG_INT("set_version", rs->reg.version));
     log_changes(rs, &was);
     count(rs, "s6_rule_reloads_total", 1, S6_LABELS("promoted"));
     return 0;
+}
+
+int s6_rules_svc_promote(s6_rules_svc *rs, const char *rule, char *err,
+                         size_t errlen)
+{
+    int rc;
+    s6_rule_trial *t = s6_registry_promote_trial(&rs->reg, rule, &rc, err,
+                                                 errlen);
+    if (t == NULL)
+        return rc;
+    s6_registry_trial_run(t);
+    return promoted(rs, t, err, errlen);
+}
+
+static void run_promote(uv_work_t *w)
+{
+    s6_rules_svc *rs = w->data;
+    s6_registry_trial_run(rs->mtrial);
+}
+
+static void promote_ran(uv_work_t *w, int status)
+{
+    s6_rules_svc *rs = w->data;
+    (void)status;
+    s6_rule_trial *t = rs->mtrial;
+    rs->mtrial = NULL;
+    char err[512] = "the service is stopping";
+    int rc = S6_ECANCELED;
+    if (rs->stopping)
+        s6_registry_trial_free(t);
+    else
+        rc = promoted(rs, t, err, sizeof err);
+    rs->mdone(rs->mdone_ud, rc, rc != 0 ? err : NULL);
+}
+
+void s6_rules_svc_promote_async(s6_rules_svc *rs, const char *rule,
+                                s6_rules_done_cb done, void *ud)
+{
+    char err[512] = "a promotion is being checked; ask again once it is "
+                    "answered";
+    int rc = S6_EBUSY;
+    s6_rule_trial *t = rs->mtrial == NULL && !rs->stopping
+                           ? s6_registry_promote_trial(&rs->reg, rule, &rc,
+                                                       err, sizeof err)
+                           : NULL;
+    if (t == NULL) {
+        done(ud, rc, err);
+        return;
+    }
+    snprintf(rs->mrule, sizeof rs->mrule, "%s", rule);
+    s6_log_info(rs->log, "rules", "rule shadow being checked for promotion",
+                S6_LOG_STR("rule", rs->mrule));
+    rs->mtrial = t;
+    rs->mdone = done;
+    rs->mdone_ud = ud;
+    off_loop(rs, &rs->mwork, run_promote, promote_ran);
+}
+
+static void auto_promoted(void *ud, int rc, const char *err)
+{
+    s6_rules_svc *rs = ud;
+    if (rc != 0 && rc != S6_ECANCELED)
+        s6_log_error(rs->log, "rules", "rule shadow not promoted",
+                     S6_LOG_STR("rule", rs->mrule), S6_LOG_STR("error", err));
 }
 
 /* A shadow that ran a whole promote_after_s on live positions without a
@@ -477,18 +602,15 @@ static void auto_promote(s6_rules_svc *rs)
         rs->loop == NULL)
         return;
     uint64_t now = now_ms();
-    for (int i = 0; i < rs->reg.n; i++) {
+    for (int i = 0; i < rs->reg.n && rs->mtrial == NULL; i++) {
         const s6_rule_entry *e = &rs->reg.rules[i];
         if (e->shadow == NULL || e->shadow_faults > 0 ||
             e->shadow_evals == 0 || e->shadow_since_ms == 0 ||
             (double)(now - e->shadow_since_ms) < rs->promote_after_s * 1e3)
             continue;
-        char err[512];
         char name[S6_RULE_NAME_MAX];
         snprintf(name, sizeof name, "%s", e->name);
-        if (s6_rules_svc_promote(rs, name, err, sizeof err) != 0)
-            s6_log_error(rs->log, "rules", "rule shadow not promoted",
-                         S6_LOG_STR("rule", name), S6_LOG_STR("error", err));
+        s6_rules_svc_promote_async(rs, name, auto_promoted, rs);
     }
 }
 

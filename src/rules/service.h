@@ -57,6 +57,17 @@ typedef struct s6_rules_snap {
 } s6_rules_snap;
 typedef struct s6_rules_flight s6_rules_flight;
 
+/* An answer for whoever asked: 0 or a negative code, err NULL or why. */
+typedef void (*s6_rules_done_cb)(void *ud, int rc, const char *err);
+
+enum { S6_RULES_WAITERS = 8 };
+
+typedef struct s6_rules_waiter {
+    s6_rules_done_cb done;
+    void *ud;
+    unsigned round;               /* the reload round it waits for */
+} s6_rules_waiter;
+
 typedef struct s6_rules_svc {
     s6_log *log;
     s6_metrics *metrics;          /* NULL: not counted (rules check) */
@@ -82,6 +93,17 @@ typedef struct s6_rules_svc {
     s6_ruleset *pset;             /* the set it built, adopted at the swap */
     unsigned pset_version;        /* the registry's version it was built on */
     double promote_after_s;
+    /* Callers waiting for a reload round (POST /rules/reload): the round
+     * that starts next, or the one after the round running. */
+    s6_rules_waiter waiting[S6_RULES_WAITERS];
+    int nwaiting;
+    unsigned round;               /* reload rounds started */
+    /* A promotion whose set is checked off the loop, one at a time. */
+    uv_work_t mwork;
+    s6_rule_trial *mtrial;
+    s6_rules_done_cb mdone;
+    void *mdone_ud;
+    char mrule[S6_RULE_NAME_MAX];
     s6_rules_flight *flight;      /* the batch in flight, if any */
 } s6_rules_svc;
 
@@ -114,6 +136,14 @@ int s6_rules_svc_reload(s6_rules_svc *rs);
  * logged when the last candidate has been tried; a change seen meanwhile
  * starts another round after it.  In-process, the same as _reload. */
 void s6_rules_svc_reload_async(s6_rules_svc *rs);
+/* A reload for a caller (POST /rules/reload): tried like the watcher's,
+ * off the loop in worker mode; done(ud, changed, err) on the loop once the
+ * round that reads the folder after this call has finished, err the
+ * refusal (changed may still count other rules) or NULL.  A negative
+ * changed: the folder could not be read, too many callers waiting
+ * (S6_EBUSY) or the service stopping (S6_ECANCELED). */
+void s6_rules_svc_reload_then(s6_rules_svc *rs, s6_rules_done_cb done,
+                              void *ud);
 /* For the engine, between evaluations: applies a pending rollback. */
 void s6_rules_svc_maintain(s6_rules_svc *rs);
 
@@ -129,10 +159,16 @@ int s6_rules_svc_run(s6_rules_svc *rs, const s6_pos_view *pos,
                      const s6_mkt_view *mkt, size_t n, s6_sink *sink,
                      s6_state_store *store, const s6_decide_hooks *hooks,
                      s6_decide_stats *stats);
-/* Makes the rule's shadow live (see s6_registry_promote); logged and
- * counted.  0, or the registry's code with err saying why. */
+/* Makes the rule's shadow live (see s6_registry_promote_trial), its set
+ * checked on this thread; logged and counted.  0, or the registry's code
+ * with err saying why. */
 int s6_rules_svc_promote(s6_rules_svc *rs, const char *rule, char *err,
                          size_t errlen);
+/* The same with the set checked on libuv's thread pool (worker mode; here
+ * otherwise): done(ud, 0 | code, err) on the loop, S6_EBUSY while another
+ * promotion is checked, S6_ECANCELED when the service stopped meanwhile. */
+void s6_rules_svc_promote_async(s6_rules_svc *rs, const char *rule,
+                                s6_rules_done_cb done, void *ud);
 /*
  * The same without waiting (worker mode, with a loop): the batch leaves,
  * *pending is true, and later, from the loop, the plans reach the hooks

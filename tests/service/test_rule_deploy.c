@@ -6,13 +6,18 @@
  *   - a candidate that burns its whole check deadline is refused off the
  *     event loop: the price -> stop latency of the live position measured
  *     while it burns stays what it is without it;
+ *   - POST /rules/reload tries that candidate the same way: the answer
+ *     (422, naming the file) comes after the deadline, while the price ->
+ *     stop latency and GET /health stay what they are without it;
  *   - while a file is refused the service's /health status is degraded,
  *     and ok again once the file is gone;
  *   - a shadow version proposes a tighter stop: counted in GET /rules and
  *     /metrics, never sent to S4; POST /rules/promote makes it live and the
  *     next price moves the stop where the shadow wanted it.
  */
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -243,6 +248,83 @@ static void loop_serves_while_a_candidate_burns(void **state)
     finish(&f);
 }
 
+/* POST /rules/reload on a thread of its own: the test's thread measures
+ * the service while the request waits for its answer. */
+typedef struct reload_call {
+    int port;
+    long status;
+    s6_buf body;
+    double took;
+    atomic_int done;
+} reload_call;
+
+static void *call_reload(void *ud)
+{
+    reload_call *c = ud;
+    double t0 = now_s();
+    c->status = http_call(c->port, "POST", "/rules/reload", SVC_TOKEN, NULL,
+                          &c->body);
+    c->took = now_s() - t0;
+    atomic_store(&c->done, 1);
+    return NULL;
+}
+
+static double health_took(svc_fx *f)
+{
+    s6_buf out = {0};
+    double t0 = now_s();
+    assert_int_equal(http_get(f->port, "/health", &out), 200);
+    double took = now_s() - t0;
+    s6_buf_free(&out);
+    return took;
+}
+
+/* A saved file whose chunk never returns, reloaded on request: its
+ * candidate burns the whole load deadline in a worker off the loop, the
+ * request is answered 422 after it, and meanwhile the loop moves stops
+ * and answers /health as fast as without it. */
+static void reload_request_tried_off_the_loop(void **state)
+{
+    (void)state;
+    svc_fx f;
+    start(&f);
+    char p1[32], p2[32];
+    s6_format_decimal(lock_price(0.0), TICK, p1, sizeof p1);
+    s6_format_decimal(lock_price(0.10), TICK, p2, sizeof p2);
+    double quiet = price_to_stop(&f, 60700, lock_price(0.0));
+    svc_await(&f, stop_resting_at, p1, "the step 1 stop resting");
+    save("spin.lua", "while true do end\n");
+    json_decref(svc_await_log(&f, "rule reload refused; the previous "
+                                  "version keeps running"));
+    double quiet_health = health_took(&f);
+
+    reload_call c = {.port = f.port};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, call_reload, &c), 0);
+    json_decref(svc_await_log_with(&f, "rule candidate being checked", "spin"));
+    double busy = price_to_stop(&f, 61300, lock_price(0.10));
+    double health = health_took(&f);
+    /* measured while the request still waited for its answer */
+    int answered_early = atomic_load(&c.done);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    s6_buf_append(&c.body, "", 1);
+    print_message("POST /rules/reload: %ld after %.0f ms: %s\n", c.status,
+                  c.took * 1e3, c.body.data);
+    print_message("price -> stop: %.1f ms quiet, %.1f ms while the request's "
+                  "candidate burnt; /health %.1f ms quiet, %.1f ms\n",
+                  quiet * 1e3, busy * 1e3, quiet_health * 1e3, health * 1e3);
+    assert_false(answered_early);
+    assert_int_equal(c.status, 422);
+    assert_non_null(strstr(c.body.data, "rule_refused"));
+    assert_non_null(strstr(c.body.data, "spin.lua"));
+    s6_buf_free(&c.body);
+    assert_true(c.took > 0.8);
+    assert_true(busy < 0.2);
+    assert_true(health < 0.2);
+    svc_await(&f, stop_resting_at, p2, "the step 2 stop resting");
+    finish(&f);
+}
+
 /* A rule that spins when its parameter says so: harmless as shipped,
  * a config that sets spin = 1 makes its check burn the whole deadline. */
 static const char SPINNER[] =
@@ -423,6 +505,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(loop_serves_while_a_candidate_burns),
+        cmocka_unit_test(reload_request_tried_off_the_loop),
         cmocka_unit_test(loop_serves_while_a_config_is_tried),
         cmocka_unit_test(shadow_counted_never_sent_then_promoted),
     };
