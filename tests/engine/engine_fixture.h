@@ -88,4 +88,6 @@ void fx_follow(fx *f);
 json_t *fx_pos(fx *f);
 double fx_num(fx *f, const char *path);
 size_t fx_events(const fx *f, const char *type);
+/* The fields (JSON) of the last event of a type, NULL when none. */
+const char *fx_last_event(const fx *f, const char *type);
 double fx_counter(fx *f, const char *name, const char *l1, const char *l2);

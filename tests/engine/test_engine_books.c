@@ -82,18 +82,6 @@ static void funding_moves_margin_and_realized_once(void **st)
     fx_teardown(&f);
 }
 
-/* The fields of the last event of a type, NULL when none. */
-static const char *last_event(const fx *f, const char *type)
-{
-    const char *json = NULL;
-    for (size_t i = 0; i < s6_mem_state_n_events(f->ms); i++) {
-        const s6_mem_event *ev = s6_mem_state_event(f->ms, i);
-        if (strcmp(ev->type, type) == 0)
-            json = ev->json;
-    }
-    return json;
-}
-
 static void venue_entry_and_margin_are_adopted(void **st)
 {
     (void)st;
@@ -126,7 +114,7 @@ static void venue_entry_and_margin_are_adopted(void **st)
     assert_true(fabs(fx_num(&f, "entry") - 50012.5) < 1e-9);
     assert_true(fabs(fx_num(&f, "margin") - (margin0 + 20)) < 0.005);
     assert_true(fx_num(&f, "liq_price") < liq0);
-    const char *json = last_event(&f, "RECONCILED_ENTRY");
+    const char *json = fx_last_event(&f, "RECONCILED_ENTRY");
     assert_non_null(json);
     assert_non_null(strstr(json, "\"diff\""));
     /* a view without a margin leaves ours */

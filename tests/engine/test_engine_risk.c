@@ -37,17 +37,6 @@ static int entry_on(fx *f, const char *symbol, double qty, double price,
     return rc;
 }
 
-static const char *last_event(const fx *f, const char *type)
-{
-    const char *json = NULL;
-    for (size_t i = 0; i < s6_mem_state_n_events(f->ms); i++) {
-        const s6_mem_event *ev = s6_mem_state_event(f->ms, i);
-        if (strcmp(ev->type, type) == 0)
-            json = ev->json;
-    }
-    return json;
-}
-
 /* Alert only: the position is not S6's to refuse. */
 static void entry_above_the_limits_is_announced(void **st)
 {
@@ -59,7 +48,7 @@ static void entry_above_the_limits_is_announced(void **st)
     assert_int_equal(fx_events(&f, "RISK"), 2);
     assert_true(fx_counter(&f, "s6_risk_alerts_total", "entry_limit", NULL) ==
                 2);
-    const char *json = last_event(&f, "RISK");
+    const char *json = fx_last_event(&f, "RISK");
     assert_non_null(strstr(json, "\"limit\":\"max_leverage\""));
     assert_non_null(strstr(json, "\"enforced\":false"));
     assert_true(fx_num(&f, "qty") == 3);
