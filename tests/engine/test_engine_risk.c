@@ -150,6 +150,8 @@ static void adds_respect_the_concurrency_quota(void **st)
     /* room for both: the same add goes */
     f.cfg.risk.max_concurrent_positions = 2;
     assert_int_equal(manual_add(&f, &err), 0);
+    /* it went as far as the quota: answered, it leaves nothing waiting */
+    assert_int_equal(s6_mem_state_pump(f.ms), 1);
     fx_teardown(&f);
 }
 
