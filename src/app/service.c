@@ -440,6 +440,21 @@ static void on_lease_acquired(void *ud)
     }
 }
 
+/* The price publisher, the feed and the results consumer closed.
+ * Unacknowledged results stay pending for whoever holds the lease
+ * (reclaimed after their idle time) or for our own next start. */
+static void close_streams(s6_service *svc)
+{
+    s6_price_pub_close(svc->pub);
+    svc->pub = NULL;
+    if (svc->feed != NULL)
+        s6_feed_close(svc->feed);
+    svc->feed = NULL;
+    if (svc->results != NULL)
+        s6_results_close(svc->results);
+    svc->results = NULL;
+}
+
 /* Stops every input into the engine; the timers stay open for the next
  * start_consuming. */
 static void stop_inputs(s6_service *svc)
@@ -451,16 +466,7 @@ static void stop_inputs(s6_service *svc)
     uv_timer_stop(&svc->again);
     svc->results_current = false;
     svc->acting_started = false;
-    s6_price_pub_close(svc->pub);
-    svc->pub = NULL;
-    if (svc->feed != NULL)
-        s6_feed_close(svc->feed);
-    svc->feed = NULL;
-    /* Unacknowledged results stay pending for whoever holds the lease
-     * (reclaimed after their idle time) or for our own next start. */
-    if (svc->results != NULL)
-        s6_results_close(svc->results);
-    svc->results = NULL;
+    close_streams(svc);
 }
 
 /* Another instance holds the lease now (or may soon): acting on would make
@@ -968,14 +974,7 @@ void s6_service_stop(s6_service *svc)
         uv_close((uv_handle_t *)&svc->again, NULL);
         svc->timers_on = false;
     }
-    s6_price_pub_close(svc->pub);
-    svc->pub = NULL;
-    if (svc->feed != NULL)
-        s6_feed_close(svc->feed);
-    svc->feed = NULL;
-    if (svc->results != NULL)
-        s6_results_close(svc->results);
-    svc->results = NULL;
+    close_streams(svc);
     if (svc->lease != NULL)
         s6_lease_close(svc->lease, true);
     svc->lease = NULL;
