@@ -17,6 +17,7 @@
 #include "core/s6_core.h"
 #include "rules/service.h"
 #include "util/buf.h"
+#include "../support/no_limits.h"
 
 typedef struct seen {
     int plans;
@@ -27,17 +28,6 @@ typedef struct seen {
 static void capture(void *ud, const char *line, size_t len)
 {
     s6_buf_append(ud, line, len);
-}
-
-static int limits(void *ud, size_t pi, s6_symbol_filters *f, s6_limits *l)
-{
-    (void)ud;
-    (void)pi;
-    *f = (s6_symbol_filters){.tick = 0.5, .step = 0.001};
-    *l = (s6_limits){.max_position_qty = INFINITY,
-                     .max_position_notional = INFINITY,
-                     .max_leverage = INFINITY, .concurrency_ok = true};
-    return 0;
 }
 
 static void on_plan(void *ud, size_t pi, const s6_plan *plan,
@@ -117,7 +107,7 @@ static void plans_logged_and_counted(void **state)
     assert_int_equal(s6_sink_init(&sink, 64), 0);
     assert_int_equal(s6_state_store_init(&store, 1, 8), 0);
     seen s = {0};
-    s6_decide_hooks h = {.limits = limits, .plan = on_plan, .ud = &s};
+    s6_decide_hooks h = {.limits = s6test_no_limits, .plan = on_plan, .ud = &s};
     s6_decide_stats st;
     assert_int_equal(s6_rules_svc_run(&rs, &pos, &mkt, 1, &sink, &store, &h, &st), 0);
 
@@ -206,7 +196,7 @@ static void shadow_counted_never_acted_then_promoted(void **state)
     assert_int_equal(s6_sink_init(&sink, 64), 0);
     assert_int_equal(s6_state_store_init(&store, 1, 8), 0);
     seen s = {0};
-    s6_decide_hooks h = {.limits = limits, .plan = on_plan, .ud = &s};
+    s6_decide_hooks h = {.limits = s6test_no_limits, .plan = on_plan, .ud = &s};
     s6_decide_stats st;
     for (int i = 0; i < 2; i++)
         assert_int_equal(s6_rules_svc_run(&rs, &pos, &mkt, 1, &sink, &store, &h, &st), 0);
@@ -296,7 +286,7 @@ static void shadow_promoted_after_a_clean_run(void **state)
     assert_int_equal(s6_sink_init(&sink, 64), 0);
     assert_int_equal(s6_state_store_init(&store, 1, 8), 0);
     seen s = {0};
-    s6_decide_hooks h = {.limits = limits, .plan = on_plan, .ud = &s};
+    s6_decide_hooks h = {.limits = s6test_no_limits, .plan = on_plan, .ud = &s};
     s6_decide_stats st;
     const s6_rule_entry *e = s6_registry_find(&rs.reg, "trail");
     /* batches until the shadow has run its time: then it is live */

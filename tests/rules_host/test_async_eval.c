@@ -20,6 +20,7 @@
 
 #include "rules/edge.h"
 #include "rules/service.h"
+#include "../support/no_limits.h"
 
 enum { NPOS = 2 };
 
@@ -47,17 +48,6 @@ typedef struct rig {
     int planned[NPOS];
     int done, rc;
 } rig;
-
-static int limits(void *ud, size_t pi, s6_symbol_filters *f, s6_limits *l)
-{
-    (void)ud;
-    (void)pi;
-    *f = (s6_symbol_filters){.tick = 0.5, .step = 0.001};
-    *l = (s6_limits){.max_position_qty = INFINITY,
-                     .max_position_notional = INFINITY,
-                     .max_leverage = INFINITY, .concurrency_ok = true};
-    return 0;
-}
 
 static void on_plan(void *ud, size_t pi, const s6_plan *plan,
                     const s6_proposal *props, size_t n,
@@ -145,7 +135,7 @@ static void send_batch(rig *r, int keep0, int keep1)
     r->keep[0] = keep0;
     r->keep[1] = keep1;
     r->done = 0;
-    r->hooks = (s6_decide_hooks){.limits = limits, .plan = on_plan,
+    r->hooks = (s6_decide_hooks){.limits = s6test_no_limits, .plan = on_plan,
                                  .current = current, .ud = r};
     bool pending = false;
     assert_int_equal(r->edge.start(r->edge.ud, r->pos, r->mkt, NPOS,

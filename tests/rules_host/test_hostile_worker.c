@@ -25,6 +25,7 @@
 #include "rules/edge.h"
 #include "rules/service.h"
 #include "util/buf.h"
+#include "../support/no_limits.h"
 
 enum { NPOS = 2, BATCHES = 12 };
 
@@ -83,17 +84,6 @@ static void write_attack(const char *dir, const char *attack)
     char file[64];
     snprintf(file, sizeof file, "%s.lua", attack);
     write_file(dir, file, src, n);
-}
-
-static int limits(void *ud, size_t pi, s6_symbol_filters *f, s6_limits *l)
-{
-    (void)ud;
-    (void)pi;
-    *f = (s6_symbol_filters){.tick = 0.5, .step = 0.001};
-    *l = (s6_limits){.max_position_qty = INFINITY,
-                     .max_position_notional = INFINITY,
-                     .max_leverage = INFINITY, .concurrency_ok = true};
-    return 0;
 }
 
 static void on_plan(void *ud, size_t pi, const s6_plan *plan,
@@ -162,7 +152,7 @@ static double batch(rig *r, double mark)
         r->edge.slot_named(r->edge.ud, i, ids[i], syms[i]);
         r->stop[i] = 0;
     }
-    s6_decide_hooks h = {.limits = limits, .plan = on_plan, .ud = r};
+    s6_decide_hooks h = {.limits = s6test_no_limits, .plan = on_plan, .ud = r};
     s6_decide_stats st;
     double t0 = now_s();
     (void)r->edge.run(r->edge.ud, pos, mkt, NPOS, &h, &st);
