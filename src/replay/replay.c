@@ -25,7 +25,8 @@
 #include "replay/whatif.h"
 
 /* The feed's ATR: Wilder's 14, on bars of replay.atr_bar_s. */
-enum { ATR_PERIOD = 14, MAX_PUMP_ROUNDS = 1000000, REPLAY_DEADLINE_MS = 2000 };
+enum { ATR_PERIOD = 14, MAX_PUMP_ROUNDS = 1000000, REPLAY_DEADLINE_MS = 2000,
+       REPLAY_LOAD_DEADLINE_MS = 10000 };
 
 /* A note whose line waits for the end of the step: a plan's rule
  * versions are saved with the record just after its note. */
@@ -412,9 +413,13 @@ static int start_rules(rp *r, char *err, size_t errlen)
         rcfg.rules_dir = r->o->rules_dir;
     /* The outcome must not depend on the machine's load (a sweep runs a
      * worker per core beside whatever else runs): a rule that overran the
-     * live deadline on a busy machine would sit out and change the run. */
+     * live deadline on a busy machine would sit out and change the run,
+     * and a rule file whose self-checks overran the live load deadline
+     * would fail the whole run. */
     if (rcfg.deadline_ms < REPLAY_DEADLINE_MS)
         rcfg.deadline_ms = REPLAY_DEADLINE_MS;
+    if (rcfg.load_deadline_ms < REPLAY_LOAD_DEADLINE_MS)
+        rcfg.load_deadline_ms = REPLAY_LOAD_DEADLINE_MS;
     rcfg.params_of = r->o->params_of ? r->o->params_of : params_of;
     rcfg.params_ud = r->o->params_of ? r->o->params_ud : (void *)r->o->cfg;
     int rc = s6_rules_svc_start(&r->svc, NULL, r->o->log, NULL, &rcfg,
