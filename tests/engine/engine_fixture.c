@@ -173,6 +173,9 @@ void fx_restart(fx *f)
     if (s6_engine_restore(f->e, recs, n, err, sizeof err) != 0)
         fail_msg("restore: %s", err);
     s6_mem_state_free_records(recs, n);
+    if (s6_engine_restore_book(f->e, s6_mem_state_book(f->ms), err,
+                               sizeof err) != 0)
+        fail_msg("restore the book: %s", err);
     assert_int_equal(s6_engine_resume(f->e), 0);
 }
 

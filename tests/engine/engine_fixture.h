@@ -61,8 +61,9 @@ void fx_setup_wrapped(fx *f, const char *params_json,
                       s6_rules_edge (*wrap)(s6_rules_edge inner));
 void fx_teardown(fx *f);
 /* A new engine on the same state, clock and rules (the old one freed):
- * restore from the saved records, then resume.  The router is emptied
- * first so what the new engine sends is all that is in it. */
+ * restore from the saved records and the book record, then resume.  The
+ * router is emptied first so what the new engine sends is all that is in
+ * it. */
 void fx_restart(fx *f);
 
 /* Inputs. */
