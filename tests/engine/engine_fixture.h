@@ -65,6 +65,9 @@ void fx_teardown(fx *f);
  * router is emptied first so what the new engine sends is all that is in
  * it. */
 void fx_restart(fx *f);
+/* The same, answering the engine's own record's restore: on an error
+ * (book_err says what) the new engine is left without resuming. */
+int fx_restart_rc(fx *f, char *book_err, size_t errlen);
 
 /* Inputs. */
 int fx_fill(fx *f, const char *intent, int kind, int side, double qty,
@@ -92,3 +95,5 @@ size_t fx_events(const fx *f, const char *type);
 /* The fields (JSON) of the last event of a type, NULL when none. */
 const char *fx_last_event(const fx *f, const char *type);
 double fx_counter(fx *f, const char *name, const char *l1, const char *l2);
+/* Today's realized PnL of FUT BTCUSDT (the s6_realized_pnl gauge). */
+double fx_realized_today(fx *f);

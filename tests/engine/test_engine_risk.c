@@ -148,7 +148,10 @@ static void daily_loss_survives_a_restart(void **st)
     f.pos_id[0] = '\0';
     assert_int_equal(entry_on(&f, "BTCUSDT", 0.1, 50000, 10), 0);
     fx_answer_all(&f, S6_ROUTE_OK);
+    double gauge = fx_realized_today(&f);
+    assert_true(gauge < -1000);
     fx_restart(&f);
+    assert_true(fx_realized_today(&f) == gauge); /* the market's share too */
     assert_int_equal(fx_price(&f, 50000), 0);
     f.now += 400; /* past the add interval */
     assert_int_equal(fx_price(&f, 50000), 0);
