@@ -34,6 +34,7 @@ struct s6_service {
     const s6_config *cfg;
     char instance[64];
     char lease_key[32], group[32]; /* this shard's (bus/shard.h) */
+    char book_key[40];        /* this shard's engine record (bus/shard.h) */
     s6_httpc *httpc;
     s6_store *store;
     s6_redis *redis;          /* commands: state, lease, snapshots */

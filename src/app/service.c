@@ -381,14 +381,51 @@ typedef struct load_call {
     unsigned gen;
 } load_call;
 
-static void on_loaded(void *ud, int rc, s6_engine_record *recs, size_t n,
-                      const char *err)
+/* A load's context: its answer is dropped when the engine changed since. */
+static load_call *load_call_new(s6_service *svc)
+{
+    load_call *c = malloc(sizeof *c);
+    if (c != NULL)
+        *c = (load_call){ svc, svc->gen };
+    return c;
+}
+
+/* The service when the answer is still wanted, else NULL; c is freed. */
+static s6_service *load_call_end(void *ud)
 {
     load_call *c = ud;
     s6_service *svc = c->svc;
-    bool stale = c->gen != svc->gen;
+    bool live = c->gen == svc->gen && !svc->stopping;
     free(c);
-    if (svc->stopping || stale) {
+    return live ? svc : NULL;
+}
+
+/* Today's realized PnL and the leftovers, after the positions: then the
+ * results are read to their end. */
+static void on_book_loaded(void *ud, int rc, const char *json,
+                           const char *err)
+{
+    s6_service *svc = load_call_end(ud);
+    if (svc == NULL)
+        return;
+    char rerr[256] = "";
+    if (rc < 0 ||
+        s6_engine_restore_book(svc->engine, json, rerr, sizeof rerr) < 0) {
+        s6_log_error(svc->log, "service", "cannot restore the engine's "
+                     "record; nothing will act",
+                     S6_LOG_STR("error", rc < 0 && err ? err : rerr));
+        fatal(svc);
+        return;
+    }
+    svc->acting_started = false;
+    start_results(svc);
+}
+
+static void on_loaded(void *ud, int rc, s6_engine_record *recs, size_t n,
+                      const char *err)
+{
+    s6_service *svc = load_call_end(ud);
+    if (svc == NULL) {
         s6_state_free_records(recs, n);
         return;
     }
@@ -406,8 +443,12 @@ static void on_loaded(void *ud, int rc, s6_engine_record *recs, size_t n,
                 S6_LOG_INT("count", (long long)n));
     s6_svc_paper_restore(svc, recs, n);
     s6_state_free_records(recs, n);
-    svc->acting_started = false;
-    start_results(svc);
+    load_call *c = load_call_new(svc);
+    if (c == NULL || s6_state_load_book(svc->state, on_book_loaded, c) < 0) {
+        free(c);
+        s6_log_error(svc->log, "service", "cannot load the engine's record");
+        fatal(svc);
+    }
 }
 
 static int build_engine(s6_service *svc, char *err, size_t errlen);
@@ -430,9 +471,7 @@ static void on_lease_acquired(void *ud)
     s6_app_set_ready(svc->app, "lease", true);
     s6_log_info(svc->log, "service", "lease acquired: this instance acts",
                 S6_LOG_STR("instance", svc->instance));
-    load_call *c = malloc(sizeof *c);
-    if (c != NULL)
-        *c = (load_call){ svc, svc->gen };
+    load_call *c = load_call_new(svc);
     if (c == NULL || s6_state_load(svc->state, on_loaded, c) < 0) {
         free(c);
         s6_log_error(svc->log, "service", "cannot load the positions");
@@ -641,6 +680,13 @@ static int gate_release(void *ud, const char *pos_id, double budget,
                        : e.quota_release(e.ud, pos_id, budget, concurrency);
 }
 
+static int gate_book_save(void *ud, const char *json)
+{
+    s6_service *svc = ud;
+    s6_state_edge e = real_state(svc);
+    return svc->paused ? -ESHUTDOWN : e.book_save(e.ud, json);
+}
+
 /* An answer that comes after a pause would reach a freed engine: it is
  * dropped (with the engine's small context, once per pause at most). */
 static void gate_done(void *ud, bool ok)
@@ -695,7 +741,7 @@ static s6_state_edge gated_state(s6_service *svc)
     return (s6_state_edge){
         .save = gate_save, .event = gate_event, .announce = gate_announce,
         .quota_reserve = gate_reserve, .quota_release = gate_release,
-        .barrier = gate_barrier, .ud = svc,
+        .book_save = gate_book_save, .barrier = gate_barrier, .ud = svc,
     };
 }
 
@@ -782,8 +828,11 @@ static int build(s6_service *svc, char *err, size_t errlen)
     const s6_config *cfg = svc->cfg;
     s6_redis_opts ro = { .log = svc->log, .name = "cmd",
                          .on_state = on_redis_state, .state_ud = svc };
+    s6_shard_book_key(cfg->shard.index, cfg->shard.count, svc->book_key,
+                      sizeof svc->book_key);
     s6_state_opts so = { .clock = wall_clock, .log = svc->log,
                          .owns = owns_symbol, .owns_ud = svc,
+                         .book_key = svc->book_key,
                          .wait_replicas = cfg->redis.wait_replicas,
                          .wait_timeout_ms = cfg->redis.wait_timeout_ms,
                          .metrics = svc->app->metrics };

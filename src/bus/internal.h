@@ -78,6 +78,8 @@ int s6_state_reserve_split(s6_state *s, const char *pos_id, const char *b,
 int s6_state_release_split(s6_state *s, st_batch *bt, const char *pos_id,
                            const char *neg_b, const char *neg_c,
                            const char *when);
+/* The engine's own record (state_book.c): the edge's book_save. */
+int s6_state_book_save(void *ud, const char *json);
 /* When the edge itself goes. */
 void s6_state_batches_free(s6_state *s);
 

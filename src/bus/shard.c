@@ -1,5 +1,7 @@
 #include "bus/shard.h"
 
+#include "bus/state.h"
+
 #include <stdio.h>
 
 uint32_t s6_shard_of(const char *symbol, uint32_t count)
@@ -21,6 +23,14 @@ void s6_shard_lease_key(uint32_t index, uint32_t count, char *out, size_t cap)
         snprintf(out, cap, "s6:lease");
     else
         snprintf(out, cap, "s6:lease:%u", index);
+}
+
+void s6_shard_book_key(uint32_t index, uint32_t count, char *out, size_t cap)
+{
+    if (count <= 1)
+        snprintf(out, cap, "%s", S6_STATE_BOOK_KEY);
+    else
+        snprintf(out, cap, "%s:%u", S6_STATE_BOOK_KEY, index);
 }
 
 void s6_shard_group(uint32_t index, uint32_t count, char *out, size_t cap)

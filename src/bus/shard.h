@@ -18,3 +18,7 @@ uint32_t s6_shard_of(const char *symbol, uint32_t count);
  * count 1 keeps the single-instance names (s6:lease, s6). */
 void s6_shard_lease_key(uint32_t index, uint32_t count, char *out, size_t cap);
 void s6_shard_group(uint32_t index, uint32_t count, char *out, size_t cap);
+/* The engine's own record of shard `index` (today's PnL, the leftovers:
+ * each shard books its own symbols): pos:{state}:book, or
+ * pos:{state}:book:<index> with several shards. */
+void s6_shard_book_key(uint32_t index, uint32_t count, char *out, size_t cap);

@@ -648,6 +648,7 @@ s6_state_edge s6_state_edge_of(s6_state *s)
                             .announce = st_announce,
                             .quota_reserve = st_reserve,
                             .quota_release = st_release,
+                            .book_save = s6_state_book_save,
                             .barrier = st_barrier, .ud = s };
 }
 

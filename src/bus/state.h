@@ -19,8 +19,10 @@
  *   quota_reserve EVAL (risk:{budget}, risk:{concurrency}): both or none
  *   quota_release EVAL: SET NX of risk:{budget}:released:<id>, then both
  *                 hashes' `used` down, never below 0
+ *   book_save     HSET pos:{state}:book record <json> (opts.book_key)
  *
- * Restart: s6_state_load reads every position of pos:{state}:open.
+ * Restart: s6_state_load reads every position of pos:{state}:open,
+ * s6_state_load_book the engine's own record.
  */
 #pragma once
 
@@ -34,6 +36,7 @@
 #include "util/log.h"
 
 #define S6_STATE_OPEN_SET "pos:{state}:open"
+#define S6_STATE_BOOK_KEY "pos:{state}:book"
 #define S6_QUOTA_BUDGET_KEY "risk:{budget}"
 #define S6_QUOTA_CONCURRENCY_KEY "risk:{concurrency}"
 
@@ -46,6 +49,9 @@ typedef struct s6_state_opts {
      * the positions whose symbol this says are ours.  NULL: all. */
     bool (*owns)(void *ud, const char *symbol);
     void *owns_ud;
+    /* The engine's own record (today's PnL, the leftovers): one per
+     * instance or shard (s6_shard_book_key).  NULL: pos:{state}:book. */
+    const char *book_key;
     /* Replication before "durable" (docs/operations.md, "Replicas before
      * an order"): with wait_replicas > 0 the barrier also sends WAIT
      * wait_replicas wait_timeout_ms to every node written since its
@@ -88,3 +94,10 @@ typedef void (*s6_state_loaded)(void *ud, int rc, s6_engine_record *recs,
                                 size_t n, const char *err);
 int s6_state_load(s6_state *s, s6_state_loaded done, void *ud);
 void s6_state_free_records(s6_engine_record *recs, size_t n);
+
+/* Restart: the engine's own record as book_save wrote it, for
+ * s6_engine_restore_book.  rc 0: json is the text (NULL: none saved yet),
+ * borrowed for the call; rc < 0: err says what. */
+typedef void (*s6_state_book_loaded)(void *ud, int rc, const char *json,
+                                     const char *err);
+int s6_state_load_book(s6_state *s, s6_state_book_loaded done, void *ud);

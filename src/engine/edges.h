@@ -256,6 +256,11 @@ typedef struct s6_state_edge {
      * by pos_id makes a second call a no-op). */
     int (*quota_release)(void *ud, const char *pos_id, double budget,
                          int concurrency);
+    /* Persists the engine's own record beside the positions' (today's
+     * realized PnL and its day, the leftovers: s6_engine_book_encode),
+     * replaced whole and ordered after earlier calls; kept until durable
+     * like a save.  NULL: not persisted (a restart starts the day at 0). */
+    int (*book_save)(void *ud, const char *json);
     /* Calls done(ok) once everything asked for so far is durable: the
      * result consumer acknowledges a result only then. */
     int (*barrier)(void *ud, void (*done)(void *cb_ud, bool ok),

@@ -59,6 +59,16 @@ void s6_engine_observe(s6_engine *e, s6_engine_observer fn, void *ud);
  * missing or unconfirmed are re-armed on the next s6_engine_resume. */
 int s6_engine_restore(s6_engine *e, const s6_engine_record *recs, size_t n,
                       char *err, size_t errlen);
+/* Restart: the engine's own record (book_save's JSON: today's realized
+ * PnL, the daily loss alert's day, the leftovers), after
+ * s6_engine_restore and before any input; NULL or "" = none.  A figure
+ * of an earlier UTC day is dropped (a new day starts at 0); the
+ * leftovers are cancelled again from the first protection pass on.  A
+ * bad record changes nothing and names the field. */
+int s6_engine_restore_book(s6_engine *e, const char *json, char *err,
+                           size_t errlen);
+/* The engine's own record as book_save gets it (malloc'd; NULL: ENOMEM). */
+char *s6_engine_book_encode(const s6_engine *e);
 /* Restore and reconciliation done: act (re-arm stops, finish plans). */
 int s6_engine_resume(s6_engine *e);
 

@@ -21,6 +21,7 @@
  *   margin.c    the margin ratio, its alert levels, MARGIN_CALL and the
  *               margin added to an isolated position
  *   record.c    the record codec; metrics.c the collected families;
+ *   book_record.c  the engine's own record: today's PnL, the leftovers
  *   index.c     the string -> int map behind the lookups
  * Internal functions and types are prefixed e_.  Nothing here is part of
  * the interface.
@@ -227,6 +228,9 @@ void e_leftover_add(s6_engine *e, const char *intent_id, const char *symbol,
 void e_leftover_gone(s6_engine *e, const char *intent_id);
 void e_leftover_failed(s6_engine *e, const char *intent_id);
 void e_hunt(s6_engine *e);
+
+/* book_record.c: today's PnL and the leftovers, saved whole */
+void e_book_save(s6_engine *e);
 /* The symbol has an open FUT position without a confirmed stop: orders
  * that add risk on it wait (design 4b). */
 bool e_symbol_unprotected(s6_engine *e, const char *symbol);

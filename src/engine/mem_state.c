@@ -34,6 +34,7 @@ struct s6_mem_state {
     int concurrency;
     bool refuse;
     unsigned saves;
+    char *book;              /* the engine's own record, NULL: none */
 };
 
 /* Grows *v (of elem bytes each) so one more fits. */
@@ -164,6 +165,17 @@ static int m_release(void *ud, const char *pos_id, double budget,
     return 0;
 }
 
+static int m_book_save(void *ud, const char *json)
+{
+    s6_mem_state *ms = ud;
+    char *copy = strdup(json);
+    if (copy == NULL)
+        return -ENOMEM;
+    free(ms->book);
+    ms->book = copy;
+    return 0;
+}
+
 static int m_barrier(void *ud, void (*done)(void *cb_ud, bool ok), void *cb_ud)
 {
     (void)ud;
@@ -196,6 +208,7 @@ void s6_mem_state_free(s6_mem_state *ms)
     free(ms->events);
     free(ms->ann);
     free(ms->queue);
+    free(ms->book);
     free(ms);
 }
 
@@ -203,7 +216,8 @@ s6_state_edge s6_mem_state_edge(s6_mem_state *ms)
 {
     return (s6_state_edge){.save = m_save, .event = m_event,
                            .announce = m_announce, .quota_reserve = m_reserve,
-                           .quota_release = m_release, .barrier = m_barrier,
+                           .quota_release = m_release,
+                           .book_save = m_book_save, .barrier = m_barrier,
                            .ud = ms};
 }
 
@@ -270,6 +284,8 @@ const char *s6_mem_state_record(const s6_mem_state *ms, const char *pos_id)
     const mem_record *r = find(ms, pos_id);
     return r != NULL ? r->json : NULL;
 }
+
+const char *s6_mem_state_book(const s6_mem_state *ms) { return ms->book; }
 
 int s6_mem_state_load(const s6_mem_state *ms, s6_engine_record **recs,
                       size_t *n, char *err, size_t errlen)

@@ -2,7 +2,8 @@
  * mem_state.h — an in-memory s6_state_edge, for `s6-position replay` and
  * the engine's tests: records kept encoded (so every save goes through the
  * codec a restart uses), the events list, the announcements, a quota
- * ledger with the release-once marker, and a barrier that is immediate.
+ * ledger with the release-once marker, the engine's own record (book_save)
+ * and a barrier that is immediate.
  *
  * quota_reserve answers later, as Redis would: the answer is queued and
  * delivered by s6_mem_state_pump (the replay driver pumps it with the
@@ -59,6 +60,9 @@ unsigned s6_mem_state_saves(const s6_mem_state *ms);
 
 /* The saved record of a position (encoded JSON), NULL when none. */
 const char *s6_mem_state_record(const s6_mem_state *ms, const char *pos_id);
+/* The engine's own record as last saved (for s6_engine_restore_book),
+ * NULL when none. */
+const char *s6_mem_state_book(const s6_mem_state *ms);
 /* Every record decoded, for s6_engine_restore; free with
  * s6_mem_state_free_records. */
 int s6_mem_state_load(const s6_mem_state *ms, s6_engine_record **recs,

@@ -332,6 +332,7 @@ void e_leftover_add(s6_engine *e, const char *intent_id, const char *symbol,
     snprintf(l->intent_id, sizeof l->intent_id, "%s", intent_id);
     snprintf(l->symbol, sizeof l->symbol, "%s", symbol);
     l->market = market;
+    e_book_save(e); /* before the close's save: a restart hunts it */
 }
 
 void e_leftover_gone(s6_engine *e, const char *intent_id)
@@ -340,6 +341,7 @@ void e_leftover_gone(s6_engine *e, const char *intent_id)
     if (l == NULL)
         return;
     *l = e->leftovers[--e->n_leftovers];
+    e_book_save(e);
 }
 
 void e_leftover_failed(s6_engine *e, const char *intent_id)

@@ -387,6 +387,7 @@ void e_day_pnl(s6_engine *e, e_mkt *mk, double delta)
     }
     e->day_realized += delta;
     mk->day_realized += delta;
+    e_book_save(e); /* before the position's save: a restart counts it */
 }
 
 static void after_fill(s6_engine *e, e_pos *p, const s6_order_result *r,

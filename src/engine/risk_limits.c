@@ -78,7 +78,8 @@ void e_daily_loss_watch(s6_engine *e, e_pos *p)
     if (!(limit > 0) || e->day_start != day || e->day_realized > -limit ||
         e->daily_loss_day == day)
         return;
-    e->daily_loss_day = day; /* once per UTC day */
+    e->daily_loss_day = day; /* once per UTC day, restarts included */
+    e_book_save(e);
     e_count(e, "s6_risk_alerts_total", "daily_loss", NULL);
     e_event(e, p, "DAILY_LOSS", e->day_realized, "", "{s:f,s:f}",
             "realized_today", e->day_realized, "limit", limit);

@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 #include <signal.h>
 
+#include "bus/shard.h"
 #include "bus/state.h"
 #include "bus_fixture.h"
 #include "redis/slot.h"
@@ -222,6 +223,76 @@ static loaded load(tfx *t)
     assert_int_equal(s6_state_load(t->st, on_loaded, &l), 0);
     assert_true(bus_run_flag(&t->f, &l.done, 5000));
     return l;
+}
+
+typedef struct book_loaded {
+    bool done;
+    int rc;
+    char json[512];
+    bool none;
+} book_loaded;
+
+static void on_book(void *ud, int rc, const char *json, const char *err)
+{
+    book_loaded *b = ud;
+    (void)err;
+    b->done = true;
+    b->rc = rc;
+    b->none = json == NULL;
+    snprintf(b->json, sizeof b->json, "%s", json ? json : "");
+}
+
+static book_loaded load_book(tfx *t, s6_state *st)
+{
+    book_loaded b = { 0 };
+    assert_int_equal(s6_state_load_book(st, on_book, &b), 0);
+    assert_true(bus_run_flag(&t->f, &b.done, 5000));
+    return b;
+}
+
+/* The engine's own record: absent on a first start, written whole under
+ * pos:{state}:book (a shard's under its own key), read back as written,
+ * replaced by the next save. */
+static void test_book_record_round_trip(void **state)
+{
+    tfx *t = *state;
+    book_loaded b = load_book(t, t->st);
+    assert_int_equal(b.rc, 0);
+    assert_true(b.none);
+
+    const char *one = "{\"day\":1764028800,\"realized\":-1259.4,"
+                      "\"alerted_day\":1764028800,\"leftovers\":[{"
+                      "\"intent_id\":\"p1-sl-2\",\"symbol\":\"BTCUSDT\","
+                      "\"market\":\"FUT\"}]}";
+    const char *two = "{\"day\":1764028800,\"realized\":-1259.4,"
+                      "\"alerted_day\":1764028800,\"leftovers\":[]}";
+    assert_int_equal(t->e.book_save(t->e.ud, one), 0);
+    assert_true(barrier(t));
+    bus_reply r;
+    assert_int_equal(bus_cmdv(&t->f, &r, "HGET", S6_STATE_BOOK_KEY, "record",
+                              NULL), 0);
+    assert_string_equal(r.str, one);
+    assert_int_equal(t->e.book_save(t->e.ud, two), 0);
+    b = load_book(t, t->st);
+    assert_int_equal(b.rc, 0);
+    assert_string_equal(b.json, two);
+    assert_int_equal(t->e.book_save(t->e.ud, "not json"), S6_EINVAL);
+
+    /* shard 1 of 3 keeps its own */
+    char key[48];
+    s6_shard_book_key(1, 3, key, sizeof key);
+    assert_string_equal(key, "pos:{state}:book:1");
+    s6_state_opts o = { .book_key = key };
+    s6_state *sh;
+    assert_int_equal(s6_state_new(t->f.cmd, &o, &sh), 0);
+    b = load_book(t, sh);
+    assert_true(b.none);
+    s6_state_edge e = s6_state_edge_of(sh);
+    assert_int_equal(e.book_save(e.ud, one), 0);
+    b = load_book(t, sh);
+    assert_string_equal(b.json, one);
+    assert_string_equal(load_book(t, t->st).json, two);
+    s6_state_free(sh);
 }
 
 static void test_load_restores_open_positions(void **state)
@@ -677,6 +748,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_save_refuses_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_restores_open_positions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_refuses_a_bad_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_book_record_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_and_announce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota_reserve_and_release_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_barrier_reports_a_failed_write, setup, teardown),

@@ -158,6 +158,13 @@ void fx_teardown(fx *f)
 
 void fx_restart(fx *f)
 {
+    char err[256] = "";
+    if (fx_restart_rc(f, err, sizeof err) != 0)
+        fail_msg("restore the book: %s", err);
+}
+
+int fx_restart_rc(fx *f, char *book_err, size_t errlen)
+{
     s6_engine_free(f->e);
     /* the rule state goes too: the new engine gets it from the records */
     char err[256] = "";
@@ -173,7 +180,11 @@ void fx_restart(fx *f)
     if (s6_engine_restore(f->e, recs, n, err, sizeof err) != 0)
         fail_msg("restore: %s", err);
     s6_mem_state_free_records(recs, n);
-    assert_int_equal(s6_engine_resume(f->e), 0);
+    int rc = s6_engine_restore_book(f->e, s6_mem_state_book(f->ms), book_err,
+                                    errlen);
+    if (rc == 0)
+        assert_int_equal(s6_engine_resume(f->e), 0);
+    return rc;
 }
 
 static void result_base(fx *f, s6_order_result *r, int kind,
@@ -328,6 +339,15 @@ const char *fx_last_event(const fx *f, const char *type)
             json = ev->json;
     }
     return json;
+}
+
+double fx_realized_today(fx *f)
+{
+    assert_int_equal(s6_engine_collect(f->metrics, f->e), 0);
+    s6_gauge *g;
+    const char *l[] = {"FUT", "BTCUSDT"};
+    assert_int_equal(s6_gauge_get(f->metrics, "s6_realized_pnl", 2, l, &g), 0);
+    return s6_gauge_value(g);
 }
 
 double fx_counter(fx *f, const char *name, const char *l1, const char *l2)

@@ -61,9 +61,13 @@ void fx_setup_wrapped(fx *f, const char *params_json,
                       s6_rules_edge (*wrap)(s6_rules_edge inner));
 void fx_teardown(fx *f);
 /* A new engine on the same state, clock and rules (the old one freed):
- * restore from the saved records, then resume.  The router is emptied
- * first so what the new engine sends is all that is in it. */
+ * restore from the saved records and the book record, then resume.  The
+ * router is emptied first so what the new engine sends is all that is in
+ * it. */
 void fx_restart(fx *f);
+/* The same, answering the engine's own record's restore: on an error
+ * (book_err says what) the new engine is left without resuming. */
+int fx_restart_rc(fx *f, char *book_err, size_t errlen);
 
 /* Inputs. */
 int fx_fill(fx *f, const char *intent, int kind, int side, double qty,
@@ -91,3 +95,5 @@ size_t fx_events(const fx *f, const char *type);
 /* The fields (JSON) of the last event of a type, NULL when none. */
 const char *fx_last_event(const fx *f, const char *type);
 double fx_counter(fx *f, const char *name, const char *l1, const char *l2);
+/* Today's realized PnL of FUT BTCUSDT (the s6_realized_pnl gauge). */
+double fx_realized_today(fx *f);

@@ -29,15 +29,6 @@ static int funding(fx *f, const char *rid, double amount, double rate)
     return s6_engine_on_result(f->e, &r, err, sizeof err);
 }
 
-static double realized_today(fx *f)
-{
-    assert_int_equal(s6_engine_collect(f->metrics, f->e), 0);
-    s6_gauge *g;
-    const char *l[] = {"FUT", "BTCUSDT"};
-    assert_int_equal(s6_gauge_get(f->metrics, "s6_realized_pnl", 2, l, &g), 0);
-    return s6_gauge_value(g);
-}
-
 static void funding_moves_margin_and_realized_once(void **st)
 {
     (void)st;
@@ -48,12 +39,12 @@ static void funding_moves_margin_and_realized_once(void **st)
     fx_answer_all(&f, S6_ROUTE_OK);
     double margin0 = fx_num(&f, "margin");
     double realized0 = fx_num(&f, "realized_pnl");
-    double today0 = realized_today(&f);
+    double today0 = fx_realized_today(&f);
     /* the long pays 0.01% of 5000 */
     assert_int_equal(funding(&f, "fund-1", -0.5, 0.0001), 0);
     assert_true(fabs(fx_num(&f, "margin") - (margin0 - 0.5)) < 1e-9);
     assert_true(fabs(fx_num(&f, "realized_pnl") - (realized0 - 0.5)) < 1e-9);
-    assert_true(fabs(realized_today(&f) - (today0 - 0.5)) < 1e-9);
+    assert_true(fabs(fx_realized_today(&f) - (today0 - 0.5)) < 1e-9);
     assert_int_equal(fx_events(&f, "FUNDING"), 1);
     /* the same result again, and again after a restart: nothing moves */
     assert_int_equal(funding(&f, "fund-1", -0.5, 0.0001), 0);

@@ -477,6 +477,60 @@ static void rearm_key_durable_before_sent(void **st)
     fx_teardown(&f);
 }
 
+/* The engine's own record (book_record.c): a bad one stops the restore
+ * naming the field; one of an earlier UTC day gives back its leftovers,
+ * not its figure. */
+static void book_record_checked(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NULL);
+    s6_state_edge se = s6_mem_state_edge(f.ms);
+    const struct {
+        const char *json, *want;
+    } bad[] = {
+        {"[1]", "book record: not a JSON object"},
+        {"{\"day\":0,\"realized\":\"-5\",\"alerted_day\":0,"
+         "\"markets\":[],\"leftovers\":[]}",
+         "book record: realized: a finite number expected"},
+        {"{\"day\":0,\"realized\":0,\"alerted_day\":0,\"leftovers\":[]}",
+         "book record: markets: an array expected"},
+        {"{\"day\":0,\"realized\":0,\"alerted_day\":0,\"markets\":[],"
+         "\"leftovers\":[{\"intent_id\":\"p1-sl-2\",\"symbol\":\"BTCUSDT\","
+         "\"market\":\"OPT\"}]}",
+         "book record: leftovers[0].market: FUT or SPOT expected"},
+        {"{\"day\":0,\"realized\":0,\"alerted_day\":0,\"markets\":[{"
+         "\"symbol\":\"BTCUSDT\",\"market\":\"FUT\"}],\"leftovers\":[]}",
+         "book record: markets[0].realized: a finite number expected"},
+    };
+    char err[160];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(se.book_save(se.ud, bad[i].json), 0);
+        err[0] = '\0';
+        assert_true(fx_restart_rc(&f, err, sizeof err) < 0);
+        assert_string_equal(err, bad[i].want);
+    }
+    /* yesterday's: the leftover is hunted, the loss is not today's */
+    char old[320];
+    double day = floor(f.now / 86400) * 86400 - 86400;
+    snprintf(old, sizeof old, "{\"day\":%.0f,\"realized\":-5000,"
+             "\"alerted_day\":%.0f,\"markets\":[{\"symbol\":\"BTCUSDT\","
+             "\"market\":\"FUT\",\"realized\":-5000}],\"leftovers\":[{"
+             "\"intent_id\":\"p1-sl-2\",\"symbol\":\"BTCUSDT\","
+             "\"market\":\"FUT\"}]}", day, day);
+    assert_int_equal(se.book_save(se.ud, old), 0);
+    fx_restart(&f);
+    char *now = s6_engine_book_encode(f.e);
+    assert_non_null(strstr(now, "\"realized\":0"));
+    assert_non_null(strstr(now, "\"markets\":[]"));
+    free(now);
+    assert_int_equal(s6_engine_protect(f.e), 0);
+    fx_call *c = fx_last(&f, 0, true);
+    assert_non_null(c);
+    assert_string_equal(c->o.intent_id, "p1-sl-2");
+    fx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +544,7 @@ int main(void)
         cmocka_unit_test(rules_edges_state_round_trip),
         cmocka_unit_test(reconfigure_keeps_traded_symbols),
         cmocka_unit_test(rearm_key_durable_before_sent),
+        cmocka_unit_test(book_record_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,6 +130,49 @@ static int manual_add(fx *f, s6_api_error *err)
     return rc;
 }
 
+/* Today's realized PnL survives a restart: a crash loop does not give the
+ * desk its daily loss limit again.  Two -700 losses cross the 1000 limit;
+ * after a restart an add is still refused and a third loss does not alert
+ * again; a restart on the next UTC day starts from zero. */
+static void daily_loss_survives_a_restart(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    for (int i = 0; i < 2; i++) {
+        f.pos_id[0] = '\0';
+        assert_int_equal(entry_on(&f, "BTCUSDT", 1, 50000, 10), 0);
+        assert_int_equal(fx_fill(&f, "", S6_FILL_STOP, -1, 1, 49300, 0, 0), 0);
+    }
+    assert_int_equal(fx_events(&f, "DAILY_LOSS"), 1);
+    f.pos_id[0] = '\0';
+    assert_int_equal(entry_on(&f, "BTCUSDT", 0.1, 50000, 10), 0);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    double gauge = fx_realized_today(&f);
+    assert_true(gauge < -1000);
+    fx_restart(&f);
+    assert_true(fx_realized_today(&f) == gauge); /* the market's share too */
+    assert_int_equal(fx_price(&f, 50000), 0);
+    f.now += 400; /* past the add interval */
+    assert_int_equal(fx_price(&f, 50000), 0);
+    s6_api_error err;
+    assert_true(manual_add(&f, &err) < 0);
+    assert_non_null(strstr(err.message, "daily_loss"));
+    /* a third loss after the restart: the day's alert already fired */
+    assert_int_equal(fx_fill(&f, "", S6_FILL_STOP, -1, 0.1, 49300, 0, 0), 0);
+    assert_int_equal(fx_events(&f, "DAILY_LOSS"), 1);
+    /* the next UTC day: the persisted figure is yesterday's */
+    f.now += 86400;
+    fx_restart(&f);
+    f.pos_id[0] = '\0';
+    assert_int_equal(entry_on(&f, "BTCUSDT", 0.1, 50000, 10), 0);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    assert_int_equal(fx_price(&f, 50000), 0);
+    assert_int_equal(manual_add(&f, &err), 0);
+    assert_int_equal(s6_mem_state_pump(f.ms), 1);
+    fx_teardown(&f);
+}
+
 static void adds_respect_the_concurrency_quota(void **st)
 {
     (void)st;
@@ -191,6 +234,7 @@ int main(void)
         cmocka_unit_test(entry_above_the_limits_is_announced),
         cmocka_unit_test(enforced_entry_is_reduced_to_the_limit),
         cmocka_unit_test(daily_loss_alert_once_per_day),
+        cmocka_unit_test(daily_loss_survives_a_restart),
         cmocka_unit_test(adds_respect_the_concurrency_quota),
         cmocka_unit_test(risk_limit_raised_once_per_crossing),
     };

@@ -278,17 +278,24 @@ static void an_add_waits_for_the_stop(void **st)
 
 /* Failure 5: the stop of a closed position whose cancel failed is
  * cancelled again until S4 says it is gone. */
+/* p1 with its stop resting, then closed by hand at the venue (the fill
+ * names no intent of ours): the stop's key into sl, its cancel out. */
+static void closed_by_hand(fx *f, char sl[S6_INTENT_ID_MAX + 1])
+{
+    open_p1(f, NO_TP, 0.1, true);
+    snprintf(sl, S6_INTENT_ID_MAX + 1, "%s",
+             fx_last(f, S6_PURPOSE_STOP, false)->o.intent_id);
+    assert_int_equal(fx_fill(f, "desk-1", S6_FILL_MANUAL, -1, 0.1, 50100, 0,
+                             0), 0);
+    assert_string_equal(state_of(f), "CLOSED");
+}
+
 static void a_failed_cancel_is_hunted(void **st)
 {
     (void)st;
     fx f;
-    open_p1(&f, NO_TP, 0.1, true);
     char sl[S6_INTENT_ID_MAX + 1];
-    snprintf(sl, sizeof sl, "%s", fx_last(&f, S6_PURPOSE_STOP, false)->o.intent_id);
-    /* closed by hand at the venue: the fill names no intent of ours */
-    assert_int_equal(fx_fill(&f, "desk-1", S6_FILL_MANUAL, -1, 0.1, 50100, 0,
-                             0), 0);
-    assert_string_equal(state_of(&f), "CLOSED");
+    closed_by_hand(&f, sl);
     for (int i = 0; i < 3; i++) {
         fx_call *c = fx_last(&f, 0, true);
         assert_non_null(c);
@@ -302,6 +309,35 @@ static void a_failed_cancel_is_hunted(void **st)
     assert_int_equal(s6_engine_protect(f.e), 0);
     assert_int_equal(fx_tick(&f), 0);
     assert_int_equal(fx_count(&f, 0, true), n); /* gone: no more */
+    fx_teardown(&f);
+}
+
+/* Leftovers are persisted: a stop whose cancel failed, then a restart,
+ * is cancelled by the new engine until S4 confirms it gone, and a
+ * confirmed one is not hunted after the next restart. */
+static void a_leftover_is_hunted_after_a_restart(void **st)
+{
+    (void)st;
+    fx f;
+    char sl[S6_INTENT_ID_MAX + 1];
+    closed_by_hand(&f, sl);
+    fx_answer(&f, fx_last(&f, 0, true), S6_ROUTE_FAILED);
+    fx_restart(&f);
+    assert_int_equal(fx_count(&f, 0, true), 0);
+    assert_int_equal(s6_engine_protect(f.e), 0);
+    fx_call *c = fx_last(&f, 0, true);
+    assert_non_null(c);
+    assert_string_equal(c->o.intent_id, sl);
+    /* failing again after the restart: still hunted */
+    fx_answer(&f, c, S6_ROUTE_FAILED);
+    assert_int_equal(s6_engine_protect(f.e), 0);
+    assert_int_equal(fx_count(&f, 0, true), 2);
+    /* S4 confirms it gone: forgotten, also by the next restart */
+    fx_answer(&f, fx_last(&f, 0, true), S6_ROUTE_OK);
+    fx_restart(&f);
+    assert_int_equal(s6_engine_protect(f.e), 0);
+    assert_int_equal(fx_tick(&f), 0);
+    assert_int_equal(fx_count(&f, 0, true), 0);
     fx_teardown(&f);
 }
 
@@ -341,6 +377,7 @@ int main(void)
         cmocka_unit_test(a_failing_stop_retries_without_backoff),
         cmocka_unit_test(an_add_waits_for_the_stop),
         cmocka_unit_test(a_failed_cancel_is_hunted),
+        cmocka_unit_test(a_leftover_is_hunted_after_a_restart),
         cmocka_unit_test(a_close_withdraws_what_is_retrying),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,11 @@
  * engine had already read the published result when it died is a race the
  * test does not control, so it checks the invariants that must hold on
  * either path once the restarted process has settled.
+ *
+ * What the engine keeps beside the positions survives a kill too (its
+ * record, pos:{state}:book): today's realized PnL, so the daily loss limit
+ * still refuses an add after the restart, and the leftovers, so a stop
+ * whose cancel failed is cancelled by the restarted process.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -190,10 +195,136 @@ static void restart_kills(void **state)
     svc_fx_teardown(&f);
 }
 
+/* ---- what the engine keeps beside the positions ---- */
+
+static void edit_book(json_t *cfg)
+{
+    svc_edit_common(cfg);
+    svc_set(cfg, "risk", "daily_loss_limit", json_integer(1000));
+    svc_set(cfg, "risk", "add_on_min_interval_s", json_integer(0));
+}
+
+typedef struct stop_of {
+    const char *pos_id;
+    int n;
+} stop_of;
+
+static bool stops_resting(svc_fx *f, void *ud)
+{
+    const stop_of *w = ud;
+    return svc_resting_stops(f, w->pos_id) == w->n;
+}
+
+static void entry_protected(svc_fx *f, const char *rid, const char *pos_id,
+                            const char *qty)
+{
+    svc_entry_fill(f, rid, pos_id, SYM, "BUY", qty, "60000", "59000");
+    svc_mark(f, SYM, 60000);
+    stop_of w = { pos_id, 1 };
+    svc_await(f, stops_resting, &w, "the entry's stop resting");
+}
+
+static void last_result_acked(svc_fx *f)
+{
+    redisReply *last = svc_redis(f, "XREVRANGE ord:{results} + - COUNT 1");
+    char id[48];
+    snprintf(id, sizeof id, "%s", last->element[0]->element[0]->str);
+    freeReplyObject(last);
+    svc_await_acked(f, id);
+}
+
+/* A loss of ~1259 (1 BTC stopped 1200 lower, fees on both sides) crosses
+ * the 1000 limit; killed and restarted, the service still refuses an add
+ * for the rest of the day. */
+static void daily_loss_survives_a_kill(void **state)
+{
+    (void)state;
+    svc_fx f;
+    svc_fx_setup(&f, edit_book);
+    freeReplyObject(svc_redis(&f, "HSET risk:{budget} limit 100000 used 0"));
+    freeReplyObject(svc_redis(&f, "HSET risk:{concurrency} limit 100 used 0"));
+    svc_start(&f);
+    entry_protected(&f, "d-1", "d1", "1.000");
+    svc_fill(&f, "d-2", "", "", SYM, "FUT", "SELL", "STOP", "1.000", "58800",
+             "");
+    svc_await_events(&f, SYM, "d1", "POSITION_CLOSED", 1);
+    svc_await_events(&f, SYM, "d1", "DAILY_LOSS", 1);
+    last_result_acked(&f);
+
+    svc_kill(&f);
+    svc_start(&f);
+    entry_protected(&f, "d-3", "d2", "0.010");
+    json_t *doc = NULL;
+    long st = svc_http(&f, "POST", "/positions/manage", SVC_TOKEN,
+                       "{\"symbol\":\"BTCUSDT\",\"market\":\"FUT\","
+                       "\"position_id\":\"d2\",\"action\":\"ADD\","
+                       "\"qty\":0.005}", &doc);
+    const char *msg = json_string_value(
+        json_object_get(json_object_get(doc, "error"), "message"));
+    if (st != 409 || msg == NULL || strstr(msg, "daily_loss") == NULL) {
+        char *txt = doc ? json_dumps(doc, 0) : NULL;
+        svc_print_log(&f);
+        fail_msg("add after the restart: %ld %s (want 409 daily_loss)", st,
+                 txt ? txt : "");
+    }
+    json_decref(doc);
+    assert_int_equal(svc_orders_of(&f, "d2", "add"), 0);
+    svc_stop(&f);
+    svc_fx_teardown(&f);
+}
+
+static bool book_names(svc_fx *f, void *ud)
+{
+    char rec[4096];
+    svc_hget(f, "pos:{state}:book", "record", rec, sizeof rec);
+    return strstr(rec, (const char *)ud) != NULL;
+}
+
+/* The stop of a position closed by hand: its cancel fails (S4 answers
+ * 503), the process is killed, and the restarted one cancels it.  S4's
+ * open-orders view is served empty, so the reconciliation's orphan rule
+ * cannot be what finds it: only the persisted leftover can. */
+static void a_leftover_stop_is_cancelled_after_a_kill(void **state)
+{
+    (void)state;
+    svc_fx f;
+    svc_fx_setup(&f, edit_book);
+    assert_int_equal(s6_s4_peer_serve(f.peer, "/open-orders", 200,
+                                      "{\"orders\":[]}"), 0);
+    svc_start(&f);
+    entry_protected(&f, "l-1", "l1", "0.010");
+    s6_s4_peer_order stop;
+    assert_int_equal(svc_resting_stop(&f, "l1", &stop), 1);
+
+    s6_s4_peer_rule fail = { .mode = S6_S4P_FAIL };
+    assert_int_equal(s6_s4_peer_rule_path(f.peer, "/cancel", &fail), 0);
+    svc_fill(&f, "l-2", "", "", SYM, "FUT", "SELL", "MANUAL", "0.010",
+             "60100", "");
+    svc_await_events(&f, SYM, "l1", "POSITION_CLOSED", 1);
+    wait_peer(&f, S6_S4P_CANCELS, 1);
+    svc_await(&f, book_names, stop.intent_id, "the leftover in the book");
+    svc_kill(&f);
+    assert_int_equal(svc_resting_stops(&f, "l1"), 1); /* still at S4 */
+
+    assert_int_equal(s6_s4_peer_rule_path(f.peer, "/cancel", NULL), 0);
+    svc_start(&f);
+    stop_of none = { "l1", 0 };
+    svc_await(&f, stops_resting, &none, "the leftover stop cancelled");
+    assert_int_equal(s6_s4_peer_find_order(f.peer, stop.intent_id, &stop), 0);
+    assert_string_equal(stop.state, "CANCELED");
+    /* confirmed gone: out of the book, so no later start hunts it */
+    char needle[] = "\"leftovers\":[]";
+    svc_await(&f, book_names, needle, "the leftover forgotten");
+    svc_stop(&f);
+    svc_fx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(restart_kills),
+        cmocka_unit_test(daily_loss_survives_a_kill),
+        cmocka_unit_test(a_leftover_stop_is_cancelled_after_a_kill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -208,8 +208,8 @@ static void closed_and_released(svc_fx *f, const char *pos_id)
 
 /* Failure 7: a stop, a take-profit, a manual close, a venue that is flat
  * at start-up and a liquidation: after each, the quotas hold exactly what
- * the open positions hold (none).  (An adopted position taking its entry
- * over is engine_e_venue's an_adopted_position_takes_its_entry_over.) */
+ * the open positions hold (none).  (Adopted and merged positions, and
+ * add-ons on them: adopted_and_merged_give_the_quotas_back.) */
 static void every_close_gives_the_quotas_back(void **state)
 {
     (void)state;
@@ -273,6 +273,156 @@ static void every_close_gives_the_quotas_back(void **state)
     svc_fx_teardown(&f);
 }
 
+/* ---- quotas: the positions S6 did not open itself ---- */
+
+/* The id S6 gave the position it adopted on BTCUSDT ("" before). */
+static const char *adopted_id(svc_fx *f, char *id, size_t cap)
+{
+    redisReply *r = svc_redis(f, "XRANGE pos:events:{%s} - +", SYM);
+    id[0] = '\0';
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *kv = r->element[i]->element[1];
+        const char *type = "", *pos = "";
+        for (size_t j = 0; j + 1 < kv->elements; j += 2) {
+            if (strcmp(kv->element[j]->str, "type") == 0)
+                type = kv->element[j + 1]->str;
+            else if (strcmp(kv->element[j]->str, "pos_id") == 0)
+                pos = kv->element[j + 1]->str;
+        }
+        if (strcmp(type, "ADOPTED") == 0)
+            snprintf(id, cap, "%s", pos);
+    }
+    freeReplyObject(r);
+    return id;
+}
+
+static bool adopted_protected(svc_fx *f, void *ud)
+{
+    char id[32];
+    (void)ud;
+    return adopted_id(f, id, sizeof id)[0] != '\0' &&
+           svc_resting_stops(f, id) == 1;
+}
+
+typedef struct holdings {
+    double budget;
+    int slots;
+} holdings;
+
+static bool quotas_hold(svc_fx *f, void *ud)
+{
+    const holdings *h = ud;
+    return fabs(hnum(f, "risk:{budget}") - h->budget) < 1e-6 &&
+           fabs(hnum(f, "risk:{concurrency}") - h->slots) < 1e-9;
+}
+
+static void await_holdings(svc_fx *f, double budget, int slots,
+                           const char *what)
+{
+    holdings h = { budget, slots };
+    svc_await(f, quotas_hold, &h, what);
+}
+
+/* The upstream risk service's reservation and the entry at the venue. */
+static void upstream_entry(svc_fx *f, const char *pos_id)
+{
+    freeReplyObject(svc_redis(f, "HINCRBYFLOAT risk:{budget} used 60"));
+    freeReplyObject(svc_redis(f, "HINCRBY risk:{concurrency} used 1"));
+    size_t before = s6_s4_peer_count(f->peer, S6_S4P_PUBLISHED);
+    s6_s4_peer_entry_fill e = {
+        .pos_id = pos_id, .symbol = SYM, .side = 1, .qty = 0.01,
+        .price = 60000, .sl_px = 59000, .risk_reserved = 60,
+        .concurrency_reserved = 1, .seq = 1,
+    };
+    assert_int_equal(s6_s4_peer_entry(f->peer, &e), 0);
+    assert_int_equal(s6_s4_peer_wait(f->peer, S6_S4P_PUBLISHED, before + 1,
+                                     GUARD_MS), 0);
+}
+
+static bool one_add(svc_fx *f, void *ud)
+{
+    char k[64], v[16];
+    snprintf(k, sizeof k, "pos:{adds}:%s", (const char *)ud);
+    return strcmp(svc_hget(f, k, "count", v, sizeof v), "1") == 0;
+}
+
+/* A position adopted from the venue's view (S6 never saw its entry), its
+ * ENTRY read afterwards (the reservation taken over), an add-on on it,
+ * and a second entry with a new pos_id merged into it; another position
+ * open on ETHUSDT meanwhile.  When the BTCUSDT position closes, the
+ * quotas hold exactly what ETHUSDT's holds; when that closes, nothing;
+ * each release once. */
+static void adopted_and_merged_give_the_quotas_back(void **state)
+{
+    (void)state;
+    svc_fx f;
+    setup(&f);
+    freeReplyObject(svc_redis(&f, "HSET risk:{budget} limit 100000 used 0"));
+    freeReplyObject(svc_redis(&f, "HSET risk:{concurrency} limit 100 used 0"));
+    /* S4 lists a BTCUSDT long no result named (no as_of: the fallback) */
+    assert_int_equal(s6_s4_peer_serve(f.peer, "/positions", 200,
+                     "{\"positions\":[{\"symbol\":\"BTCUSDT\","
+                     "\"market\":\"FUT\",\"side\":\"LONG\","
+                     "\"qty\":\"0.010\",\"entry_price\":\"60000\"}]}"), 0);
+    assert_int_equal(s6_s4_peer_serve(f.peer, "/open-orders", 200,
+                                      "{\"orders\":[]}"), 0);
+    svc_start(&f);
+    svc_await(&f, adopted_protected, NULL, "the venue's position adopted");
+    assert_int_equal(s6_s4_peer_serve(f.peer, "/positions", 200, NULL), 0);
+    assert_int_equal(s6_s4_peer_serve(f.peer, "/open-orders", 200, NULL), 0);
+    char id[32];
+    adopted_id(&f, id, sizeof id);
+    await_holdings(&f, 0, 0, "nothing reserved by an adoption");
+
+    /* its own ENTRY, read after the view: the reservation taken over */
+    upstream_entry(&f, "u1");
+    svc_await_events(&f, SYM, id, "ADOPTED_ENTRY", 1);
+    await_holdings(&f, 60, 1, "the adopted entry's reservation");
+
+    /* an add-on on the adopted position reserves its margin */
+    json_t *ans = NULL;
+    char body[256];
+    snprintf(body, sizeof body, "{\"symbol\":\"BTCUSDT\",\"market\":"
+             "\"FUT\",\"position_id\":\"%s\",\"action\":\"ADD\","
+             "\"qty\":0.005,\"action_id\":\"add-%s\"}", id, id);
+    long st = svc_http(&f, "POST", "/positions/manage", SVC_TOKEN, body, &ans);
+    if (st != 200) {
+        char *txt = ans ? json_dumps(ans, 0) : NULL;
+        fail_msg("manual add: %ld %s", st, txt ? txt : "");
+    }
+    json_decref(ans);
+    svc_await(&f, one_add, id, "the add filled");
+    double with_add = hnum(&f, "risk:{budget}");
+    assert_true(with_add > 60 + 1e-6);
+    await_holdings(&f, with_add, 1, "the add's budget");
+
+    /* another position stays open throughout */
+    reserved_entry(&f, "ETHUSDT", "h1");
+    await_holdings(&f, with_add + 60, 2, "ETHUSDT's reservation");
+
+    /* a second entry with its own pos_id: merged, both reservations */
+    upstream_entry(&f, "m2");
+    svc_await_events(&f, SYM, id, "ENTRY_MERGED", 1);
+    await_holdings(&f, with_add + 120, 3, "the merged entry's reservation");
+
+    /* the stop: everything the merged position held comes back, once */
+    prices(&f, 58000);
+    svc_await_events(&f, SYM, id, "POSITION_CLOSED", 1);
+    await_holdings(&f, 60, 1, "only ETHUSDT's holding left");
+    assert_int_equal(svc_count_events(&f, SYM, id, "QUOTA_RELEASED"), 1);
+    char marker[64];
+    snprintf(marker, sizeof marker, "risk:{budget}:released:%s", id);
+    redisReply *m = svc_redis(&f, "EXISTS %s", marker);
+    assert_int_equal(m->integer, 1);
+    freeReplyObject(m);
+
+    svc_fill(&f, "liq-h1", "", "", "ETHUSDT", "FUT", "SELL", "LIQUIDATION",
+             "0.2", "2700", "");
+    svc_await_events(&f, "ETHUSDT", "h1", "POSITION_CLOSED", 1);
+    await_holdings(&f, 0, 0, "nothing left once both closed");
+    svc_fx_teardown(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +430,7 @@ int main(void)
         cmocka_unit_test(a_stop_filled_while_down_is_booked),
         cmocka_unit_test(after_an_outage_protection_is_bounded),
         cmocka_unit_test(every_close_gives_the_quotas_back),
+        cmocka_unit_test(adopted_and_merged_give_the_quotas_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
