@@ -94,10 +94,15 @@ static int load_config(rig *r, char *url4)
     json_object_set_new(root, "symbols", symbols);
     int bad = 0;
     for (size_t i = 0; i < sizeof overrides / sizeof *overrides; i++)
-        bad |= set_object(root, overrides[i][0], overrides[i][1]);
+        if (!r->shipped_limits || strcmp(overrides[i][0], "orders") != 0)
+            bad |= set_object(root, overrides[i][0], overrides[i][1]);
     snprintf(text, sizeof text,
              "{\"max_concurrent_positions\":%zu,\"budget\":1e12}", r->n);
     bad |= set_object(root, "risk", text);
+    if (r->max_age_s) {
+        snprintf(text, sizeof text, "{\"max_age_s\":%u}", r->max_age_s);
+        bad |= set_object(root, "market_data", text);
+    }
     snprintf(text, sizeof text, "{\"url\":\"%s\"}", r->srv.url);
     bad |= set_object(root, "redis", text);
     snprintf(text, sizeof text, "{\"s4_url\":\"%s\"}", url4);
@@ -268,8 +273,17 @@ static int start_redis(rig *r)
 
 int rig_start(rig *r, size_t n, s6_feed_on_market on_market, void *ud)
 {
+    return rig_start_with(r, n, &(rig_opts){ .side = 1 }, on_market, ud);
+}
+
+int rig_start_with(rig *r, size_t n, const rig_opts *opts,
+                   s6_feed_on_market on_market, void *ud)
+{
     char err[512] = "", url4[64];
-    *r = (rig){ .n = n, .on_market = on_market, .market_ud = ud };
+    *r = (rig){ .n = n, .on_market = on_market, .market_ud = ud,
+                .side = opts->side < 0 ? -1 : 1,
+                .shipped_limits = opts->shipped_limits,
+                .max_age_s = opts->max_age_s };
     uv_loop_init(&r->loop);
     r->srv.aof = 0;
     r->symbols = calloc(n, sizeof *r->symbols);
@@ -425,7 +439,7 @@ static int open_chunk(rig *r, size_t from, size_t to, double entry,
             .kind = S6_RES_FILL, .market = S6_MARKET_FUT, .sl_px = sl,
             .leverage = 10, .risk_reserved = entry * qty / 10,
             .concurrency_reserved = 1, .ts = rig_wall_now(),
-            .fill = { .kind = S6_FILL_ENTRY, .side = 1, .qty = qty,
+            .fill = { .kind = S6_FILL_ENTRY, .side = r->side, .qty = qty,
                       .price = entry, .ts = rig_wall_now() },
         };
         snprintf(res.result_id, sizeof res.result_id, "entry-%zu", i);

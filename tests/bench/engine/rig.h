@@ -91,11 +91,26 @@ typedef struct rig {
     } mem_start, mem_config;         /* before and after the config */
     s6_feed_on_market on_market;     /* the benchmark's feed callback */
     void *market_ud;
+    int side;                        /* of the positions opened: +1, -1 */
+    bool shipped_limits;             /* the S4 rate limits of config/s6.json */
+    unsigned max_age_s;              /* market_data.max_age_s, 0: shipped */
 } rig;
+
+/* How rig_start_with builds: the defaults (rig_start) are long positions
+ * and the S4 rate limits lifted. */
+typedef struct rig_opts {
+    int side;                        /* +1 long (0 means +1), -1 short */
+    bool shipped_limits;             /* keep config/s6.json's S4 limits */
+    unsigned max_age_s;              /* market_data.max_age_s, 0: shipped
+                                        (a backlog the benchmark builds on
+                                        purpose must not age into drops) */
+} rig_opts;
 
 /* Everything up and the feed reading; 0, or -1 with the reason on stderr
  * (partial state is freed by rig_free).  on_market receives the feed. */
 int rig_start(rig *r, size_t n, s6_feed_on_market on_market, void *ud);
+int rig_start_with(rig *r, size_t n, const rig_opts *opts,
+                   s6_feed_on_market on_market, void *ud);
 void rig_free(rig *r);
 
 /* Runs the loop until done(ud) or timeout_ms: 0, or -1 on the timeout. */
@@ -107,7 +122,7 @@ void rig_run_for(rig *r, unsigned ms);
 /* HSET md:last:FUT:<symbol> for every symbol at mark, ts = now, written as
  * one pipeline on the command connection; 0 once all are in. */
 int rig_write_last(rig *r, double mark);
-/* Opens every position from an entry FILL on ord:{results} (long, 10x,
+/* Opens every position from an entry FILL on ord:{results} (r->side, 10x,
  * at entry, first stop at sl), RIG_OPEN_CHUNK at a time, each chunk open
  * with its stops confirmed by the peer before the next; 0, or -1 on a
  * timeout. */
