@@ -34,6 +34,9 @@
  *    limit exceeded, per symbol or overall.  A violation fails the
  *    program.
  *
+ * The service's log lines go to s6-bench-crash-burst.log (the burst) and
+ * s6-bench-crash-burst-drain.log in the working directory.
+ *
  * The exit status says whether what was measured is what was meant: every
  * update delivered in order, exactly one new stop and one cancel per
  * position, every result applied, the drain order right.
@@ -466,7 +469,8 @@ static burst_result engine_burst(burst *b, double rate, unsigned timeout_ms)
 static int burst_phase(size_t n)
 {
     static burst b;
-    rig_opts ro = { .side = SIDE, .max_age_s = MAX_AGE_S };
+    rig_opts ro = { .side = SIDE, .max_age_s = MAX_AGE_S,
+                    .log_file = "s6-bench-crash-burst.log" };
     unsigned timeout_ms = 60000 + (unsigned)(n * 20);
     if (rig_start_with(&b.rig, n, &ro, on_market, &b) != 0) {
         rig_free(&b.rig);
@@ -605,7 +609,8 @@ static int drain_phase(size_t n)
 {
     static burst b;
     rig_opts ro = { .side = SIDE, .shipped_limits = true,
-                    .max_age_s = MAX_AGE_S };
+                    .max_age_s = MAX_AGE_S,
+                    .log_file = "s6-bench-crash-burst-drain.log" };
     if (rig_start_with(&b.rig, n, &ro, on_market, &b) != 0) {
         rig_free(&b.rig);
         return 2;

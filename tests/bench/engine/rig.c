@@ -298,7 +298,8 @@ int rig_start_with(rig *r, size_t n, const rig_opts *opts,
                                                 r->symbols[i] };
     }
     r->mem_start = rig_mem_now();
-    if ((r->log_file = fopen(RIG_LOG_FILE, "w")) == NULL ||
+    if ((r->log_file = fopen(opts->log_file ? opts->log_file : RIG_LOG_FILE,
+                             "w")) == NULL ||
         load_config(r, url4) != 0)
         return -1;
     r->mem_config = rig_mem_now();

@@ -101,6 +101,8 @@ typedef struct rig {
 typedef struct rig_opts {
     int side;                        /* +1 long (0 means +1), -1 short */
     bool shipped_limits;             /* keep config/s6.json's S4 limits */
+    const char *log_file;            /* the service's log, NULL:
+                                        RIG_LOG_FILE */
     unsigned max_age_s;              /* market_data.max_age_s, 0: shipped
                                         (a backlog the benchmark builds on
                                         purpose must not age into drops) */
