@@ -175,6 +175,7 @@ static int build(rig *r, char *err, size_t errlen)
     if (s6_metrics_new_service(&r->metrics) < 0 ||
         s6_httpc_new(&r->httpc, &r->loop, NULL, &r->log) < 0 ||
         s6_store_open_sqlite(r->cfg.history.path, &r->store, &serr) < 0 ||
+        s6_store_turn_start(&r->loop, r->store, &r->log, &r->store_turn) < 0 ||
         s6_redis_open(&r->loop, r->cfg.redis.url, &ro, &r->redis, err,
                       errlen) < 0 ||
         s6_state_new(r->redis, &so, &r->state) < 0 ||
@@ -492,6 +493,7 @@ static void close_io(rig *r)
     if (r->results != NULL)
         s6_results_close(r->results);
     s6_engine_free(r->engine);
+    s6_store_turn_stop(r->store_turn);
     s6_s4_router_free(r->s4);
     s6_s4_router_free(r->floor_s4);
     s6_state_free(r->state);

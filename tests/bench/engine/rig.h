@@ -44,6 +44,7 @@
 #include "venue/s4/router.h"
 #include "s4_peer.h"
 #include "store/store.h"
+#include "store/turn.h"
 
 /* Symbols S00000USDT..S99999USDT; the config allows 100,000 positions. */
 enum { RIG_SYMBOL_LEN = 16, RIG_MAX_POSITIONS = 100000, RIG_OPEN_CHUNK = 250 };
@@ -73,6 +74,7 @@ typedef struct rig {
     bool rules_ok;
     s6_httpc *httpc;
     s6_store *store;
+    s6_store_turn *store_turn;
     s6_redis *redis;
     bool redis_up;
     s6_state *state;
