@@ -312,7 +312,8 @@ static void start_consuming(s6_service *svc)
         .regimes = { (const char *const *)cfg->rules.regimes.v,
                      cfg->rules.regimes.n },
         .on_market = on_market, .on_signal = on_signal,
-        .on_reading = on_feed_reading, .ud = svc, .log = svc->log,
+        .on_reading = on_feed_reading, .ud = svc,
+        .busy = s6_feed_redis_busy, .busy_ud = svc->redis, .log = svc->log,
     };
     if (s6_feed_start(svc->loop, &fo, &svc->feed, err, sizeof err) < 0) {
         s6_log_error(svc->log, "service", "cannot consume the market feed; "

@@ -233,7 +233,8 @@ static int consume(rig *r, char *err, size_t errlen)
         .url = r->cfg.redis.url,
         .regimes = { (const char *const *)r->cfg.rules.regimes.v,
                      r->cfg.rules.regimes.n },
-        .on_market = r->on_market, .ud = r->market_ud, .log = &r->log,
+        .on_market = r->on_market, .ud = r->market_ud,
+        .busy = s6_feed_redis_busy, .busy_ud = r->redis, .log = &r->log,
     };
     if (s6_results_start(&r->loop, r->redis, &ro, &r->results, err,
                          errlen) < 0 ||
