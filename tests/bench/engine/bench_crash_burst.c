@@ -79,31 +79,6 @@ static void fail(burst *b, const char *what)
     b->failures++;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-typedef struct pct {
-    double p50, p99, max;     /* ms */
-} pct;
-
-static pct percentiles(uint64_t *v, size_t n)
-{
-    if (n == 0)
-        return (pct){ NAN, NAN, NAN };
-    qsort(v, n, sizeof *v, cmp_u64);
-    return (pct){ v[n / 2] / 1e6, v[(n * 99) / 100] / 1e6, v[n - 1] / 1e6 };
-}
-
-static double thread_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* S00042USDT -> 42, or (size_t)-1. */
 static size_t pos_of_symbol(const char *s, size_t n)
 {
@@ -352,7 +327,7 @@ static void burst_prepare(burst *b, burst_run *x, double rate)
 static void burst_drive(burst *b, burst_run *x, bool (*done)(void *),
                         void *ud, unsigned timeout_ms)
 {
-    double cpu0 = thread_cpu_s();
+    double cpu0 = rig_thread_cpu_s();
     x->t0 = uv_hrtime();
     if (offer_start(&x->o) != 0) {
         fail(b, x->o.err);
@@ -361,7 +336,7 @@ static void burst_drive(burst *b, burst_run *x, bool (*done)(void *),
     if (rig_run_until(&b->rig, done, ud, timeout_ms) != 0)
         fail(b, "the burst did not finish in time");
     x->t_done = uv_hrtime();
-    x->cpu_s = thread_cpu_s() - cpu0;
+    x->cpu_s = rig_thread_cpu_s() - cpu0;
     if (offer_join(&x->o) != 0)
         fail(b, x->o.err);
     rig_run_for(&b->rig, 300); /* a stray order would be out by now */
@@ -371,7 +346,7 @@ static void burst_drive(burst *b, burst_run *x, bool (*done)(void *),
 }
 
 typedef struct burst_result {
-    pct stop, both;           /* written -> new stop; -> stop and cancel */
+    rig_pct stop, both;       /* written -> new stop; -> stop and cancel */
     double all_s;             /* first write -> every position done */
     double cpu_us;            /* loop CPU per stop move */
 } burst_result;
@@ -399,8 +374,8 @@ static burst_result burst_report(burst *b, burst_run *x, s6_s4_peer *peer,
         }
         if (bad || t.other || t.adds)
             fail(b, "not exactly one new stop and one cancel per position");
-        res.stop = percentiles(stop, n);
-        res.both = percentiles(both, n);
+        res.stop = rig_percentiles(stop, n);
+        res.both = rig_percentiles(both, n);
         res.all_s = (last - x->sent_ns[0]) / 1e9;
     }
     printf("burst %-6s %zu stop moves written in %.3f s: written -> new stop "

@@ -29,6 +29,28 @@ double rig_wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double rig_thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+rig_pct rig_percentiles(uint64_t *v, size_t n)
+{
+    if (n == 0)
+        return (rig_pct){ NAN, NAN, NAN, 0 };
+    qsort(v, n, sizeof *v, cmp_u64);
+    return (rig_pct){ v[n / 2] / 1e6, v[(n * 99) / 100] / 1e6,
+                      v[n - 1] / 1e6, n };
+}
+
 struct rig_mem rig_mem_now(void)
 {
     long pages = 0, resident = 0;

@@ -133,6 +133,16 @@ int rig_write_last(rig *r, double mark);
 int rig_open_positions(rig *r, double entry, double qty, double sl);
 
 double rig_wall_now(void);
+/* The calling thread's CPU time, seconds (CLOCK_THREAD_CPUTIME_ID). */
+double rig_thread_cpu_s(void);
+
+/* p50, p99 and max of n durations in ns, in ms (NAN when n is 0); sorts
+ * ns. */
+typedef struct rig_pct {
+    double p50, p99, max;
+    size_t n;
+} rig_pct;
+rig_pct rig_percentiles(uint64_t *ns, size_t n);
 /* Now: the resident set (/proc/self/statm) and the heap in use
  * (mallinfo2, every arena: the peers' threads included). */
 struct rig_mem rig_mem_now(void);
