@@ -20,6 +20,7 @@
 #include "replay/price_pub.h"
 #include "rules/edge.h"
 #include "store/store.h"
+#include "store/turn.h"
 #include "treasury/treasury.h"
 #include "util/clock.h"
 #include "venue/durable.h"
@@ -37,6 +38,7 @@ struct s6_service {
     char book_key[40];        /* this shard's engine record (bus/shard.h) */
     s6_httpc *httpc;
     s6_store *store;
+    s6_store_turn *store_turn; /* history rows: one commit per loop turn */
     s6_redis *redis;          /* commands: state, lease, snapshots */
     s6_state *state;
     s6_lease *lease;

@@ -312,7 +312,8 @@ static void start_consuming(s6_service *svc)
         .regimes = { (const char *const *)cfg->rules.regimes.v,
                      cfg->rules.regimes.n },
         .on_market = on_market, .on_signal = on_signal,
-        .on_reading = on_feed_reading, .ud = svc, .log = svc->log,
+        .on_reading = on_feed_reading, .ud = svc,
+        .busy = s6_feed_redis_busy, .busy_ud = svc->redis, .log = svc->log,
     };
     if (s6_feed_start(svc->loop, &fo, &svc->feed, err, sizeof err) < 0) {
         s6_log_error(svc->log, "service", "cannot consume the market feed; "
@@ -578,6 +579,9 @@ static int open_store(s6_service *svc, char *err, size_t errlen)
     }
     if (rc < 0)
         snprintf(err, errlen, "history store: %s", serr.msg);
+    else if ((rc = s6_store_turn_start(svc->loop, svc->store, svc->log,
+                                       &svc->store_turn)) < 0)
+        snprintf(err, errlen, "history store: out of memory");
     return rc;
 }
 
@@ -1038,6 +1042,8 @@ void s6_service_stop(s6_service *svc)
     svc->app->treasury = NULL;
     s6_treasury_free(svc->treasury); /* its callbacks still need the loop */
     svc->treasury = NULL;
+    s6_store_turn_stop(svc->store_turn); /* later rows commit alone */
+    svc->store_turn = NULL;
     s6_state_edge edge = svc->state ? s6_state_edge_of(svc->state)
                                     : (s6_state_edge){ 0 };
     if (edge.barrier == NULL || edge.barrier(edge.ud, on_flushed, svc) < 0)
@@ -1054,6 +1060,7 @@ void s6_service_free(s6_service *svc)
     s6_paper_free(svc->paper);
     s6_s4_router_free(svc->s4); /* NULL unless the start failed early */
     s6_state_free(svc->state);
+    s6_store_turn_stop(svc->store_turn); /* a start that failed early */
     if (svc->store != NULL)
         s6_store_close(svc->store);
     if (svc->httpc != NULL)

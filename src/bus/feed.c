@@ -52,9 +52,26 @@ static bool reply_live(s6_feed *f)
     return live;
 }
 
+static void read_or_wait(feed_lane *l);
+
+bool s6_feed_redis_busy(void *redis)
+{
+    return s6_redis_in_flight(redis) > S6_FEED_BUSY_IN_FLIGHT;
+}
+
 static void on_retry(uv_timer_t *t)
 {
-    read_next(t->data);
+    read_or_wait(t->data);
+}
+
+/* The next read, unless the consumer is busy: then a little later. */
+static void read_or_wait(feed_lane *l)
+{
+    s6_feed *f = l->f;
+    if (f->o.busy != NULL && f->o.busy(f->o.busy_ud))
+        uv_timer_start(&l->retry, on_retry, S6_FEED_BUSY_WAIT_MS, 0);
+    else
+        read_next(l);
 }
 
 static void retry_later(feed_lane *l, const char *what, int code)
@@ -162,7 +179,7 @@ static void on_read(s6_redis *r, const redisReply *rep, int code, void *ud)
                        !f->closed; i++)
         take_stream(f, rep->element[i]);
     if (!f->closed)
-        read_next(l);
+        read_or_wait(l);
 }
 
 /* ---- start: "$" becomes the stream's last id ---- */

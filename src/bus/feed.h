@@ -47,8 +47,25 @@ typedef struct s6_feed_opts {
      * every entry added after this call is delivered.  May be NULL. */
     void (*on_reading)(void *ud);
     void *ud;
+    /* Backpressure, may be NULL: while busy(busy_ud) says so, the next
+     * read waits (asked again every S6_FEED_BUSY_WAIT_MS).  Updates then
+     * queue in the stream, not as commands on a connection that cannot
+     * answer them within their timeout (docs/performance.md, "Crash
+     * burst"). */
+    bool (*busy)(void *busy_ud);
+    void *busy_ud;
     s6_log *log;
 } s6_feed_opts;
+
+enum { S6_FEED_BUSY_WAIT_MS = 2, S6_FEED_BUSY_IN_FLIGHT = 2000 };
+
+/* The service's busy: the s6_redis command connection (busy_ud) has more
+ * than S6_FEED_BUSY_IN_FLIGHT commands unanswered.  A stop move sends
+ * about 25 (saves, events, announcements); a read of 256 updates that
+ * all move stops sends thousands, and a backlog Redis cannot answer
+ * within the command timeout (2 s) would take the connection down and
+ * every write in flight with it. */
+bool s6_feed_redis_busy(void *redis);
 
 typedef struct s6_feed_stats {
     uint64_t updates, signals, bad;

@@ -78,7 +78,7 @@ static const char *const MIGRATIONS[] = {
     "seq, intent_id, pos_id, symbol, kind, status, price, qty, ts_ms"
 
 enum {
-    Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
+    Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_SAVEPOINT, Q_RELEASE, Q_ROLLBACK_TO,
     Q_SNAP_INSERT, Q_SNAP_LATEST,
     Q_ORDER_UPSERT, Q_ORDER_GET, Q_EVENT_INSERT, Q_EVENTS,
     Q_TR_INSERT, Q_TR_GET, Q_TR_UPDATE, Q_TR_UNFINISHED,
@@ -89,6 +89,9 @@ static const char *const SQL[Q_COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
+    [Q_SAVEPOINT] = "SAVEPOINT w",
+    [Q_RELEASE] = "RELEASE w",
+    [Q_ROLLBACK_TO] = "ROLLBACK TO w",
     [Q_SNAP_INSERT] = "INSERT INTO positions_snapshots"
                       "(pos_id, symbol, market, state, ts_ms, doc)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -128,6 +131,8 @@ typedef struct s6_sqlite {
     s6_store base;
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
+    bool grouped;        /* s6_store_group: history rows share a transaction */
+    bool open;           /* ... and it is open */
 } s6_sqlite;
 
 /* ---- errors --------------------------------------------------------- */
@@ -185,14 +190,36 @@ static int run(s6_sqlite *s, sqlite3_stmt *st, const char *op,
     return rc;
 }
 
-static int begin(s6_sqlite *s, s6_store_err *err)
+static int sq_flush(s6_store *base, s6_store_err *err);
+
+/* One write's transaction; joining a group, a savepoint inside the group's
+ * transaction, so that a refused write undoes itself and nothing else.
+ * Only history rows (snapshots, orders) join: a transfer is committed
+ * before its done runs, as without a group (the treasury calls S1 once its
+ * row is durable). */
+static int begin(s6_sqlite *s, bool join, s6_store_err *err)
 {
-    return run(s, q(s, Q_BEGIN), "begin", err);
+    if (!join)
+        return run(s, q(s, Q_BEGIN), "begin", err);
+    if (!s->open) {
+        int rc = run(s, q(s, Q_BEGIN), "begin", err);
+        if (rc != 0)
+            return rc;
+        s->open = true;
+    }
+    return run(s, q(s, Q_SAVEPOINT), "savepoint", err);
 }
 
-/* Commits when rc is 0, rolls back otherwise; returns the final rc. */
-static int end(s6_sqlite *s, int rc, s6_store_err *err)
+/* Commits when rc is 0, rolls back otherwise; returns the final rc.  A
+ * write that joined a group is committed by the flush. */
+static int end(s6_sqlite *s, bool join, int rc, s6_store_err *err)
 {
+    if (join) {
+        if (rc != 0)
+            run(s, q(s, Q_ROLLBACK_TO), "rollback to", NULL);
+        int released = run(s, q(s, Q_RELEASE), "release", rc ? NULL : err);
+        return rc ? rc : released;
+    }
     if (rc == 0)
         rc = run(s, q(s, Q_COMMIT), "commit", err);
     if (rc != 0 && !sqlite3_get_autocommit(s->db))
@@ -244,7 +271,9 @@ static int sq_append_snapshot(s6_store *base, const s6_store_snapshot *snap,
         bind_text(st, 4, snap->state);
         sqlite3_bind_int64(st, 5, snap->ts_ms);
         bind_text(st, 6, text);
-        rc = run(s, st, "append snapshot", &e);
+        rc = begin(s, s->grouped, &e);
+        if (rc == 0)
+            rc = end(s, s->grouped, run(s, st, "append snapshot", &e), &e);
         free(text);
     }
     (void)err;
@@ -369,9 +398,9 @@ static int sq_upsert_order(s6_store *base, const s6_store_order *o,
     s6_sqlite *s = (s6_sqlite *)base;
     s6_store_err e;
     s6_store_order stored;
-    int rc = begin(s, &e);
+    int rc = begin(s, s->grouped, &e);
     if (rc == 0)
-        rc = end(s, upsert_order_tx(s, o, &stored, &e), &e);
+        rc = end(s, s->grouped, upsert_order_tx(s, o, &stored, &e), &e);
     s6_store_result res = { .found = rc == 0, .order = rc ? NULL : &stored };
     (void)err;
     s6_store_finish(call, rc, &e, &res);
@@ -512,9 +541,12 @@ static int sq_create_transfer(s6_store *base, const s6_store_transfer *t,
     s6_store_err e;
     s6_store_transfer stored;
     bool existed = false;
-    int rc = begin(s, &e);
+    int rc = sq_flush(&s->base, &e);
     if (rc == 0)
-        rc = end(s, create_transfer_tx(s, t, &stored, &existed, &e), &e);
+        rc = begin(s, false, &e);
+    if (rc == 0)
+        rc = end(s, false,
+                 create_transfer_tx(s, t, &stored, &existed, &e), &e);
     s6_store_result res = { .found = rc == 0, .existed = existed,
                             .transfer = rc ? NULL : &stored };
     (void)err;
@@ -555,9 +587,12 @@ static int sq_update_transfer(s6_store *base, const char *id,
     s6_sqlite *s = (s6_sqlite *)base;
     s6_store_err e;
     s6_store_transfer stored;
-    int rc = begin(s, &e);
+    int rc = sq_flush(&s->base, &e);
     if (rc == 0)
-        rc = end(s, update_transfer_tx(s, id, u, &stored, &e), &e);
+        rc = begin(s, false, &e);
+    if (rc == 0)
+        rc = end(s, false, update_transfer_tx(s, id, u, &stored, &e),
+                 &e);
     s6_store_result res = { .found = rc == 0, .transfer = rc ? NULL : &stored };
     (void)err;
     s6_store_finish(call, rc, &e, &res);
@@ -596,9 +631,30 @@ static int sq_list_unfinished(s6_store *base, s6_store_call call,
 
 /* ---- open and close ------------------------------------------------- */
 
+static int sq_flush(s6_store *base, s6_store_err *err)
+{
+    s6_sqlite *s = (s6_sqlite *)base;
+    if (!s->open)
+        return 0;
+    s->open = false;
+    int rc = run(s, q(s, Q_COMMIT), "commit", err);
+    if (rc != 0 && !sqlite3_get_autocommit(s->db))
+        run(s, q(s, Q_ROLLBACK), "rollback", NULL);
+    return rc;
+}
+
+static void sq_group(s6_store *base, bool on)
+{
+    s6_sqlite *s = (s6_sqlite *)base;
+    if (!on)
+        sq_flush(base, NULL);
+    s->grouped = on;
+}
+
 static void sq_close(s6_store *base)
 {
     s6_sqlite *s = (s6_sqlite *)base;
+    sq_flush(base, NULL);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->q[i]);
     sqlite3_close(s->db);
@@ -617,6 +673,8 @@ static const s6_store_ops SQLITE_OPS = {
     .get_transfer = sq_get_transfer,
     .list_unfinished = sq_list_unfinished,
     .close = sq_close,
+    .group = sq_group,
+    .flush = sq_flush,
 };
 
 static int exec(sqlite3 *db, const char *sql, const char *op,

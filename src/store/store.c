@@ -381,6 +381,17 @@ void s6_store_close(s6_store *st)
         st->ops->close(st);
 }
 
+void s6_store_group(s6_store *st, bool on)
+{
+    if (st && st->ops->group)
+        st->ops->group(st, on);
+}
+
+int s6_store_flush(s6_store *st, s6_store_err *err)
+{
+    return st && st->ops->flush ? st->ops->flush(st, err) : 0;
+}
+
 /* ---- transfer transitions (shared by the backends) ------------------ */
 
 static int status_rank(s6_transfer_status s)

@@ -205,6 +205,9 @@ typedef struct s6_store_ops {
                         s6_store_err *);
     int (*list_unfinished)(s6_store *, s6_store_call, s6_store_err *);
     void (*close)(s6_store *);
+    /* Group commit (may be NULL: every write is its own transaction). */
+    void (*group)(s6_store *, bool on);
+    int (*flush)(s6_store *, s6_store_err *);
 } s6_store_ops;
 
 /* Backends embed this as their first member. */
@@ -241,8 +244,19 @@ int s6_store_get_transfer(s6_store *st, const char *transfer_id,
 /* Transfers in PENDING, APPROVED or SUBMITTED: what a restart resumes. */
 int s6_store_list_unfinished_transfers(s6_store *st, s6_store_done_fn done,
                                        void *ud, s6_store_err *err);
-/* Frees the store; NULL is a no-op. */
+/* Frees the store (after a flush); NULL is a no-op. */
 void s6_store_close(s6_store *st);
+
+/* Group commit, for the service's loop: while on, the writes of one loop
+ * turn share one transaction (each still all-or-nothing on its own, and
+ * its done still says whether it was accepted), and s6_store_flush, run
+ * once per turn before the loop waits, commits them together.  A crash
+ * before the flush loses that turn's history rows, never half a row.  A
+ * backend without transactions ignores both.  Turning it off flushes. */
+void s6_store_group(s6_store *st, bool on);
+/* Commits what the open group holds: 0, or the commit's error (the
+ * group's rows are then rolled back). */
+int s6_store_flush(s6_store *st, s6_store_err *err);
 
 const char *s6_transfer_status_name(s6_transfer_status s);
 /* Returns 0 and sets *out, or S6_EINVAL for an unknown name. */

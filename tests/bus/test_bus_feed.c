@@ -125,6 +125,56 @@ static void test_updates_in_order_from_now(void **state)
     s6_feed_close(feed);
 }
 
+/* Backpressure: while busy says so no read is outstanding, so nothing is
+ * delivered; once it clears, the rest arrives in order. */
+typedef struct busy_probe {
+    got *g;
+    bool busy;
+    int said_busy;            /* answers "busy" so far */
+    int updates_then;         /* updates at the first of them */
+} busy_probe;
+
+static bool probe_busy(void *ud)
+{
+    busy_probe *b = ud;
+    if (b->busy && b->said_busy++ == 0)
+        b->updates_then = b->g->updates;
+    return b->busy;
+}
+
+static bool said_busy_often(void *arg)
+{
+    return ((busy_probe *)arg)->said_busy >= 5;
+}
+
+static void test_busy_consumer_holds_reads(void **state)
+{
+    bus_fx *f = *state;
+    got g = { 0 };
+    busy_probe b = { .g = &g };
+    s6_feed_opts o = { .url = f->srv.url, .regimes = { regime_names, 3 },
+                       .count = 16, .block_ms = 100, .retry_ms = 20,
+                       .on_market = on_market, .ud = &g,
+                       .busy = probe_busy, .busy_ud = &b };
+    s6_feed *feed = NULL;
+    char err[256] = "";
+    assert_int_equal(s6_feed_start(&f->loop, &o, &feed, err, sizeof err), 0);
+    assert_true(bus_run_until(f, reading, feed, 5000));
+    add_price(f, "BTCUSDT", 1000);
+    wait_for(f, &g, 1, 0);
+    b.busy = true;
+    for (int i = 1; i <= 40; i++)
+        add_price(f, "BTCUSDT", 1000 + i);
+    assert_true(bus_run_until(f, said_busy_often, &b, 5000));
+    assert_int_equal(g.updates, b.updates_then); /* nothing while busy */
+    assert_true(g.updates < 41);
+    b.busy = false;
+    wait_for(f, &g, 41, 0);
+    for (int i = 0; i < 41; i++)
+        assert_true(g.marks[i] == 1000 + i);
+    s6_feed_close(feed);
+}
+
 static void test_bad_entry_skipped(void **state)
 {
     bus_fx *f = *state;
@@ -271,6 +321,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_updates_in_order_from_now, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_bad_entry_skipped, bus_fx_setup_state, bus_fx_teardown_state),
+        cmocka_unit_test_setup_teardown(test_busy_consumer_holds_reads, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_resume_from_remembered_id, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_reads_on_after_a_redis_restart, bus_fx_setup_state, bus_fx_teardown_state),
         cmocka_unit_test_setup_teardown(test_start_refuses_bad_options, bus_fx_setup_state, bus_fx_teardown_state),

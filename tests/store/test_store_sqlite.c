@@ -92,6 +92,30 @@ static const contract_backend SQLITE_BACKEND = {
     .teardown = fx_teardown,
 };
 
+/* The same contract with group commit on (store.h, s6_store_group): the
+ * service's mode.  A reopen closes the store, which commits the group. */
+static s6_store *fx_open_grouped(void **state)
+{
+    s6_store *st = fx_open(state);
+    s6_store_group(st, true);
+    return st;
+}
+
+static s6_store *fx_reopen_grouped(void **state, s6_store *st)
+{
+    st = fx_reopen(state, st);
+    s6_store_group(st, true);
+    return st;
+}
+
+static const contract_backend SQLITE_GROUPED = {
+    .name = "store_contract_sqlite_grouped",
+    .open_fresh = fx_open_grouped,
+    .reopen = fx_reopen_grouped,
+    .wait = fx_wait,
+    .teardown = fx_teardown,
+};
+
 /* ---- SQLite only ---------------------------------------------------- */
 
 static int setup_tmp(void **state)
@@ -335,6 +359,58 @@ static void full_disk_is_efull_and_keeps_earlier_rows(void **state)
     s6_store_close(st);
 }
 
+static int raw_count(const char *path, const char *sql)
+{
+    sqlite3 *db = raw_open(path);
+    char n[32];
+    raw_text(db, sql, n, sizeof n);
+    sqlite3_close(db);
+    return atoi(n);
+}
+
+/* In a group, history rows reach the file at the flush, all of them; a
+ * refused write undoes only itself; a transfer commits at once, the
+ * group's rows before it. */
+static void group_commits_at_flush(void **state)
+{
+    tmpdb *t = *state;
+    s6_store *st = open_path(t->path);
+    sqlite3 *db = raw_open(t->path);
+    raw_exec(db, "CREATE TRIGGER no_bad BEFORE INSERT ON order_events"
+                 " WHEN NEW.intent_id = 'p1-sl-9'"
+                 " BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    sqlite3_close(db);
+    s6_store_group(st, true);
+    got g;
+    s6_store_order sent = an_order("SENT", 10), bad = an_order("SENT", 11);
+    snprintf(bad.intent_id, sizeof bad.intent_id, "p1-sl-9");
+    upsert(st, &sent, &g);
+    assert_int_equal(g.rc, 0);
+    upsert(st, &bad, &g);
+    assert_int_equal(g.rc, S6_ECONSTRAINT);
+    s6_store_order ack = an_order("ACKED", 20);
+    upsert(st, &ack, &g);
+    assert_int_equal(g.rc, 0);
+    const char *orders = "SELECT count(*) FROM orders";
+    const char *events = "SELECT count(*) FROM order_events";
+    assert_int_equal(raw_count(t->path, orders), 0); /* not committed */
+    s6_store_err e;
+    assert_int_equal(s6_store_flush(st, &e), 0);
+    assert_int_equal(raw_count(t->path, orders), 1);
+    assert_int_equal(raw_count(t->path, events), 2); /* SENT, ACKED */
+    s6_store_order fill = an_order("FILLED", 30);
+    upsert(st, &fill, &g);
+    s6_store_transfer tr = a_transfer("tr-group");
+    memset(&g, 0, sizeof g);
+    assert_int_equal(s6_store_create_transfer(st, &tr, got_done, &g, &e), 0);
+    assert_int_equal(g.rc, 0);
+    assert_int_equal(raw_count(t->path, "SELECT count(*) FROM "
+                                        "treasury_transfers"), 1);
+    assert_int_equal(raw_count(t->path, events), 3);
+    assert_int_equal(s6_store_flush(st, &e), 0); /* nothing open: a no-op */
+    s6_store_close(st);
+}
+
 static void memory_database_works(void **state)
 {
     (void)state;
@@ -364,9 +440,11 @@ int main(void)
         T(refused_event_leaves_the_row),
         T(lock_held_elsewhere_is_busy),
         T(full_disk_is_efull_and_keeps_earlier_rows),
+        T(group_commits_at_flush),
         cmocka_unit_test(memory_database_works),
     };
     int failed = contract_run(&SQLITE_BACKEND);
+    failed += contract_run(&SQLITE_GROUPED);
     failed += cmocka_run_group_tests_name("store_sqlite", sqlite_only, NULL,
                                           NULL);
     return failed;

@@ -86,25 +86,6 @@ static void fail(bench *b, const char *what)
     b->failures++;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-typedef struct pct {
-    double p50, p99, max;     /* ms */
-    size_t n;
-} pct;
-
-static pct percentiles(uint64_t *v, size_t n)
-{
-    if (n == 0)
-        return (pct){ NAN, NAN, NAN, 0 };
-    qsort(v, n, sizeof *v, cmp_u64);
-    return (pct){ v[n / 2] / 1e6, v[(n * 99) / 100] / 1e6, v[n - 1] / 1e6, n };
-}
-
 /* ---- the floor's orders: the stop the engine would send ---- */
 
 static void calibrate_next(bench *b);
@@ -315,10 +296,10 @@ static void tick_phase(bench *b, int rounds)
     if (b->snap_bad)
         fail(b, "a snapshot answer was wrong");
     size_t n = r->n;
-    pct pt = percentiles(total, (size_t)rounds);
-    pct ps = percentiles(snap, (size_t)rounds);
-    pct pm = percentiles(market, (size_t)rounds);
-    pct pk = percentiles(tick, (size_t)rounds);
+    rig_pct pt = rig_percentiles(total, (size_t)rounds);
+    rig_pct ps = rig_percentiles(snap, (size_t)rounds);
+    rig_pct pm = rig_percentiles(market, (size_t)rounds);
+    rig_pct pk = rig_percentiles(tick, (size_t)rounds);
     printf("tick: %zu positions, %d rounds, median (max) ms: total %.1f "
            "(%.1f) = snapshot %.1f (%.1f) + %zu on_market %.1f (%.1f) + "
            "s6_engine_tick %.1f (%.1f)\n", n, rounds, pt.p50, pt.max, ps.p50,
@@ -444,18 +425,11 @@ static size_t order_latencies(bench *b, run *x, s6_s4_peer *peer,
     return got;
 }
 
-static double thread_cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Offered and written rates, the rate the loop got through them (to the
  * last update's return), and the loop thread's CPU per update: the figure
  * the shared machine disturbs least. */
 static void print_run(const char *what, double rate, const run *x,
-                      pct order, pct done, pct in)
+                      rig_pct order, rig_pct done, rig_pct in)
 {
     double secs = (x->o.finished_ns - x->o.started_ns) / 1e9;
     uint64_t last = 0;
@@ -476,7 +450,7 @@ static void print_run(const char *what, double rate, const run *x,
 }
 
 typedef struct run_result {
-    pct order, done;
+    rig_pct order, done;
     double cpu_us;            /* the loop thread's CPU per update */
 } run_result;
 
@@ -512,14 +486,14 @@ static void run_drive(bench *b, run *x, s6_s4_peer *peer, double seconds)
                                x->crossings * x->engine };
     b->run = x;
     b->run_no++;
-    double cpu0 = thread_cpu_s();
+    double cpu0 = rig_thread_cpu_s();
     if (offer_start(&x->o) != 0) {
         fail(b, x->o.err);
     } else {
         if (rig_run_until(r, run_delivered, b,
                           (unsigned)(seconds * 1000) + 60000) != 0)
             fail(b, "not every update was delivered");
-        x->cpu_s = thread_cpu_s() - cpu0;
+        x->cpu_s = rig_thread_cpu_s() - cpu0;
         if (offer_join(&x->o) != 0)
             fail(b, x->o.err);
     }
@@ -545,10 +519,11 @@ static run_result run_report(bench *b, run *x, s6_s4_peer *peer,
         if (!x->upd[k].cross)
             done[n_done++] = x->eval_ns[k] - x->sent_ns[k];
     }
-    run_result res = { percentiles(ord, n_ord), percentiles(done, n_done),
+    run_result res = { rig_percentiles(ord, n_ord),
+                       rig_percentiles(done, n_done),
                        x->cpu_s / (double)n_upd * 1e6 };
     print_run(x->engine ? "engine" : "floor", rate, x, res.order, res.done,
-              percentiles(in, n_upd));
+              rig_percentiles(in, n_upd));
     free(ord);
     free(done);
     free(in);

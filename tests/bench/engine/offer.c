@@ -155,7 +155,7 @@ static void *run(void *ud)
     while (sent < o->n && o->rc == 0) {
         double elapsed = (double)(uv_hrtime() - o->started_ns);
         size_t due = (size_t)(elapsed / step_ns) + 1;
-        if (due > o->n)
+        if (due > o->n || isinf(o->rate))
             due = o->n;
         for (size_t k = sent; k < due && o->rc == 0; k++)
             o->rc = append(o, &cs, k);

@@ -31,7 +31,8 @@ typedef struct offer {
     const int *slot_port;          /* a cluster: ports[slot], else NULL */
     const offer_update *upd;
     size_t n;
-    double rate;                   /* updates per second */
+    double rate;                   /* updates per second; INFINITY: every
+                                      update in one pipeline */
     const char (*symbols)[16];     /* by offer_update.pos */
     const char *const *regimes;
     size_t n_regimes;

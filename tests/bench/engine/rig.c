@@ -29,6 +29,28 @@ double rig_wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+double rig_thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+rig_pct rig_percentiles(uint64_t *v, size_t n)
+{
+    if (n == 0)
+        return (rig_pct){ NAN, NAN, NAN, 0 };
+    qsort(v, n, sizeof *v, cmp_u64);
+    return (rig_pct){ v[n / 2] / 1e6, v[(n * 99) / 100] / 1e6,
+                      v[n - 1] / 1e6, n };
+}
+
 struct rig_mem rig_mem_now(void)
 {
     long pages = 0, resident = 0;
@@ -94,10 +116,15 @@ static int load_config(rig *r, char *url4)
     json_object_set_new(root, "symbols", symbols);
     int bad = 0;
     for (size_t i = 0; i < sizeof overrides / sizeof *overrides; i++)
-        bad |= set_object(root, overrides[i][0], overrides[i][1]);
+        if (!r->shipped_limits || strcmp(overrides[i][0], "orders") != 0)
+            bad |= set_object(root, overrides[i][0], overrides[i][1]);
     snprintf(text, sizeof text,
              "{\"max_concurrent_positions\":%zu,\"budget\":1e12}", r->n);
     bad |= set_object(root, "risk", text);
+    if (r->max_age_s) {
+        snprintf(text, sizeof text, "{\"max_age_s\":%u}", r->max_age_s);
+        bad |= set_object(root, "market_data", text);
+    }
     snprintf(text, sizeof text, "{\"url\":\"%s\"}", r->srv.url);
     bad |= set_object(root, "redis", text);
     snprintf(text, sizeof text, "{\"s4_url\":\"%s\"}", url4);
@@ -170,6 +197,7 @@ static int build(rig *r, char *err, size_t errlen)
     if (s6_metrics_new_service(&r->metrics) < 0 ||
         s6_httpc_new(&r->httpc, &r->loop, NULL, &r->log) < 0 ||
         s6_store_open_sqlite(r->cfg.history.path, &r->store, &serr) < 0 ||
+        s6_store_turn_start(&r->loop, r->store, &r->log, &r->store_turn) < 0 ||
         s6_redis_open(&r->loop, r->cfg.redis.url, &ro, &r->redis, err,
                       errlen) < 0 ||
         s6_state_new(r->redis, &so, &r->state) < 0 ||
@@ -227,7 +255,8 @@ static int consume(rig *r, char *err, size_t errlen)
         .url = r->cfg.redis.url,
         .regimes = { (const char *const *)r->cfg.rules.regimes.v,
                      r->cfg.rules.regimes.n },
-        .on_market = r->on_market, .ud = r->market_ud, .log = &r->log,
+        .on_market = r->on_market, .ud = r->market_ud,
+        .busy = s6_feed_redis_busy, .busy_ud = r->redis, .log = &r->log,
     };
     if (s6_results_start(&r->loop, r->redis, &ro, &r->results, err,
                          errlen) < 0 ||
@@ -268,8 +297,17 @@ static int start_redis(rig *r)
 
 int rig_start(rig *r, size_t n, s6_feed_on_market on_market, void *ud)
 {
+    return rig_start_with(r, n, &(rig_opts){ .side = 1 }, on_market, ud);
+}
+
+int rig_start_with(rig *r, size_t n, const rig_opts *opts,
+                   s6_feed_on_market on_market, void *ud)
+{
     char err[512] = "", url4[64];
-    *r = (rig){ .n = n, .on_market = on_market, .market_ud = ud };
+    *r = (rig){ .n = n, .on_market = on_market, .market_ud = ud,
+                .side = opts->side < 0 ? -1 : 1,
+                .shipped_limits = opts->shipped_limits,
+                .max_age_s = opts->max_age_s };
     uv_loop_init(&r->loop);
     r->srv.aof = 0;
     r->symbols = calloc(n, sizeof *r->symbols);
@@ -284,7 +322,8 @@ int rig_start(rig *r, size_t n, s6_feed_on_market on_market, void *ud)
                                                 r->symbols[i] };
     }
     r->mem_start = rig_mem_now();
-    if ((r->log_file = fopen(RIG_LOG_FILE, "w")) == NULL ||
+    if ((r->log_file = fopen(opts->log_file ? opts->log_file : RIG_LOG_FILE,
+                             "w")) == NULL ||
         load_config(r, url4) != 0)
         return -1;
     r->mem_config = rig_mem_now();
@@ -425,7 +464,7 @@ static int open_chunk(rig *r, size_t from, size_t to, double entry,
             .kind = S6_RES_FILL, .market = S6_MARKET_FUT, .sl_px = sl,
             .leverage = 10, .risk_reserved = entry * qty / 10,
             .concurrency_reserved = 1, .ts = rig_wall_now(),
-            .fill = { .kind = S6_FILL_ENTRY, .side = 1, .qty = qty,
+            .fill = { .kind = S6_FILL_ENTRY, .side = r->side, .qty = qty,
                       .price = entry, .ts = rig_wall_now() },
         };
         snprintf(res.result_id, sizeof res.result_id, "entry-%zu", i);
@@ -477,6 +516,7 @@ static void close_io(rig *r)
     if (r->results != NULL)
         s6_results_close(r->results);
     s6_engine_free(r->engine);
+    s6_store_turn_stop(r->store_turn);
     s6_s4_router_free(r->s4);
     s6_s4_router_free(r->floor_s4);
     s6_state_free(r->state);

@@ -44,6 +44,7 @@
 #include "venue/s4/router.h"
 #include "s4_peer.h"
 #include "store/store.h"
+#include "store/turn.h"
 
 /* Symbols S00000USDT..S99999USDT; the config allows 100,000 positions. */
 enum { RIG_SYMBOL_LEN = 16, RIG_MAX_POSITIONS = 100000, RIG_OPEN_CHUNK = 250 };
@@ -73,6 +74,7 @@ typedef struct rig {
     bool rules_ok;
     s6_httpc *httpc;
     s6_store *store;
+    s6_store_turn *store_turn;
     s6_redis *redis;
     bool redis_up;
     s6_state *state;
@@ -91,11 +93,28 @@ typedef struct rig {
     } mem_start, mem_config;         /* before and after the config */
     s6_feed_on_market on_market;     /* the benchmark's feed callback */
     void *market_ud;
+    int side;                        /* of the positions opened: +1, -1 */
+    bool shipped_limits;             /* the S4 rate limits of config/s6.json */
+    unsigned max_age_s;              /* market_data.max_age_s, 0: shipped */
 } rig;
+
+/* How rig_start_with builds: the defaults (rig_start) are long positions
+ * and the S4 rate limits lifted. */
+typedef struct rig_opts {
+    int side;                        /* +1 long (0 means +1), -1 short */
+    bool shipped_limits;             /* keep config/s6.json's S4 limits */
+    const char *log_file;            /* the service's log, NULL:
+                                        RIG_LOG_FILE */
+    unsigned max_age_s;              /* market_data.max_age_s, 0: shipped
+                                        (a backlog the benchmark builds on
+                                        purpose must not age into drops) */
+} rig_opts;
 
 /* Everything up and the feed reading; 0, or -1 with the reason on stderr
  * (partial state is freed by rig_free).  on_market receives the feed. */
 int rig_start(rig *r, size_t n, s6_feed_on_market on_market, void *ud);
+int rig_start_with(rig *r, size_t n, const rig_opts *opts,
+                   s6_feed_on_market on_market, void *ud);
 void rig_free(rig *r);
 
 /* Runs the loop until done(ud) or timeout_ms: 0, or -1 on the timeout. */
@@ -107,13 +126,23 @@ void rig_run_for(rig *r, unsigned ms);
 /* HSET md:last:FUT:<symbol> for every symbol at mark, ts = now, written as
  * one pipeline on the command connection; 0 once all are in. */
 int rig_write_last(rig *r, double mark);
-/* Opens every position from an entry FILL on ord:{results} (long, 10x,
+/* Opens every position from an entry FILL on ord:{results} (r->side, 10x,
  * at entry, first stop at sl), RIG_OPEN_CHUNK at a time, each chunk open
  * with its stops confirmed by the peer before the next; 0, or -1 on a
  * timeout. */
 int rig_open_positions(rig *r, double entry, double qty, double sl);
 
 double rig_wall_now(void);
+/* The calling thread's CPU time, seconds (CLOCK_THREAD_CPUTIME_ID). */
+double rig_thread_cpu_s(void);
+
+/* p50, p99 and max of n durations in ns, in ms (NAN when n is 0); sorts
+ * ns. */
+typedef struct rig_pct {
+    double p50, p99, max;
+    size_t n;
+} rig_pct;
+rig_pct rig_percentiles(uint64_t *ns, size_t n);
 /* Now: the resident set (/proc/self/statm) and the heap in use
  * (mallinfo2, every arena: the peers' threads included). */
 struct rig_mem rig_mem_now(void);
