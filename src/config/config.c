@@ -219,10 +219,9 @@ static int check_unique(const s6_config *c, const char *key,
  * share a handful of tables) keep one copy. */
 enum { SHARE_RECENT = 8 };
 
-static void share_brackets(s6_bracket_list *l, s6_bracket_list **recent,
-                           size_t *n_recent)
+static void share_brackets(const s6_cfg_key *k, s6_bracket_list *l,
+                           s6_bracket_list **recent, size_t *n_recent)
 {
-    const s6_cfg_key *k = key_for("symbols.*.brackets", false);
     if (l->n == 0 || k == NULL)
         return;
     for (size_t i = 0; i < *n_recent && i < SHARE_RECENT; i++)
@@ -237,6 +236,7 @@ static void share_brackets(s6_bracket_list *l, s6_bracket_list **recent,
 
 static int decode_symbols(json_t *doc, s6_config *cfg, s6_config_error *err)
 {
+    const s6_cfg_key *bk = key_for("symbols.*.brackets", false);
     s6_bracket_list *recent[SHARE_RECENT];
     size_t n_recent = 0;
     json_t *syms = s6__config_get(doc, "symbols");
@@ -257,7 +257,7 @@ static int decode_symbols(json_t *doc, s6_config *cfg, s6_config_error *err)
             rc = check_unique(cfg, name, err);
         if (rc != 0)
             return rc;
-        share_brackets(&sym->brackets, recent, &n_recent);
+        share_brackets(bk, &sym->brackets, recent, &n_recent);
     }
     return 0;
 }
