@@ -44,6 +44,8 @@ typedef struct s6_str_list {
 typedef struct s6_bracket_list {
     s6_mm_bracket *v; /* sorted, contiguous, first floor 0 */
     size_t n;
+    bool borrowed;    /* v is an earlier symbol's identical table, freed
+                         with it: thousands of symbols share a few */
 } s6_bracket_list;
 
 /* rules.params.<rule>, as the rule host's add_rule takes it. */
@@ -60,6 +62,7 @@ typedef struct s6_rule_params_list {
 typedef struct s6_symbol_cfg {
     char *name; /* "BTCUSDT" (the key without a :FUT/:SPOT suffix) */
     int market; /* S6_MARKET_FUT or S6_MARKET_SPOT */
+    bool suffixed; /* the file's key carries the :FUT/:SPOT suffix */
     double tick, step, min_qty, min_notional;
     double taker_fee, maker_fee, leverage;
     s6_bracket_list brackets; /* FUT only */
@@ -159,7 +162,10 @@ typedef struct s6_config {
     } replay;
     s6_symbol_cfg *symbols;
     size_t n_symbols;
-    json_t *doc; /* the effective document: file + defaults + env */
+    /* The effective document (file + defaults + env) without "symbols":
+     * the symbols are kept decoded only, a few hundred bytes each where
+     * their JSON took kilobytes; s6_config_public_json writes them back. */
+    json_t *doc;
 } s6_config;
 
 typedef struct s6_config_error {

@@ -465,27 +465,157 @@ static int dec_brackets(const s6_cfg_key *k, json_t *v, void *dst,
 static void free_brackets(void *dst)
 {
     s6_bracket_list *l = dst;
-    free(l->v);
+    if (!l->borrowed)
+        free(l->v);
     *l = (s6_bracket_list){ 0 };
 }
 
+/* ---- a stored value back to JSON, and two stored values compared: the
+ * symbols are kept decoded only (config.c), so the document shown and
+ * the one a reload rebuilds from are written from them ---- */
+
+typedef json_t *(*encode_fn)(const s6_cfg_key *k, const void *src);
+typedef bool (*same_fn)(const void *a, const void *b);
+
+static json_t *enc_bool(const s6_cfg_key *k, const void *src)
+{
+    (void)k;
+    return json_boolean(*(const bool *)src);
+}
+
+static json_t *enc_u32(const s6_cfg_key *k, const void *src)
+{
+    (void)k;
+    return json_integer(*(const uint32_t *)src);
+}
+
+/* Whole numbers as integers, so a file's "leverage": 10 reads back as
+ * written (decoders take either form). */
+static json_t *num_json(double d)
+{
+    if (d == trunc(d) && fabs(d) < 1e15)
+        return json_integer((json_int_t)d);
+    return json_real(d);
+}
+
+static json_t *enc_num(const s6_cfg_key *k, const void *src)
+{
+    (void)k;
+    return num_json(*(const double *)src);
+}
+
+static json_t *enc_optnum(const s6_cfg_key *k, const void *src)
+{
+    (void)k;
+    const s6_opt_num *o = src;
+    return o->set ? num_json(o->v) : json_null();
+}
+
+static json_t *enc_str(const s6_cfg_key *k, const void *src)
+{
+    (void)k;
+    const char *s = *(char *const *)src;
+    return json_string(s ? s : "");
+}
+
+static json_t *enc_enum(const s6_cfg_key *k, const void *src)
+{
+    const char *p = k->arg;
+    for (int i = *(const int *)src; i > 0 && *p; i--)
+        p += strcspn(p, "|") + (p[strcspn(p, "|")] == '|');
+    return json_stringn(p, strcspn(p, "|"));
+}
+
+static json_t *enc_brackets(const s6_cfg_key *k, const void *src)
+{
+    (void)k;
+    const s6_bracket_list *l = src;
+    json_t *a = json_array();
+    for (size_t i = 0; a != NULL && i < l->n; i++) {
+        json_t *o = json_object();
+        for (size_t f = 0; o != NULL && f < N_BRACKET_FIELDS; f++)
+            json_object_set_new(o, BRACKET_FIELDS[f].name,
+                num_json(*(const double *)((const char *)&l->v[i] +
+                                           BRACKET_FIELDS[f].off)));
+        if (o == NULL || json_array_append_new(a, o) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static bool same_bool(const void *a, const void *b)
+{
+    return *(const bool *)a == *(const bool *)b;
+}
+
+static bool same_u32(const void *a, const void *b)
+{
+    return *(const uint32_t *)a == *(const uint32_t *)b;
+}
+
+static bool same_num(const void *a, const void *b)
+{
+    return *(const double *)a == *(const double *)b;
+}
+
+static bool same_optnum(const void *a, const void *b)
+{
+    const s6_opt_num *x = a, *y = b;
+    return x->set == y->set && (!x->set || x->v == y->v);
+}
+
+static bool same_str(const void *a, const void *b)
+{
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    return strcmp(x ? x : "", y ? y : "") == 0;
+}
+
+static bool same_enum(const void *a, const void *b)
+{
+    return *(const int *)a == *(const int *)b;
+}
+
+static bool same_brackets(const void *a, const void *b)
+{
+    const s6_bracket_list *x = a, *y = b;
+    if (x->n != y->n)
+        return false;
+    for (size_t i = 0; i < x->n; i++)
+        for (size_t f = 0; f < N_BRACKET_FIELDS; f++)
+            if (*(const double *)((const char *)&x->v[i] +
+                                  BRACKET_FIELDS[f].off) !=
+                *(const double *)((const char *)&y->v[i] +
+                                  BRACKET_FIELDS[f].off))
+                return false;
+    return true;
+}
+
+/* enc and same are NULL for the types only the document keeps (the
+ * symbols use none of them). */
 static const struct {
     const char *name;
     decode_fn dec;
     free_fn fr;
+    encode_fn enc;
+    same_fn same;
 } TYPES[S6_CT_COUNT] = {
-    [S6_CT_BOOL] = { "bool", dec_bool, NULL },
-    [S6_CT_U32] = { "integer", dec_u32, NULL },
-    [S6_CT_NUM] = { "number", dec_num, NULL },
-    [S6_CT_OPTNUM] = { "number or null", dec_optnum, NULL },
-    [S6_CT_STR] = { "string", dec_str, free_str },
-    [S6_CT_HOST] = { "host", dec_host, free_str },
-    [S6_CT_URL] = { "URL", dec_url, free_str },
-    [S6_CT_ENVNAME] = { "env name", dec_envname, free_str },
-    [S6_CT_ENUM] = { "enum", dec_enum, NULL },
-    [S6_CT_STRLIST] = { "names", dec_strlist, free_strlist },
-    [S6_CT_PARAMS] = { "object", dec_params, free_params },
-    [S6_CT_BRACKETS] = { "brackets", dec_brackets, free_brackets },
+    [S6_CT_BOOL] = { "bool", dec_bool, NULL, enc_bool, same_bool },
+    [S6_CT_U32] = { "integer", dec_u32, NULL, enc_u32, same_u32 },
+    [S6_CT_NUM] = { "number", dec_num, NULL, enc_num, same_num },
+    [S6_CT_OPTNUM] = { "number or null", dec_optnum, NULL, enc_optnum,
+                       same_optnum },
+    [S6_CT_STR] = { "string", dec_str, free_str, enc_str, same_str },
+    [S6_CT_HOST] = { "host", dec_host, free_str, enc_str, same_str },
+    [S6_CT_URL] = { "URL", dec_url, free_str, enc_str, same_str },
+    [S6_CT_ENVNAME] = { "env name", dec_envname, free_str, enc_str,
+                        same_str },
+    [S6_CT_ENUM] = { "enum", dec_enum, NULL, enc_enum, same_enum },
+    [S6_CT_STRLIST] = { "names", dec_strlist, free_strlist, NULL, NULL },
+    [S6_CT_PARAMS] = { "object", dec_params, free_params, NULL, NULL },
+    [S6_CT_BRACKETS] = { "brackets", dec_brackets, free_brackets,
+                         enc_brackets, same_brackets },
 };
 
 const char *s6_cfg_type_name(s6_cfg_type t)
@@ -503,4 +633,14 @@ void s6__config_release(const s6_cfg_key *k, void *dst)
 {
     if (TYPES[k->type].fr != NULL)
         TYPES[k->type].fr(dst);
+}
+
+json_t *s6__config_encode(const s6_cfg_key *k, const void *src)
+{
+    return TYPES[k->type].enc != NULL ? TYPES[k->type].enc(k, src) : NULL;
+}
+
+bool s6__config_same(const s6_cfg_key *k, const void *a, const void *b)
+{
+    return TYPES[k->type].same != NULL && TYPES[k->type].same(a, b);
 }

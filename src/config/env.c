@@ -85,7 +85,7 @@ int s6__config_env_patch(json_t *doc, s6_config_error *err)
 
 int s6_config_apply_env(s6_config *cfg, s6_config_error *err)
 {
-    json_t *doc = json_deep_copy(cfg->doc);
+    json_t *doc = s6__config_full_doc(cfg);
     if (doc == NULL) {
         err_begin(err, "environment");
         return fail(err, "", "out of memory");

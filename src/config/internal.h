@@ -71,3 +71,13 @@ int s6__config_decode(const s6_cfg_key *k, json_t *v, void *dst,
                       const char *path, s6_config_error *err);
 /* Frees what a decode of key k stored in dst (nothing for plain values). */
 void s6__config_release(const s6_cfg_key *k, void *dst);
+/* The stored value of key k back as JSON (new reference; NULL for the
+ * types only the document keeps, or on ENOMEM). */
+json_t *s6__config_encode(const s6_cfg_key *k, const void *src);
+/* Do two stored values of key k say the same? */
+bool s6__config_same(const s6_cfg_key *k, const void *a, const void *b);
+/* The effective document with the symbols written back in from their
+ * decoded form (new reference, NULL on ENOMEM): what a rebuild reads. */
+json_t *s6__config_full_doc(const s6_config *cfg);
+/* Same symbols, in the same order, with the same values? */
+bool s6__config_symbols_same(const s6_config *a, const s6_config *b);

@@ -82,7 +82,7 @@ static int pin_restart_keys(const s6_config_live *live, s6_config *fresh,
             continue;
         if (pd->n < S6_CONFIG_MAX_PENDING)
             pd->keys[pd->n++] = k->path;
-        if (doc == NULL && (doc = json_deep_copy(fresh->doc)) == NULL)
+        if (doc == NULL && (doc = s6__config_full_doc(fresh)) == NULL)
             return -ENOMEM;
         s6__config_set(doc, k->path, json_deep_copy(was));
     }
@@ -150,7 +150,8 @@ int s6_config_live_reload(s6_config_live *live)
     bool had_error = live->has_error;
     live->has_error = false;
     note_pending(live, &pd);
-    if (json_equal(fresh.doc, live->cur->doc)) {
+    if (json_equal(fresh.doc, live->cur->doc) &&
+        s6__config_symbols_same(&fresh, live->cur)) {
         live->unchanged++;
         s6_config_free(&fresh);
         return 0;

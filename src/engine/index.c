@@ -7,24 +7,24 @@
 
 enum { EMPTY = -1, DELETED = -2 };
 
-static uint64_t hash(const char *s)
+static uint32_t hash(const char *s)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (; *s != '\0'; s++)
         h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    return (uint32_t)(h ^ (h >> 32));
 }
 
-/* The slot holding key, or -1. */
-static long find(const e_index *ix, const char *key)
+static long find(const e_index *ix, const char *key, uint32_t h)
 {
     if (ix->cap == 0)
         return -1;
     size_t mask = ix->cap - 1;
-    for (size_t i = hash(key) & mask, n = 0; n < ix->cap; i = (i + 1) & mask, n++) {
-        if (ix->vals[i] == EMPTY)
+    for (size_t i = h & mask, n = 0; n < ix->cap; i = (i + 1) & mask, n++) {
+        const e_index_slot *s = &ix->slots[i];
+        if (s->val == EMPTY)
             return -1;
-        if (ix->vals[i] != DELETED && strcmp(ix->keys[i], key) == 0)
+        if (s->val >= 0 && s->hash == h && strcmp(s->key, key) == 0)
             return (long)i;
     }
     return -1;
@@ -32,44 +32,40 @@ static long find(const e_index *ix, const char *key)
 
 int e_index_get(const e_index *ix, const char *key)
 {
-    long i = find(ix, key);
-    return i >= 0 ? ix->vals[i] : -1;
+    long i = find(ix, key, hash(key));
+    return i >= 0 ? ix->slots[i].val : -1;
 }
 
-static void insert(e_index *ix, const char *key, int val)
+/* Places a slot's key (owned by the table from now on) where its probe
+ * finds it. */
+static void place(e_index *ix, uint32_t h, char *key, int val)
 {
-    size_t mask = ix->cap - 1, i = hash(key) & mask;
-    while (ix->vals[i] >= 0)
+    size_t mask = ix->cap - 1, i = h & mask;
+    while (ix->slots[i].val >= 0)
         i = (i + 1) & mask;
-    if (ix->vals[i] == EMPTY)
+    if (ix->slots[i].val == EMPTY)
         ix->used++;
-    memcpy(ix->keys[i], key, strlen(key) + 1);
-    ix->vals[i] = val;
+    ix->slots[i] = (e_index_slot){ .hash = h, .val = val, .key = key };
 }
 
-/* Rebuilds at a capacity that keeps the table under half full; drops
- * the tombstones on the way. */
+/* To at most half full, tombstones dropped. */
 static int grow(e_index *ix)
 {
     size_t live = 0;
     for (size_t i = 0; i < ix->cap; i++)
-        live += ix->vals[i] >= 0;
-    size_t cap = 64;
-    while (cap < (live + 1) * 4)
+        live += ix->slots[i].val >= 0;
+    size_t cap = 16;
+    while (cap < (live + 1) * 2)
         cap *= 2;
-    e_index n = {.keys = malloc(cap * sizeof *n.keys),
-                  .vals = malloc(cap * sizeof *n.vals), .cap = cap};
-    if (n.keys == NULL || n.vals == NULL) {
-        free(n.keys);
-        free(n.vals);
+    e_index n = {.slots = malloc(cap * sizeof *n.slots), .cap = cap};
+    if (n.slots == NULL)
         return -ENOMEM;
-    }
     for (size_t i = 0; i < cap; i++)
-        n.vals[i] = EMPTY;
+        n.slots[i] = (e_index_slot){ .val = EMPTY };
     for (size_t i = 0; i < ix->cap; i++)
-        if (ix->vals[i] >= 0)
-            insert(&n, ix->keys[i], ix->vals[i]);
-    e_index_free(ix);
+        if (ix->slots[i].val >= 0)
+            place(&n, ix->slots[i].hash, ix->slots[i].key, ix->slots[i].val);
+    free(ix->slots);
     *ix = n;
     return 0;
 }
@@ -78,32 +74,39 @@ int e_index_put(e_index *ix, const char *key, int val)
 {
     if (key == NULL || strlen(key) >= E_INDEX_KEY_MAX || val < 0)
         return -EINVAL;
-    long i = find(ix, key);
+    uint32_t h = hash(key);
+    long i = find(ix, key, h);
     if (i >= 0) {
-        ix->vals[i] = val;
+        ix->slots[i].val = val;
         return 0;
     }
-    if ((ix->used + 1) * 2 > ix->cap) {
+    if ((ix->used + 1) * 4 > ix->cap * 3) {
         int rc = grow(ix);
         if (rc != 0)
             return rc;
     }
-    insert(ix, key, val);
+    char *copy = strdup(key);
+    if (copy == NULL)
+        return -ENOMEM;
+    place(ix, h, copy, val);
     return 0;
 }
 
 void e_index_del(e_index *ix, const char *key)
 {
-    long i = find(ix, key);
-    if (i >= 0)
-        ix->vals[i] = DELETED;
+    long i = find(ix, key, hash(key));
+    if (i >= 0) {
+        free(ix->slots[i].key);
+        ix->slots[i] = (e_index_slot){ .hash = 0, .val = DELETED };
+    }
 }
 
 void e_index_free(e_index *ix)
 {
-    free(ix->keys);
-    free(ix->vals);
-    ix->keys = NULL;
-    ix->vals = NULL;
+    for (size_t i = 0; i < ix->cap; i++)
+        if (ix->slots[i].val >= 0)
+            free(ix->slots[i].key);
+    free(ix->slots);
+    ix->slots = NULL;
     ix->cap = ix->used = 0;
 }

@@ -34,7 +34,9 @@ typedef struct lua_edge {
     s6_sink sink;
     s6_state_store store;
     int nslots;
-    slot_name *names;         /* what the live set was told, by slot */
+    slot_name *names;         /* what the live set was told, by slot; grown
+                                 to the highest slot named (n_names) */
+    int n_names;
     const s6_ruleset *told;   /* the live set they were told to */
 } lua_edge;
 
@@ -80,10 +82,28 @@ static void lua_cancel(void *ud)
 static void retell(lua_edge *l, s6_ruleset *live)
 {
     l->told = live;
-    for (int s = 0; s < l->nslots; s++)
+    for (int s = 0; s < l->n_names; s++)
         if (l->names[s].id[0] != '\0')
             (void)s6_ruleset_set_slot(live, s, l->names[s].id,
                                       l->names[s].symbol);
+}
+
+/* Room for names up to slot: doubled, so a book that fills its slots one
+ * by one copies each name a few times at most. */
+static int grow_names(lua_edge *l, int slot)
+{
+    int n = l->n_names ? l->n_names : 64;
+    while (n <= slot)
+        n *= 2;
+    if (n > l->nslots)
+        n = l->nslots;
+    slot_name *v = realloc(l->names, (size_t)n * sizeof *v);
+    if (v == NULL)
+        return -ENOMEM;
+    memset(v + l->n_names, 0, (size_t)(n - l->n_names) * sizeof *v);
+    l->names = v;
+    l->n_names = n;
+    return 0;
 }
 
 static void lua_slot_named(void *ud, int slot, const char *id,
@@ -95,6 +115,8 @@ static void lua_slot_named(void *ud, int slot, const char *id,
         return;
     if (l->told != live)
         retell(l, live);
+    if (slot >= l->n_names && grow_names(l, slot) != 0)
+        return;
     slot_name *n = &l->names[slot];
     if (strcmp(n->id, id) == 0 && strcmp(n->symbol, symbol) == 0)
         return;
@@ -197,8 +219,7 @@ int s6_rules_edge_lua(struct s6_rules_svc *svc, int nslots,
         return -ENOMEM;
     l->svc = svc;
     l->nslots = nslots;
-    l->names = calloc((size_t)nslots, sizeof *l->names);
-    if (l->names == NULL || s6_sink_init(&l->sink, SINK_LIMIT) != 0 ||
+    if (s6_sink_init(&l->sink, SINK_LIMIT) != 0 ||
         s6_state_store_init(&l->store, nslots, S6_REG_MAX_RULES) != 0) {
         s6_sink_free(&l->sink);
         free(l->names);

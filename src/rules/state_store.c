@@ -3,6 +3,7 @@
  * Lua state) or a rollback continues from the same steps.  The engine
  * persists these strings with the position (docs/contracts.md).
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,15 +14,10 @@ int s6_state_store_init(s6_state_store *st, int nslots, int nrules)
 {
     if (st == NULL || nslots < 1 || nrules < 1)
         return S6_EINVAL;
-    size_t n = (size_t)nslots * (size_t)nrules;
-    st->json = calloc(n, sizeof *st->json);
-    st->len = calloc(n, sizeof *st->len);
-    st->gen = calloc(n, sizeof *st->gen);
-    st->slot_gen = calloc((size_t)nslots, sizeof *st->slot_gen);
+    st->rows = calloc((size_t)nslots, sizeof *st->rows);
     st->nslots = nslots;
     st->nrules = nrules;
-    if (st->json == NULL || st->len == NULL || st->gen == NULL ||
-        st->slot_gen == NULL) {
+    if (st->rows == NULL) {
         s6_state_store_free(st);
         return S6_ERANGE;
     }
@@ -32,47 +28,72 @@ void s6_state_store_free(s6_state_store *st)
 {
     if (st == NULL)
         return;
-    if (st->json != NULL)
-        for (size_t i = 0; i < (size_t)st->nslots * (size_t)st->nrules; i++)
-            free(st->json[i]);
-    free(st->json);
-    free(st->len);
-    free(st->gen);
-    free(st->slot_gen);
+    for (int s = 0; st->rows != NULL && s < st->nslots; s++) {
+        for (int c = 0; st->rows[s] != NULL && c < st->rows[s]->ncells; c++)
+            free(st->rows[s]->cells[c].json);
+        free(st->rows[s]);
+    }
+    free(st->rows);
     memset(st, 0, sizeof *st);
 }
 
-static long cell(const s6_state_store *st, int slot, int rule_id)
+static bool in_shape(const s6_state_store *st, int slot, int rule_id)
 {
-    if (st == NULL || slot < 0 || slot >= st->nslots || rule_id < 0 ||
-        rule_id >= st->nrules)
-        return -1;
-    return (long)slot * st->nrules + rule_id;
+    return st != NULL && slot >= 0 && slot < st->nslots && rule_id >= 0 &&
+           rule_id < st->nrules;
+}
+
+/* The cell, or NULL when the slot never held that rule's state. */
+static const struct s6_state_cell *cell(const s6_state_store *st, int slot,
+                                        int rule_id)
+{
+    if (!in_shape(st, slot, rule_id) || st->rows[slot] == NULL ||
+        rule_id >= st->rows[slot]->ncells)
+        return NULL;
+    return &st->rows[slot]->cells[rule_id];
+}
+
+/* The slot's row with room for rule_id; NULL on ENOMEM. */
+static s6_state_row *row_for(s6_state_store *st, int slot, int rule_id)
+{
+    s6_state_row *r = st->rows[slot];
+    if (r != NULL && rule_id < r->ncells)
+        return r;
+    int n = rule_id + 1;
+    s6_state_row *nr = realloc(r, sizeof *nr + (size_t)n * sizeof nr->cells[0]);
+    if (nr == NULL)
+        return NULL;
+    int had = r != NULL ? nr->ncells : 0;
+    if (r == NULL)
+        nr->slot_gen = 0;
+    memset(&nr->cells[had], 0, (size_t)(n - had) * sizeof nr->cells[0]);
+    nr->ncells = n;
+    st->rows[slot] = nr;
+    return nr;
 }
 
 unsigned s6_state_gen(const s6_state_store *st, int slot, int rule_id)
 {
-    long c = cell(st, slot, rule_id);
-    return c < 0 ? 0 : st->gen[c];
+    const struct s6_state_cell *c = cell(st, slot, rule_id);
+    return c != NULL ? c->gen : 0;
 }
 
 const char *s6_state_get(const s6_state_store *st, int slot, int rule_id,
                          size_t *len)
 {
-    long c = cell(st, slot, rule_id);
-    if (c < 0 || st->json[c] == NULL)
+    const struct s6_state_cell *c = cell(st, slot, rule_id);
+    if (c == NULL || c->json == NULL)
         return NULL;
     if (len != NULL)
-        *len = st->len[c];
-    return st->json[c];
+        *len = c->len;
+    return c->json;
 }
 
 /* Returns the new generation; 0 on failure (generations start at 1). */
 unsigned s6_state_set(s6_state_store *st, int slot, int rule_id,
                       const char *json, size_t len)
 {
-    long c = cell(st, slot, rule_id);
-    if (c < 0)
+    if (!in_shape(st, slot, rule_id))
         return 0;
     char *copy = NULL;
     if (json != NULL) {
@@ -82,23 +103,35 @@ unsigned s6_state_set(s6_state_store *st, int slot, int rule_id,
         memcpy(copy, json, len);
         copy[len] = '\0';
     }
-    free(st->json[c]);
-    st->json[c] = copy;
-    st->len[c] = copy ? len : 0;
-    if (++st->gen[c] == 0 || st->gen[c] == S6_STATE_GEN_NONE)
-        st->gen[c] = 1;
-    st->slot_gen[slot]++;
-    return st->gen[c];
+    s6_state_row *r = row_for(st, slot, rule_id);
+    if (r == NULL) {
+        free(copy);
+        return 0;
+    }
+    struct s6_state_cell *c = &r->cells[rule_id];
+    free(c->json);
+    c->json = copy;
+    c->len = copy ? len : 0;
+    if (++c->gen == 0 || c->gen == S6_STATE_GEN_NONE)
+        c->gen = 1;
+    r->slot_gen++;
+    return c->gen;
 }
 
 unsigned s6_state_slot_gen(const s6_state_store *st, int slot)
 {
-    return st != NULL && slot >= 0 && slot < st->nslots ? st->slot_gen[slot]
-                                                        : 0;
+    return st != NULL && slot >= 0 && slot < st->nslots &&
+                   st->rows[slot] != NULL
+               ? st->rows[slot]->slot_gen : 0;
 }
 
+/* A slot that never held a state has nothing to drop; one that did keeps
+ * its row, so its generations keep moving forward for readers that hold
+ * one (rules/remote.c). */
 void s6_state_store_clear_slot(s6_state_store *st, int slot)
 {
-    for (int r = 0; st != NULL && r < st->nrules; r++)
+    if (st == NULL || slot < 0 || slot >= st->nslots || st->rows[slot] == NULL)
+        return;
+    for (int r = 0; r < st->rows[slot]->ncells; r++)
         (void)s6_state_set(st, slot, r, NULL, 0);
 }

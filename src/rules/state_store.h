@@ -10,13 +10,23 @@
  * something the store never had (rules/remote.c). */
 #define S6_STATE_GEN_NONE UINT_MAX
 
+/* One slot's cells, made at the slot's first state and grown to the
+ * highest rule id it has held: a store sized for thousands of slots and
+ * S6_REG_MAX_RULES rules costs a pointer per slot until states arrive. */
+typedef struct s6_state_row {
+    unsigned slot_gen;  /* moves with any of the slot's cells */
+    int ncells;
+    struct s6_state_cell {
+        char *json;     /* NULL = empty state */
+        size_t len;
+        unsigned gen;
+    } cells[];
+} s6_state_row;
+
 struct s6_state_store {
-    int nslots;
+    int nslots;         /* the shape callers index by */
     int nrules;
-    char **json;      /* nslots * nrules, NULL = empty state */
-    size_t *len;
-    unsigned *gen;
-    unsigned *slot_gen; /* nslots: moves with any of the slot's cells */
+    s6_state_row **rows; /* nslots, NULL until the slot holds a state */
 };
 
 int s6_state_store_init(s6_state_store *st, int nslots, int nrules);

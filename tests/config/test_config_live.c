@@ -213,6 +213,56 @@ static void direct_reload_and_env(void **state)
     json_decref(h);
 }
 
+/* A file with symbols: the running config keeps them decoded only, so a
+ * reload must still see a symbol's change, and a restart key's pin (a
+ * rebuild) must keep the symbols. */
+static const char *with_symbols(unsigned port, const char *tick,
+                                const char *cum)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\"http\": {\"port\": %u}, \"symbols\": {\"BTCUSDT\": "
+             "{\"tick\": %s, \"step\": 0.001, \"min_qty\": 0.001, "
+             "\"brackets\": [{\"notional_floor\": 0, \"notional_cap\": "
+             "50000, \"mmr\": 0.004, \"cum\": 0}, {\"notional_floor\": "
+             "50000, \"notional_cap\": 500000, \"mmr\": 0.005, \"cum\": "
+             "%s}]}, \"BTCUSDT:SPOT\": {\"tick\": 0.01, \"step\": 0.00001, "
+             "\"min_qty\": 0.00001}}}\n", port, tick, cum);
+    return buf;
+}
+
+static void a_symbol_change_swaps(void **state)
+{
+    fixture *f = *state;
+    s6_config_live *live = &f->live;
+    editor_save(f, with_symbols(8086, "0.1", "50"));
+    assert_int_equal(s6_config_live_reload(live), 1);
+    assert_int_equal(s6_config_live_reload(live), 0); /* nothing changed */
+    const s6_config *c = s6_config_live_get(live);
+    assert_null(json_object_get(c->doc, "symbols"));
+    assert_int_equal(c->n_symbols, 2);
+
+    editor_save(f, with_symbols(8086, "0.5", "50"));
+    assert_int_equal(s6_config_live_reload(live), 1);
+    c = s6_config_live_get(live);
+    assert_true(s6_config_symbol(c, S6_MARKET_FUT, "BTCUSDT")->tick == 0.5);
+
+    /* a cum that breaks the table is refused, as any bad key */
+    editor_save(f, with_symbols(8086, "0.5", "60"));
+    assert_true(s6_config_live_reload(live) < 0);
+
+    /* a restart key pinned: the rebuild keeps every symbol */
+    editor_save(f, with_symbols(9999, "0.2", "50"));
+    assert_int_equal(s6_config_live_reload(live), 1);
+    c = s6_config_live_get(live);
+    assert_int_equal(c->http.port, 8086);
+    assert_int_equal(live->n_restart_pending, 1);
+    assert_int_equal(c->n_symbols, 2);
+    assert_true(s6_config_symbol(c, S6_MARKET_FUT, "BTCUSDT")->tick == 0.2);
+    assert_non_null(s6_config_symbol(c, S6_MARKET_SPOT, "BTCUSDT"));
+    assert_int_equal(f->calls, 3);
+}
+
 /* The check a reload must pass before it swaps: refuses an interval of
  * 12, naming a key, as the service's rule-schema check does. */
 static int not_twelve(void *ud, const s6_config *fresh, s6_config_error *err)
@@ -334,6 +384,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(restart_keys_wait_for_a_restart, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(direct_reload_and_env, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_symbol_change_swaps, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(
             a_refused_check_keeps_the_running_config, setup, teardown),

@@ -37,6 +37,8 @@ static void load_ok(const char *text, s6_config *c)
         fail_msg("refused: %s", e.message);
 }
 
+static void clear_env(void);
+
 /* ---- the shipped file ---- */
 
 static void shipped_config_loads_and_is_the_defaults(void **state)
@@ -171,6 +173,63 @@ static void symbol_defaults_and_suffixes(void **state)
     assert_true(f->brackets.v[1].cum == 50);
     assert_true(s->target_exposure.set && s->target_exposure.v == -2500);
     assert_int_equal(s->brackets.n, 0);
+    s6_config_free(&c);
+}
+
+/* The symbols are kept decoded, not as JSON: the document holds none,
+ * equal bracket tables are one copy, and what is shown and what the
+ * environment's rebuild reads are written back from the decoded form. */
+static void symbols_kept_compact_and_shown_as_loaded(void **state)
+{
+    (void)state;
+    clear_env();
+    s6_config c;
+    load_ok(SYMS("{\"BTCUSDT\":" FUT(",\"leverage\":10") ",\"ETHUSDT\":"
+                 FUT("") ",\"SOLUSDT\":{" FUT_BODY ",\"brackets\":[" BR0
+                 "]},\"BTCUSDT:SPOT\":{\"tick\":0.01,\"step\":0.00001,"
+                 "\"min_qty\":0.00001,\"target_exposure\":-2500.5}}"), &c);
+    assert_null(json_object_get(c.doc, "symbols"));
+    const s6_symbol_cfg *btc = s6_config_symbol(&c, S6_MARKET_FUT, "BTCUSDT");
+    const s6_symbol_cfg *eth = s6_config_symbol(&c, S6_MARKET_FUT, "ETHUSDT");
+    const s6_symbol_cfg *sol = s6_config_symbol(&c, S6_MARKET_FUT, "SOLUSDT");
+    assert_ptr_equal(eth->brackets.v, btc->brackets.v);
+    assert_true(eth->brackets.borrowed && !btc->brackets.borrowed);
+    assert_ptr_not_equal(sol->brackets.v, btc->brackets.v);
+    assert_int_equal(sol->brackets.n, 1);
+
+    json_t *pub = s6_config_public_json(&c);
+    json_t *syms = json_object_get(pub, "symbols");
+    assert_int_equal(json_object_size(syms), 4);
+    json_t *b = json_object_get(syms, "BTCUSDT");
+    assert_int_equal(json_integer_value(json_object_get(b, "leverage")), 10);
+    assert_string_equal(json_string_value(json_object_get(b, "market")), "FUT");
+    assert_true(json_real_value(json_object_get(b, "tick")) == 0.1);
+    json_t *br = json_array_get(json_object_get(b, "brackets"), 1);
+    assert_true(json_number_value(json_object_get(br, "mmr")) == 0.005);
+    assert_int_equal(json_integer_value(json_object_get(br, "cum")), 50);
+    json_t *s = json_object_get(syms, "BTCUSDT:SPOT");
+    assert_string_equal(json_string_value(json_object_get(s, "market")),
+                        "SPOT");
+    assert_true(json_real_value(json_object_get(s, "target_exposure")) ==
+                -2500.5);
+    assert_true(json_is_null(json_object_get(b, "target_exposure")));
+    json_decref(pub);
+
+    /* the environment's rebuild keeps every symbol as it was */
+    setenv("PORT", "9191", 1);
+    s6_config_error e;
+    if (s6_config_apply_env(&c, &e) != 0)
+        fail_msg("%s", e.message);
+    unsetenv("PORT");
+    assert_int_equal(c.http.port, 9191);
+    assert_int_equal(c.n_symbols, 4);
+    const s6_symbol_cfg *spot = s6_config_symbol(&c, S6_MARKET_SPOT, "BTCUSDT");
+    assert_non_null(spot);
+    assert_true(spot->target_exposure.set &&
+                spot->target_exposure.v == -2500.5 && spot->tick == 0.01);
+    btc = s6_config_symbol(&c, S6_MARKET_FUT, "BTCUSDT");
+    assert_true(btc->leverage == 10 && btc->brackets.n == 2 &&
+                btc->brackets.v[1].cum == 50);
     s6_config_free(&c);
 }
 
@@ -475,6 +534,7 @@ int main(void)
         cmocka_unit_test(shipped_config_loads_and_is_the_defaults),
         cmocka_unit_test(omitted_keys_take_their_defaults),
         cmocka_unit_test(symbol_defaults_and_suffixes),
+        cmocka_unit_test(symbols_kept_compact_and_shown_as_loaded),
         cmocka_unit_test(params_become_rule_host_json),
         cmocka_unit_test(bad_input_names_key_and_reason),
         cmocka_unit_test(syntax_error_column_and_missing_file),

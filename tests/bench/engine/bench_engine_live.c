@@ -178,6 +178,28 @@ static double per_position(size_t a, size_t b, size_t c, size_t n)
     return ((double)c - 2.0 * (double)b + (double)a) / (double)n;
 }
 
+/* Per symbol: the config's growth over n symbols.  The service's share:
+ * the process less what the two in-process S4 peers keep of the orders
+ * they took (n each, the bare peer's growth).  The rules run in this
+ * process here; in the service their Lua heap is the rule worker's. */
+static void print_shares(bench *b, struct rig_mem built, struct rig_mem bare,
+                         struct rig_mem open)
+{
+    size_t n = b->rig.n;
+    printf("memory: per symbol, the config's growth: RSS %.0f bytes, heap "
+           "%.0f bytes\n",
+           ((double)b->rig.mem_config.rss - (double)b->rig.mem_start.rss) / n,
+           ((double)b->rig.mem_config.heap - (double)b->rig.mem_start.heap) /
+               n);
+    printf("memory: the service's share with every position open (less both "
+           "peers' orders): RSS %.1f MiB, heap %.1f MiB\n",
+           mib(open.rss - 2 * (bare.rss - built.rss)),
+           mib(open.heap - 2 * (bare.heap - built.heap)));
+    printf("memory: the rules' Lua heap (the rule worker's in the service): "
+           "%.1f MiB\n",
+           mib(s6_ruleset_mem_used(b->rig.rules_svc.reg.live)));
+}
+
 static void memory_phase(bench *b)
 {
     size_t n = b->rig.n;
@@ -203,6 +225,7 @@ static void memory_phase(bench *b)
            "RSS %.0f bytes, heap %.0f bytes\n",
            per_position(built.rss, bare.rss, open.rss, n),
            per_position(built.heap, bare.heap, open.heap, n));
+    print_shares(b, built, bare, open);
 }
 
 /* ---- 2. the manage tick ---- */

@@ -133,12 +133,12 @@ static int load_config(rig *r, char *url4)
     bad |= set_object(root, "history", text);
     snprintf(text, sizeof text, "{\"dir\":\"%s/rules\"}", S6_SOURCE_DIR);
     bad |= set_object(root, "rules", text);
-    char *cfg_text = bad ? NULL : json_dumps(root, JSON_COMPACT);
+    /* a file, read as the service reads its own */
+    snprintf(path, sizeof path, "%s/s6.json", r->srv.dir);
+    bad |= bad ? 0 : json_dump_file(root, path, JSON_COMPACT);
     json_decref(root);
     s6_config_error ce;
-    int rc = cfg_text ? s6_config_load_text(cfg_text, "bench", &r->cfg, &ce)
-                      : -1;
-    free(cfg_text);
+    int rc = bad ? -1 : s6_config_load_file(path, &r->cfg, &ce);
     if (rc != 0) {
         fprintf(stderr, "config: %s\n", bad ? "cannot build" : ce.message);
         return -1;
