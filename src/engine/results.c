@@ -294,6 +294,46 @@ static e_pos *named_position(s6_engine *e, const s6_order_result *r)
     return p == NULL && r->intent_id[0] ? e_by_intent(e, r->intent_id) : p;
 }
 
+/* The position an intent of S6's own shape was keyed for
+ * ("<pos_id>-<action>-<seq>", one of the actions of a position's own
+ * orders), into owner; false for any other key.  A hedge is keyed for the
+ * SPOT position and fills the FUT one, so it names no owner here. */
+static bool key_owner(const char *intent, char owner[S6_POS_ID_MAX + 1])
+{
+    static const int own[] = { S6_PURPOSE_STOP, S6_PURPOSE_TP,
+                               S6_PURPOSE_ADD, S6_PURPOSE_CLOSE };
+    const char *seq = strrchr(intent, '-');
+    const char *act = seq;
+    while (act != NULL && act > intent && act[-1] != '-')
+        act--;
+    if (seq == NULL || act == NULL || act <= intent + 1)
+        return false;
+    size_t n = (size_t)(act - 1 - intent), len = (size_t)(seq - act);
+    for (size_t i = 0; n <= S6_POS_ID_MAX && i < sizeof own / sizeof *own;
+         i++) {
+        const char *name = s6_purpose_name(own[i]);
+        if (strlen(name) == len && strncmp(act, name, len) == 0) {
+            memcpy(owner, intent, n);
+            owner[n] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A fill of an order S6 keyed for another position than p: that position
+ * is closed (and, after a restart, forgotten: only open records load), so
+ * the fill is a copy read again (S4 published it twice, or the consumer
+ * delivered it again).  It is that position's fill, never the symbol's
+ * next position's. */
+static bool keyed_for_other(const s6_fill *f, const e_pos *p)
+{
+    char owner[S6_POS_ID_MAX + 1];
+    return f->kind != S6_FILL_ENTRY && f->kind != S6_FILL_MANUAL &&
+           key_owner(f->intent_id, owner) &&
+           strcmp(owner, p->rec.pos.id) != 0;
+}
+
 static e_pos *position_for(s6_engine *e, const s6_order_result *r)
 {
     e_pos *p = named_position(e, r);
@@ -508,6 +548,14 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
     if (applied_before(e, r, &f))
         return 0;
     e_pos *p = position_for(e, r);
+    if (p != NULL && keyed_for_other(&f, p)) {
+        s6_log_warn(e->log, "engine", "fill of an order keyed for a closed "
+                    "position: not applied to the open one",
+                    S6_LOG_STR("result_id", r->result_id),
+                    S6_LOG_STR("intent_id", f.intent_id),
+                    S6_LOG_STR("open_pos_id", p->rec.pos.id));
+        return 0;
+    }
     s6_order_result hedged;
     bool hedge = p != NULL && p->rec.pos.market != r->market;
     size_t hedger = hedge ? e_slot(e, p) : 0; /* a slot: e->pos may move */

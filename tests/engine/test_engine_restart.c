@@ -359,6 +359,49 @@ static void replayed_close_after_restart(void **st)
     fx_teardown(&f);
 }
 
+/* A copy of a closed position's take-profit fill, read again once the
+ * engine has forgotten that position (its slot freed, its result id out
+ * of the recent ones; after a restart the service loads open records
+ * only): it names an order S6 keyed for the closed position, so it is
+ * not the next position's fill on the symbol (the fault campaign's seed 7
+ * closed the next position with it and booked the PnL twice). */
+static void assert_state(fx *f, const char *state)
+{
+    json_t *p = fx_pos(f);
+    assert_string_equal(json_string_value(json_object_get(p, "state")), state);
+    json_decref(p);
+}
+
+static void copy_of_a_closed_positions_fill(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 49000), 0);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    char first[S6_POS_ID_MAX + 1], tp[S6_INTENT_ID_MAX + 1];
+    snprintf(first, sizeof first, "%s", f.pos_id);
+    snprintf(tp, sizeof tp, "%s-tp-7", first);
+    unsigned rid = f.rid;
+    assert_int_equal(fx_fill(&f, tp, S6_FILL_REDUCE, -1, 0.1, 51000, 0.5, 0), 0);
+    assert_state(&f, "CLOSED");
+    fx_tick(&f);
+    fx_tick(&f); /* the closed position's slot is freed */
+    f.pos_id[0] = '\0';
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 52000, 0, 51000), 0);
+    assert_string_not_equal(f.pos_id, first);
+    for (int i = 0; i < 70; i++) /* more results than the recent ids hold */
+        fx_result(&f, S6_RES_ACCEPTED, "zz-sl-1", "");
+    unsigned now = f.rid;
+    f.rid = rid;
+    assert_int_equal(fx_fill(&f, tp, S6_FILL_REDUCE, -1, 0.1, 51000, 0.5, 0), 0);
+    f.rid = now;
+    assert_state(&f, "ACTIVE");
+    assert_true(fabs(fx_num(&f, "qty") - 0.1) < 1e-12);
+    assert_true(fabs(fx_num(&f, "realized_pnl")) < 1e-9);
+    fx_teardown(&f);
+}
+
 /* Both rules edges hand rule state over as JSON keyed by rule name and
  * take it back unchanged. */
 static void rules_edges_state_round_trip(void **st)
@@ -487,6 +530,7 @@ int main(void)
         cmocka_unit_test(reconcile_repairs),
         cmocka_unit_test(reconcile_cancels_orphan_stops),
         cmocka_unit_test(replayed_close_after_restart),
+        cmocka_unit_test(copy_of_a_closed_positions_fill),
         cmocka_unit_test(rules_edges_state_round_trip),
         cmocka_unit_test(reconfigure_keeps_traded_symbols),
         cmocka_unit_test(rearm_key_durable_before_sent),
