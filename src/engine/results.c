@@ -321,20 +321,23 @@ static bool key_owner(const char *intent, char owner[S6_POS_ID_MAX + 1])
     return false;
 }
 
-/* A fill of an order S6 keyed for another position than p, made before p
- * opened at the venue: a copy of that closed position's fill read again
- * (S4 published it twice, or it came again after a restart, when the
- * closed position is no longer loaded and p was opened by a later
- * result).  It is that position's fill, never the next one's.  A stale
- * order of a closed position that fills after p opened did change p at
- * the venue, and is p's. */
-static bool made_before(const s6_fill *f, const e_pos *p)
+/* A fill naming another position than p (its pos_id, or S6's key of one
+ * of that position's orders), made before p opened at the venue: a copy
+ * of a closed position's fill read again (S4 published it twice, or it
+ * came again after a restart, which loads open records only, while p was
+ * opened by a later result).  It is that position's fill — an ENTRY too:
+ * merged into p it would claim a reservation released already — never
+ * p's.  A stale order of a closed position that fills after p opened did
+ * change p at the venue, and is p's; an adopted position's own ENTRY is
+ * older than the adoption and is absorbed. */
+static bool made_before(const s6_order_result *r, const s6_fill *f,
+                        const e_pos *p)
 {
     char owner[S6_POS_ID_MAX + 1];
-    return f->kind != S6_FILL_ENTRY && f->kind != S6_FILL_MANUAL &&
-           key_owner(f->intent_id, owner) &&
-           strcmp(owner, p->rec.pos.id) != 0 &&
-           f->ts < p->rec.pos.opened_at;
+    const char *named = r->pos_id[0] ? r->pos_id
+                        : key_owner(f->intent_id, owner) ? owner : NULL;
+    return named != NULL && strcmp(named, p->rec.pos.id) != 0 &&
+           !p->adopted && f->ts < p->rec.pos.opened_at;
 }
 
 static e_pos *position_for(s6_engine *e, const s6_order_result *r)
@@ -551,7 +554,7 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
     if (applied_before(e, r, &f))
         return 0;
     e_pos *p = position_for(e, r);
-    if (p != NULL && made_before(&f, p)) {
+    if (p != NULL && made_before(r, &f, p)) {
         s6_log_warn(e->log, "engine", "fill of a closed position's order, "
                     "made before the open one opened: not applied to it",
                     S6_LOG_STR("result_id", r->result_id),

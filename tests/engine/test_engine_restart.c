@@ -359,6 +359,59 @@ static void replayed_close_after_restart(void **st)
     fx_teardown(&f);
 }
 
+/* An ENTRY naming its own position, as the upstream's entry intents do. */
+static int entry_of(fx *f, const char *pos_id, unsigned rid, double price)
+{
+    s6_order_result r;
+    memset(&r, 0, sizeof r);
+    r.kind = S6_RES_FILL;
+    snprintf(r.result_id, sizeof r.result_id, "en-%u", rid);
+    snprintf(r.intent_id, sizeof r.intent_id, "%s-en-1", pos_id);
+    snprintf(r.pos_id, sizeof r.pos_id, "%s", pos_id);
+    snprintf(r.symbol, sizeof r.symbol, "BTCUSDT");
+    r.market = S6_MARKET_FUT;
+    r.ts = f->now;
+    r.fill = (s6_fill){.kind = S6_FILL_ENTRY, .side = 1, .qty = 0.1,
+                       .price = price, .ts = f->now};
+    r.risk_reserved = 500;
+    r.concurrency_reserved = 1;
+    char err[160];
+    return s6_engine_on_result(f->e, &r, err, sizeof err);
+}
+
+/* The same for a closed position's ENTRY read again while the next
+ * position is open: merged into it, it would claim the closed one's
+ * reservation a second time (fault campaign, seed 1: the quotas came
+ * back short by one reservation). */
+static void copy_of_a_closed_positions_entry(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    double made = f.now;
+    assert_int_equal(entry_of(&f, "pa", 1, 50000), 0);
+    fx_follow(&f);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    f.now += 1;
+    assert_int_equal(fx_fill(&f, "pa-tp-1", S6_FILL_REDUCE, -1, 0.1, 51000, 0, 0), 0);
+    assert_int_equal(s6_mem_state_releases(f.ms, "pa"), 1);
+    f.now += 5;
+    fx_tick(&f);
+    fx_tick(&f);
+    assert_int_equal(entry_of(&f, "pb", 2, 52000), 0);
+    snprintf(f.pos_id, sizeof f.pos_id, "pb");
+    for (int i = 0; i < 70; i++)
+        fx_result(&f, S6_RES_ACCEPTED, "zz-sl-1", "");
+    double later = f.now;
+    f.now = made;
+    assert_int_equal(entry_of(&f, "pa", 1, 50000), 0);
+    f.now = later;
+    assert_int_equal(fx_events(&f, "ENTRY_MERGED"), 0);
+    assert_true(fabs(fx_num(&f, "qty") - 0.1) < 1e-12);
+    assert_true(fabs(fx_num(&f, "entry") - 52000) < 1e-9);
+    fx_teardown(&f);
+}
+
 static void assert_state(fx *f, const char *state)
 {
     json_t *p = fx_pos(f);
@@ -544,6 +597,7 @@ int main(void)
         cmocka_unit_test(reconcile_cancels_orphan_stops),
         cmocka_unit_test(replayed_close_after_restart),
         cmocka_unit_test(copy_of_a_closed_positions_fill),
+        cmocka_unit_test(copy_of_a_closed_positions_entry),
         cmocka_unit_test(rules_edges_state_round_trip),
         cmocka_unit_test(reconfigure_keeps_traded_symbols),
         cmocka_unit_test(rearm_key_durable_before_sent),

@@ -18,10 +18,11 @@
  *     realized, net of their fees;
  *   - the service is up and ready.
  *
- * Then a tail of every fault but the SIGKILL, and the same end state,
- * plus: the day's realized PnL S6 reports per symbol (s6_realized_pnl,
- * what the daily loss limit sums) moved over the tail by what the venue's
- * fills realized.  (The day's figure does not survive a restart yet.)
+ * Then a tail with S4's faults only, and the same end state, plus: the
+ * day's realized PnL S6 reports per symbol (s6_realized_pnl, what the
+ * daily loss limit sums) moved over the tail by what the venue's fills
+ * realized.  (The day's figure does not survive a restart, nor the fresh
+ * engine a lease lost in a Redis outage brings, yet.)
  *
  * The real binary, a real redis-server (AOF, fsync always) and the S4 peer
  * keeping a venue book.  Arguments: the seed ("random": from the clock)
@@ -54,7 +55,7 @@ typedef struct campaign {
     double px[N_SYM];
     char open_id[N_SYM][24]; /* what the test opened, "" when flat */
     unsigned opened, kills, s4_faults, redis_stalls, redis_restarts;
-    bool no_kills;          /* the tail: every fault but the SIGKILL */
+    bool tail;              /* S4's faults only: the engine stays */
     double day_s6[N_SYM];   /* the tail's start: S6's day figure and */
     double day_venue[N_SYM];/* the venue's net realized, per symbol */
     double day_of_start;    /* the UTC day the tail started on */
@@ -70,6 +71,9 @@ static void edit(json_t *cfg)
 {
     svc_edit_common(cfg);
     svc_set(cfg, "ticks", "reconcile_interval_s", json_integer(5));
+    /* dozens of start-ups, each checking the rules, on a loaded machine
+     * (ctest -j2): the campaign is about faults, not that deadline */
+    svc_set(cfg, "rules", "load_deadline_ms", json_integer(10000));
     json_t *syms = json_object_get(cfg, "symbols");
     json_t *sol = json_deep_copy(json_object_get(syms, "ETHUSDT"));
     json_object_set_new(sol, "tick", json_real(0.01));
@@ -151,13 +155,13 @@ static void round_of(campaign *c)
         move(c, s);
     }
     unsigned dice = rnd(c, 100);
-    if (dice < 3 && !c->no_kills) {
+    if (dice < 3 && !c->tail) {
         svc_kill(&c->f);
         c->kills++;
         svc_start(&c->f);
     } else if (dice < 9) {
         s4_fault(c);
-    } else if (dice < 11) {
+    } else if (dice < 11 && !c->tail) {
         redis_fault(c);
     }
     pump(&c->f.p, 20);
@@ -391,7 +395,7 @@ static bool end_state(svc_fx *f, void *ud)
               quotas_match(c, json_array_size(list), v) &&
               fills_booked(c, v);
     json_decref(doc);
-    if (ok && c->no_kills)
+    if (ok && c->tail)
         ok = day_booked(c, v);
     if (ok && svc_http(f, "GET", "/ready", NULL, NULL, NULL) != 200)
         ok = bad(v, "not ready");
@@ -480,7 +484,7 @@ static void campaign_runs(void **state)
     unsigned rounds = rounds_of();
     unsigned tail = rounds / 4;
     fprintf(stderr, "fault campaign: seed %u, %u rounds and a tail of %u "
-                    "without kills (rerun: S6_FAULT_SEED=%u "
+                    "with S4 faults only (rerun: S6_FAULT_SEED=%u "
                     "S6_FAULT_ROUNDS=%u)\n", seed, rounds, tail, seed, rounds);
     svc_fx_setup_aof(&c->f, edit);
     freeReplyObject(svc_redis(&c->f, "HSET risk:{budget} limit 1000000"));
@@ -493,9 +497,10 @@ static void campaign_runs(void **state)
     for (unsigned i = 0; i < rounds; i++)
         round_of(c);
     settle(c, "the campaign");
-    /* The tail: every fault but the SIGKILL, so the day figure (which
-     * does not survive a restart yet) is checked against the venue too. */
-    c->no_kills = true;
+    /* The tail: S4's faults only, so the engine is never replaced (a
+     * SIGKILL, or a lease lost in a Redis outage, starts a fresh one) and
+     * the day figure, which does not survive that yet, is checked too. */
+    c->tail = true;
     day_baseline(c);
     for (unsigned i = 0; i < tail; i++)
         round_of(c);
