@@ -555,7 +555,7 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
         return 0;
     e_pos *p = position_for(e, r);
     if (p != NULL && made_before(r, &f, p)) {
-        s6_log_warn(e->log, "engine", "fill of a closed position's order, "
+        s6_log_warn(e->log, "engine", "fill naming a closed position, "
                     "made before the open one opened: not applied to it",
                     S6_LOG_STR("result_id", r->result_id),
                     S6_LOG_STR("intent_id", f.intent_id),
