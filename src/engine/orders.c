@@ -134,6 +134,23 @@ static int arm_spot_guard(s6_engine *e, e_pos *p, double price, const char *why)
     return 0;
 }
 
+/* The mark has passed px already: S4 refuses such a stop (it would
+ * trigger at once), or, left resting untriggered, it meets the symbol's
+ * next position.  Without a confirmed stop the guard takes the price and
+ * closes at market; a confirmed one (a resize) triggers at the venue. */
+static int stop_passed(s6_engine *e, e_pos *p, double px)
+{
+    double mark = e_guard_mark(e, p);
+    if (!(mark > 0) || p->rec.pos.side * (mark - px) > 0)
+        return 0;
+    if (!p->rec.stop.confirmed.live) {
+        p->rec.stop.guard = px;
+        e_guard_close(e, p, "stop price passed by the mark");
+        e_save(e, p);
+    }
+    return S6_EBUSY;
+}
+
 int e_request_stop(s6_engine *e, e_pos *p, double price, double qty,
                    int step, const char *why)
 {
@@ -151,6 +168,9 @@ int e_request_stop(s6_engine *e, e_pos *p, double price, double qty,
         p->rec.stop_needed = true;
         return S6_ENOTREADY;
     }
+    int passed = stop_passed(e, p, px);
+    if (passed != 0)
+        return passed;
     double q = on_step(qty, sym->step);
     if (!(q > 0))
         return -EINVAL;

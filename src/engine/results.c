@@ -294,6 +294,52 @@ static e_pos *named_position(s6_engine *e, const s6_order_result *r)
     return p == NULL && r->intent_id[0] ? e_by_intent(e, r->intent_id) : p;
 }
 
+/* The position an intent of S6's own shape was keyed for
+ * ("<pos_id>-<action>-<seq>", one of the actions of a position's own
+ * orders), into owner; false for any other key.  A hedge is keyed for the
+ * SPOT position and fills the FUT one, so it names no owner here. */
+static bool key_owner(const char *intent, char owner[S6_POS_ID_MAX + 1])
+{
+    static const int own[] = { S6_PURPOSE_STOP, S6_PURPOSE_TP,
+                               S6_PURPOSE_ADD, S6_PURPOSE_CLOSE };
+    const char *seq = strrchr(intent, '-');
+    const char *act = seq;
+    while (act != NULL && act > intent && act[-1] != '-')
+        act--;
+    if (seq == NULL || act == NULL || act <= intent + 1)
+        return false;
+    size_t n = (size_t)(act - 1 - intent), len = (size_t)(seq - act);
+    for (size_t i = 0; n <= S6_POS_ID_MAX && i < sizeof own / sizeof *own;
+         i++) {
+        const char *name = s6_purpose_name(own[i]);
+        if (strlen(name) == len && strncmp(act, name, len) == 0) {
+            memcpy(owner, intent, n);
+            owner[n] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A fill naming another position than p (its pos_id, or S6's key of one
+ * of that position's orders), made before p opened at the venue: a copy
+ * of a closed position's fill read again (S4 published it twice, or it
+ * came again after a restart, which loads open records only, while p was
+ * opened by a later result).  It is that position's fill — an ENTRY too:
+ * merged into p it would claim a reservation released already — never
+ * p's.  A stale order of a closed position that fills after p opened did
+ * change p at the venue, and is p's; an adopted position's own ENTRY is
+ * older than the adoption and is absorbed. */
+static bool made_before(const s6_order_result *r, const s6_fill *f,
+                        const e_pos *p)
+{
+    char owner[S6_POS_ID_MAX + 1];
+    const char *named = r->pos_id[0] ? r->pos_id
+                        : key_owner(f->intent_id, owner) ? owner : NULL;
+    return named != NULL && strcmp(named, p->rec.pos.id) != 0 &&
+           !p->adopted && f->ts < p->rec.pos.opened_at;
+}
+
 static e_pos *position_for(s6_engine *e, const s6_order_result *r)
 {
     e_pos *p = named_position(e, r);
@@ -509,6 +555,14 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
     if (applied_before(e, r, &f))
         return 0;
     e_pos *p = position_for(e, r);
+    if (p != NULL && made_before(r, &f, p)) {
+        s6_log_warn(e->log, "engine", "fill naming a closed position, "
+                    "made before the open one opened: not applied to it",
+                    S6_LOG_STR("result_id", r->result_id),
+                    S6_LOG_STR("intent_id", f.intent_id),
+                    S6_LOG_STR("open_pos_id", p->rec.pos.id));
+        return 0;
+    }
     s6_order_result hedged;
     bool hedge = p != NULL && p->rec.pos.market != r->market;
     size_t hedger = hedge ? e_slot(e, p) : 0; /* a slot: e->pos may move */

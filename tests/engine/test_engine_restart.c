@@ -359,6 +359,115 @@ static void replayed_close_after_restart(void **st)
     fx_teardown(&f);
 }
 
+/* An ENTRY naming its own position, as the upstream's entry intents do. */
+static int entry_of(fx *f, const char *pos_id, unsigned rid, double price)
+{
+    s6_order_result r;
+    memset(&r, 0, sizeof r);
+    r.kind = S6_RES_FILL;
+    snprintf(r.result_id, sizeof r.result_id, "en-%u", rid);
+    snprintf(r.intent_id, sizeof r.intent_id, "%s-en-1", pos_id);
+    snprintf(r.pos_id, sizeof r.pos_id, "%s", pos_id);
+    snprintf(r.symbol, sizeof r.symbol, "BTCUSDT");
+    r.market = S6_MARKET_FUT;
+    r.ts = f->now;
+    r.fill = (s6_fill){.kind = S6_FILL_ENTRY, .side = 1, .qty = 0.1,
+                       .price = price, .ts = f->now};
+    r.risk_reserved = 500;
+    r.concurrency_reserved = 1;
+    char err[160];
+    return s6_engine_on_result(f->e, &r, err, sizeof err);
+}
+
+/* The same for a closed position's ENTRY read again while the next
+ * position is open: merged into it, it would claim the closed one's
+ * reservation a second time (fault campaign, seed 1: the quotas came
+ * back short by one reservation). */
+static void copy_of_a_closed_positions_entry(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    double made = f.now;
+    assert_int_equal(entry_of(&f, "pa", 1, 50000), 0);
+    fx_follow(&f);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    f.now += 1;
+    assert_int_equal(fx_fill(&f, "pa-tp-1", S6_FILL_REDUCE, -1, 0.1, 51000, 0, 0), 0);
+    assert_int_equal(s6_mem_state_releases(f.ms, "pa"), 1);
+    f.now += 5;
+    fx_tick(&f);
+    fx_tick(&f);
+    assert_int_equal(entry_of(&f, "pb", 2, 52000), 0);
+    snprintf(f.pos_id, sizeof f.pos_id, "pb");
+    for (int i = 0; i < 70; i++)
+        fx_result(&f, S6_RES_ACCEPTED, "zz-sl-1", "");
+    double later = f.now;
+    f.now = made;
+    assert_int_equal(entry_of(&f, "pa", 1, 50000), 0);
+    f.now = later;
+    assert_int_equal(fx_events(&f, "ENTRY_MERGED"), 0);
+    assert_true(fabs(fx_num(&f, "qty") - 0.1) < 1e-12);
+    assert_true(fabs(fx_num(&f, "entry") - 52000) < 1e-9);
+    fx_teardown(&f);
+}
+
+static void assert_state(fx *f, const char *state)
+{
+    json_t *p = fx_pos(f);
+    assert_string_equal(json_string_value(json_object_get(p, "state")), state);
+    json_decref(p);
+}
+
+/* A copy of a closed position's take-profit fill, read again once the
+ * engine has forgotten that position (its slot freed, its result id out
+ * of the recent ones; after a restart the service loads open records
+ * only) and the next position is open: the fill was made before that one
+ * opened, so it is not its fill (the fault campaign's seed 7 closed the
+ * next position with it and booked the PnL twice).  A stale order of the
+ * closed position that fills after the next one opened is the next one's:
+ * the venue's position did shrink. */
+static void copy_of_a_closed_positions_fill(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 49000), 0);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    char first[S6_POS_ID_MAX + 1], tp[S6_INTENT_ID_MAX + 1];
+    snprintf(first, sizeof first, "%s", f.pos_id);
+    snprintf(tp, sizeof tp, "%s-tp-7", first);
+    unsigned rid = f.rid;
+    double made = f.now;
+    assert_int_equal(fx_fill(&f, tp, S6_FILL_REDUCE, -1, 0.1, 51000, 0.5, 0), 0);
+    assert_state(&f, "CLOSED");
+    f.now += 5;
+    fx_tick(&f);
+    fx_tick(&f); /* the closed position's slot is freed */
+    f.pos_id[0] = '\0';
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.2, 52000, 0, 51000), 0);
+    assert_string_not_equal(f.pos_id, first);
+    for (int i = 0; i < 70; i++) /* more results than the recent ids hold */
+        fx_result(&f, S6_RES_ACCEPTED, "zz-sl-1", "");
+    unsigned now = f.rid;
+    double later = f.now;
+    f.rid = rid;
+    f.now = made;
+    assert_int_equal(fx_fill(&f, tp, S6_FILL_REDUCE, -1, 0.1, 51000, 0.5, 0), 0);
+    f.rid = now;
+    f.now = later + 1;
+    assert_state(&f, "ACTIVE");
+    assert_true(fabs(fx_num(&f, "qty") - 0.2) < 1e-12);
+    assert_true(fabs(fx_num(&f, "realized_pnl")) < 1e-9);
+    /* the closed position's stop, left resting, fills now */
+    char old_sl[S6_INTENT_ID_MAX + 1];
+    snprintf(old_sl, sizeof old_sl, "%s-sl-0", first);
+    assert_int_equal(fx_fill(&f, old_sl, S6_FILL_STOP, -1, 0.1, 51500, 0.5, 0), 0);
+    assert_true(fabs(fx_num(&f, "qty") - 0.1) < 1e-12);
+    assert_true(fabs(fx_num(&f, "realized_pnl") - (-50.0 - 0.5)) < 1e-9);
+    fx_teardown(&f);
+}
+
 /* Both rules edges hand rule state over as JSON keyed by rule name and
  * take it back unchanged. */
 static void rules_edges_state_round_trip(void **st)
@@ -541,6 +650,8 @@ int main(void)
         cmocka_unit_test(reconcile_repairs),
         cmocka_unit_test(reconcile_cancels_orphan_stops),
         cmocka_unit_test(replayed_close_after_restart),
+        cmocka_unit_test(copy_of_a_closed_positions_fill),
+        cmocka_unit_test(copy_of_a_closed_positions_entry),
         cmocka_unit_test(rules_edges_state_round_trip),
         cmocka_unit_test(reconfigure_keeps_traded_symbols),
         cmocka_unit_test(rearm_key_durable_before_sent),

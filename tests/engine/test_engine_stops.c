@@ -82,6 +82,41 @@ static void walk_steps(int side)
 static void long_walks_both_steps(void **st) { (void)st; walk_steps(1); }
 static void short_walks_both_steps(void **st) { (void)st; walk_steps(-1); }
 
+/* An entry read when the mark has already passed its first stop (the
+ * fault campaign: a fill read late, after a restart): no stop goes to S4
+ * on the wrong side of the mark (S4 would refuse it, or, resting, it
+ * would meet the symbol's next position); the guard takes the price and
+ * closes at market.  The same for a re-arm after the venue dropped the
+ * stop. */
+static void no_stop_the_mark_has_passed(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    assert_int_equal(fx_price(&f, 48500), 0);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 49000), 0);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_STOP, false), 0);
+    fx_call *cl = fx_last(&f, S6_PURPOSE_CLOSE, false);
+    assert_non_null(cl);
+    assert_true(cl->o.reduce_only);
+    assert_true(fabs(fx_num(&f, "stop.guard") - 49000) < 1e-9);
+    assert_int_equal(fx_events(&f, "GUARD_TRIGGERED"), 1);
+    fx_teardown(&f);
+
+    /* a confirmed stop the venue drops while the mark is past it */
+    fx_setup(&f, NO_TP);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 49000), 0);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    char sl[S6_INTENT_ID_MAX + 1];
+    snprintf(sl, sizeof sl, "%s", fx_last(&f, S6_PURPOSE_STOP, false)->o.intent_id);
+    assert_int_equal(fx_price(&f, 48500), 0); /* the exchange's to trigger */
+    assert_int_equal(fx_count(&f, S6_PURPOSE_CLOSE, false), 0);
+    assert_int_equal(fx_result(&f, S6_RES_CANCELED, sl, "expired"), 0);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_STOP, false), 1);
+    assert_int_equal(fx_count(&f, S6_PURPOSE_CLOSE, false), 1);
+    fx_teardown(&f);
+}
+
 static void guard_when_never_confirmed(void **st)
 {
     (void)st;
@@ -299,6 +334,7 @@ int main(void)
         cmocka_unit_test(long_walks_both_steps),
         cmocka_unit_test(short_walks_both_steps),
         cmocka_unit_test(guard_when_never_confirmed),
+        cmocka_unit_test(no_stop_the_mark_has_passed),
         cmocka_unit_test(rejected_move_keeps_old_stop),
         cmocka_unit_test(rejected_first_stop_guard_then_new_key),
         cmocka_unit_test(failed_stop_retried_with_same_key),
