@@ -472,9 +472,13 @@ static int build_request(s6__conn *c, s6_http_res *res)
 
     size_t nh = res->hat.len / sizeof(s6__hdr_at);
     const s6__hdr_at *at = (const s6__hdr_at *)res->hat.data;
-    res->headers = calloc(nh ? nh : 1, sizeof *res->headers);
-    if (res->headers == NULL)
-        return out_of_memory(c);
+    if (nh > res->headers_cap) {
+        s6_http_header *grown = realloc(res->headers, nh * sizeof *grown);
+        if (grown == NULL)
+            return out_of_memory(c);
+        res->headers = grown;
+        res->headers_cap = nh;
+    }
     for (size_t i = 0; i < nh; i++)
         res->headers[i] = (s6_http_header){ h->data + at[i].name,
                                             h->data + at[i].value };

@@ -44,6 +44,9 @@ free_port() {
 
 # Starts the S6 bench server at log level $1 (stderr to $2); sets s6_port, pos.
 start_s6() {
+    # The last server's "ready" line must not be read as this one's: the
+    # redirect below truncates only once the child runs.
+    rm -f "$work/s6.out"
     S6_CONFIG=$root/config/s6.json S6_AUTH_TOKEN=$token S6_SOURCE_DIR=$root \
         S6_LOG_LEVEL=$1 "$server" >"$work/s6.out" 2>"$2" &
     s6_pid=$!
