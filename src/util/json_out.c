@@ -195,6 +195,25 @@ void s6_jw_null(s6_jw *w)
     put(w, "null", 4);
 }
 
+void s6_jw_part(s6_jw *w, const s6_jw *part)
+{
+    if (w->err == 0)
+        w->err = part->err;
+    if (part->b->len == 0 && w->err == 0)
+        w->err = -EINVAL; /* no value at all */
+    sep(w);
+    put(w, part->b->data, part->b->len);
+}
+
+bool s6_jw_utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n;
+    while (*p != '\0' && (n = utf8_len(p)) > 0)
+        p += n;
+    return *p == '\0';
+}
+
 static int dump_cb(const char *p, size_t n, void *ud)
 {
     s6_jw *w = ud;

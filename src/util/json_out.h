@@ -57,6 +57,13 @@ void s6_jw_null(s6_jw *w);
  * is null). */
 void s6_jw_json(s6_jw *w, const json_t *v);
 
+/* The value another writer wrote into its own buffer (all the buffer
+ * holds), or that writer's error: a part written before what must stand
+ * ahead of it in the document is known. */
+void s6_jw_part(s6_jw *w, const s6_jw *part);
+/* Whether s is UTF-8 the writer (and jansson) would take as a string. */
+bool s6_jw_utf8_ok(const char *s);
+
 /* Key and value in one call, for the members of fixed-shape objects. */
 void s6_jw_kstr(s6_jw *w, const char *key, const char *s);
 void s6_jw_kint(s6_jw *w, const char *key, long long v);
