@@ -14,6 +14,7 @@
 #include "engine/internal.h"
 #include "contract/guard.h"
 #include "core/s6_core.h"
+#include "util/exact.h"
 
 static int api_fail(s6_api_error *err, int status, const char *code,
                     const char *field, const char *msg)
@@ -108,56 +109,111 @@ static int find_target(s6_engine *e, const s6_manage_req *q, e_pos **out,
     return 0;
 }
 
-static json_t *empty_response(void)
+/* A number of the answer as the desk reads it (util/exact.h): at the
+ * symbol's grid when the engine has one, else the plain real. */
+static void w_num(s6_jw *w, const char *key, double v, double grid)
 {
-    return json_pack("{s:{s:n,s:n,s:[],s:[],s:[]},s:[]}", "plan", "plan_id",
-                     "position_id", "actions", "reduce", "adds", "orders");
+    char buf[64];
+    s6_jw_key(w, key);
+    if (!(grid > 0))
+        s6_jw_real(w, v);
+    else if (s6_exact_format(v, grid, buf, sizeof buf) < 0)
+        s6_jw_null(w);
+    else
+        s6_jw_str(w, buf);
 }
 
-/* The answer's plan and orders, from what the executor did; the keys
- * are already in place (empty_response), so their order stays. */
-static void render(json_t *resp, const e_exec_view *v)
+/* The grids of the answer's numbers; all 0 when the symbol has none. */
+typedef struct answer_grid {
+    double price, qty, money;
+} answer_grid;
+
+static answer_grid grid_of(const s6_engine *e, const e_pos *p)
 {
-    json_t *plan = json_object_get(resp, "plan");
-    if (v->executed) {
-        json_object_set_new(plan, "plan_id", v->has_plan_id
-                                                 ? json_string(v->plan_id)
-                                                 : json_null());
-        json_object_set_new(plan, "position_id", json_string(v->position_id));
-    }
+    const s6_symbol_cfg *sym = e->mkts[p->mkt].sym;
+    if (sym == NULL || !(sym->tick > 0) || !(sym->step > 0))
+        return (answer_grid){ 0 };
+    return (answer_grid){ sym->tick, sym->step, S6_EXACT_CENT };
+}
+
+static void write_actions(s6_jw *w, const e_exec_view *v, const answer_grid *g)
+{
+    s6_jw_karr(w, "actions");
     for (size_t i = 0; i < v->n_actions; i++) {
         const e_exec_action *a = &v->actions[i];
-        json_array_append_new(
-            json_object_get(plan, "actions"),
-            json_pack("{s:s,s:o,s:o,s:s}", "action", a->action, "old_value",
-                      a->has_old ? json_real(a->old_value) : json_null(),
-                      "new_value", a->is_event ? json_string(a->name)
-                                               : json_real(a->new_value),
-                      "reason", a->reason));
+        /* a stop move's values are prices, the others' quantities */
+        double grid = a->action == NULL || strcmp(a->action, "EVENT") == 0
+                          ? 0
+                      : strstr(a->action, "STOP") != NULL ? g->price : g->qty;
+        s6_jw_obj(w);
+        s6_jw_kstr(w, "action", a->action);
+        if (a->has_old)
+            w_num(w, "old_value", a->old_value, grid);
+        else
+            s6_jw_knull(w, "old_value");
+        if (a->is_event)
+            s6_jw_kstr(w, "new_value", a->name);
+        else
+            w_num(w, "new_value", a->new_value, grid);
+        s6_jw_kstr(w, "reason", a->reason);
+        s6_jw_end_obj(w);
     }
-    if (v->has_reduce)
-        json_array_append_new(json_object_get(plan, "reduce"),
-                              json_pack("{s:f,s:f,s:b}", "qty", v->reduce.qty,
-                                        "after_qty", v->reduce.after_qty,
-                                        "full_close", v->reduce.full_close));
-    if (v->has_add)
-        json_array_append_new(json_object_get(plan, "adds"),
-                              json_pack("{s:f,s:f,s:f}", "qty", v->add.qty,
-                                        "notional", v->add.notional, "margin",
-                                        v->add.margin));
+    s6_jw_end_arr(w);
+}
+
+static void write_orders(s6_jw *w, const e_exec_view *v, const answer_grid *g)
+{
+    s6_jw_karr(w, "orders");
     for (size_t i = 0; i < v->n_orders; i++) {
         const e_exec_order *o = &v->orders[i];
-        json_array_append_new(
-            json_object_get(resp, "orders"),
-            json_pack("{s:o,s:s,s:s,s:s,s:f,s:f,s:b}", "intent_id",
-                      o->has_intent ? json_string(o->intent_id) : json_null(),
-                      "purpose", e_purpose_name(o->purpose), "type",
-                      o->type == S6_ORDER_STOP_MARKET ? "STOP_MARKET"
-                                                      : "MARKET",
-                      "side", o->side > 0 ? "BUY" : "SELL", "qty", o->qty,
-                      "stop_price", o->stop_price, "reduce_only",
-                      o->reduce_only));
+        s6_jw_obj(w);
+        s6_jw_kstr(w, "intent_id", o->has_intent ? o->intent_id : NULL);
+        s6_jw_kstr(w, "purpose", e_purpose_name(o->purpose));
+        s6_jw_kstr(w, "type", o->type == S6_ORDER_STOP_MARKET ? "STOP_MARKET"
+                                                               : "MARKET");
+        s6_jw_kstr(w, "side", o->side > 0 ? "BUY" : "SELL");
+        w_num(w, "qty", o->qty, g->qty);
+        w_num(w, "stop_price", o->stop_price, g->price);
+        s6_jw_kbool(w, "reduce_only", o->reduce_only);
+        s6_jw_end_obj(w);
     }
+    s6_jw_end_arr(w);
+}
+
+/* The answer (docs/contracts/manage.md) from what the executor did:
+ * {"plan":{plan_id, position_id, actions, reduce, adds}, "orders"}, its
+ * numbers at the symbol's grid, written without a tree. */
+static void write_answer(s6_jw *w, const s6_engine *e, const e_pos *p,
+                         const e_exec_view *v)
+{
+    answer_grid g = grid_of(e, p);
+    s6_jw_obj(w);
+    s6_jw_kobj(w, "plan");
+    s6_jw_kstr(w, "plan_id", v->executed && v->has_plan_id ? v->plan_id
+                                                           : NULL);
+    s6_jw_kstr(w, "position_id", p->rec.pos.id);
+    write_actions(w, v, &g);
+    s6_jw_karr(w, "reduce");
+    if (v->has_reduce) {
+        s6_jw_obj(w);
+        w_num(w, "qty", v->reduce.qty, g.qty);
+        w_num(w, "after_qty", v->reduce.after_qty, g.qty);
+        s6_jw_kbool(w, "full_close", v->reduce.full_close);
+        s6_jw_end_obj(w);
+    }
+    s6_jw_end_arr(w);
+    s6_jw_karr(w, "adds");
+    if (v->has_add) {
+        s6_jw_obj(w);
+        w_num(w, "qty", v->add.qty, g.qty);
+        w_num(w, "notional", v->add.notional, g.money);
+        w_num(w, "margin", v->add.margin, g.money);
+        s6_jw_end_obj(w);
+    }
+    s6_jw_end_arr(w);
+    s6_jw_end_obj(w);
+    write_orders(w, v, &g);
+    s6_jw_end_obj(w);
 }
 
 /* ---- EVALUATE: the rules on one position, the plan captured ---- */
@@ -295,39 +351,50 @@ static int manual_plan(s6_engine *e, e_pos *p, const s6_manage_req *q,
     return 0;
 }
 
-int s6_engine_manage(s6_engine *e, const s6_manage_req *req, json_t **out,
-                     s6_api_error *err)
+int s6_engine_manage_write(s6_engine *e, const s6_manage_req *req,
+                           s6_jw *w, char *plan_id, size_t plan_id_len,
+                           s6_api_error *err)
 {
-    if (out != NULL)
-        *out = NULL;
-    if (e == NULL || req == NULL || out == NULL)
+    if (plan_id != NULL && plan_id_len > 0)
+        plan_id[0] = '\0';
+    if (e == NULL || req == NULL || w == NULL)
         return api_fail(err, 400, "invalid_request", "", "no request");
     e_pos *p = NULL;
     int rc = find_target(e, req, &p, err);
     if (rc != 0)
         return rc;
-    json_t *resp = empty_response();
     e_exec_view *done = calloc(1, sizeof *done);
-    if (resp == NULL || done == NULL) {
-        json_decref(resp);
-        free(done);
+    if (done == NULL)
         return api_fail(err, 503, "no_memory", "", "out of memory");
-    }
     rc = req->action == S6_MANAGE_EVALUATE
              ? evaluate_one(e, p, req->dry_run, done, err)
              : manual_plan(e, p, req, done, err);
-    if (rc == 0)
-        render(resp, done);
-    free(done);
-    if (rc != 0) {
-        json_decref(resp);
-        return rc;
+    if (rc == 0) {
+        write_answer(w, e, p, done);
+        if (plan_id != NULL && plan_id_len > 0 && done->executed &&
+            done->has_plan_id)
+            snprintf(plan_id, plan_id_len, "%s", done->plan_id);
     }
-    json_object_set_new(json_object_get(resp, "plan"), "position_id",
-                        json_string(p->rec.pos.id));
-    e_exact(e, p, resp);
-    *out = resp;
-    return 0;
+    free(done);
+    return rc;
+}
+
+int s6_engine_manage(s6_engine *e, const s6_manage_req *req, json_t **out,
+                     s6_api_error *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (out == NULL)
+        return api_fail(err, 400, "invalid_request", "", "no request");
+    s6_buf b = { 0 };
+    s6_jw w;
+    s6_jw_init(&w, &b);
+    int rc = s6_engine_manage_write(e, req, &w, NULL, 0, err);
+    if (rc == 0 && (s6_jw_finish(&w) != 0 ||
+                    (*out = json_loads(b.data, 0, NULL)) == NULL))
+        rc = api_fail(err, 503, "no_memory", "", "out of memory");
+    s6_buf_free(&b);
+    return rc;
 }
 
 /* ---- views ---- */
