@@ -146,11 +146,15 @@ void s6_route_positions(s6_http_res *res, const s6_http_req *req, void *ud)
     s6_app *app = ud;
     if (!s6_route_available(res, app->engine, "engine"))
         return;
-    json_t *list = s6_engine_positions_json(app->engine);
-    s6_http_res_send_json(res, 200, list ? json_pack("{s:o,s:o}", "positions",
-                                                     list, "shard",
-                                                     s6_route_shard_json(app))
-                                         : NULL);
+    s6_jw w;
+    s6_http_res_json_begin(res, &w);
+    s6_jw_obj(&w);
+    s6_jw_key(&w, "positions");
+    s6_engine_positions_write(app->engine, &w);
+    s6_jw_key(&w, "shard");
+    s6_route_shard_write(app, &w);
+    s6_jw_end_obj(&w);
+    s6_http_res_json_end(res, 200, &w);
 }
 
 void s6_route_position(s6_http_res *res, const s6_http_req *req, void *ud)
@@ -160,13 +164,14 @@ void s6_route_position(s6_http_res *res, const s6_http_req *req, void *ud)
     s6_http_res_note(res, "pos_id", id);
     if (!s6_route_available(res, app->engine, "engine"))
         return;
-    json_t *doc = s6_engine_position_json(app->engine, id);
-    if (doc == NULL) {
+    s6_jw w;
+    s6_http_res_json_begin(res, &w);
+    if (s6_engine_position_write(app->engine, id, &w) != 0) {
         s6_api_error e = { .status = 404, .code = "unknown_position",
                            .field = "id",
                            .message = "no position with this id" };
         s6_route_not_here(res, app, id, &e);
         return;
     }
-    s6_http_res_send_json(res, 200, doc);
+    s6_http_res_json_end(res, 200, &w);
 }

@@ -149,6 +149,10 @@ int s6_engine_manage_write(s6_engine *e, const s6_manage_req *req,
  * the id is unknown.  Shapes: docs/contracts/manage.md. */
 json_t *s6_engine_positions_json(s6_engine *e);
 json_t *s6_engine_position_json(s6_engine *e, const char *pos_id);
+/* The same written straight into w (the HTTP routes: no tree); the one
+ * position answers -ENOENT, writing nothing, for an unknown id. */
+void s6_engine_positions_write(s6_engine *e, s6_jw *w);
+int s6_engine_position_write(s6_engine *e, const char *pos_id, s6_jw *w);
 
 /* For /health and metrics. */
 typedef struct s6_engine_status {
