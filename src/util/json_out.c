@@ -96,8 +96,13 @@ static void string(s6_jw *w, const char *s)
     while (*p != '\0' && w->err == 0) {
         const unsigned char *run = p;
         size_t n;
-        while (*p >= 0x20 && *p != '"' && *p != '\\' && (n = utf8_len(p)) > 0)
+        for (;;) { /* plain ASCII first: most text is nothing else */
+            while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+                p++;
+            if (*p < 0x80 || (n = utf8_len(p)) == 0)
+                break;
             p += n;
+        }
         put(w, (const char *)run, (size_t)(p - run));
         if (*p == '\0')
             break;
