@@ -268,9 +268,7 @@ json_t *s6_config_live_health(const s6_config_live *live)
     s6_jw w;
     s6_jw_init(&w, &b);
     s6_config_live_health_write(live, &w);
-    json_t *doc = s6_jw_finish(&w) == 0 ? json_loads(b.data, 0, NULL) : NULL;
-    s6_buf_free(&b);
-    return doc;
+    return s6_jw_parse(&b, &w);
 }
 
 void s6_config_live_stop(s6_config_live *live)

@@ -390,11 +390,13 @@ int s6_engine_manage(s6_engine *e, const s6_manage_req *req, json_t **out,
     s6_jw w;
     s6_jw_init(&w, &b);
     int rc = s6_engine_manage_write(e, req, &w, NULL, 0, err);
-    if (rc == 0 && (s6_jw_finish(&w) != 0 ||
-                    (*out = json_loads(b.data, 0, NULL)) == NULL))
-        rc = api_fail(err, 503, "no_memory", "", "out of memory");
-    s6_buf_free(&b);
-    return rc;
+    if (rc != 0) {
+        s6_buf_free(&b);
+        return rc;
+    }
+    *out = s6_jw_parse(&b, &w);
+    return *out != NULL ? 0 : api_fail(err, 503, "no_memory", "",
+                                       "out of memory");
 }
 
 /* ---- views ---- */
@@ -542,20 +544,13 @@ int s6_engine_position_write(s6_engine *e, const char *pos_id, s6_jw *w)
 
 /* The tree forms, for readers inside the process: the written text
  * parsed, so both say the same. */
-static json_t *parsed(s6_buf *b, const s6_jw *w)
-{
-    json_t *doc = s6_jw_finish(w) == 0 ? json_loads(b->data, 0, NULL) : NULL;
-    s6_buf_free(b);
-    return doc;
-}
-
 json_t *s6_engine_positions_json(s6_engine *e)
 {
     s6_buf b = { 0 };
     s6_jw w;
     s6_jw_init(&w, &b);
     s6_engine_positions_write(e, &w);
-    return parsed(&b, &w);
+    return s6_jw_parse(&b, &w);
 }
 
 json_t *s6_engine_position_json(s6_engine *e, const char *pos_id)
@@ -567,5 +562,5 @@ json_t *s6_engine_position_json(s6_engine *e, const char *pos_id)
         s6_buf_free(&b);
         return NULL;
     }
-    return parsed(&b, &w);
+    return s6_jw_parse(&b, &w);
 }

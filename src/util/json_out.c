@@ -239,6 +239,14 @@ void s6_jw_json(s6_jw *w, const json_t *v)
         w->err = -EILSEQ;
 }
 
+json_t *s6_jw_parse(s6_buf *b, const s6_jw *w)
+{
+    json_t *doc = w->err == 0 && b->data != NULL
+                      ? json_loadb(b->data, b->len, 0, NULL) : NULL;
+    s6_buf_free(b);
+    return doc;
+}
+
 void s6_jw_kstr(s6_jw *w, const char *key, const char *s)
 {
     s6_jw_key(w, key);

@@ -73,6 +73,11 @@ void s6_jw_knull(s6_jw *w, const char *key);
 void s6_jw_kobj(s6_jw *w, const char *key); /* key, then '{' */
 void s6_jw_karr(s6_jw *w, const char *key); /* key, then '[' */
 
+/* What w wrote into b, parsed back into a tree (NULL when the writer
+ * failed); b is freed.  For the tree forms kept beside a writer, so both
+ * say the same. */
+json_t *s6_jw_parse(s6_buf *b, const s6_jw *w);
+
 /* The real's text exactly as the writer puts it (at least 32 bytes);
  * returns its length, 0 for a value that is not finite. */
 size_t s6_jw_real_text(char *out, size_t size, double v);
