@@ -151,6 +151,10 @@ int s6_app_add_check(s6_app *app, const char *name, s6_app_check_fn fn,
 {
     if (!name_ok(name) || fn == NULL)
         return -EINVAL;
+    static const char *const own[] = { "config", "rules", "paused", "engine" };
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+        if (strcmp(own[i], name) == 0)
+            return -EEXIST;
     for (unsigned i = 0; i < app->n_checks; i++)
         if (strcmp(app->checks[i].name, name) == 0)
             return -EEXIST;
@@ -439,4 +443,5 @@ void s6_app_free(s6_app *app)
     s6_http_server_free(app->http);
     app->http = NULL;
     s6_manage_keys_free(&app->manage_keys);
+    s6_buf_free(&app->scratch);
 }

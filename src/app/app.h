@@ -33,10 +33,10 @@ enum {
     S6_APP_NAME_MAX = 23    /* bytes of a component or check name */
 };
 
-/* A health check the service adds (Redis, the history store, S4): a new
- * JSON object with at least "ok": true|false and whatever else explains
- * it; NULL counts as {"ok": false}. */
-typedef json_t *(*s6_app_check_fn)(void *ud);
+/* A health check the service adds (Redis, the history store, S4): writes
+ * one JSON object with at least "ok": true|false and whatever else
+ * explains it, and returns that ok. */
+typedef bool (*s6_app_check_fn)(void *ud, s6_jw *w);
 
 typedef struct s6_app_check {
     char name[S6_APP_NAME_MAX + 1];
@@ -108,6 +108,8 @@ struct s6_app {
     s6_app_check checks[S6_APP_MAX_CHECKS];
     unsigned n_checks;
     s6_app_req_series req_series[S6_APP_REQ_SERIES]; /* direct-mapped */
+    s6_buf scratch; /* /health's checks, written before the head that
+                       sums them up; reused from request to request */
     uv_signal_t signals[2];
     unsigned n_signals;
     uint64_t started_ms; /* uv_now() at start, for uptime */
@@ -143,7 +145,8 @@ void s6_app_set_engine(s6_app *app, s6_engine *engine);
 int s6_app_set_ready(s6_app *app, const char *component, bool ok);
 bool s6_app_is_ready(const s6_app *app);
 /* Adds a check to GET /health under checks.<name>; called at each request.
- * -EINVAL, -EEXIST for a name taken, -ENOSPC beyond S6_APP_MAX_CHECKS. */
+ * -EINVAL, -EEXIST for a name taken (also the app's own: config, rules,
+ * paused, engine), -ENOSPC beyond S6_APP_MAX_CHECKS. */
 int s6_app_add_check(s6_app *app, const char *name, s6_app_check_fn fn,
                      void *ud);
 

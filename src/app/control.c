@@ -37,10 +37,13 @@ bool s6_pause_blocks(const s6_pause *p, const char *symbol)
     return p->all || (symbol != NULL && find(p, symbol) >= 0);
 }
 
-json_t *s6_pause_json(const s6_pause *p)
+void s6_pause_write(const s6_pause *p, s6_jw *w)
 {
-    json_t *list = json_array();
+    s6_jw_obj(w);
+    s6_jw_kbool(w, "all", p->all);
+    s6_jw_karr(w, "symbols");
     for (unsigned i = 0; i < p->n; i++)
-        json_array_append_new(list, json_string(p->symbols[i]));
-    return json_pack("{s:b,s:o}", "all", p->all, "symbols", list);
+        s6_jw_str(w, p->symbols[i]);
+    s6_jw_end_arr(w);
+    s6_jw_end_obj(w);
 }

@@ -6,8 +6,9 @@
  */
 #pragma once
 
-#include <jansson.h>
 #include <stdbool.h>
+
+#include "util/json_out.h"
 
 enum { S6_PAUSE_MAX = 64, S6_PAUSE_SYMBOL_MAX = 24 };
 
@@ -22,4 +23,4 @@ int s6_pause_set(s6_pause *p, const char *symbol, bool paused);
 /* True when non-protective work on symbol must wait. */
 bool s6_pause_blocks(const s6_pause *p, const char *symbol);
 /* {"all": bool, "symbols": [...]} */
-json_t *s6_pause_json(const s6_pause *p);
+void s6_pause_write(const s6_pause *p, s6_jw *w);

@@ -25,7 +25,7 @@ bool s6_route_available(s6_http_res *res, const void *subsystem,
 struct s6_app;
 struct s6_api_error;
 /* {"index": k, "count": n}: the shard this instance serves. */
-json_t *s6_route_shard_json(const struct s6_app *app);
+void s6_route_shard_write(const struct s6_app *app, s6_jw *w);
 /* A position this instance does not hold: 421 naming the shard and its
  * holder when another shard serves it, else not_found's answer. */
 void s6_route_not_here(s6_http_res *res, struct s6_app *app,

@@ -98,7 +98,10 @@ static void set_pause(s6_http_res *res, const s6_http_req *req, s6_app *app,
                     S6_LOG_STR("scope", symbol ? symbol : "all"),
                     S6_LOG_STR("reason", reason),
                     S6_LOG_STR("request_id", req->request_id));
-        s6_http_res_send_json(res, 200, s6_pause_json(&app->pause));
+        s6_jw w;
+        s6_http_res_json_begin(res, &w);
+        s6_pause_write(&app->pause, &w);
+        s6_http_res_json_end(res, 200, &w);
     }
     json_decref(doc);
 }

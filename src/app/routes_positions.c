@@ -36,15 +36,6 @@ static void send_api_error(s6_http_res *res, const s6_api_error *e)
                       e->field[0] ? e->field : NULL);
 }
 
-/* The plan id of an answer, for the access log. */
-static void note_plan(s6_http_res *res, const json_t *doc)
-{
-    const char *plan_id = json_string_value(
-        json_object_get(json_object_get(doc, "plan"), "plan_id"));
-    if (plan_id != NULL)
-        s6_http_res_note(res, "plan_id", plan_id);
-}
-
 /* The request's idempotency key: the Idempotency-Key header or the body's
  * action_id, both only when equal.  *key is NULL when there is none;
  * false when the request was refused (answered). */
@@ -91,25 +82,18 @@ static bool answered_before(s6_http_res *res, s6_app *app, const char *key,
     return true;
 }
 
-/* Sends the engine's answer and keeps it under key (if any).  Only
- * answers the engine acted on are kept: a refusal changed nothing, so a
- * retry under the same key is judged afresh. */
+/* Sends the answer the engine wrote into the response and keeps it under
+ * key (if any).  Only answers the engine acted on are kept: a refusal
+ * changed nothing, so a retry under the same key is judged afresh. */
 static void send_kept(s6_http_res *res, s6_app *app, const char *key,
-                      const char *request, json_t *out)
+                      const char *request, s6_jw *w)
 {
-    char *text = json_dumps(out, JSON_COMPACT);
-    json_decref(out);
-    if (text == NULL) {
-        s6_http_res_send_json(res, 500, NULL);
-        return;
-    }
-    size_t len = strlen(text);
-    if (key != NULL &&
-        s6_manage_keys_put(&app->manage_keys, key, request, 200, text, len) != 0)
+    if (key != NULL && s6_jw_finish(w) == 0 &&
+        s6_manage_keys_put(&app->manage_keys, key, request, 200, w->b->data,
+                           w->b->len) != 0)
         s6_log_warn(app->log, "http", "idempotency key not kept",
                     S6_LOG_STR("key", key));
-    s6_http_res_send(res, 200, "application/json", text, len);
-    free(text);
+    s6_http_res_json_end(res, 200, w);
 }
 
 void s6_route_manage(s6_http_res *res, const s6_http_req *req, void *ud)
@@ -138,17 +122,20 @@ void s6_route_manage(s6_http_res *res, const s6_http_req *req, void *ud)
         return;
     }
     snprintf(mr.request_id, sizeof mr.request_id, "%s", req->request_id);
-    json_t *out = NULL;
     err = (s6_api_error){ 0 };
-    if (s6_engine_manage(app->engine, &mr, &out, &err) != 0 || out == NULL) {
-        json_decref(out);
+    s6_jw w;
+    char plan_id[64];
+    s6_http_res_json_begin(res, &w);
+    if (s6_engine_manage_write(app->engine, &mr, &w, plan_id, sizeof plan_id,
+                               &err) != 0) {
         if (err.status == 404 && strcmp(err.code, "unknown_position") == 0)
             s6_route_not_here(res, app, mr.position_id, &err);
         else
             send_api_error(res, &err);
     } else {
-        note_plan(res, out);
-        send_kept(res, app, key, request, out);
+        if (plan_id[0] != '\0')
+            s6_http_res_note(res, "plan_id", plan_id);
+        send_kept(res, app, key, request, &w);
     }
     free(request);
 }
@@ -159,11 +146,15 @@ void s6_route_positions(s6_http_res *res, const s6_http_req *req, void *ud)
     s6_app *app = ud;
     if (!s6_route_available(res, app->engine, "engine"))
         return;
-    json_t *list = s6_engine_positions_json(app->engine);
-    s6_http_res_send_json(res, 200, list ? json_pack("{s:o,s:o}", "positions",
-                                                     list, "shard",
-                                                     s6_route_shard_json(app))
-                                         : NULL);
+    s6_jw w;
+    s6_http_res_json_begin(res, &w);
+    s6_jw_obj(&w);
+    s6_jw_key(&w, "positions");
+    s6_engine_positions_write(app->engine, &w);
+    s6_jw_key(&w, "shard");
+    s6_route_shard_write(app, &w);
+    s6_jw_end_obj(&w);
+    s6_http_res_json_end(res, 200, &w);
 }
 
 void s6_route_position(s6_http_res *res, const s6_http_req *req, void *ud)
@@ -173,13 +164,14 @@ void s6_route_position(s6_http_res *res, const s6_http_req *req, void *ud)
     s6_http_res_note(res, "pos_id", id);
     if (!s6_route_available(res, app->engine, "engine"))
         return;
-    json_t *doc = s6_engine_position_json(app->engine, id);
-    if (doc == NULL) {
+    s6_jw w;
+    s6_http_res_json_begin(res, &w);
+    if (s6_engine_position_write(app->engine, id, &w) != 0) {
         s6_api_error e = { .status = 404, .code = "unknown_position",
                            .field = "id",
                            .message = "no position with this id" };
         s6_route_not_here(res, app, id, &e);
         return;
     }
-    s6_http_res_send_json(res, 200, doc);
+    s6_http_res_json_end(res, 200, &w);
 }

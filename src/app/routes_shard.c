@@ -12,11 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *s6_route_shard_json(const s6_app *app)
+void s6_route_shard_write(const s6_app *app, s6_jw *w)
 {
-    uint32_t count = app->shard.count ? app->shard.count : 1;
-    return json_pack("{s:i,s:i}", "index", (json_int_t)app->shard.index,
-                     "count", (json_int_t)count);
+    s6_jw_obj(w);
+    s6_jw_kint(w, "index", (long long)app->shard.index);
+    s6_jw_kint(w, "count", app->shard.count ? (long long)app->shard.count : 1);
+    s6_jw_end_obj(w);
 }
 
 typedef struct misdirect {

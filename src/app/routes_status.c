@@ -21,81 +21,110 @@ static double app_now(const s6_app *app)
 }
 
 /* Seconds since `at` on the engine's clock; null when it never happened. */
-static json_t *age_of(double now, double at)
+static void age_of(s6_jw *w, const char *key, double now, double at)
 {
-    return at > 0 && isfinite(at) ? json_real(now - at) : json_null();
+    if (at > 0 && isfinite(at))
+        s6_jw_kreal(w, key, now - at);
+    else
+        s6_jw_knull(w, key);
 }
 
 /* The engine's view: a position without a confirmed stop, or a manage
  * tick that stopped coming, is what an operator must see first. */
-static json_t *engine_check(const s6_app *app)
+static bool engine_check(const s6_app *app, s6_jw *w)
 {
-    if (app->engine == NULL)
-        return json_pack("{s:b,s:b}", "ok", false, "running", false);
+    s6_jw_obj(w);
+    if (app->engine == NULL) {
+        s6_jw_kbool(w, "ok", false);
+        s6_jw_kbool(w, "running", false);
+        s6_jw_end_obj(w);
+        return false;
+    }
     s6_engine_status st;
     s6_engine_get_status(app->engine, &st);
     double now = app_now(app);
-    return json_pack("{s:b,s:b,s:b,s:I,s:I,s:o,s:o}", "ok",
-                     st.unprotected == 0, "running", true, "resumed",
-                     st.resumed, "positions", (json_int_t)st.positions,
-                     "unprotected", (json_int_t)st.unprotected,
-                     "last_tick_age_s", age_of(now, st.last_tick),
-                     "last_price_age_s", age_of(now, st.last_price));
+    s6_jw_kbool(w, "ok", st.unprotected == 0);
+    s6_jw_kbool(w, "running", true);
+    s6_jw_kbool(w, "resumed", st.resumed);
+    s6_jw_kint(w, "positions", (long long)st.positions);
+    s6_jw_kint(w, "unprotected", (long long)st.unprotected);
+    age_of(w, "last_tick_age_s", now, st.last_tick);
+    age_of(w, "last_price_age_s", now, st.last_price);
+    s6_jw_end_obj(w);
+    return st.unprotected == 0;
 }
 
-static bool check_ok(const json_t *c)
+/* The rule host's report is a tree (its rule list is open-ended). */
+static bool rules_check(const s6_app *app, s6_jw *w)
 {
-    return json_is_true(json_object_get(c, "ok"));
-}
-
-/* Adds `c` under `name`; returns whether it is ok. */
-static bool add_check(json_t *checks, const char *name, json_t *c)
-{
-    if (c == NULL)
-        c = json_pack("{s:b,s:s}", "ok", false, "error", "the check failed");
-    bool ok = check_ok(c);
-    json_object_set_new(checks, name, c);
+    json_t *c = s6_rules_svc_health(&app->rules);
+    bool ok = json_is_true(json_object_get(c, "ok"));
+    if (c != NULL) {
+        s6_jw_json(w, c);
+    } else {
+        s6_jw_obj(w);
+        s6_jw_kbool(w, "ok", false);
+        s6_jw_kstr(w, "error", "the check failed");
+        s6_jw_end_obj(w);
+    }
+    json_decref(c);
     return ok;
 }
 
-/* Every check of the service; *ok turns false when one fails.  The
- * configuration and the kill switch inform rather than fail: a refused
- * reload keeps the previous good version running.  The rules degrade the
- * service while what runs is not what the operator chose (a file refused,
- * a rule quarantined or rolled back, the worker down); /ready stays as it
- * is, since the stops and the guard still work (docs/api.md). */
-static json_t *health_checks(const s6_app *app, bool *ok)
+/* Every check of the service, as the members of an object; returns false
+ * when one fails.  The configuration and the kill switch inform rather
+ * than fail: a refused reload keeps the previous good version running.
+ * The rules degrade the service while what runs is not what the operator
+ * chose (a file refused, a rule quarantined or rolled back, the worker
+ * down); /ready stays as it is, since the stops and the guard still work
+ * (docs/api.md).  The engine counts once it runs. */
+static bool health_checks(const s6_app *app, s6_jw *w)
 {
-    json_t *checks = json_object();
-    if (app->config != NULL)
-        json_object_set_new(checks, "config", s6_config_live_health(app->config));
-    if (app->rules_on)
-        *ok &= add_check(checks, "rules", s6_rules_svc_health(&app->rules));
-    json_object_set_new(checks, "paused", s6_pause_json(&app->pause));
+    bool ok = true;
+    s6_jw_obj(w);
+    if (app->config != NULL) {
+        s6_jw_key(w, "config");
+        s6_config_live_health_write(app->config, w);
+    }
+    if (app->rules_on) {
+        s6_jw_key(w, "rules");
+        ok &= rules_check(app, w);
+    }
+    s6_jw_key(w, "paused");
+    s6_pause_write(&app->pause, w);
     for (unsigned i = 0; i < app->n_checks; i++) {
         const s6_app_check *h = &app->checks[i];
-        *ok &= add_check(checks, h->name, h->fn(h->ud));
+        s6_jw_key(w, h->name);
+        ok &= h->fn(h->ud, w);
     }
-    if (app->engine != NULL)
-        *ok &= add_check(checks, "engine", engine_check(app));
-    else
-        json_object_set_new(checks, "engine", engine_check(app));
-    return checks;
+    s6_jw_key(w, "engine");
+    bool engine_ok = engine_check(app, w);
+    s6_jw_end_obj(w);
+    return ok && (engine_ok || app->engine == NULL);
 }
 
 void s6_route_health(s6_http_res *res, const s6_http_req *req, void *ud)
 {
     (void)req;
     s6_app *app = ud;
-    json_int_t uptime = (json_int_t)((uv_now(app->loop) - app->started_ms) / 1000);
-    bool ok = true;
-    json_t *checks = health_checks(app, &ok);
-    s6_http_res_send_json(res, 200,
-                          json_pack("{s:s,s:s,s:s,s:I,s:b,s:o}", "status",
-                                    ok ? "ok" : "degraded", "service",
-                                    S6_APP_SERVICE, "version", S6_VERSION,
-                                    "uptime_s", uptime, "ready",
-                                    s6_app_is_ready(app), "checks", checks));
+    long long uptime = (long long)((uv_now(app->loop) - app->started_ms) / 1000);
+    /* the checks first: the head says whether they all passed */
+    s6_buf_reset(&app->scratch);
+    s6_jw checks;
+    s6_jw_init(&checks, &app->scratch);
+    bool ok = health_checks(app, &checks);
+    s6_jw w;
+    s6_http_res_json_begin(res, &w);
+    s6_jw_obj(&w);
+    s6_jw_kstr(&w, "status", ok ? "ok" : "degraded");
+    s6_jw_kstr(&w, "service", S6_APP_SERVICE);
+    s6_jw_kstr(&w, "version", S6_VERSION);
+    s6_jw_kint(&w, "uptime_s", uptime);
+    s6_jw_kbool(&w, "ready", s6_app_is_ready(app));
+    s6_jw_key(&w, "checks");
+    s6_jw_part(&w, &checks);
+    s6_jw_end_obj(&w);
+    s6_http_res_json_end(res, 200, &w);
 }
 
 void s6_route_ready(s6_http_res *res, const s6_http_req *req, void *ud)

@@ -21,6 +21,7 @@
 
 #include "core/s6_core.h"     /* s6_mm_bracket */
 #include "contract/s6_rule_abi.h" /* S6_MARKET_FUT, S6_MARKET_SPOT */
+#include "util/json_out.h"
 #include "util/log.h"
 #include "reload/watch.h"
 
@@ -331,7 +332,10 @@ static inline const s6_config *s6_config_live_get(const s6_config_live *l)
 {
     return l->cur;
 }
-/* {"version","reloads","failures","last_error","restart_pending"} */
+/* GET /health's checks.config: {"path","version","reloads","failures",
+ * "last_error","last_error_key","restart_pending"}, written into w; the
+ * tree form parses that text back (tests, readers of the document). */
+void s6_config_live_health_write(const s6_config_live *live, s6_jw *w);
 json_t *s6_config_live_health(const s6_config_live *live);
 void s6_config_live_stop(s6_config_live *live);
 /* After the loop has closed the watcher. */

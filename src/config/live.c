@@ -233,36 +233,43 @@ int s6_config_live_watch(s6_config_live *live, uv_loop_t *loop,
 }
 
 /* Error text may quote the file's bytes; JSON strings must be UTF-8. */
-static json_t *text_or_null(bool set, const char *s)
+static void text_or_null(s6_jw *w, const char *key, bool set, const char *s)
 {
-    if (!set)
-        return json_null();
-    json_t *j = json_string(s);
-    if (j != NULL)
-        return j;
+    if (!set || s6_jw_utf8_ok(s)) {
+        s6_jw_kstr(w, key, set ? s : NULL);
+        return;
+    }
     char buf[sizeof ((s6_config_error *)0)->message];
     size_t i = 0;
     for (; s[i] && i + 1 < sizeof buf; i++)
         buf[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
     buf[i] = '\0';
-    return json_string(buf);
+    s6_jw_kstr(w, key, buf);
+}
+
+void s6_config_live_health_write(const s6_config_live *live, s6_jw *w)
+{
+    s6_jw_obj(w);
+    s6_jw_kstr(w, "path", live->path);
+    s6_jw_kint(w, "version", (long long)live->version);
+    s6_jw_kint(w, "reloads", (long long)live->reloads);
+    s6_jw_kint(w, "failures", (long long)live->failures);
+    text_or_null(w, "last_error", live->has_error, live->last_error.message);
+    text_or_null(w, "last_error_key", live->has_error, live->last_error.path);
+    s6_jw_karr(w, "restart_pending");
+    for (unsigned i = 0; i < live->n_restart_pending; i++)
+        s6_jw_str(w, live->restart_pending[i]);
+    s6_jw_end_arr(w);
+    s6_jw_end_obj(w);
 }
 
 json_t *s6_config_live_health(const s6_config_live *live)
 {
-    json_t *pend = json_array();
-    for (unsigned i = 0; i < live->n_restart_pending; i++)
-        json_array_append_new(pend, json_string(live->restart_pending[i]));
-    return json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:o}",
-                     "path", live->path,
-                     "version", (json_int_t)live->version,
-                     "reloads", (json_int_t)live->reloads,
-                     "failures", (json_int_t)live->failures,
-                     "last_error",
-                     text_or_null(live->has_error, live->last_error.message),
-                     "last_error_key",
-                     text_or_null(live->has_error, live->last_error.path),
-                     "restart_pending", pend);
+    s6_buf b = { 0 };
+    s6_jw w;
+    s6_jw_init(&w, &b);
+    s6_config_live_health_write(live, &w);
+    return s6_jw_parse(&b, &w);
 }
 
 void s6_config_live_stop(s6_config_live *live)

@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "engine/edges.h"
 #include "metrics/metrics.h"
+#include "util/json_out.h"
 #include "util/log.h"
 
 typedef struct s6_engine s6_engine;
@@ -146,12 +147,22 @@ typedef struct s6_api_error {
  * orders:[...]} (docs/contracts.md).  On error *out is NULL and err set. */
 int s6_engine_manage(s6_engine *e, const s6_manage_req *req, json_t **out,
                      s6_api_error *err);
+/* The same answer written straight into w (the HTTP route: no tree), and
+ * the plan's id (empty for a dry run) into plan_id when it is not NULL.
+ * On error nothing is written and err is set. */
+int s6_engine_manage_write(s6_engine *e, const s6_manage_req *req,
+                           s6_jw *w, char *plan_id, size_t plan_id_len,
+                           s6_api_error *err);
 
 /* GET /positions: an array of the open positions; /positions/{id}: one
  * position (closed ones too while the engine still holds them), NULL when
  * the id is unknown.  Shapes: docs/contracts/manage.md. */
 json_t *s6_engine_positions_json(s6_engine *e);
 json_t *s6_engine_position_json(s6_engine *e, const char *pos_id);
+/* The same written straight into w (the HTTP routes: no tree); the one
+ * position answers -ENOENT, writing nothing, for an unknown id. */
+void s6_engine_positions_write(s6_engine *e, s6_jw *w);
+int s6_engine_position_write(s6_engine *e, const char *pos_id, s6_jw *w);
 
 /* For /health and metrics. */
 typedef struct s6_engine_status {

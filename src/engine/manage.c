@@ -14,6 +14,7 @@
 #include "engine/internal.h"
 #include "contract/guard.h"
 #include "core/s6_core.h"
+#include "util/exact.h"
 
 static int api_fail(s6_api_error *err, int status, const char *code,
                     const char *field, const char *msg)
@@ -108,56 +109,111 @@ static int find_target(s6_engine *e, const s6_manage_req *q, e_pos **out,
     return 0;
 }
 
-static json_t *empty_response(void)
+/* A number of the answer as the desk reads it (util/exact.h): at the
+ * symbol's grid when the engine has one, else the plain real. */
+static void w_num(s6_jw *w, const char *key, double v, double grid)
 {
-    return json_pack("{s:{s:n,s:n,s:[],s:[],s:[]},s:[]}", "plan", "plan_id",
-                     "position_id", "actions", "reduce", "adds", "orders");
+    char buf[64];
+    s6_jw_key(w, key);
+    if (!(grid > 0))
+        s6_jw_real(w, v);
+    else if (s6_exact_format(v, grid, buf, sizeof buf) < 0)
+        s6_jw_null(w);
+    else
+        s6_jw_str(w, buf);
 }
 
-/* The answer's plan and orders, from what the executor did; the keys
- * are already in place (empty_response), so their order stays. */
-static void render(json_t *resp, const e_exec_view *v)
+/* The grids of the answer's numbers; all 0 when the symbol has none. */
+typedef struct answer_grid {
+    double price, qty, money;
+} answer_grid;
+
+static answer_grid grid_of(const s6_engine *e, const e_pos *p)
 {
-    json_t *plan = json_object_get(resp, "plan");
-    if (v->executed) {
-        json_object_set_new(plan, "plan_id", v->has_plan_id
-                                                 ? json_string(v->plan_id)
-                                                 : json_null());
-        json_object_set_new(plan, "position_id", json_string(v->position_id));
-    }
+    const s6_symbol_cfg *sym = e->mkts[p->mkt].sym;
+    if (sym == NULL || !(sym->tick > 0) || !(sym->step > 0))
+        return (answer_grid){ 0 };
+    return (answer_grid){ sym->tick, sym->step, S6_EXACT_CENT };
+}
+
+static void write_actions(s6_jw *w, const e_exec_view *v, const answer_grid *g)
+{
+    s6_jw_karr(w, "actions");
     for (size_t i = 0; i < v->n_actions; i++) {
         const e_exec_action *a = &v->actions[i];
-        json_array_append_new(
-            json_object_get(plan, "actions"),
-            json_pack("{s:s,s:o,s:o,s:s}", "action", a->action, "old_value",
-                      a->has_old ? json_real(a->old_value) : json_null(),
-                      "new_value", a->is_event ? json_string(a->name)
-                                               : json_real(a->new_value),
-                      "reason", a->reason));
+        /* a stop move's values are prices, the others' quantities */
+        double grid = a->action == NULL || strcmp(a->action, "EVENT") == 0
+                          ? 0
+                      : strstr(a->action, "STOP") != NULL ? g->price : g->qty;
+        s6_jw_obj(w);
+        s6_jw_kstr(w, "action", a->action);
+        if (a->has_old)
+            w_num(w, "old_value", a->old_value, grid);
+        else
+            s6_jw_knull(w, "old_value");
+        if (a->is_event)
+            s6_jw_kstr(w, "new_value", a->name);
+        else
+            w_num(w, "new_value", a->new_value, grid);
+        s6_jw_kstr(w, "reason", a->reason);
+        s6_jw_end_obj(w);
     }
-    if (v->has_reduce)
-        json_array_append_new(json_object_get(plan, "reduce"),
-                              json_pack("{s:f,s:f,s:b}", "qty", v->reduce.qty,
-                                        "after_qty", v->reduce.after_qty,
-                                        "full_close", v->reduce.full_close));
-    if (v->has_add)
-        json_array_append_new(json_object_get(plan, "adds"),
-                              json_pack("{s:f,s:f,s:f}", "qty", v->add.qty,
-                                        "notional", v->add.notional, "margin",
-                                        v->add.margin));
+    s6_jw_end_arr(w);
+}
+
+static void write_orders(s6_jw *w, const e_exec_view *v, const answer_grid *g)
+{
+    s6_jw_karr(w, "orders");
     for (size_t i = 0; i < v->n_orders; i++) {
         const e_exec_order *o = &v->orders[i];
-        json_array_append_new(
-            json_object_get(resp, "orders"),
-            json_pack("{s:o,s:s,s:s,s:s,s:f,s:f,s:b}", "intent_id",
-                      o->has_intent ? json_string(o->intent_id) : json_null(),
-                      "purpose", e_purpose_name(o->purpose), "type",
-                      o->type == S6_ORDER_STOP_MARKET ? "STOP_MARKET"
-                                                      : "MARKET",
-                      "side", o->side > 0 ? "BUY" : "SELL", "qty", o->qty,
-                      "stop_price", o->stop_price, "reduce_only",
-                      o->reduce_only));
+        s6_jw_obj(w);
+        s6_jw_kstr(w, "intent_id", o->has_intent ? o->intent_id : NULL);
+        s6_jw_kstr(w, "purpose", e_purpose_name(o->purpose));
+        s6_jw_kstr(w, "type", o->type == S6_ORDER_STOP_MARKET ? "STOP_MARKET"
+                                                               : "MARKET");
+        s6_jw_kstr(w, "side", o->side > 0 ? "BUY" : "SELL");
+        w_num(w, "qty", o->qty, g->qty);
+        w_num(w, "stop_price", o->stop_price, g->price);
+        s6_jw_kbool(w, "reduce_only", o->reduce_only);
+        s6_jw_end_obj(w);
     }
+    s6_jw_end_arr(w);
+}
+
+/* The answer (docs/contracts/manage.md) from what the executor did:
+ * {"plan":{plan_id, position_id, actions, reduce, adds}, "orders"}, its
+ * numbers at the symbol's grid, written without a tree. */
+static void write_answer(s6_jw *w, const s6_engine *e, const e_pos *p,
+                         const e_exec_view *v)
+{
+    answer_grid g = grid_of(e, p);
+    s6_jw_obj(w);
+    s6_jw_kobj(w, "plan");
+    s6_jw_kstr(w, "plan_id", v->executed && v->has_plan_id ? v->plan_id
+                                                           : NULL);
+    s6_jw_kstr(w, "position_id", p->rec.pos.id);
+    write_actions(w, v, &g);
+    s6_jw_karr(w, "reduce");
+    if (v->has_reduce) {
+        s6_jw_obj(w);
+        w_num(w, "qty", v->reduce.qty, g.qty);
+        w_num(w, "after_qty", v->reduce.after_qty, g.qty);
+        s6_jw_kbool(w, "full_close", v->reduce.full_close);
+        s6_jw_end_obj(w);
+    }
+    s6_jw_end_arr(w);
+    s6_jw_karr(w, "adds");
+    if (v->has_add) {
+        s6_jw_obj(w);
+        w_num(w, "qty", v->add.qty, g.qty);
+        w_num(w, "notional", v->add.notional, g.money);
+        w_num(w, "margin", v->add.margin, g.money);
+        s6_jw_end_obj(w);
+    }
+    s6_jw_end_arr(w);
+    s6_jw_end_obj(w);
+    write_orders(w, v, &g);
+    s6_jw_end_obj(w);
 }
 
 /* ---- EVALUATE: the rules on one position, the plan captured ---- */
@@ -295,136 +351,216 @@ static int manual_plan(s6_engine *e, e_pos *p, const s6_manage_req *q,
     return 0;
 }
 
-int s6_engine_manage(s6_engine *e, const s6_manage_req *req, json_t **out,
-                     s6_api_error *err)
+int s6_engine_manage_write(s6_engine *e, const s6_manage_req *req,
+                           s6_jw *w, char *plan_id, size_t plan_id_len,
+                           s6_api_error *err)
 {
-    if (out != NULL)
-        *out = NULL;
-    if (e == NULL || req == NULL || out == NULL)
+    if (plan_id != NULL && plan_id_len > 0)
+        plan_id[0] = '\0';
+    if (e == NULL || req == NULL || w == NULL)
         return api_fail(err, 400, "invalid_request", "", "no request");
     e_pos *p = NULL;
     int rc = find_target(e, req, &p, err);
     if (rc != 0)
         return rc;
-    json_t *resp = empty_response();
     e_exec_view *done = calloc(1, sizeof *done);
-    if (resp == NULL || done == NULL) {
-        json_decref(resp);
-        free(done);
+    if (done == NULL)
         return api_fail(err, 503, "no_memory", "", "out of memory");
-    }
     rc = req->action == S6_MANAGE_EVALUATE
              ? evaluate_one(e, p, req->dry_run, done, err)
              : manual_plan(e, p, req, done, err);
-    if (rc == 0)
-        render(resp, done);
+    if (rc == 0) {
+        write_answer(w, e, p, done);
+        if (plan_id != NULL && plan_id_len > 0 && done->executed &&
+            done->has_plan_id)
+            snprintf(plan_id, plan_id_len, "%s", done->plan_id);
+    }
     free(done);
+    return rc;
+}
+
+int s6_engine_manage(s6_engine *e, const s6_manage_req *req, json_t **out,
+                     s6_api_error *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (out == NULL)
+        return api_fail(err, 400, "invalid_request", "", "no request");
+    s6_buf b = { 0 };
+    s6_jw w;
+    s6_jw_init(&w, &b);
+    int rc = s6_engine_manage_write(e, req, &w, NULL, 0, err);
     if (rc != 0) {
-        json_decref(resp);
+        s6_buf_free(&b);
         return rc;
     }
-    json_object_set_new(json_object_get(resp, "plan"), "position_id",
-                        json_string(p->rec.pos.id));
-    e_exact(e, p, resp);
-    *out = resp;
-    return 0;
+    *out = s6_jw_parse(&b, &w);
+    return *out != NULL ? 0 : api_fail(err, 503, "no_memory", "",
+                                       "out of memory");
 }
 
 /* ---- views ---- */
 
-static json_t *num_or_null(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *inflight_json(const s6_engine_record *r)
+static void write_inflight(s6_jw *w, const s6_engine_record *r,
+                           const answer_grid *g)
 {
     static const char *const status[] = {
         [S6_INF_SENT] = "SENT", [S6_INF_FAILED] = "FAILED",
         [S6_INF_TAKEN] = "TAKEN", [S6_INF_RESERVING] = "RESERVING"};
-    json_t *a = json_array();
+    s6_jw_karr(w, "orders_in_flight");
     for (size_t i = 0; i < r->n_inflight; i++) {
         const s6_inflight *o = &r->inflight[i];
-        json_array_append_new(
-            a, json_pack("{s:s,s:s,s:f,s:f,s:s,s:i}", "intent_id",
-                         o->intent_id, "purpose", e_purpose_name(o->purpose),
-                         "qty", o->qty, "filled", o->filled, "status",
-                         o->status > 0 && o->status < S6_INF_STATUS_COUNT
-                             ? status[o->status] : "?",
-                         "attempts", (int)o->attempts));
+        s6_jw_obj(w);
+        s6_jw_kstr(w, "intent_id", o->intent_id);
+        s6_jw_kstr(w, "purpose", e_purpose_name(o->purpose));
+        w_num(w, "qty", o->qty, g->qty);
+        w_num(w, "filled", o->filled, g->qty);
+        s6_jw_kstr(w, "status", o->status > 0 && o->status < S6_INF_STATUS_COUNT
+                                    ? status[o->status] : "?");
+        s6_jw_kint(w, "attempts", (long long)o->attempts);
+        s6_jw_end_obj(w);
     }
-    return a;
+    s6_jw_end_arr(w);
 }
 
-static json_t *stop_json(const s6_stop *st)
+/* A price that may be absent: null, else at the tick. */
+static void w_price_if(s6_jw *w, const char *key, bool has, double v,
+                       const answer_grid *g)
 {
-    return json_pack(
-        "{s:o,s:i,s:b,s:o,s:o,s:o}", "price",
-        st->confirmed.live ? json_real(st->confirmed.price) : json_null(),
-        "step", st->step, "confirmed", st->confirmed.live, "pending_price",
-        st->pending.live ? json_real(st->pending.price) : json_null(),
-        "guard", st->guard > 0 && !st->confirmed.live ? json_real(st->guard)
-                                                      : json_null(),
-        "intent_id", st->confirmed.live ? json_string(st->confirmed.intent_id)
-                                        : json_null());
+    if (has)
+        w_num(w, key, v, g->price);
+    else
+        s6_jw_knull(w, key);
 }
 
-static json_t *pos_json(s6_engine *e, e_pos *p)
+static void write_stop(s6_jw *w, const s6_stop *st, const answer_grid *g)
 {
-    const s6_engine_record *r = &p->rec;
-    s6_pos_view v;
-    bool viewed = r->pos.qty > 0 && e_view(e, p, &v) == 0;
-    json_t *versions = json_loads(r->rule_versions[0] ? r->rule_versions : "{}",
-                                  0, NULL);
-    double mark = e->mkts[p->mkt].has ? e->mkts[p->mkt].mark : r->mark;
-    json_t *doc = json_pack(
-        "{s:s,s:s,s:s,s:s,s:s,s:f,s:f,s:o,s:o,s:o,s:o,s:o,s:f,s:f,"
-        "s:o,s:i,s:i,s:f,s:o,s:f,s:s,s:o,s:o}",
-        "position_id", r->pos.id, "symbol", r->pos.symbol, "market",
-        s6_market_name(r->pos.market), "state",
-        s6_pos_state_name(r->pos.state), "side",
-        r->pos.side > 0 ? "LONG" : r->pos.side < 0 ? "SHORT" : "FLAT", "qty",
-        r->pos.qty, "entry", r->pos.entry, "mark",
-        mark > 0 ? json_real(mark) : json_null(), "roe",
-        viewed ? num_or_null(v.roe) : json_null(), "liq_price",
-        viewed && v.liq_price > 0 ? json_real(v.liq_price) : json_null(),
-        "liq_distance", viewed ? num_or_null(v.liq_distance) : json_null(),
-        "stop", stop_json(&r->stop), "leverage", r->pos.leverage, "margin",
-        r->pos.margin, "tp", json_pack("{s:i}", "step", r->tp_step), "adds",
-        r->pos.add_on_count, "entries", r->pos.n_entries, "realized_pnl",
-        r->pos.realized_pnl, "unrealized_pnl",
-        viewed ? num_or_null(v.upnl) : json_real(0), "fees_paid",
-        r->pos.fees_paid, "last_plan_id", r->last_plan_id, "rule_versions",
-        versions ? versions : json_object(), "orders_in_flight",
-        inflight_json(r));
-    e_exact(e, p, doc);
-    double ratio;
+    s6_jw_kobj(w, "stop");
+    w_price_if(w, "price", st->confirmed.live, st->confirmed.price, g);
+    s6_jw_kint(w, "step", st->step);
+    s6_jw_kbool(w, "confirmed", st->confirmed.live);
+    w_price_if(w, "pending_price", st->pending.live, st->pending.price, g);
+    w_price_if(w, "guard", st->guard > 0 && !st->confirmed.live, st->guard, g);
+    s6_jw_kstr(w, "intent_id", st->confirmed.live ? st->confirmed.intent_id
+                                                  : NULL);
+    s6_jw_end_obj(w);
+}
+
+/* The rule versions are kept as JSON text (from a restored record, too):
+ * written as they parse, {} when they do not. */
+static void write_versions(s6_jw *w, const char *text)
+{
+    json_t *v = json_loads(text[0] ? text : "{}", 0, NULL);
+    s6_jw_key(w, "rule_versions");
+    if (json_is_object(v)) {
+        s6_jw_json(w, v);
+    } else {
+        s6_jw_obj(w);
+        s6_jw_end_obj(w);
+    }
+    json_decref(v);
+}
+
+static void write_margin(s6_jw *w, s6_engine *e, e_pos *p)
+{
     static const char *const levels[S6_MARGIN_LEVEL_COUNT] = {
         [S6_MARGIN_OK] = "OK", [S6_MARGIN_ALERT] = "ALERT",
         [S6_MARGIN_CALL] = "MARGIN_CALL"};
+    const s6_engine_record *r = &p->rec;
     bool fut = r->pos.market == S6_MARKET_FUT;
-    json_object_set_new(doc, "margin_ratio",
-                        fut && e_margin_ratio(e, p, &ratio) == 0
-                            ? num_or_null(ratio) : json_null());
-    json_object_set_new(doc, "margin_level",
-                        fut && r->margin.level >= 0 &&
-                                r->margin.level < S6_MARGIN_LEVEL_COUNT
-                            ? json_string(levels[r->margin.level])
-                            : json_null());
-    return doc;
+    double ratio;
+    if (fut && e_margin_ratio(e, p, &ratio) == 0)
+        s6_jw_kreal(w, "margin_ratio", ratio);
+    else
+        s6_jw_knull(w, "margin_ratio");
+    s6_jw_kstr(w, "margin_level", fut && r->margin.level >= 0 &&
+                                          r->margin.level < S6_MARGIN_LEVEL_COUNT
+                                      ? levels[r->margin.level] : NULL);
 }
 
-json_t *s6_engine_positions_json(s6_engine *e)
+/* One position (docs/contracts/manage.md), prices at the tick, quantities
+ * at the step, money to the cent. */
+static void write_pos(s6_jw *w, s6_engine *e, e_pos *p)
 {
-    json_t *a = json_array();
+    const s6_engine_record *r = &p->rec;
+    answer_grid g = grid_of(e, p);
+    s6_pos_view v;
+    bool viewed = r->pos.qty > 0 && e_view(e, p, &v) == 0;
+    double mark = e->mkts[p->mkt].has ? e->mkts[p->mkt].mark : r->mark;
+    s6_jw_obj(w);
+    s6_jw_kstr(w, "position_id", r->pos.id);
+    s6_jw_kstr(w, "symbol", r->pos.symbol);
+    s6_jw_kstr(w, "market", s6_market_name(r->pos.market));
+    s6_jw_kstr(w, "state", s6_pos_state_name(r->pos.state));
+    s6_jw_kstr(w, "side", r->pos.side > 0 ? "LONG" : r->pos.side < 0 ? "SHORT"
+                                                                     : "FLAT");
+    w_num(w, "qty", r->pos.qty, g.qty);
+    w_num(w, "entry", r->pos.entry, g.price);
+    w_price_if(w, "mark", mark > 0, mark, &g);
+    if (viewed)
+        s6_jw_kreal(w, "roe", v.roe);
+    else
+        s6_jw_knull(w, "roe");
+    w_price_if(w, "liq_price", viewed && v.liq_price > 0, v.liq_price, &g);
+    if (viewed)
+        s6_jw_kreal(w, "liq_distance", v.liq_distance);
+    else
+        s6_jw_knull(w, "liq_distance");
+    write_stop(w, &r->stop, &g);
+    s6_jw_kreal(w, "leverage", r->pos.leverage);
+    w_num(w, "margin", r->pos.margin, g.money);
+    s6_jw_kobj(w, "tp");
+    s6_jw_kint(w, "step", r->tp_step);
+    s6_jw_end_obj(w);
+    s6_jw_kint(w, "adds", r->pos.add_on_count);
+    s6_jw_kint(w, "entries", r->pos.n_entries);
+    w_num(w, "realized_pnl", r->pos.realized_pnl, g.money);
+    w_num(w, "unrealized_pnl", viewed ? v.upnl : 0, g.money);
+    w_num(w, "fees_paid", r->pos.fees_paid, g.money);
+    s6_jw_kstr(w, "last_plan_id", r->last_plan_id);
+    write_versions(w, r->rule_versions);
+    write_inflight(w, r, &g);
+    write_margin(w, e, p);
+    s6_jw_end_obj(w);
+}
+
+void s6_engine_positions_write(s6_engine *e, s6_jw *w)
+{
+    s6_jw_arr(w);
     for (size_t i = 0; e != NULL && i < e->n_pos; i++)
         if (e->pos[i].used && e->pos[i].rec.pos.state != S6_POS_CLOSED)
-            json_array_append_new(a, pos_json(e, &e->pos[i]));
-    return a;
+            write_pos(w, e, &e->pos[i]);
+    s6_jw_end_arr(w);
+}
+
+int s6_engine_position_write(s6_engine *e, const char *pos_id, s6_jw *w)
+{
+    e_pos *p = e != NULL ? e_find(e, pos_id) : NULL;
+    if (p == NULL)
+        return -ENOENT;
+    write_pos(w, e, p);
+    return 0;
+}
+
+/* The tree forms, for readers inside the process: the written text
+ * parsed, so both say the same. */
+json_t *s6_engine_positions_json(s6_engine *e)
+{
+    s6_buf b = { 0 };
+    s6_jw w;
+    s6_jw_init(&w, &b);
+    s6_engine_positions_write(e, &w);
+    return s6_jw_parse(&b, &w);
 }
 
 json_t *s6_engine_position_json(s6_engine *e, const char *pos_id)
 {
-    e_pos *p = e != NULL ? e_find(e, pos_id) : NULL;
-    return p != NULL ? pos_json(e, p) : NULL;
+    s6_buf b = { 0 };
+    s6_jw w;
+    s6_jw_init(&w, &b);
+    if (s6_engine_position_write(e, pos_id, &w) != 0) {
+        s6_buf_free(&b);
+        return NULL;
+    }
+    return s6_jw_parse(&b, &w);
 }

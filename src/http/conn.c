@@ -200,6 +200,21 @@ static void on_written(uv_write_t *w, int status)
     write_done(c, status);
 }
 
+/* Drops the first n bytes of bufs; returns how many buffers are left. */
+static unsigned skip_written(uv_buf_t *bufs, unsigned nbufs, size_t n)
+{
+    while (nbufs > 0 && n >= bufs[0].len) {
+        n -= bufs[0].len;
+        bufs[0] = bufs[1];
+        nbufs--;
+    }
+    if (nbufs > 0) {
+        bufs[0].base += n;
+        bufs[0].len -= n;
+    }
+    return nbufs;
+}
+
 static void write_res(s6__conn *c, s6_http_res *res, bool close)
 {
     if (s6__res_serialise(res, close) == 0) {
@@ -208,7 +223,19 @@ static void write_res(s6__conn *c, s6_http_res *res, bool close)
             uv_buf_init(res->rbody.data, (unsigned)res->rbody.len),
         };
         unsigned nbufs = res->rbody.len > 0 ? 2 : 1;
-        if (uv_write(&res->wreq, (uv_stream_t *)&c->tcp, bufs, nbufs,
+        /* An answer usually fits the socket's buffer: written at once, it
+         * needs no write request, which libuv follows with an epoll_ctl
+         * per answer.  Behind a pending write this answers EAGAIN, so the
+         * order stays. */
+        int n = uv_try_write((uv_stream_t *)&c->tcp, bufs, nbufs);
+        if (n >= 0)
+            nbufs = skip_written(bufs, nbufs, (size_t)n);
+        if (n >= 0 && nbufs == 0) {
+            s6__res_finish(res, S6_HTTP_SENT);
+            return;
+        }
+        if ((n >= 0 || n == UV_EAGAIN) &&
+            uv_write(&res->wreq, (uv_stream_t *)&c->tcp, bufs, nbufs,
                      on_written) == 0) {
             c->writes++;
             return;
@@ -472,9 +499,13 @@ static int build_request(s6__conn *c, s6_http_res *res)
 
     size_t nh = res->hat.len / sizeof(s6__hdr_at);
     const s6__hdr_at *at = (const s6__hdr_at *)res->hat.data;
-    res->headers = calloc(nh ? nh : 1, sizeof *res->headers);
-    if (res->headers == NULL)
-        return out_of_memory(c);
+    if (nh > res->headers_cap) {
+        s6_http_header *grown = realloc(res->headers, nh * sizeof *grown);
+        if (grown == NULL)
+            return out_of_memory(c);
+        res->headers = grown;
+        res->headers_cap = nh;
+    }
     for (size_t i = 0; i < nh; i++)
         res->headers[i] = (s6_http_header){ h->data + at[i].name,
                                             h->data + at[i].value };

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "util/json_out.h"
 #include "util/log.h"
 
 typedef struct s6_http_server s6_http_server;
@@ -150,6 +151,11 @@ int s6_http_res_send(s6_http_res *res, int status, const char *content_type,
                      const char *body, size_t len);
 /* Takes the reference to doc (NULL answers 500). */
 int s6_http_res_send_json(s6_http_res *res, int status, json_t *doc);
+/* A JSON body written straight into the response (fixed-shape answers,
+ * no tree): begin points w at the body, end completes with what w wrote
+ * as application/json, or with 500 "internal" when the writer failed. */
+void s6_http_res_json_begin(s6_http_res *res, s6_jw *w);
+int s6_http_res_json_end(s6_http_res *res, int status, const s6_jw *w);
 /* {"error":{"code":code,"message":message,"field":field-or-null}} */
 int s6_http_res_error(s6_http_res *res, int status, const char *code,
                       const char *message, const char *field);

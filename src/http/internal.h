@@ -52,6 +52,7 @@ struct s6_http_res {
     s6_buf hat;   /* s6__hdr_at per header while parsing */
     s6_buf body;
     s6_http_header *headers;
+    size_t headers_cap;   /* kept with the exchange in the server's pool */
     s6_http_param params[S6__HTTP_MAX_PARAMS];
     /* The matched route, copied: a route added while the request is in
      * flight may move the server's table (its strings stay put). */
@@ -117,6 +118,8 @@ struct s6_http_server {
     void *done_ud;
     int port;
     uint64_t next_id;
+    s6_http_res *spare;        /* finished exchanges kept for reuse */
+    unsigned n_spare;
     char id_prefix[9];
     time_t date_at;
     char date[40];             /* IMF-fixdate of date_at */
@@ -137,7 +140,9 @@ void s6__conn_flush(s6__conn *c);
 
 /* exchange.c */
 s6_http_res *s6__res_new(s6_http_server *srv, s6__conn *c);
+/* Back to the server's pool (or freed when the pool is full). */
 void s6__res_free(s6_http_res *res);
+void s6__res_pool_free(s6_http_server *srv);
 /* Serialises res into res->wire; the body goes out from res->rbody. */
 int s6__res_serialise(s6_http_res *res, bool close);
 /* Access log line and completion hook (a completed response only),

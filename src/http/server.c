@@ -56,6 +56,7 @@ void s6_http_server_free(s6_http_server *srv)
     if (srv == NULL)
         return;
     s6__routes_free(srv);
+    s6__res_pool_free(srv);
     free(srv);
 }
 

@@ -11,7 +11,9 @@
 # Endpoints: GET /health and POST /positions/manage (STOP_MOVE, dry_run).
 # S6 runs with S6_LOG_LEVEL=warn (no access line, like nginx's access_log
 # off), then once more at info with the access log written to a file.
-# Prints one Markdown table: req/s, p99, and S6's rate as a ratio of nginx's.
+# Prints one Markdown table: req/s, p99, S6's rate as a ratio of nginx's, and
+# the CPU each server spent per answer (from /proc/<pid>/stat) with nginx's
+# as a ratio of S6's.
 set -eu
 
 root=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -44,6 +46,9 @@ free_port() {
 
 # Starts the S6 bench server at log level $1 (stderr to $2); sets s6_port, pos.
 start_s6() {
+    # The last server's "ready" line must not be read as this one's: the
+    # redirect below truncates only once the child runs.
+    rm -f "$work/s6.out"
     S6_CONFIG=$root/config/s6.json S6_AUTH_TOKEN=$token S6_SOURCE_DIR=$root \
         S6_LOG_LEVEL=$1 "$server" >"$work/s6.out" 2>"$2" &
     s6_pid=$!
@@ -119,14 +124,29 @@ EOF
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
 ng_pid=$!
 i=0
+ng_worker=""
 until curl -sf "http://127.0.0.1:$ng_port/health" >/dev/null 2>&1; do
     i=$((i + 1))
     [ $i -gt 200 ] && { echo "run.sh: nginx did not start" >&2; exit 1; }
     sleep 0.05
 done
+# worker_processes 1: the one child of the master serves
+ng_worker=$(pgrep -P "$ng_pid" | head -1)
+[ -n "$ng_worker" ] || { echo "run.sh: no nginx worker" >&2; exit 1; }
 
-# One wrk run: prints "req/s p99_ms"; fails on any non-2xx answer.
+# The CPU time a process has used, in clock ticks (user + system).
+cpu_ticks() {
+    awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+# One wrk run: prints "req/s p99_ms cpu_us_per_request"; fails on any
+# non-2xx answer.  The CPU the server spent per answer moves far less with
+# the machine's load than the rate does (both sides share the cores with
+# wrk and whatever else runs).
 run_wrk() { # port path [post]
+    pid=$s6_pid
+    [ "$1" = "$ng_port" ] && pid=$ng_worker
+    t0=$(cpu_ticks "$pid")
     script=""
     [ "${3:-}" = post ] && script="-s $work/post.lua"
     # shellcheck disable=SC2086
@@ -137,10 +157,13 @@ run_wrk() { # port path [post]
         cat "$work/wrk.out" >&2
         exit 1
     fi
-    awk '/Requests\/sec/ {rps=$2}
+    t1=$(cpu_ticks "$pid")
+    awk -v ticks=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" \
+        '/requests in/ {n=$1}
+         /Requests\/sec/ {rps=$2}
          /^ +99%/ {v=$2; u=v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
                    ms = u=="us" ? v/1000 : u=="s" ? v*1000 : v}
-         END {printf "%.0f %.2f\n", rps, ms}' "$work/wrk.out"
+         END {printf "%.0f %.2f %.1f\n", rps, ms, ticks / hz * 1e6 / n}' "$work/wrk.out"
 }
 
 # Warm both (caches, the JIT of the rules), then measure.
@@ -150,8 +173,10 @@ wrk -t1 -c4 -d2s "http://127.0.0.1:$ng_port/health" >/dev/null
 
 row() { # label s6-result nginx-result
     set -- "$1" $2 $3
-    ratio=$(awk -v a="$2" -v b="$4" 'BEGIN {printf "%.2f", a / b}')
-    printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" "$5" "$ratio"
+    ratio=$(awk -v a="$2" -v b="$5" 'BEGIN {printf "%.2f", a / b}')
+    cpu=$(awk -v a="$4" -v b="$7" 'BEGIN {printf "%.2f", b / a}')
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" \
+        "$5" "$6" "$ratio" "$4" "$7" "$cpu"
 }
 
 s6_health=$(run_wrk "$s6_port" /health)
@@ -169,8 +194,8 @@ lines=$(grep -c '"msg":"request"' "$work/access.log" || true)
 echo "wrk -t$threads -c$conns -d${secs}s, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
 echo "health body $(wc -c <"$work/health.json") B, manage body $(wc -c <"$work/manage.json") B"
 echo
-echo "| endpoint | S6 req/s | S6 p99 ms | nginx req/s | nginx p99 ms | S6 / nginx |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| endpoint | S6 req/s | S6 p99 ms | nginx req/s | nginx p99 ms | S6 / nginx | S6 CPU µs/req | nginx CPU µs/req | nginx / S6 CPU |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 row "GET /health" "$s6_health" "$ng_health"
 row "POST /positions/manage (dry run)" "$s6_manage" "$ng_manage"
 row "GET /health, S6 access log on" "$s6_health_log" "$ng_health"
