@@ -200,6 +200,14 @@ typedef struct s6_margin_state {
     double added;             /* margin added over the position's life */
 } s6_margin_state;
 
+/* A position made from the venue's view before its ENTRY result was read:
+ * kept in the record, so an engine restarted meanwhile still takes that
+ * ENTRY over instead of merging it into the quantity the view brought. */
+typedef struct s6_adoption {
+    bool waiting;                 /* no ENTRY result taken over yet */
+    char as_of[S6_RESULT_ID_MAX]; /* the adopting view's as_of, "" none */
+} s6_adoption;
+
 /* What the engine persists per position: enough to rebuild it. */
 typedef struct s6_engine_record {
     s6_position pos;
@@ -223,6 +231,7 @@ typedef struct s6_engine_record {
     double mark;              /* last accepted mark (for views after restart) */
     double atr;               /* last ATR from the feed, 0 = unknown */
     s6_margin_state margin;   /* absent in older records: zeros */
+    s6_adoption adoption;     /* absent in older records: none */
     /* Rule state JSON per rule name: {"trailing_stop":{...},...}; owned by
      * the caller of load, borrowed in save. */
     const char *rule_state_json;

@@ -70,8 +70,6 @@ typedef struct e_pos {
     unsigned flat_views;       /* fallback: views in a row without it */
     unsigned qty_views;        /* fallback: views in a row with qty_seen */
     double qty_seen;           /* the venue's quantity in the last view */
-    bool adopted;              /* made from a view, no ENTRY result yet */
-    char adopt_as_of[S6_RESULT_ID_MAX]; /* the adopting view's as_of */
 } e_pos;
 
 typedef struct e_mkt {

@@ -172,8 +172,8 @@ static void adopt_unknown(s6_engine *e, const s6_venue_position *vp,
     p->rec.stop_needed = true;
     /* Nothing reserved yet; what its ENTRY result carries, and its
      * add-ons, are recorded and released at close like any other's. */
-    p->adopted = true;
-    snprintf(p->adopt_as_of, sizeof p->adopt_as_of, "%s",
+    p->rec.adoption.waiting = true;
+    snprintf(p->rec.adoption.as_of, sizeof p->rec.adoption.as_of, "%s",
              has_as_of(v) ? as_of_lo(v) : "");
     e_event(e, p, "ADOPTED", vp->qty, "", "{s:f,s:f}", "qty", vp->qty,
             "entry", vp->entry);

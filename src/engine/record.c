@@ -93,6 +93,10 @@ static const field margin_fields[] = {
     D(added, s6_margin_state, 0, INF_),
 };
 
+static const field adoption_fields[] = {
+    B(waiting, s6_adoption), S(as_of, s6_adoption),
+};
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- encode ---- */
@@ -159,6 +163,9 @@ char *s6_engine_record_encode(const s6_engine_record *rec)
     json_object_set_new(o, "stop", enc_stop(&rec->stop));
     json_object_set_new(o, "margin", enc_obj(&rec->margin, margin_fields,
                                              N(margin_fields)));
+    json_object_set_new(o, "adoption", enc_obj(&rec->adoption,
+                                               adoption_fields,
+                                               N(adoption_fields)));
     json_t *inf = json_array();
     for (size_t i = 0; i < rec->n_inflight && i < S6_ENGINE_MAX_INFLIGHT; i++)
         json_array_append_new(inf, enc_obj(&rec->inflight[i], inflight_fields,
@@ -337,6 +344,11 @@ int s6_engine_record_decode(const char *json, s6_engine_record *rec,
     if (rc == 0 && mg != NULL)
         rc = dec_obj(mg, &r.margin, margin_fields, N(margin_fields),
                      "margin.", err, errlen);
+    /* Records written before adoptions were kept: none waiting. */
+    const json_t *ad = json_object_get(o, "adoption");
+    if (rc == 0 && ad != NULL)
+        rc = dec_obj(ad, &r.adoption, adoption_fields, N(adoption_fields),
+                     "adoption.", err, errlen);
     const json_t *rs = json_object_get(o, "rule_state");
     if (rc == 0 && rs != NULL && !json_is_null(rs) && !json_is_object(rs))
         rc = bad(err, errlen, "", "rule_state", "an object or null");

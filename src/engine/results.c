@@ -337,7 +337,7 @@ static bool made_before(const s6_order_result *r, const s6_fill *f,
     const char *named = r->pos_id[0] ? r->pos_id
                         : key_owner(f->intent_id, owner) ? owner : NULL;
     return named != NULL && strcmp(named, p->rec.pos.id) != 0 &&
-           !p->adopted && f->ts < p->rec.pos.opened_at;
+           !p->rec.adoption.waiting && f->ts < p->rec.pos.opened_at;
 }
 
 static e_pos *position_for(s6_engine *e, const s6_order_result *r)
@@ -496,10 +496,10 @@ static void claim_reservation(s6_engine *e, e_pos *p, const s6_order_result *r)
 static bool absorbs(s6_engine *e, const e_pos *p, const s6_order_result *r,
                     const s6_fill *f)
 {
-    return p->adopted && f->side == p->rec.pos.side &&
+    return p->rec.adoption.waiting && f->side == p->rec.pos.side &&
            f->qty <= p->rec.pos.qty + e_sym(e, p)->step / 2 &&
-           (p->adopt_as_of[0] == '\0' ||
-            s6_stream_id_cmp(r->stream_id, p->adopt_as_of) <= 0);
+           (p->rec.adoption.as_of[0] == '\0' ||
+            s6_stream_id_cmp(r->stream_id, p->rec.adoption.as_of) <= 0);
 }
 
 static void absorb_entry(s6_engine *e, e_pos *p, const s6_order_result *r)
@@ -509,7 +509,7 @@ static void absorb_entry(s6_engine *e, e_pos *p, const s6_order_result *r)
                      : st->pending.live ? st->pending.price : st->guard;
     e_first_stop_price(e, p, r->sl_px, &px);
     claim_reservation(e, p, r);
-    p->adopted = false;
+    p->rec.adoption.waiting = false;
     /* the view brought the quantity, the result brings its fee */
     double fee = r->fill.fee_in_base ? r->fill.fee * r->fill.price
                                      : r->fill.fee;
@@ -611,7 +611,7 @@ static int on_fill(s6_engine *e, const s6_order_result *r, char *err,
         return 0;
     if (merged) {
         claim_reservation(e, p, r);
-        p->adopted = false;
+        p->rec.adoption.waiting = false;
         e_count(e, "s6_risk_alerts_total", "entry_merged", NULL);
         e_event(e, p, "ENTRY_MERGED", f.qty, "", "{s:s,s:s,s:f,s:i}",
                 "merged_pos_id", r->pos_id, "result_id", r->result_id,

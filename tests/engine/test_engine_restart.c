@@ -77,6 +77,7 @@ static s6_engine_record full_record(void)
                                  .status = S6_INF_SENT, .attempts = 2,
                                  .retry_tick = 11, .last_add_at = 1764110400.5,
                                  .added = 30.25};
+    r.adoption = (s6_adoption){.waiting = true, .as_of = "1764110000000-3"};
     r.rule_state_json = "{\"trailing_stop\":{\"step\":1}}";
     return r;
 }
@@ -102,8 +103,20 @@ static void codec_round_trip(void **st)
     assert_int_equal(d.pos.state, S6_POS_PENDING_CLOSING);
     assert_string_equal(d.pos.seen[1], "r-2");
     assert_int_equal(d.pos.seq, 77);
+    assert_true(d.adoption.waiting);
+    assert_string_equal(d.adoption.as_of, "1764110000000-3");
     free(rs);
     free(b);
+
+    /* a record written before adoptions were kept: none waiting */
+    char *old = strdup(a);
+    char *ad = strstr(old, ",\"adoption\":{");
+    assert_non_null(ad);
+    memmove(ad, strchr(ad + 1, '}') + 1, strlen(strchr(ad + 1, '}') + 1) + 1);
+    assert_int_equal(s6_engine_record_decode(old, &d, &rs, err, sizeof err), 0);
+    assert_false(d.adoption.waiting);
+    free(rs);
+    free(old);
 
     /* a bad field: refused by its name, the output untouched */
     static const struct {
@@ -113,6 +126,7 @@ static void codec_round_trip(void **st)
         {"\"qty\":0.29999999999999999", "\"qty\":-1", "pos.qty: out of range"},
         {"\"status\":2", "\"status\":99", "inflight[].status: out of range"},
         {"\"live\":true", "\"live\":1", "stop.confirmed.live: not a boolean"},
+        {"\"waiting\":true", "\"waiting\":\"yes\"", "adoption.waiting: not a boolean"},
         {"\"tp_step\":1", "\"tp_stepx\":1", "tp_step: missing"},
         {"\"id\":\"p-1\"", "\"id\":\"p 1\"", "pos.: id: 1 to 24"},
     };

@@ -200,6 +200,33 @@ static void an_adopted_position_takes_its_entry_over(void **st)
     fx_teardown(&f);
 }
 
+/* The same across a restart: that the position waits for its own ENTRY
+ * is in its record, so the restarted engine takes the ENTRY over instead
+ * of merging it (a quantity twice the venue's). */
+static void an_adopted_position_waits_for_its_entry_across_a_restart(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    double free0 = s6_mem_state_budget_free(f.ms);
+    s6_venue_view v = {.positions = &LONG_01, .n_positions = 1};
+    assert_int_equal(s6_engine_reconcile(f.e, &v), 0);
+    fx_follow(&f);
+    confirm_stop(&f);
+    fx_restart(&f);
+    assert_int_equal(entry(&f, "up1", "", 0.1, 500, 49800), 0);
+    assert_true(fabs(fx_num(&f, "qty") - 0.1) < 1e-12); /* not doubled */
+    assert_int_equal(fx_events(&f, "ADOPTED_ENTRY"), 1);
+    assert_int_equal(fx_events(&f, "ENTRY_MERGED"), 0);
+    fx_call *tight = fx_last(&f, S6_PURPOSE_STOP, false);
+    fx_answer(&f, tight, S6_ROUTE_OK);
+    assert_int_equal(fx_fill(&f, tight->o.intent_id, S6_FILL_STOP, -1, 0.1,
+                             49800, 0, 0), 0);
+    assert_string_equal(state_of(&f), "CLOSED");
+    assert_true(fabs(s6_mem_state_budget_free(f.ms) - free0 - 500) < 1e-9);
+    fx_teardown(&f);
+}
+
 /* Failure 7: a second ENTRY with its own pos_id on a symbol with an open
  * position (one-way mode) is merged, both ids in the event and both
  * reservations recorded and released once at close. */
@@ -373,6 +400,7 @@ int main(void)
         cmocka_unit_test(a_view_ahead_of_the_results_is_not_used),
         cmocka_unit_test(without_as_of_two_quiet_views_are_needed),
         cmocka_unit_test(an_adopted_position_takes_its_entry_over),
+        cmocka_unit_test(an_adopted_position_waits_for_its_entry_across_a_restart),
         cmocka_unit_test(a_second_entry_is_merged_with_both_reservations),
         cmocka_unit_test(a_failing_stop_retries_without_backoff),
         cmocka_unit_test(an_add_waits_for_the_stop),
