@@ -374,7 +374,7 @@ static json_t *pos_json(s6_engine *e, e_pos *p)
     const s6_engine_record *r = &p->rec;
     s6_pos_view v;
     bool viewed = r->pos.qty > 0 && e_view(e, p, &v) == 0;
-    json_t *versions = json_loads(r->rule_versions[0] ? r->rule_versions : "{}",
+    json_t *versions = json_loads(r->rule_versions ? r->rule_versions : "{}",
                                   0, NULL);
     double mark = e->mkts[p->mkt].has ? e->mkts[p->mkt].mark : r->mark;
     json_t *doc = json_pack(
