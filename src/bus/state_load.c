@@ -42,7 +42,7 @@ static void ctx_free(load_ctx *x)
 void s6_state_free_records(s6_engine_record *recs, size_t n)
 {
     for (size_t i = 0; recs && i < n; i++)
-        free((char *)recs[i].rule_state_json);
+        s6_engine_record_release(&recs[i]);
     free(recs);
 }
 
@@ -75,6 +75,7 @@ static int decode_item(load_item *it, s6_engine_record *rec, char *err,
     /* The record is authoritative (written first); the rule-state hash is
      * its view, read only for a record that carries no rule state. */
     if (!rule_state && it->rules_bad) {
+        s6_engine_record_release(rec);
         snprintf(err, errlen, "pos:{rules}:%s: %s", it->id, it->rules_err);
         return S6_EINVAL;
     }
@@ -103,7 +104,7 @@ static void decode_all(load_ctx *x)
         }
         const s6_state_opts *o = &x->s->o;
         if (o->owns && !o->owns(o->owns_ud, recs[n].pos.symbol))
-            free((char *)recs[n].rule_state_json); /* another shard's */
+            s6_engine_record_release(&recs[n]); /* another shard's */
         else
             n++;
     }

@@ -208,6 +208,9 @@ typedef struct s6_adoption {
     char as_of[S6_RESULT_ID_MAX]; /* the adopting view's as_of, "" none */
 } s6_adoption;
 
+/* The longest rule-versions text a record holds, with its NUL. */
+enum { S6_RULE_VERSIONS_MAX = 256 };
+
 /* What the engine persists per position: enough to rebuild it. */
 typedef struct s6_engine_record {
     s6_position pos;
@@ -218,7 +221,10 @@ typedef struct s6_engine_record {
     int concurrency_reserved;
     bool quota_released;
     char last_plan_id[40];
-    char rule_versions[256];  /* JSON {"rule":"hash",...} of the last plan */
+    /* JSON {"rule":"hash",...} of the last plan, NULL = none.  The same
+     * text for every position the same rule set planned: the engine keeps
+     * one copy of each (texts.c), a decoded record owns its own. */
+    const char *rule_versions;
     /* Orders in flight (TP, add, close, hedge) and the stop's retry. */
     size_t n_inflight;
     s6_inflight inflight[S6_ENGINE_MAX_INFLIGHT];
@@ -244,6 +250,8 @@ typedef struct s6_engine_record {
 char *s6_engine_record_encode(const s6_engine_record *rec);
 int s6_engine_record_decode(const char *json, s6_engine_record *rec,
                             char **rule_state, char *err, size_t errlen);
+/* Frees what a decoded record owns (its rule state and rule versions). */
+void s6_engine_record_release(s6_engine_record *rec);
 
 typedef struct s6_state_edge {
     /* Persists the record (Redis: the pos:{sl}/{tp}/{adds} keys, the

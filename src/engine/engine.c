@@ -130,6 +130,7 @@ void s6_engine_free(s6_engine *e)
     free(e->pos);
     free(e->mkts);
     free(e->leftovers);
+    e_texts_free(e);
     e_index_free(&e->by_id);
     e_index_free(&e->by_mkt);
     e_index_free(&e->by_sym);
@@ -203,6 +204,11 @@ static int restore_one(s6_engine *e, const s6_engine_record *r, char *err,
         return -EINVAL;
     p->rec = *r;
     p->rec.rule_state_json = NULL;
+    if (e_text_intern(e, r->rule_versions, &p->rec.rule_versions) != 0) {
+        e_free_pos(e, p);
+        return e_fail(err, errlen, -ENOMEM, "rule_versions: out of memory "
+                      "for %s", r->pos.id);
+    }
     if (r->pos.state != S6_POS_CLOSED)
         e->mkts[p->mkt].open_slot = (int)e_slot(e, p);
     if (!r->quota_released)

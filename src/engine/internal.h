@@ -144,10 +144,15 @@ struct s6_engine {
     e_leftover *leftovers;     /* orders to cancel until S4 says gone */
     size_t n_leftovers, cap_leftovers;
     bool venue_failing;        /* the last router outcome was FAILED */
+    struct e_text *texts;      /* the records' rule-versions texts */
 };
 
 /* engine.c */
 double e_now(const s6_engine *e);
+/* texts.c: *out = the engine's copy of s (NULL for NULL or ""). */
+int e_text_intern(s6_engine *e, const char *s, const char **out);
+size_t e_text_count(const s6_engine *e);
+void e_texts_free(s6_engine *e);
 /* Writes fmt (one %s: arg) into err; returns rc. */
 int e_fail(char *err, size_t errlen, int rc, const char *fmt, const char *arg);
 bool e_paused(s6_engine *e, const char *symbol, int purpose);

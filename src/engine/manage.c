@@ -450,7 +450,7 @@ static void write_stop(s6_jw *w, const s6_stop *st, const answer_grid *g)
  * written as they parse, {} when they do not. */
 static void write_versions(s6_jw *w, const char *text)
 {
-    json_t *v = json_loads(text[0] ? text : "{}", 0, NULL);
+    json_t *v = json_loads(text != NULL && text[0] ? text : "{}", 0, NULL);
     s6_jw_key(w, "rule_versions");
     if (json_is_object(v)) {
         s6_jw_json(w, v);

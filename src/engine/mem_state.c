@@ -314,6 +314,6 @@ int s6_mem_state_load(const s6_mem_state *ms, s6_engine_record **recs,
 void s6_mem_state_free_records(s6_engine_record *recs, size_t n)
 {
     for (size_t i = 0; recs != NULL && i < n; i++)
-        free((char *)recs[i].rule_state_json);
+        s6_engine_record_release(&recs[i]);
     free(recs);
 }

@@ -17,7 +17,10 @@
 
 #include "engine/engine.h"
 
-typedef enum ftype { F_DBL, F_INT, F_UINT, F_BOOL, F_STR, F_STATE } ftype;
+/* F_TEXT: a const char * (NULL written as ""), decoded to a malloc'd
+ * copy of at most size - 1 characters (the record's limit when it was a
+ * buffer, kept so every stored record still decodes the same). */
+typedef enum ftype { F_DBL, F_INT, F_UINT, F_BOOL, F_STR, F_STATE, F_TEXT } ftype;
 
 typedef struct field {
     const char *name;
@@ -33,6 +36,7 @@ typedef struct field {
 #define U(n, m) {#n, F_UINT, offsetof(m, n), 0, 0, 4294967295.0}
 #define B(n, m) {#n, F_BOOL, offsetof(m, n), 0, 0, 0}
 #define S(n, m) {#n, F_STR, offsetof(m, n), sizeof(((m *)0)->n), 0, 0}
+#define T(n, m, size) {#n, F_TEXT, offsetof(m, n), size, 0, 0}
 
 static const field pos_fields[] = {
     S(id, s6_position), S(symbol, s6_position),
@@ -77,7 +81,7 @@ static const field rec_fields[] = {
     D(risk_reserved, s6_engine_record, 0, INF_),
     I(concurrency_reserved, s6_engine_record, 0, 1e6),
     B(quota_released, s6_engine_record), S(last_plan_id, s6_engine_record),
-    S(rule_versions, s6_engine_record), B(stop_retry, s6_engine_record),
+    T(rule_versions, s6_engine_record, S6_RULE_VERSIONS_MAX), B(stop_retry, s6_engine_record),
     U(stop_retry_tick, s6_engine_record), B(stop_needed, s6_engine_record),
     B(stop_resize, s6_engine_record), B(liq_alerted, s6_engine_record),
     B(guard_alerted, s6_engine_record), D(mark, s6_engine_record, 0, INF_),
@@ -110,6 +114,10 @@ static json_t *enc_field(const void *base, const field *f)
     case F_UINT: return json_integer(*(const unsigned *)p);
     case F_BOOL: return json_boolean(*(const bool *)p);
     case F_STR: return json_string(p);
+    case F_TEXT: {
+        const char *s = *(const char *const *)p;
+        return json_string(s != NULL ? s : "");
+    }
     case F_STATE: return json_string(s6_pos_state_name(*(const s6_pos_state *)p));
     }
     return NULL;
@@ -190,6 +198,16 @@ static int bad(char *err, size_t errlen, const char *path, const char *name,
     return S6_EINVAL;
 }
 
+/* "" stays NULL: nothing to own. */
+static int dec_text(const char *s, const char **out)
+{
+    char *copy = NULL;
+    if (s[0] != '\0' && (copy = strdup(s)) == NULL)
+        return -ENOMEM;
+    *out = copy;
+    return 0;
+}
+
 static int dec_field(const json_t *v, void *base, const field *f,
                      const char *path, char *err, size_t errlen)
 {
@@ -202,7 +220,7 @@ static int dec_field(const json_t *v, void *base, const field *f,
         *(bool *)p = json_is_true(v);
         return 0;
     }
-    if (f->type == F_STR || f->type == F_STATE) {
+    if (f->type == F_STR || f->type == F_STATE || f->type == F_TEXT) {
         if (!json_is_string(v))
             return bad(err, errlen, path, f->name, "not a string");
         const char *s = json_string_value(v);
@@ -215,6 +233,8 @@ static int dec_field(const json_t *v, void *base, const field *f,
         }
         if (strlen(s) >= f->size)
             return bad(err, errlen, path, f->name, "too long");
+        if (f->type == F_TEXT)
+            return dec_text(s, (const char **)(void *)p);
         memcpy(p, s, strlen(s) + 1);
         return 0;
     }
@@ -359,10 +379,21 @@ int s6_engine_record_decode(const char *json, s6_engine_record *rec,
             rc = -ENOMEM;
     }
     json_decref(o);
-    if (rc != 0)
+    if (rc != 0) {
+        free((char *)r.rule_versions);
         return rc;
+    }
     *rec = r;
     rec->rule_state_json = rstext;
     *rule_state = rstext;
     return 0;
+}
+
+void s6_engine_record_release(s6_engine_record *rec)
+{
+    if (rec == NULL)
+        return;
+    free((char *)rec->rule_state_json);
+    free((char *)rec->rule_versions);
+    rec->rule_state_json = rec->rule_versions = NULL;
 }

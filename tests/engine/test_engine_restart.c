@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "engine/internal.h"
 #include "engine_fixture.h"
 #include "rules/native/native_rules.h"
 #include "rules/edge.h"
@@ -57,7 +58,7 @@ static s6_engine_record full_record(void)
     r.risk_reserved = 1503;
     r.concurrency_reserved = 1;
     snprintf(r.last_plan_id, sizeof r.last_plan_id, "p-1-pl-8");
-    snprintf(r.rule_versions, sizeof r.rule_versions, "{\"tp_ladder\":\"abc\"}");
+    r.rule_versions = "{\"tp_ladder\":\"abc\"}";
     r.n_inflight = 2;
     r.inflight[0] = (s6_inflight){.intent_id = "p-1-tp-5", .purpose = S6_PURPOSE_TP,
                                   .side = 1, .reduce_only = true, .qty = 0.1,
@@ -105,8 +106,21 @@ static void codec_round_trip(void **st)
     assert_int_equal(d.pos.seq, 77);
     assert_true(d.adoption.waiting);
     assert_string_equal(d.adoption.as_of, "1764110000000-3");
-    free(rs);
+    /* the decoded record owns its copy of the rule versions */
+    assert_string_equal(d.rule_versions, r.rule_versions);
+    assert_ptr_not_equal(d.rule_versions, r.rule_versions);
+    s6_engine_record_release(&d);
     free(b);
+
+    /* no plan yet: written as "" (as when it was a buffer), read as none */
+    r.rule_versions = NULL;
+    b = s6_engine_record_encode(&r);
+    assert_non_null(strstr(b, "\"rule_versions\":\"\""));
+    assert_int_equal(s6_engine_record_decode(b, &d, &rs, err, sizeof err), 0);
+    assert_null(d.rule_versions);
+    s6_engine_record_release(&d);
+    free(b);
+    r.rule_versions = "{\"tp_ladder\":\"abc\"}";
 
     /* a record written before adoptions were kept: none waiting */
     char *old = strdup(a);
@@ -115,7 +129,7 @@ static void codec_round_trip(void **st)
     memmove(ad, strchr(ad + 1, '}') + 1, strlen(strchr(ad + 1, '}') + 1) + 1);
     assert_int_equal(s6_engine_record_decode(old, &d, &rs, err, sizeof err), 0);
     assert_false(d.adoption.waiting);
-    free(rs);
+    s6_engine_record_release(&d);
     free(old);
 
     /* a bad field: refused by its name, the output untouched */
@@ -199,6 +213,48 @@ static void restart_mid_stop_move(void **st)
     assert_non_null(next);
     assert_string_not_equal(next->o.intent_id, moving);
     assert_string_not_equal(next->o.intent_id, old);
+    fx_teardown(&f);
+}
+
+/* The last plan's rule versions: one copy in the engine for every record
+ * that carries the same text, kept across a restart although the decoded
+ * records it was restored from are freed. */
+static const char *versions_of(fx *f, char *text, size_t len)
+{
+    json_t *p = fx_pos(f);
+    char *s = json_dumps(json_object_get(p, "rule_versions"), JSON_COMPACT);
+    snprintf(text, len, "%s", s != NULL ? s : "");
+    free(s);
+    json_decref(p);
+    return e_find(f->e, f->pos_id)->rec.rule_versions;
+}
+
+static void rule_versions_one_copy(void **st)
+{
+    (void)st;
+    fx f;
+    fx_setup(&f, NO_TP);
+    assert_int_equal(fx_fill(&f, NULL, S6_FILL_ENTRY, 1, 0.1, 50000, 0, 49000), 0);
+    fx_answer_all(&f, S6_ROUTE_OK);
+    assert_int_equal(fx_price(&f, 50510), 0); /* a plan: the stop moves */
+    char before[256], after[256];
+    char planned[S6_RULE_VERSIONS_MAX];
+    snprintf(planned, sizeof planned, "%s", versions_of(&f, before, sizeof before));
+    assert_non_null(strstr(before, "trailing_stop"));
+    assert_int_equal(e_text_count(f.e), 1);
+
+    fx_restart(&f); /* the decoded records are freed once restored */
+    assert_int_equal(e_text_count(f.e), 1); /* the engine's copy */
+    const char *restored = versions_of(&f, after, sizeof after);
+    assert_string_equal(after, before);
+    const char *kept = NULL;
+    assert_int_equal(e_text_intern(f.e, planned, &kept), 0);
+    assert_ptr_equal(restored, kept);
+    assert_int_equal(e_text_count(f.e), 1);
+
+    fx_answer_all(&f, S6_ROUTE_OK);
+    assert_int_equal(fx_price(&f, 51010), 0); /* the same rules plan again */
+    assert_ptr_equal(versions_of(&f, after, sizeof after), kept);
     fx_teardown(&f);
 }
 
@@ -659,6 +715,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(codec_round_trip),
         cmocka_unit_test(restart_mid_stop_move),
+        cmocka_unit_test(rule_versions_one_copy),
         cmocka_unit_test(restart_mid_take_profit),
         cmocka_unit_test(restart_unconfirmed_first_stop),
         cmocka_unit_test(reconcile_repairs),
