@@ -14,6 +14,7 @@ typedef struct series {
                                   cumulative; the last is above every bound */
     struct s6_metric *fam;
     struct series *next;       /* creation order */
+    struct series *hnext;      /* the family's hash chain */
     uint64_t hash;             /* of the label values, to skip strcmp */
     uint64_t seen;             /* render round of its last lookup */
     char *values[S6_METRICS_MAX_LABELS];
@@ -41,7 +42,11 @@ struct s6_metric {
     struct s6_metrics *reg;
     series *head;
     series **tail;
+    series **chains;           /* by label-value hash; n_chains a power
+                                  of two, at least n_series, or 0 */
+    size_t n_chains;
     struct s6_metric *next;
+    struct s6_metric *hnext;   /* the registry's chain of its name */
 };
 
 typedef struct collector {
@@ -49,9 +54,13 @@ typedef struct collector {
     void *ud;
 } collector;
 
+/* Families by name: a fixed table, their number is bounded by the code. */
+enum { S6_METRICS_NAME_CHAINS = 256 };
+
 struct s6_metrics {
     struct s6_metric *head;
     struct s6_metric **tail;
+    struct s6_metric *by_name[S6_METRICS_NAME_CHAINS];
     collector *collectors;
     size_t n_collectors;
     uint64_t round;            /* renders so far */

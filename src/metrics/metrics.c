@@ -68,8 +68,21 @@ int s6_metrics_new(s6_metrics **out)
     return 0;
 }
 
+/* FNV-1a over the values, each closed by a byte no UTF-8 text holds. */
+static uint64_t hash_values(size_t n, const char *const *values)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) {
+        for (const unsigned char *p = (const unsigned char *)values[i]; *p; p++)
+            h = (h ^ *p) * 1099511628211ull;
+        h = (h ^ 0xff) * 1099511628211ull;
+    }
+    return h;
+}
+
 static void free_family(s6_metric *f)
 {
+    free(f->chains);
     for (series *s = f->head, *next; s; s = next) {
         next = s->next;
         free(s);
@@ -93,9 +106,15 @@ void s6_metrics_free(s6_metrics *m)
     free(m);
 }
 
+static struct s6_metric **name_chain(const s6_metrics *m, const char *name)
+{
+    uint64_t h = hash_values(1, &name);
+    return (struct s6_metric **)&m->by_name[h % S6_METRICS_NAME_CHAINS];
+}
+
 const s6_metric *s6_metrics_find(const s6_metrics *m, const char *name)
 {
-    for (s6_metric *f = m->head; f; f = f->next)
+    for (s6_metric *f = *name_chain(m, name); f; f = f->hnext)
         if (strcmp(f->name, name) == 0)
             return f;
     return NULL;
@@ -184,6 +203,9 @@ int s6_metrics_register(s6_metrics *m, const s6_metric_desc *d)
         return s6__fail(m, -ENOMEM, "%s: out of memory", d->name);
     *m->tail = f;
     m->tail = &f->next;
+    struct s6_metric **chain = name_chain(m, f->name);
+    f->hnext = *chain;
+    *chain = f;
     if (f->n_labels == 0 && !f->collected) {
         series *s;
         rc = lookup(m, f->name, f->type, 0, NULL, &s);
@@ -214,18 +236,6 @@ int s6_metrics_add_collector(s6_metrics *m, s6_metrics_collect_fn fn, void *ud)
 }
 
 /* ---- series ---- */
-
-/* FNV-1a over the values, each closed by a byte no UTF-8 text holds. */
-static uint64_t hash_values(size_t n, const char *const *values)
-{
-    uint64_t h = 14695981039346656037ull;
-    for (size_t i = 0; i < n; i++) {
-        for (const unsigned char *p = (const unsigned char *)values[i]; *p; p++)
-            h = (h ^ *p) * 1099511628211ull;
-        h = (h ^ 0xff) * 1099511628211ull;
-    }
-    return h;
-}
 
 static bool same_values(const series *s, size_t n, const char *const *values)
 {
@@ -265,8 +275,38 @@ static series *new_series(s6_metric *f, uint64_t hash, const char *const *values
     return s;
 }
 
+static series **chain_of(const s6_metric *f, uint64_t hash)
+{
+    return &f->chains[hash & (f->n_chains - 1)];
+}
+
+/* Room in the hash chains for one more series: at most one per chain on
+ * average, so a lookup among 10,000 symbols compares a few, not all. */
+static int reserve_chain(s6_metric *f)
+{
+    if (f->n_series < f->n_chains)
+        return 0;
+    size_t n = f->n_chains ? 2 * f->n_chains : 16;
+    series **c = calloc(n, sizeof *c);
+    if (c == NULL)
+        return -ENOMEM;
+    free(f->chains);
+    f->chains = c;
+    f->n_chains = n;
+    for (series *s = f->head; s; s = s->next) {
+        series **head = chain_of(f, s->hash);
+        s->hnext = *head;
+        *head = s;
+    }
+    return 0;
+}
+
 static void unlink_series(s6_metric *f, series *victim)
 {
+    series **hp = chain_of(f, victim->hash);
+    while (*hp != victim)
+        hp = &(*hp)->hnext;
+    *hp = victim->hnext;
     series **pp = &f->head;
     while (*pp != victim)
         pp = &(*pp)->next;
@@ -342,18 +382,21 @@ static int lookup(s6_metrics *m, const char *name, s6_metric_type type, size_t n
     if (rc < 0)
         return rc;
     uint64_t h = hash_values(n, values);
-    series *s = f->head;
+    series *s = f->n_chains ? *chain_of(f, h) : NULL;
     while (s && !(s->hash == h && same_values(s, n, values)))
-        s = s->next;
+        s = s->hnext;
     if (s == NULL) {
         if (f->n_series >= f->max_series && !reclaim_stale(m, f)) {
             count_dropped(m, f, "cap");
             return s6__fail(m, -ENOSPC, "%s: holds its maximum of %zu series", name,
                             f->max_series);
         }
-        s = new_series(f, h, values);
+        s = reserve_chain(f) == 0 ? new_series(f, h, values) : NULL;
         if (s == NULL)
             return s6__fail(m, -ENOMEM, "%s: out of memory", name);
+        series **head = chain_of(f, h);
+        s->hnext = *head;
+        *head = s;
         s->seen = m->round - 1; /* reset below when collecting */
         *f->tail = s;
         f->tail = &s->next;

@@ -219,6 +219,35 @@ static void series_cap_refuses_new_tuples_and_counts_them(void **state)
     assert_null(strstr(text, "X0"));
 }
 
+/* Thousands of symbols (the hash chains grow many times over): each
+ * lookup finds its own series again, and the exposition keeps the order
+ * of creation. */
+static void many_series_are_found_again(void **state)
+{
+    enum { N = 3000 };
+    s6_metrics *m = with_moves(state, N);
+    static s6_counter *first[N];
+    char sym[16];
+    for (int i = 0; i < N; i++) {
+        snprintf(sym, sizeof sym, "S%d", i);
+        assert_int_equal(s6_counter_get(m, "s6_moves_total", 1, S6_LABELS(sym), &first[i]), 0);
+        for (int k = 0; k < i % 3; k++)
+            s6_counter_inc(first[i]);
+    }
+    for (int i = N - 1; i >= 0; i--) {
+        s6_counter *again;
+        snprintf(sym, sizeof sym, "S%d", i);
+        assert_int_equal(s6_counter_get(m, "s6_moves_total", 1, S6_LABELS(sym), &again), 0);
+        assert_ptr_equal(again, first[i]);
+    }
+    const char *text = fx_render(state);
+    const char *a = strstr(text, "s6_moves_total{symbol=\"S1\"} 1\n");
+    const char *b = strstr(text, "s6_moves_total{symbol=\"S2\"} 2\n");
+    const char *z = strstr(text, "s6_moves_total{symbol=\"S2999\"} 2\n");
+    assert_true(a && b && z && a < b && b < z);
+    assert_null(strstr(text, "s6_metrics_series_dropped_total{"));
+}
+
 static void invalid_updates_are_dropped_and_counted(void **state)
 {
     s6_metrics *m = fx_m(state);
@@ -443,6 +472,7 @@ int main(void)
         T(failed_lookups_hand_out_a_harmless_handle),
         T(bad_label_values_are_refused_and_counted),
         T(series_cap_refuses_new_tuples_and_counts_them),
+        T(many_series_are_found_again),
         T(invalid_updates_are_dropped_and_counted),
         T(collectors_run_in_order_at_each_render),
         T(collected_family_reuses_stale_series_at_its_cap),

@@ -32,7 +32,7 @@ static const char *const OUTCOMES[S6_ROUTE_OUTCOME_COUNT] = {
     [S6_ROUTE_FAILED] = "failed",
 };
 
-/* One rate bucket per (market, symbol); few symbols, so a flat array. */
+/* One rate bucket per (market, symbol), found through r->sym_ix. */
 typedef struct s6_s4_sym_rate {
     int market;
     char symbol[S6_SYMBOL_MAX + 1];
@@ -65,8 +65,25 @@ static void dispatch(s6_s4_router *r);
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                      */
 
+/* A job list counts its orders by intent, so that a cancel
+ * finds its order, and a held cancel its answer, without walking the
+ * thousands of requests of a burst.  When a count cannot be stored the
+ * list is walked from then on: slower, never wrong. */
+static void count_order(job_list *l, const job *j, int delta)
+{
+    if (!l->indexed || l->lost || j->op != OP_ORDER)
+        return;
+    int n = e_index_get(&l->orders, j->intent_id);
+    n = (n < 0 ? 0 : n) + delta;
+    if (n <= 0)
+        e_index_del(&l->orders, j->intent_id);
+    else if (e_index_put(&l->orders, j->intent_id, n) != 0)
+        l->lost = true;
+}
+
 static void list_push(job_list *l, job *j)
 {
+    count_order(l, j, +1);
     j->next = NULL;
     j->prev = l->tail;
     if (l->tail)
@@ -79,6 +96,7 @@ static void list_push(job_list *l, job *j)
 
 static void list_remove(job_list *l, job *j)
 {
+    count_order(l, j, -1);
     if (j->prev)
         j->prev->next = j->next;
     else
@@ -227,12 +245,25 @@ static void send_job(s6_s4_router *r, job *j)
     list_push(&r->sending, j);
 }
 
-static job *find_intent(const job_list *l, int op, const char *intent)
+static job *walk_orders(const job_list *l, const char *intent)
 {
     for (job *j = l->head; j; j = j->next)
-        if (j->op == op && strcmp(j->intent_id, intent) == 0)
+        if (j->op == OP_ORDER && strcmp(j->intent_id, intent) == 0)
             return j;
     return NULL;
+}
+
+static bool has_order(const job_list *l, const char *intent)
+{
+    if (l->lost)
+        return walk_orders(l, intent) != NULL;
+    return e_index_get(&l->orders, intent) > 0;
+}
+
+/* The first order of l with this intent: walked only when there is one. */
+static job *find_order(const job_list *l, const char *intent)
+{
+    return has_order(l, intent) ? walk_orders(l, intent) : NULL;
 }
 
 /* An order cancelled while it is being sent (or waits between its
@@ -260,8 +291,7 @@ static void on_withdraw(uv_timer_t *t)
  * order" and the order would land afterwards, uncancelled. */
 static bool held(const s6_s4_router *r, const job *j)
 {
-    return j->op == OP_CANCEL && find_intent(&r->sending, OP_ORDER,
-                                             j->intent_id);
+    return j->op == OP_CANCEL && has_order(&r->sending, j->intent_id);
 }
 
 /* The first queued job whose symbol has a token: protective ones first. */
@@ -317,12 +347,13 @@ static double burst_of(double rate) { return fmax(1.0, rate); }
 static int sym_index(s6_s4_router *r, const char *symbol, int market,
                      size_t *out)
 {
-    for (size_t i = 0; i < r->n_syms; i++)
-        if (r->syms[i].market == market &&
-            strcmp(r->syms[i].symbol, symbol) == 0) {
-            *out = i;
-            return 0;
-        }
+    char key[E_INDEX_KEY_MAX];
+    snprintf(key, sizeof key, "%d:%s", market, symbol);
+    int found = e_index_get(&r->sym_ix, key);
+    if (found >= 0) {
+        *out = (size_t)found;
+        return 0;
+    }
     if (r->n_syms == r->cap_syms) {
         size_t cap = r->cap_syms ? 2 * r->cap_syms : 8;
         sym_rate *v = realloc(r->syms, cap * sizeof *v);
@@ -336,6 +367,8 @@ static int sym_index(s6_s4_router *r, const char *symbol, int market,
     snprintf(s->symbol, sizeof s->symbol, "%s", symbol);
     double rate = r->cfg->orders.rate_per_symbol_per_s;
     int rc = s6_rate_init(&s->bucket, rate, burst_of(rate), now_s(r));
+    if (rc == 0)
+        rc = e_index_put(&r->sym_ix, key, (int)r->n_syms);
     if (rc < 0)
         return rc;
     *out = r->n_syms++;
@@ -423,12 +456,12 @@ static int edge_cancel(void *ud, const char *intent_id, const char *symbol,
     if (!j)
         return -ENOMEM;
     s6_s4_pos_of_intent(intent_id, j->pos_id, sizeof j->pos_id);
-    job *sending = find_intent(&r->sending, OP_ORDER, intent_id);
+    job *sending = find_order(&r->sending, intent_id);
     if (sending && !sending->withdrawn) {
         sending->withdrawn = true;
         uv_timer_start(&r->withdraw_timer, on_withdraw, 0, 0);
     }
-    job *queued = find_intent(&r->queue, OP_ORDER, intent_id);
+    job *queued = find_order(&r->queue, intent_id);
     if (queued) { /* never sent: neither request is needed */
         list_remove(&r->queue, queued);
         note_queue(r);
@@ -538,6 +571,7 @@ int s6_s4_router_new(uv_loop_t *loop, s6_httpc *httpc, const s6_config *cfg,
     if (metrics)
         s6_gauge_get(metrics, "s6_s4_queued_orders", 0, NULL, &r->queued);
     r->calls.next = r->calls.prev = &r->calls;
+    r->queue.indexed = r->sending.indexed = true;
     r->seed = uv_hrtime();
     double rate = cfg->orders.rate_total_per_s;
     s6_rate_init(&r->total, rate, burst_of(rate), now_s(r));
@@ -594,6 +628,9 @@ static void on_closed(uv_handle_t *h)
 {
     s6_s4_router *r = h->data;
     if (--r->open_handles == 0) {
+        e_index_free(&r->sym_ix);
+        e_index_free(&r->queue.orders);
+        e_index_free(&r->sending.orders);
         free(r->syms);
         free(r);
     }
