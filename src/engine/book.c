@@ -14,7 +14,7 @@
 
 e_pos *e_find(s6_engine *e, const char *pos_id)
 {
-    int i = pos_id != NULL ? e_index_get(&e->by_id, pos_id) : -1;
+    int i = pos_id != NULL ? s6_index_get(&e->by_id, pos_id) : -1;
     return i >= 0 && (size_t)i < e->n_pos && e->pos[i].used &&
                    strcmp(e->pos[i].rec.pos.id, pos_id) == 0
                ? &e->pos[i] : NULL;
@@ -56,10 +56,10 @@ size_t e_slot(const s6_engine *e, const e_pos *p)
 
 /* "<market>:<symbol>", twice per price update: snprintf was a fifth of a
  * replay's time. */
-static void mkt_key(int market, const char *symbol, char out[E_INDEX_KEY_MAX])
+static void mkt_key(int market, const char *symbol, char out[S6_INDEX_KEY_MAX])
 {
     if (market < 0 || market > 9) {
-        snprintf(out, E_INDEX_KEY_MAX, "%d:%.30s", market, symbol);
+        snprintf(out, S6_INDEX_KEY_MAX, "%d:%.30s", market, symbol);
         return;
     }
     size_t len = strnlen(symbol, 30);
@@ -71,9 +71,9 @@ static void mkt_key(int market, const char *symbol, char out[E_INDEX_KEY_MAX])
 
 int e_mkt_find(const s6_engine *e, int market, const char *symbol)
 {
-    char key[E_INDEX_KEY_MAX];
+    char key[S6_INDEX_KEY_MAX];
     mkt_key(market, symbol, key);
-    return e_index_get(&e->by_mkt, key);
+    return s6_index_get(&e->by_mkt, key);
 }
 
 int e_mkt_index(s6_engine *e, int market, const char *symbol)
@@ -81,9 +81,9 @@ int e_mkt_index(s6_engine *e, int market, const char *symbol)
     int found = e_mkt_find(e, market, symbol);
     if (found >= 0)
         return found;
-    char key[E_INDEX_KEY_MAX];
+    char key[S6_INDEX_KEY_MAX];
     mkt_key(market, symbol, key);
-    int si = e_index_get(&e->by_sym, key);
+    int si = s6_index_get(&e->by_sym, key);
     if (si < 0)
         return -ENOENT;
     const s6_symbol_cfg *sym = &e->cfg->symbols[si];
@@ -102,7 +102,7 @@ int e_mkt_index(s6_engine *e, int market, const char *symbol)
     m->sym = sym;
     m->health = 1;
     m->open_slot = -1;
-    if (e_index_put(&e->by_mkt, key, (int)e->n_mkts) != 0)
+    if (s6_index_put(&e->by_mkt, key, (int)e->n_mkts) != 0)
         return -ENOMEM;
     return (int)e->n_mkts++;
 }
@@ -147,7 +147,7 @@ e_pos *e_new_pos(s6_engine *e, const char *id, const char *symbol,
     if (s6_position_init(&p->rec.pos, id, symbol, market, leverage, err,
                          errlen) != 0)
         return NULL;
-    if (e_index_put(&e->by_id, id, (int)slot) != 0)
+    if (s6_index_put(&e->by_id, id, (int)slot) != 0)
         return NULL;
     p->used = true;
     p->mkt = mi;
@@ -165,12 +165,12 @@ e_pos *e_new_pos(s6_engine *e, const char *id, const char *symbol,
 
 /* The config's symbols by (market, name): its own lookup walks the list,
  * which a book of thousands of symbols cannot afford per new position. */
-int e_index_symbols(e_index *ix, const s6_config *cfg)
+int e_index_symbols(s6_index *ix, const s6_config *cfg)
 {
     for (size_t i = 0; i < cfg->n_symbols; i++) {
-        char key[E_INDEX_KEY_MAX];
+        char key[S6_INDEX_KEY_MAX];
         mkt_key(cfg->symbols[i].market, cfg->symbols[i].name, key);
-        int rc = e_index_put(ix, key, (int)i);
+        int rc = s6_index_put(ix, key, (int)i);
         if (rc != 0)
             return rc;
     }
@@ -196,7 +196,7 @@ void e_free_pos(s6_engine *e, e_pos *p)
         e->reserved -= p->rec.risk_reserved;
     p->used = false;
     e->open_known = false;
-    e_index_del(&e->by_id, p->rec.pos.id);
+    s6_index_del(&e->by_id, p->rec.pos.id);
     if (e->mkts[p->mkt].open_slot == (int)slot)
         e->mkts[p->mkt].open_slot = -1;
     if (slot < e->free_hint)

@@ -131,9 +131,9 @@ void s6_engine_free(s6_engine *e)
     free(e->mkts);
     free(e->leftovers);
     e_texts_free(e);
-    e_index_free(&e->by_id);
-    e_index_free(&e->by_mkt);
-    e_index_free(&e->by_sym);
+    s6_index_free(&e->by_id);
+    s6_index_free(&e->by_mkt);
+    s6_index_free(&e->by_sym);
     free(e);
 }
 
@@ -156,12 +156,12 @@ int s6_engine_reconfigure(s6_engine *e, const s6_config *cfg)
                     return -EBUSY;
                 }
         }
-    e_index by_sym = {0};
+    s6_index by_sym = {0};
     if (e_index_symbols(&by_sym, cfg) != 0) {
-        e_index_free(&by_sym);
+        s6_index_free(&by_sym);
         return -ENOMEM;
     }
-    e_index_free(&e->by_sym);
+    s6_index_free(&e->by_sym);
     e->by_sym = by_sym;
     e->cfg = cfg;
     for (size_t i = 0; i < e->n_mkts; i++)

@@ -2,7 +2,7 @@
  * internal.h — the engine's insides, shared by its files:
  *   engine.c    life cycle, restore, resume, status
  *   book.c      the book: position records and slots, the market table,
- *               the lookups (index.c), the quota the book holds
+ *               the lookups (util/str_index.c), the quota the book holds
  *   market.c    market input and hygiene, signals, the market view
  *   eval.c      the evaluation batch (protection first, the rules, the
  *               plans), the manage tick
@@ -22,14 +22,13 @@
  *               margin added to an isolated position
  *   record.c    the record codec; metrics.c the collected families;
  *   book_record.c  the engine's own record: today's PnL, the leftovers
- *   index.c     the string -> int map behind the lookups
  * Internal functions and types are prefixed e_.  Nothing here is part of
  * the interface.
  */
 #pragma once
 
 #include "engine/engine.h"
-#include "engine/index.h"
+#include "util/str_index.h"
 #include "contract/plan.h"
 #include "contract/names.h"
 
@@ -112,9 +111,9 @@ struct s6_engine {
     e_pos *pos;
     size_t n_pos, cap_pos;
     size_t free_hint;          /* no free slot below it */
-    e_index by_id;            /* pos_id -> slot */
-    e_index by_mkt;           /* "<market>:<symbol>" -> index into mkts */
-    e_index by_sym;           /* "<market>:<symbol>" -> cfg->symbols[i] */
+    s6_index by_id;            /* pos_id -> slot */
+    s6_index by_mkt;           /* "<market>:<symbol>" -> index into mkts */
+    s6_index by_sym;           /* "<market>:<symbol>" -> cfg->symbols[i] */
     e_mkt *mkts;
     size_t n_mkts, cap_mkts;
     s6_engine_observer observer;
@@ -176,7 +175,7 @@ size_t e_slot(const s6_engine *e, const e_pos *p);
 const s6_symbol_cfg *e_sym(const s6_engine *e, const e_pos *p);
 void e_reserve(s6_engine *e, e_pos *p, double budget);
 /* The config's symbols by (market, name) into ix. */
-int e_index_symbols(e_index *ix, const s6_config *cfg);
+int e_index_symbols(s6_index *ix, const s6_config *cfg);
 
 /* emit.c: every event goes to pos:events, the observer and the
  * log; fmt builds the event's flat JSON object (json_pack format). */

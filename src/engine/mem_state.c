@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/index.h"
+#include "util/str_index.h"
 
 typedef struct mem_record {
     char pos_id[S6_POS_ID_MAX + 1];
@@ -23,7 +23,7 @@ typedef struct quota_answer {
 struct s6_mem_state {
     mem_record *recs;
     size_t n_recs, cap_recs;
-    e_index by_id;           /* pos_id -> index into recs */
+    s6_index by_id;           /* pos_id -> index into recs */
     s6_mem_event *events;
     size_t n_events, cap_events;
     s6_mem_announce *ann;
@@ -53,7 +53,7 @@ static int grow(void **v, size_t *cap, size_t n, size_t elem)
 
 static mem_record *find(const s6_mem_state *ms, const char *pos_id)
 {
-    int i = e_index_get(&ms->by_id, pos_id);
+    int i = s6_index_get(&ms->by_id, pos_id);
     return i >= 0 ? &ms->recs[i] : NULL;
 }
 
@@ -64,7 +64,7 @@ static mem_record *find_or_add(s6_mem_state *ms, const char *pos_id)
         return r;
     if (grow((void **)&ms->recs, &ms->cap_recs, ms->n_recs, sizeof *r) != 0)
         return NULL;
-    if (e_index_put(&ms->by_id, pos_id, (int)ms->n_recs) != 0)
+    if (s6_index_put(&ms->by_id, pos_id, (int)ms->n_recs) != 0)
         return NULL;
     r = &ms->recs[ms->n_recs++];
     memset(r, 0, sizeof *r);
@@ -204,7 +204,7 @@ void s6_mem_state_free(s6_mem_state *ms)
     for (size_t i = 0; i < ms->n_ann; i++)
         free(ms->ann[i].fields);
     free(ms->recs);
-    e_index_free(&ms->by_id);
+    s6_index_free(&ms->by_id);
     free(ms->events);
     free(ms->ann);
     free(ms->queue);

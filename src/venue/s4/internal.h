@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "engine/index.h"
+#include "util/str_index.h"
 #include "venue/s4/rate.h"
 #include "venue/s4/router.h"
 #include "venue/s4/wire.h"
@@ -28,7 +28,7 @@ typedef struct s6_s4_job_list {
     size_t n;
     bool indexed;     /* counts its orders by intent in `orders` */
     bool lost;        /* a count could not be stored: walk the list */
-    e_index orders;   /* intent_id -> orders of that intent in the list */
+    s6_index orders;   /* intent_id -> orders of that intent in the list */
 } s6_s4_job_list;
 
 struct s6_s4_router {
@@ -46,7 +46,7 @@ struct s6_s4_router {
     s6_rate total;
     struct s6_s4_sym_rate *syms;
     size_t n_syms, cap_syms;
-    e_index sym_ix;   /* "<market>:<symbol>" -> index into syms */
+    s6_index sym_ix;   /* "<market>:<symbol>" -> index into syms */
     s6_s4_job_list queue, deferred;
     s6_s4_job_list sending;  /* sent, waiting for the answer */
     s6_s4_call calls; /* sentinel of the in-flight list */

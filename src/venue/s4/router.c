@@ -73,11 +73,11 @@ static void count_order(job_list *l, const job *j, int delta)
 {
     if (!l->indexed || l->lost || j->op != OP_ORDER)
         return;
-    int n = e_index_get(&l->orders, j->intent_id);
+    int n = s6_index_get(&l->orders, j->intent_id);
     n = (n < 0 ? 0 : n) + delta;
     if (n <= 0)
-        e_index_del(&l->orders, j->intent_id);
-    else if (e_index_put(&l->orders, j->intent_id, n) != 0)
+        s6_index_del(&l->orders, j->intent_id);
+    else if (s6_index_put(&l->orders, j->intent_id, n) != 0)
         l->lost = true;
 }
 
@@ -257,7 +257,7 @@ static bool has_order(const job_list *l, const char *intent)
 {
     if (l->lost)
         return walk_orders(l, intent) != NULL;
-    return e_index_get(&l->orders, intent) > 0;
+    return s6_index_get(&l->orders, intent) > 0;
 }
 
 /* The first order of l with this intent: walked only when there is one. */
@@ -347,9 +347,9 @@ static double burst_of(double rate) { return fmax(1.0, rate); }
 static int sym_index(s6_s4_router *r, const char *symbol, int market,
                      size_t *out)
 {
-    char key[E_INDEX_KEY_MAX];
+    char key[S6_INDEX_KEY_MAX];
     snprintf(key, sizeof key, "%d:%s", market, symbol);
-    int found = e_index_get(&r->sym_ix, key);
+    int found = s6_index_get(&r->sym_ix, key);
     if (found >= 0) {
         *out = (size_t)found;
         return 0;
@@ -368,7 +368,7 @@ static int sym_index(s6_s4_router *r, const char *symbol, int market,
     double rate = r->cfg->orders.rate_per_symbol_per_s;
     int rc = s6_rate_init(&s->bucket, rate, burst_of(rate), now_s(r));
     if (rc == 0)
-        rc = e_index_put(&r->sym_ix, key, (int)r->n_syms);
+        rc = s6_index_put(&r->sym_ix, key, (int)r->n_syms);
     if (rc < 0)
         return rc;
     *out = r->n_syms++;
@@ -628,9 +628,9 @@ static void on_closed(uv_handle_t *h)
 {
     s6_s4_router *r = h->data;
     if (--r->open_handles == 0) {
-        e_index_free(&r->sym_ix);
-        e_index_free(&r->queue.orders);
-        e_index_free(&r->sending.orders);
+        s6_index_free(&r->sym_ix);
+        s6_index_free(&r->queue.orders);
+        s6_index_free(&r->sending.orders);
         free(r->syms);
         free(r);
     }

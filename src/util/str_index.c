@@ -1,4 +1,4 @@
-#include "engine/index.h"
+#include "util/str_index.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -15,13 +15,13 @@ static uint32_t hash(const char *s)
     return (uint32_t)(h ^ (h >> 32));
 }
 
-static long find(const e_index *ix, const char *key, uint32_t h)
+static long find(const s6_index *ix, const char *key, uint32_t h)
 {
     if (ix->cap == 0)
         return -1;
     size_t mask = ix->cap - 1;
     for (size_t i = h & mask, n = 0; n < ix->cap; i = (i + 1) & mask, n++) {
-        const e_index_slot *s = &ix->slots[i];
+        const s6_index_slot *s = &ix->slots[i];
         if (s->val == EMPTY)
             return -1;
         if (s->val >= 0 && s->hash == h && strcmp(s->key, key) == 0)
@@ -30,7 +30,7 @@ static long find(const e_index *ix, const char *key, uint32_t h)
     return -1;
 }
 
-int e_index_get(const e_index *ix, const char *key)
+int s6_index_get(const s6_index *ix, const char *key)
 {
     long i = find(ix, key, hash(key));
     return i >= 0 ? ix->slots[i].val : -1;
@@ -38,18 +38,18 @@ int e_index_get(const e_index *ix, const char *key)
 
 /* Places a slot's key (owned by the table from now on) where its probe
  * finds it. */
-static void place(e_index *ix, uint32_t h, char *key, int val)
+static void place(s6_index *ix, uint32_t h, char *key, int val)
 {
     size_t mask = ix->cap - 1, i = h & mask;
     while (ix->slots[i].val >= 0)
         i = (i + 1) & mask;
     if (ix->slots[i].val == EMPTY)
         ix->used++;
-    ix->slots[i] = (e_index_slot){ .hash = h, .val = val, .key = key };
+    ix->slots[i] = (s6_index_slot){ .hash = h, .val = val, .key = key };
 }
 
 /* To at most half full, tombstones dropped. */
-static int grow(e_index *ix)
+static int grow(s6_index *ix)
 {
     size_t live = 0;
     for (size_t i = 0; i < ix->cap; i++)
@@ -57,11 +57,11 @@ static int grow(e_index *ix)
     size_t cap = 16;
     while (cap < (live + 1) * 2)
         cap *= 2;
-    e_index n = {.slots = malloc(cap * sizeof *n.slots), .cap = cap};
+    s6_index n = {.slots = malloc(cap * sizeof *n.slots), .cap = cap};
     if (n.slots == NULL)
         return -ENOMEM;
     for (size_t i = 0; i < cap; i++)
-        n.slots[i] = (e_index_slot){ .val = EMPTY };
+        n.slots[i] = (s6_index_slot){ .val = EMPTY };
     for (size_t i = 0; i < ix->cap; i++)
         if (ix->slots[i].val >= 0)
             place(&n, ix->slots[i].hash, ix->slots[i].key, ix->slots[i].val);
@@ -70,9 +70,9 @@ static int grow(e_index *ix)
     return 0;
 }
 
-int e_index_put(e_index *ix, const char *key, int val)
+int s6_index_put(s6_index *ix, const char *key, int val)
 {
-    if (key == NULL || strlen(key) >= E_INDEX_KEY_MAX || val < 0)
+    if (key == NULL || strlen(key) >= S6_INDEX_KEY_MAX || val < 0)
         return -EINVAL;
     uint32_t h = hash(key);
     long i = find(ix, key, h);
@@ -92,16 +92,16 @@ int e_index_put(e_index *ix, const char *key, int val)
     return 0;
 }
 
-void e_index_del(e_index *ix, const char *key)
+void s6_index_del(s6_index *ix, const char *key)
 {
     long i = find(ix, key, hash(key));
     if (i >= 0) {
         free(ix->slots[i].key);
-        ix->slots[i] = (e_index_slot){ .hash = 0, .val = DELETED };
+        ix->slots[i] = (s6_index_slot){ .hash = 0, .val = DELETED };
     }
 }
 
-void e_index_free(e_index *ix)
+void s6_index_free(s6_index *ix)
 {
     for (size_t i = 0; i < ix->cap; i++)
         if (ix->slots[i].val >= 0)
