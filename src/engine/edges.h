@@ -208,8 +208,10 @@ typedef struct s6_adoption {
     char as_of[S6_RESULT_ID_MAX]; /* the adopting view's as_of, "" none */
 } s6_adoption;
 
-/* The longest rule-versions text a record holds, with its NUL. */
-enum { S6_RULE_VERSIONS_MAX = 256 };
+/* The longest rule-versions text a record holds, with its NUL.  One copy
+ * per distinct text is kept engine-wide, so the limit can be roomy: the
+ * names and hashes of 64 rules fit. */
+enum { S6_RULE_VERSIONS_MAX = 4096 };
 
 /* What the engine persists per position: enough to rebuild it. */
 typedef struct s6_engine_record {

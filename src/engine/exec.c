@@ -293,8 +293,13 @@ int e_exec_plan(s6_engine *e, e_pos *p, const s6_plan *plan,
     if (!dry_run) {
         s6_position_next_intent(&r->pos, "pl", plan_id);
         snprintf(r->last_plan_id, sizeof r->last_plan_id, "%s", plan_id);
-        char rv[S6_RULE_VERSIONS_MAX]; /* what a record can hold */
-        snprintf(rv, sizeof rv, "%s", versions_json ? versions_json : "{}");
+        /* Cut, the text would not be JSON: none kept rather than that. */
+        const char *rv = versions_json ? versions_json : "{}";
+        if (strlen(rv) >= S6_RULE_VERSIONS_MAX) {
+            s6_log_warn(e->log, "engine", "rule versions too long to keep",
+                        S6_LOG_STR("pos_id", r->pos.id));
+            rv = "{}";
+        }
         if (e_text_intern(e, rv, &r->rule_versions) != 0)
             s6_log_warn(e->log, "engine", "rule versions not kept (no memory)",
                         S6_LOG_STR("pos_id", r->pos.id));

@@ -120,6 +120,18 @@ static void codec_round_trip(void **st)
     assert_null(d.rule_versions);
     s6_engine_record_release(&d);
     free(b);
+    /* the names and hashes of 64 rules are kept whole */
+    char many[S6_RULE_VERSIONS_MAX] = "{";
+    for (int i = 0; i < 64; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many),
+                 "%s\"rule_number_%02d\":\"%040d\"", i ? "," : "", i, i);
+    strcat(many, "}");
+    r.rule_versions = many;
+    b = s6_engine_record_encode(&r);
+    assert_int_equal(s6_engine_record_decode(b, &d, &rs, err, sizeof err), 0);
+    assert_string_equal(d.rule_versions, many);
+    s6_engine_record_release(&d);
+    free(b);
     r.rule_versions = "{\"tp_ladder\":\"abc\"}";
 
     /* a record written before adoptions were kept: none waiting */
